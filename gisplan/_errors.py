@@ -1,0 +1,117 @@
+"""The exception family of gisplan.
+
+Every error a user can cause derives from :class:`GisplanError`. Errors about
+input data carry a list of :class:`Problem` records so that one exception can
+report every problem at once, each with file, layer, row, column, value and a
+hint on how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in plain words.
+    file, layer, row, column, value
+        Where it is; any may be ``None`` when it does not apply.  ``row`` is the
+        feature's id where the layer has one, otherwise its 0-based position.
+    hint
+        What would fix it.
+    """
+
+    message: str
+    file: str | None = None
+    layer: str | None = None
+    row: object | None = None
+    column: str | None = None
+    value: object | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(f"file {self.file}")
+        if self.layer:
+            where.append(f"layer {self.layer}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        text = ", ".join(where)
+        text = f"{text}: {self.message}" if text else self.message
+        if self.value is not None:
+            text += f" (value: {self.value!r})"
+        if self.hint:
+            text += f". Fix: {self.hint}"
+        return text
+
+
+class GisplanError(Exception):
+    """Base class of every error gisplan raises on purpose."""
+
+
+class ProblemsError(GisplanError, ValueError):
+    """An error that reports one or more :class:`Problem` records at once."""
+
+    def __init__(self, summary: str, problems: list[Problem] | None = None) -> None:
+        self.summary = summary
+        self.problems: list[Problem] = list(problems or [])
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        if not self.problems:
+            return self.summary
+        lines = [f"{self.summary} ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class LayerError(ProblemsError):
+    """A layer file or GeoDataFrame failed to read or validate."""
+
+
+class CRSError(GisplanError, ValueError):
+    """A missing, mixed or unsupported coordinate reference system."""
+
+
+class CatalogError(ProblemsError):
+    """The cost catalog or an override of it is invalid."""
+
+
+class ScenarioError(ProblemsError):
+    """A scenario file is invalid; problems name the key path (``wifi.budget_vnd``)."""
+
+
+class RoutingError(GisplanError, ValueError):
+    """A routing problem cannot be solved, e.g. terminals in different components."""
+
+    def __init__(self, message: str, *, unreachable: list[object] | None = None) -> None:
+        self.unreachable = list(unreachable or [])
+        super().__init__(message)
+
+
+class PlanningError(GisplanError, ValueError):
+    """A planner cannot produce a plan from its inputs (e.g. a zone outside the data)."""
+
+
+class SitingError(GisplanError, ValueError):
+    """A site-selection problem is malformed or infeasible."""
+
+
+class StoreError(GisplanError, RuntimeError):
+    """The version store failed; the store is left as it was before the call."""
+
+
+class ConflictError(StoreError):
+    """Another writer changed the store at the same time; retry the save."""
+
+
+class UploadError(GisplanError, ValueError):
+    """An uploaded file was refused (too large, unsafe archive member, unknown format)."""
