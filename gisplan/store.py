@@ -455,7 +455,9 @@ class VersionStore:
         Beside the artifacts go ``gisplan-scenario.yaml`` (the scenario text) and
         ``gisplan-version.json`` (the version's metadata and reviews).  Everything
         is written to a temporary folder next to ``out_dir`` and renamed into
-        place, so ``out_dir`` is either complete or absent.
+        place, so ``out_dir`` is either complete or absent.  With ``overwrite``,
+        an existing ``out_dir`` is replaced as a whole (files in it that the
+        export does not write are deleted), by renames, so it is never half-written.
 
         Raises
         ------
@@ -463,6 +465,8 @@ class VersionStore:
             If ``out_dir`` exists and ``overwrite`` is false, or a blob fails its hash check.
         """
         out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"export folder {out} is a file; choose a folder path")
         if out.exists() and not overwrite:
             raise StoreError(f"export folder {out} already exists; choose another folder or pass overwrite=True")
         with self._reading() as conn:

@@ -81,6 +81,9 @@ def test_save_get_artifact_round_trip(store: VersionStore) -> None:
     assert store.scenario_text(v.id) == "name: phu-quoc-duong-30-4\nplanner: underground\n"
     assert store.log() == [v]
     assert store.verify() == 1
+    conn = _raw(store)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
     with pytest.raises(StoreError, match=r"no artifact 'report.pdf'.*boq.csv"):
         store.artifact(v.id, "report.pdf")
 
@@ -329,6 +332,8 @@ def test_export_version_writes_a_complete_folder(store: VersionStore, tmp_path: 
     assert manifest["reviews"][0]["comment"] == "xin duyệt"
     with pytest.raises(StoreError, match="already exists"):
         store.export_version(v.id, out)
+    with pytest.raises(StoreError, match="is a file"):
+        store.export_version(v.id, out / "boq.csv", overwrite=True)
     (out / "stale.txt").write_text("old")
     store.export_version(v.id, out, overwrite=True)
     assert not (out / "stale.txt").exists() and (out / "boq.csv").exists()
