@@ -1,0 +1,255 @@
+"""Tests of gisplan.maps: offline HTML, layers with counts, static files, legend, popups."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from gisplan import maps
+from gisplan._assets import DROPPED_ASSETS, asset_texts, folium_asset_urls, install_static_assets
+from gisplan._errors import CRSError, GisplanError
+from gisplan.crs import METRIC_CRS
+from gisplan.i18n import both, t
+from gisplan.plan import Plan, empty_boq
+
+LON, LAT = 103.97, 10.22  # Phú Quốc
+
+
+def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gdf.to_crs(METRIC_CRS)
+
+
+@pytest.fixture
+def layers() -> dict[str, gpd.GeoDataFrame]:
+    land = gpd.GeoDataFrame(
+        {"name": ["Phú Quốc"]},
+        geometry=[Polygon([(LON - 0.1, LAT - 0.1), (LON + 0.1, LAT - 0.1), (LON + 0.1, LAT + 0.1), (LON - 0.1, LAT)])],
+        crs="EPSG:4326",
+    )
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": ["R1", "R2"],
+            "name": ["Đường 30/4", "Trần Hưng Đạo"],
+            "road_class": ["national", "urban"],
+            "surface": ["asphalt", "concrete"],
+        },
+        geometry=[
+            LineString([(LON, LAT), (LON + 0.02, LAT + 0.02)]),
+            LineString([(LON, LAT), (LON - 0.02, LAT + 0.01)]),
+        ],
+        crs="EPSG:4326",
+    )
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["P1", "P2", "P3"], "owner": ["telecom", "power", "shared"], "height_m": [8.0, 10.0, np.nan]},
+        geometry=[Point(LON + 0.001 * i, LAT + 0.001 * i) for i in range(3)],
+        crs="EPSG:4326",
+    )
+    settlements = gpd.GeoDataFrame(
+        {"settlement_id": ["S1"], "name": ["Gành Dầu"], "population": [1200], "kind": ["village"]},
+        geometry=[Point(LON - 0.05, LAT + 0.05)],
+        crs="EPSG:4326",
+    )
+    return {
+        k: _metric(v) for k, v in {"land": land, "roads": roads, "poles": poles, "settlements": settlements}.items()
+    }
+
+
+def _outside_urls(html: str) -> list[str]:
+    """URLs a browser would fetch from outside: script src, link href, img src, CSS url(...), @import."""
+    found: list[str] = []
+    found += re.findall(r"<script[^>]*\bsrc=[\"']([^\"']+)", html, flags=re.I)
+    found += re.findall(r"<link[^>]*\bhref=[\"']([^\"']+)", html, flags=re.I)
+    found += re.findall(r"<img[^>]*\bsrc=[\"']([^\"']+)", html, flags=re.I)
+    found += [u.strip("'\" ") for u in re.findall(r"url\(([^)]*)\)", html)]
+    found += re.findall(r"@import\s+[\"']([^\"']+)", html)
+    return [u for u in found if re.match(r"^(https?:)?//", u.strip(), flags=re.I)]
+
+
+def _layer_specs(html: str) -> list[dict]:
+    return [json.loads(s) for s in re.findall(r"gisplan\.layer\((\{.*?\}), ", html)]
+
+
+def test_assets_cover_folium_and_skip_font_sheets() -> None:
+    urls = folium_asset_urls()
+    assert any("leaflet@1.9.3/dist/leaflet.js" in u for u in urls)
+    assert any("leaflet.draw" in u for u in urls)
+    assert not set(urls) & DROPPED_ASSETS
+    texts = asset_texts()
+    assert all(len(text) > 100 for text in texts.values())
+    for url in urls:  # no kept asset asks for an outside file
+        assert not _outside_urls(texts[url]), url
+
+
+def test_missing_asset_is_a_clear_error() -> None:
+    with pytest.raises(GisplanError, match=r"https://example\.org/nope\.js.*folium-offline"):
+        asset_texts(["https://example.org/nope.js"])
+
+
+def test_install_static_assets_is_idempotent(tmp_path: Path) -> None:
+    first = install_static_assets(tmp_path)
+    stamp = {p: (tmp_path / p).stat().st_mtime_ns for p in first.values()}
+    second = install_static_assets(tmp_path)
+    assert first == second
+    assert all((tmp_path / p).stat().st_mtime_ns == stamp[p] for p in second.values())
+    assert all(p.startswith("vendor/") for p in first.values())
+
+
+@pytest.mark.parametrize("mode", ["inline", "static"])
+def test_offline_html_fetches_nothing_outside(layers: dict, mode: str, tmp_path: Path) -> None:
+    m = maps.layers_map(layers, draw=True, static_dir=tmp_path, static_threshold=1)
+    if mode == "inline":
+        html = maps.standalone_html(m)
+        assert "<script src" not in html and "L.map(" in html
+    else:
+        html = maps.make_offline(m, mode="static").get_root().render()
+        srcs = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)", html)
+        assert srcs and all(s.startswith("/app/static/vendor/") for s in srcs)
+    assert _outside_urls(html) == []
+    assert "{s}.tile" not in html and "openstreetmap" not in html.lower()
+
+
+def test_osm_tiles_only_when_asked(layers: dict) -> None:
+    html = maps.standalone_html(maps.layers_map(layers, tiles="osm"))
+    assert "tile.openstreetmap.org" in html
+    assert _outside_urls(html) == []  # tiles are a URL template, not a page asset
+
+
+def test_every_layer_with_its_count_in_control_and_legend(layers: dict) -> None:
+    html = maps.standalone_html(maps.layers_map(layers))
+    for kind, gdf in layers.items():
+        label = f"{both(f'layer.{kind}')} ({len(gdf)})"
+        assert json.dumps(label) in html, label  # layer control entry (JSON-escaped by folium)
+        assert label in html, label  # legend row
+    specs = {s["kind"]: s for s in _layer_specs(html)}
+    assert {k: specs[k]["count"] for k in layers} == {k: len(v) for k, v in layers.items()}
+
+
+def test_legend_in_vietnamese_and_english(layers: dict) -> None:
+    html = maps.standalone_html(maps.layers_map(layers))
+    assert t("map.legend", "vi") in html and t("map.legend", "en") in html
+    for kind in layers:
+        assert t(f"layer.{kind}", "vi") in html and t(f"layer.{kind}", "en") in html
+
+
+def test_popups_carry_attribute_columns(layers: dict) -> None:
+    html = maps.standalone_html(maps.layers_map(layers))
+    specs = {s["kind"]: s for s in _layer_specs(html)}
+    assert specs["poles"]["popup"] == ["pole_id", "owner", "height_m"]  # schema columns present in the layer
+    assert specs["roads"]["popup"] == ["road_id", "name", "road_class", "surface"]
+    assert "Trần Hưng Đạo" in html  # the attribute values travel with the features
+    assert specs["land"]["interactive"] is False
+
+
+def test_large_layer_goes_to_a_static_file_with_rounded_coordinates(layers: dict, tmp_path: Path) -> None:
+    n = 2500
+    rng = np.random.default_rng(7)
+    big = gpd.GeoDataFrame(
+        {"pole_id": [f"P{i}" for i in range(n)], "owner": ["telecom"] * n},
+        geometry=[
+            Point(x, y)
+            for x, y in zip(rng.uniform(LON - 0.05, LON + 0.05, n), rng.uniform(LAT, LAT + 0.1, n), strict=True)
+        ],
+        crs="EPSG:4326",
+    ).to_crs(METRIC_CRS)
+    m = maps.layers_map({**layers, "poles": big}, static_dir=tmp_path, static_url="/app/static")
+    html = m.get_root().render()
+    spec = {s["kind"]: s for s in _layer_specs(html)}["poles"]
+    assert spec["url"].startswith("/app/static/layers/poles-") and spec["count"] == n
+    assert "P2499" not in html  # not embedded
+    files = list((tmp_path / "layers").glob("poles-*.geojson"))
+    assert len(files) == 1
+    data = json.loads(files[0].read_text(encoding="utf-8"))
+    assert len(data["features"]) == n
+    coords = np.array([f["geometry"]["coordinates"] for f in data["features"]])
+    assert np.all(np.abs(coords * 1e5 - np.round(coords * 1e5)) < 1e-6)  # 5 decimals
+    assert np.all((coords[:, 0] > 103) & (coords[:, 0] < 105) & (coords[:, 1] > 9) & (coords[:, 1] < 11))  # EPSG:4326
+    assert data["features"][0]["properties"].keys() == {"pole_id", "owner"}
+    mtime = files[0].stat().st_mtime_ns  # written once: a second map reuses the file
+    maps.layers_map({**layers, "poles": big}, static_dir=tmp_path)
+    assert files[0].stat().st_mtime_ns == mtime
+    assert len(list((tmp_path / "layers").glob("poles-*.geojson"))) == 1
+    # the small layers stay embedded
+    assert "Trần Hưng Đạo" in html
+
+
+def test_inputs_are_not_modified(layers: dict) -> None:
+    before = {k: v.copy() for k, v in layers.items()}
+    maps.standalone_html(maps.layers_map(layers))
+    for k, v in layers.items():
+        pd.testing.assert_frame_equal(v, before[k])
+        assert v.crs == before[k].crs
+
+
+def test_layer_without_crs_is_refused(layers: dict) -> None:
+    bad = layers["poles"].set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match="no CRS"):
+        maps.layers_map({"poles": bad})
+
+
+def test_plan_map_styles_by_phase_and_backhaul(layers: dict) -> None:
+    trenches = gpd.GeoDataFrame(
+        {
+            "phase": ["2027", "2026", "2027"],
+            "length_m": [120.0, 80.5, 40.0],
+            "surface": ["asphalt"] * 3,
+            "n_ducts": [2] * 3,
+        },
+        geometry=[LineString([(LON, LAT + 0.001 * i), (LON + 0.01, LAT + 0.001 * i)]) for i in range(3)],
+        crs="EPSG:4326",
+    )
+    links = gpd.GeoDataFrame(
+        {"site_id": ["W1", "W2"], "backhaul": ["fibre", "satellite"], "length_m": [900.0, 0.0], "cost_vnd": [10, 20]},
+        geometry=[LineString([(LON, LAT), (LON - 0.03, LAT + 0.04)]), LineString([(LON, LAT), (LON, LAT + 0.001)])],
+        crs="EPSG:4326",
+    )
+    unserved = gpd.GeoDataFrame(
+        {"settlement_id": ["S9"], "name": ["Hòn Thơm"], "population": [300]},
+        geometry=[Point(LON + 0.05, LAT - 0.05)],
+        crs="EPSG:4326",
+    )
+    plan = Plan(
+        kind="wifi",
+        layers={
+            k: _metric(v)
+            for k, v in {"trenches": trenches, "backhaul_links": links, "settlements_unserved": unserved}.items()
+        },
+        boq=empty_boq(),
+        kpis={},
+    )
+    html = maps.standalone_html(maps.plan_map(plan, layers))
+    specs = {s["kind"]: s for s in _layer_specs(html)}
+    assert specs["trenches"]["by"] == "phase" and set(specs["trenches"]["values"]) == {"2026", "2027"}
+    assert specs["trenches"]["values"]["2026"]["color"] != specs["trenches"]["values"]["2027"]["color"]
+    assert specs["backhaul_links"]["by"] == "backhaul"
+    assert specs["backhaul_links"]["popup"] == ["site_id", "backhaul", "length_m", "cost_vnd"]
+    assert both("layer.settlements_unserved") + " (1)" in html
+    assert "Hòn Thơm" in html
+    assert _outside_urls(html) == []
+
+
+def test_write_map_html_is_complete(layers: dict, tmp_path: Path) -> None:
+    out = maps.write_map_html(maps.layers_map(layers), tmp_path / "map.html")
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_draw_control_has_no_circle_and_draws_back(layers: dict) -> None:
+    drawing = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[LON, LAT], [LON + 0.01, LAT], [LON, LAT + 0.01], [LON, LAT]]],
+        },
+    }
+    html = maps.standalone_html(maps.layers_map(layers, draw=True, drawings=[drawing]))
+    assert '"circle": false' in html and '"polyline": false' in html and '"rectangle": true' in html
+    assert both("layer.drawings") + " (1)" in html
