@@ -110,7 +110,7 @@ class SitingResult:
 
 def _as_csr(coverage: object) -> sp.csr_matrix:
     if sp.issparse(coverage):
-        matrix = sp.csr_matrix(coverage, dtype=bool)  # type: ignore[arg-type]
+        matrix = sp.csr_matrix(coverage, dtype=bool)
     else:
         array = np.asarray(coverage)
         if array.ndim != 2:
