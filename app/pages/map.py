@@ -1,0 +1,68 @@
+"""Map page: every layer of the project on an offline map, with the drawing toolbar."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+from appkit import STATIC_DIR, STATIC_URL, current_project, tr
+from streamlit_folium import st_folium
+
+from gisplan import maps
+from gisplan._errors import GisplanError
+from gisplan.i18n import both
+
+st.title(tr("app.map"))
+
+try:
+    layers = current_project()
+except (GisplanError, FileNotFoundError) as exc:
+    st.error(f"{tr('app.error')}: {exc}")
+    st.stop()
+
+st.caption(tr("app.project.loaded", n=len(layers)))
+with st.sidebar:
+    kinds = st.multiselect(
+        tr("app.map.layers"),
+        options=list(layers),
+        default=list(layers),
+        format_func=lambda k: f"{both('layer.' + k)} ({len(layers[k])})",
+        key="map_kinds",
+    )
+    tiles = st.radio(
+        tr("app.map.tiles"),
+        options=["offline", "osm"],
+        format_func=lambda v: tr(f"app.map.tiles.{v}"),
+        key="map_tiles",
+    )
+
+drawings: list[dict] = st.session_state.setdefault("drawings", [])
+try:
+    m = maps.layers_map(
+        layers, kinds=kinds, tiles=tiles, static_dir=STATIC_DIR, static_url=STATIC_URL, draw=True, drawings=drawings
+    )
+    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+except GisplanError as exc:
+    st.error(f"{tr('app.error')}: {exc}")
+    st.stop()
+
+out = st_folium(
+    m,
+    key="project_map",
+    height=640,
+    use_container_width=True,
+    returned_objects=["all_drawings", "last_active_drawing"],
+)
+
+# Keep the user's drawings across reruns: a changed map remounts the component and drops them.
+known = {json.dumps(d.get("geometry"), sort_keys=True) for d in drawings}
+new = [d for d in (out or {}).get("all_drawings") or [] if json.dumps(d.get("geometry"), sort_keys=True) not in known]
+if new:
+    st.session_state["drawings"] = drawings + new
+    st.rerun()
+
+col1, col2 = st.columns([3, 1])
+col1.caption(tr("app.map.drawings", n=len(drawings)))
+if drawings and col2.button(tr("app.map.clear"), key="clear_drawings"):
+    st.session_state["drawings"] = []
+    st.rerun()
