@@ -462,6 +462,8 @@ def _convert(v: object, col: Column) -> object:
             raise ValueError("expected a whole number") from None
         if not math.isfinite(f) or not f.is_integer():
             raise ValueError("expected a whole number")
+        if abs(f) > 2**53:
+            raise ValueError("number too large")
         return int(f)
     if col.dtype == "float":
         if isinstance(v, bool):
