@@ -291,8 +291,9 @@ def test_zipped_shapefile_round_trip(tmp_path):
 
 
 def test_csv_lonlat_and_wkt(tmp_path):
-    df = pd.DataFrame({"ma_cot": ["A", "B"], "chu_so_huu": ["telecom", "điện"], "kinh_do": [LON, LON + 0.001],
-                       "vi_do": [LAT, LAT]})
+    df = pd.DataFrame(
+        {"ma_cot": ["A", "B"], "chu_so_huu": ["telecom", "điện"], "kinh_do": [LON, LON + 0.001], "vi_do": [LAT, LAT]}
+    )
     df.to_csv(tmp_path / "cot.csv", index=False)
     back = load_layer(tmp_path / "cot.csv", "poles", crs="EPSG:4326")
     assert list(back["owner"]) == ["telecom", "power"]
@@ -369,7 +370,10 @@ def test_write_gpkg_is_atomic(tmp_path):
 
 # ---- properties --------------------------------------------------------------------------------------------
 _values = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
     st.text(max_size=12),
 )
 
