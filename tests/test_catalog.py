@@ -51,9 +51,9 @@ def test_unknown_override_names_the_nearest_code():
 
 
 def test_bad_catalog_file_lists_every_problem(tmp_path):
-    raw = yaml.safe_load(
-        load_catalog.__globals__["resources"].files("gisplan").joinpath("data/catalog.yaml").read_text()
-    )
+    from importlib import resources
+
+    raw = yaml.safe_load(resources.files("gisplan").joinpath("data/catalog.yaml").read_text(encoding="utf-8"))
     raw["items"][0]["price_vnd"] = -5
     raw["items"][1]["category"] = "magic"
     del raw["params"]["contingency_share"]
