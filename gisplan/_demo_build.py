@@ -22,8 +22,8 @@ from gisplan._demo_land import PLACES, Land, build_land, snap_inland, to_metric_
 from gisplan._demo_roads import RoadSpec, largest_component, main_roads, merge_by_parent, node_roads, tracks_to
 
 #: Radius (m) of the central Dương Đông zone (demo_zone_duong_dong) and of the ducted area inside it.
-DD_ZONE_RADIUS = 750.0
-DD_DUCT_RADIUS = 650.0
+DD_ZONE_RADIUS = 500.0
+DD_DUCT_RADIUS = 430.0
 
 
 @dataclass
@@ -104,7 +104,7 @@ def build_records(seed: int) -> Records:
             kind="village",
             island_name="Hòn Thơm",
             xy=centres["hon_thom"],
-            weight=2.0,
+            weight=0.6,
             commune="an_thoi",
         )
     )
@@ -115,7 +115,7 @@ def build_records(seed: int) -> Records:
                 kind="hamlet",
                 island_name="Hòn Thơm",
                 xy=xy,
-                weight=float(rng.gamma(2.0)),
+                weight=0.3 * float(rng.gamma(2.0)),
                 commune="an_thoi",
             )
         )
@@ -193,7 +193,7 @@ def build_records(seed: int) -> Records:
                 )
     # --- ducts (exactly on road pieces) and the cables inside them
     ducts = []
-    for p in duct_pieces(rng, pieces, dd, radius=DD_DUCT_RADIUS, target=4_000):
+    for p in duct_pieces(rng, pieces, dd, radius=DD_DUCT_RADIUS, target=3_000):
         n = int(rng.choice([4, 6, 9]))
         free = int(rng.integers(1, n - 1))
         ducts.append(dict(geometry=p, n_ducts=n, free_ducts=free))
