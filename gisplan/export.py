@@ -46,12 +46,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gisplan._atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
 from gisplan._errors import CRSError, PlanningError
-from gisplan._qgis_styles import style_qml
+from gisplan._qgis_styles import geometry_kind, style_qml
 from gisplan.crs import METRIC_CRS
 from gisplan.plan import BOQ_COLUMNS, Plan
 
 __all__ = [
     "FIXED_TIMESTAMP",
+    "boq_csv_text",
     "boq_to_csv",
     "boq_to_xlsx",
     "check_boq",
@@ -81,14 +82,21 @@ def natural_key(value: object) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
 
 
+def _rows_text(mask: pd.Series, labels: pd.Series, details: pd.Series | None = None, limit: int = 10) -> str:
+    """'row 3 (T01 / 2027 / Dương Tơ), ...' for the rows where ``mask`` is true, at most ``limit`` of them."""
+    positions = [i for i, bad in enumerate(mask.tolist()) if bad]
+    parts = [f"row {i} ({labels.iloc[i]}{details.iloc[i] if details is not None else ''})" for i in positions[:limit]]
+    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    return ", ".join(parts) + more
+
+
 def _integral(series: pd.Series, column: str, labels: pd.Series) -> pd.Series:
     """``series`` as int64, or a PlanningError naming the rows that are missing or not whole numbers."""
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() | (values.astype("float64") % 1 != 0)
     if bad.any():
-        rows = ", ".join(f"row {i} ({labels.iloc[i]})" for i in range(len(values)) if bad.iloc[i])
         raise PlanningError(
-            f"BOQ column {column!r} must hold whole VND amounts; missing or fractional at {rows}. "
+            f"BOQ column {column!r} must hold whole VND amounts; missing or fractional at {_rows_text(bad, labels)}. "
             "Fix: round money to integer VND in the planner."
         )
     return values.astype("int64")
@@ -124,7 +132,7 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
     quantity = pd.to_numeric(out["quantity"], errors="coerce").astype("float64")
     bad_q = ~quantity.map(math.isfinite)
     if bad_q.any():
-        rows = ", ".join(f"row {i} ({labels.iloc[i]})" for i in range(len(out)) if bad_q.iloc[i])
+        rows = _rows_text(bad_q, labels)
         raise PlanningError(f"BOQ column 'quantity' must be finite numbers; missing or not finite at {rows}")
     out["quantity"] = quantity
     out["unit_price_vnd"] = _integral(out["unit_price_vnd"], "unit_price_vnd", labels)
@@ -132,11 +140,8 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
     product = out["quantity"] * out["unit_price_vnd"]
     off = (out["amount_vnd"] - product).abs() > 0.5 + 1e-9 * product.abs()
     if off.any():
-        rows = ", ".join(
-            f"row {i} ({labels.iloc[i]}: {out['amount_vnd'].iloc[i]} != {product.iloc[i]:.2f})"
-            for i in range(len(out))
-            if off.iloc[i]
-        )
+        details = ": " + out["amount_vnd"].astype(str) + " != " + product.map("{:.2f}".format)
+        rows = _rows_text(off, labels, details)
         raise PlanningError(
             f"BOQ amount_vnd must be round(quantity * unit_price_vnd), else the XLSX totals would not match; "
             f"wrong at {rows}"
@@ -150,8 +155,10 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
                 f"the BOQ gives item code(s) conflicting {what} ({text}); the unit-price sheet needs one per code. "
                 "Fix: give each override its own item code (e.g. suffix the phase)."
             )
-    keys = [out[c].map(natural_key) for c in _SORT_COLUMNS]
-    order = sorted(range(len(out)), key=lambda i: tuple(k.iloc[i] for k in keys))
+    columns = [out[c].tolist() for c in _SORT_COLUMNS]
+    cache = {value: natural_key(value) for column in columns for value in set(column)}
+    keys = list(zip(*([cache[v] for v in column] for column in columns), strict=True))
+    order = sorted(range(len(out)), key=keys.__getitem__)
     return out.iloc[order].reset_index(drop=True)
 
 
@@ -643,6 +650,7 @@ class _GdalTimestamp:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": self.previous})
 
 
+_EMPTY_GEOMETRY_TYPES = {"point": "Point", "line": "LineString", "polygon": "Polygon"}
 _STYLE_DESCRIPTION = "gisplan default style / kiểu mặc định"
 _LAYER_STYLES_DDL = (
     "CREATE TABLE layer_styles ("
@@ -697,8 +705,10 @@ def plan_to_gpkg(
 
     - one feature table per plan layer, reprojected to ``crs``, in the plan's
       layer order, index dropped; an empty layer is written too, with its
-      columns and geometry type ``Unknown`` (QGIS then shows the layer exists
-      and is empty, rather than hiding that it was planned);
+      columns and the geometry type its name suggests (``poles_removed``:
+      Point, ``footprints``: Polygon, otherwise LineString; see
+      :func:`gisplan._qgis_styles.geometry_kind`), so that QGIS shows the
+      layer exists and is empty rather than hiding that it was planned;
     - the BOQ (checked and sorted as in :func:`check_boq`) as the attribute
       table ``boq``, present even when empty;
     - the table ``layer_styles`` as QGIS creates it, one default style (QML
@@ -744,7 +754,8 @@ def plan_to_gpkg(
         styles: list[tuple[str, str, str]] = []
         for name, gdf in layers:
             try:
-                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG")
+                geometry_type = None if len(gdf) else _EMPTY_GEOMETRY_TYPES[geometry_kind(None, name)]
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", geometry_type=geometry_type)
             except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, TypeError, ValueError) as exc:
                 raise PlanningError(f"cannot write plan layer {name!r} to {target.name}: {exc}") from exc
             styles.append((name, "geom", style_qml(name, gdf)))

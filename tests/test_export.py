@@ -483,6 +483,7 @@ def test_gpkg_layers_boq_and_styles(tmp_path: Path) -> None:
     path = plan_to_gpkg(plan, tmp_path / "plan.gpkg")
     layers = dict(pyogrio.list_layers(path))
     assert set(layers) == {"trenches", "manholes", "poles_removed", "footprints", "boq", "layer_styles"}
+    assert layers["poles_removed"] == "Point" and layers["boq"] is None
     for name, original in plan.layers.items():
         back = gpd.read_file(path, layer=name)
         assert back.crs == original.crs
