@@ -1,7 +1,7 @@
 """gisplan's Streamlit app: the entry file (language switch, navigation over thin pages).
 
 Run it with ``gisplan app`` (or ``python -m streamlit run app/streamlit_app.py``).
-To add a page: write ``app/pages/<name>.py`` (read widgets, call gisplan, render;
+To add a page: write ``app/views/<name>.py`` (read widgets, call gisplan, render;
 use ``appkit.tr`` for labels) and add one line to ``PAGES`` below with its i18n
 title key (in ``gisplan/i18n.py``).
 """
@@ -21,13 +21,15 @@ import appkit  # noqa: E402
 
 from gisplan.i18n import LANGS, t  # noqa: E402
 
-#: (page file under app/, i18n key of its title, icon). Add planner pages here.
-PAGES: list[tuple[str, str, str]] = [
-    ("pages/home.py", "app.home", ":material/home:"),
-    ("pages/map.py", "app.map", ":material/map:"),
+#: (page file under app/, i18n key of its title). Add planner pages here.
+#: No page icons: Streamlit turns a page's icon into the favicon, fetched from a Google font server (offline: fails).
+PAGES: list[tuple[str, str]] = [
+    ("views/home.py", "app.home"),
+    ("views/map.py", "app.map"),
 ]
 
-st.set_page_config(page_title="gisplan", page_icon=":material/cell_tower:", layout="wide")
+# No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).
+st.set_page_config(page_title="gisplan", layout="wide")
 appkit.install_assets()
 
 with st.sidebar:
@@ -39,8 +41,5 @@ with st.sidebar:
         horizontal=True,
     )
 
-pages = [
-    st.Page(str(APP_DIR / path), title=appkit.tr(key), icon=icon, default=(i == 0))
-    for i, (path, key, icon) in enumerate(PAGES)
-]
+pages = [st.Page(str(APP_DIR / path), title=appkit.tr(key), default=(i == 0)) for i, (path, key) in enumerate(PAGES)]
 st.navigation(pages).run()

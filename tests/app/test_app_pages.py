@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from gisplan.i18n import both, t
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
-PAGES = ["pages/home.py", "pages/map.py"]
+PAGES = ["views/home.py", "views/map.py"]
 
 
 def _app() -> AppTest:
@@ -45,7 +45,7 @@ def test_home_is_vietnamese_first_and_switches_to_english(tiny_project: Path) ->
 
 def test_map_component_carries_every_layer_offline(tiny_project: Path) -> None:
     at = _app().run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     args = _map_args(at)
     script = args["script"]
     for kind, n in {"land": 1, "roads": 2, "poles": 3, "settlements": 1}.items():
@@ -61,7 +61,7 @@ def test_map_component_carries_every_layer_offline(tiny_project: Path) -> None:
 
 def test_map_keeps_a_drawing_across_reruns(tiny_project: Path) -> None:
     at = _app().run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     feature = {
         "type": "Feature",
         "properties": {},
@@ -89,7 +89,7 @@ def _component_key(at: AppTest) -> str:
 def test_invalid_project_shows_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GISPLAN_PROJECT", str(tmp_path / "missing.gpkg"))
     at = _app().run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("views/map.py").run()
     assert not at.exception
     assert at.error
 
