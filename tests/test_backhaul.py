@@ -1,0 +1,125 @@
+"""Backhaul choice on constructed islands: each option wins where its costs say it should."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from gisplan._errors import CRSError, PlanningError
+from gisplan.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.catalog import load_catalog
+
+CRS = "EPSG:32648"
+
+
+def _world(gap_m: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A 10 km mainland with a fibre site near its east shore and a 1 km island ``gap_m`` further east."""
+    land = gpd.GeoDataFrame(
+        {"land_id": ["main", "isle"]},
+        geometry=[box(0, 0, 10_000, 10_000), box(10_000 + gap_m, 4_500, 11_000 + gap_m, 5_500)],
+        crs=CRS,
+    )
+    fibre = gpd.GeoDataFrame({"site_id": ["EX"]}, geometry=[Point(9_000, 5_000)], crs=CRS)
+    cand = gpd.GeoDataFrame({"site_id": ["V1"]}, geometry=[Point(10_500 + gap_m, 5_000)], crs=CRS)
+    return land, fibre, cand
+
+
+def _winner(table: gpd.GeoDataFrame) -> str:
+    return str(chosen_backhaul(table).loc["V1", "option"])
+
+
+def test_near_island_radio_wins() -> None:
+    land, fibre, cand = _world(5_000)
+    table = backhaul_options(cand, fibre_sites=fibre, land=land)
+    assert _winner(table) == "radio"
+    assert list(table["option"]) == list(BACKHAUL_OPTIONS)
+    assert set(table.columns) >= {"feasible", "reason", "cost_vnd", "why", "chosen"}
+    why = table["why"].iloc[0]
+    assert why.startswith("cheapest feasible: radio 60 M VND")
+    assert "fibre (no road graph given)" in why
+    sub = table.set_index("option").loc["submarine"]
+    assert bool(sub["feasible"]) and sub["length_m"] == pytest.approx(5_000 * 1.3)
+
+
+def test_far_island_satellite_wins_and_radio_reasons() -> None:
+    land, fibre, cand = _world(100_000)
+    table = backhaul_options(cand, fibre_sites=fibre, land=land).set_index("option")
+    assert table["chosen"].idxmax() == "satellite"
+    assert "beyond 15 km" in table.loc["radio", "reason"]
+    assert "beyond 60 km" in table.loc["radio_long", "reason"]
+    cat = load_catalog()
+    years = cat.param("satellite_horizon_years")
+    assert table.loc["satellite", "capex_vnd"] == cat.price("SAT.TERMINAL")
+    assert table.loc["satellite", "opex_vnd"] == round(years * cat.price("SAT.FEE"))
+
+
+def test_submarine_wins_when_satellite_and_long_radio_are_dear() -> None:
+    land, fibre, cand = _world(40_000)
+    cat = load_catalog().with_overrides(
+        {"prices": {"SUB.CABLE": 1_000_000, "SUB.LANDING": 5_000_000, "SAT.FEE": 500_000_000, "PTP.LONG": 900_000_000}}
+    )
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)
+    assert _winner(table) == "submarine"
+    row = chosen_backhaul(table).loc["V1"]
+    # 40 km x 1.3 of cable, two landings, land fibre from the landing points (shore to site, shore to exchange)
+    assert 1_500 <= row["land_m"] <= 1_900
+    expected = round(52.0 * 1_000_000) + 2 * 5_000_000 + round(round(row["land_m"], 3) * cat.price("FO.DROP"))
+    assert row["cost_vnd"] == expected
+    items = dict(backhaul_items(row, horizon_years=10))
+    assert items["SUB.LANDING"] == 2 and items["SUB.CABLE"] == pytest.approx(52.0)
+
+
+def test_long_radio_wins_between_15_and_60_km() -> None:
+    land, fibre, cand = _world(30_000)
+    cat = load_catalog().with_overrides({"prices": {"SAT.FEE": 100_000_000}})
+    assert _winner(backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)) == "radio_long"
+
+
+def test_same_land_is_not_an_island_and_own_fibre_is_free() -> None:
+    land, fibre, _ = _world(5_000)
+    cand = gpd.GeoDataFrame(
+        {"site_id": ["V1", "V2"], "has_fibre": [False, True]}, geometry=[Point(2_000, 2_000), Point(1, 1)], crs=CRS
+    )
+    table = backhaul_options(cand, fibre_sites=fibre, land=land)
+    sub = table[(table.site_id == "V1") & (table.option == "submarine")].iloc[0]
+    assert not sub["feasible"] and sub["reason"].startswith("not an island")
+    v2 = chosen_backhaul(table).loc["V2"]
+    assert v2["option"] == "fibre" and v2["cost_vnd"] == 0
+
+
+def test_inputs_checked() -> None:
+    land, fibre, cand = _world(5_000)
+    with pytest.raises(PlanningError, match="unique"):
+        backhaul_options(gpd.GeoDataFrame(cand.iloc[[0, 0]], crs=CRS), fibre_sites=fibre)
+    with pytest.raises(CRSError):
+        backhaul_options(gpd.GeoDataFrame({"site_id": ["A"]}, geometry=[Point(0, 0)]), fibre_sites=fibre)
+    with pytest.raises(PlanningError, match="horizon"):
+        backhaul_options(cand, fibre_sites=fibre, horizon_years=0)
+
+
+def test_geographic_input_is_projected() -> None:
+    cand = gpd.GeoDataFrame({"site_id": ["A"]}, geometry=[Point(104.0, 10.2)], crs="EPSG:4326")
+    fibre = gpd.GeoDataFrame({"site_id": ["F"]}, geometry=[Point(104.05, 10.2)], crs="EPSG:4326")
+    table = backhaul_options(cand, fibre_sites=fibre)
+    assert table.crs.to_epsg() == 32648
+    row = chosen_backhaul(table).loc["A"]
+    assert row["option"] == "radio" and 5_400 < row["length_m"] < 5_600
+
+
+def test_fibre_along_roads_when_network_exists() -> None:
+    network = pytest.importorskip("gisplan.network", reason="gisplan.network (road graph) not there yet")
+    from shapely.geometry import LineString
+
+    roads = gpd.GeoDataFrame(
+        {"road_id": ["r1"], "name": ["a"], "road_class": ["rural"], "surface": ["gravel"]},
+        geometry=[LineString([(0, 0), (3_000, 0)])],
+        crs=CRS,
+    )
+    G = network.graph_from_roads(roads, catalog=load_catalog())
+    fibre = gpd.GeoDataFrame({"site_id": ["EX"]}, geometry=[Point(0, 10)], crs=CRS)
+    cand = gpd.GeoDataFrame({"site_id": ["V1"]}, geometry=[Point(3_000, 10)], crs=CRS)
+    table = backhaul_options(cand, fibre_sites=fibre, graph=G).set_index("option")
+    assert bool(table.loc["fibre", "feasible"])
+    assert 3_000 <= table.loc["fibre", "length_m"] < 3_100
+    assert table["chosen"].idxmax() == "fibre"
