@@ -57,13 +57,13 @@ assert sum(c.population for c in COMMUNES) == TOTAL_POPULATION
 
 def commune_polygons(
     centres: dict[str, tuple[float, float]], land: Polygon | shapely.MultiPolygon
-) -> dict[str, object]:
+) -> dict[str, shapely.Geometry]:
     """Voronoi cells of the commune centres clipped to land (approximate boundaries)."""
     keys = [c.key for c in COMMUNES]
     pts = MultiPoint([centres[k] for k in keys])
     envelope = land.envelope.buffer(50_000)
     cells = shapely.voronoi_polygons(pts, extend_to=envelope)
-    out: dict[str, object] = {}
+    out: dict[str, shapely.Geometry] = {}
     for k in keys:
         p = Point(centres[k])
         cell = next(g for g in cells.geoms if g.contains(p))

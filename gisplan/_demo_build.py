@@ -163,7 +163,8 @@ def build_records(seed: int) -> Records:
     dd = Point(centres["duong_dong"])
     cores = [(dd, 900.0), (Point(centres["an_thoi"]), 450.0)]
     pole_lines = place_poles(rng, merge_by_parent(pieces), cores, [land.hon_thom, tc_main])
-    poles, cables = [], []
+    poles: list[dict] = []
+    cables: list[dict] = []
     for pl in pole_lines:
         ids = []
         for xy, owner in zip(pl.xy, pl.owners, strict=True):
