@@ -57,9 +57,8 @@ import shapely
 import shapely.ops
 from pyproj import CRS
 
-from gisplan._errors import PlanningError
+from gisplan._errors import CRSError, PlanningError
 from gisplan.catalog import Catalog, load_catalog
-from gisplan._errors import CRSError
 from gisplan.crs import METRIC_CRS, to_metric
 
 __all__ = ["BACKHAUL_OPTIONS", "OPTION_COLUMNS", "backhaul_items", "backhaul_options", "chosen_backhaul"]
@@ -270,7 +269,7 @@ def backhaul_options(
         order = np.argsort(d, kind="stable")
         base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0}
 
-        def row(option: str, feasible: bool, reason: str, **kw: Any) -> None:
+        def row(option: str, feasible: bool, reason: str, base: dict[str, Any] = base, **kw: Any) -> None:
             rows.append({**base, "option": option, "feasible": feasible, "reason": reason, **kw})
 
         def peer(j: int) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_same_land_is_not_an_island_and_own_fibre_is_free() -> None:
 
 
 def test_inputs_checked() -> None:
-    land, fibre, cand = _world(5_000)
+    _land, fibre, cand = _world(5_000)
     with pytest.raises(PlanningError, match="unique"):
         backhaul_options(gpd.GeoDataFrame(cand.iloc[[0, 0]], crs=CRS), fibre_sites=fibre)
     with pytest.raises(CRSError):
