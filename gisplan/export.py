@@ -433,7 +433,9 @@ def boq_workbook(
     phase_totals: list[tuple[str, str, int, int]] = []
     for phase in phases:
         label = phase or "không rõ / none"
-        ws = workbook.create_sheet(sheet_name(f"Giai đoạn {label} - Phase {label}", used))
+        # A bare number or year range gets the bilingual prefix; a named phase keeps its name.
+        named = f"Giai đoạn {label} - Phase {label}" if re.fullmatch(r"[\d\s./-]+", label) else label
+        ws = workbook.create_sheet(sheet_name(named, used))
         part = rows[rows["phase"] == phase]
         total = _line_sheet(ws, f"{title + ' - ' if title else ''}Giai đoạn / Phase {label}", part)
         phase_totals.append((phase, ws.title, total, len(part)))
@@ -529,7 +531,8 @@ def boq_to_xlsx(
 
     - ``Tổng hợp - Summary``: totals per phase, per category and per commune,
       the grand total, then the KPIs;
-    - one per phase (``Giai đoạn 2027 - Phase 2027``) and one per district and
+    - one per phase (``Giai đoạn 2027 - Phase 2027`` for a phase named by a
+      number or years, the phase's own name otherwise) and one per district and
       commune (``Phú Quốc - Dương Tơ``), each listing its BOQ lines and a total;
     - ``Đơn giá - Unit prices``: one row per item code (code, descriptions,
       unit, unit price).

@@ -19,6 +19,8 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, Polygon
 
 from gisplan._atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
@@ -401,6 +403,7 @@ def test_xlsx_of_long_phase_and_missing_commune(tmp_path: Path) -> None:
     boq.loc[boq.commune == "Cửa Dương", ["district", "commune"]] = ""
     wb = openpyxl.load_workbook(boq_to_xlsx(boq, tmp_path / "boq.xlsx"))
     assert all(len(n) <= 31 for n in wb.sheetnames)
+    assert "Giai đoạn 2029 - Phase 2029" in wb.sheetnames and "Giai đoạn ưu tiên 2027-2028 (kh" in wb.sheetnames
     assert "Không rõ xã - No commune" in wb.sheetnames
     assert _grand_total(Evaluator(wb), wb[SUMMARY_SHEET]) == boq["amount_vnd"].sum()
 
@@ -430,6 +433,56 @@ def test_libreoffice_recomputes_the_same_totals(tmp_path: Path) -> None:
         r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=1).value == "TỔNG CỘNG / GRAND TOTAL"
     )
     assert summary.cell(row=row, column=2).value == boq["amount_vnd"].sum()
+    for ws in wb:
+        if ws.title not in (SUMMARY_SHEET, PRICES_SHEET):
+            for cell in _amount_cells(ws):
+                code, phase, commune = (ws.cell(row=cell.row, column=c).value for c in (2, 10, 12))
+                match = boq[(boq.item_code == code) & (boq.phase == phase) & (boq.commune == commune)]
+                assert cell.value == match["amount_vnd"].iloc[0]
+
+
+_PRICES = {"T01": 850_000, "M01": 12_000_000, "C01": 15_001, "P01": 1_250_000}
+
+
+@st.composite
+def _random_boqs(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(min_value=1, max_value=12))
+    rows = []
+    for _ in range(n):
+        code = draw(st.sampled_from(sorted(_PRICES)))
+        quantity = draw(st.integers(min_value=0, max_value=2_000_000)) / 1000
+        price = _PRICES[code]
+        amount = math.floor(quantity * price + 0.5)  # half away from zero, as Excel's ROUND
+        phase = draw(st.sampled_from(["2027", "2028", "Giai đoạn 10"]))
+        commune = draw(st.sampled_from(["Dương Tơ", "Cửa Dương", ""]))
+        rows.append(
+            (
+                code,
+                f"Hạng mục {code}",
+                f"Item {code}",
+                "m",
+                quantity,
+                price,
+                amount,
+                "c" + code[0],
+                phase,
+                "Phú Quốc",
+                commune,
+            )
+        )
+    return pd.DataFrame(rows, columns=list(BOQ_COLUMNS))
+
+
+@settings(max_examples=15, deadline=None)
+@given(boq=_random_boqs())
+def test_xlsx_totals_equal_boq_sums_for_any_boq(tmp_path_factory: pytest.TempPathFactory, boq: pd.DataFrame) -> None:
+    folder = tmp_path_factory.mktemp("h")
+    wb = openpyxl.load_workbook(boq_to_xlsx(boq, folder / "boq.xlsx"))
+    ev = Evaluator(wb)
+    assert _grand_total(ev, wb[SUMMARY_SHEET]) == boq["amount_vnd"].sum()
+    back = pd.read_csv(boq_to_csv(boq, folder / "boq.csv"), encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    assert sorted(back["amount_vnd"].astype(int)) == sorted(boq["amount_vnd"])
+    assert back["quantity"].astype(float).sum() == pytest.approx(boq["quantity"].sum(), abs=1e-6)
 
 
 # --- BOQ validation ------------------------------------------------------------------------------------------------
