@@ -93,7 +93,13 @@ def geom_to_lonlat(geom: shapely.Geometry, *, decimals: int = 6) -> shapely.Geom
 
 def _land_cells(bbox: tuple[float, float, float, float]) -> list[Polygon]:
     """Boxes (degrees) of the land cells of the GLOBE mask inside ``bbox``."""
-    from global_land_mask import globe
+    try:
+        from global_land_mask import globe
+    except ImportError as exc:
+        raise GisplanError(
+            "generating the Phú Quốc demo needs the package global-land-mask; "
+            "install it with `pip install gisplan[demo]` (or `pip install global-land-mask==1.0.0`)"
+        ) from exc
 
     west, south, east, north = bbox
     lat = np.asarray(globe._lat)  # the package exposes its grid only as private module attributes
