@@ -287,13 +287,13 @@ def sheet_name(text: str, used: set[str]) -> str:
     """Return a valid, unique Excel sheet name for ``text`` and add it to ``used``.
 
     Excel allows 31 characters, not ``[]:*?/\\``, no leading or trailing
-    apostrophe, and compares names without case; a name taken already gets a
-    `` (2)``, `` (3)``... suffix.
+    apostrophe, and compares names without case; a name taken already (or
+    ``History``, which Excel reserves) gets a `` (2)``, `` (3)``... suffix.
     """
     base = _BAD_SHEET_CHARS.sub("-", str(text)).strip().strip("'").strip() or "Sheet"
     name = base[:31].rstrip()
     n = 1
-    while name.casefold() in used:
+    while name.casefold() in used or name.casefold() == "history":
         n += 1
         suffix = f" ({n})"
         name = base[: 31 - len(suffix)].rstrip() + suffix
@@ -516,6 +516,13 @@ def frames_workbook(tables: dict[str, pd.DataFrame], *, title: str, timestamp: d
     return workbook
 
 
+def _save_workbook(workbook: Workbook, path: str | os.PathLike[str], timestamp: datetime) -> Path:
+    """Save ``workbook`` to ``path`` atomically, with deterministic bytes."""
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return atomic_write_bytes(path, _deterministic_zip(buffer.getvalue(), timestamp))
+
+
 def boq_to_xlsx(
     boq: pd.DataFrame,
     path: str | os.PathLike[str],
@@ -577,9 +584,7 @@ def boq_to_xlsx(
     """
     rows = check_boq(boq)
     workbook = boq_workbook(rows, title=title, kpis=dict(kpis or {}), plan_kind=plan_kind, timestamp=timestamp)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return atomic_write_bytes(path, _deterministic_zip(buffer.getvalue(), timestamp))
+    return _save_workbook(workbook, path, timestamp)
 
 
 def compare_to_xlsx(
@@ -614,9 +619,7 @@ def compare_to_xlsx(
         The written path.
     """
     workbook = frames_workbook(dict(tables), title=title, timestamp=timestamp)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return atomic_write_bytes(path, _deterministic_zip(buffer.getvalue(), timestamp))
+    return _save_workbook(workbook, path, timestamp)
 
 
 def _check_layer_name(name: str) -> None:
