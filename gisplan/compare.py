@@ -1,0 +1,341 @@
+"""Comparing two plan versions: what changed on the map, in the BOQ, in the KPIs and in the parameters.
+
+Both sides are run folders (:func:`gisplan.workflow.read_run`): a scenario file is
+run first, a stored version is exported first.  A version compared with itself
+shows no difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import yaml
+
+from gisplan.crs import METRIC_CRS
+from gisplan.workflow import RunFolder
+
+#: Layers matched by an id column; others are matched by geometry.
+_ID_COLUMNS = {
+    "wifi_sites": "site_id",
+    "poles_removed": "pole_id",
+    "cables_rerouted": "cable_id",
+    "backhaul_links": "site_id",
+    "settlements_unserved": "settlement_id",
+    "footprints": "site_id",
+}
+#: Layers shown in the difference (others are compared in counts only).
+DIFF_LAYERS = ("trenches", "manholes", "poles_removed", "wifi_sites", "backhaul_links")
+_GEOM_DECIMALS = 2  # centimetres in the metric CRS
+
+
+@dataclass
+class Comparison:
+    """The differences between plan A and plan B."""
+
+    features: gpd.GeoDataFrame  # layer, key, change (added/removed/changed), detail; geometry in METRIC_CRS
+    boq_items: pd.DataFrame  # per item: quantity/amount in A and B and deltas
+    boq_phases: pd.DataFrame  # per item and phase
+    kpis: pd.DataFrame  # kpi, a, b, delta
+    params: pd.DataFrame  # key path, a, b
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing differs."""
+        return (
+            self.features.empty
+            and not (self.boq_phases[["quantity_delta", "amount_delta_vnd"]] != 0).any().any()
+            and not (self.kpis["changed"]).any()
+            and self.params.empty
+        )
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.features.groupby(["layer", "change"]).size() if len(self.features) else pd.Series(dtype=int)
+        return {
+            "features": {f"{k[0]}.{k[1]}": int(v) for k, v in counts.items()},
+            "amount_delta_vnd": int(self.boq_items["amount_delta_vnd"].sum()) if len(self.boq_items) else 0,
+            "kpis_changed": int(self.kpis["changed"].sum()) if len(self.kpis) else 0,
+            "params_changed": len(self.params),
+        }
+
+
+def compare_runs(a: RunFolder, b: RunFolder) -> Comparison:
+    """Compare two run folders (A is the reference, B the proposal: deltas are B - A)."""
+    return Comparison(
+        features=_feature_diff(a.layers, b.layers),
+        boq_items=_boq_diff(a.boq, b.boq, ["item_code"]),
+        boq_phases=_boq_diff(a.boq, b.boq, ["item_code", "phase"]),
+        kpis=_kpi_diff(a.kpis, b.kpis),
+        params=_param_diff(a.scenario_text, b.scenario_text),
+    )
+
+
+def _geom_key(g: Any) -> bytes:
+    return shapely.to_wkb(shapely.normalize(shapely.set_precision(g, 10**-_GEOM_DECIMALS)))
+
+
+def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    rows: list[dict[str, Any]] = []
+    for name in DIFF_LAYERS:
+        ga, gb = la.get(name), lb.get(name)
+        if ga is None and gb is None:
+            continue
+        ga = _metric(ga)
+        gb = _metric(gb)
+        idc = _ID_COLUMNS.get(name)
+        key_a = _keys(ga, idc)
+        key_b = _keys(gb, idc)
+        ia, ib = dict(zip(key_a, range(len(ga)), strict=True)), dict(zip(key_b, range(len(gb)), strict=True))
+        attrs = [c for c in ga.columns if c in gb.columns and c != ga.geometry.name]
+        for k in sorted(set(ia) | set(ib), key=repr):
+            if k not in ib:
+                rows.append(_row(name, k, "removed", "", ga.geometry.iloc[ia[k]]))
+            elif k not in ia:
+                rows.append(_row(name, k, "added", "", gb.geometry.iloc[ib[k]]))
+            else:
+                ra, rb = ga.iloc[ia[k]], gb.iloc[ib[k]]
+                changed = [c for c in attrs if not _same(ra[c], rb[c])]
+                if idc and not ra.geometry.equals_exact(rb.geometry, 10**-_GEOM_DECIMALS):
+                    changed.append("geometry")
+                if changed:
+                    detail = "; ".join(f"{c}: {_fmt(ra[c])} -> {_fmt(rb[c])}" for c in changed if c != "geometry")
+                    if "geometry" in changed:
+                        detail = (detail + "; " if detail else "") + "geometry moved"
+                    rows.append(_row(name, k, "changed", detail, rb.geometry))
+    if not rows:
+        return gpd.GeoDataFrame({"layer": [], "key": [], "change": [], "detail": []}, geometry=[], crs=METRIC_CRS)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+
+
+def _metric(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if g is None:
+        return gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS)
+    return g.to_crs(METRIC_CRS) if g.crs is not None else g.set_crs(METRIC_CRS)
+
+
+def _keys(g: gpd.GeoDataFrame, idc: str | None) -> list[Any]:
+    keys = [str(v) for v in g[idc]] if idc and idc in g.columns else [_geom_key(x) for x in g.geometry]
+    seen: dict[Any, int] = {}
+    out = []
+    for k in keys:  # duplicates get a running number so that every feature is matched once
+        n = seen.get(k, 0)
+        seen[k] = n + 1
+        out.append(k if n == 0 else (k, n))
+    return out
+
+
+def _row(layer: str, key: Any, change: str, detail: str, geom: Any) -> dict[str, Any]:
+    label = (
+        key
+        if isinstance(key, str)
+        else f"{layer}@{geom.representative_point().x:.0f},{geom.representative_point().y:.0f}"
+    )
+    return {"layer": layer, "key": label, "change": change, "detail": detail, "geometry": geom}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if pd.isna(a) and pd.isna(b):
+        return True
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
+        except (TypeError, ValueError):
+            return False
+    return bool(a == b)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:,.2f}" if isinstance(v, float) else str(v)
+
+
+def _boq_diff(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    def agg(df: pd.DataFrame) -> pd.DataFrame:
+        if df.empty:
+            return pd.DataFrame(columns=[*keys, "description_vi", "description_en", "unit", "quantity", "amount_vnd"])
+        return (
+            df.groupby(keys, dropna=False)
+            .agg(
+                description_vi=("description_vi", "first"),
+                description_en=("description_en", "first"),
+                unit=("unit", "first"),
+                quantity=("quantity", "sum"),
+                amount_vnd=("amount_vnd", "sum"),
+            )
+            .reset_index()
+        )
+
+    ga, gb = agg(a), agg(b)
+    m = ga.merge(gb, on=keys, how="outer", suffixes=("_a", "_b"))
+    for c in ("description_vi", "description_en", "unit"):
+        m[c] = m[f"{c}_a"].fillna(m[f"{c}_b"])
+    out = pd.DataFrame({k: m[k] for k in keys})
+    for c in ("description_vi", "description_en", "unit"):
+        out[c] = m[c]
+    out["quantity_a"] = m["quantity_a"].fillna(0.0).astype(float).round(3)
+    out["quantity_b"] = m["quantity_b"].fillna(0.0).astype(float).round(3)
+    out["quantity_delta"] = (out["quantity_b"] - out["quantity_a"]).round(3)
+    out["amount_a_vnd"] = m["amount_vnd_a"].fillna(0).astype("int64")
+    out["amount_b_vnd"] = m["amount_vnd_b"].fillna(0).astype("int64")
+    out["amount_delta_vnd"] = out["amount_b_vnd"] - out["amount_a_vnd"]
+    return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def _kpi_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k), b.get(k)
+        num = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (va, vb))
+        delta = (vb - va) if num else None  # type: ignore[operator]
+        rows.append({"kpi": k, "a": _show(va), "b": _show(vb), "delta": delta, "changed": not _same_kpi(va, vb)})
+    return pd.DataFrame(rows, columns=["kpi", "a", "b", "delta", "changed"])
+
+
+def _same_kpi(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return _same(a, b) if a is not None and b is not None else a is b
+    return a == b
+
+
+def _show(v: Any) -> Any:
+    return v if isinstance(v, int | float | str | bool) or v is None else str(v)
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(d, Mapping):
+        for k, v in d.items():
+            if prefix == "geometries." or k == "geometries":
+                pass
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    out[prefix.rstrip(".")] = d
+    return out
+
+
+def _param_diff(ta: str, tb: str) -> pd.DataFrame:
+    from gisplan.scenario import parse_scenario
+
+    def flat(text: str) -> dict[str, Any]:
+        scen = parse_scenario(text)
+        vals = dict(scen.values)
+        vals.pop("geometries", None)
+        out = _flatten(vals)
+        for name, g in scen.geometries.items():  # geometry keys compared by content, shown by size
+            gm = g.to_crs(METRIC_CRS)
+            area = gm.area.sum()
+            out[f"geometries.{name}"] = (
+                f"{len(g)} feature(s), {area / 1e6:.3f} km²" if area > 0 else f"{len(g)} feature(s)"
+            ) + f" [{shapely.to_wkb(shapely.normalize(gm.union_all()), hex=True)[:0]}{_digest(g)}]"
+        return out
+
+    fa, fb = flat(ta), flat(tb)
+    rows = [
+        {"key": k, "a": _yaml(fa.get(k)), "b": _yaml(fb.get(k))}
+        for k in sorted(set(fa) | set(fb))
+        if fa.get(k) != fb.get(k)
+    ]
+    return pd.DataFrame(rows, columns=["key", "a", "b"])
+
+
+def _digest(g: gpd.GeoDataFrame) -> str:
+    import hashlib
+
+    return hashlib.sha256(g.to_json(sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _yaml(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    return yaml.safe_dump(v, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# outputs
+# ------------------------------------------------------------------------------------------------------------
+CHANGE_COLOURS = {"added": "#1a9641", "removed": "#d7191c", "changed": "#fdae61"}
+
+
+def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
+    """The comparison as bilingual tables (sheet title -> frame) for XLSX and HTML."""
+    feats = (
+        pd.DataFrame(c.features.drop(columns="geometry"))
+        if len(c.features)
+        else pd.DataFrame(columns=["layer", "key", "change", "detail"])
+    )
+    return {
+        "Tóm tắt - Summary": pd.DataFrame([{"item": k, "value": v} for k, v in c.summary().items()]),
+        "KPI": c.kpis,
+        "BOQ theo hạng mục - by item": c.boq_items,
+        "BOQ theo giai đoạn - by phase": c.boq_phases,
+        "Tham số - Parameters": c.params,
+        "Đối tượng - Features": feats,
+    }
+
+
+def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame] | None = None) -> Any:
+    """A folium map of the differences: added green, removed red, changed orange, over the context layers."""
+    from gisplan.maps import add_layer, base_map
+
+    m = base_map(dict(context or {}))
+    for change, colour in CHANGE_COLOURS.items():
+        part = features[features["change"] == change] if len(features) else features
+        if len(part) == 0:
+            continue
+        label = {"added": "Thêm mới / added", "removed": "Bỏ đi / removed", "changed": "Thay đổi / changed"}[change]
+        add_layer(
+            m,
+            part,
+            kind="diff",
+            name=f"{label} ({len(part)})",
+            style={"color": colour, "fillColor": colour, "weight": 4, "radius": 6, "fillOpacity": 0.6},
+            popup_columns=["layer", "key", "change", "detail"],
+        )
+    return m
+
+
+def write_comparison(
+    c: Comparison, out_dir: Any, *, title: str = "", context: Mapping[str, gpd.GeoDataFrame] | None = None
+) -> dict[str, Any]:
+    """Write ``compare.xlsx`` and ``compare.html`` (map of the differences + tables, offline)."""
+    from pathlib import Path
+
+    from gisplan._atomic import atomic_write_text
+    from gisplan.export import compare_to_xlsx
+    from gisplan.maps import standalone_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = comparison_tables(c)
+    compare_to_xlsx(tables, out / "compare.xlsx", title=title)
+    m = comparison_map(c.features, context)
+    body = [
+        f"<h1>{_esc(title or 'So sánh phương án / Plan comparison')}</h1>",
+        "<p>A = phương án gốc / reference, B = phương án đề xuất / proposal; chênh lệch = B - A.</p>",
+    ]
+    html = standalone_html(m)
+    tables_html = "".join(
+        f"<h2>{_esc(name)}</h2>"
+        + (df.to_html(index=False, border=0, classes="cmp") if len(df) else "<p>Không có khác biệt / no difference</p>")
+        for name, df in tables.items()
+    )
+    style = (
+        "<style>.cmp{border-collapse:collapse;font:13px sans-serif}.cmp td,.cmp th{padding:2px 8px;"
+        "border-bottom:1px solid #ddd;text-align:right}.cmp td:first-child{text-align:left}"
+        ".gp-report{font:14px sans-serif;margin:12px}</style>"
+    )
+    report = f'{style}<div class="gp-report">{"".join(body)}</div>'
+    html = html.replace("<body>", "<body>" + report, 1).replace(
+        "</body>", f'<div class="gp-report">{tables_html}</div></body>', 1
+    )
+    atomic_write_text(out / "compare.html", html)
+    return {"compare.xlsx": out / "compare.xlsx", "compare.html": out / "compare.html"}
+
+
+def _esc(s: str) -> str:
+    import html
+
+    return html.escape(s)

@@ -1,0 +1,297 @@
+"""Running a scenario end to end: layers -> planners -> one Plan -> files on disk.
+
+``gisplan run SCENARIO --out DIR`` writes ``plan.gpkg`` (every result layer, styled for
+QGIS), ``boq.xlsx`` (formulas over a unit-price sheet), ``boq.csv``, ``map.html`` (a
+standalone map that works offline), ``kpis.json``, ``scenario.yaml`` (the scenario as
+run) and ``manifest.json`` (hashes, versions, timings).  A run folder is what the
+version store saves and what :mod:`gisplan.compare` compares.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gisplan._errors import ScenarioError
+from gisplan.catalog import Catalog
+from gisplan.costing import add_contingency
+from gisplan.plan import BOQ_COLUMNS, Plan
+from gisplan.scenario import Scenario, scenario_catalog
+
+#: Files of a run folder, in the order they are written (manifest last).
+RUN_FILES = ("plan.gpkg", "boq.xlsx", "boq.csv", "map.html", "kpis.json", "scenario.yaml", "manifest.json")
+
+
+def _noop(msg: str) -> None:
+    return None
+
+
+@dataclass
+class RunResult:
+    """What running a scenario produced."""
+
+    scenario: Scenario
+    plans: dict[str, Plan]
+    plan: Plan
+    catalog: Catalog
+    layers: dict[str, gpd.GeoDataFrame]
+    layer_files: dict[str, Path]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scenario_layers(scen: Scenario, *, progress: Callable[[str], None] = _noop) -> tuple[dict[str, Any], dict]:
+    """Read and validate the layers a scenario names; returns (layers, {kind or 'source': file})."""
+    from gisplan.layers import load_layer, read_layers, validate_layers
+
+    src = scen.values["layers"]["source"]
+    crs = scen.values["layers"]["crs"]
+    if src == "demo":
+        from gisplan.demo_data import demo_gpkg_path
+
+        path = demo_gpkg_path()
+    else:
+        path = scen.resolve(src)
+        if not path.exists():
+            raise ScenarioError(f"layers.source not found: {path}", [])
+    progress(f"reading layers from {path}")
+    layers = read_layers(path, crs=crs)
+    files: dict[str, Path] = {"source": path}
+    for kind, f in (scen.values["layers"]["files"] or {}).items():
+        fp = scen.resolve(str(f))
+        layers[kind] = load_layer(fp, kind, crs=crs)
+        files[kind] = fp
+    return validate_layers(layers, source=str(path)), files
+
+
+def _forbidden_constraints(scen: Scenario, layers: dict[str, Any]) -> dict[str, Any]:
+    """Add the scenario's forbidden corridors (lines buffered 10 m) to the constraints layer."""
+    from gisplan.crs import METRIC_CRS
+
+    g = scen.geometries.get("forbidden_corridors")
+    if g is None:
+        return layers
+    metric = g.to_crs(METRIC_CRS)
+    geom = metric.geometry.apply(lambda x: x if x.geom_type.endswith("Polygon") else x.buffer(10.0))
+    extra = gpd.GeoDataFrame(
+        {"kind": "no_dig", "rule": "forbid", "penalty_factor": 1.0, "source": "scenario"},
+        geometry=geom,
+        crs=METRIC_CRS,
+    )
+    base = layers.get("constraints")
+    out = dict(layers)
+    out["constraints"] = extra if base is None else pd.concat([base, extra], ignore_index=True)
+    return out
+
+
+def run_scenario(scen: Scenario, *, progress: Callable[[str], None] = _noop) -> RunResult:
+    """Run every planner a scenario enables and combine their plans."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    layers, files = scenario_layers(scen, progress=progress)
+    timings["layers_s"] = round(time.perf_counter() - t0, 3)
+    catalog = scenario_catalog(scen)
+    plans: dict[str, Plan] = {}
+    if scen.values["underground"]["enabled"]:
+        from gisplan.underground import plan_undergrounding
+
+        t = time.perf_counter()
+        params = underground_params(scen, catalog)
+        progress("planning undergrounding")
+        plans["underground"] = plan_undergrounding(
+            _forbidden_constraints(scen, layers),
+            scen.geometries["zones"],
+            params,
+            catalog=catalog,
+            progress=progress,
+        )
+        timings["underground_s"] = round(time.perf_counter() - t, 3)
+    if scen.values["wifi"]["enabled"]:
+        from gisplan.wifi import plan_wifi
+
+        t = time.perf_counter()
+        progress("planning wifi")
+        plans["wifi"] = plan_wifi(layers, wifi_params(scen, catalog), catalog=catalog, progress=progress)
+        timings["wifi_s"] = round(time.perf_counter() - t, 3)
+    plan = combine_plans(plans, catalog)
+    timings["total_s"] = round(time.perf_counter() - t0, 3)
+    return RunResult(scen, plans, plan, catalog, layers, files, timings)
+
+
+def underground_params(scen: Scenario, catalog: Catalog) -> Any:
+    """The scenario's ``underground`` section as :class:`gisplan.underground.UndergroundParams`."""
+    from gisplan.underground import UndergroundParams
+
+    u = scen.section("underground")
+    kwargs: dict[str, Any] = {
+        "budget_per_year_vnd": u["budget_per_year_vnd"],
+        "start_year": u["start_year"],
+        "max_years": u["max_years"],
+    }
+    if u["manhole_spacing_m"] is not None:
+        kwargs["manhole_spacing_m"] = u["manhole_spacing_m"]
+    if u["exchange_ids"]:
+        kwargs["exchange_ids"] = tuple(u["exchange_ids"])
+    if u["owners"]:
+        kwargs["owners"] = tuple(u["owners"])
+    forced = scen.geometries.get("forced_corridors")
+    if forced is not None:
+        kwargs["forced_corridors"] = forced
+    return UndergroundParams(**kwargs)
+
+
+def wifi_params(scen: Scenario, catalog: Catalog) -> Any:
+    """The scenario's ``wifi`` section (and its geometries) as :class:`gisplan.wifi.WifiParams`."""
+    from gisplan.wifi import WifiParams
+
+    w = scen.section("wifi")
+    kwargs: dict[str, Any] = {
+        k: w[k]
+        for k in (
+            "budget_vnd",
+            "cover_all",
+            "min_quality",
+            "weight",
+            "generate_candidates",
+            "require_power",
+            "connect_all_commune_hq",
+            "time_limit_s",
+        )
+    }
+    kwargs["coverage_technologies"] = tuple(w["coverage_technologies"])
+    kwargs["candidate_kinds"] = tuple(w["candidate_kinds"])
+    if w["profiles"]:
+        kwargs["profiles"] = tuple(w["profiles"])
+    if w["satellite_horizon_years"] is not None:
+        kwargs["satellite_horizon_years"] = w["satellite_horizon_years"]
+    if w["elevation"]:
+        kwargs["elevation"] = str(scen.resolve(w["elevation"]))
+    geoms = scen.geometries
+    if "candidate_sites" in geoms:
+        kwargs["extra_candidates"] = geoms["candidate_sites"]
+    if "focus_areas" in geoms:
+        kwargs["focus"] = geoms["focus_areas"]
+    if "exclusion_areas" in geoms:
+        kwargs["exclusion"] = geoms["exclusion_areas"]
+    return WifiParams(**kwargs)
+
+
+def combine_plans(plans: Mapping[str, Plan], catalog: Catalog) -> Plan:
+    """One Plan from the planners' plans: layers side by side, BOQs stacked, KPIs prefixed by planner."""
+    if not plans:
+        raise ScenarioError("the scenario plans nothing", [])
+    if len(plans) == 1:
+        return next(iter(plans.values()))
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    kpis: dict[str, Any] = {}
+    boqs = []
+    messages: list[str] = []
+    for name, p in plans.items():
+        for lname, gdf in p.layers.items():
+            layers[lname if lname not in layers else f"{name}_{lname}"] = gdf
+        kpis.update({f"{name}.{k}": v for k, v in p.kpis.items()})
+        base = p.boq[p.boq["category"] != "contingency"]
+        boqs.append(base)
+        messages += p.messages
+    boq = pd.concat(boqs, ignore_index=True).loc[:, list(BOQ_COLUMNS)]
+    boq = add_contingency(boq, catalog)
+    kpis["cost_vnd"] = int(boq["amount_vnd"].sum())
+    return Plan("combined", layers, boq, kpis, params={k: p.params for k, p in plans.items()}, messages=messages)
+
+
+def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] = _noop) -> dict[str, Path]:
+    """Write a run folder (see the module docstring); files are replaced whole, the manifest last."""
+    from gisplan._atomic import atomic_write_text
+    from gisplan.export import export_plan
+    from gisplan.maps import plan_map, standalone_html
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scen = result.scenario
+    progress(f"writing {out}")
+    t = time.perf_counter()
+    paths = export_plan(
+        result.plan,
+        out,
+        title=scen.title,
+        scenario_text=scen.text,
+        layer_files={k: str(v) for k, v in result.layer_files.items()},
+        catalog_version=f"{result.catalog.version} ({result.catalog.digest})",
+        timings=result.timings,
+    )
+    m = plan_map(result.plan, result.layers)
+    atomic_write_text(out / "map.html", standalone_html(m))
+    atomic_write_text(
+        out / "kpis.json", json.dumps(_plain(result.plan.kpis), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    )
+    atomic_write_text(out / "scenario.yaml", scen.text)
+    paths.update({"map.html": out / "map.html", "kpis.json": out / "kpis.json", "scenario.yaml": out / "scenario.yaml"})
+    progress(f"wrote {len(paths)} files in {time.perf_counter() - t:.1f} s")
+    return paths
+
+
+def _plain(v: Any) -> Any:
+    import numpy as np
+
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+@dataclass
+class RunFolder:
+    """A run folder read back (for saving and comparing)."""
+
+    path: Path
+    layers: dict[str, gpd.GeoDataFrame]
+    boq: pd.DataFrame
+    kpis: dict[str, Any]
+    scenario_text: str
+
+
+def read_run(path: str | Path) -> RunFolder:
+    """Read a run folder written by :func:`write_run` (or a version exported from the store)."""
+    import pyogrio
+
+    p = Path(path)
+    missing = [n for n in ("plan.gpkg", "boq.csv", "kpis.json", "scenario.yaml") if not (p / n).is_file()]
+    if missing:
+        raise ScenarioError(f"{p} is not a gisplan run folder: missing {', '.join(missing)}", [])
+    layers = {}
+    for name, _g in pyogrio.list_layers(p / "plan.gpkg"):
+        if name in ("boq", "layer_styles"):
+            continue
+        layers[str(name)] = gpd.read_file(p / "plan.gpkg", layer=name)
+    boq = pd.read_csv(
+        p / "boq.csv",
+        encoding="utf-8-sig",
+        dtype={"phase": str, "district": str, "commune": str},
+        keep_default_na=False,
+    )
+    kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
+    return RunFolder(p, layers, boq, kpis, (p / "scenario.yaml").read_text(encoding="utf-8"))
+
+
+def run_artifacts(path: str | Path) -> dict[str, bytes]:
+    """The files of a run folder as bytes, for :meth:`gisplan.store.VersionStore.save`."""
+    p = Path(path)
+    out = {}
+    for name in RUN_FILES:
+        f = p / name
+        if f.is_file():
+            out[name] = f.read_bytes()
+    return out
