@@ -1,0 +1,127 @@
+"""Tests of gisplan.routing: Steiner trees with bounds, nearest-source paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gisplan._errors import RoutingError
+from gisplan._graph import graph_arrays, invalidate_arrays
+from gisplan.routing import nearest_source_paths, steiner_tree
+
+STEINLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "steinlib"
+
+
+def weighted(edges) -> nx.Graph:
+    G = nx.Graph()
+    for a, b, w in edges:
+        G.add_edge(a, b, cost=float(w), length_m=float(w))
+    return G
+
+
+@st.composite
+def graphs_with_terminals(draw):
+    n = draw(st.integers(2, 25))
+    seed = draw(st.integers(0, 10_000))
+    p = draw(st.floats(0.1, 0.6))
+    G = nx.gnp_random_graph(n, p, seed=seed)
+    G.add_edges_from((k, k + 1) for k in range(n - 1))  # connected
+    weights = draw(st.lists(st.integers(0, 20), min_size=G.number_of_edges(), max_size=G.number_of_edges()))
+    for (a, b), w in zip(G.edges, weights, strict=True):
+        G.edges[a, b]["cost"] = float(w)
+    k = draw(st.integers(1, n))
+    terminals = draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k, unique=True))
+    return G, terminals
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs_with_terminals())
+def test_tree_invariants(case):
+    G, terminals = case
+    T = steiner_tree(G, terminals)
+    assert set(terminals) <= set(T.nodes)
+    assert nx.is_tree(T)
+    assert all(G.has_edge(a, b) for a, b in T.edges)
+    assert T.graph["cost"] == pytest.approx(sum(G.edges[e]["cost"] for e in T.edges))
+    assert T.graph["lower_bound"] <= T.graph["cost"] + 1e-9
+    assert 0.0 <= T.graph["gap"] <= 1.0
+    leaves = [x for x in T.nodes if T.degree(x) <= 1]
+    assert set(leaves) <= set(terminals)  # pruned
+    # against the exact optimum by brute force of networkx on tiny graphs: never worse than its approximation
+    if len(terminals) > 1:
+        nx_tree = nx.algorithms.approximation.steiner_tree(G, terminals, weight="cost")
+        assert T.graph["cost"] <= nx_tree.size(weight="cost") + 1e-9
+
+
+def test_small_instance_is_optimal_with_attributes_copied():
+    G = weighted([(1, 2, 1), (2, 3, 1), (1, 3, 5), (2, 4, 1), (4, 5, 10), (3, 5, 2)])
+    G.nodes[1]["x"] = 7.0
+    T = steiner_tree(G, [1, 3, 5])
+    assert sorted(map(sorted, T.edges)) == [[1, 2], [2, 3], [3, 5]]
+    assert T.graph["cost"] == 4.0 and T.graph["optimal"] and T.graph["gap"] == 0.0
+    assert T.nodes[1]["x"] == 7.0 and T.edges[3, 5]["length_m"] == 2.0
+
+
+def test_zero_weight_edges_are_kept():
+    G = weighted([(1, 2, 0), (2, 3, 0), (1, 3, 5)])
+    T = steiner_tree(G, [1, 3])
+    assert T.graph["cost"] == 0.0 and set(T.edges) == {(1, 2), (2, 3)}
+
+
+def test_single_terminal_and_errors():
+    G = weighted([(1, 2, 1), (3, 4, 1)])
+    T = steiner_tree(G, [1])
+    assert list(T.nodes) == [1] and T.number_of_edges() == 0 and T.graph["cost"] == 0.0
+    with pytest.raises(RoutingError, match="99") as err:
+        steiner_tree(G, [1, 99])
+    assert err.value.unreachable == [99]
+    with pytest.raises(RoutingError) as err:
+        steiner_tree(G, [1, 2, 3])
+    assert err.value.unreachable == [3]
+
+
+def test_array_cache_follows_graph_changes():
+    G = weighted([(1, 2, 1), (2, 3, 1), (1, 3, 5)])
+    assert steiner_tree(G, [1, 3]).graph["cost"] == 2.0
+    G.add_edge(1, 3, cost=0.5)  # same counts, changed weight
+    invalidate_arrays(G)
+    assert steiner_tree(G, [1, 3]).graph["cost"] == 0.5
+    G.add_edge(3, 4, cost=1.0)  # count change rebuilds on its own
+    assert graph_arrays(G).n == 4
+
+
+def test_nearest_source_paths():
+    G = weighted([(1, 2, 1), (2, 3, 1), (3, 4, 1), (4, 5, 1), (9, 10, 1)])
+    res = nearest_source_paths(G, [1, 5], [2, 4, 3])
+    assert res[2].source == 1 and res[2].path == [1, 2] and res[2].cost == 1.0 and res[2].length_m == 1.0
+    assert res[4].source == 5 and res[4].path == [5, 4]
+    assert res[3].cost == 2.0
+    with pytest.raises(RoutingError) as err:
+        nearest_source_paths(G, [1], [10])
+    assert err.value.unreachable == [10]
+    assert nearest_source_paths(G, [1], [10, 2], unreachable="skip").keys() == {2}
+
+
+@pytest.mark.slow
+def test_steinlib_b_reaches_the_optima():
+    if not STEINLIB.is_dir():
+        pytest.skip(f"SteinLib instances not found at {STEINLIB} (../shared/benchmarks is absent)")
+    import csv
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _steinlib import read_stp
+
+    with open(STEINLIB / "optima.csv", encoding="utf-8") as fh:
+        optima = {r["filename"]: float(r["opt"]) for r in csv.DictReader(fh) if r["group"] == "B"}
+    gaps = []
+    for name, opt in sorted(optima.items()):
+        G, terms = read_stp(STEINLIB / "B" / name)
+        T = steiner_tree(G, terms)
+        assert T.graph["lower_bound"] <= opt + 1e-6 <= T.graph["cost"] + 2e-6
+        gaps.append((T.graph["cost"] - opt) / opt)
+    assert max(gaps) <= 0.02 and sum(gaps) / len(gaps) <= 0.01
