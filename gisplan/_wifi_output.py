@@ -1,0 +1,128 @@
+"""Output layers, footprints and BOQ of the wifi planner (private helpers of :mod:`gisplan.wifi`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, Point, Polygon
+
+from gisplan.backhaul import backhaul_items
+from gisplan.catalog import Catalog
+from gisplan.costing import add_contingency, boq_frame, boq_line
+from gisplan.plan import empty_boq
+
+SITE_COLUMNS = ("site_id", "name", "kind", "profile", "reach_m", "backhaul", "cost_vnd", "capex_vnd", "people_covered")
+LINK_COLUMNS = ("site_id", "backhaul", "peer_id", "length_m", "cost_vnd")
+FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
+_RAYS = 24
+_RAY_STEPS = 8
+
+
+def empty_layer(columns: tuple[str, ...], crs: Any) -> gpd.GeoDataFrame:
+    """An empty GeoDataFrame with ``columns`` and a geometry column in ``crs``."""
+    return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=crs)
+
+
+def footprint(
+    point: Point,
+    reach: float,
+    *,
+    land: shapely.Geometry | None,
+    elevation: Any,
+    ap_height_m: float,
+    client_height_m: float,
+    freq_mhz: float,
+    crs: Any,
+) -> shapely.Geometry:
+    """Coverage footprint: a disc of ``reach`` (cut by line of sight along 24 rays when ``elevation`` is given),
+    intersected with ``land``."""
+    if elevation is None or reach <= 0:
+        shape: shapely.Geometry = point.buffer(reach, quad_segs=16)
+    else:
+        from gisplan.radio import point_to_point
+
+        ring = []
+        for a in np.linspace(0.0, 2.0 * np.pi, _RAYS, endpoint=False):
+            far = 0.0
+            for d in np.linspace(reach / _RAY_STEPS, reach, _RAY_STEPS):
+                b = (point.x + d * np.cos(a), point.y + d * np.sin(a))
+                link = point_to_point(
+                    (point.x, point.y),
+                    b,
+                    f_mhz=freq_mhz,
+                    h_a_m=ap_height_m,
+                    h_b_m=client_height_m,
+                    elevation=elevation,
+                    crs=crs,
+                )
+                if not link.line_of_sight:
+                    break
+                far = float(d)
+            ring.append((point.x + max(far, 1.0) * np.cos(a), point.y + max(far, 1.0) * np.sin(a)))
+        shape = Polygon(ring)
+    if land is not None:
+        shape = shape.intersection(land)
+    return shape
+
+
+def commune_of(points: gpd.GeoSeries, boundaries: gpd.GeoDataFrame | None) -> tuple[list[str], list[str]]:
+    """(district name, commune name) of each point from the boundaries layer ("" where unknown)."""
+    n = len(points)
+    if boundaries is None or len(boundaries) == 0 or "level" not in boundaries.columns:
+        return [""] * n, [""] * n
+    communes = boundaries[boundaries["level"] == "commune"]
+    names = {str(r.unit_code): str(r.name) for r in boundaries.itertuples()}
+    district, commune = [""] * n, [""] * n
+    if len(communes) == 0:
+        return district, commune
+    tree = shapely.STRtree(np.asarray(communes.geometry))
+    pi, ci = tree.query(np.asarray(points), predicate="intersects")
+    for p, c in sorted(zip(pi.tolist(), ci.tolist(), strict=True), reverse=True):
+        row = communes.iloc[c]
+        commune[p] = str(row["name"])
+        parent = row.get("parent_code")
+        district[p] = names.get(str(parent), "") if parent is not None and not pd.isna(parent) else ""
+    return district, commune
+
+
+def link_geometry(row: Any, site_point: Point) -> LineString | None:
+    """The backhaul link as a line from the fibre point (or radio peer, far landing) to the site.
+
+    Satellite links have no line (``None``); fibre along roads is drawn straight (schematic).
+    """
+    if row["option"] == "satellite" or pd.isna(row["peer_x"]):
+        return None
+    peer = (float(row["peer_x"]), float(row["peer_y"]))
+    if peer == (site_point.x, site_point.y):
+        return None
+    return LineString([peer, (site_point.x, site_point.y)])
+
+
+def build_boq(
+    sites: pd.DataFrame,
+    bh_rows: pd.DataFrame,
+    *,
+    catalog: Catalog,
+    horizon_years: float,
+    districts: list[str],
+    communes: list[str],
+    phase: str,
+) -> pd.DataFrame:
+    """BOQ of the chosen sites: AP, mast, solar kit and backhaul items, then contingency."""
+    if len(sites) == 0:
+        return empty_boq()
+    lines = []
+    for k, site in enumerate(sites.itertuples(index=False)):
+        where = {"phase": phase, "district": districts[k], "commune": communes[k]}
+        lines.append(boq_line(catalog, site.ap_item, 1, **where))
+        if site.needs_mast:
+            lines.append(boq_line(catalog, "MAST.15M", 1, **where))
+        if site.needs_solar:
+            lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
+        for code, qty in backhaul_items(bh_rows.loc[site.site_id], horizon_years=horizon_years):
+            lines.append(boq_line(catalog, code, qty, **where))
+    return add_contingency(boq_frame(lines), catalog)

@@ -1,0 +1,361 @@
+"""The body of :func:`gisplan.wifi.plan_wifi`: demand, candidates, backhaul, coverage matrix, selection, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+
+from gisplan._errors import PlanningError
+from gisplan._wifi_demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
+from gisplan._wifi_output import (
+    LINK_COLUMNS,
+    SITE_COLUMNS,
+    build_boq,
+    commune_of,
+    footprint,
+    link_geometry,
+)
+from gisplan.backhaul import backhaul_options, chosen_backhaul
+from gisplan.catalog import Catalog
+from gisplan.plan import Plan
+from gisplan.siting import cover_all, maximize_coverage
+from gisplan.wifi import Progress, WifiParams, _candidates, _empty_plan, _prepare, _profiles
+
+
+def _tick(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def _road_graph(roads: gpd.GeoDataFrame | None, cat: Catalog, messages: list[str]) -> Any:
+    if roads is None or len(roads) == 0:
+        messages.append("Fibre backhaul not evaluated: no roads layer. / Chưa xét cáp quang: không có lớp đường.")
+        return None
+    try:
+        from gisplan.network import graph_from_roads
+    except ImportError:
+        messages.append(
+            "Fibre backhaul not evaluated: the road graph module gisplan.network is not available. "
+            "/ Chưa xét cáp quang: thiếu mô-đun đồ thị đường."
+        )
+        return None
+    return graph_from_roads(roads, catalog=cat)
+
+
+def _coverage_matrix(
+    demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any
+) -> sp.csc_matrix:
+    """Demand x (candidate, profile) boolean matrix; column ``j * len(profiles) + q``."""
+    n_p = len(profiles)
+    rows, cols = [], []
+    tree = shapely.STRtree(np.asarray(demand.geometry))
+    cxy = shapely.get_coordinates(np.asarray(cand.geometry))
+    dxy = shapely.get_coordinates(np.asarray(demand.geometry))
+    for q, (_, prof, _, reach) in enumerate(profiles):
+        ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=reach)
+        for j, i in zip(ci.tolist(), di.tolist(), strict=True):
+            if elevation is not None:
+                from gisplan.radio import point_to_point
+
+                if np.hypot(*(cxy[j] - dxy[i])) > 1.0:
+                    link = point_to_point(
+                        tuple(cxy[j]), tuple(dxy[i]), f_mhz=prof.freq_mhz, h_a_m=prof.height_m,
+                        h_b_m=prof.client_height_m, elevation=elevation, crs=crs,
+                    )  # fmt: skip
+                    if not link.line_of_sight:
+                        continue
+            rows.append(i)
+            cols.append(j * n_p + q)
+    data = np.ones(len(rows), dtype=bool)
+    return sp.csc_matrix((data, (rows, cols)), shape=(len(demand), len(cand) * n_p), dtype=bool)
+
+
+def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catalog, progress: Progress | None) -> Plan:
+    cat = catalog
+    crs, L = _prepare(layers, p)
+    settlements, sites = L["settlements"], L["sites"]
+    assert settlements is not None and sites is not None
+    messages: list[str] = []
+    _tick(progress, 0.05, "demand")
+    years = float(
+        cat.param("satellite_horizon_years") if p.satellite_horizon_years is None else p.satellite_horizon_years
+    )
+    served = served_mask(settlements, L["coverage"], p.coverage_technologies, p.min_quality)
+    focus = as_geometry(p.focus, crs, "focus")
+    in_focus = (
+        np.ones(len(settlements), dtype=bool)
+        if focus is None
+        else np.asarray(shapely.intersects(focus, np.asarray(settlements.geometry)))
+    )
+    weight = pd.to_numeric(settlements[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
+    demand = settlements[~served & in_focus & (weight > 0)].copy()
+    fibre_sites = sites[sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
+    classes = classify(
+        demand,
+        land=L["land"],
+        fibre_sites=fibre_sites,
+        exchanges=sites[sites["kind"] == "exchange"],
+        border=as_geometry(p.border, crs, "border"),
+        border_distance_m=p.border_distance_km * 1000.0,
+    )
+    unserved = demand.reindex(columns=["settlement_id", "name", "population", "households", "commune_code"]).copy()
+    unserved = pd.concat([unserved, classes], axis=1)
+    unserved["weight"] = pd.to_numeric(demand[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
+    unserved["covered_by"] = ""
+    unserved = gpd.GeoDataFrame(unserved.loc[:, list(UNSERVED_COLUMNS)], geometry=list(demand.geometry), crs=crs)
+    unserved = unserved.reset_index(drop=True)
+    demand = demand.reset_index(drop=True)
+
+    # commune HQs to connect: no fibre and outside good coverage
+    hq_all = sites[sites["kind"] == "commune_hq"]
+    hq_ok = hq_all["has_fibre"].astype("boolean").fillna(False).astype(bool).to_numpy() | served_mask(
+        hq_all, L["coverage"], p.coverage_technologies, p.min_quality
+    )
+    hq_needed = list(hq_all.loc[~hq_ok, "site_id"]) if p.connect_all_commune_hq else []
+    if len(demand) == 0 and not hq_needed:
+        where = " inside the focus area" if focus is not None else ""
+        return _empty_plan(
+            crs,
+            unserved,
+            p,
+            f"No unserved settlement{where}: every settlement lies inside {'/'.join(p.coverage_technologies)} "
+            f"coverage of quality '{p.min_quality}' or better, and every commune People's Committee is connected; "
+            "nothing to build.",
+            f"Không có điểm dân cư nào chưa được phục vụ{' trong vùng chọn' if focus is not None else ''}: mọi điểm "
+            f"đều có vùng phủ {'/'.join(p.coverage_technologies)} chất lượng '{p.min_quality}' trở lên và mọi UBND xã "
+            "đã được kết nối; không cần xây dựng.",
+        )
+
+    _tick(progress, 0.15, "candidates")
+    profiles = _profiles(cat, p.profiles)
+    max_reach = max(r for *_, r in profiles)
+    cand = _candidates(sites, p, crs, demand, max_reach)
+    no_power = cand.loc[~cand["has_power"], "site_id"].astype(str).tolist()
+    if no_power and p.require_power:
+        messages.append(
+            f"{len(no_power)} candidate site(s) without mains power excluded (require_power): {', '.join(no_power)}. "
+            f"/ Loại {len(no_power)} vị trí không có điện lưới: {', '.join(no_power)}."
+        )
+        dropped_hq = [s for s in hq_needed if s in set(no_power)]
+        hq_needed = [s for s in hq_needed if s not in set(no_power)]
+        if dropped_hq:
+            messages.append(f"Commune HQ site(s) without power not connected: {', '.join(map(str, dropped_hq))}.")
+        cand = cand[cand["has_power"]].reset_index(drop=True)
+    elif no_power:
+        messages.append(
+            f"{len(no_power)} candidate site(s) have no mains power; a solar power kit (POWER.SOLAR) is added to "
+            f"each: {', '.join(no_power)}. / {len(no_power)} vị trí không có điện lưới, thêm bộ nguồn mặt trời."
+        )
+    if len(cand) == 0:
+        raise PlanningError(
+            "no candidate site left for the wifi plan; allow more site kinds (candidate_kinds), "
+            "add extra_candidates or set generate_candidates=True"
+        )
+
+    _tick(progress, 0.3, "backhaul")
+    graph = _road_graph(L["roads"], cat, messages)
+    options = backhaul_options(
+        cand, fibre_sites=fibre_sites, land=L["land"], graph=graph, catalog=cat, elevation=p.elevation,
+        horizon_years=years,
+    )  # fmt: skip
+    best = chosen_backhaul(options)
+
+    _tick(progress, 0.5, "coverage")
+    n_p = len(profiles)
+    heights = pd.to_numeric(cand["height_m"], errors="coerce").to_numpy(dtype=float)
+    col_site = np.repeat(np.arange(len(cand)), n_p)
+    col_prof = np.tile(np.arange(n_p), len(cand))
+    ap_price = np.array([cat.price(item) for _, _, item, _ in profiles], dtype=np.int64)
+    prof_h = np.array([pr.height_m for _, pr, _, _ in profiles])
+    needs_mast = ~(heights[col_site] >= prof_h[col_prof])  # NaN height -> mast
+    needs_solar = ~cand["has_power"].to_numpy(dtype=bool)[col_site]
+    bh_cost = best.loc[cand["site_id"], "cost_vnd"].to_numpy(dtype=np.int64)[col_site]
+    col_cost = (
+        ap_price[col_prof] + needs_mast * cat.price("MAST.15M") + needs_solar * cat.price("POWER.SOLAR") + bh_cost
+    ).astype(np.int64)
+    cov = _coverage_matrix(demand, cand, profiles, p.elevation, crs) if len(demand) else None
+    if p.elevation is None:
+        messages.append(
+            "Line of sight not checked (no elevation raster): coverage is range only. "
+            "/ Chưa kiểm tra tầm nhìn thẳng (không có dữ liệu độ cao)."
+        )
+    w = unserved["weight"].to_numpy(dtype=float)
+
+    # forced commune HQs: their best-covering column
+    forced_cols: list[int] = []
+    ids = cand["site_id"].tolist()
+    for sid in hq_needed:
+        j = ids.index(sid)
+        colsj = list(range(j * n_p, (j + 1) * n_p))
+        gain = [float(w[cov[:, c].nonzero()[0]].sum()) if cov is not None else 0.0 for c in colsj]
+        forced_cols.append(min(colsj, key=lambda c: (-gain[c - j * n_p], col_cost[c])))
+    forced_cost = int(col_cost[forced_cols].sum()) if forced_cols else 0
+    if forced_cols:
+        messages.append(
+            f"{len(forced_cols)} commune People's Committee site(s) without fibre or good coverage are connected "
+            f"(connect_all_commune_hq): {', '.join(map(str, hq_needed))}. / Kết nối {len(forced_cols)} UBND xã."
+        )
+
+    _tick(progress, 0.6, "selection")
+    selected = list(forced_cols)
+    status, gap, bound = "optimal", 0.0, None
+    covered = np.zeros(len(demand), dtype=bool)
+    if cov is not None and forced_cols:
+        covered = np.asarray(cov[:, forced_cols].sum(axis=1)).ravel() > 0
+    free_cols = np.array([c for c in range(len(col_cost)) if col_site[c] not in {col_site[f] for f in forced_cols}])
+    rest = np.flatnonzero(~covered & (w > 0))
+    if cov is not None and len(rest) and len(free_cols):
+        sub = cov[rest][:, free_cols]
+        costs = col_cost[free_cols]
+        if p.cover_all:
+            res = cover_all(sub, site_costs=costs, time_limit_s=p.time_limit_s)
+            if p.budget_vnd is not None and res.cost + forced_cost > p.budget_vnd:
+                raise PlanningError(
+                    f"covering every unserved settlement costs {res.cost + forced_cost:,.0f} VND, above the budget "
+                    f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within it"
+                )
+        else:
+            assert p.budget_vnd is not None
+            left = p.budget_vnd - forced_cost
+            if left < 0:
+                raise PlanningError(
+                    f"the budget {p.budget_vnd:,} VND is below the cost of connecting the commune People's Committees "
+                    f"({forced_cost:,} VND for {', '.join(map(str, hq_needed))}); raise the budget or set "
+                    "connect_all_commune_hq=False"
+                )
+            useful = np.asarray(sub.sum(axis=0)).ravel() > 0
+            cheapest = int(np.argmin(np.where(useful, costs, np.iinfo(np.int64).max)))
+            if useful.any() and left < costs[cheapest]:
+                c = int(free_cols[cheapest])
+                sid = ids[col_site[c]]
+                raise PlanningError(
+                    f"the budget {left:,} VND{' left after the commune HQs' if forced_cols else ''} is below the "
+                    f"cheapest useful site: {sid} ({cand['name'].iloc[col_site[c]]}) with profile "
+                    f"{profiles[col_prof[c]][0]} costs {int(col_cost[c]):,} VND including its "
+                    f"{best.loc[sid, 'option']} backhaul; raise the budget to at least that"
+                )
+            res = maximize_coverage(sub, w[rest], budget=float(left), site_costs=costs, time_limit_s=p.time_limit_s)
+        selected += [int(free_cols[k]) for k in res.selected]
+        status, gap, bound = res.status, float(res.gap), float(res.bound)
+    selected = sorted(set(selected))
+    _tick(progress, 0.8, "outputs")
+    return _outputs(locals())
+
+
+def _outputs(v: dict[str, Any]) -> Plan:
+    (cat, crs, p, cand, cov, selected, profiles, col_site, col_prof, col_cost, best, options) = (
+        v[k]
+        for k in ("cat", "crs", "p", "cand", "cov", "selected", "profiles", "col_site", "col_prof", "col_cost",
+                  "best", "options")
+    )  # fmt: skip
+    unserved, L, messages, years = v["unserved"], v["L"], v["messages"], v["years"]
+    sel_sites = [int(col_site[c]) for c in selected]
+    sids = [cand["site_id"].iloc[j] for j in sel_sites]
+    people = unserved["population"].to_numpy(dtype=float)
+    # settlement -> nearest chosen site covering it
+    covered_by = [""] * len(unserved)
+    per_site = np.zeros(len(selected))
+    if cov is not None and selected:
+        pts = shapely.get_coordinates(np.asarray(unserved.geometry))
+        sxy = shapely.get_coordinates(np.asarray(cand.geometry.iloc[sel_sites]))
+        m = cov[:, selected].toarray()
+        d = np.hypot(pts[:, None, 0] - sxy[None, :, 0], pts[:, None, 1] - sxy[None, :, 1])
+        d = np.where(m, d, np.inf)
+        for i in np.flatnonzero(m.any(axis=1)):
+            k = int(np.argmin(d[i]))
+            covered_by[i] = str(sids[k])
+            per_site[k] += people[i]
+    unserved = unserved.assign(covered_by=covered_by)
+    land = shapely.union_all(np.asarray(L["land"].geometry)) if L["land"] is not None and len(L["land"]) else None
+    bh = best.loc[sids] if sids else best.iloc[:0]
+    site_rows, fp_geoms, links = [], [], []
+    for k, c in enumerate(selected):
+        j, (pname, prof, item, reach) = int(col_site[c]), profiles[int(col_prof[c])]
+        row = cand.iloc[j]
+        b = bh.iloc[k]
+        site_rows.append(
+            {
+                "site_id": row["site_id"],
+                "name": row["name"],
+                "kind": row["kind"],
+                "profile": pname,
+                "reach_m": round(float(reach), 1),
+                "backhaul": b["option"],
+                "cost_vnd": int(col_cost[c]),
+                "capex_vnd": int(col_cost[c] - b["opex_vnd"]),
+                "people_covered": int(per_site[k]),
+                "ap_item": item,
+                "needs_mast": not (pd.to_numeric(row["height_m"], errors="coerce") >= prof.height_m),
+                "needs_solar": not bool(row["has_power"]),
+            }
+        )
+        fp_geoms.append(
+            footprint(row.geometry, reach, land=land, elevation=p.elevation, ap_height_m=prof.height_m,
+                      client_height_m=prof.client_height_m, freq_mhz=prof.freq_mhz, crs=crs)
+        )  # fmt: skip
+        links.append(link_geometry(b, row.geometry))
+    sites_df = pd.DataFrame(site_rows, columns=[*SITE_COLUMNS, "ap_item", "needs_mast", "needs_solar"])
+    geoms = list(cand.geometry.iloc[sel_sites])
+    wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
+    footprints = gpd.GeoDataFrame(
+        {"site_id": sids, "profile": sites_df["profile"], "reach_m": sites_df["reach_m"],
+         "los_checked": p.elevation is not None},
+        geometry=fp_geoms, crs=crs,
+    )  # fmt: skip
+    link_df = pd.DataFrame(
+        {"site_id": sids, "backhaul": list(bh["option"]), "peer_id": list(bh["peer_id"]),
+         "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"])},
+        columns=list(LINK_COLUMNS),
+    )  # fmt: skip
+    backhaul_links = gpd.GeoDataFrame(link_df, geometry=links, crs=crs)
+    districts, communes = commune_of(gpd.GeoSeries(geoms, crs=crs), L["boundaries"])
+    boq = build_boq(
+        sites_df, bh, catalog=cat, horizon_years=years, districts=districts, communes=communes, phase=p.phase
+    )
+    total = int(boq["amount_vnd"].sum()) if len(boq) else 0
+    opex = int(bh["opex_vnd"].sum()) if len(bh) else 0
+    newly = int(sum(people[i] for i, s in enumerate(covered_by) if s))
+    unserved_people = int(people.sum())
+    hq = L["sites"][L["sites"]["kind"] == "commune_hq"]
+    hq_ok = set(hq.loc[~hq["site_id"].isin(v["hq_needed"]), "site_id"]) | (set(sids) & set(hq["site_id"]))
+    hq_ok -= {s for s in hq["site_id"] if s in v["hq_needed"] and s not in set(sids)}
+    boundaries = L["boundaries"]
+    n_communes = (
+        int((boundaries["level"] == "commune").sum())
+        if boundaries is not None and "level" in boundaries.columns
+        else int(L["settlements"]["commune_code"].nunique())
+    )
+    kpis = {
+        "people_unserved": unserved_people,
+        "people_newly_covered": newly,
+        "share_unserved_reached": round(newly / unserved_people, 4) if unserved_people else 0.0,
+        "communes_hq_connected": len(hq_ok),
+        "communes_hq_connected_list": ", ".join(sorted(map(str, hq_ok))),
+        "communes_hq_forced": ", ".join(map(str, v["hq_needed"])),
+        "communes_total": n_communes,
+        "cost_vnd": total,
+        "capex_vnd": total - opex,
+        "opex_vnd": opex,
+        "cost_per_person_vnd": round(total / newly) if newly else 0,
+        "selection_cost_vnd": int(sites_df["cost_vnd"].sum()) if len(sites_df) else 0,
+        "selection_status": v["status"],
+        "selection_gap": round(v["gap"], 6),
+        "selection_bound": v["bound"],
+        "n_sites": len(selected),
+        "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(pd.Series(list(bh["option"])).value_counts().items())),
+        "los_checked": p.elevation is not None,
+    }
+    layers = {
+        "wifi_sites": wifi_sites,
+        "footprints": footprints,
+        "backhaul_links": backhaul_links,
+        "settlements_unserved": unserved,
+        "backhaul_options": options,
+    }
+    return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=messages)

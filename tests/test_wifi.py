@@ -1,0 +1,155 @@
+"""The wifi planner on tiny hand-built layers, and on the Phú Quốc demo's under-served areas."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from gisplan._errors import PlanningError
+from gisplan.catalog import load_catalog
+from gisplan.wifi import WifiParams, plan_wifi
+
+CRS = "EPSG:32648"
+X0, Y0 = 400_000.0, 1_100_000.0
+
+
+def _layers(*, hq_fibre: bool = True, power: bool = True, coverage_everywhere: bool = False) -> dict:
+    """Three hamlets 3 km apart, a school next to each, an exchange with fibre 5 km away, a commune HQ."""
+    settlements = gpd.GeoDataFrame(
+        {
+            "settlement_id": ["S1", "S2", "S3"],
+            "name": ["Ấp 1", "Ấp 2", "Ấp 3"],
+            "commune_code": ["C1", "C1", "C1"],
+            "population": [500, 300, 100],
+            "households": [120, 70, 25],
+            "kind": ["hamlet"] * 3,
+            "on_island": [False] * 3,
+        },
+        geometry=[Point(X0 + 3_000 * k, Y0) for k in range(3)],
+        crs=CRS,
+    )
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": ["EX", "HQ", "A", "B", "C"],
+            "kind": ["exchange", "commune_hq", "school", "school", "school"],
+            "name": ["Exchange", "UBND xã", "School 1", "School 2", "School 3"],
+            "has_fibre": [True, hq_fibre, False, False, False],
+            "height_m": [30.0, 8.0, 6.0, 6.0, 20.0],
+            "has_power": [True, True, True, True, power],
+        },
+        geometry=[
+            Point(X0, Y0 + 5_000),
+            Point(X0 + 1_000, Y0 + 5_000),
+            Point(X0 + 50, Y0),
+            Point(X0 + 3_050, Y0),
+            Point(X0 + 6_050, Y0),
+        ],
+        crs=CRS,
+    )
+    where = box(X0 - 10_000, Y0 - 10_000, X0 + 20_000, Y0 + 10_000) if coverage_everywhere else box(0, 0, 1, 1)
+    coverage = gpd.GeoDataFrame(
+        {"technology": ["4G"], "operator": ["Viettel"], "quality": ["good"]}, geometry=[where], crs=CRS
+    )
+    return {"settlements": settlements, "sites": sites, "coverage": coverage}
+
+
+def test_no_unserved_settlement_gives_an_empty_plan_with_an_explanation() -> None:
+    plan = plan_wifi(_layers(coverage_everywhere=True), WifiParams(cover_all=True))
+    assert plan.kind == "wifi" and plan.total_vnd == 0 and plan.boq.empty
+    assert plan.layers["wifi_sites"].empty and "site_id" in plan.layers["wifi_sites"].columns
+    assert any("No unserved settlement" in m for m in plan.messages)
+    assert any("Không có điểm dân cư" in m for m in plan.messages)
+
+
+def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
+    plan = plan_wifi(_layers(), WifiParams(cover_all=True))
+    sites = plan.layers["wifi_sites"]
+    assert sorted(sites["site_id"]) == ["A", "B", "C"]
+    assert plan.kpis["people_newly_covered"] == 900 and plan.kpis["share_unserved_reached"] == 1.0
+    assert set(sites["backhaul"]) == {"radio"}  # 5-7 km to the exchange, no road graph
+    assert plan.total_vnd == int(plan.boq["amount_vnd"].sum()) > 0
+    unserved = plan.layers["settlements_unserved"]
+    assert dict(zip(unserved["settlement_id"], unserved["covered_by"], strict=True)) == {
+        "S1": "A",
+        "S2": "B",
+        "S3": "C",
+    }
+    options = plan.layers["backhaul_options"]
+    assert options["chosen"].sum() == len(options["site_id"].unique())
+    assert {"PTP.5G", "AP.OUT2G4", "MAST.15M", "CONTINGENCY"} <= set(plan.boq["item_code"])
+    # school C is 20 m high: no mast
+    masts = plan.boq.loc[plan.boq["item_code"] == "MAST.15M", "quantity"].sum()
+    assert masts == 2
+
+
+def test_budget_is_respected_and_covers_the_most_people() -> None:
+    full = plan_wifi(_layers(), WifiParams(cover_all=True))
+    one_site = int(full.layers["wifi_sites"]["cost_vnd"].max())
+    plan = plan_wifi(_layers(), WifiParams(budget_vnd=one_site + 1))
+    assert list(plan.layers["wifi_sites"]["site_id"]) == ["A"]  # the 500-people hamlet
+    assert plan.kpis["selection_cost_vnd"] <= one_site + 1
+    assert plan.kpis["people_newly_covered"] == 500
+    assert plan.kpis["selection_status"] == "optimal"
+
+
+def test_budget_below_any_site_names_the_cheapest() -> None:
+    with pytest.raises(PlanningError, match=r"cheapest useful site: .* costs .* VND including its radio backhaul"):
+        plan_wifi(_layers(), WifiParams(budget_vnd=1_000_000))
+
+
+def test_candidate_without_power_gets_solar_or_is_excluded() -> None:
+    plan = plan_wifi(_layers(power=False), WifiParams(cover_all=True))
+    assert any("no mains power" in m and "C" in m for m in plan.messages)
+    assert plan.boq.loc[plan.boq["item_code"] == "POWER.SOLAR", "quantity"].sum() == 1
+    strict = plan_wifi(_layers(power=False), WifiParams(cover_all=True, require_power=True))
+    assert any("excluded (require_power): C" in m for m in strict.messages)
+    assert "C" not in set(strict.layers["wifi_sites"]["site_id"])
+    assert strict.kpis["people_newly_covered"] == 800  # S3 has no other candidate
+
+
+def test_commune_hq_without_fibre_is_forced_in() -> None:
+    full = plan_wifi(_layers(hq_fibre=False), WifiParams(cover_all=True))
+    assert "HQ" in set(full.layers["wifi_sites"]["site_id"])
+    assert full.kpis["communes_hq_forced"] == "HQ"
+    assert any("People's Committee" in m for m in full.messages)
+    off = plan_wifi(_layers(hq_fibre=False), WifiParams(cover_all=True, connect_all_commune_hq=False))
+    assert "HQ" not in set(off.layers["wifi_sites"]["site_id"])
+    with pytest.raises(PlanningError, match="commune People's Committees"):
+        plan_wifi(_layers(hq_fibre=False), WifiParams(budget_vnd=10_000_000))
+
+
+def test_params_checked() -> None:
+    with pytest.raises(PlanningError, match="budget_vnd"):
+        WifiParams()
+    with pytest.raises(PlanningError, match="weight"):
+        WifiParams(cover_all=True, weight="people")
+    with pytest.raises(PlanningError, match="unknown AP profile"):
+        plan_wifi(_layers(), WifiParams(cover_all=True, profiles=("nope",)))
+
+
+def test_deterministic() -> None:
+    a = plan_wifi(_layers(), WifiParams(cover_all=True))
+    b = plan_wifi(_layers(), WifiParams(cover_all=True))
+    assert a.boq.equals(b.boq) and a.kpis == b.kpis
+
+
+@pytest.mark.slow
+def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
+    from gisplan.demo_data import demo_gpkg_path, demo_wifi_focus
+    from gisplan.layers import read_layers
+
+    layers = read_layers(demo_gpkg_path())
+    focus = demo_wifi_focus()
+    params = WifiParams(cover_all=True, generate_candidates=True, focus=gpd.GeoSeries(list(focus.values()), crs=4326))
+    plan = plan_wifi(layers, params, catalog=load_catalog())
+    sites = plan.layers["wifi_sites"].to_crs(4326)
+    for name, area in focus.items():
+        assert sites.within(area).any(), f"no wifi site in {name}"
+    assert plan.kpis["share_unserved_reached"] == 1.0
+    links = plan.layers["backhaul_links"].set_index("site_id")
+    on_tho_chau = sites[sites.within(focus["tho_chau"])]["site_id"]
+    on_hon_thom = sites[sites.within(focus["hon_thom"])]["site_id"]
+    assert set(links.loc[on_tho_chau, "backhaul"]) <= {"satellite", "submarine", "radio_long"}
+    assert set(links.loc[on_hon_thom, "backhaul"]) <= {"radio", "radio_long", "submarine"}
+    assert plan.total_vnd == int(plan.boq["amount_vnd"].sum())
