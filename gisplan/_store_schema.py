@@ -21,6 +21,10 @@ APPLICATION_ID = int.from_bytes(b"GPVS", "big")
 #: ``PRAGMA user_version`` written by this gisplan; stores of a higher number are refused.
 SCHEMA_VERSION = 1
 
+#: Seconds a reader waits at least for a transient lock (WAL recovery when several processes open the store
+#: at once), whatever the store's write ``timeout``.
+READ_TIMEOUT = 10.0
+
 _TABLES = ("meta", "blobs", "versions", "version_artifacts", "reviews")
 
 _DDL = """
@@ -109,11 +113,11 @@ def connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=max(timeout, READ_TIMEOUT), isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open version store {path}: {exc}") from exc
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        _set_busy_timeout(conn, max(timeout, READ_TIMEOUT))
         _check_identity(conn, path, create=create, timeout=timeout)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
@@ -189,13 +193,20 @@ def _initialize(conn: sqlite3.Connection, path: Path, timeout: float) -> None:
 
 @contextmanager
 def write_transaction(conn: sqlite3.Connection, path: Path, timeout: float) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any exception, map lock timeouts to ConflictError."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on any exception, map lock timeouts to ConflictError.
+
+    Waiting for the write lock is limited by ``timeout``; once it is held, the
+    connection waits up to :data:`READ_TIMEOUT` for transient locks again.
+    """
+    _set_busy_timeout(conn, timeout)
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if is_busy(exc):
             raise busy_error(path, timeout, exc) from exc
         raise StoreError(f"cannot write to version store {path}: {exc}") from exc
+    finally:
+        _set_busy_timeout(conn, max(timeout, READ_TIMEOUT))
     try:
         yield conn
         conn.execute("COMMIT")
@@ -225,6 +236,10 @@ def read_transaction(conn: sqlite3.Connection, path: Path, timeout: float) -> It
         raise
     else:
         conn.execute("COMMIT")
+
+
+def _set_busy_timeout(conn: sqlite3.Connection, seconds: float) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

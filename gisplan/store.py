@@ -342,8 +342,9 @@ class VersionStore:
                         [(vid, n, d, s) for n, (d, s) in contents.items()],
                     )
                     _run_hook("rows_written")
-            with schema.read_transaction(conn, self.path, self.timeout):
-                return self._load(conn, [vid])[0]
+                # read back before COMMIT: once committed, nothing may fail and disguise a success as an error
+                saved = self._load(conn, [vid])[0]
+            return saved
 
     def review(
         self, ref: str, *, status: str, reviewer: str, comment: str = "", created_at: str | None = None
@@ -372,8 +373,8 @@ class VersionStore:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (vid, current, status, reviewer, comment, when),
                 )
-            with schema.read_transaction(conn, self.path, self.timeout):
-                return self._load(conn, [vid])[0]
+                reviewed = self._load(conn, [vid])[0]
+            return reviewed
 
     # -- reading -------------------------------------------------------------------------------------------------
 
