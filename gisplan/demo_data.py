@@ -277,10 +277,18 @@ def _write_layers(path: str | os.PathLike[str], layers: dict[str, gpd.GeoDataFra
             if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
                 con.execute(f"UPDATE {table} SET timestamp = ?", (_FIXED_TIME,))
     con.close()
-    with sqlite3.connect(tmp) as con:
-        con.execute("VACUUM")
-    con.close()
-    os.replace(tmp, path)
+    # VACUUM INTO writes a fresh file whose header counters do not depend on how many
+    # transactions GDAL happened to run, so the bytes repeat.
+    final = path.with_name(path.stem + ".vacuum.gpkg")
+    if final.exists():
+        final.unlink()
+    con = sqlite3.connect(tmp)
+    try:
+        con.execute("VACUUM INTO ?", (str(final),))
+    finally:
+        con.close()
+    tmp.unlink()
+    os.replace(final, path)
     return path
 
 
