@@ -153,3 +153,41 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     assert set(links.loc[on_tho_chau, "backhaul"]) <= {"satellite", "submarine", "radio_long"}
     assert set(links.loc[on_hon_thom, "backhaul"]) <= {"radio", "radio_long", "submarine"}
     assert plan.total_vnd == int(plan.boq["amount_vnd"].sum())
+
+
+def _ridge_raster(path: str, height: float) -> str:
+    import warnings
+
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    res, n = 20.0, 1_000
+    west, north = X0 - 10_000, Y0 + 10_000
+    z = np.zeros((n, n), dtype="float32")
+    cols = slice(int((X0 + 180 - west) / res), int((X0 + 220 - west) / res))
+    rows = slice(int((north - (Y0 + 500)) / res), int((north - (Y0 - 500)) / res))
+    z[rows, cols] = height
+    with warnings.catch_warnings():  # rasterio 1.4 multiplies Affine objects with `*` (pending deprecation)
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs=CRS,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z, 1)
+    return path
+
+
+@pytest.mark.parametrize(("ridge_m", "covered"), [(0.0, 1), (300.0, 0)])
+def test_line_of_sight_over_elevation(tmp_path, ridge_m: float, covered: int) -> None:
+    layers = _layers()
+    layers["settlements"] = layers["settlements"].iloc[[0]].set_geometry([Point(X0 + 350, Y0)], crs=CRS)
+    layers["sites"] = layers["sites"].iloc[[0, 1, 2]]
+    dem = _ridge_raster(str(tmp_path / f"dem{int(ridge_m)}.tif"), ridge_m)
+    plan = plan_wifi(layers, WifiParams(cover_all=True, elevation=dem))
+    assert len(plan.layers["wifi_sites"]) == covered
+    assert plan.kpis["los_checked"] is True
+    assert not any("Line of sight not checked" in m for m in plan.messages)
+    if covered:
+        fp = plan.layers["footprints"].geometry.iloc[0]
+        assert fp.area > 0
