@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -79,6 +80,228 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------------
+# scenarios: run, save, log, show, review, compare
+# ------------------------------------------------------------------------------------------------------------
+DEFAULT_STORE = "gisplan-store.sqlite"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gisplan.scenario import load_scenario
+    from gisplan.workflow import run_scenario, write_run
+
+    say = _progress(args.quiet)
+    scen = load_scenario(args.scenario)
+    say(f"scenario {scen.name}: {scen.title}")
+    result = run_scenario(scen, progress=say)
+    paths = write_run(result, args.out, progress=say)
+    _print_kpis(result.plan.kpis, result.plan.total_vnd)
+    for m in result.plan.messages:
+        print(f"note: {m}")
+    print(f"wrote {', '.join(sorted(p.name for p in paths.values()))} to {args.out}")
+    return 0
+
+
+def _print_kpis(kpis: dict[str, Any], total: int) -> None:
+    for k in sorted(kpis):
+        v = kpis[k]
+        if isinstance(v, float):
+            v = f"{v:,.4f}" if abs(v) < 10 else f"{v:,.1f}"
+        elif isinstance(v, int) and not isinstance(v, bool):
+            v = f"{v:,}"
+        print(f"  {k:<40} {v}")
+    print(f"  {'BOQ total (VND)':<40} {total:,}")
+
+
+def _cmd_save(args: argparse.Namespace) -> int:
+    from gisplan.store import VersionStore
+    from gisplan.workflow import read_run, run_artifacts
+
+    run = read_run(args.run_dir)
+    name = args.name or _scenario_name(run.scenario_text, Path(args.run_dir))
+    store = VersionStore(args.store)
+    v = store.save(
+        scenario_name=name,
+        scenario_text=run.scenario_text,
+        artifacts=run_artifacts(args.run_dir),
+        kpis=run.kpis,
+        author=args.author,
+        message=args.message,
+        parent=args.parent,
+        expected_head=args.expected_head,
+    )
+    print(f"saved {v.short_id} ({name}, {v.status}) in {args.store}")
+    return 0
+
+
+def _scenario_name(text: str, run_dir: Path) -> str:
+    return run_dir.name
+
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    from gisplan.store import VersionStore
+
+    store = VersionStore(args.store, create=False)
+    versions = store.log(scenario_name=args.name)
+    if not versions:
+        print("no versions")
+    for v in versions:
+        parent = f" parent {v.parent[:12]}" if v.parent else ""
+        print(f"{v.short_id}  {v.created_at}  {v.status:<10} {v.scenario_name:<28} {v.author}: {v.message}{parent}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from gisplan.store import VersionStore
+
+    store = VersionStore(args.store, create=False)
+    v = store.get(args.version)
+    if args.json:
+        print(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"version  {v.id}\nname     {v.scenario_name}\nstatus   {v.status}\nauthor   {v.author}")
+    print(f"created  {v.created_at}\nparent   {v.parent or '-'}\nmessage  {v.message}")
+    print("files    " + ", ".join(f"{n} ({s:,} B)" for n, s in sorted(v.artifact_sizes.items())))
+    print("kpis")
+    _print_kpis(dict(v.kpis), int(v.kpis.get("cost_vnd", 0) or 0))
+    for r in store.reviews(v.id):
+        print(f"review   {r.created_at} {r.reviewer}: {r.status}" + (f" - {r.comment}" if r.comment else ""))
+    if args.export:
+        out = store.export_version(v.id, args.export)
+        print(f"exported to {out}")
+    return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from gisplan.store import VersionStore
+
+    store = VersionStore(args.store, create=False)
+    v = store.review(args.version, status=args.status, reviewer=args.reviewer, comment=args.comment)
+    print(f"{v.short_id}: {v.status}")
+    return 0
+
+
+def _resolve_side(ref: str, store_path: str, tmp: Path, label: str, say: Callable[[str], None]) -> Path:
+    """A compare side as a run folder: a run folder, a scenario file (run now) or a stored version (exported)."""
+    p = Path(ref)
+    if p.is_dir():
+        return p
+    if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
+        from gisplan.scenario import load_scenario
+        from gisplan.workflow import run_scenario, write_run
+
+        say(f"running {p} for side {label}")
+        out = tmp / label
+        write_run(run_scenario(load_scenario(p), progress=say), out, progress=say)
+        return out
+    from gisplan.store import VersionStore
+
+    if not Path(store_path).is_file():
+        raise GisplanError(f"{ref!r} is neither a run folder, a scenario file nor a version (no store at {store_path})")
+    return VersionStore(store_path, create=False).export_version(ref, tmp / label)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from gisplan.compare import compare_runs, write_comparison
+    from gisplan.workflow import read_run
+
+    say = _progress(args.quiet)
+    with tempfile.TemporaryDirectory(prefix="gisplan-compare-") as tmp:
+        a = read_run(_resolve_side(args.a, args.store, Path(tmp), "A", say))
+        b = read_run(_resolve_side(args.b, args.store, Path(tmp), "B", say))
+        c = compare_runs(a, b)
+        paths = write_comparison(c, args.out, title=f"{args.a} -> {args.b}")
+    s = c.summary()
+    if c.is_empty:
+        print("no difference")
+    else:
+        print(
+            f"amount delta (B - A): {s['amount_delta_vnd']:,} VND; KPIs changed: {s['kpis_changed']}; "
+            f"parameters changed: {s['params_changed']}"
+        )
+        for k, n in sorted(s["features"].items()):
+            print(f"  {k:<32} {n}")
+    print(f"wrote {', '.join(sorted(p.name for p in paths.values()))} to {args.out}")
+    return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from gisplan._app_launcher import run_app
+
+    return run_app(port=args.port, open_browser=args.browser)
+
+
+def _register_workflow(sub: Any) -> None:
+    r = sub.add_parser(
+        "run",
+        help="run a scenario and write its plan, BOQ, map and manifest",
+        description="Run the planners a scenario enables and write plan.gpkg, boq.xlsx, boq.csv, "
+        "map.html, kpis.json, scenario.yaml and manifest.json to --out.",
+    )
+    r.add_argument("scenario", help="scenario YAML file (see scenarios/template.yaml)")
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--quiet", action="store_true", help="no progress messages")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser(
+        "save",
+        help="save a run folder as a new immutable version",
+        description="Save a run folder (written by gisplan run) as an immutable version in the store.",
+    )
+    s.add_argument("run_dir")
+    s.add_argument("--store", default=DEFAULT_STORE, help=f"version store file (default {DEFAULT_STORE})")
+    s.add_argument("--name", help="scenario name in the store (default: the run folder's name)")
+    s.add_argument("--author", required=True)
+    s.add_argument("--message", "-m", required=True)
+    s.add_argument("--parent", help="the version this one revises")
+    s.add_argument("--expected-head", help="refuse (conflict) unless this is the newest version of the name")
+    s.set_defaults(func=_cmd_save)
+
+    lg = sub.add_parser("log", help="list versions, newest first", description="List the versions in the store.")
+    lg.add_argument("--store", default=DEFAULT_STORE)
+    lg.add_argument("--name", help="only this scenario name")
+    lg.set_defaults(func=_cmd_log)
+
+    sh = sub.add_parser("show", help="show one version", description="Show a version's metadata, KPIs and reviews.")
+    sh.add_argument("version", help="version id or unique prefix")
+    sh.add_argument("--store", default=DEFAULT_STORE)
+    sh.add_argument("--json", action="store_true")
+    sh.add_argument("--export", metavar="DIR", help="also write the version's files to DIR")
+    sh.set_defaults(func=_cmd_show)
+
+    rv = sub.add_parser(
+        "review",
+        help="record a review: status and comment",
+        description="Record a reviewer's decision on a version (draft -> in_review -> approved or rejected).",
+    )
+    rv.add_argument("version")
+    rv.add_argument("--status", required=True, choices=("draft", "in_review", "approved", "rejected"))
+    rv.add_argument("--comment", default="")
+    rv.add_argument("--reviewer", default=os.environ.get("USER", "reviewer"))
+    rv.add_argument("--store", default=DEFAULT_STORE)
+    rv.set_defaults(func=_cmd_review)
+
+    c = sub.add_parser(
+        "compare",
+        help="compare two plans (versions, scenario files or run folders)",
+        description="Compare plan A (reference) with plan B (proposal) and write compare.html and "
+        "compare.xlsx. A and B are version ids, scenario files (run first) or run folders.",
+    )
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--out", required=True)
+    c.add_argument("--store", default=DEFAULT_STORE)
+    c.add_argument("--quiet", action="store_true")
+    c.set_defaults(func=_cmd_compare)
+
+    ap = sub.add_parser("app", help="start the map app on 127.0.0.1", description="Start the Streamlit map app.")
+    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--browser", action="store_true", help="open a web browser")
+    ap.set_defaults(func=_cmd_app)
+
+
+# ------------------------------------------------------------------------------------------------------------
 # parser
 # ------------------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Functions that add further subcommands (scenario runs, the version store, the app).
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_workflow]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

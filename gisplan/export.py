@@ -147,7 +147,13 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
             f"wrong at {rows}"
         )
     for column, what in (("unit_price_vnd", "unit prices"), ("unit", "units")):
-        per_code = out.groupby("item_code", sort=True)[column].unique()
+        # percentage lines (unit "%", e.g. contingency) price "1 % of their group's subtotal": that value
+        # differs by group by design; their percentage (the quantity) must agree instead.
+        pct = out["unit"] == "%"
+        source = out if column == "unit" else out.assign(unit_price_vnd=out["unit_price_vnd"].where(~pct, 0))
+        if column == "unit_price_vnd":
+            source = source.assign(unit_price_vnd=source["unit_price_vnd"].where(~pct, out["quantity"]))
+        per_code = source.groupby("item_code", sort=True)[column].unique()
         conflicts = {code: values for code, values in per_code.items() if len(values) > 1}
         if conflicts:
             text = "; ".join(f"{code}: {', '.join(map(str, sorted(v)))}" for code, v in conflicts.items())
@@ -350,10 +356,14 @@ def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
     _header(ws, _HEADER_ROW, [(h, w) for h, _, w, _ in _LINE_COLUMNS])
     ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=3)
     prices = _ref(PRICES_SHEET)
+    groups = list(zip(rows["phase"], rows["district"], rows["commune"], strict=True))
     for offset, record in enumerate(rows.itertuples(index=False)):
         r = _FIRST_ROW + offset
         values = record._asdict()
         lookup = f"INDEX({prices}!$E:$E,MATCH($B{r},{prices}!$A:$A,0))"
+        if values["unit"] == "%":
+            _percentage_line(ws, r, offset, values, groups, lookup)
+            continue
         for column, (_, source, _, number_format) in enumerate(_LINE_COLUMNS, start=1):
             if source is None:
                 _put(ws, r, column, offset + 1, number_format)
@@ -372,6 +382,35 @@ def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
     return total
 
 
+def _percentage_line(
+    ws: Worksheet, r: int, offset: int, values: dict[str, Any], groups: list[tuple[Any, ...]], lookup: str
+) -> None:
+    """A line of unit ``%`` (contingency): quantity = the percentage on the unit-price sheet, unit price =
+    1 % of the other lines of its phase/district/commune group (contiguous: the sheet is sorted by group)."""
+    first = last = offset
+    while first > 0 and groups[first - 1] == groups[offset]:
+        first -= 1
+    while last + 1 < len(groups) and groups[last + 1] == groups[offset]:
+        last += 1
+    parts = []
+    if first < offset:
+        parts.append(f"SUM(H{_FIRST_ROW + first}:H{r - 1})")
+    if last > offset:
+        parts.append(f"SUM(H{r + 1}:H{_FIRST_ROW + last})")
+    base = "+".join(parts) or "0"
+    for column, (_, source, _, number_format) in enumerate(_LINE_COLUMNS, start=1):
+        if source is None:
+            _put(ws, r, column, offset + 1, number_format)
+        elif source == "quantity":
+            _put_formula(ws, r, column, f"={lookup}", number_format or "0.###")
+        elif source == "unit_price_vnd":
+            _put_formula(ws, r, column, f"=ROUND(({base})/100,0)")
+        elif source == "amount_vnd":
+            _put_formula(ws, r, column, f"=ROUND($F{r}*$G{r},0)")
+        else:
+            _put(ws, r, column, _python(values[source]), number_format)
+
+
 def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
     """One row per item code: the first line of the code (in sorted order) gives descriptions and unit."""
     _put(ws, 1, 1, "Bảng đơn giá - Unit price list (VND)")
@@ -385,6 +424,9 @@ def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
         r = _FIRST_ROW + offset
         for column, (_, source, _, number_format) in enumerate(_PRICE_COLUMNS, start=1):
             value = code if source == "item_code" else _python(by_code.at[code, source])
+            if source == "unit_price_vnd" and by_code.at[code, "unit"] == "%":
+                value = _python(by_code.at[code, "quantity"])  # the percentage, e.g. 10
+                number_format = "0.###"
             _put(ws, r, column, value, number_format)
 
 

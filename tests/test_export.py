@@ -169,10 +169,12 @@ class Evaluator:
 
     def formula(self, sheet: str, text: str) -> Any:
         assert text.startswith("="), text
-        self.tokens = self._tokenize(text[1:])
+        saved = (getattr(self, "tokens", None), getattr(self, "pos", 0), getattr(self, "sheet", None))
+        self.tokens = self._tokenize(text[1:])  # re-entrant: a nested formula restores the outer parse state
         self.pos, self.sheet = 0, sheet
         result = self._scalar(self._expr())
         assert self.pos == len(self.tokens), f"trailing tokens in {text}"
+        self.tokens, self.pos, self.sheet = saved  # type: ignore[assignment]
         return result
 
     @staticmethod
@@ -715,3 +717,43 @@ def test_compare_to_xlsx_writes_bilingual_sheets(tmp_path: Path) -> None:
     assert ws.cell(row=3, column=2).value == "Chênh lệch (VND) / Difference (VND)"
     assert ws.cell(row=5, column=2).value == -5 and ws.cell(row=4, column=3).data_type == "s"
     assert wb["KPI"].cell(row=4, column=2).value == 1.5
+
+
+def _boq_with_contingency() -> pd.DataFrame:
+    from gisplan.catalog import load_catalog
+    from gisplan.costing import add_contingency, boq_frame, boq_line
+
+    cat = load_catalog()
+    lines = [
+        boq_line(cat, "TR.ASPHALT", 120.5, phase="2027", district="911", commune="Dương Đông"),
+        boq_line(cat, "MH.STD", 3, phase="2027", district="911", commune="Dương Đông"),
+        boq_line(cat, "TR.EARTH", 80, phase="2027", district="911", commune="Dương Tơ"),
+        boq_line(cat, "CAB.FO24", 400, phase="2028", district="911", commune="Dương Đông"),
+    ]
+    return add_contingency(boq_frame(lines), cat)
+
+
+def test_contingency_lines_are_formulas_of_their_group(tmp_path: Path) -> None:
+    boq = _boq_with_contingency()
+    assert (boq["unit"] == "%").sum() == 3  # one per phase/district/commune group
+    boq_to_csv(boq, tmp_path / "boq.csv")  # percentage lines pass the unit-price check
+    wb = openpyxl.load_workbook(boq_to_xlsx(boq, tmp_path / "boq.xlsx"), data_only=False)
+    ev = Evaluator(wb)
+    assert _grand_total(ev, wb[SUMMARY_SHEET]) == boq["amount_vnd"].sum()
+    for ws in wb:
+        if ws.title in (SUMMARY_SHEET, PRICES_SHEET):
+            continue
+        for cell in _amount_cells(ws):
+            code, phase, commune = (ws.cell(row=cell.row, column=c).value for c in (2, 10, 12))
+            match = boq[(boq.item_code == code) & (boq.phase == phase) & (boq.commune == commune)]
+            assert ev.value(ws.title, cell.row, 8) == match["amount_vnd"].iloc[0], (ws.title, code, phase, commune)
+    # the engineer changes the contingency from 10 % to 5 % on the unit-price sheet: every total follows
+    prices = wb[PRICES_SHEET]
+    row = next(r for r in range(4, prices.max_row + 1) if prices.cell(row=r, column=1).value == "CONTINGENCY")
+    assert prices.cell(row=row, column=5).value == 10
+    prices.cell(row=row, column=5).value = 5
+    base = boq.loc[boq["unit"] != "%"]
+    expected = base["amount_vnd"].sum() + sum(
+        round(5 * round(g["amount_vnd"].sum() / 100)) for _, g in base.groupby(["phase", "district", "commune"])
+    )
+    assert _grand_total(Evaluator(wb), wb[SUMMARY_SHEET]) == expected
