@@ -1,0 +1,404 @@
+"""The undergrounding pipeline (private; the public face is :mod:`gisplan.underground`)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from gisplan._errors import PlanningError, RoutingError
+from gisplan._underground_inputs import (
+    CommuneLookup,
+    check_zones_in_data,
+    root_candidates,
+    select_cables,
+    sorted_nodes,
+    terminal_points,
+    zones_frame,
+)
+from gisplan._underground_output import assemble
+from gisplan._underground_phasing import Street, assign_phases
+from gisplan._underground_quantities import (
+    Edge,
+    cables_per_edge,
+    chambers,
+    ducts_needed,
+    ekey,
+    handholes,
+    root_tree,
+)
+from gisplan.catalog import Catalog
+from gisplan.crs import METRIC_CRS
+from gisplan.plan import Plan
+
+if TYPE_CHECKING:
+    from gisplan.underground import UndergroundParams
+
+_ROAD_ATTRS = ("road_class", "surface", "name", "road_id")
+#: Budget headroom kept by the greedy phasing for rounding in the BOQ (share of the yearly budget).
+_BUDGET_HEADROOM = 1e-4
+
+
+@dataclass
+class Work:
+    """Everything the BOQ and the layers are built from."""
+
+    tree: nx.Graph
+    root: Hashable
+    root_site: str
+    edges: list[Edge]
+    edge_items: dict[Edge, list[tuple[str, float]]]
+    edge_info: dict[Edge, dict[str, Any]]
+    edge_street: dict[Edge, str]
+    node_items: dict[Hashable, list[tuple[str, float]]]
+    chamber_nodes: list[Hashable]
+    hh: list[Any]
+    crossings: list[tuple[Hashable, str]]
+    cables: gpd.GeoDataFrame
+    cable_paths: dict[str, list[Hashable]]
+    cable_items: dict[str, list[tuple[str, float]]]
+    poles_removed: dict[str, Any]
+    streets: dict[str, Street]
+
+
+def _price(cat: Catalog, items: list[tuple[str, float]]) -> float:
+    return float(sum(cat.price(c) * q for c, q in items))
+
+
+def _fill_road_attrs(T: nx.Graph, rt_order: list[Hashable], parent: dict) -> None:
+    """Edges without road attributes (spurs to poles or sites) take them from a neighbouring tree edge."""
+    missing = [ekey(u, v) for u, v in T.edges if T.edges[u, v].get("road_id") is None]
+    for _ in range(len(missing) + 1):
+        left = []
+        for u, v in sorted(missing, key=repr):
+            d = T.edges[u, v]
+            for n in (u, v):
+                nbs = [ekey(n, m) for m in sorted(T.adj[n], key=repr) if ekey(n, m) != (u, v)]
+                src = next((T.edges[e] for e in nbs if T.edges[e].get("road_id") is not None), None)
+                if src is not None:
+                    for a in _ROAD_ATTRS:
+                        if d.get(a) is None:
+                            d[a] = src.get(a)
+                    break
+            else:
+                left.append((u, v))
+        if not left:
+            return
+        missing = left
+    for u, v in missing:  # a tree of spurs only (no road at all): default to a rural earth street
+        d = T.edges[u, v]
+        d.update(
+            road_class=d.get("road_class") or "rural", surface=d.get("surface") or "earth", name="", road_id="spur"
+        )
+
+
+def _streets(T: nx.Graph, rt_order: list[Hashable]) -> dict[Edge, str]:
+    """Street key of every tree edge: connected runs of one name (road id where unnamed)."""
+    label: dict[Edge, str] = {}
+    for u, v in T.edges:
+        d = T.edges[u, v]
+        label[ekey(u, v)] = str(d.get("name") or d.get("road_id") or "?")
+    out: dict[Edge, str] = {}
+    count: dict[str, int] = {}
+    for e in sorted(label, key=repr):
+        if e in out:
+            continue
+        base = label[e]
+        count[base] = count.get(base, 0) + 1
+        key = f"{base}#{count[base]}"
+        stack = [e]
+        out[e] = key
+        while stack:
+            a, b = stack.pop()
+            for n in (a, b):
+                for m in sorted(T.adj[n], key=repr):
+                    f = ekey(n, m)
+                    if f not in out and label[f] == base:
+                        out[f] = key
+                        stack.append(f)
+    return out
+
+
+def _share_within(geoms: list[Any], area: Any) -> np.ndarray:
+    if area is None:
+        return np.zeros(len(geoms))
+    lengths = np.array([g.length for g in geoms])
+    inside = shapely.length(shapely.intersection(np.array(geoms, dtype=object), area))
+    return np.where(lengths > 0, inside / np.maximum(lengths, 1e-9), 0.0)
+
+
+def _area(obj: Any, buffer_m: float = 0.0) -> Any:
+    if obj is None:
+        return None
+    frame = zones_frame(obj) if not isinstance(obj, gpd.GeoDataFrame) else obj.to_crs(METRIC_CRS)
+    geoms = [
+        g.buffer(buffer_m) if buffer_m or g.geom_type not in ("Polygon", "MultiPolygon") else g for g in frame.geometry
+    ]
+    return shapely.union_all(geoms) if geoms else None
+
+
+def _choose_root(G: nx.Graph, site_nodes: dict[str, Hashable], term_nodes: list[Hashable]) -> str:
+    from gisplan.routing import nearest_source_paths
+
+    sources = {site_nodes[s]: s for s in sorted(site_nodes)}
+    paths = nearest_source_paths(G, list(sources), term_nodes, unreachable="skip")
+    if not paths:
+        comps = {n: i for i, c in enumerate(nx.connected_components(G)) for n in c}
+        where = ", ".join(
+            f"{s} (road component {comps[n]}, {len(nx.node_connected_component(G, n))} nodes)"
+            for n, s in sources.items()
+        )
+        raise RoutingError(
+            f"no exchange can be reached over the roads from the zone's poles: {where}; the poles lie in road "
+            f"component {comps[term_nodes[0]]}; connect the roads or choose another exchange (exchange_ids) / "
+            "Không tới được tổng đài",
+            unreachable=sorted(site_nodes),
+        )
+    votes: dict[str, list[float]] = {}
+    for sp in paths.values():
+        v = votes.setdefault(sources[sp.source], [0.0, 0.0])
+        v[0] -= 1.0
+        v[1] += sp.cost
+    return min(votes, key=lambda s: (votes[s][0], votes[s][1], s))
+
+
+def build_plan(
+    layers: dict[str, gpd.GeoDataFrame],
+    zones_in: Any,
+    params: UndergroundParams,
+    cat: Catalog,
+    progress: Callable[[str], None],
+) -> Plan:
+    """Run the whole pipeline (see :func:`gisplan.underground.plan_undergrounding`)."""
+    from gisplan.network import attach_points, count_crossings, graph_from_roads
+    from gisplan.routing import steiner_tree
+
+    for k in ("roads", "cables"):
+        if k not in layers or layers[k].empty:
+            raise PlanningError(f"undergrounding needs a {k} layer with features / Thiếu lớp {k}")
+    crs = layers["roads"].crs or METRIC_CRS
+    zones = zones_frame(zones_in, crs)
+    check_zones_in_data(zones, layers)
+    sel = select_cables(layers["cables"], zones, params.owners)
+    progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
+    points, ends = terminal_points(sel, layers.get("poles"))
+    cands = root_candidates(layers.get("sites"), params.exchange_ids)
+    site_pts = gpd.GeoDataFrame(
+        {"tid": [f"site:{s}" for s in cands["site_id"]]}, geometry=list(cands.geometry), crs=cands.crs
+    )
+    allpts = gpd.GeoDataFrame(gpd.pd.concat([points, site_pts.to_crs(points.crs)], ignore_index=True), crs=points.crs)
+    progress("building the road graph")
+    G0 = graph_from_roads(
+        layers["roads"], catalog=cat, ducts=layers.get("ducts"), constraints=layers.get("constraints")
+    )
+    G, node_of = attach_points(G0, allpts, id_column="tid")
+    term_nodes = sorted_nodes({node_of[t] for t in points["tid"]})
+    site_nodes = {t[5:]: node_of[t] for t in site_pts["tid"]}
+    if params.exchange_ids and len(params.exchange_ids) == 1:
+        root_site = str(params.exchange_ids[0])
+        comp = nx.node_connected_component(G, site_nodes[root_site])
+        lost = [t for t in term_nodes if t not in comp]
+        if lost:
+            raise RoutingError(
+                f"exchange {root_site} cannot be reached over the roads: it lies in a road component of "
+                f"{len(comp)} nodes that holds none of {len(lost)} of the zone's poles; connect the roads or "
+                "choose another exchange / Không tới được tổng đài",
+                unreachable=[root_site],
+            )
+    else:
+        root_site = _choose_root(G, site_nodes, term_nodes)
+    root = site_nodes[root_site]
+    progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} poles, root {root_site}")
+    T = steiner_tree(
+        G, [root, *term_nodes], weight="cost", starts=params.steiner_starts, max_rounds=params.steiner_rounds
+    )
+    xings = [(c.node, str(c.road_class)) for c in count_crossings(G, T)]
+    rt = root_tree(T, root)
+    _fill_road_attrs(T, rt.order, rt.parent)
+    edge_street = _streets(T, rt.order)
+    # cable paths and duct counts
+    route_col = "route_id" if "route_id" in sel.columns else "cable_id"
+    route_of = {
+        str(c): (str(r) if isinstance(r, str) and r else str(c))
+        for c, r in zip(sel["cable_id"], sel[route_col], strict=True)
+    }
+    paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
+    n_cab = cables_per_edge(rt, paths, route_of)
+    cpd = int(cat.param("cables_per_duct"))
+    spare = int(cat.param("spare_ducts"))
+    edges = sorted(n_cab, key=repr)
+    edge_items: dict[Edge, list[tuple[str, float]]] = {}
+    edge_info: dict[Edge, dict[str, Any]] = {}
+    for e in edges:
+        d = T.edges[e]
+        length = float(d["length_m"])
+        n = n_cab[e]
+        need = math.ceil(n / cpd) if n else 0
+        free = int(d.get("free_ducts") or 0)
+        reuse = free > 0 and need <= free
+        nd = max(need, 1) if reuse else ducts_needed(n, cables_per_duct=cpd, spare=spare)
+        if reuse:
+            items = [("DUCT.REUSE", nd * length)]
+        else:
+            items = [
+                (cat.trench_code(str(d["surface"])), length),
+                (cat.traffic_code(str(d["road_class"])), length),
+                ("DUCT.HDPE40", nd * length),
+            ]
+        edge_items[e] = items
+        edge_info[e] = {"length_m": length, "n_cables": n, "n_ducts": nd, "reuse_duct": reuse}
+    # chambers, handholes and crossings
+    spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
+    ch = sorted_nodes(chambers(T, term_nodes))
+    hh = handholes(T, set(ch), spacing)
+    node_items: dict[Hashable, list[tuple[str, float]]] = {n: [("MH.STD", 1.0)] for n in ch}
+    for n, rc in xings:
+        node_items.setdefault(n, []).append((cat.crossing_code(rc), 1.0))
+    for h in hh:
+        edge_items[h.edge] = [*edge_items[h.edge], ("HH.STD", 1.0)]
+    # cables and poles
+    slack = float(cat.param("cable_slack_share"))
+    cable_items: dict[str, list[tuple[str, float]]] = {}
+    cable_len: dict[str, float] = {}
+    for cid, kind, fc, geom in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel.geometry, strict=True):
+        p = paths[str(cid)]
+        ul = sum(float(T.edges[a, b]["length_m"]) for a, b in itertools.pairwise(p))
+        cable_len[str(cid)] = ul
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        cable_items[str(cid)] = [
+            (cat.cable_code(str(kind), fcount), ul * (1.0 + slack)),
+            ("AERIAL.REMOVE", float(geom.length)),
+        ]
+    poles_removed = _removable_poles(layers, sel)
+    # streets and their scores
+    streets = _street_objects(T, edges, edge_street, edge_items, edge_info, n_cab, cat, params)
+    cf = 1.0 + float(cat.param("contingency_share"))
+    node_cost = {n: _price(cat, its) for n, its in node_items.items()}
+    cable_needs = {
+        c: (frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p)), _price(cat, cable_items[c]))
+        for c, p in paths.items()
+    }
+    pole_needs = {p: (frozenset(cids), float(cat.price("POLE.REMOVE"))) for p, (cids, _g) in poles_removed.items()}
+    progress(f"phasing {len(streets)} streets under {params.budget_per_year_vnd:,} VND a year")
+    phases = assign_phases(
+        list(streets.values()),
+        root_nodes=frozenset({root}),
+        node_costs=node_cost,
+        cable_needs=cable_needs,
+        pole_needs=pole_needs,
+        budget=params.budget_per_year_vnd * (1.0 - _BUDGET_HEADROOM),
+        start_year=params.start_year,
+        max_years=params.max_years,
+        cost_factor=cf,
+    )
+    work = Work(
+        tree=T,
+        root=root,
+        root_site=root_site,
+        edges=edges,
+        edge_items=edge_items,
+        edge_info=edge_info,
+        edge_street=edge_street,
+        node_items=node_items,
+        chamber_nodes=ch,
+        hh=hh,
+        crossings=xings,
+        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
+        cable_paths=paths,
+        cable_items=cable_items,
+        poles_removed=poles_removed,
+        streets=streets,
+    )
+    lookup = CommuneLookup(layers.get("boundaries"))
+    progress("bill of quantities")
+    return assemble(work, phases, zones, params, cat, lookup, crs)
+
+
+def _removable_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> dict[str, tuple[list[str], Any]]:
+    """Telecom poles all of whose aerial cables are moved: pole id -> (its cables, its point)."""
+    poles = layers.get("poles")
+    if poles is None or poles.empty:
+        return {}
+    cables = layers["cables"]
+    aerial = cables[cables["placement"] == "aerial"]
+    carried: dict[str, set[str]] = {}
+    for cid, fp, tp in zip(aerial["cable_id"], aerial["from_pole"], aerial["to_pole"], strict=True):
+        for p in (fp, tp):
+            if isinstance(p, str) and p:
+                carried.setdefault(p, set()).add(str(cid))
+    moved = set(sel["cable_id"].astype(str))
+    out: dict[str, tuple[list[str], Any]] = {}
+    tele = poles[poles["owner"] == "telecom"].sort_values("pole_id", kind="mergesort")
+    for pid, g in zip(tele["pole_id"].astype(str), tele.geometry, strict=True):
+        cids = carried.get(pid)
+        if cids and cids <= moved:
+            out[pid] = (sorted(cids), g)
+    return out
+
+
+def _street_objects(
+    T: nx.Graph,
+    edges: list[Edge],
+    edge_street: dict[Edge, str],
+    edge_items: dict[Edge, list[tuple[str, float]]],
+    edge_info: dict[Edge, dict[str, Any]],
+    n_cab: dict[Edge, int],
+    cat: Catalog,
+    params: UndergroundParams,
+) -> dict[str, Street]:
+    from gisplan.underground import DEFAULT_CLASS_WEIGHTS
+
+    weights = {**DEFAULT_CLASS_WEIGHTS, **dict(params.class_weights)}
+    by: dict[str, list[Edge]] = {}
+    for e in edges:
+        by.setdefault(edge_street[e], []).append(e)
+    keys = sorted(by)
+    geoms = [
+        shapely.union_all(
+            [T.edges[e]["geometry"] for e in by[k] if T.edges[e].get("geometry") is not None]
+            or [
+                shapely.LineString(
+                    [
+                        (T.nodes[by[k][0][0]]["x"], T.nodes[by[k][0][0]]["y"]),
+                        (T.nodes[by[k][0][1]]["x"], T.nodes[by[k][0][1]]["y"]),
+                    ]
+                )
+            ]
+        )
+        for k in keys
+    ]
+    centre = _share_within(geoms, _area(params.centre_areas))
+    works = _share_within(geoms, _area(params.planned_works, 20.0))
+    dens = []
+    for k in keys:
+        length = sum(edge_info[e]["length_m"] for e in by[k])
+        dens.append(sum(n_cab[e] * edge_info[e]["length_m"] for e in by[k]) / length if length > 0 else 0.0)
+    dmax = max(dens) if dens and max(dens) > 0 else 1.0
+    out: dict[str, Street] = {}
+    for i, k in enumerate(keys):
+        es = by[k]
+        length = sum(edge_info[e]["length_m"] for e in es)
+        main = max(es, key=lambda e: (edge_info[e]["length_m"], repr(e)))
+        rc = str(T.edges[main].get("road_class") or "")
+        score = (
+            params.weight_density * dens[i] / dmax
+            + params.weight_road_class * float(weights.get(rc, 0.0))
+            + params.weight_centre * float(centre[i])
+            + params.weight_works * float(works[i])
+        )
+        out[k] = Street(
+            key=k,
+            name=str(T.edges[main].get("name") or k),
+            nodes=frozenset(n for e in es for n in e),
+            own_cost=sum(_price(cat, edge_items[e]) for e in es),
+            score=round(score, 12),
+            length_m=length,
+        )
+    return out
