@@ -90,7 +90,10 @@ SPEC: dict[str, Any] = {
             "geometry", None, "planner-placed wifi candidate points: " + _GEOM_DOC, "điểm lắp đặt đề xuất"
         ),
         "exclusion_areas": Key(
-            "geometry", None, "areas where no wifi site may be placed: " + _GEOM_DOC, "vùng loại trừ"
+            "geometry",
+            None,
+            "areas where no wifi site may be placed (sites and drawn candidates inside are dropped): " + _GEOM_DOC,
+            "vùng loại trừ",
         ),
         "focus_areas": Key(
             "geometry",
@@ -202,6 +205,9 @@ SPEC: dict[str, Any] = {
             None,
             "elevation raster (GeoTIFF) for line of sight, relative to the scenario file",
             "mô hình độ cao",
+        ),
+        "year": Key(
+            "int", 2027, "year of the wifi investment (its BOQ phase)", "năm đầu tư", minimum=2000, maximum=2100
         ),
     },
     "catalog": {

@@ -117,7 +117,12 @@ def run_scenario(scen: Scenario, *, progress: Callable[[str], None] = _noop) -> 
 
         t = time.perf_counter()
         progress("planning wifi")
-        plans["wifi"] = plan_wifi(layers, wifi_params(scen, catalog), catalog=catalog, progress=progress)
+        plans["wifi"] = plan_wifi(
+            _exclude_sites(layers, scen),
+            wifi_params(scen, catalog),
+            catalog=catalog,
+            progress=lambda fraction, msg: progress(msg),
+        )
         timings["wifi_s"] = round(time.perf_counter() - t, 3)
     plan = combine_plans(plans, catalog)
     timings["total_s"] = round(time.perf_counter() - t0, 3)
@@ -172,14 +177,38 @@ def wifi_params(scen: Scenario, catalog: Catalog) -> Any:
         kwargs["satellite_horizon_years"] = w["satellite_horizon_years"]
     if w["elevation"]:
         kwargs["elevation"] = str(scen.resolve(w["elevation"]))
+    kwargs["phase"] = str(w["year"])
     geoms = scen.geometries
     if "candidate_sites" in geoms:
-        kwargs["extra_candidates"] = geoms["candidate_sites"]
+        extra = geoms["candidate_sites"].copy()
+        if "site_id" not in extra.columns:
+            extra["site_id"] = [f"DRAWN{i + 1:03d}" for i in range(len(extra))]
+        if "name" not in extra.columns:
+            extra["name"] = [f"Điểm đề xuất / drawn site {i + 1}" for i in range(len(extra))]
+        kwargs["extra_candidates"] = _outside(extra, geoms.get("exclusion_areas"))
     if "focus_areas" in geoms:
         kwargs["focus"] = geoms["focus_areas"]
-    if "exclusion_areas" in geoms:
-        kwargs["exclusion"] = geoms["exclusion_areas"]
     return WifiParams(**kwargs)
+
+
+def _outside(points: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The points of ``points`` outside ``areas`` (exclusion areas: no wifi site there)."""
+    if areas is None or len(points) == 0:
+        return points
+    zone = areas.to_crs(points.crs).union_all()
+    return points[~points.intersects(zone)]
+
+
+def _exclude_sites(layers: dict[str, Any], scen: Scenario) -> dict[str, Any]:
+    """Drop candidate sites inside the scenario's exclusion areas (sites with fibre stay: they feed backhaul)."""
+    areas = scen.geometries.get("exclusion_areas")
+    if areas is None or "sites" not in layers:
+        return layers
+    sites = layers["sites"]
+    inside = sites.intersects(areas.to_crs(sites.crs).union_all()) & ~sites["has_fibre"].astype(bool)
+    out = dict(layers)
+    out["sites"] = sites[~inside]
+    return out
 
 
 def combine_plans(plans: Mapping[str, Plan], catalog: Catalog) -> Plan:
