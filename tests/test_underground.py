@@ -1,0 +1,219 @@
+"""Tests of the undergrounding planner on tiny hand-built layers (EPSG:32648) and on the demo zone."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from gisplan._errors import PlanningError, RoutingError
+from gisplan.catalog import load_catalog
+from gisplan.underground import UndergroundParams, plan_undergrounding
+
+X0, Y0 = 400_000.0, 1_100_000.0
+CRS = "EPSG:32648"
+
+
+def _xy(x: float, y: float) -> tuple[float, float]:
+    return (X0 + x, Y0 + y)
+
+
+def _layers(*, island_exchange: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """A 3x3 street grid (100 m blocks), an exchange south-west, poles along the top and across a block."""
+    roads = []
+    for i in range(3):
+        roads.append((f"H{i}", f"Hang {i}", LineString([_xy(0, 100 * i), _xy(200, 100 * i)])))
+        roads.append((f"V{i}", f"Doc {i}", LineString([_xy(100 * i, 0), _xy(100 * i, 200)])))
+    if island_exchange:
+        roads.append(("ISL", "Island", LineString([_xy(5000, 5000), _xy(5100, 5000)])))
+    rd = gpd.GeoDataFrame(
+        {
+            "road_id": [r[0] for r in roads],
+            "name": [r[1] for r in roads],
+            "road_class": ["urban"] * len(roads),
+            "surface": ["asphalt"] * len(roads),
+        },
+        geometry=[r[2] for r in roads],
+        crs=CRS,
+    )
+    poles = gpd.GeoDataFrame(
+        {
+            "pole_id": ["P1", "P2", "P3", "PA", "PB", "PW"],
+            "owner": ["telecom", "telecom", "shared", "telecom", "telecom", "telecom"],
+        },
+        geometry=[
+            Point(_xy(100, 205)),
+            Point(_xy(200, 205)),
+            Point(_xy(150, 205)),
+            Point(_xy(50, 105)),
+            Point(_xy(50, 195)),
+            Point(_xy(-300, 0)),
+        ],
+        crs=CRS,
+    )
+    pts = {p: g for p, g in zip(poles["pole_id"], poles.geometry, strict=True)}
+    spans = [("C1", "P1", "P3"), ("C2", "P3", "P2"), ("C3", "PA", "PB"), ("C9", "PB", "PW")]
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": [s[0] for s in spans],
+            "placement": ["aerial"] * len(spans),
+            "kind": ["fibre", "fibre", "copper", "fibre"],
+            "fibre_count": [24, 24, 0, 12],
+            "owner": ["VNPT"] * len(spans),
+            "from_pole": [s[1] for s in spans],
+            "to_pole": [s[2] for s in spans],
+        },
+        geometry=[LineString([pts[a], pts[b]]) for _, a, b in spans],
+        crs=CRS,
+    )
+    ex = _xy(5050, 5010) if island_exchange else _xy(0, -20)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX1"], "kind": ["exchange"], "name": ["Exchange"], "has_fibre": [True]},
+        geometry=[Point(ex)],
+        crs=CRS,
+    )
+    return {"roads": rd, "poles": poles, "cables": cables, "sites": sites}
+
+
+ZONE = gpd.GeoDataFrame({"name": ["grid"]}, geometry=[box(*_xy(-10, -10), *_xy(250, 250))], crs=CRS)
+BIG = 10_000_000_000
+
+
+def _plan(layers=None, zone=ZONE, **kw):
+    params = UndergroundParams(budget_per_year_vnd=kw.pop("budget", BIG), start_year=2027, **kw)
+    return plan_undergrounding(layers or _layers(), zone, params)
+
+
+def test_grid_trench_network_is_the_known_cheapest():
+    plan = _plan()
+    tr = plan.layers["trenches"]
+    # cheapest tree: exchange spur 20 m, V0 (0..200), H2 (0..200), H1 (0..50) and five 5 m pole spurs;
+    # every other tree connecting the exchange, PA (on H1) and PB, P1, P3, P2 (on H2) is longer.
+    expected = 20 + 200 + 200 + 50 + 5 * 5
+    assert tr["length_m"].sum() == pytest.approx(expected, abs=1.0)
+    assert plan.kpis["trench_km"] == pytest.approx(expected / 1000, abs=0.002)
+    assert plan.kpis["steiner_gap"] == pytest.approx(0.0, abs=1e-9)
+    assert set(tr.crs.to_string().split()) >= {"EPSG:32648"}
+
+
+def test_shared_pole_stays_and_telecom_poles_go():
+    plan = _plan()
+    removed = set(plan.layers["poles_removed"]["pole_id"])
+    assert "P3" not in removed  # shared pole stays
+    assert {"P1", "P2", "PA"} <= removed
+    assert "PB" not in removed  # still carries C9, which leaves the zone and is not moved
+    assert "PW" not in removed
+
+
+def test_cable_route_longer_than_its_aerial_span():
+    plan = _plan()
+    cab = plan.layers["cables_rerouted"].set_index("cable_id")
+    assert "C9" not in cab.index
+    # C3 spans a block (90 m through the air); underground it goes round by the streets.
+    assert cab.loc["C3", "aerial_m"] == pytest.approx(90.0, abs=0.01)
+    assert cab.loc["C3", "underground_m"] > cab.loc["C3", "aerial_m"] + 50
+    cat = load_catalog()
+    cu = plan.boq[plan.boq["item_code"] == "CAB.CU"]["quantity"].sum()
+    assert cu == pytest.approx(cab.loc["C3", "underground_m"] * (1 + cat.param("cable_slack_share")), abs=0.01)
+
+
+def test_manhole_spacing_never_exceeded():
+    spacing = 45.0
+    plan = _plan(manhole_spacing_m=spacing)
+    tr = plan.layers["trenches"]
+    ch = plan.layers["manholes"]
+    assert (ch["kind"] == "handhole").any()
+    merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
+    chambers = shapely.union_all(ch.geometry.values)
+    pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
+    assert max(g.length for g in pieces.geoms) <= spacing + 1e-6
+
+
+def _connected_by_year(tr: gpd.GeoDataFrame, root: tuple[float, float] | None) -> None:
+    for year in sorted(tr["year"].unique()):
+        G = nx.Graph()
+        for g in tr.loc[tr["year"] <= year].geometry:
+            a, b = g.coords[0], g.coords[-1]
+            G.add_edge((round(a[0], 3), round(a[1], 3)), (round(b[0], 3), round(b[1], 3)))
+        assert nx.is_connected(G), f"phases up to {year} are not connected"
+        if root is not None:
+            assert min(shapely.distance(Point(root), Point(n)) for n in G.nodes) < 1e-3
+
+
+def test_phases_within_budget_and_connected():
+    full = _plan()
+    budget = int(full.total_vnd * 0.45)
+    plan = _plan(budget=budget)
+    totals = plan.kpis["phase_totals_vnd"]
+    assert len(totals) >= 2
+    assert all(v <= budget for v in totals.values())
+    assert list(totals) == [str(y) for y in range(2027, 2027 + len(totals))]
+    _connected_by_year(plan.layers["trenches"], _xy(0, -20))
+    # a street is opened once: all its edges in one phase
+    assert (plan.layers["trenches"].groupby("street_key")["phase"].nunique() == 1).all()
+
+
+def test_boq_lines_sum_to_totals_and_plan_is_deterministic():
+    plan = _plan(budget=BIG)
+    boq = plan.boq
+    assert int(boq["amount_vnd"].sum()) == plan.kpis["cost_vnd"] == plan.total_vnd
+    assert sum(plan.kpis["phase_totals_vnd"].values()) == plan.kpis["cost_vnd"]
+    assert (boq["amount_vnd"] == (boq["quantity"] * boq["unit_price_vnd"]).round().astype("int64")).all()
+    assert {"TR.ASPHALT", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
+        boq["item_code"]
+    )
+    again = _plan(budget=BIG)
+    assert again.boq.equals(boq)
+
+
+def test_zone_outside_the_data():
+    far = gpd.GeoDataFrame({"name": ["far away"]}, geometry=[box(*_xy(50_000, 50_000), *_xy(50_100, 50_100))], crs=CRS)
+    with pytest.raises(PlanningError, match="outside the data"):
+        _plan(zone=far)
+
+
+def test_zone_without_aerial_cable_names_it():
+    empty = gpd.GeoDataFrame({"name": ["quiet corner"]}, geometry=[box(*_xy(120, 20), *_xy(180, 80))], crs=CRS)
+    with pytest.raises(PlanningError, match="quiet corner"):
+        _plan(zone=empty)
+
+
+def test_unreachable_exchange_is_named():
+    with pytest.raises(RoutingError, match="EX1"):
+        _plan(layers=_layers(island_exchange=True))
+
+
+def test_budget_below_cheapest_street():
+    with pytest.raises(PlanningError, match="budget_per_year_vnd"):
+        _plan(budget=1_000_000)
+
+
+def test_bad_params():
+    with pytest.raises(PlanningError):
+        UndergroundParams(budget_per_year_vnd=0)
+    with pytest.raises(PlanningError):
+        UndergroundParams(budget_per_year_vnd=1, exchange_ids="EX1")
+
+
+@pytest.mark.slow
+def test_demo_zone_duong_dong_sanity():
+    from gisplan.demo_data import demo_gpkg_path, demo_zone_duong_dong
+    from gisplan.layers import read_layers
+
+    budget = 5_000_000_000
+    layers = read_layers(demo_gpkg_path())
+    plan = plan_undergrounding(layers, demo_zone_duong_dong(), UndergroundParams(budget_per_year_vnd=budget))
+    k = plan.kpis
+    assert k["trench_km"] > 1 and k["aerial_km_removed"] > 1 and k["n_poles_removed"] > 0
+    assert all(v <= budget for v in k["phase_totals_vnd"].values())
+    assert sum(k["phase_totals_vnd"].values()) == k["cost_vnd"] == plan.total_vnd
+    assert 0.0 <= k["steiner_gap"] < 0.05
+    sites = layers["sites"].set_index("site_id")
+    root = sites.geometry[k["root_site"]]
+    tr = plan.layers["trenches"]
+    first = tr[tr["year"] == k["first_year"]]
+    assert min(first.distance(root)) < 300  # the first phase starts at the exchange (site spur included)
+    _connected_by_year(tr, None)
+    assert set(plan.boq["commune"]) - {""}
