@@ -1,4 +1,12 @@
-"""The Phú Quốc demo end to end: load and validate every demo layer, run the demo plans, write the results."""
+"""The Phú Quốc demo end to end, through the same workflow a department uses.
+
+1. load and validate every demo layer (``summary.json``);
+2. run the demo scenarios of ``scenarios/`` (undergrounding of central Dương Đông in two
+   versions, remote and island wifi, both combined), each into ``runs/<name>/``;
+3. save the two undergrounding versions in a version store (``gisplan-store.sqlite``),
+   the second as a revision of the first, and record reviews;
+4. compare the two versions (``compare/compare.html`` and ``compare.xlsx``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,24 @@ from typing import Any
 
 from gisplan.crs import DISPLAY_CRS
 
+#: The demo scenarios, in the order they are run.
+DEMO_SCENARIOS = ("duong_dong_underground", "duong_dong_underground_v2", "remote_wifi", "phu_quoc_combined")
+
 
 def _noop(msg: str) -> None:
     return None
+
+
+def scenarios_dir() -> Path:
+    """The repository's ``scenarios/`` folder (next to the ``gisplan`` package)."""
+    here = Path(__file__).resolve().parent.parent / "scenarios"
+    if not (here / "duong_dong_underground.yaml").is_file():
+        from gisplan._errors import GisplanError
+
+        raise GisplanError(
+            f"the demo scenarios are not at {here}: run the demo from a clone of the repository (pip install -e .)"
+        )
+    return here
 
 
 def summarize_layers(layers: dict[str, Any]) -> dict[str, Any]:
@@ -33,25 +56,97 @@ def summarize_layers(layers: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_demo(out_dir: Path, *, progress: Callable[[str], None] = _noop) -> dict[str, Any]:
+def run_demo(
+    out_dir: Path, *, progress: Callable[[str], None] = _noop, scenarios: tuple[str, ...] = DEMO_SCENARIOS
+) -> dict[str, Any]:
     """Run the demo on the embedded Phú Quốc layers and write its outputs to ``out_dir``.
 
     Returns the summary that is also written to ``out_dir/summary.json``.
     """
+    from gisplan.compare import compare_runs, write_comparison
     from gisplan.demo_data import demo_gpkg_path
     from gisplan.layers import read_layers
+    from gisplan.scenario import load_scenario
+    from gisplan.store import VersionStore
+    from gisplan.workflow import read_run, run_artifacts, run_scenario, write_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = demo_gpkg_path()
     progress(f"reading and validating {path}")
     layers = read_layers(path)
-    summary: dict[str, Any] = {"source": str(path), "layers": summarize_layers(layers)}
+    summary: dict[str, Any] = {"source": str(path), "layers": summarize_layers(layers), "runs": {}}
     progress(f"{sum(v['features'] for v in summary['layers'].values())} features in {len(layers)} valid layers")
-    (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    lines = [f"Phú Quốc demo: {path}", ""]
+
+    sdir = scenarios_dir()
+    for name in scenarios:
+        scen = load_scenario(sdir / f"{name}.yaml")
+        progress(f"scenario {name}: {scen.title}")
+        result = run_scenario(scen, progress=progress)
+        write_run(result, out_dir / "runs" / name, progress=progress)
+        summary["runs"][name] = {
+            "title": scen.title,
+            "total_vnd": result.plan.total_vnd,
+            "kpis": json.loads(json.dumps(result.plan.kpis, default=str)),
+            "timings_s": result.timings,
+        }
+
+    if {"duong_dong_underground", "duong_dong_underground_v2"} <= set(scenarios):
+        store_path = out_dir / "gisplan-store.sqlite"
+        if store_path.exists():
+            store_path.unlink()
+        store = VersionStore(store_path)
+        versions = []
+        for name, message in (
+            ("duong_dong_underground", "Phương án 1 / version 1"),
+            ("duong_dong_underground_v2", "Mở rộng vùng, tăng ngân sách / wider zone, larger budget"),
+        ):
+            run = read_run(out_dir / "runs" / name)
+            v = store.save(
+                scenario_name="duong_dong_underground",
+                scenario_text=run.scenario_text,
+                artifacts=run_artifacts(out_dir / "runs" / name),
+                kpis=run.kpis,
+                author="demo planner",
+                message=message,
+                parent=versions[-1].id if versions else None,
+            )
+            versions.append(v)
+            progress(f"saved version {v.short_id} ({message})")
+        store.review(versions[0].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
+        store.review(
+            versions[0].id, status="rejected", reviewer="demo reviewer", comment="Vùng quá hẹp / zone too narrow"
+        )
+        store.review(versions[1].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
+        a = read_run(out_dir / "runs" / "duong_dong_underground")
+        b = read_run(out_dir / "runs" / "duong_dong_underground_v2")
+        comparison = compare_runs(a, b)
+        write_comparison(
+            comparison,
+            out_dir / "compare",
+            title="Dương Đông: version 1 -> version 2",
+            context={k: layers[k] for k in ("land", "roads") if k in layers},
+        )
+        summary["versions"] = [v.short_id for v in versions]
+        summary["comparison"] = comparison.summary()
+        progress(f"compared versions: {comparison.summary()}")
+
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    (out_dir / "summary.txt").write_text(_summary_text(summary), encoding="utf-8")
+    progress(f"wrote {out_dir / 'summary.json'}")
+    return summary
+
+
+def _summary_text(summary: dict[str, Any]) -> str:
+    lines = [f"Phú Quốc demo: {summary['source']}", ""]
     for kind, e in summary["layers"].items():
         extra = "".join(f", {k} {e[k]}" for k in ("length_km", "aerial_km", "population") if k in e)
         lines.append(f"{kind:<12} {e['features']:>7} features{extra}")
-    (out_dir / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    progress(f"wrote {out_dir / 'summary.json'}")
-    return summary
+    for name, r in summary.get("runs", {}).items():
+        lines += ["", f"{name}: {r['title']}", f"  total {r['total_vnd']:,} VND"]
+        for k, v in sorted(r["kpis"].items()):
+            lines.append(f"  {k}: {v}")
+    if "comparison" in summary:
+        lines += ["", f"versions {summary['versions']}: {summary['comparison']}"]
+    return "\n".join(lines) + "\n"
