@@ -144,7 +144,7 @@ def _area(obj: Any, buffer_m: float = 0.0) -> Any:
     return shapely.union_all(geoms) if geoms else None
 
 
-def _choose_root(G: nx.Graph, site_nodes: dict[str, Hashable], term_nodes: list[Hashable]) -> str:
+def _choose_root(G: nx.Graph, site_nodes: dict[str, Any], term_nodes: list[Any]) -> str:
     from gisplan.routing import nearest_source_paths
 
     sources = {site_nodes[s]: s for s in sorted(site_nodes)}
@@ -159,7 +159,7 @@ def _choose_root(G: nx.Graph, site_nodes: dict[str, Hashable], term_nodes: list[
             f"no exchange can be reached over the roads from the zone's poles: {where}; the poles lie in road "
             f"component {comps[term_nodes[0]]}; connect the roads or choose another exchange (exchange_ids) / "
             "Không tới được tổng đài",
-            unreachable=sorted(site_nodes),
+            unreachable=list[object](sorted(site_nodes)),
         )
     votes: dict[str, list[float]] = {}
     for sp in paths.values():
@@ -259,8 +259,8 @@ def build_plan(
     ch = sorted_nodes(chambers(T, term_nodes))
     hh = handholes(T, set(ch), spacing)
     node_items: dict[Hashable, list[tuple[str, float]]] = {n: [("MH.STD", 1.0)] for n in ch}
-    for n, rc in xings:
-        node_items.setdefault(n, []).append((cat.crossing_code(rc), 1.0))
+    for xn, rc in xings:
+        node_items.setdefault(xn, []).append((cat.crossing_code(rc), 1.0))
     for h in hh:
         edge_items[h.edge] = [*edge_items[h.edge], ("HH.STD", 1.0)]
     # cables and poles
