@@ -551,3 +551,28 @@ def test_racing_edits_with_expected_head_keep_a_linear_history(store: VersionSto
     assert chain[0].parent is None
     assert all(later.parent == earlier.id for earlier, later in itertools.pairwise(chain))
     assert _integrity(store) == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+def test_killed_at_any_moment_leaves_only_whole_versions(store: VersionStore, tmp_path: Path, delay: float) -> None:
+    """No hook: kill a busy writer wherever it happens to be; whatever the moment, the store stays whole."""
+    go, out = tmp_path / "go", tmp_path / "out.jsonl"
+    go.touch()
+    proc = _spawn("saver", store=str(store.path), worker=0, n=10_000, go=str(go), out=str(out))
+    try:
+        _wait_file(out, proc)  # the first save is done; more are under way
+        time.sleep(delay)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    lines = out.read_text(encoding="utf-8").split("\n")  # the last line may be cut short by the kill
+    ok = [json.loads(line)["id"] for line in lines if line.endswith("}")]
+    stored = [v.id for v in VersionStore(store.path, create=False).log()]
+    assert set(ok) <= set(stored) and len(stored) - len(ok) in (0, 1)  # at most the save being reported
+    assert _integrity(store) == "ok" and store.verify() == len(stored)
+    for vid in stored:
+        version = store.get(vid)
+        artifacts, _ = worker_mod.content(0, version.kpis["i"])
+        assert all(store.artifact(vid, name) == data for name, data in artifacts.items())
