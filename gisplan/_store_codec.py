@@ -159,6 +159,43 @@ def check_artifact_name(name: Any) -> str:
     return name
 
 
+def prepare_artifacts(artifacts: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[str, tuple[str, int]]]:
+    """Check artifact names and contents; return (sha256 -> bytes, name -> (sha256, size)), sorted by name.
+
+    Raises
+    ------
+    StoreError
+        On a name :func:`check_artifact_name` refuses, content that is not bytes,
+        or names that would collide when exported (``a`` and ``a/b``; names that
+        differ only by case, which collide on Windows and macOS).
+    """
+    if not isinstance(artifacts, Mapping):
+        raise StoreError(f"artifacts must be a dict of name -> bytes, got {type(artifacts).__name__}")
+    blobs: dict[str, bytes] = {}
+    contents: dict[str, tuple[str, int]] = {}
+    for name in sorted(artifacts):
+        check_artifact_name(name)
+        data = artifacts[name]
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise StoreError(f"artifact {name!r} must be bytes, got {type(data).__name__}; encode text first")
+        data = bytes(data)
+        digest = sha256_hex(data)
+        blobs[digest] = data
+        contents[name] = (digest, len(data))
+    folded = {name.casefold(): name for name in contents}
+    if len(folded) != len(contents):
+        raise StoreError(
+            f"artifact names {sorted(contents)} differ only by case; they would overwrite each other on export"
+        )
+    for name in contents:
+        parts = name.casefold().split("/")
+        for k in range(1, len(parts)):
+            folder = "/".join(parts[:k])
+            if folder in folded:
+                raise StoreError(f"artifact {folded[folder]!r} is also the folder of artifact {name!r}; rename one")
+    return blobs, contents
+
+
 def normalize_time(value: str | None, what: str = "created_at") -> str:
     """``value`` (ISO 8601 with a time zone) or now, as UTC text ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
     if value is None:

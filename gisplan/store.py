@@ -48,13 +48,13 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gisplan import _store_codec as codec
 from gisplan import _store_schema as schema
 from gisplan._errors import ConflictError, StoreError
+from gisplan._store_records import ArtifactInfo, Review, Version
 
 __all__ = [
     "DEFAULT_STORE_NAME",
@@ -94,106 +94,6 @@ SELECT v.id, v.scenario_name, v.parent, v.author, v.message, v.created_at, v.sce
        COALESCE((SELECT r.status FROM reviews r WHERE r.version_id = v.id ORDER BY r.seq DESC LIMIT 1), 'draft')
 FROM versions v
 """
-
-
-@dataclass(frozen=True)
-class ArtifactInfo:
-    """One artifact of a version: its name, size in bytes and SHA-256."""
-
-    name: str
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Version:
-    """An immutable saved run.
-
-    Attributes
-    ----------
-    id
-        Content hash: hex SHA-256 of the canonical JSON of scenario name,
-        scenario text hash, artifact hashes, KPIs, parent, author, message and
-        ``created_at`` (see :func:`gisplan._store_codec.version_id`).
-    scenario_name, parent, author, message
-        As saved; ``parent`` is a full id or None.
-    created_at
-        ISO 8601 UTC, e.g. ``"2025-03-01T01:00:00Z"``.
-    status
-        The latest review's status, ``"draft"`` before any review.
-    kpis
-        The KPIs as plain JSON values (a copy; changing it changes nothing stored).
-    artifacts
-        Name, size and SHA-256 of every artifact, sorted by name.
-    scenario_sha256
-        SHA-256 of the scenario text (UTF-8).
-    """
-
-    id: str
-    scenario_name: str
-    parent: str | None
-    author: str
-    message: str
-    created_at: str
-    status: str
-    kpis: dict[str, Any] = field(hash=False, compare=False)
-    artifacts: tuple[ArtifactInfo, ...] = ()
-    scenario_sha256: str = ""
-
-    @property
-    def short_id(self) -> str:
-        """The first 12 hex digits of :attr:`id`."""
-        return self.id[:12]
-
-    @property
-    def artifact_names(self) -> tuple[str, ...]:
-        """Artifact names, sorted."""
-        return tuple(a.name for a in self.artifacts)
-
-    @property
-    def artifact_sizes(self) -> dict[str, int]:
-        """Artifact name -> size in bytes."""
-        return {a.name: a.size for a in self.artifacts}
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description (used by ``gisplan show`` and by exports)."""
-        return {
-            "id": self.id,
-            "short_id": self.short_id,
-            "scenario_name": self.scenario_name,
-            "parent": self.parent,
-            "author": self.author,
-            "message": self.message,
-            "created_at": self.created_at,
-            "status": self.status,
-            "kpis": json.loads(json.dumps(self.kpis)),
-            "scenario_sha256": self.scenario_sha256,
-            "artifacts": [{"name": a.name, "size": a.size, "sha256": a.sha256} for a in self.artifacts],
-        }
-
-
-@dataclass(frozen=True)
-class Review:
-    """One review appended to a version: who set which status when, and why."""
-
-    version_id: str
-    seq: int
-    previous_status: str
-    status: str
-    reviewer: str
-    comment: str
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description."""
-        return {
-            "version_id": self.version_id,
-            "previous_status": self.previous_status,
-            "status": self.status,
-            "reviewer": self.reviewer,
-            "comment": self.comment,
-            "created_at": self.created_at,
-        }
 
 
 class VersionStore:
@@ -291,24 +191,7 @@ class VersionStore:
         message = codec.check_text(message, "message")
         when = codec.normalize_time(created_at)
         kpis_json = codec.canonical_json(codec.normalize_kpis(kpis))
-        if not isinstance(artifacts, Mapping):
-            raise StoreError(f"artifacts must be a dict of name -> bytes, got {type(artifacts).__name__}")
-        blobs: dict[str, bytes] = {}
-        contents: dict[str, tuple[str, int]] = {}
-        for art_name in sorted(artifacts):
-            codec.check_artifact_name(art_name)
-            data = artifacts[art_name]
-            if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise StoreError(f"artifact {art_name!r} must be bytes, got {type(data).__name__}; encode text first")
-            data = bytes(data)
-            digest = codec.sha256_hex(data)
-            blobs[digest] = data
-            contents[art_name] = (digest, len(data))
-        folded = {n.casefold() for n in contents}
-        if len(folded) != len(contents):
-            raise StoreError(
-                f"artifact names {sorted(contents)} differ only by case; they would overwrite each other on export"
-            )
+        blobs, contents = codec.prepare_artifacts(artifacts)
         scenario_bytes = text.encode("utf-8")
         scenario_sha = codec.sha256_hex(scenario_bytes)
         blobs[scenario_sha] = scenario_bytes

@@ -167,6 +167,7 @@ def test_kpis_round_trip_exactly(tmp_path_factory: pytest.TempPathFactory, kpis:
         ({"artifacts": {"gisplan-version.json": b""}}, "not allowed"),
         ({"artifacts": {"BOQ.csv": b"", "boq.csv": b""}}, "differ only by case"),
         ({"artifacts": {"boq.csv": "text"}}, "must be bytes"),
+        ({"artifacts": {"layers": b"", "layers/a.gpkg": b""}}, "also the folder"),
         ({"scenario_name": "a@b"}, "no '@'"),
         ({"scenario_name": ""}, "must not be empty"),
         ({"author": "  "}, "author must not be empty"),
