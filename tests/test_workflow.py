@@ -1,0 +1,168 @@
+"""Scenario runs end to end: determinism, run folders, the store CLI, and comparisons."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import yaml
+from shapely.geometry import Point, mapping
+
+from gisplan.cli import main
+from gisplan.compare import compare_runs
+from gisplan.demo_data import demo_wifi_focus
+from gisplan.scenario import parse_scenario
+from gisplan.workflow import read_run, run_scenario, write_run
+
+# a 150 m circle in central Dương Đông: a few dozen aerial spans, quick to plan
+CENTRE = (103.9607, 10.2201)
+
+
+def zone(radius_deg: float = 0.0014) -> dict:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "test"},
+                "geometry": mapping(Point(*CENTRE).buffer(radius_deg, 16)),
+            }
+        ],
+    }
+
+
+def scenario_text(*, budget: int = 5_000_000_000, radius: float = 0.0014, wifi: bool = False) -> str:
+    doc: dict = {
+        "title": "Test Dương Đông",
+        "layers": {"source": "demo"},
+        "geometries": {"zones": zone(radius)},
+        "underground": {"enabled": True, "budget_per_year_vnd": budget, "start_year": 2027},
+    }
+    if wifi:
+        doc["geometries"]["focus_areas"] = mapping(demo_wifi_focus()["hon_thom"])
+        doc["wifi"] = {"enabled": True, "cover_all": True, "generate_candidates": True}
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    out = {}
+    for name, text in (
+        ("a1", scenario_text()),
+        ("a2", scenario_text()),
+        ("b", scenario_text(budget=3_000_000_000, radius=0.0018)),
+    ):
+        path = base / f"{name}.yaml"
+        path.write_text(text, encoding="utf-8")
+        scen = parse_scenario(text, path=path)
+        write_run(run_scenario(scen), base / name)
+        out[name] = base / name
+    return out
+
+
+def test_run_folder_has_every_file(runs):
+    names = {p.name for p in runs["a1"].iterdir()}
+    assert {"plan.gpkg", "boq.xlsx", "boq.csv", "map.html", "kpis.json", "scenario.yaml", "manifest.json"} <= names
+    manifest = json.loads((runs["a1"] / "manifest.json").read_text())
+    assert len(manifest["scenario_sha256"]) == 64 and manifest["layers"]
+    html = (runs["a1"] / "map.html").read_text()
+    import re
+
+    outside = re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']?(https?:)?//""", html)
+    assert outside == [], "map.html must not load anything from the Internet"
+
+
+def test_two_runs_are_identical(runs):
+    assert (runs["a1"] / "boq.csv").read_bytes() == (runs["a2"] / "boq.csv").read_bytes()
+    a, b = read_run(runs["a1"]), read_run(runs["a2"])
+    for name in a.layers:
+        ga, gb = a.layers[name], b.layers[name]
+        assert len(ga) == len(gb), name
+        assert ga.geometry.geom_equals_exact(gb.geometry, 0.0).all(), name
+
+
+def test_boq_sums_to_the_plan_total(runs):
+    a = read_run(runs["a1"])
+    assert int(a.boq["amount_vnd"].sum()) == a.kpis["cost_vnd"]
+
+
+def test_compare_with_itself_is_empty(runs):
+    a = read_run(runs["a1"])
+    c = compare_runs(a, a)
+    assert c.is_empty
+    assert c.summary()["amount_delta_vnd"] == 0
+
+
+def test_compare_finds_the_changes(runs):
+    a, b = read_run(runs["a1"]), read_run(runs["b"])
+    c = compare_runs(a, b)
+    assert not c.is_empty
+    keys = set(c.params["key"])
+    assert {"underground.budget_per_year_vnd", "geometries.zones"} <= keys
+    added = c.features[(c.features["layer"] == "trenches") & (c.features["change"] == "added")]
+    assert len(added) > 0  # the wider zone needs more trench
+    assert c.summary()["amount_delta_vnd"] == int(b.boq["amount_vnd"].sum() - a.boq["amount_vnd"].sum())
+    per_phase = c.boq_phases.groupby("phase")["amount_delta_vnd"].sum()
+    assert int(per_phase.sum()) == c.summary()["amount_delta_vnd"]
+
+
+def test_cli_save_log_review_show_compare(runs, tmp_path, capsys):
+    store = str(tmp_path / "store.sqlite")
+    assert main(["save", str(runs["a1"]), "--store", store, "--name", "dd", "--author", "A", "-m", "v1"]) == 0
+    v1 = capsys.readouterr().out.split()[1]
+    assert (
+        main(["save", str(runs["b"]), "--store", store, "--name", "dd", "--author", "A", "-m", "v2", "--parent", v1])
+        == 0
+    )
+    v2 = capsys.readouterr().out.split()[1]
+    assert main(["log", "--store", store]) == 0
+    log = capsys.readouterr().out
+    assert log.index(v2) < log.index(v1)  # newest first
+    assert (
+        main(["review", v2, "--store", store, "--status", "in_review", "--reviewer", "B", "--comment", "xem xét"]) == 0
+    )
+    assert main(["review", v2, "--store", store, "--status", "approved", "--reviewer", "B"]) == 0
+    capsys.readouterr()
+    assert main(["show", v2, "--store", store]) == 0
+    shown = capsys.readouterr().out
+    assert "approved" in shown and "xem xét" in shown
+    out = tmp_path / "cmp"
+    assert main(["compare", v1, v1, "--store", store, "--out", str(out), "--quiet"]) == 0
+    assert "no difference" in capsys.readouterr().out
+    assert main(["compare", v1, v2, "--store", store, "--out", str(out), "--quiet"]) == 0
+    assert (out / "compare.html").is_file() and (out / "compare.xlsx").is_file()
+    html = (out / "compare.html").read_text()
+    assert "Thêm mới / added" in html and "BOQ" in html
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out / "compare.xlsx")
+    assert any("BOQ" in ws.title for ws in wb)
+
+
+def test_cli_run_reports_bad_scenario_path(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: x\nlayers: {source: demo}\nunderground: {enabled: true, budget_per_yaer_vnd: 5}\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "underground.budget_per_yaer_vnd" in err and "budget_per_year_vnd" in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_combined_run_with_wifi(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(scenario_text(wifi=True), encoding="utf-8")
+    scen = parse_scenario(path.read_text(), path=path)
+    result = run_scenario(scen)
+    assert result.plan.kind == "combined"
+    assert {"trenches", "wifi_sites"} <= set(result.plan.layers)
+    boq = result.plan.boq
+    assert (boq["unit"] == "%").sum() >= 1
+    assert int(boq["amount_vnd"].sum()) == result.plan.kpis["cost_vnd"]
+    write_run(result, tmp_path / "out")
+    back = pd.read_csv(tmp_path / "out" / "boq.csv", encoding="utf-8-sig")
+    assert int(back["amount_vnd"].sum()) == result.plan.total_vnd
+    assert isinstance(gpd.read_file(tmp_path / "out" / "plan.gpkg", layer="wifi_sites"), gpd.GeoDataFrame)
