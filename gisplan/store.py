@@ -452,8 +452,8 @@ class VersionStore:
                 "digits (as `gisplan log` shows), or 'SCENARIO@latest'"
             )
         rows = conn.execute(
-            "SELECT id, scenario_name, message FROM versions WHERE substr(id, 1, ?) = ? ORDER BY seq DESC LIMIT 21",
-            (len(prefix), prefix),
+            "SELECT id, scenario_name, message FROM versions WHERE id >= ? AND id < ? ORDER BY seq DESC LIMIT 21",
+            (prefix, prefix + "g"),  # ids are lower-case hex, all below "g": a range scan of the id index
         ).fetchall()
         if len(rows) == 1:
             return str(rows[0][0])
