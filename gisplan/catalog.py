@@ -327,8 +327,8 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
                 problems.append(Problem("required item missing", file=origin, layer="items", row=code))
     ap_profiles = {str(k): dict(v) for k, v in (raw.get("ap_profiles") or {}).items()}
     for name, prof in ap_profiles.items():
-        code = prof.get("item_code")
-        if code not in items:
+        profile_code = prof.get("item_code")
+        if profile_code not in items:
             problems.append(
                 Problem(
                     "profile names an unknown item_code",
@@ -336,7 +336,7 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
                     layer="ap_profiles",
                     row=name,
                     column="item_code",
-                    value=code,
+                    value=profile_code,
                 )
             )
     backhaul = dict(raw.get("backhaul") or {})

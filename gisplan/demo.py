@@ -95,7 +95,7 @@ def run_demo(
         if store_path.exists():
             store_path.unlink()
         store = VersionStore(store_path)
-        versions = []
+        versions: list[Any] = []
         for name, message in (
             ("duong_dong_underground", "Phương án 1 / version 1"),
             ("duong_dong_underground_v2", "Mở rộng vùng, tăng ngân sách / wider zone, larger budget"),

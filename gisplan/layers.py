@@ -177,7 +177,7 @@ def _read_csv(p: Path) -> gpd.GeoDataFrame:
     elif lon is not None and lat is not None:
         xs = pd.to_numeric(df[lon], errors="coerce")
         ys = pd.to_numeric(df[lat], errors="coerce")
-        for i in np.flatnonzero(xs.isna().to_numpy() | ys.isna().to_numpy()):
+        for i in (int(j) for j in np.flatnonzero(xs.isna().to_numpy() | ys.isna().to_numpy())):
             problems.append(
                 Problem(
                     "coordinate is not a number",
