@@ -267,9 +267,19 @@ def build_plan(
     slack = float(cat.param("cable_slack_share"))
     cable_items: dict[str, list[tuple[str, float]]] = {}
     cable_len: dict[str, float] = {}
+    # A cable route (its spans share a route_id) is re-pulled once through the trench tree: the union of its
+    # spans' tree paths, not their sum (neighbouring spans' paths overlap where the tree joins their poles from
+    # the same branch).  Each span is charged the edges of its path that earlier spans of its route have not.
+    claimed: dict[str, set[Edge]] = {}
     for cid, kind, fc, geom in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel.geometry, strict=True):
         p = paths[str(cid)]
-        ul = sum(float(T.edges[a, b]["length_m"]) for a, b in itertools.pairwise(p))
+        seen = claimed.setdefault(route_of[str(cid)], set())
+        ul = 0.0
+        for a, b in itertools.pairwise(p):
+            k = ekey(a, b)
+            if k not in seen:
+                seen.add(k)
+                ul += float(T.edges[a, b]["length_m"])
         cable_len[str(cid)] = ul
         fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
         cable_items[str(cid)] = [
