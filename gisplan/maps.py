@@ -40,6 +40,7 @@ import folium.plugins
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from gisplan._assets import DROPPED_ASSETS, asset_local_name, asset_text
 from gisplan._atomic import atomic_write_text
@@ -153,7 +154,12 @@ def _layers_bounds(frames: Any) -> list[list[float]] | None:
     for gdf in frames:
         if gdf is None or len(gdf) == 0 or gdf.crs is None:
             continue
-        minx, miny, maxx, maxy = gdf.to_crs(DISPLAY_CRS).total_bounds
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            continue
+        if not gdf.crs.equals(DISPLAY_CRS):  # transform the box, not every vertex (fast on 100k features)
+            to_ll = Transformer.from_crs(gdf.crs, DISPLAY_CRS, always_xy=True)
+            minx, miny, maxx, maxy = to_ll.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
         if all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
             boxes.append((minx, miny, maxx, maxy))
     if not boxes:
