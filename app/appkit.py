@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import streamlit as st
 
 from gisplan._assets import install_static_assets
 from gisplan.i18n import DEFAULT_LANG, LANGS, t
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from gisplan.store import VersionStore
+    from gisplan.workflow import RunResult
 
 APP_DIR = Path(__file__).resolve().parent
 #: Served by Streamlit at /app/static (server.enableStaticServing).
@@ -64,3 +71,152 @@ def current_project() -> dict[str, gpd.GeoDataFrame]:
     path = project_path()
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     return load_project(str(path), mtime)
+
+
+# --------------------------------------------------------------------------- planner pages (runs, store, drawings)
+
+#: Environment variable naming the version store file.
+STORE_ENV = "GISPLAN_STORE"
+
+
+def store_path() -> Path:
+    """The version store: ``$GISPLAN_STORE`` or ``gisplan-store.sqlite`` in the user's data folder."""
+    from gisplan.store import DEFAULT_STORE_NAME
+
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    if os.name == "nt":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "gisplan" / DEFAULT_STORE_NAME
+
+
+def open_store() -> VersionStore:
+    """The version store (created on first use)."""
+    from gisplan.store import VersionStore
+
+    return VersionStore(store_path())
+
+
+def session_dir() -> Path:
+    """A private temporary folder of this browser session, for run and comparison folders."""
+    import tempfile
+
+    path = st.session_state.get("_gisplan_session_dir")
+    if path is None or not Path(path).is_dir():
+        path = tempfile.mkdtemp(prefix="gisplan-app-")
+        st.session_state["_gisplan_session_dir"] = path
+    return Path(path)
+
+
+def layers_source() -> str:
+    """``layers.source`` of scenarios made in the app: the project file, or ``demo``."""
+    return os.environ[PROJECT_ENV] if os.environ.get(PROJECT_ENV) else "demo"
+
+
+def feature_collection(features: list[dict]) -> dict:
+    """GeoJSON FeatureCollection of drawn features (WGS 84 lon/lat), properties dropped."""
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {}, "geometry": f["geometry"]} for f in features],
+    }
+
+
+def keep_drawings(state_key: str, out: dict | None) -> None:
+    """Add the drawings ``st_folium`` returned that are new to ``st.session_state[state_key]`` (rerun if any)."""
+    import json
+
+    drawings: list[dict] = st.session_state.setdefault(state_key, [])
+    known = {json.dumps(d.get("geometry"), sort_keys=True) for d in drawings}
+    new = [
+        d
+        for d in (out or {}).get("all_drawings") or []
+        if d.get("geometry") and json.dumps(d.get("geometry"), sort_keys=True) not in known
+    ]
+    if new:
+        st.session_state[state_key] = drawings + new
+        st.rerun()
+
+
+def show_error(exc: BaseException) -> None:
+    """Show a gisplan error; its problems (file, layer, row, column, value, hint) one per table row."""
+    import pandas as pd
+
+    summary = getattr(exc, "summary", None) or str(exc)
+    st.error(f"{tr('app.error')}: {summary}")
+    problems = getattr(exc, "problems", None)
+    if problems:
+        rows = [
+            {
+                "file": p.file,
+                "layer": p.layer,
+                "row": None if p.row is None else str(p.row),
+                "column": p.column,
+                "value": None if p.value is None else str(p.value),
+                "message": p.message,
+                "hint": p.hint,
+            }
+            for p in problems
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def run_scenario_text(text: str, kind: str) -> RunResult:
+    """Parse and run scenario YAML ``text`` with a progress box, write its run folder, remember it as the last run.
+
+    ``st.session_state["runs"][kind]`` and ``st.session_state["last_run"]`` hold
+    ``{"dir", "kind", "name", "title", "scenario_text", "result"}``.  Raises GisplanError.
+    """
+    import time
+
+    from gisplan.scenario import parse_scenario
+    from gisplan.workflow import run_scenario, write_run
+
+    scen = parse_scenario(text)
+    runs: dict = st.session_state.setdefault("runs", {})
+    n = st.session_state.get("_gisplan_run_count", 0) + 1
+    st.session_state["_gisplan_run_count"] = n
+    out_dir = session_dir() / f"run-{n:03d}-{kind}"
+    t0 = time.perf_counter()
+    with st.status(tr("app.run.running"), expanded=False) as status:
+        result = run_scenario(scen, progress=lambda msg: status.write(msg))
+        write_run(result, out_dir, progress=lambda msg: status.write(msg))
+        status.update(label=tr("app.run.done", s=f"{time.perf_counter() - t0:.1f}"), state="complete")
+    record = {
+        "dir": str(out_dir),
+        "kind": kind,
+        "name": scen.name,
+        "title": scen.title,
+        "scenario_text": text,
+        "result": result,
+    }
+    runs[kind] = record
+    st.session_state["last_run"] = record
+    return result
+
+
+def boq_charts(boq: pd.DataFrame) -> None:
+    """Bar charts of a BOQ's cost by phase and by category (million VND)."""
+    from gisplan.costing import boq_totals
+
+    if boq.empty:
+        return
+    col1, col2 = st.columns(2)
+    for col, by, key in ((col1, "phase", "app.chart.by_phase"), (col2, "category", "app.chart.by_category")):
+        totals = boq_totals(boq, by=(by,))
+        totals["million_vnd"] = totals["amount_vnd"] / 1e6
+        col.caption(tr(key))
+        col.bar_chart(totals.set_index(by)["million_vnd"])
+
+
+def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:
+    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, format)`` that the plan has."""
+    present = [(k, label, fmt) for k, label, fmt in keys if k in kpis]
+    if not present:
+        return
+    cols = st.columns(len(present))
+    for col, (k, label, fmt) in zip(cols, present, strict=True):
+        value = kpis[k]
+        col.metric(tr(label), fmt.format(value) if isinstance(value, int | float) else str(value))

@@ -26,6 +26,7 @@ from gisplan.i18n import LANGS, t  # noqa: E402
 PAGES: list[tuple[str, str]] = [
     ("views/home.py", "app.home"),
     ("views/map.py", "app.map"),
+    ("views/underground.py", "app.underground"),
 ]
 
 # No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).
