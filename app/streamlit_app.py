@@ -27,6 +27,7 @@ PAGES: list[tuple[str, str]] = [
     ("views/home.py", "app.home"),
     ("views/map.py", "app.map"),
     ("views/underground.py", "app.underground"),
+    ("views/wifi.py", "app.wifi"),
 ]
 
 # No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).

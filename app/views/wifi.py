@@ -1,0 +1,133 @@
+"""Remote-area wifi page: place candidate sites, budget or cover-all, run; chosen sites, backhaul, people vs cost."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import yaml
+from appkit import (
+    STATIC_DIR,
+    STATIC_URL,
+    boq_charts,
+    current_project,
+    feature_collection,
+    keep_drawings,
+    kpi_metrics,
+    layers_source,
+    run_scenario_text,
+    show_error,
+    tr,
+)
+from streamlit_folium import st_folium
+
+from gisplan import maps
+from gisplan._errors import GisplanError
+
+DRAWINGS = "wifi_drawings"
+KPIS = [
+    ("n_sites", "kpi.n_sites", "{:d}"),
+    ("people_newly_covered", "kpi.people_newly_covered", "{:,d}"),
+    ("people_unserved", "kpi.people_unserved", "{:,d}"),
+    ("cost_vnd", "kpi.cost_vnd", "{:,.0f}"),
+    ("cost_per_person_vnd", "kpi.cost_per_person_vnd", "{:,.0f}"),
+]
+BASE_KINDS = ("land", "boundaries", "roads", "coverage", "settlements", "sites")
+
+st.title(tr("app.wifi"))
+st.caption(tr("app.wifi.help"))
+
+try:
+    layers = current_project()
+except (GisplanError, FileNotFoundError) as exc:
+    show_error(exc)
+    st.stop()
+
+with st.sidebar:
+    title = st.text_input(tr("app.scenario.title"), value="Wifi vùng sâu, vùng xa / Remote wifi", key="wifi_title")
+    mode = st.radio(
+        tr("app.wifi.mode"),
+        options=["budget", "cover_all"],
+        format_func=lambda v: tr(f"app.wifi.mode.{v}"),
+        key="wifi_mode",
+    )
+    budget_bn = st.number_input(
+        tr("app.wifi.budget"), 0.1, 100_000.0, 4.0, step=0.5, key="wifi_budget", disabled=mode == "cover_all"
+    )
+    year = st.number_input(tr("app.wifi.year"), 2000, 2100, 2027, key="wifi_year")
+
+drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
+sites = [d for d in drawings if (d.get("geometry") or {}).get("type") == "Point"]
+col1, col2 = st.columns([4, 1])
+col1.caption(tr("app.wifi.sites", n=len(sites)))
+if drawings and col2.button(tr("app.draw.clear"), key="wifi_clear"):
+    st.session_state[DRAWINGS] = []
+    st.rerun()
+
+run = st.session_state.get("runs", {}).get("wifi")
+opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL, "draw": True, "drawings": drawings}
+try:
+    if run is not None:
+        m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
+    else:
+        m = maps.layers_map(layers, kinds=[k for k in BASE_KINDS if k in layers], **opts)
+    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+except GisplanError as exc:
+    show_error(exc)
+    st.stop()
+out = st_folium(m, key="wifi_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
+keep_drawings(DRAWINGS, out)
+
+if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
+    wifi: dict = {"enabled": True, "year": int(year)}
+    if mode == "cover_all":
+        wifi["cover_all"] = True
+    else:
+        wifi["budget_vnd"] = round(budget_bn * 1e9)
+    scenario: dict = {"title": title, "layers": {"source": layers_source()}, "wifi": wifi}
+    if sites:
+        scenario["geometries"] = {"candidate_sites": feature_collection(sites)}
+    try:
+        run_scenario_text(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), "wifi")
+    except GisplanError as exc:
+        show_error(exc)
+        st.stop()
+    st.rerun()
+
+if run is None:
+    st.info(tr("app.run.none"))
+    st.stop()
+
+plan = run["result"].plan
+st.subheader(run["title"])
+kpi_metrics(plan.kpis, KPIS)
+
+chosen = plan.layers.get("wifi_sites")
+if chosen is not None and len(chosen) and {"people_covered", "cost_vnd"} <= set(chosen.columns):
+    st.caption(tr("app.wifi.curve"))
+    df = pd.DataFrame(chosen.drop(columns=chosen.geometry.name))
+    df["vnd_per_person"] = df["cost_vnd"] / df["people_covered"].clip(lower=1)
+    df = df.sort_values(["vnd_per_person", "site_id"]).reset_index(drop=True)
+    curve = pd.DataFrame(
+        {
+            "million_vnd": (df["cost_vnd"].cumsum() / 1e6).round(1),
+            "people_covered": df["people_covered"].cumsum(),
+        }
+    )
+    c1, c2 = st.columns([2, 3])
+    c1.line_chart(curve, x="million_vnd", y="people_covered")
+    c2.dataframe(df.drop(columns=["vnd_per_person"]), hide_index=True, width="stretch")
+
+options = plan.layers.get("backhaul_options")
+if options is not None and len(options):
+    st.subheader(tr("app.wifi.options"))
+    st.dataframe(pd.DataFrame(options.drop(columns=options.geometry.name)), hide_index=True, width="stretch")
+
+st.subheader(tr("app.boq"))
+st.dataframe(plan.boq, hide_index=True, width="stretch")
+boq_charts(plan.boq)
+if plan.messages:
+    with st.expander(tr("app.messages")):
+        for msg in plan.messages:
+            st.write(msg)
+with st.expander(tr("app.scenario.yaml")):
+    st.code(run["scenario_text"], language="yaml")
