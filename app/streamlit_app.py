@@ -28,6 +28,7 @@ PAGES: list[tuple[str, str]] = [
     ("views/map.py", "app.map"),
     ("views/underground.py", "app.underground"),
     ("views/wifi.py", "app.wifi"),
+    ("views/scenarios.py", "app.scenarios"),
 ]
 
 # No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).
