@@ -10,6 +10,8 @@ relaxation or HiGHS's dual bound whenever they are available.
 from __future__ import annotations
 
 import heapq
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -255,8 +257,29 @@ def dual_bound_set_cover(a_csr: sp.csr_matrix, costs: np.ndarray) -> float:
     return float(per_row.sum())
 
 
+def _quiet_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` without the banner its constructor prints to standard output (HiGHS issue #1932).
+
+    The banner is written by C++ straight to file descriptor 1 before any option can be set, so descriptor 1 is
+    pointed at /dev/null for the constructor only.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 (embedded interpreters): nothing to protect
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _highs(time_limit: float | None, *, abs_gap: float) -> highspy.Highs:
-    h = highspy.Highs()
+    h = _quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("mip_rel_gap", 0.0)
