@@ -29,6 +29,8 @@ PAGES: list[tuple[str, str]] = [
     ("views/underground.py", "app.underground"),
     ("views/wifi.py", "app.wifi"),
     ("views/scenarios.py", "app.scenarios"),
+    ("views/compare.py", "app.compare"),
+    ("views/export.py", "app.export"),
 ]
 
 # No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).

@@ -1,0 +1,90 @@
+"""Compare page: pick two saved versions; their differences on the map, BOQ and KPI deltas, parameters."""
+
+from __future__ import annotations
+
+import streamlit as st
+from appkit import STATIC_URL, current_project, open_store, session_dir, show_error, tr
+from streamlit_folium import st_folium
+
+from gisplan import maps
+from gisplan._errors import GisplanError
+from gisplan.compare import compare_runs, comparison_map, write_comparison
+from gisplan.workflow import read_run
+
+CONTEXT_KINDS = ("land", "boundaries", "roads")
+
+st.title(tr("app.compare"))
+try:
+    store = open_store()
+except GisplanError as exc:
+    show_error(exc)
+    st.stop()
+versions = store.log()
+if len(versions) < 2:
+    st.info(tr("app.compare.need_two"))
+    st.stop()
+
+by_id = {v.id: v for v in versions}
+ids = list(by_id)
+
+
+def _label(i: str) -> str:
+    v = by_id[i]
+    return f"{v.short_id} · {v.scenario_name} · {v.status} · {v.message}"
+
+
+c1, c2 = st.columns(2)
+a = c1.selectbox(tr("app.compare.a"), options=ids, index=1, format_func=_label, key="compare_a")
+b = c2.selectbox(tr("app.compare.b"), options=ids, index=0, format_func=_label, key="compare_b")
+
+if st.button(tr("app.compare.button"), type="primary", key="compare_run"):
+    try:
+        base = session_dir()
+        run_a = read_run(store.export_version(a, base / f"version-{a[:12]}", overwrite=True))
+        run_b = read_run(store.export_version(b, base / f"version-{b[:12]}", overwrite=True))
+        comparison = compare_runs(run_a, run_b)
+        try:
+            project = current_project()
+        except (GisplanError, FileNotFoundError):
+            project = {}
+        context = {k: project[k] for k in CONTEXT_KINDS if k in project}
+        title = f"{by_id[a].scenario_name} {a[:12]} → {by_id[b].scenario_name} {b[:12]}"
+        out_dir = base / f"compare-{a[:12]}-{b[:12]}"
+        files = write_comparison(comparison, out_dir, title=title, context=context)
+    except GisplanError as exc:
+        show_error(exc)
+        st.stop()
+    st.session_state["last_compare"] = {
+        "a": a,
+        "b": b,
+        "title": title,
+        "comparison": comparison,
+        "context": context,
+        "files": {k: str(v) for k, v in files.items()},
+    }
+
+last = st.session_state.get("last_compare")
+if last is None or (last["a"], last["b"]) != (a, b):
+    st.stop()
+
+comparison = last["comparison"]
+st.subheader(last["title"])
+if comparison.is_empty:
+    st.success(tr("app.compare.same"))
+summary = comparison.summary()
+m1, m2, m3 = st.columns(3)
+m1.metric("Δ " + tr("kpi.cost_vnd"), f"{summary['amount_delta_vnd']:+,d}")
+m2.metric("KPI", summary["kpis_changed"])
+m3.metric(tr("app.compare.params"), summary["params_changed"])
+
+m = comparison_map(comparison.features, last["context"])
+maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+st_folium(m, key="compare_map", height=480, use_container_width=True, returned_objects=[])
+
+st.subheader(tr("app.compare.kpis"))
+st.dataframe(comparison.kpis, hide_index=True, width="stretch")
+st.subheader(tr("app.compare.boq"))
+st.dataframe(comparison.boq_items, hide_index=True, width="stretch")
+if len(comparison.params):
+    st.subheader(tr("app.compare.params"))
+    st.dataframe(comparison.params, hide_index=True, width="stretch")

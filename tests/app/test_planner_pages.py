@@ -1,0 +1,141 @@
+"""AppTest tests of the planner pages: they render; a drawn zone runs; plans are saved, compared, exported."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+import geopandas as gpd
+from shapely.geometry import Point, mapping
+from streamlit.testing.v1 import AppTest
+
+from gisplan.i18n import t
+from gisplan.scenario import parse_scenario
+
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+PAGES = ["views/underground.py", "views/wifi.py", "views/scenarios.py", "views/compare.py", "views/export.py"]
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(APP), default_timeout=120)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _component_key(at: AppTest) -> str:
+    keys = [k for k in at.session_state if re.fullmatch(r"[0-9a-f]{64}", k)]
+    assert len(keys) == 1, list(at.session_state)
+    return keys[0]
+
+
+def _small_zone() -> dict:
+    """A ~150 m circle in central Dương Đông (the demo data): plans in a few seconds."""
+    metric = gpd.GeoSeries([Point(103.9607, 10.2201)], crs="EPSG:4326").to_crs("EPSG:32648").buffer(150, 8)
+    geom = mapping(metric.to_crs("EPSG:4326").iloc[0])
+    return {"type": "Feature", "properties": {}, "geometry": json.loads(json.dumps(geom))}
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "store.sqlite"
+    monkeypatch.setenv("GISPLAN_STORE", str(path))
+    return path
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+    """The app on the embedded Phú Quốc demo data."""
+    monkeypatch.delenv("GISPLAN_PROJECT", raising=False)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_planner_page_renders(tiny_project: Path, store: Path, page: str) -> None:
+    at = _app().run()
+    at.switch_page(page).run()
+    _ok(at)
+    assert at.title
+
+
+def test_pages_are_in_the_navigation_in_both_languages() -> None:
+    text = APP.read_text(encoding="utf-8")
+    for page, key in zip(PAGES, ["underground", "wifi", "scenarios", "compare", "export"], strict=True):
+        assert f'("{page}", "app.{key}")' in text
+        assert t(f"app.{key}", "vi") != t(f"app.{key}", "en") != f"app.{key}"
+
+
+def _draw_and_run(at: AppTest, budget_bn: float) -> None:
+    at.switch_page("views/underground.py").run()
+    feature = _small_zone()
+    at.session_state[_component_key(at)] = {"all_drawings": [feature], "last_active_drawing": feature}
+    at.run()
+    _ok(at)
+    assert at.session_state["ug_drawings"] == [feature]
+    at.number_input(key="ug_budget").set_value(budget_bn)
+    at.button(key="ug_run").click().run()
+    _ok(at)
+
+
+def test_drawn_zone_runs_the_undergrounding_plan_and_shows_its_kpis(demo: None) -> None:
+    at = _app().run()
+    _draw_and_run(at, 12.0)
+    run = at.session_state["last_run"]
+    scen = parse_scenario(run["scenario_text"])
+    zone = scen.geometries["zones"]
+    drawn = gpd.GeoDataFrame.from_features([_small_zone()], crs="EPSG:4326")
+    assert zone.geometry.iloc[0].equals_exact(drawn.geometry.iloc[0], 1e-9)
+    assert scen.values["underground"]["budget_per_year_vnd"] == 12_000_000_000
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics[t("kpi.trench_km", "vi")]) > 0
+    assert int(metrics[t("kpi.cost_vnd", "vi")].replace(",", "")) == run["result"].plan.kpis["cost_vnd"]
+    assert t("kpi.steiner_gap", "vi") in metrics
+    assert any(len(df.value) and "item_code" in df.value.columns for df in at.dataframe)  # the BOQ table
+    for name in ("boq.xlsx", "boq.csv", "plan.gpkg", "map.html"):
+        assert (Path(run["dir"]) / name).is_file()
+
+
+def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
+    at = _app().run()
+    _draw_and_run(at, 12.0)
+    at.switch_page("views/scenarios.py").run()
+    at.text_input(key="save_author").input("Lan")
+    at.text_input(key="save_message").input("phương án 1")
+    at.button[0].click().run()
+    _ok(at)
+    assert at.success
+    listed = at.dataframe[0].value
+    assert list(listed["message"]) == ["phương án 1"] and list(listed["status"]) == ["draft"]
+
+    at.selectbox(key="review_status").select("in_review")
+    at.text_input(key="review_reviewer").input("Minh")
+    next(b for b in at.button if "review_version" in str(b.key)).click().run()
+    _ok(at)
+    assert list(at.dataframe[0].value["status"]) == ["in_review"]
+
+    _draw_and_run(at, 0.5)  # a smaller yearly budget: more phases
+    at.switch_page("views/scenarios.py").run()
+    at.text_input(key="save_author").input("Lan")
+    at.text_input(key="save_message").input("phương án 2")
+    at.button[0].click().run()
+    assert list(at.dataframe[0].value["message"]) == ["phương án 2", "phương án 1"]
+
+    at.switch_page("views/compare.py").run()
+    _ok(at)
+    at.button(key="compare_run").click().run()
+    _ok(at)
+    assert any("Δ" in m.label for m in at.metric)
+    kpis = at.dataframe[0].value
+    assert "budget" not in kpis.columns  # KPI table, not parameters
+    params = at.dataframe[2].value
+    assert params.astype(str).apply(lambda col: col.str.contains("budget_per_year_vnd")).any().any()
+
+    at.switch_page("views/export.py").run()
+    _ok(at)
+    labels = [el.proto.label for el in at.get("download_button")]
+    assert labels == ["boq.xlsx", "boq.csv", "plan.gpkg", "map.html", "compare.xlsx", "compare.html"]
