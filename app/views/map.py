@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-from appkit import STATIC_DIR, STATIC_URL, current_project, tr
+from appkit import STATIC_DIR, STATIC_URL, current_project, show_error, tr
 from streamlit_folium import st_folium
 
 from gisplan import maps
 from gisplan._errors import GisplanError
 from gisplan.i18n import both
+from gisplan.uploads import ALLOWED_SUFFIXES, read_upload
 
 st.title(tr("app.map"))
 
@@ -19,6 +20,34 @@ try:
 except (GisplanError, FileNotFoundError) as exc:
     st.error(f"{tr('app.error')}: {exc}")
     st.stop()
+
+with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_layers"))):
+    upload = st.file_uploader(
+        tr("app.upload"),
+        type=[s.lstrip(".") for s in ALLOWED_SUFFIXES],
+        help=tr("app.upload.help"),
+        key="map_upload",
+    )
+    upload_crs = st.selectbox(tr("app.upload.crs"), ["EPSG:4326", "EPSG:4756", "EPSG:9207"], key="map_upload_crs")
+    if upload is not None and st.session_state.get("uploaded_from") != (upload.file_id, upload_crs):
+        st.session_state["uploaded_from"] = (upload.file_id, upload_crs)
+        st.session_state["uploaded_layers"] = {}
+        try:
+            st.session_state["uploaded_layers"] = read_upload(upload.name, upload.getvalue(), crs=upload_crs)
+        except GisplanError as exc:
+            st.session_state["upload_error"] = exc
+        else:
+            st.session_state.pop("upload_error", None)
+    if upload is None:
+        st.session_state.pop("uploaded_from", None)
+        st.session_state.pop("upload_error", None)
+        st.session_state["uploaded_layers"] = {}
+    if st.session_state.get("upload_error") is not None:
+        show_error(st.session_state["upload_error"])
+    uploaded = st.session_state.get("uploaded_layers") or {}
+    if uploaded:
+        st.success(tr("app.upload.loaded", kinds=", ".join(f"{k} ({len(v)})" for k, v in uploaded.items())))
+layers = {**layers, **uploaded}
 
 st.caption(tr("app.project.loaded", n=len(layers)))
 with st.sidebar:
