@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import sqlite3
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -39,19 +38,26 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from gisplan._atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
+from gisplan._atomic import atomic_dir, atomic_path, atomic_write_text
 from gisplan._errors import CRSError, PlanningError
 from gisplan._qgis_styles import geometry_kind, style_qml
+from gisplan._xlsx import (
+    PRICES_SHEET,
+    SUMMARY_SHEET,
+    _save_workbook,
+    boq_workbook,
+    frames_workbook,
+    natural_key,
+    sheet_name,
+)
 from gisplan.crs import METRIC_CRS
 from gisplan.plan import BOQ_COLUMNS, Plan
 
 __all__ = [
     "FIXED_TIMESTAMP",
+    "PRICES_SHEET",
+    "SUMMARY_SHEET",
     "boq_csv_text",
     "boq_to_csv",
     "boq_to_xlsx",
@@ -59,6 +65,7 @@ __all__ = [
     "compare_to_xlsx",
     "export_plan",
     "plan_to_gpkg",
+    "sheet_name",
     "write_manifest",
 ]
 
@@ -74,12 +81,6 @@ _SORT_COLUMNS = ("phase", "district", "commune", "category", "item_code")
 _RESERVED_TABLES = ("boq", "layer_styles")
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("gisplan", "geopandas", "shapely", "networkx", "pyproj", "numpy", "scipy", "pandas", "pyogrio")
-
-
-def natural_key(value: object) -> tuple[tuple[int, int, str], ...]:
-    """Sort key that orders "Phase 9" before "Phase 10" (digit runs compared as numbers)."""
-    parts = re.split(r"(\d+)", str(value))
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p != "")
 
 
 def _rows_text(mask: pd.Series, labels: pd.Series, details: pd.Series | None = None, limit: int = 10) -> str:
@@ -223,346 +224,6 @@ def boq_to_csv(boq: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         When the BOQ is invalid (see :func:`check_boq`).
     """
     return atomic_write_text(path, boq_csv_text(boq), encoding="utf-8-sig")
-
-
-def _deterministic_zip(data: bytes, timestamp: datetime) -> bytes:
-    """Rewrite a zip archive with every member dated ``timestamp`` and fixed attributes."""
-    date_time = (max(timestamp.year, 1980), timestamp.month, timestamp.day, timestamp.hour, timestamp.minute, 0)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=date_time)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o600 << 16
-            member.create_system = 0
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                # openpyxl stamps dcterms:modified with the time of saving: put the fixed timestamp back.
-                stamp = timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", content
-                )
-            target.writestr(member, content)
-    return out.getvalue()
-
-
-#: Sheet names of the BOQ workbook.
-SUMMARY_SHEET = "Tổng hợp - Summary"
-PRICES_SHEET = "Đơn giá - Unit prices"
-
-#: Columns of a BOQ line sheet: (header, source column or None, width, number format).
-_LINE_COLUMNS: tuple[tuple[str, str | None, int, str | None], ...] = (
-    ("STT / No.", None, 7, "0"),
-    ("Mã hiệu / Item code", "item_code", 16, None),
-    ("Mô tả / Description (VI)", "description_vi", 40, None),
-    ("Mô tả tiếng Anh / Description (EN)", "description_en", 40, None),
-    ("Đơn vị / Unit", "unit", 10, None),
-    ("Khối lượng / Quantity", "quantity", 16, "#,##0.000"),
-    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 20, "#,##0"),
-    ("Thành tiền (VND) / Amount (VND)", "amount_vnd", 22, "#,##0"),
-    ("Hạng mục / Category", "category", 18, None),
-    ("Giai đoạn / Phase", "phase", 14, None),
-    ("Huyện / District", "district", 18, None),
-    ("Xã / Commune", "commune", 18, None),
-)
-_PRICE_COLUMNS: tuple[tuple[str, str, int, str | None], ...] = (
-    ("Mã hiệu / Item code", "item_code", 16, None),
-    ("Mô tả / Description (VI)", "description_vi", 40, None),
-    ("Mô tả tiếng Anh / Description (EN)", "description_en", 40, None),
-    ("Đơn vị / Unit", "unit", 10, None),
-    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 20, "#,##0"),
-)
-#: Bilingual headers for known column names (used by :func:`compare_to_xlsx`).
-BILINGUAL_HEADERS: dict[str, str] = {
-    **{source: header for header, source, _, _ in _LINE_COLUMNS if source},
-    "delta_vnd": "Chênh lệch (VND) / Difference (VND)",
-    "delta_quantity": "Chênh lệch khối lượng / Quantity difference",
-    "total_vnd": "Tổng (VND) / Total (VND)",
-    "kpi": "Chỉ tiêu / KPI",
-    "value": "Giá trị / Value",
-}
-_HEADER_ROW = 3
-_FIRST_ROW = _HEADER_ROW + 1
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-_VND_FORMAT = "#,##0"
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-
-
-def sheet_name(text: str, used: set[str]) -> str:
-    """Return a valid, unique Excel sheet name for ``text`` and add it to ``used``.
-
-    Excel allows 31 characters, not ``[]:*?/\\``, no leading or trailing
-    apostrophe, and compares names without case; a name taken already (or
-    ``History``, which Excel reserves) gets a `` (2)``, `` (3)``... suffix.
-    """
-    base = _BAD_SHEET_CHARS.sub("-", str(text)).strip().strip("'").strip() or "Sheet"
-    name = base[:31].rstrip()
-    n = 1
-    while name.casefold() in used or name.casefold() == "history":
-        n += 1
-        suffix = f" ({n})"
-        name = base[: 31 - len(suffix)].rstrip() + suffix
-    used.add(name.casefold())
-    return name
-
-
-def _ref(sheet: str) -> str:
-    """``sheet`` quoted for use in a formula (``'Đơn giá - Unit prices'``)."""
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-def _put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None) -> None:
-    """Write a value; text is stored as text even when it starts with ``=`` (no formula injection)."""
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-    if number_format:
-        cell.number_format = number_format
-
-
-def _put_formula(ws: Worksheet, row: int, column: int, formula: str, number_format: str = _VND_FORMAT) -> None:
-    cell = ws.cell(row=row, column=column, value=formula)
-    cell.number_format = number_format
-
-
-def _header(ws: Worksheet, row: int, headers: Iterable[tuple[str, int]]) -> None:
-    for column, (text, width) in enumerate(headers, start=1):
-        _put(ws, row, column, text)
-        cell = ws.cell(row=row, column=column)
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions[get_column_letter(column)].width = width
-
-
-def _python(value: Any) -> Any:
-    """A cell value from a pandas/numpy value: numbers stay numbers, missing becomes empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
-
-
-def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
-    """Fill a sheet with BOQ lines and a total row; return the total row's number (amount in column H)."""
-    _put(ws, 1, 1, heading)
-    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
-    _header(ws, _HEADER_ROW, [(h, w) for h, _, w, _ in _LINE_COLUMNS])
-    ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=3)
-    prices = _ref(PRICES_SHEET)
-    groups = list(zip(rows["phase"], rows["district"], rows["commune"], strict=True))
-    for offset, record in enumerate(rows.itertuples(index=False)):
-        r = _FIRST_ROW + offset
-        values = record._asdict()
-        lookup = f"INDEX({prices}!$E:$E,MATCH($B{r},{prices}!$A:$A,0))"
-        if values["unit"] == "%":
-            _percentage_line(ws, r, offset, values, groups, lookup)
-            continue
-        for column, (_, source, _, number_format) in enumerate(_LINE_COLUMNS, start=1):
-            if source is None:
-                _put(ws, r, column, offset + 1, number_format)
-            elif source == "unit_price_vnd":
-                _put_formula(ws, r, column, f"={lookup}")
-            elif source == "amount_vnd":
-                _put_formula(ws, r, column, f"=ROUND($F{r}*{lookup},0)")
-            else:
-                _put(ws, r, column, _python(values[source]), number_format)
-    total = _FIRST_ROW + len(rows)
-    _put(ws, total, 3, "Tổng cộng / Total")
-    ws.cell(row=total, column=3).font = _BOLD
-    last = max(total - 1, _FIRST_ROW)
-    _put_formula(ws, total, 8, f"=SUM(H{_FIRST_ROW}:H{last})")
-    ws.cell(row=total, column=8).font = _BOLD
-    return total
-
-
-def _percentage_line(
-    ws: Worksheet, r: int, offset: int, values: dict[str, Any], groups: list[tuple[Any, ...]], lookup: str
-) -> None:
-    """A line of unit ``%`` (contingency): quantity = the percentage on the unit-price sheet, unit price =
-    1 % of the other lines of its phase/district/commune group (contiguous: the sheet is sorted by group)."""
-    first = last = offset
-    while first > 0 and groups[first - 1] == groups[offset]:
-        first -= 1
-    while last + 1 < len(groups) and groups[last + 1] == groups[offset]:
-        last += 1
-    parts = []
-    if first < offset:
-        parts.append(f"SUM(H{_FIRST_ROW + first}:H{r - 1})")
-    if last > offset:
-        parts.append(f"SUM(H{r + 1}:H{_FIRST_ROW + last})")
-    base = "+".join(parts) or "0"
-    for column, (_, source, _, number_format) in enumerate(_LINE_COLUMNS, start=1):
-        if source is None:
-            _put(ws, r, column, offset + 1, number_format)
-        elif source == "quantity":
-            _put_formula(ws, r, column, f"={lookup}", number_format or "0.###")
-        elif source == "unit_price_vnd":
-            _put_formula(ws, r, column, f"=ROUND(({base})/100,0)")
-        elif source == "amount_vnd":
-            _put_formula(ws, r, column, f"=ROUND($F{r}*$G{r},0)")
-        else:
-            _put(ws, r, column, _python(values[source]), number_format)
-
-
-def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
-    """One row per item code: the first line of the code (in sorted order) gives descriptions and unit."""
-    _put(ws, 1, 1, "Bảng đơn giá - Unit price list (VND)")
-    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
-    _header(ws, _HEADER_ROW, [(h, w) for h, _, w, _ in _PRICE_COLUMNS])
-    ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=2)
-    first = rows.drop_duplicates("item_code", keep="first")
-    codes = sorted(first["item_code"], key=natural_key)
-    by_code = first.set_index("item_code")
-    for offset, code in enumerate(codes):
-        r = _FIRST_ROW + offset
-        for column, (_, source, _, number_format) in enumerate(_PRICE_COLUMNS, start=1):
-            value = code if source == "item_code" else _python(by_code.at[code, source])
-            if source == "unit_price_vnd" and by_code.at[code, "unit"] == "%":
-                value = _python(by_code.at[code, "quantity"])  # the percentage, e.g. 10
-                number_format = "0.###"
-            _put(ws, r, column, value, number_format)
-
-
-def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str, str]]) -> tuple[int, int]:
-    """A two-column block (label, amount formula) with a total; return (next free row, total row)."""
-    _put(ws, row, 1, heading)
-    ws.cell(row=row, column=1).font = _BOLD
-    ws.cell(row=row, column=1).fill = _HEADER_FILL
-    _put(ws, row, 2, "Thành tiền (VND) / Amount (VND)")
-    ws.cell(row=row, column=2).font = _BOLD
-    ws.cell(row=row, column=2).fill = _HEADER_FILL
-    first = row + 1
-    for offset, (label, formula) in enumerate(lines):
-        _put(ws, first + offset, 1, label)
-        _put_formula(ws, first + offset, 2, formula)
-    total = first + len(lines)
-    _put(ws, total, 1, "Tổng cộng / Total")
-    ws.cell(row=total, column=1).font = _BOLD
-    if lines:
-        _put_formula(ws, total, 2, f"=SUM(B{first}:B{total - 1})")
-    else:
-        _put(ws, total, 2, 0, _VND_FORMAT)
-    ws.cell(row=total, column=2).font = _BOLD
-    return total + 2, total
-
-
-def _set_properties(workbook: Workbook, title: str, timestamp: datetime) -> None:
-    workbook.properties.creator = "gisplan"
-    workbook.properties.lastModifiedBy = "gisplan"
-    workbook.properties.title = title or None
-    workbook.properties.created = timestamp
-    workbook.properties.modified = timestamp
-
-
-def boq_workbook(
-    rows: pd.DataFrame, *, title: str, kpis: dict[str, Any], plan_kind: str, timestamp: datetime
-) -> Workbook:
-    """Build the BOQ workbook of :func:`boq_to_xlsx` from a checked, sorted BOQ (see :func:`check_boq`)."""
-    workbook = Workbook()
-    used: set[str] = set()
-    summary = workbook.active
-    summary.title = sheet_name(SUMMARY_SHEET, used)
-    used.add(PRICES_SHEET.casefold())
-
-    phases = sorted(rows["phase"].unique(), key=natural_key)
-    phase_totals: list[tuple[str, str, int, int]] = []
-    for phase in phases:
-        label = phase or "không rõ / none"
-        # A bare number or year range gets the bilingual prefix; a named phase keeps its name.
-        named = f"Giai đoạn {label} - Phase {label}" if re.fullmatch(r"[\d\s./-]+", label) else label
-        ws = workbook.create_sheet(sheet_name(named, used))
-        part = rows[rows["phase"] == phase]
-        total = _line_sheet(ws, f"{title + ' - ' if title else ''}Giai đoạn / Phase {label}", part)
-        phase_totals.append((phase, ws.title, total, len(part)))
-
-    pairs = set(zip(rows["district"], rows["commune"], strict=True))
-    places = sorted(pairs, key=lambda p: (natural_key(p[0]), natural_key(p[1])))
-    place_totals: list[tuple[str, str, int]] = []
-    for district, commune in places:
-        label = " - ".join(x for x in (district, commune) if x) or "Không rõ xã - No commune"
-        ws = workbook.create_sheet(sheet_name(label, used))
-        part = rows[(rows["district"] == district) & (rows["commune"] == commune)]
-        total = _line_sheet(ws, f"Huyện / District {district or '-'}, Xã / Commune {commune or '-'}", part)
-        place_totals.append((label, ws.title, total))
-
-    _prices_sheet(workbook.create_sheet(PRICES_SHEET), rows)
-
-    _put(summary, 1, 1, title or "Bảng tổng hợp khối lượng và kinh phí - Bill of quantities summary")
-    summary.cell(row=1, column=1).font = Font(bold=True, size=14)
-    _put(summary, 2, 1, "Loại kế hoạch / Plan kind")
-    _put(summary, 2, 2, plan_kind)
-    _put(summary, 3, 1, "Tiền tệ / Currency")
-    _put(summary, 3, 2, "VND")
-    summary.column_dimensions["A"].width = 48
-    summary.column_dimensions["B"].width = 26
-    by_phase = [(p or "không rõ / none", f"={_ref(sheet)}!H{total}") for p, sheet, total, _ in phase_totals]
-    row, grand = _summary_block(summary, 5, "Theo giai đoạn / By phase", by_phase)
-    _put(summary, row - 1, 1, "TỔNG CỘNG / GRAND TOTAL")
-    _put_formula(summary, row - 1, 2, f"=B{grand}")
-    summary.cell(row=row - 1, column=1).font = _BOLD
-    summary.cell(row=row - 1, column=2).font = _BOLD
-    row += 1
-    by_category = []
-    for category in sorted(rows["category"].unique(), key=natural_key):
-        terms = [
-            f'SUMIF({_ref(sheet)}!$I${_FIRST_ROW}:$I${_FIRST_ROW + n - 1},"{category.replace(chr(34), chr(34) * 2)}",'
-            f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1})"
-            for _, sheet, _, n in phase_totals
-        ]
-        by_category.append((category or "không rõ / none", "=" + "+".join(terms)))
-    row, _ = _summary_block(summary, row, "Theo hạng mục / By category", by_category)
-    by_place = [(label, f"={_ref(sheet)}!H{total}") for label, sheet, total in place_totals]
-    row, _ = _summary_block(summary, row, "Theo huyện - xã / By district - commune", by_place)
-    _put(summary, row, 1, "Chỉ tiêu / KPI")
-    _put(summary, row, 2, "Giá trị / Value")
-    for column in (1, 2):
-        summary.cell(row=row, column=column).font = _BOLD
-        summary.cell(row=row, column=column).fill = _HEADER_FILL
-    for offset, (key, value) in enumerate(kpis.items(), start=1):
-        _put(summary, row + offset, 1, str(key))
-        cell_value = _python(value)
-        _put(summary, row + offset, 2, cell_value, _VND_FORMAT if str(key).endswith("_vnd") else None)
-
-    workbook.calculation.fullCalcOnLoad = True
-    _set_properties(workbook, title, timestamp)
-    return workbook
-
-
-def frames_workbook(tables: dict[str, pd.DataFrame], *, title: str, timestamp: datetime) -> Workbook:
-    """Build the workbook of :func:`compare_to_xlsx`: one sheet per table, bilingual headers, values only."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    used: set[str] = set()
-    for key, frame in tables.items():
-        ws = workbook.create_sheet(sheet_name(key, used))
-        _put(ws, 1, 1, f"{title} - {key}" if title else str(key))
-        ws.cell(row=1, column=1).font = Font(bold=True, size=13)
-        columns = [str(c) for c in frame.columns]
-        widths = [max(12, min(45, len(BILINGUAL_HEADERS.get(c, c)) + 2)) for c in columns]
-        _header(ws, _HEADER_ROW, [(BILINGUAL_HEADERS.get(c, c), w) for c, w in zip(columns, widths, strict=True)])
-        ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=1)
-        formats = [_VND_FORMAT if c.endswith("_vnd") else None for c in columns]
-        for offset, record in enumerate(frame.itertuples(index=False, name=None)):
-            for column, value in enumerate(record, start=1):
-                _put(ws, _FIRST_ROW + offset, column, _python(value), formats[column - 1])
-    if not tables:
-        _put(workbook.create_sheet("Trống - Empty"), 1, 1, "Không có bảng / No tables")
-    _set_properties(workbook, title, timestamp)
-    return workbook
-
-
-def _save_workbook(workbook: Workbook, path: str | os.PathLike[str], timestamp: datetime) -> Path:
-    """Save ``workbook`` to ``path`` atomically, with deterministic bytes."""
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return atomic_write_bytes(path, _deterministic_zip(buffer.getvalue(), timestamp))
 
 
 def boq_to_xlsx(
