@@ -1,0 +1,159 @@
+"""Browser tests of the planner workflow: draw a zone, run, save, download the BOQ; compare two versions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
+from shapely.geometry import Point, mapping
+
+from gisplan.i18n import t
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
+
+LON, LAT = 103.9607, 10.2201  # central Dương Đông in the demo data
+TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("store") / "store.sqlite"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Iterator[StreamlitServer]:
+    from gisplan.demo_data import demo_gpkg_path
+
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GISPLAN_STORE", str(store_path))
+        srv = start_streamlit(demo_gpkg_path(), home)
+    yield srv
+    stop_streamlit(srv)
+
+
+def _nav(page: Any, key: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(t(key, "vi"), exact=True).click()
+    page.get_by_role("heading", name=t(key, "vi")).first.wait_for(timeout=TIMEOUT)
+
+
+def _map_frame(page: Any) -> Any:
+    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
+    frame = page.frame_locator(MAP_IFRAME)
+    frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
+    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
+    return frame
+
+
+def _zoom_to(page: Any, lat: float, lon: float, zoom: int) -> None:
+    """Centre the Leaflet map of the component on (lat, lon) at ``zoom``, without animation."""
+    for f in page.frames:
+        if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
+            f.evaluate(f"() => window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+            return
+    raise AssertionError("no Leaflet map in the page's frames")
+
+
+def test_draw_run_save_and_download_the_boq(
+    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    page = offline_page.page
+    page.goto(f"{server.url}/underground", wait_until="domcontentloaded")
+    frame = _map_frame(page)
+    _zoom_to(page, LAT, LON, 17)
+    page.wait_for_timeout(300)
+    container = frame.locator(".leaflet-container")
+    box = container.bounding_box()
+    assert box is not None
+    frame.locator(".leaflet-draw-draw-polygon").click()
+    cx, cy = box["width"] / 2, box["height"] / 2
+    pts = [(cx - 110, cy - 90), (cx + 110, cy - 90), (cx + 110, cy + 90), (cx - 110, cy + 90)]
+    for x, y in [*pts, pts[0]]:
+        container.click(position={"x": x, "y": y})
+        page.wait_for_timeout(150)
+    page.get_by_text(t("app.ug.zones", "vi", n=1)).wait_for(timeout=30_000)
+
+    page.get_by_role("button", name=t("app.run.button", "vi")).click()
+    page.get_by_text(t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
+    page.get_by_text(t("kpi.steiner_gap", "vi")).wait_for(timeout=TIMEOUT)
+    _map_frame(page)
+    page.screenshot(path=str(screenshot_dir / "underground_result.png"), full_page=True)
+
+    _nav(page, "app.scenarios")
+    page.get_by_label(t("app.save.author", "vi")).fill("Lan")
+    page.get_by_label(t("app.save.message", "vi")).fill("vẽ trên bản đồ")
+    page.get_by_role("button", name=t("app.save.button", "vi")).click()
+    page.get_by_text(t("app.save.done", "vi", id="")).first.wait_for(timeout=TIMEOUT)
+    page.screenshot(path=str(screenshot_dir / "scenarios_saved.png"), full_page=True)
+
+    _nav(page, "app.export")
+    with page.expect_download(timeout=TIMEOUT) as dl:
+        page.get_by_role("button", name="boq.xlsx").click()
+    target = tmp_path / "boq.xlsx"
+    dl.value.save_as(target)
+    wb = openpyxl.load_workbook(target)
+    cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows(max_row=60) for c in row if c.value]
+    assert any(c.startswith("TR.") for c in cells), cells[:40]  # trench items of the BOQ
+    assert offline_page.blocked == [], offline_page.blocked
+
+
+def _seed_versions(store_path: Path, tmp_path: Path) -> list[str]:
+    """Two saved versions of a small-zone plan (yearly budgets 12 and 0.5 billion VND)."""
+    import yaml
+
+    from gisplan.scenario import parse_scenario
+    from gisplan.store import VersionStore
+    from gisplan.workflow import run_artifacts, run_scenario, write_run
+
+    zone = gpd.GeoSeries([Point(LON, LAT)], crs="EPSG:4326").to_crs("EPSG:32648").buffer(150, 8).to_crs("EPSG:4326")
+    store = VersionStore(store_path)
+    ids = []
+    for i, budget in enumerate((12_000_000_000, 500_000_000)):
+        doc = {
+            "title": "Ngầm hóa thử / trial undergrounding",
+            "layers": {"source": "demo"},
+            "geometries": {"zones": json.loads(json.dumps(mapping(zone.iloc[0])))},
+            "underground": {"enabled": True, "budget_per_year_vnd": budget, "start_year": 2027},
+        }
+        text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+        result = run_scenario(parse_scenario(text))
+        out = write_run(result, tmp_path / f"run{i}")
+        del out
+        kpis = json.loads((tmp_path / f"run{i}" / "kpis.json").read_text(encoding="utf-8"))
+        v = store.save(
+            scenario_name="trial",
+            scenario_text=text,
+            artifacts=run_artifacts(tmp_path / f"run{i}"),
+            kpis=kpis,
+            author="Lan",
+            message=f"budget {budget:,}",
+            parent=ids[-1] if ids else None,
+        )
+        ids.append(v.short_id)
+    return ids
+
+
+def test_compare_two_versions(
+    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, store_path: Path, tmp_path: Path
+) -> None:
+    ids = _seed_versions(store_path, tmp_path)
+    page = offline_page.page
+    page.goto(f"{server.url}/compare", wait_until="domcontentloaded")
+    page.get_by_role("heading", name=t("app.compare", "vi")).first.wait_for(timeout=TIMEOUT)
+    page.get_by_role("button", name=t("app.compare.button", "vi")).click()
+    page.get_by_text(t("app.compare.kpis", "vi")).wait_for(timeout=TIMEOUT)
+    page.get_by_text(f"trial {ids[0]} → trial {ids[1]}").wait_for(timeout=TIMEOUT)
+    # dataframe cells live in a canvas grid: present in the DOM for screen readers, not "visible"
+    page.get_by_text("underground.budget_per_year_vnd").first.wait_for(state="attached", timeout=TIMEOUT)
+    frame = page.frame_locator(MAP_IFRAME)
+    frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
+    page.screenshot(path=str(screenshot_dir / "compare.png"), full_page=True)
+    assert offline_page.blocked == [], offline_page.blocked
