@@ -26,7 +26,9 @@ LAYER_ORDER: tuple[str, ...] = (
 )
 #: Drawing order of plan result layers, bottom first.
 PLAN_ORDER: tuple[str, ...] = (
+    "zones",
     "footprints",
+    "cables_rerouted",
     "trenches",
     "backhaul_links",
     "manholes",
@@ -127,6 +129,18 @@ _KINDS: dict[str, tuple[dict[str, Any], str | None, dict[str, Any], tuple[str, .
         ("kind", "rule", "penalty_factor"),
     ),
     # plan result layers
+    "zones": (
+        {**_POLY, "color": "#1864ab", "fillColor": "#1864ab", "fillOpacity": 0.04, "dashArray": "6 4"},
+        None,
+        {},
+        ("name",),
+    ),
+    "cables_rerouted": (
+        {**_LINE, "color": "#5c7cfa", "weight": 1.5, "opacity": 0.6},
+        None,
+        {},
+        ("cable_id", "kind", "fibre_count", "aerial_m", "underground_m", "phase"),
+    ),
     "trenches": ({**_LINE, "color": "#e8590c", "weight": 5}, "phase", {}, ("phase", "length_m", "surface", "n_ducts")),
     "manholes": ({**_POINT, "radius": 4, "fillColor": "#212529", "color": "#f8f9fa"}, None, {}, ("kind",)),
     "poles_removed": (

@@ -422,6 +422,10 @@ def layers_map(
     return m
 
 
+#: Plan layers switched off when the map opens (dense or tabular: the user turns them on).
+_PLAN_HIDDEN = frozenset({"cables_rerouted", "backhaul_options"})
+
+
 def plan_map(
     plan: Plan,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -464,7 +468,12 @@ def plan_map(
         gdf = plan.layers[kind]
         if gdf is None:
             continue
-        add_layer(m, gdf, kind=kind, **opts)
+        add_layer(m, gdf, kind=kind, show=kind not in _PLAN_HIDDEN, **opts)
+    plan_bounds = _layers_bounds([g for g in plan.layers.values() if g is not None and len(g)])
+    if plan_bounds:  # open on the plan, not on the whole project (one fitBounds: two race in Leaflet)
+        for key in [k for k, child in m._children.items() if isinstance(child, folium.map.FitBounds)]:
+            del m._children[key]
+        m.fit_bounds(plan_bounds)
     if draw:
         add_draw_control(m, drawings=drawings)
     return m
