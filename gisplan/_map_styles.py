@@ -30,11 +30,11 @@ PLAN_ORDER: tuple[str, ...] = (
     "footprints",
     "cables_rerouted",
     "trenches",
+    "settlements_unserved",
     "backhaul_links",
     "manholes",
     "poles_removed",
     "wifi_sites",
-    "settlements_unserved",
 )
 
 #: Colours for categories with no fixed colour (phases ...), colour-blind friendly first.
