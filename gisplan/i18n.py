@@ -47,9 +47,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.backhaul_links": ("Đường truyền dẫn", "Backhaul links"),
     "layer.settlements_unserved": ("Khu dân cư chưa được phục vụ", "Unserved settlements"),
     "layer.drawings": ("Hình đã vẽ", "Drawings"),
-    "layer.cables_rerouted": ("Cáp được chuyển ngầm", "Cables moved underground"),
-    "layer.zones": ("Vùng ngầm hóa", "Undergrounding zones"),
-    "layer.backhaul_options": ("Phương án truyền dẫn", "Backhaul options"),
     # map furniture
     "map.legend": ("Chú giải", "Legend"),
     "map.phase": ("Giai đoạn", "Phase"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 import yaml
@@ -69,6 +71,9 @@ run = st.session_state.get("runs", {}).get("underground")
 opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL, "draw": True, "drawings": drawings}
 try:
     if run is not None:
+        # the plan shows its zones itself: draw back only what was drawn since, so trenches stay visible
+        used = {json.dumps(f["geometry"], sort_keys=True) for f in run.get("zones", [])}
+        opts["drawings"] = [d for d in drawings if json.dumps(d["geometry"], sort_keys=True) not in used]
         m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
     else:
         m = maps.layers_map(layers, kinds=[k for k in BASE_KINDS if k in layers], **opts)
@@ -93,6 +98,7 @@ if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zo
     }
     try:
         run_scenario_text(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), "underground")
+        st.session_state["runs"]["underground"]["zones"] = list(zones)
     except GisplanError as exc:
         show_error(exc)
         st.stop()
