@@ -278,7 +278,7 @@ def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
 
 def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame] | None = None) -> Any:
     """A folium map of the differences: added green, removed red, changed orange, over the context layers."""
-    from gisplan.maps import add_layer, base_map
+    from gisplan.maps import add_layer, base_map, fit_to
 
     m = base_map(dict(context or {}))
     for change, colour in CHANGE_COLOURS.items():
@@ -294,7 +294,7 @@ def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoData
             style={"color": colour, "fillColor": colour, "weight": 4, "radius": 6, "fillOpacity": 0.6},
             popup_columns=["layer", "key", "change", "detail"],
         )
-    return m
+    return fit_to(m, [features])
 
 
 def write_comparison(

@@ -31,7 +31,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -422,6 +422,19 @@ def layers_map(
     return m
 
 
+def fit_to(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None]) -> folium.Map:
+    """Make ``m`` open on the extent of ``frames`` (replacing the view set so far; empty frames are ignored).
+
+    Only one fitBounds is kept: two in a row race in Leaflet and the first can win.
+    """
+    bounds = _layers_bounds([g for g in frames if g is not None and len(g)])
+    if bounds:
+        for key in [k for k, child in m._children.items() if isinstance(child, folium.map.FitBounds)]:
+            del m._children[key]
+        m.fit_bounds(bounds)
+    return m
+
+
 #: Plan layers switched off when the map opens (dense or tabular: the user turns them on).
 _PLAN_HIDDEN = frozenset({"cables_rerouted", "backhaul_options"})
 
@@ -469,11 +482,7 @@ def plan_map(
         if gdf is None:
             continue
         add_layer(m, gdf, kind=kind, show=kind not in _PLAN_HIDDEN, **opts)
-    plan_bounds = _layers_bounds([g for g in plan.layers.values() if g is not None and len(g)])
-    if plan_bounds:  # open on the plan, not on the whole project (one fitBounds: two race in Leaflet)
-        for key in [k for k, child in m._children.items() if isinstance(child, folium.map.FitBounds)]:
-            del m._children[key]
-        m.fit_bounds(plan_bounds)
+    fit_to(m, plan.layers.values())  # open on the plan, not on the whole project
     if draw:
         add_draw_control(m, drawings=drawings)
     return m
