@@ -157,3 +157,21 @@ def test_compare_two_versions(
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(screenshot_dir / "compare.png"), full_page=True)
     assert offline_page.blocked == [], offline_page.blocked
+
+
+def test_upload_with_a_bad_row_lists_its_problem(offline_page: OfflinePage, server: StreamlitServer) -> None:
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["P1", "P2"], "owner": ["telecom", "martian"]},
+        geometry=[Point(LON, LAT), Point(LON + 0.001, LAT)],
+        crs="EPSG:4326",
+    )
+    page = offline_page.page
+    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.get_by_role("heading", name=t("app.map", "vi")).first.wait_for(timeout=TIMEOUT)
+    page.get_by_text(t("app.upload", "vi")).first.click()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "poles.geojson", "mimeType": "application/geo+json", "buffer": poles.to_json().encode()}]
+    )
+    page.get_by_text("martian").first.wait_for(state="attached", timeout=TIMEOUT)  # the problem's row in the table
+    page.get_by_text(t("app.error", "vi")).first.wait_for(timeout=TIMEOUT)
+    assert offline_page.blocked == [], offline_page.blocked
