@@ -28,12 +28,14 @@ from gisplan._underground_phasing import Street, assign_phases
 from gisplan._underground_quantities import (
     Edge,
     cables_per_edge,
+    cables_per_edge_network,
     chambers,
     ducts_needed,
     ekey,
     handholes,
     root_tree,
 )
+from gisplan._underground_shortcuts import Span, add_shortcuts, root_paths
 from gisplan.catalog import Catalog
 from gisplan.crs import METRIC_CRS
 from gisplan.plan import Plan
@@ -66,6 +68,7 @@ class Work:
     cable_items: dict[str, list[tuple[str, float]]]
     poles_removed: dict[str, Any]
     streets: dict[str, Street]
+    shortcut_kpis: dict[str, Any]
 
 
 def _price(cat: Catalog, items: list[tuple[str, float]]) -> float:
@@ -219,25 +222,61 @@ def build_plan(
     T = steiner_tree(
         G, [root, *term_nodes], weight="cost", starts=params.steiner_starts, max_rounds=params.steiner_rounds
     )
-    xings = [(c.node, str(c.road_class)) for c in count_crossings(G, T)]
     rt = root_tree(T, root)
     _fill_road_attrs(T, rt.order, rt.parent)
-    edge_street = _streets(T, rt.order)
-    # cable paths and duct counts
     route_col = "route_id" if "route_id" in sel.columns else "cable_id"
     route_of = {
         str(c): (str(r) if isinstance(r, str) and r else str(c))
         for c, r in zip(sel["cable_id"], sel[route_col], strict=True)
     }
-    paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
-    n_cab = cables_per_edge(rt, paths, route_of)
+    spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
+    slack = float(cat.param("cable_slack_share"))
+    spans = [
+        Span(str(cid), node_of[ends[str(cid)][0]], node_of[ends[str(cid)][1]], route_of[str(cid)], p * (1.0 + slack))
+        for cid, p in zip(sel["cable_id"], _cable_prices(sel, cat), strict=True)
+    ]
+    shortcut_kpis = {"n_shortcuts": 0, "shortcut_trench_km": 0.0, "cable_km_saved_by_shortcuts": 0.0}
+    N = T
+    if params.shortcuts:
+        progress("shortcut trenches where the tree makes cables go round a loop")
+        res = add_shortcuts(
+            G,
+            T,
+            spans,
+            terminal_nodes=term_nodes,
+            cat=cat,
+            spacing_m=spacing,
+            max_length_m=params.shortcut_max_m,
+            max_rounds=params.shortcut_rounds,
+        )
+        if res.added:
+            N = res.network
+            shortcut_kpis = {
+                "n_shortcuts": len(res.added),
+                "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
+                "cable_km_saved_by_shortcuts": round((res.cable_m_tree - res.cable_m) / 1000.0, 3),
+            }
+            progress(
+                f"{len(res.added)} shortcut trench(es), {shortcut_kpis['shortcut_trench_km']:.2f} km, save "
+                f"{shortcut_kpis['cable_km_saved_by_shortcuts']:.2f} km of cable"
+            )
+    xings = [(c.node, str(c.road_class)) for c in count_crossings(G, N)]
+    edge_street = _streets(N, rt.order)
+    # cable paths and duct counts
+    if N is T:
+        paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
+        n_cab = cables_per_edge(rt, paths, route_of)
+    else:
+        paths = dict(res.paths)
+        feeders = root_paths(N, root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
+        n_cab = cables_per_edge_network(N, root, paths, route_of, feeders)
     cpd = int(cat.param("cables_per_duct"))
     spare = int(cat.param("spare_ducts"))
     edges = sorted(n_cab, key=repr)
     edge_items: dict[Edge, list[tuple[str, float]]] = {}
     edge_info: dict[Edge, dict[str, Any]] = {}
     for e in edges:
-        d = T.edges[e]
+        d = N.edges[e]
         length = float(d["length_m"])
         n = n_cab[e]
         need = math.ceil(n / cpd) if n else 0
@@ -255,20 +294,18 @@ def build_plan(
         edge_items[e] = items
         edge_info[e] = {"length_m": length, "n_cables": n, "n_ducts": nd, "reuse_duct": reuse}
     # chambers, handholes and crossings
-    spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
-    ch = sorted_nodes(chambers(T, term_nodes))
-    hh = handholes(T, set(ch), spacing)
+    ch = sorted_nodes(chambers(N, term_nodes))
+    hh = handholes(N, set(ch), spacing)
     node_items: dict[Hashable, list[tuple[str, float]]] = {n: [("MH.STD", 1.0)] for n in ch}
     for xn, rc in xings:
         node_items.setdefault(xn, []).append((cat.crossing_code(rc), 1.0))
     for h in hh:
         edge_items[h.edge] = [*edge_items[h.edge], ("HH.STD", 1.0)]
     # cables and poles
-    slack = float(cat.param("cable_slack_share"))
     cable_items: dict[str, list[tuple[str, float]]] = {}
     cable_len: dict[str, float] = {}
-    # A cable route (its spans share a route_id) is re-pulled once through the trench tree: the union of its
-    # spans' tree paths, not their sum (neighbouring spans' paths overlap where the tree joins their poles from
+    # A cable route (its spans share a route_id) is re-pulled once through the trench network: the union of its
+    # spans' paths, not their sum (neighbouring spans' paths overlap where the tree joins their poles from
     # the same branch).  Each span is charged the edges of its path that earlier spans of its route have not.
     claimed: dict[str, set[Edge]] = {}
     for cid, kind, fc, geom in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel.geometry, strict=True):
@@ -276,10 +313,10 @@ def build_plan(
         seen = claimed.setdefault(route_of[str(cid)], set())
         ul = 0.0
         for a, b in itertools.pairwise(p):
-            k = ekey(a, b)
-            if k not in seen:
-                seen.add(k)
-                ul += float(T.edges[a, b]["length_m"])
+            ek = ekey(a, b)
+            if ek not in seen:
+                seen.add(ek)
+                ul += float(N.edges[a, b]["length_m"])
         cable_len[str(cid)] = ul
         fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
         cable_items[str(cid)] = [
@@ -288,7 +325,7 @@ def build_plan(
         ]
     poles_removed = _removable_poles(layers, sel)
     # streets and their scores
-    streets = _street_objects(T, edges, edge_street, edge_items, edge_info, n_cab, cat, params)
+    streets = _street_objects(N, edges, edge_street, edge_items, edge_info, n_cab, cat, params)
     cf = 1.0 + float(cat.param("contingency_share"))
     node_cost = {n: _price(cat, its) for n, its in node_items.items()}
     cable_needs = {
@@ -309,7 +346,7 @@ def build_plan(
         cost_factor=cf,
     )
     work = Work(
-        tree=T,
+        tree=N,
         root=root,
         root_site=root_site,
         edges=edges,
@@ -325,10 +362,20 @@ def build_plan(
         cable_items=cable_items,
         poles_removed=poles_removed,
         streets=streets,
+        shortcut_kpis=shortcut_kpis,
     )
     lookup = CommuneLookup(layers.get("boundaries"))
     progress("bill of quantities")
     return assemble(work, phases, zones, params, cat, lookup, crs)
+
+
+def _cable_prices(sel: gpd.GeoDataFrame, cat: Catalog) -> list[float]:
+    """Price per metre (VND, without slack) of re-pulling each selected cable."""
+    out = []
+    for kind, fc in zip(sel["kind"], sel["fibre_count"], strict=True):
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        out.append(float(cat.price(cat.cable_code(str(kind), fcount))))
+    return out
 
 
 def _removable_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> dict[str, tuple[list[str], Any]]:

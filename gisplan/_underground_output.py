@@ -67,6 +67,7 @@ def assemble(
                 "n_ducts": int(info["n_ducts"]),
                 "n_cables": int(info["n_cables"]),
                 "reuse_duct": bool(info["reuse_duct"]),
+                "shortcut": bool(d.get("shortcut", False)),
                 "cost_vnd": round(sum(cat.price(c) * q for c, q in items)),
                 "district": district,
                 "commune": commune,
@@ -194,4 +195,5 @@ def _kpis(
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
         "root_site": w.root_site,
+        **w.shortcut_kpis,
     }

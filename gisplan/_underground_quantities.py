@@ -190,3 +190,34 @@ def handholes(T: nx.Graph, chamber_nodes: set[Hashable], spacing_m: float) -> li
 def ducts_needed(n_cables: int, *, cables_per_duct: int, spare: int) -> int:
     """Ducts of a trench: ``ceil(n_cables / cables_per_duct) + spare``."""
     return math.ceil(n_cables / cables_per_duct) + spare if n_cables > 0 else spare
+
+
+def cables_per_edge_network(
+    N: nx.Graph,
+    root: Hashable,
+    paths: Mapping[str, list[Hashable]],
+    route_of: Mapping[str, str],
+    feeders: Mapping[Hashable, list[Hashable]],
+) -> dict[Edge, int]:
+    """Number of distinct cable routes in each edge of a trench network that may hold loops.
+
+    As :func:`cables_per_edge`: an edge used by span paths counts the distinct routes of those
+    spans; an edge no span uses (a feeder towards the exchange) carries the routes whose ends'
+    paths to the root (``feeders``: node -> its shortest path from ``root`` in ``N``) run through
+    it.  On a tree this gives the same counts as :func:`cables_per_edge`.
+    """
+    on_edge: dict[Edge, set[str]] = {}
+    feed: dict[Edge, set[str]] = {}
+    for cid in sorted(paths):
+        nodes = paths[cid]
+        r = route_of[cid]
+        for a, b in itertools.pairwise(nodes):
+            on_edge.setdefault(ekey(a, b), set()).add(r)
+        for n in (nodes[0], nodes[-1]):
+            for a, b in itertools.pairwise(feeders[n]):
+                feed.setdefault(ekey(a, b), set()).add(r)
+    out: dict[Edge, int] = {}
+    for u, v in N.edges:
+        k = ekey(u, v)
+        out[k] = len(on_edge[k]) if k in on_edge else len(feed.get(k, ()))
+    return out

@@ -11,23 +11,34 @@
    duct network acts as an extension of the root.
 2. The trench network is the Steiner tree of the terminals and the root over the road graph
    (:func:`gisplan.routing.steiner_tree`, weight = trench cost in VND), with its proven gap.
-3. Each cable follows the tree path between its two poles; cable metres re-pulled = path
-   length x (1 + ``cable_slack_share``), which may exceed its aerial span.  Each trench edge
-   carries the distinct cable routes (``route_id`` where the layer has it, else ``cable_id``)
-   passing through it (feeder edges towards the exchange carry every route below them) and
-   needs ``ceil(routes / cables_per_duct) + spare_ducts`` ducts.  An existing duct edge whose
+3. Shortcuts (``shortcuts=True``, :mod:`gisplan._underground_shortcuts`): the tree minimises
+   trench cost only, so where streets form a loop it leaves one side open and a cable route
+   along that side is re-pulled all the way round.  Road paths of at most ``shortcut_max_m``
+   joining two tree nodes are candidates; greedily, best first and re-evaluated after each
+   addition, a candidate is added when the cable it saves (sum over the affected routes of the
+   saved metres x the route's cable price x (1 + slack), with the route-union rule below)
+   exceeds its trench, duct, new-junction manhole and handhole cost; at most
+   ``shortcut_rounds`` are added.  The trench network is then no longer a tree.
+4. Each cable span follows its shortest path (by length) in the trench network; a cable route
+   (its spans share ``route_id``) is re-pulled once: the union of its spans' paths, each edge
+   charged once, x (1 + ``cable_slack_share``); this may exceed its aerial span.  Each trench
+   edge carries the distinct cable routes (``route_id`` where the layer has it, else
+   ``cable_id``) passing through it; a feeder edge towards the exchange (used by no span)
+   carries the routes whose ends' shortest paths to the exchange use it.  It needs
+   ``ceil(routes / cables_per_duct) + spare_ducts`` ducts.  An existing duct edge whose
    ``free_ducts`` suffice is reused (``DUCT.REUSE``) instead of trenched.
-4. Manholes (``MH.STD``) at tree junctions, at terminals inside a run and at the branch
+5. Manholes (``MH.STD``) at junctions (degree >= 3), at terminals inside a run and at the branch
    points of terminal spurs; handholes (``HH.STD``) along runs so that no stretch between
-   chambers exceeds ``manhole_spacing_m``.  Road crossings: see :func:`gisplan._underground_build.crossings`.
-5. Telecom poles all of whose aerial cables move are removed (``POLE.REMOVE``); power and
+   chambers exceeds ``manhole_spacing_m``.  Road crossings: see :func:`gisplan.network.count_crossings`.
+6. Telecom poles all of whose aerial cables move are removed (``POLE.REMOVE``); power and
    shared poles stay, and so does a telecom pole still carrying an unmoved aerial cable.
-6. Phasing: streets (connected tree edges of one street name, or road id where unnamed)
-   get a priority score (see :class:`UndergroundParams`) and are assigned to years
-   greedily under ``budget_per_year_vnd``, each year growing from what is built (see
+7. Phasing: streets (connected trench edges of one street name, or road id where unnamed; a
+   shortcut edge belongs to its street like any edge) get a priority score (see
+   :class:`UndergroundParams`) and are assigned to years greedily under
+   ``budget_per_year_vnd``, each year growing from what is built (see
    :mod:`gisplan._underground_phasing`).  Cable re-pull, aerial removal and pole removal fall in
    the year the cable's whole path is complete.
-7. The BOQ is built through :mod:`gisplan.costing` with phase = year, district and commune
+8. The BOQ is built through :mod:`gisplan.costing` with phase = year, district and commune
    from the boundaries layer, plus contingency per group.
 
 Examples
@@ -106,6 +117,13 @@ class UndergroundParams:
         Heuristic starts and local-search rounds of :func:`gisplan.routing.steiner_tree` (its
         work limit: more may lower the cost a little and takes longer; the plan reports the
         proven gap either way).
+    shortcuts
+        Add shortcut trenches after the Steiner tree where they save more cable than they cost
+        (step 3 of the method); False keeps the pure trench tree.
+    shortcut_max_m
+        Longest road path considered as a shortcut, in metres.
+    shortcut_rounds
+        Most shortcuts added (one per greedy round; a work bound, so the plan stays deterministic).
     """
 
     budget_per_year_vnd: int
@@ -123,6 +141,9 @@ class UndergroundParams:
     planned_works: Any = None
     steiner_starts: int = 1
     steiner_rounds: int = 2
+    shortcuts: bool = True
+    shortcut_max_m: float = 400.0
+    shortcut_rounds: int = 50
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -138,6 +159,15 @@ class UndergroundParams:
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise PlanningError(f"{name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.shortcuts, bool):
+            raise PlanningError(f"shortcuts must be true or false, got {self.shortcuts!r}")
+        if isinstance(self.shortcut_max_m, bool) or not isinstance(self.shortcut_max_m, int | float):
+            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+        if not self.shortcut_max_m > 0:
+            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+        r = self.shortcut_rounds
+        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+            raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
         if isinstance(self.exchange_ids, str) or isinstance(self.owners, str):
             raise PlanningError("exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string")
 
@@ -165,6 +195,9 @@ class UndergroundParams:
             "planned_works": count(self.planned_works),
             "steiner_starts": self.steiner_starts,
             "steiner_rounds": self.steiner_rounds,
+            "shortcuts": self.shortcuts,
+            "shortcut_max_m": self.shortcut_max_m,
+            "shortcut_rounds": self.shortcut_rounds,
         }
 
 
@@ -205,7 +238,12 @@ def plan_undergrounding(
         ``trench_km``, ``reused_duct_km``, ``cost_vnd``, ``cost_per_km_vnd`` (per km of trench
         network, new trench plus reused duct), ``n_phases``, ``first_year``, ``last_year``,
         ``steiner_cost_vnd``, ``steiner_lower_bound_vnd``, ``steiner_gap``, ``n_manholes``,
-        ``n_handholes``, ``n_poles_removed``, ``n_crossings``, ``labour_vnd_estimate``, ...
+        ``n_handholes``, ``n_poles_removed``, ``n_crossings``, ``labour_vnd_estimate``,
+        ``cable_km_repulled``, ``n_shortcuts``, ``shortcut_trench_km`` (network length of the
+        shortcuts, new trench or reused duct), ``cable_km_saved_by_shortcuts`` (cable metres
+        re-pulled through the tree alone minus through the built network, slack excluded), ...
+        The ``steiner_*`` figures describe the tree itself (the proven figure), before shortcuts.
+        The ``trenches`` layer has a boolean ``shortcut`` column.
 
     Raises
     ------

@@ -217,3 +217,161 @@ def test_demo_zone_duong_dong_sanity():
     assert min(first.distance(root)) < 300  # the first phase starts at the exchange (site spur included)
     _connected_by_year(tr, None)
     assert set(plan.boq["commune"]) - {""}
+
+
+def _ring(
+    *, side: float, step: float, gap: tuple[float, float], gap_cables: list[tuple[str, int]]
+) -> dict[str, gpd.GeoDataFrame]:
+    """A square ring of four streets (corners at 0 and ``side``), exchange at the south-west corner.
+
+    Telecom poles stand 3 m outside the ring every ``step`` metres, except on the north street
+    between x = ``gap[0]`` and ``gap[1]``: the cheapest trench tree leaves that gap open.  One
+    copper cable joins each pair of neighbouring poles, and ``gap_cables`` (kind, fibre count),
+    each its own route, span the gap between its two poles.
+    """
+    s = side
+    roads = [
+        ("S", "South", LineString([_xy(0, 0), _xy(s, 0)])),
+        ("E", "East", LineString([_xy(s, 0), _xy(s, s)])),
+        ("N", "North", LineString([_xy(s, s), _xy(0, s)])),
+        ("W", "West", LineString([_xy(0, s), _xy(0, 0)])),
+    ]
+    rd = gpd.GeoDataFrame(
+        {
+            "road_id": [r[0] for r in roads],
+            "name": [r[1] for r in roads],
+            "road_class": ["urban"] * 4,
+            "surface": ["asphalt"] * 4,
+        },
+        geometry=[r[2] for r in roads],
+        crs=CRS,
+    )
+    n = int(s // step)
+    ring: list[tuple[float, float]] = []  # pole points in ring order (anticlockwise from the south-west corner)
+    ring += [(step * i + step / 2, -3.0) for i in range(n)]
+    ring += [(s + 3.0, step * i + step / 2) for i in range(n)]
+    ring += [(x, s + 3.0) for x in (s - step * i - step / 2 for i in range(n)) if not gap[0] < x < gap[1]]
+    ring += [(-3.0, s - step * i - step / 2) for i in range(n)]
+    pids = [f"P{i:03d}" for i in range(len(ring))]
+    poles = gpd.GeoDataFrame(
+        {"pole_id": pids, "owner": ["telecom"] * len(ring)}, geometry=[Point(_xy(*p)) for p in ring], crs=CRS
+    )
+    rows = []
+    for i in range(len(ring) - 1):
+        a, b = ring[i], ring[i + 1]
+        if a[1] > s and b[1] > s and a[0] - b[0] > step * 1.5:  # the pair across the gap
+            rows += [(f"G{k}", kind, fc, pids[i], pids[i + 1]) for k, (kind, fc) in enumerate(gap_cables)]
+        else:
+            rows.append((f"B{i:03d}", "copper", 0, pids[i], pids[i + 1]))
+    pt = dict(zip(pids, ring, strict=True))
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": [r[0] for r in rows],
+            "placement": ["aerial"] * len(rows),
+            "kind": [r[1] for r in rows],
+            "fibre_count": [r[2] for r in rows],
+            "owner": ["VNPT"] * len(rows),
+            "from_pole": [r[3] for r in rows],
+            "to_pole": [r[4] for r in rows],
+        },
+        geometry=[LineString([_xy(*pt[r[3]]), _xy(*pt[r[4]])]) for r in rows],
+        crs=CRS,
+    )
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX1"], "kind": ["exchange"], "name": ["Exchange"], "has_fibre": [True]},
+        geometry=[Point(_xy(0, -20))],
+        crs=CRS,
+    )
+    return {"roads": rd, "poles": poles, "cables": cables, "sites": sites}
+
+
+def _ring_zone(side: float) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": ["ring"]}, geometry=[box(*_xy(-30, -30), *_xy(side + 30, side + 30))], crs=CRS)
+
+
+RING = {"side": 200.0, "step": 20.0, "gap": (60.0, 140.0), "gap_cables": [("fibre", 288)] * 4}
+
+
+def test_ring_shortcut_closes_the_gap_and_lowers_the_cost():
+    layers = _ring(**RING)
+    zone = _ring_zone(200.0)
+    tree = _plan(layers=layers, zone=zone, shortcuts=False)
+    plan = _plan(layers=layers, zone=zone)
+    # without shortcuts the trench tree leaves the 100 m north gap (poles at x = 150 and 50) open and the gap
+    # cables go round the ring
+    t_cab = tree.layers["cables_rerouted"].set_index("cable_id")
+    assert not tree.layers["trenches"]["shortcut"].any()
+    assert tree.kpis["n_shortcuts"] == 0 and tree.kpis["cable_km_saved_by_shortcuts"] == 0
+    assert (t_cab.loc[["G0", "G1", "G2", "G3"], "underground_m"] > 600).all()
+    # with shortcuts the gap is trenched and the gap cables run along the north street
+    tr = plan.layers["trenches"]
+    assert tr["shortcut"].any()
+    assert tr.loc[tr["shortcut"], "length_m"].sum() == pytest.approx(100.0, abs=1.0)
+    assert set(tr.loc[tr["shortcut"], "street"]) == {"North"}
+    assert plan.kpis["n_shortcuts"] == 1
+    assert plan.kpis["shortcut_trench_km"] == pytest.approx(0.1, abs=0.001)
+    cab = plan.layers["cables_rerouted"].set_index("cable_id")
+    for cid in ("G0", "G1", "G2", "G3"):
+        assert cab.loc[cid, "underground_m"] < 100 + 10
+        assert cab.loc[cid, "geometry"].hausdorff_distance(LineString([_xy(150, 200), _xy(50, 200)])) < 5
+    saved = tree.kpis["cable_km_repulled"] - plan.kpis["cable_km_repulled"]
+    assert saved == pytest.approx(plan.kpis["cable_km_saved_by_shortcuts"], abs=0.002)
+    assert saved > 4 * 0.5
+    assert plan.total_vnd < tree.total_vnd
+    # the Steiner figures describe the tree itself, with or without shortcuts
+    for k in ("steiner_cost_vnd", "steiner_lower_bound_vnd", "steiner_gap"):
+        assert plan.kpis[k] == tree.kpis[k]
+    assert plan.kpis["trench_km"] == pytest.approx(tree.kpis["trench_km"] + 0.1, abs=0.001)
+    assert int(plan.boq["amount_vnd"].sum()) == plan.kpis["cost_vnd"]
+
+
+def test_long_gap_with_cheap_cable_gets_no_shortcut():
+    layers = _ring(side=400.0, step=50.0, gap=(25.0, 375.0), gap_cables=[("fibre", 12)])
+    zone = _ring_zone(400.0)
+    plan = _plan(layers=layers, zone=zone)
+    assert plan.kpis["n_shortcuts"] == 0
+    assert not plan.layers["trenches"]["shortcut"].any()
+    tree = _plan(layers=layers, zone=zone, shortcuts=False)
+    assert plan.boq.equals(tree.boq)
+    assert plan.layers["cables_rerouted"].set_index("cable_id").loc["G0", "underground_m"] > 1000
+
+
+def test_ring_with_shortcut_phases_within_budget_connected_and_deterministic():
+    layers = _ring(**RING)
+    zone = _ring_zone(200.0)
+    full = _plan(layers=layers, zone=zone)
+    budget = int(full.total_vnd * 0.4)
+    plan = _plan(layers=layers, zone=zone, budget=budget)
+    assert plan.kpis["n_shortcuts"] == 1
+    totals = plan.kpis["phase_totals_vnd"]
+    assert len(totals) >= 2 and all(v <= budget for v in totals.values())
+    assert sum(totals.values()) == plan.kpis["cost_vnd"] == plan.total_vnd
+    tr = plan.layers["trenches"]
+    _connected_by_year(tr, _xy(0, -20))
+    assert (tr.groupby("street_key")["phase"].nunique() == 1).all()
+    again = _plan(layers=_ring(**RING), zone=zone, budget=budget)
+    assert again.boq.equals(plan.boq)
+    assert again.layers["trenches"].equals(tr)
+
+
+def test_ring_manhole_spacing_with_shortcut():
+    spacing = 45.0
+    plan = _plan(layers=_ring(**RING), zone=_ring_zone(200.0), manhole_spacing_m=spacing)
+    assert plan.kpis["n_shortcuts"] == 1
+    tr = plan.layers["trenches"]
+    ch = plan.layers["manholes"]
+    merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
+    chambers = shapely.union_all(ch.geometry.values)
+    pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
+    assert max(g.length for g in pieces.geoms) <= spacing + 1e-6
+
+
+def test_shortcut_params_are_checked():
+    with pytest.raises(PlanningError, match="shortcut_max_m"):
+        UndergroundParams(budget_per_year_vnd=1, shortcut_max_m=0)
+    with pytest.raises(PlanningError, match="shortcut_rounds"):
+        UndergroundParams(budget_per_year_vnd=1, shortcut_rounds=-1)
+    with pytest.raises(PlanningError, match="shortcuts"):
+        UndergroundParams(budget_per_year_vnd=1, shortcuts="yes")  # type: ignore[arg-type]
+    d = UndergroundParams(budget_per_year_vnd=1, shortcuts=False).to_dict()
+    assert d["shortcuts"] is False and d["shortcut_max_m"] == 400.0
