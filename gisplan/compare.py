@@ -290,8 +290,8 @@ def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoData
             m,
             part,
             kind="diff",
-            name=f"{label} ({len(part)})",
-            style={"color": colour, "fillColor": colour, "weight": 4, "radius": 6, "fillOpacity": 0.6},
+            name=label,
+            style={"color": colour, "fillColor": colour, "weight": 4, "radius": 3, "fillOpacity": 0.7},
             popup_columns=["layer", "key", "change", "detail"],
         )
     return fit_to(m, [features])
