@@ -86,16 +86,27 @@ def mehlhorn(
     label_of = np.full(A.n, -1, dtype=np.int64)
     label_of[sources] = labels
     lab = np.where(src >= 0, label_of[np.maximum(src, 0)], -1)
-    lu = lab[A.u]
-    lv = lab[A.v]
-    sel = (lu >= 0) & (lv >= 0) & (lu != lv)
-    eidx = np.flatnonzero(sel)
+    if np.isfinite(limit):
+        reached = np.flatnonzero(lab >= 0)
+        rows = A.csr.indptr
+        starts, stops = rows[reached], rows[reached + 1]
+        counts = stops - starts
+        pos = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+        cand = np.unique(A.eid[pos])
+        lu = lab[A.u[cand]]
+        lv = lab[A.v[cand]]
+        eidx = cand[(lu >= 0) & (lv >= 0) & (lu != lv)]
+    else:
+        lu = lab[A.u]
+        lv = lab[A.v]
+        eidx = np.flatnonzero((lu >= 0) & (lv >= 0) & (lu != lv))
     if eidx.size == 0:
         return np.empty(0, dtype=np.int64), k - 1
     w = A.w if csr is None else _weights_of(A, mat)
     d = dist[A.u[eidx]] + w[eidx] + dist[A.v[eidx]]
-    a = np.minimum(lu[eidx], lv[eidx])
-    b = np.maximum(lu[eidx], lv[eidx])
+    la, lb = lab[A.u[eidx]], lab[A.v[eidx]]
+    a = np.minimum(la, lb)
+    b = np.maximum(la, lb)
     order = np.lexsort((d, b, a))
     a, b, d, eidx = a[order], b[order], d[order], eidx[order]
     first = np.ones(len(a), dtype=bool)
@@ -179,11 +190,22 @@ class LocalSearch:
         Boolean mask of terminals.
     max_rounds
         Upper bound on passes over the three neighbourhoods (a deterministic work limit).
+    budget
+        One-element list: moves left to evaluate, shared between calls (a deterministic work limit).
     insertion
         Also try Steiner-vertex insertion (one MST per candidate vertex; for small graphs).
     """
 
-    def __init__(self, A: GraphArrays, is_terminal: np.ndarray, *, max_rounds: int = 20, insertion: bool = True):
+    def __init__(
+        self,
+        A: GraphArrays,
+        is_terminal: np.ndarray,
+        *,
+        max_rounds: int = 20,
+        insertion: bool = True,
+        budget: list[int] | None = None,
+    ):
+        self.budget = budget if budget is not None else [1 << 62]
         self.A = A
         self.is_terminal = is_terminal
         self.max_rounds = max_rounds
@@ -228,28 +250,21 @@ class LocalSearch:
 
     def _components(self, adj: dict[int, list[tuple[int, int]]], removed_edges: set[int], removed_nodes: set[int]):
         """Label the tree nodes left after removing edges/nodes; return (nodes, labels) arrays."""
-        label: dict[int, int] = {}
-        k = 0
-        for s in sorted(adj):
-            if s in removed_nodes or s in label:
-                continue
-            label[s] = k
-            stack = [s]
-            while stack:
-                x = stack.pop()
-                for y, e in adj[x]:
-                    if e in removed_edges or y in removed_nodes or y in label:
-                        continue
-                    label[y] = k
-                    stack.append(y)
-            k += 1
-        nodes = np.fromiter(label.keys(), dtype=np.int64, count=len(label))
-        labels = np.fromiter(label.values(), dtype=np.int64, count=len(label))
-        return nodes, labels
+        A = self.A
+        nodes = np.fromiter((x for x in adj if x not in removed_nodes), dtype=np.int64)
+        nodes.sort()
+        eids = np.fromiter({e for x in nodes.tolist() for _y, e in adj[x] if e not in removed_edges}, dtype=np.int64)
+        local_u = np.searchsorted(nodes, A.u[eids])
+        local_v = np.searchsorted(nodes, A.v[eids])
+        k = len(nodes)
+        g = sparse.coo_array((np.ones(len(eids)), (local_u, local_v)), shape=(k, k))
+        _n, labels = csgraph.connected_components(g, directed=False)
+        return nodes, labels.astype(np.int64)
 
     # -- moves ----------------------------------------------------------------------------------
     def _reconnect(self, eids: np.ndarray, removed: set[int], removed_nodes: set[int], removed_cost: float, adj):
         """Try to replace ``removed`` edges by cheaper connections; return a better tree or None."""
+        self.budget[0] -= 1
         nodes, labels = self._components(adj, removed, removed_nodes)
         result = mehlhorn(self.A, nodes, labels, limit=removed_cost)
         if result is None:
@@ -275,6 +290,8 @@ class LocalSearch:
         paths.sort(key=lambda p: -tree_cost(A, np.array(p[0])))
         current = set(eids.tolist())
         for edges, _s, _t in paths:
+            if self.budget[0] <= 0:
+                break
             if not current.issuperset(edges):
                 continue
             inner = {int(x) for x in np.concatenate([A.u[edges], A.v[edges]]).tolist()} - {_s, _t}
@@ -296,6 +313,8 @@ class LocalSearch:
         adj = self._adjacency(eids)
         candidates = [x for x in sorted(adj) if not self.is_terminal[x] and len(adj[x]) >= 3]
         for x in candidates:
+            if self.budget[0] <= 0:
+                break
             if x not in adj or self.is_terminal[x] or len(adj[x]) < 3:
                 continue
             removed: set[int] = set()
@@ -327,6 +346,9 @@ class LocalSearch:
         )
         cost = tree_cost(A, eids)
         for x in np.flatnonzero(touch >= 2).tolist():
+            if self.budget[0] <= 0:
+                break
+            self.budget[0] -= 1
             cand = mst_prune(A, np.append(nodes, x), self.is_terminal)
             c = tree_cost(A, cand)
             if c < cost - _TOL * max(1.0, cost):
@@ -337,6 +359,8 @@ class LocalSearch:
     def run(self, eids: np.ndarray) -> np.ndarray:
         """Apply the moves until none improves or ``max_rounds`` passes are done."""
         for _ in range(self.max_rounds):
+            if self.budget[0] <= 0:
+                break
             eids, a = self.key_path_exchange(eids)
             eids, b = self.key_vertex_elimination(eids)
             c = False

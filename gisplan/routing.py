@@ -29,8 +29,9 @@ __all__ = ["SourcePath", "nearest_source_paths", "steiner_tree"]
 
 #: Largest multicommodity flow model (arcs x commodities) that ``exact="auto"`` hands to HiGHS.
 EXACT_MAX_FLOW_VARIABLES = 60_000
-#: Largest graph (edges) on which ``lower_bound="auto"`` runs dual ascent; above it Mehlhorn's bound is used.
-DUAL_ASCENT_MAX_EDGES = 300_000
+#: ``lower_bound="auto"`` runs dual ascent up to this many edges and edges x terminals; else Mehlhorn's bound.
+DUAL_ASCENT_MAX_EDGES = 30_000
+DUAL_ASCENT_MAX_WORK = 13_000_000
 #: Graphs with more nodes than this run the local search on the tree's neighbourhood only.
 LOCAL_NEIGHBOURHOOD_NODES = 50_000
 
@@ -82,13 +83,20 @@ def _neighbourhood(A: GraphArrays, eids: np.ndarray, radius: float) -> tuple[Gra
 
 
 def _improve(
-    A: GraphArrays, eids: np.ndarray, is_term: np.ndarray, *, max_rounds: int, insertion: bool = False
+    A: GraphArrays,
+    eids: np.ndarray,
+    is_term: np.ndarray,
+    *,
+    max_rounds: int,
+    budget: list[int],
+    insertion: bool = False,
 ) -> np.ndarray:
     """Local search; on big graphs on the subgraph near the tree only (see steiner_tree notes)."""
     if len(eids) == 0 or max_rounds <= 0:
         return eids
     if A.n <= LOCAL_NEIGHBOURHOOD_NODES:
-        return LocalSearch(A, is_term, max_rounds=max_rounds, insertion=insertion and A.n <= 5_000).run(eids)
+        ls = LocalSearch(A, is_term, max_rounds=max_rounds, insertion=insertion and A.n <= 5_000, budget=budget)
+        return ls.run(eids)
     ls0 = LocalSearch(A, is_term)
     paths = ls0.key_paths(ls0._adjacency(eids))
     radius = float(np.median([tree_cost(A, np.array(p[0])) for p in paths]))
@@ -98,12 +106,12 @@ def _improve(
         np.array([local[int(x)] for x in A.u[eids].tolist()]), np.array([local[int(x)] for x in A.v[eids].tolist()])
     )
     sub_term = is_term[keep]
-    better = LocalSearch(sub, sub_term, max_rounds=max_rounds, insertion=False).run(np.sort(sub_e))
+    better = LocalSearch(sub, sub_term, max_rounds=max_rounds, insertion=False, budget=budget).run(np.sort(sub_e))
     return np.sort(A.edge_ids(keep[sub.u[better]], keep[sub.v[better]]))
 
 
 def _heuristic(
-    A: GraphArrays, idx: np.ndarray, is_term: np.ndarray, *, starts: int, max_rounds: int, seed: int
+    A: GraphArrays, idx: np.ndarray, is_term: np.ndarray, *, starts: int, max_rounds: int, seed: int, moves: int
 ) -> tuple[np.ndarray, float]:
     """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound."""
     labels = np.arange(len(idx))
@@ -112,7 +120,13 @@ def _heuristic(
     first, _ = result
     # Mehlhorn's guarantee: the Voronoi MST costs at most 2(1 - 1/l) OPT; the paths' union costs no more.
     mehlhorn_bound = tree_cost(A, first) / (2.0 - 2.0 / len(idx))
-    best = _improve(A, mst_prune(A, tree_nodes(A, first), is_term), is_term, max_rounds=max_rounds)
+    share = max(1, int(0.9 * moves) // starts)
+    left = [moves - int(0.9 * moves)]  # reserve for the final pass
+
+    def budget() -> list[int]:
+        return [share]
+
+    best = _improve(A, mst_prune(A, tree_nodes(A, first), is_term), is_term, max_rounds=max_rounds, budget=budget())
     best_cost = tree_cost(A, best)
     rng = np.random.default_rng(seed)
     for s in range(1, starts):
@@ -127,11 +141,11 @@ def _heuristic(
             r = mehlhorn(A, idx, labels, csr=mat)
             assert r is not None
             start = r[0]
-        tree = _improve(A, mst_prune(A, tree_nodes(A, start), is_term), is_term, max_rounds=max_rounds)
+        tree = _improve(A, mst_prune(A, tree_nodes(A, start), is_term), is_term, max_rounds=max_rounds, budget=budget())
         c = tree_cost(A, tree)
         if c < best_cost - 1e-9 * max(1.0, best_cost):
             best, best_cost = tree, c
-    best = _improve(A, best, is_term, max_rounds=max_rounds, insertion=True)
+    best = _improve(A, best, is_term, max_rounds=max_rounds, insertion=True, budget=left)
     return best, mehlhorn_bound
 
 
@@ -144,6 +158,7 @@ def steiner_tree(
     lower_bound: Literal["auto", "dual_ascent", "mehlhorn"] = "auto",
     starts: int | None = None,
     max_rounds: int = 20,
+    effort: float = 1.0,
     seed: int = 0,
 ) -> nx.Graph:
     """Return a cheapest-possible subgraph of ``G`` connecting all ``terminals``, with a proven bound.
@@ -170,11 +185,15 @@ def steiner_tree(
         ``"auto"``: only when it has at most 60,000 flow variables; ``False``: never.
     lower_bound
         ``"dual_ascent"`` (Wong 1984), ``"mehlhorn"`` (the 2-approximation's cost / (2 - 2/l),
-        instant but weak) or ``"auto"`` (dual ascent up to 300,000 edges).
+        instant but weak) or ``"auto"`` (dual ascent up to 30,000 edges and 13 million edges x terminals).
     starts
-        Number of heuristic starts; default 12 on graphs up to 30,000 edges, 4 up to 300,000, else 1.
+        Number of heuristic starts; default 12 on graphs up to 30,000 edges, 4 up to 300,000, else 1,
+        fewer when the move budget (see ``effort``) allows fewer than two moves per terminal and start.
     max_rounds
         Limit on local search passes per start (deterministic work limit; 0 turns it off).
+    effort
+        Scales the local search's move budget, ``effort * 3e7 / (nodes + edges)`` moves in all
+        (a deterministic work limit: about a second or two on a 20,000-edge graph).
     seed
         Seed of the perturbations.
 
@@ -211,10 +230,14 @@ def steiner_tree(
     m = len(A.u)
     if starts is None:
         starts = 12 if m <= 30_000 else 4 if m <= 300_000 else 1
-    best, mb = _heuristic(A, idx, is_term, starts=max(1, starts), max_rounds=max_rounds, seed=seed)
+        # each start needs about two moves per terminal to be worth it
+        starts = max(1, min(starts, int(effort * 3e7 / (A.n + m)) // (2 * len(idx))))
+    moves = int(effort * 3e7 / (A.n + m))
+    best, mb = _heuristic(A, idx, is_term, starts=max(1, starts), max_rounds=max_rounds, seed=seed, moves=moves)
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
-    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= DUAL_ASCENT_MAX_EDGES)
+    small = m <= DUAL_ASCENT_MAX_EDGES and m * len(idx) <= DUAL_ASCENT_MAX_WORK
+    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and small)
     if use_da:
         lb, lb_method = max(lb, dual_ascent(A, idx)), "dual_ascent"
     run_exact = exact is True or (exact == "auto" and flow_model_size(A, len(idx)) <= EXACT_MAX_FLOW_VARIABLES)

@@ -1,0 +1,136 @@
+"""SteinLib benchmark: gisplan.routing.steiner_tree against networkx's approximation, side by side.
+
+For every instance of the chosen series (B, C, D, E in ``../shared/benchmarks/steinlib``) it reports the cost of
+both, their gap to the known optimum, gisplan's proven gap (from its own lower bound, i.e. without knowing the
+optimum) and the wall-clock times.  Results go to ``benchmarks/results/steiner_<series>.csv`` and
+``benchmarks/results/steiner.md``.
+
+Usage::
+
+    python benchmarks/bench_steiner.py --series B C D
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from _steinlib import STEINLIB_DIR, read_optima, read_stp  # noqa: E402
+
+from gisplan.routing import steiner_tree  # noqa: E402
+
+RESULTS = HERE / "results"
+
+
+def run_series(series: str, optima: dict[tuple[str, str], float]) -> pd.DataFrame:
+    rows = []
+    for path in sorted((STEINLIB_DIR / series).glob("*.stp")):
+        G, terms = read_stp(path)
+        opt = optima[(series, path.name)]
+        t0 = time.perf_counter()
+        nx_tree = nx.algorithms.approximation.steiner_tree(G, terms, weight="cost")
+        nx_s = time.perf_counter() - t0
+        nx_cost = float(nx_tree.size(weight="cost"))
+        t0 = time.perf_counter()
+        T = steiner_tree(G, terms)
+        s = time.perf_counter() - t0
+        row = {
+            "series": series,
+            "instance": path.stem,
+            "nodes": G.number_of_nodes(),
+            "edges": G.number_of_edges(),
+            "terminals": len(terms),
+            "optimum": opt,
+            "gisplan_cost": T.graph["cost"],
+            "gisplan_gap": (T.graph["cost"] - opt) / opt,
+            "lower_bound": T.graph["lower_bound"],
+            "proven_gap": T.graph["gap"],
+            "method": T.graph["method"],
+            "bound_method": T.graph["lower_bound_method"],
+            "gisplan_s": round(s, 3),
+            "networkx_cost": nx_cost,
+            "networkx_gap": (nx_cost - opt) / opt,
+            "networkx_s": round(nx_s, 3),
+        }
+        rows.append(row)
+        print(
+            f"{series} {path.stem:>4} n={row['nodes']:>5} m={row['edges']:>6} t={row['terminals']:>4} opt={opt:>7g} "
+            f"gisplan={row['gisplan_cost']:>7g} ({row['gisplan_gap']:6.2%}, proven <= {row['proven_gap']:6.2%}, "
+            f"{s:6.2f} s)  networkx={nx_cost:>7g} ({row['networkx_gap']:6.2%}, {nx_s:5.2f} s)",
+            flush=True,
+        )
+    return pd.DataFrame(rows)
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    g = df.groupby("series")
+    return pd.DataFrame(
+        {
+            "instances": g.size(),
+            "gisplan_mean_gap": g.gisplan_gap.mean(),
+            "gisplan_max_gap": g.gisplan_gap.max(),
+            "gisplan_optimal": g.apply(lambda x: int((x.gisplan_gap <= 1e-9).sum()), include_groups=False),
+            "proven_mean_gap": g.proven_gap.mean(),
+            "proven_max_gap": g.proven_gap.max(),
+            "networkx_mean_gap": g.networkx_gap.mean(),
+            "networkx_max_gap": g.networkx_gap.max(),
+            "networkx_optimal": g.apply(lambda x: int((x.networkx_gap <= 1e-9).sum()), include_groups=False),
+            "worse_than_networkx": g.apply(
+                lambda x: int((x.gisplan_cost > x.networkx_cost + 1e-9).sum()), include_groups=False
+            ),
+            "gisplan_s_total": g.gisplan_s.sum(),
+            "gisplan_s_max": g.gisplan_s.max(),
+            "networkx_s_total": g.networkx_s.sum(),
+        }
+    ).reset_index()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--series", nargs="+", default=["B", "C", "D"])
+    args = ap.parse_args(argv)
+    if not STEINLIB_DIR.is_dir():
+        sys.exit(f"SteinLib instances not found at {STEINLIB_DIR}; ../shared/benchmarks is needed")
+    optima = read_optima()
+    RESULTS.mkdir(exist_ok=True)
+    frames = []
+    for series in args.series:
+        df = run_series(series, optima)
+        df.to_csv(RESULTS / f"steiner_{series}.csv", index=False)
+        frames.append(df)
+    every = [pd.read_csv(p) for p in sorted(RESULTS.glob("steiner_*.csv"))]
+    summ = summary(pd.concat(every, ignore_index=True))
+    lines = ["# SteinLib: gisplan.routing.steiner_tree vs networkx approximation.steiner_tree (Mehlhorn)", ""]
+    lines.append(
+        "| series | n | gisplan mean / max gap | optimal | proven gap mean / max | networkx mean / max gap | "
+        "nx optimal | worse than nx | gisplan s total (max) | networkx s total |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for r in summ.itertuples():
+        lines.append(
+            f"| {r.series} | {r.instances} | {r.gisplan_mean_gap:.2%} / {r.gisplan_max_gap:.2%} | "
+            f"{r.gisplan_optimal} | {r.proven_mean_gap:.2%} / {r.proven_max_gap:.2%} | "
+            f"{r.networkx_mean_gap:.2%} / {r.networkx_max_gap:.2%} | "
+            f"{r.networkx_optimal} | {r.worse_than_networkx} | {r.gisplan_s_total:.1f} ({r.gisplan_s_max:.1f}) | "
+            f"{r.networkx_s_total:.1f} |"
+        )
+    lines += [
+        "",
+        "Gaps are (cost - optimum) / optimum; proven gap is (cost - lower bound) / cost, known without the",
+        "optimum. Times are wall-clock on the machine that ran the benchmark (shared, 2 cores).",
+    ]
+    (RESULTS / "steiner.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
