@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gisplan._atomic import atomic_write_bytes
+from gisplan.plan import category_label, kpi_label
 
 
 def natural_key(value: object) -> tuple[tuple[int, int, str], ...]:
@@ -323,7 +324,7 @@ def boq_workbook(
             f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1})"
             for _, sheet, _, n in phase_totals
         ]
-        by_category.append((category or "không rõ / none", "=" + "+".join(terms)))
+        by_category.append((category_label(category) if category else "không rõ / none", "=" + "+".join(terms)))
     row, _ = _summary_block(summary, row, "Theo hạng mục / By category", by_category)
     by_place = [(label, f"={_ref(sheet)}!H{total}") for label, sheet, total in place_totals]
     row, _ = _summary_block(summary, row, "Theo huyện - xã / By district - commune", by_place)
@@ -333,7 +334,7 @@ def boq_workbook(
         summary.cell(row=row, column=column).font = _BOLD
         summary.cell(row=row, column=column).fill = _HEADER_FILL
     for offset, (key, value) in enumerate(kpis.items(), start=1):
-        _put(summary, row + offset, 1, str(key))
+        _put(summary, row + offset, 1, kpi_label(str(key)))
         cell_value = _python(value)
         _put(summary, row + offset, 2, cell_value, _VND_FORMAT if str(key).endswith("_vnd") else None)
 

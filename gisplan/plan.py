@@ -80,3 +80,71 @@ class Plan:
     def total_vnd(self) -> int:
         """Total amount of the BOQ in VND."""
         return int(self.boq["amount_vnd"].sum()) if len(self.boq) else 0
+
+
+#: Bilingual labels of plan KPIs (Vietnamese, English); unknown keys are shown as they are.
+KPI_LABELS: dict[str, tuple[str, str]] = {
+    "aerial_km_removed": ("Cáp treo thu hồi (km)", "Aerial cable removed (km)"),
+    "cable_km_repulled": ("Cáp kéo lại trong cống (km)", "Cable re-pulled in ducts (km)"),
+    "trench_km": ("Tuyến hào mới (km)", "New trench (km)"),
+    "reused_duct_km": ("Cống có sẵn tái sử dụng (km)", "Existing ducts reused (km)"),
+    "cost_vnd": ("Tổng chi phí (VND)", "Total cost (VND)"),
+    "cost_per_km_vnd": ("Chi phí mỗi km tuyến (VND)", "Cost per km of route (VND)"),
+    "cost_per_aerial_km_vnd": ("Chi phí mỗi km cáp treo thu hồi (VND)", "Cost per aerial km removed (VND)"),
+    "n_phases": ("Số giai đoạn", "Number of phases"),
+    "first_year": ("Năm đầu", "First year"),
+    "last_year": ("Năm cuối", "Last year"),
+    "phase_totals_vnd": ("Chi phí theo năm (VND)", "Cost per year (VND)"),
+    "steiner_cost_vnd": ("Chi phí mạng hào tối ưu (VND)", "Trench network cost (VND)"),
+    "steiner_lower_bound_vnd": ("Cận dưới chứng minh được (VND)", "Proven lower bound (VND)"),
+    "steiner_gap": ("Sai khác tối đa so với tối ưu", "Proven gap to the optimum"),
+    "steiner_method": ("Phương pháp", "Method"),
+    "n_streets": ("Số tuyến phố", "Streets"),
+    "n_manholes": ("Số hố ga", "Manholes"),
+    "n_handholes": ("Số bể kéo cáp", "Handholes"),
+    "n_poles_removed": ("Số cột thu hồi", "Poles removed"),
+    "n_crossings": ("Số điểm băng đường", "Road crossings"),
+    "n_cables_moved": ("Số khoảng cáp chuyển ngầm", "Cable spans moved"),
+    "labour_vnd_estimate": ("Ước tính nhân công (VND)", "Labour estimate (VND)"),
+    "root_site": ("Tổng đài gốc", "Serving exchange"),
+    "people_unserved": ("Dân số chưa được phục vụ", "People unserved"),
+    "people_newly_covered": ("Dân số được phủ mới", "People newly covered"),
+    "share_unserved_reached": ("Tỷ lệ được phủ mới", "Share of the unserved reached"),
+    "communes_hq_connected": ("UBND xã được kết nối", "Commune People's Committees connected"),
+    "communes_total": ("Tổng số xã", "Communes"),
+    "capex_vnd": ("Chi phí đầu tư (VND)", "Capital cost (VND)"),
+    "opex_vnd": ("Chi phí vận hành (VND)", "Operating cost (VND)"),
+    "cost_per_person_vnd": ("Chi phí mỗi người được phủ (VND)", "Cost per person covered (VND)"),
+    "n_sites": ("Số điểm wifi", "Wifi sites"),
+    "selection_status": ("Trạng thái tối ưu", "Selection status"),
+    "selection_gap": ("Sai khác tối đa (chọn điểm)", "Selection gap"),
+    "backhaul_mix": ("Cơ cấu truyền dẫn", "Backhaul mix"),
+}
+
+#: Bilingual labels of BOQ categories.
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "civil": ("Xây dựng", "Civil works"),
+    "duct": ("Ống, cống", "Ducts"),
+    "cable": ("Cáp", "Cables"),
+    "removal": ("Thu hồi", "Removal"),
+    "radio": ("Thiết bị vô tuyến", "Radio equipment"),
+    "power": ("Nguồn điện", "Power"),
+    "backhaul": ("Truyền dẫn", "Backhaul"),
+    "contingency": ("Dự phòng", "Contingency"),
+}
+
+
+def kpi_label(key: str) -> str:
+    """``"Vietnamese / English"`` label of a KPI key (a ``planner.`` prefix is kept in front)."""
+    prefix, _, name = key.rpartition(".")
+    vi_en = KPI_LABELS.get(name)
+    if vi_en is None:
+        return key
+    label = f"{vi_en[0]} / {vi_en[1]}"
+    return f"[{prefix}] {label}" if prefix else label
+
+
+def category_label(category: str) -> str:
+    """``"Vietnamese / English"`` label of a BOQ category."""
+    vi_en = CATEGORY_LABELS.get(category)
+    return f"{vi_en[0]} / {vi_en[1]}" if vi_en else category
