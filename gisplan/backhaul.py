@@ -57,7 +57,7 @@ import shapely
 import shapely.ops
 from pyproj import CRS
 
-from gisplan._errors import CRSError, PlanningError
+from gisplan._errors import CRSError, PlanningError, RoutingError
 from gisplan.catalog import Catalog, load_catalog
 from gisplan.crs import METRIC_CRS, to_metric
 
@@ -160,11 +160,26 @@ def _fibre_paths(
         ],
         ignore_index=True,
     )
-    g2, nodes = attach_points(graph, gpd.GeoDataFrame(pts, crs=cands.crs), id_column="_bh_id")
+    frame = gpd.GeoDataFrame(pts, crs=cands.crs)
+    try:
+        g2, nodes = attach_points(graph, frame, id_column="_bh_id")
+    except RoutingError as exc:
+        # Sites too far from every road (a planner-drawn point in a field, an islet without roads) get no fibre
+        # option ("no road path"); the others are attached as usual.
+        far = set(exc.unreachable)
+        if not far:
+            raise
+        frame = frame[~frame["_bh_id"].isin(far)]
+        if len(frame) == 0:
+            return {}
+        g2, nodes = attach_points(graph, frame, id_column="_bh_id")
     node_to_fibre: dict[Hashable, Hashable] = {}
     for i in fibre_ids:
-        node_to_fibre.setdefault(nodes[("f", i)], i)
-    targets = {nodes[("c", i)]: i for i in cand_ids}
+        if ("f", i) in nodes:
+            node_to_fibre.setdefault(nodes[("f", i)], i)
+    if not node_to_fibre:
+        return {}
+    targets = {nodes[("c", i)]: i for i in cand_ids if ("c", i) in nodes}
     paths = nearest_source_paths(g2, list(node_to_fibre), list(targets), weight="length_m", unreachable="skip")
     out = {}
     for node, cid in targets.items():

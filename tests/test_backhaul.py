@@ -123,3 +123,29 @@ def test_fibre_along_roads_when_network_exists() -> None:
     assert bool(table.loc["fibre", "feasible"])
     assert 3_000 <= table.loc["fibre", "length_m"] < 3_100
     assert table["chosen"].idxmax() == "fibre"
+
+
+def test_site_far_from_every_road_gets_no_fibre_option_but_still_a_backhaul():
+    """A planner-drawn site in a field (far from roads) must not fail the plan: fibre is infeasible, others remain."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from gisplan.backhaul import backhaul_options
+    from gisplan.network import graph_from_roads
+
+    crs = "EPSG:32648"
+    roads = gpd.GeoDataFrame(
+        {"road_id": ["R1"], "name": [""], "road_class": ["rural"], "surface": ["earth"]},
+        geometry=[LineString([(400000, 1130000), (403000, 1130000)])],
+        crs=crs,
+    )
+    graph = graph_from_roads(roads)
+    fibre = gpd.GeoDataFrame({"site_id": ["F1"]}, geometry=[Point(400000, 1130010)], crs=crs)
+    cands = gpd.GeoDataFrame(
+        {"site_id": ["NEAR", "FIELD"]}, geometry=[Point(403000, 1130020), Point(401500, 1132500)], crs=crs
+    )
+    opts = backhaul_options(cands, fibre_sites=fibre, graph=graph)
+    fib = opts[opts["option"] == "fibre"].set_index("site_id")
+    assert bool(fib.loc["NEAR", "feasible"]) and not bool(fib.loc["FIELD", "feasible"])
+    chosen = opts[opts["chosen"]].set_index("site_id")
+    assert set(chosen.index) == {"NEAR", "FIELD"}
