@@ -375,3 +375,24 @@ def test_shortcut_params_are_checked():
         UndergroundParams(budget_per_year_vnd=1, shortcuts="yes")  # type: ignore[arg-type]
     d = UndergroundParams(budget_per_year_vnd=1, shortcuts=False).to_dict()
     assert d["shortcuts"] is False and d["shortcut_max_m"] == 400.0
+
+
+def test_network_duct_counts_equal_tree_counts_on_a_tree():
+    import random
+
+    from gisplan._underground_quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan._underground_shortcuts import root_paths
+
+    for seed in range(5):
+        T = nx.random_labeled_tree(30, seed=seed)
+        nx.set_edge_attributes(T, 10.0, "length_m")
+        rng = random.Random(seed)
+        rt = root_tree(T, 0)
+        paths, route_of = {}, {}
+        for i in range(12):
+            a, b = rng.sample(range(30), 2)
+            paths[f"C{i}"] = rt.path(a, b)
+            route_of[f"C{i}"] = f"R{rng.randrange(6)}"
+        ends = sorted({n for p in paths.values() for n in (p[0], p[-1])})
+        feeders = root_paths(T, 0, ends)
+        assert cables_per_edge_network(T, 0, paths, route_of, feeders) == cables_per_edge(rt, paths, route_of)
