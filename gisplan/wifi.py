@@ -41,7 +41,7 @@ an explanation, not an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -154,6 +154,43 @@ class WifiParams:
                 v = list(v)
             out[f.name] = v
         return out
+
+
+def unserved_settlements(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    coverage_technologies: Sequence[str] = ("4G", "5G"),
+    min_quality: str = "good",
+    focus: Any = None,
+) -> gpd.GeoDataFrame:
+    """The settlements outside good coverage (the wifi planner's demand), before any planning.
+
+    Parameters
+    ----------
+    layers
+        Validated layers with ``settlements`` (and ``coverage`` when there is any).
+    coverage_technologies, min_quality, focus
+        As in :class:`WifiParams`; ``focus`` polygons (shapely in EPSG:4326 or a GeoDataFrame) limit the result.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The unserved settlements with their columns, in the settlements' CRS.
+    """
+    from gisplan._wifi_demand import as_geometry, served_mask
+
+    if "settlements" not in layers:
+        raise PlanningError("the wifi planner needs a 'settlements' layer")
+    sets = layers["settlements"]
+    crs = metric_crs_of(sets)
+    metric = to_metric(sets, crs)
+    cov = layers.get("coverage")
+    served = served_mask(metric, None if cov is None else to_metric(cov, crs), coverage_technologies, min_quality)
+    keep = ~served
+    area = as_geometry(focus, crs, "focus")
+    if area is not None:
+        keep &= np.asarray(shapely.intersects(area, np.asarray(metric.geometry)), dtype=bool)
+    return sets[keep].copy()
 
 
 def _profiles(cat: Catalog, names: tuple[str, ...] | None) -> list[tuple[str, APProfile, str, float]]:

@@ -191,3 +191,30 @@ def test_line_of_sight_over_elevation(tmp_path, ridge_m: float, covered: int) ->
     if covered:
         fp = plan.layers["footprints"].geometry.iloc[0]
         assert fp.area > 0
+
+
+def test_unserved_settlements_before_planning():
+    """The demand the wifi page highlights before a run: settlements outside good 4G/5G coverage."""
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from gisplan.wifi import unserved_settlements
+
+    crs = "EPSG:32648"
+    sets = gpd.GeoDataFrame(
+        {"settlement_id": ["A", "B", "C"], "population": [100, 200, 300]},
+        geometry=[Point(400000, 1130000), Point(405000, 1130000), Point(410000, 1130000)],
+        crs=crs,
+    )
+    cov = gpd.GeoDataFrame(
+        {"technology": ["4G", "4G"], "quality": ["good", "poor"]},
+        geometry=[box(399000, 1129000, 401000, 1131000), box(404000, 1129000, 406000, 1131000)],
+        crs=crs,
+    )
+    out = unserved_settlements({"settlements": sets, "coverage": cov})
+    assert list(out["settlement_id"]) == ["B", "C"]
+    assert list(unserved_settlements({"settlements": sets, "coverage": cov}, min_quality="poor")["settlement_id"]) == [
+        "C"
+    ]
+    focus = gpd.GeoDataFrame(geometry=[box(409000, 1129000, 411000, 1131000)], crs=crs)
+    assert list(unserved_settlements({"settlements": sets, "coverage": cov}, focus=focus)["settlement_id"]) == ["C"]

@@ -22,6 +22,7 @@ from streamlit_folium import st_folium
 
 from gisplan import maps
 from gisplan._errors import GisplanError
+from gisplan.wifi import unserved_settlements
 
 DRAWINGS = "wifi_drawings"
 KPIS = [
@@ -70,6 +71,10 @@ try:
         m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
     else:
         m = maps.layers_map(layers, kinds=[k for k in BASE_KINDS if k in layers], **opts)
+        if "settlements" in layers:  # the demand, highlighted before any run
+            unserved = unserved_settlements(layers)
+            if len(unserved):
+                maps.add_layer(m, unserved, kind="settlements_unserved", static_dir=STATIC_DIR, static_url=STATIC_URL)
     maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 except GisplanError as exc:
     show_error(exc)
