@@ -172,6 +172,53 @@ def _choose_root(G: nx.Graph, site_nodes: dict[str, Any], term_nodes: list[Any])
     return min(votes, key=lambda s: (votes[s][0], votes[s][1], s))
 
 
+#: Cost factor of road edges along a forced corridor (nearly free, but > 0: scipy drops zero weights).
+_FORCED_FACTOR = 1e-3
+#: How close (metres) an edge must lie to a forced corridor to follow it.
+_FORCED_TOLERANCE_M = 15.0
+
+
+def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
+    """Make the edges along ``corridors`` nearly free (in place) and return the nodes nearest their ends."""
+    from gisplan._graph import invalidate_arrays
+
+    if isinstance(corridors, gpd.GeoDataFrame):
+        if corridors.crs is None:
+            raise PlanningError("forced_corridors has no CRS; set one (e.g. EPSG:4326)")
+        lines = list(corridors.to_crs(crs).geometry)
+    else:
+        geoms = [corridors] if isinstance(corridors, shapely.Geometry) else list(corridors)
+        lines = list(gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs(crs))
+    lines = [g for g in lines if g is not None and not g.is_empty]
+    if not lines:
+        return []
+    area = shapely.union_all([g.buffer(_FORCED_TOLERANCE_M) for g in lines])
+    shapely.prepare(area)
+    changed = 0
+    for _u, _v, d in G.edges(data=True):
+        geom = d.get("geometry")
+        if geom is None or d.get("length_m", 0) <= 0:
+            continue
+        if area.contains(geom) or geom.intersection(area).length >= 0.8 * geom.length:
+            d["cost"] = max(float(d["cost"]) * _FORCED_FACTOR, 1e-6)
+            changed += 1
+    if changed == 0:
+        raise PlanningError(
+            "no road lies along the forced corridor(s): draw them on streets of the roads layer / "
+            "Tuyến bắt buộc không nằm trên đường nào"
+        )
+    invalidate_arrays(G)
+    nodes = list(G.nodes)
+    xy = np.array([[G.nodes[n]["x"], G.nodes[n]["y"]] for n in nodes])
+    ends = []
+    for g in lines:
+        for part in getattr(g, "geoms", [g]):
+            coords = list(part.exterior.coords) if part.geom_type == "Polygon" else list(part.coords)
+            for x, y in (coords[0], coords[-1]):
+                ends.append(nodes[int(np.argmin((xy[:, 0] - x) ** 2 + (xy[:, 1] - y) ** 2))])
+    return sorted_nodes(set(ends))
+
+
 def build_plan(
     layers: dict[str, gpd.GeoDataFrame],
     zones_in: Any,
@@ -218,9 +265,16 @@ def build_plan(
     else:
         root_site = _choose_root(G, site_nodes, term_nodes)
     root = site_nodes[root_site]
+    forced_terms = _force_corridors(G, params.forced_corridors, crs) if params.forced_corridors is not None else []
+    if forced_terms:
+        progress(f"forced corridors: {len(forced_terms)} corridor end(s) added as terminals")
     progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} poles, root {root_site}")
     T = steiner_tree(
-        G, [root, *term_nodes], weight="cost", starts=params.steiner_starts, max_rounds=params.steiner_rounds
+        G,
+        sorted_nodes({root, *term_nodes, *forced_terms}),
+        weight="cost",
+        starts=params.steiner_starts,
+        max_rounds=params.steiner_rounds,
     )
     rt = root_tree(T, root)
     _fill_road_attrs(T, rt.order, rt.parent)

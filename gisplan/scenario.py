@@ -80,7 +80,8 @@ SPEC: dict[str, Any] = {
         "forced_corridors": Key(
             "geometry",
             None,
-            "lines the trench network must follow (their ends become terminals): " + _GEOM_DOC,
+            "lines the trench network must follow (road edges within 15 m of them are made nearly free for the "
+            "routing, their ends become terminals; the BOQ prices them in full): " + _GEOM_DOC,
             "tuyến bắt buộc",
         ),
         "forbidden_corridors": Key(
@@ -129,6 +130,20 @@ SPEC: dict[str, Any] = {
             "tổng đài phục vụ",
         ),
         "owners": Key("list[str]", [], "move only the cables of these owners (all when empty)", "chủ sở hữu cáp"),
+        "shortcuts": Key(
+            "bool",
+            True,
+            "add short trenches that close street loops where they save more cable than they cost",
+            "thêm đoạn hào nối vòng khi tiết kiệm cáp",
+        ),
+        "shortcut_max_m": Key(
+            "float",
+            400.0,
+            "longest road path considered as a shortcut, in metres",
+            "chiều dài tối đa của đoạn nối",
+            minimum=1,
+            maximum=5000,
+        ),
     },
     "wifi": {
         "enabled": Key("bool", False, "plan remote-area wifi", "lập phương án wifi"),

@@ -124,6 +124,11 @@ class UndergroundParams:
         Longest road path considered as a shortcut, in metres.
     shortcut_rounds
         Most shortcuts added (one per greedy round; a work bound, so the plan stays deterministic).
+    forced_corridors
+        Lines the trench network must follow (a GeoDataFrame, or shapely lines in EPSG:4326): road edges
+        lying along a corridor (within 15 m) are made nearly free for the Steiner tree and the road nodes
+        nearest the corridor's ends become terminals, so the tree runs along it; the BOQ still prices them
+        at their full cost.  The KPI ``steiner_cost_vnd`` is then the routing objective, not the price.
     """
 
     budget_per_year_vnd: int
@@ -144,6 +149,7 @@ class UndergroundParams:
     shortcuts: bool = True
     shortcut_max_m: float = 400.0
     shortcut_rounds: int = 50
+    forced_corridors: Any = None
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -198,6 +204,7 @@ class UndergroundParams:
             "shortcuts": self.shortcuts,
             "shortcut_max_m": self.shortcut_max_m,
             "shortcut_rounds": self.shortcut_rounds,
+            "forced_corridors": count(self.forced_corridors),
         }
 
 

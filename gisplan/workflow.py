@@ -79,9 +79,10 @@ def _forbidden_constraints(scen: Scenario, layers: dict[str, Any]) -> dict[str, 
         return layers
     metric = g.to_crs(METRIC_CRS)
     geom = metric.geometry.apply(lambda x: x if x.geom_type.endswith("Polygon") else x.buffer(10.0))
+    n = len(metric)
     extra = gpd.GeoDataFrame(
-        {"kind": "no_dig", "rule": "forbid", "penalty_factor": 1.0, "source": "scenario"},
-        geometry=geom,
+        {"kind": ["no_dig"] * n, "rule": ["forbid"] * n, "penalty_factor": [1.0] * n, "source": ["scenario"] * n},
+        geometry=list(geom),
         crs=METRIC_CRS,
     )
     base = layers.get("constraints")
@@ -145,6 +146,8 @@ def underground_params(scen: Scenario, catalog: Catalog) -> Any:
         kwargs["exchange_ids"] = tuple(u["exchange_ids"])
     if u["owners"]:
         kwargs["owners"] = tuple(u["owners"])
+    kwargs["shortcuts"] = u["shortcuts"]
+    kwargs["shortcut_max_m"] = u["shortcut_max_m"]
     forced = scen.geometries.get("forced_corridors")
     if forced is not None:
         kwargs["forced_corridors"] = forced

@@ -396,3 +396,21 @@ def test_network_duct_counts_equal_tree_counts_on_a_tree():
         ends = sorted({n for p in paths.values() for n in (p[0], p[-1])})
         feeders = root_paths(T, 0, ends)
         assert cables_per_edge_network(T, 0, paths, route_of, feeders) == cables_per_edge(rt, paths, route_of)
+
+
+def test_forced_corridor_is_followed_and_priced_in_full():
+    free = _plan()
+    corridor = gpd.GeoDataFrame(geometry=[LineString([_xy(200, 0), _xy(200, 200)])], crs=CRS)  # street "Doc 2"
+    forced = _plan(forced_corridors=corridor)
+    tr = forced.layers["trenches"]
+    along = tr[tr["street"].astype(str).str.contains("Doc 2")]
+    assert along["length_m"].sum() == pytest.approx(200.0, abs=1.0)
+    assert not free.layers["trenches"]["street"].astype(str).str.contains("Doc 2").any()
+    assert forced.total_vnd > free.total_vnd  # the corridor is not free in the BOQ
+    assert forced.params["forced_corridors"] == 1
+
+
+def test_forced_corridor_off_the_roads_is_refused():
+    corridor = gpd.GeoDataFrame(geometry=[LineString([_xy(1000, 1000), _xy(1200, 1000)])], crs=CRS)
+    with pytest.raises(PlanningError, match="forced corridor"):
+        _plan(forced_corridors=corridor)

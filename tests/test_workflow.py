@@ -166,3 +166,22 @@ def test_combined_run_with_wifi(tmp_path):
     back = pd.read_csv(tmp_path / "out" / "boq.csv", encoding="utf-8-sig")
     assert int(back["amount_vnd"].sum()) == result.plan.total_vnd
     assert isinstance(gpd.read_file(tmp_path / "out" / "plan.gpkg", layer="wifi_sites"), gpd.GeoDataFrame)
+
+
+def test_scenario_corridors_reach_the_planner(tmp_path):
+    """forced and forbidden corridors drawn in a scenario change the trench network."""
+    doc = yaml.safe_load(scenario_text())
+    base = run_scenario(parse_scenario(yaml.safe_dump(doc)))
+    trenches = base.plan.layers["trenches"].to_crs("EPSG:4326")
+    # forbid the street carrying the longest new trench run (existing ducts stay usable): the plan must avoid it
+    dug = trenches[~trenches["reuse_duct"].astype(bool)]
+    street = dug.groupby("street")["length_m"].sum().idxmax()
+    line = trenches[trenches["street"] == street].union_all()
+    doc["geometries"]["forbidden_corridors"] = mapping(line)
+    forbidden = run_scenario(parse_scenario(yaml.safe_dump(doc)))
+    after = forbidden.plan.layers["trenches"]
+    assert (
+        after.loc[after["street"] == street, "length_m"].sum()
+        < 0.5 * trenches.loc[trenches["street"] == street, "length_m"].sum()
+    )
+    assert forbidden.plan.total_vnd != base.plan.total_vnd
