@@ -67,10 +67,44 @@ def load_project(path: str, mtime_ns: int) -> dict[str, gpd.GeoDataFrame]:
 
 
 def current_project() -> dict[str, gpd.GeoDataFrame]:
-    """Load the current project (cached); raises GisplanError on invalid layers."""
+    """The current project (cached) with the layers uploaded on the Map page in place of its own.
+
+    Raises GisplanError on invalid layers.
+    """
     path = project_path()
     mtime = path.stat().st_mtime_ns if path.exists() else 0
-    return load_project(str(path), mtime)
+    base = load_project(str(path), mtime)
+    uploaded = st.session_state.get("uploaded_layers") or {}
+    return {**base, **uploaded} if uploaded else base
+
+
+def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Keep uploaded (validated) layers for this session, each also written to a GeoPackage of the session
+    folder so that scenarios made in the app name them in ``layers.files`` (a run reads files, like the CLI)."""
+    from gisplan.layers import write_gpkg
+
+    files: dict[str, str] = {}
+    for kind, gdf in layers.items():
+        path = session_dir() / f"upload-{kind}.gpkg"
+        write_gpkg({kind: gdf}, path)
+        files[kind] = str(path)
+    st.session_state["uploaded_layers"] = dict(layers)
+    st.session_state["uploaded_files"] = files
+
+
+def forget_upload() -> None:
+    """Drop the uploaded layers of this session."""
+    st.session_state["uploaded_layers"] = {}
+    st.session_state["uploaded_files"] = {}
+
+
+def layers_section() -> dict[str, object]:
+    """The ``layers`` section of scenarios made in the app: the project, with uploaded layers as ``files``."""
+    section: dict[str, object] = {"source": layers_source()}
+    files = st.session_state.get("uploaded_files") or {}
+    if files:
+        section["files"] = dict(files)
+    return section
 
 
 # --------------------------------------------------------------------------- planner pages (runs, store, drawings)

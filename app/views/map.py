@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-from appkit import STATIC_DIR, STATIC_URL, current_project, show_error, tr
+from appkit import STATIC_DIR, STATIC_URL, current_project, forget_upload, remember_upload, show_error, tr
 from streamlit_folium import st_folium
 
 from gisplan import maps
@@ -31,9 +31,9 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
     upload_crs = st.selectbox(tr("app.upload.crs"), ["EPSG:4326", "EPSG:4756", "EPSG:9207"], key="map_upload_crs")
     if upload is not None and st.session_state.get("uploaded_from") != (upload.file_id, upload_crs):
         st.session_state["uploaded_from"] = (upload.file_id, upload_crs)
-        st.session_state["uploaded_layers"] = {}
+        forget_upload()
         try:
-            st.session_state["uploaded_layers"] = read_upload(upload.name, upload.getvalue(), crs=upload_crs)
+            remember_upload(read_upload(upload.name, upload.getvalue(), crs=upload_crs))
         except GisplanError as exc:
             st.session_state["upload_error"] = exc
         else:
@@ -41,13 +41,13 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
     if upload is None:
         st.session_state.pop("uploaded_from", None)
         st.session_state.pop("upload_error", None)
-        st.session_state["uploaded_layers"] = {}
+        forget_upload()
     if st.session_state.get("upload_error") is not None:
         show_error(st.session_state["upload_error"])
     uploaded = st.session_state.get("uploaded_layers") or {}
     if uploaded:
         st.success(tr("app.upload.loaded", kinds=", ".join(f"{k} ({len(v)})" for k, v in uploaded.items())))
-layers = {**layers, **uploaded}
+layers = current_project()  # the upload, if any, in place of the project's own layers
 
 st.caption(tr("app.project.loaded", n=len(layers)))
 with st.sidebar:

@@ -15,7 +15,7 @@ from appkit import (
     feature_collection,
     keep_drawings,
     kpi_metrics,
-    layers_source,
+    layers_section,
     run_scenario_text,
     show_error,
     tr,
@@ -87,7 +87,7 @@ keep_drawings(DRAWINGS, out)
 if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zones):
     scenario = {
         "title": title,
-        "layers": {"source": layers_source()},
+        "layers": layers_section(),
         "geometries": {"zones": feature_collection(zones)},
         "underground": {
             "enabled": True,

@@ -13,7 +13,7 @@ from appkit import (
     feature_collection,
     keep_drawings,
     kpi_metrics,
-    layers_source,
+    layers_section,
     run_scenario_text,
     show_error,
     tr,
@@ -88,7 +88,7 @@ if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
         wifi["cover_all"] = True
     else:
         wifi["budget_vnd"] = round(budget_bn * 1e9)
-    scenario: dict = {"title": title, "layers": {"source": layers_source()}, "wifi": wifi}
+    scenario: dict = {"title": title, "layers": layers_section(), "wifi": wifi}
     if sites:
         scenario["geometries"] = {"candidate_sites": feature_collection(sites)}
     try:
