@@ -3,8 +3,8 @@
 The networkx graph stays the source of truth.  :func:`graph_arrays` derives an
 immutable :class:`GraphArrays` (a symmetric CSR matrix of positive weights plus
 edge arrays) and caches it in ``G.graph["_arrays"]``.  The cache is keyed on
-``(number_of_nodes, number_of_edges, G.graph.get("version", 0), weight)``: any
-change of the node or edge count rebuilds it.  Code that changes an edge
+``(number_of_nodes, sum of adjacency sizes, G.graph.get("version", 0), weight)``:
+any change of the node or edge count rebuilds it.  Code that changes an edge
 *attribute* in place (e.g. a cost) without adding or removing edges must bump
 ``G.graph["version"]`` (or call :func:`invalidate_arrays`).
 
@@ -121,6 +121,16 @@ def arrays_from_edges(
     return GraphArrays(nodes=list(nodes), index=index, u=lo, v=hi, w=w, w_true=w_true, csr=csr, eid=ids, keys=keys)
 
 
+def _cache_key(G: nx.Graph, weight: str) -> tuple[int, int, Any, str]:
+    """(nodes, sum of adjacency sizes, version, weight): changes whenever a node or an edge is added or removed.
+
+    The sum of adjacency sizes is ``2 * edges - self-loops``; it is used instead of ``G.number_of_edges()``,
+    which walks a Python generator per node (a third of a second on a million edges).
+    """
+    adj = G._adj
+    return (len(adj), sum(map(len, adj.values())), G.graph.get("version", 0), weight)
+
+
 def graph_arrays(G: nx.Graph, weight: str = "cost") -> GraphArrays:
     """Return the (cached) array form of ``G`` for edge attribute ``weight``.
 
@@ -129,7 +139,7 @@ def graph_arrays(G: nx.Graph, weight: str = "cost") -> GraphArrays:
     """
     if G.is_directed() or G.is_multigraph():
         raise RoutingError("routing needs an undirected simple networkx.Graph; convert with nx.Graph(G)")
-    key = (G.number_of_nodes(), G.number_of_edges(), G.graph.get("version", 0), weight)
+    key = _cache_key(G, weight)
     cached = G.graph.get(_CACHE_KEY)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -156,8 +166,7 @@ def graph_arrays(G: nx.Graph, weight: str = "cost") -> GraphArrays:
 
 def set_arrays(G: nx.Graph, arrays: GraphArrays, weight: str = "cost") -> None:
     """Store ``arrays`` as the cached array form of ``G`` (they must describe ``G`` exactly)."""
-    key = (G.number_of_nodes(), G.number_of_edges(), G.graph.get("version", 0), weight)
-    G.graph[_CACHE_KEY] = (key, arrays)
+    G.graph[_CACHE_KEY] = (_cache_key(G, weight), arrays)
 
 
 def invalidate_arrays(G: nx.Graph) -> None:

@@ -92,7 +92,9 @@ def mehlhorn(
         starts, stops = rows[reached], rows[reached + 1]
         counts = stops - starts
         pos = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
-        cand = np.unique(A.eid[pos])
+        seen_edge = np.zeros(len(A.u), dtype=bool)
+        seen_edge[A.eid[pos]] = True
+        cand = np.flatnonzero(seen_edge)
         lu = lab[A.u[cand]]
         lv = lab[A.v[cand]]
         eidx = cand[(lu >= 0) & (lv >= 0) & (lu != lv)]
@@ -194,6 +196,9 @@ class LocalSearch:
         One-element list: moves left to evaluate, shared between calls (a deterministic work limit).
     insertion
         Also try Steiner-vertex insertion (one MST per candidate vertex; for small graphs).
+    elimination
+        Also try key-vertex elimination (each move a bounded Dijkstra from the whole tree; for graphs
+        where that ball stays small).
     """
 
     def __init__(
@@ -203,6 +208,7 @@ class LocalSearch:
         *,
         max_rounds: int = 20,
         insertion: bool = True,
+        elimination: bool = True,
         budget: list[int] | None = None,
     ):
         self.budget = budget if budget is not None else [1 << 62]
@@ -210,6 +216,7 @@ class LocalSearch:
         self.is_terminal = is_terminal
         self.max_rounds = max_rounds
         self.insertion = insertion
+        self.elimination = elimination
 
     # -- tree structure -------------------------------------------------------------------------
     def _adjacency(self, eids: np.ndarray) -> dict[int, list[tuple[int, int]]]:
@@ -281,30 +288,120 @@ class LocalSearch:
             return better
         return None
 
+    def _smaller_side(
+        self, adj: dict[int, list[tuple[int, int]]], s: int, t: int, inner: set[int]
+    ) -> tuple[list[int], int]:
+        """Nodes of the smaller of the two trees left when the key path s..t (inner nodes ``inner``) is cut.
+
+        Two breadth-first searches from ``s`` and ``t`` advance in turn; the first to finish is the
+        smaller side, so the work is bounded by twice the smaller side.  Returns (its nodes, the other end).
+        """
+        sides = ([s], [t])
+        seen = ({s}, {t})
+        heads = [0, 0]
+        blocked = inner
+        while True:
+            for k in (0, 1):
+                nodes, mark = sides[k], seen[k]
+                if heads[k] == len(nodes):
+                    return nodes, (t if k == 0 else s)
+                x = nodes[heads[k]]
+                heads[k] += 1
+                for y, _e in adj[x]:
+                    if y not in mark and y not in blocked:
+                        mark.add(y)
+                        nodes.append(y)
+
+    def _exchange(
+        self,
+        adj: dict[int, list[tuple[int, int]]],
+        in_tree: np.ndarray,
+        edges: list[int],
+        s: int,
+        t: int,
+        inner: set[int],
+    ) -> list[int] | None:
+        """Cheapest path joining the two sides of the cut key path, when cheaper than the path; its edges."""
+        A = self.A
+        self.budget[0] -= 1
+        cost = float(A.w[edges].sum())
+        side, _other = self._smaller_side(adj, s, t, inner)
+        src = np.array(side, dtype=np.int64)
+        dist, pred = csgraph.dijkstra(
+            A.csr, directed=True, indices=src, min_only=True, return_predecessors=True, limit=cost
+        )[:2]
+        other = in_tree.copy()
+        other[src] = False
+        other[list(inner)] = False
+        cand = np.flatnonzero(np.isfinite(dist) & other)
+        if len(cand) == 0:
+            return None
+        best = int(cand[np.argmin(dist[cand])])
+        if dist[best] >= cost - _TOL * max(1.0, cost):
+            return None
+        steps_a: list[int] = []
+        steps_b: list[int] = []
+        a = best
+        while pred[a] >= 0:
+            steps_a.append(int(pred[a]))
+            steps_b.append(a)
+            a = int(pred[a])
+        return A.edge_ids(np.array(steps_a), np.array(steps_b)).tolist()
+
     def key_path_exchange(self, eids: np.ndarray) -> tuple[np.ndarray, bool]:
-        """One pass of key-path exchange; return (tree, improved)."""
+        """One pass of key-path exchange; return (tree, improved).
+
+        Each key path is cut and its two sides rejoined by the cheapest path from the smaller side
+        (one Dijkstra bounded by the cut path's cost), so a move costs about the smaller side plus
+        the ball the Dijkstra explores, not the whole graph.
+        """
         A = self.A
         improved = False
         adj = self._adjacency(eids)
         paths = self.key_paths(adj)
         paths.sort(key=lambda p: -tree_cost(A, np.array(p[0])))
         current = set(eids.tolist())
-        for edges, _s, _t in paths:
+        in_tree = np.zeros(A.n, dtype=bool)
+        in_tree[list(adj)] = True
+        for edges, s, t in paths:
             if self.budget[0] <= 0:
                 break
             if not current.issuperset(edges):
                 continue
-            inner = {int(x) for x in np.concatenate([A.u[edges], A.v[edges]]).tolist()} - {_s, _t}
+            inner = {int(x) for x in np.concatenate([A.u[edges], A.v[edges]]).tolist()} - {s, t}
             if any(x not in adj or self._is_key(adj, x) for x in inner):
                 continue
-            cost = tree_cost(A, np.array(edges))
-            new = self._reconnect(eids, set(edges), inner, cost, adj)
-            if new is not None:
-                eids = new
-                improved = True
-                adj = self._adjacency(eids)
-                current = set(eids.tolist())
-        return eids, improved
+            if s not in adj or t not in adj:
+                continue
+            new = self._exchange(adj, in_tree, edges, s, t, inner)
+            if new is None:
+                continue
+            improved = True
+            current.difference_update(edges)
+            for e in edges:
+                a, b = int(A.u[e]), int(A.v[e])
+                adj[a] = [p for p in adj[a] if p[1] != e]
+                adj[b] = [p for p in adj[b] if p[1] != e]
+            for x in inner:
+                if not adj[x]:
+                    del adj[x]
+                    in_tree[x] = False
+            for e in new:
+                if e in current:
+                    continue
+                current.add(e)
+                a, b = int(A.u[e]), int(A.v[e])
+                adj.setdefault(a, []).append((b, e))
+                adj.setdefault(b, []).append((a, e))
+                in_tree[a] = in_tree[b] = True
+        if not improved:
+            return eids, False
+        out = np.array(sorted(current), dtype=np.int64)
+        if len(out) != len(adj) - 1:  # a cycle through near-zero edges: repair
+            out = mst_prune(A, tree_nodes(A, out), self.is_terminal)
+        else:
+            out = prune(A, out, self.is_terminal)
+        return out, True
 
     def key_vertex_elimination(self, eids: np.ndarray) -> tuple[np.ndarray, bool]:
         """One pass of key-vertex elimination (Steiner nodes of degree >= 3); return (tree, improved)."""
@@ -362,7 +459,9 @@ class LocalSearch:
             if self.budget[0] <= 0:
                 break
             eids, a = self.key_path_exchange(eids)
-            eids, b = self.key_vertex_elimination(eids)
+            b = False
+            if self.elimination:
+                eids, b = self.key_vertex_elimination(eids)
             c = False
             if self.insertion:
                 eids, c = self.vertex_insertion(eids)

@@ -11,8 +11,10 @@ Both run on the array form of the graph (:mod:`gisplan._graph`), cached in
 
 from __future__ import annotations
 
+import gc
 import itertools
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from gisplan._errors import RoutingError
-from gisplan._graph import GraphArrays, arrays_from_edges, graph_arrays
+from gisplan._graph import GraphArrays, graph_arrays
 from gisplan._steiner import LocalSearch, mehlhorn, mst_prune, shortest_path_heuristic, tree_cost, tree_nodes
 from gisplan._steiner_bound import dual_ascent, flow_model_size, solve_exact
 
@@ -32,8 +34,25 @@ EXACT_MAX_FLOW_VARIABLES = 60_000
 #: ``lower_bound="auto"`` runs dual ascent up to this many edges and edges x terminals; else Mehlhorn's bound.
 DUAL_ASCENT_MAX_EDGES = 30_000
 DUAL_ASCENT_MAX_WORK = 13_000_000
-#: Graphs with more nodes than this run the local search on the tree's neighbourhood only.
+#: Graphs with more nodes than this run key-path exchange only (its moves explore a bounded ball each).
 LOCAL_NEIGHBOURHOOD_NODES = 50_000
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored on exit).
+
+    The routing loops allocate many small containers; with a million-edge networkx graph alive,
+    each full collection walks every attribute dict (tenths of a second, several times a call).
+    Reference counting still frees everything; only cycle detection waits until the call ends.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _check_terminals(G: nx.Graph, A: GraphArrays, terminals: Iterable[Hashable]) -> list[Hashable]:
@@ -70,18 +89,6 @@ def _main_component(A: GraphArrays, idx: np.ndarray, terms: list[Hashable]) -> n
     return comp == main
 
 
-def _neighbourhood(A: GraphArrays, eids: np.ndarray, radius: float) -> tuple[GraphArrays, np.ndarray]:
-    """Subgraph of nodes within ``radius`` of the tree; returns (sub arrays, global index of sub nodes)."""
-    nodes = tree_nodes(A, eids)
-    dist = csgraph.dijkstra(A.csr, directed=True, indices=nodes, min_only=True, limit=radius)
-    keep = np.flatnonzero(np.isfinite(dist))
-    local = np.full(A.n, -1, dtype=np.int64)
-    local[keep] = np.arange(len(keep))
-    sel = (local[A.u] >= 0) & (local[A.v] >= 0)
-    sub = arrays_from_edges(keep.tolist(), local[A.u[sel]], local[A.v[sel]], A.w_true[sel])
-    return sub, keep
-
-
 def _improve(
     A: GraphArrays,
     eids: np.ndarray,
@@ -91,23 +98,14 @@ def _improve(
     budget: list[int],
     insertion: bool = False,
 ) -> np.ndarray:
-    """Local search; on big graphs on the subgraph near the tree only (see steiner_tree notes)."""
+    """Local search (see steiner_tree notes); on big graphs key-path exchange only, whose moves stay local."""
     if len(eids) == 0 or max_rounds <= 0:
         return eids
-    if A.n <= LOCAL_NEIGHBOURHOOD_NODES:
-        ls = LocalSearch(A, is_term, max_rounds=max_rounds, insertion=insertion and A.n <= 5_000, budget=budget)
-        return ls.run(eids)
-    ls0 = LocalSearch(A, is_term)
-    paths = ls0.key_paths(ls0._adjacency(eids))
-    radius = float(np.median([tree_cost(A, np.array(p[0])) for p in paths]))
-    sub, keep = _neighbourhood(A, eids, radius)
-    local = {int(g): i for i, g in enumerate(keep.tolist())}
-    sub_e = sub.edge_ids(
-        np.array([local[int(x)] for x in A.u[eids].tolist()]), np.array([local[int(x)] for x in A.v[eids].tolist()])
+    small = A.n <= LOCAL_NEIGHBOURHOOD_NODES
+    ls = LocalSearch(
+        A, is_term, max_rounds=max_rounds, insertion=insertion and A.n <= 5_000, elimination=small, budget=budget
     )
-    sub_term = is_term[keep]
-    better = LocalSearch(sub, sub_term, max_rounds=max_rounds, insertion=False, budget=budget).run(np.sort(sub_e))
-    return np.sort(A.edge_ids(keep[sub.u[better]], keep[sub.v[better]]))
+    return ls.run(eids)
 
 
 def _heuristic(
@@ -219,6 +217,21 @@ def steiner_tree(
     >>> sorted(T.edges()), T.graph["cost"], T.graph["optimal"]
     ([(1, 2), (2, 3), (2, 4)], 3.0, True)
     """
+    with _gc_paused():
+        return _steiner_tree(G, terminals, weight, exact, lower_bound, starts, max_rounds, effort, seed)
+
+
+def _steiner_tree(
+    G: nx.Graph,
+    terminals: Iterable[Hashable],
+    weight: str,
+    exact: bool | Literal["auto"],
+    lower_bound: Literal["auto", "dual_ascent", "mehlhorn"],
+    starts: int | None,
+    max_rounds: int,
+    effort: float,
+    seed: int,
+) -> nx.Graph:
     A = graph_arrays(G, weight)
     terms = _check_terminals(G, A, terminals)
     idx = np.array([A.index[t] for t in terms], dtype=np.int64)
@@ -276,11 +289,11 @@ def _build(
     T = nx.Graph()
     T.graph["crs"] = G.graph.get("crs")
     nodes = [A.nodes[i] for i in tree_nodes(A, eids).tolist()] if len(eids) else [single]
-    T.add_nodes_from((x, dict(G.nodes[x])) for x in nodes)
-    for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True):
-        x, y = A.nodes[a], A.nodes[b]
-        T.add_edge(x, y, **G.edges[x, y])
-    cost = float(sum(G.edges[x, y][weight] for x, y in T.edges))
+    gnode, gadj, names = G.nodes, G.adj, A.nodes
+    T.add_nodes_from((x, dict(gnode[x])) for x in nodes)
+    pairs = [(names[a], names[b]) for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True)]
+    T.add_edges_from((x, y, gadj[x][y]) for x, y in pairs)
+    cost = float(sum(gadj[x][y][weight] for x, y in pairs))
     lb = min(max(lb, 0.0), cost)
     gap = 0.0 if cost <= 0 else max(0.0, (cost - lb) / cost)
     if gap <= 1e-9:
