@@ -288,27 +288,24 @@ class LocalSearch:
             return better
         return None
 
-    def _smaller_side(
-        self, adj: dict[int, list[tuple[int, int]]], s: int, t: int, inner: set[int]
-    ) -> tuple[list[int], int]:
-        """Nodes of the smaller of the two trees left when the key path s..t (inner nodes ``inner``) is cut.
+    def _smaller_side(self, adj: dict[int, list[tuple[int, int]]], s: int, t: int, cut: set[int]) -> list[int]:
+        """Nodes of the smaller of the two trees left when the key path s..t (edges ``cut``) is removed.
 
         Two breadth-first searches from ``s`` and ``t`` advance in turn; the first to finish is the
-        smaller side, so the work is bounded by twice the smaller side.  Returns (its nodes, the other end).
+        smaller side, so the work is bounded by twice the smaller side.
         """
         sides = ([s], [t])
         seen = ({s}, {t})
         heads = [0, 0]
-        blocked = inner
         while True:
             for k in (0, 1):
                 nodes, mark = sides[k], seen[k]
                 if heads[k] == len(nodes):
-                    return nodes, (t if k == 0 else s)
+                    return nodes
                 x = nodes[heads[k]]
                 heads[k] += 1
-                for y, _e in adj[x]:
-                    if y not in mark and y not in blocked:
+                for y, e in adj[x]:
+                    if e not in cut and y not in mark:
                         mark.add(y)
                         nodes.append(y)
 
@@ -325,7 +322,7 @@ class LocalSearch:
         A = self.A
         self.budget[0] -= 1
         cost = float(A.w[edges].sum())
-        side, _other = self._smaller_side(adj, s, t, inner)
+        side = self._smaller_side(adj, s, t, set(edges))
         src = np.array(side, dtype=np.int64)
         dist, pred = csgraph.dijkstra(
             A.csr, directed=True, indices=src, min_only=True, return_predecessors=True, limit=cost
