@@ -63,8 +63,14 @@ def _metric(gdf: gpd.GeoDataFrame, crs: CRS | None, what: str) -> gpd.GeoDataFra
 
 
 def _lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Single-part, non-empty lines."""
-    out = gdf.explode(index_parts=False, ignore_index=True)
+    """Single-part, non-empty lines (the input's own geometry objects when it holds no multi-part line)."""
+    kinds = shapely.get_type_id(gdf.geometry.values)
+    if np.any(kinds == shapely.GeometryType.MULTILINESTRING) or np.any(
+        kinds == shapely.GeometryType.GEOMETRYCOLLECTION
+    ):
+        out = gdf.explode(index_parts=False, ignore_index=True)
+    else:
+        out = gdf
     return out[~(out.geometry.is_empty | out.geometry.isna())].reset_index(drop=True)
 
 
@@ -96,13 +102,13 @@ def _snap_endpoints(geoms: np.ndarray, tol: float) -> tuple[np.ndarray, int]:
 class _Pieces(NamedTuple):
     geoms: np.ndarray
     source: np.ndarray  # row of the roads frame each piece comes from
-    duplicates: list[list[Any]]  # other road_ids lying on the same piece
+    duplicates: dict[int, list[Any]]  # piece -> other road_ids lying on it (pieces with none left out)
 
 
 def _node_lines(geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray, *, noded: bool) -> _Pieces:
     """Split lines where they meet and merge duplicates; map each piece to its cheapest source road."""
     if noded:
-        return _Pieces(geoms, np.arange(len(geoms)), [[] for _ in range(len(geoms))])
+        return _Pieces(geoms, np.arange(len(geoms)), {})
     pieces = shapely.get_parts(shapely.union_all(geoms))
     pieces = pieces[shapely.length(pieces) > 0]
     mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
@@ -119,22 +125,22 @@ def _node_lines(geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray, *, no
     first[1:] = pi[1:] != pi[:-1]
     source = np.empty(len(pieces), dtype=np.int64)
     source[pi[first]] = li[first]
-    dups: list[list[Any]] = [[] for _ in range(len(pieces))]
+    dups: dict[int, list[Any]] = {}
     for p, line in zip(pi[~first].tolist(), li[~first].tolist(), strict=True):
         rid = road_ids[line]
-        if rid != road_ids[source[p]] and rid not in dups[p]:
-            dups[p].append(rid)
+        if rid != road_ids[source[p]] and rid not in dups.get(p, ()):
+            dups.setdefault(p, []).append(rid)
     return _Pieces(pieces, source, dups)
 
 
 def _zone_factors(
     pieces: np.ndarray, constraints: gpd.GeoDataFrame | None
-) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, list[str]]]:
     """Per piece: forbidden?, cost multiplier, and the constraint kinds touched."""
     n = len(pieces)
     forbid = np.zeros(n, dtype=bool)
     mult = np.ones(n)
-    kinds: list[list[str]] = [[] for _ in range(n)]
+    kinds: dict[int, list[str]] = {}
     if constraints is None or len(constraints) == 0:
         return forbid, mult, kinds
     polys = constraints.geometry.values
@@ -147,7 +153,7 @@ def _zone_factors(
     length = shapely.length(pieces[pi])
     ok = inside > 0
     for p, c, frac in zip(pi[ok].tolist(), ci[ok].tolist(), (inside[ok] / length[ok]).tolist(), strict=True):
-        kinds[p].append(kind[c])
+        kinds.setdefault(p, []).append(kind[c])
         if rule[c] == "forbid":
             forbid[p] = True
         elif rule[c] == "penalty":
@@ -284,7 +290,8 @@ def graph_from_roads(
     G.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(uniq.tolist()))
     next_id = len(uniq)
     dropped: list[Any] = []
-    cols = {col: r[col].to_numpy(dtype=object) for col in ("road_id", "name", "road_class", "surface")}
+    cols = {col: _shared(r[col].to_numpy(dtype=object)) for col in ("road_id", "name", "road_class", "surface")}
+    del r
     order = np.argsort(cost[keep], kind="stable")  # cheapest first, so parallels keep the cheapest
     extra_geoms = []
     for j in order.tolist():
@@ -298,9 +305,9 @@ def graph_from_roads(
             trench_cost_per_m=float(trench[p]),
             geometry=pieces.geoms[p],
         )
-        if pieces.duplicates[p]:
+        if p in pieces.duplicates:
             attrs["duplicates"] = list(pieces.duplicates[p])
-        if kinds[p]:
+        if p in kinds:
             attrs["zones"] = sorted(set(kinds[p]))
         if is_duct[p]:
             attrs.update(free_ducts=int(free[p]), duct_id=duct_id[p])
@@ -319,6 +326,14 @@ def graph_from_roads(
     G.graph["n_components"] = nx.number_connected_components(G)
     _cache_arrays(G)
     return G
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """The same values with equal strings as one object each (a million edges share a few class names)."""
+    pool: dict[Any, Any] = {}
+    out = np.empty(len(values), dtype=object)
+    out[:] = [pool.setdefault(x, x) if isinstance(x, str) else x for x in values.tolist()]
+    return out
 
 
 def _add_ring(G: nx.Graph, attrs: dict, next_id: int) -> int:
