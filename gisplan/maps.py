@@ -259,13 +259,13 @@ def add_layer(
         "count": n,
     }
     bounds = _layers_bounds([frame]) if n else None
-    data: dict[str, Any] | None
+    data: str | None
     if static_dir is not None and n > static_threshold:
         rel = write_static_layer(frame, static_dir, kind=kind, columns=keep)
         spec["url"] = f"{static_url.rstrip('/')}/{rel}"
         data = None
     else:
-        data = json.loads(_feature_collection(frame, keep, decimals=7))
+        data = _feature_collection(frame, keep, decimals=7)
     _ensure_helpers(m)
     layer = VectorLayer(name=title, spec=spec, data=data, bounds=bounds, count=n, show=show)
     m.add_child(layer)
