@@ -191,3 +191,18 @@ def test_crossings_rule():
     assert crossings_cost(G, straight, catalog=CAT) == 6000
     turn = steiner_tree(G, [node[(0.0, 0.0)], node[(50.0, 100.0)]])
     assert count_crossings(G, turn) == []
+
+
+def test_single_part_roads_keep_their_geometries_and_multi_part_roads_are_split():
+    line = LineString([(0, 0), (100, 0)])
+    frame = roads([line], surface=["gravel"])
+    G = graph_from_roads(frame, catalog=CAT, noded=True, snap_tolerance_m=0.0)
+    ((_a, _b, d),) = G.edges(data=True)
+    assert d["geometry"].equals(line)
+    from shapely import MultiLineString
+
+    multi = roads([MultiLineString([[(0, 0), (100, 0)], [(0, 50), (100, 50)]])], road_class=["national"])
+    H = graph_from_roads(multi, catalog=CAT, noded=True, snap_tolerance_m=0.0)
+    assert H.number_of_edges() == 2
+    assert {d["road_class"] for *_e, d in H.edges(data=True)} == {"national"}
+    assert sorted(d["cost"] for *_e, d in H.edges(data=True)) == pytest.approx([11000.0, 11000.0])

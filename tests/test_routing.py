@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,3 +126,51 @@ def test_steinlib_b_reaches_the_optima():
         assert T.graph["lower_bound"] <= opt + 1e-6 <= T.graph["cost"] + 2e-6
         gaps.append((T.graph["cost"] - opt) / opt)
     assert max(gaps) <= 0.02 and sum(gaps) / len(gaps) <= 0.01
+
+
+def _grid(side: int, seed: int) -> nx.Graph:
+    rng = np.random.default_rng(seed)
+    G = nx.grid_2d_graph(side, side)
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.integers(1, 20))
+    return nx.convert_node_labels_to_integers(G, ordering="sorted")
+
+
+def test_big_graph_branch_keeps_quality(monkeypatch):
+    """The big-graph path (key-path exchange only) spans, is pruned and beats networkx's Mehlhorn."""
+    import gisplan.routing as routing
+
+    monkeypatch.setattr(routing, "LOCAL_NEIGHBOURHOOD_NODES", 100)
+    G = _grid(40, seed=3)
+    rng = np.random.default_rng(5)
+    terms = sorted(rng.choice(G.number_of_nodes(), 60, replace=False).tolist())
+    T = steiner_tree(G, terms, lower_bound="mehlhorn", exact=False)
+    assert nx.is_tree(T) and set(terms) <= set(T.nodes)
+    assert {x for x in T.nodes if T.degree(x) == 1} <= set(terms)
+    nx_tree = nx.algorithms.approximation.steiner_tree(G, terms, weight="cost", method="mehlhorn")
+    assert T.graph["cost"] <= nx_tree.size(weight="cost")
+    assert steiner_tree(G, terms, lower_bound="mehlhorn", exact=False).graph["cost"] == T.graph["cost"]
+
+
+def test_local_search_improves_on_mehlhorn_alone():
+    G = _grid(30, seed=1)
+    rng = np.random.default_rng(2)
+    terms = sorted(rng.choice(G.number_of_nodes(), 40, replace=False).tolist())
+    plain = steiner_tree(G, terms, max_rounds=0, exact=False, starts=1)
+    searched = steiner_tree(G, terms, exact=False, starts=1)
+    assert searched.graph["cost"] <= plain.graph["cost"]
+    assert nx.is_tree(searched) and set(terms) <= set(searched.nodes)
+
+
+def test_steiner_tree_leaves_garbage_collection_as_it_was():
+    import gc
+
+    G = weighted([(1, 2, 1), (2, 3, 1)])
+    steiner_tree(G, [1, 3])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        steiner_tree(G, [1, 3])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
