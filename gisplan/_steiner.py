@@ -10,8 +10,11 @@ Trees are numpy arrays of edge indices into a :class:`~gisplan._graph.GraphArray
   its nodes induce, then prunes non-terminal leaves.
 - :class:`LocalSearch` improves a tree by key-path exchange, key-vertex
   elimination and Steiner-vertex insertion (Uchoa and Werneck, "Fast local search
-  for Steiner trees in graphs", ALENEX 2010), each move reconnecting the pieces by
-  the same Voronoi construction restricted by a distance ``limit``.
+  for Steiner trees in graphs", ALENEX 2010).  A key-path exchange rejoins the
+  two sides of the cut by one Dijkstra from the smaller side (found by two
+  breadth-first searches run in turn), bounded by the cut path's cost; key-vertex
+  elimination reconnects its pieces by the Voronoi construction restricted by a
+  distance ``limit``.
 """
 
 from __future__ import annotations

@@ -166,9 +166,12 @@ def steiner_tree(
     subgraph the tree's nodes induce, then local search by key-path exchange,
     key-vertex elimination and (graphs up to 5,000 nodes) Steiner-vertex
     insertion, repeated from ``starts`` perturbed starts (Mehlhorn and
-    shortest-path heuristic on randomly perturbed weights, seeded).  On graphs
-    above 50,000 nodes the local search works on the subgraph within the median
-    key-path cost of the tree.  Small instances are solved exactly by HiGHS.
+    shortest-path heuristic on randomly perturbed weights, seeded).  A key-path
+    exchange cuts one key path and rejoins the two sides by one Dijkstra from the
+    smaller side, bounded by the cut path's cost, so its work follows the tree,
+    not the graph; on graphs above 50,000 nodes only this move runs.  The cyclic
+    garbage collector is paused during the call.  Small instances are solved
+    exactly by HiGHS.
 
     Parameters
     ----------
