@@ -546,12 +546,16 @@ def make_offline(m: folium.Map, *, mode: str = "inline", static_url: str = "/app
         raise GisplanError(f"unknown offline mode {mode!r}; use 'inline' or 'static'")
     inline: list[tuple[str, str, str]] = []
     seen: set[str] = set()
+    # gisplan's own elements need none of the scripts folium.Map loads for its markers and icons
+    lean = all(isinstance(el, _LEAN_ELEMENTS) for el in _walk(m))
     for el in _walk(m):
         if not is_jscss(el):
             continue
         js = el.__dict__.get("_gisplan_cdn_js", list(el.default_js))
         css = el.__dict__.get("_gisplan_cdn_css", list(el.default_css))
         el._gisplan_cdn_js, el._gisplan_cdn_css = js, css
+        if lean and isinstance(el, folium.Map):
+            js = [(name, url) for name, url in js if name not in _MARKER_SCRIPTS]
         new_js: list[tuple[str, str]] = []
         new_css: list[tuple[str, str]] = []
         for kind, pairs, out in (("js", js, new_js), ("css", css, new_css)):
@@ -572,6 +576,22 @@ def make_offline(m: folium.Map, *, mode: str = "inline", static_url: str = "/app
         m.add_child(assets, name="gisplan_inline_assets")
         m._children.move_to_end("gisplan_inline_assets", last=False)
     return m
+
+
+#: Scripts of folium.Map used only by folium's markers, icons and popups (jQuery, Bootstrap, awesome-markers).
+_MARKER_SCRIPTS = frozenset({"jquery", "bootstrap", "awesome_markers"})
+#: Elements that need none of them: a map made only of these loads Leaflet (and leaflet.draw) alone.
+_LEAN_ELEMENTS = (
+    folium.Map,
+    folium.LayerControl,
+    folium.TileLayer,
+    folium.map.FitBounds,
+    folium.plugins.Draw,
+    MapHelpers,
+    VectorLayer,
+    Legend,
+    InlineAssets,
+)
 
 
 def _walk(el: Any) -> Any:
