@@ -405,7 +405,7 @@ def attach_points(
     *,
     id_column: str,
     max_distance_m: float = 250.0,
-) -> tuple[nx.Graph, dict[Hashable, int]]:
+) -> tuple[nx.Graph, dict[Hashable, Hashable]]:
     """Attach points (poles, sites) to the nearest edge of the road graph.
 
     The nearest edge (shapely STRtree) is split at the point's projection and the point is
@@ -468,7 +468,9 @@ def attach_points(
     _uniq, first = np.unique(pi, return_index=True)
     pi, ei = pi[first], ei[first]
     xy = shapely.get_coordinates(geoms)
-    requests = [(edges[e][0], edges[e][1], float(xy[p, 0]), float(xy[p, 1]), None) for p, e in zip(pi, ei, strict=True)]
+    requests: list[tuple[Hashable, Hashable, float, float, Hashable | None]] = [
+        (edges[e][0], edges[e][1], float(xy[p, 0]), float(xy[p, 1]), None) for p, e in zip(pi, ei, strict=True)
+    ]
     next_id = max((n for n in H.nodes if isinstance(n, int | np.integer)), default=-1) + 1
     res, _next = split_and_connect(H, requests, int(next_id))
     return H, {ids[int(p)]: res[k] for k, p in enumerate(pi.tolist())}
