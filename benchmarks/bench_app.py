@@ -57,6 +57,7 @@ ARGS = [
 ]
 LON, LAT = 103.9607, 10.2201  # central Dương Đông in the demo data
 CASES = ("map", "draw", "plan", "poles")
+NOTES = "## Notes"
 IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 COUNT_JS = "() => window.map ? Object.values(window.map._layers).filter(l => l.feature).length : -1"
 MOVE_JS = """async (op) => {
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated subset of {', '.join(CASES)}")
     opts = parser.parse_args()
     only = [c.strip() for c in opts.only.split(",") if c.strip()]
+    load = os.getloadavg()[0]
     if unknown := sorted(set(only) - set(CASES)):
         sys.exit(f"unknown case(s) {unknown}; choose among {', '.join(CASES)}")
     if not Path(CHROMIUM).is_file():
@@ -372,13 +374,17 @@ def main() -> None:
         print("not every case ran: results file left as it was")
         return
     cpu = platform.processor() or platform.machine()
+    # hand-written notes below the table (from "## Notes" on) are kept across runs
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else ""
     text = "\n".join(
         [
             "# App benchmark (benchmarks/bench_app.py)",
             "",
             f"Machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, Debian Chromium headless "
             "(software rendering, --disable-gpu), Playwright; streamlit on 127.0.0.1; every outside request blocked "
-            "(none attempted). Each browser visit is a new browser context (empty HTTP cache, new Streamlit session).",
+            "(none attempted). Each browser visit is a new browser context (empty HTTP cache, new Streamlit session). "
+            f"Load average when the run started: {load:.1f} (other work on the machine slows every figure).",
             "",
             "The issue's targets, measured on the Phú Quốc demo. `map` = the Leaflet map visible in the st_folium "
             "iframe, counted from navigation; large layers are fetched from /app/static as GeoJSON and drawn on a "
@@ -392,6 +398,8 @@ def main() -> None:
             "",
         ]
     )
+    if notes:
+        text += "\n" + notes
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"written {RESULTS}")
