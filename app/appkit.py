@@ -215,7 +215,9 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     out_dir = session_dir() / f"run-{n:03d}-{kind}"
     t0 = time.perf_counter()
     with st.status(tr("app.run.running"), expanded=False) as status:
-        result = run_scenario(scen, progress=lambda msg: status.write(msg))
+        project = project_path()
+        cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
+        result = run_scenario(scen, progress=lambda msg: status.write(msg), layers=cached)
         write_run(result, out_dir, progress=lambda msg: status.write(msg))
         status.update(label=tr("app.run.done", s=f"{time.perf_counter() - t0:.1f}"), state="complete")
     record = {

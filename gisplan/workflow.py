@@ -46,8 +46,17 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def scenario_layers(scen: Scenario, *, progress: Callable[[str], None] = _noop) -> tuple[dict[str, Any], dict]:
-    """Read and validate the layers a scenario names; returns (layers, {kind or 'source': file})."""
+def scenario_layers(
+    scen: Scenario,
+    *,
+    progress: Callable[[str], None] = _noop,
+    loaded: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> tuple[dict[str, Any], dict]:
+    """Read and validate the layers a scenario names; returns (layers, {kind or 'source': file}).
+
+    ``loaded`` holds layers of the scenario's source already read and validated (the app keeps them in a
+    cache): they are used instead of reading the source again; ``layers.files`` are still read.
+    """
     from gisplan.layers import load_layer, read_layers, validate_layers
 
     src = scen.values["layers"]["source"]
@@ -60,8 +69,11 @@ def scenario_layers(scen: Scenario, *, progress: Callable[[str], None] = _noop) 
         path = scen.resolve(src)
         if not path.exists():
             raise ScenarioError(f"layers.source not found: {path}", [])
-    progress(f"reading layers from {path}")
-    layers = read_layers(path, crs=crs)
+    if loaded is not None:
+        layers = dict(loaded)
+    else:
+        progress(f"reading layers from {path}")
+        layers = read_layers(path, crs=crs)
     files: dict[str, Path] = {"source": path}
     for kind, f in (scen.values["layers"]["files"] or {}).items():
         fp = scen.resolve(str(f))
@@ -91,11 +103,19 @@ def _forbidden_constraints(scen: Scenario, layers: dict[str, Any]) -> dict[str, 
     return out
 
 
-def run_scenario(scen: Scenario, *, progress: Callable[[str], None] = _noop) -> RunResult:
-    """Run every planner a scenario enables and combine their plans."""
+def run_scenario(
+    scen: Scenario,
+    *,
+    progress: Callable[[str], None] = _noop,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> RunResult:
+    """Run every planner a scenario enables and combine their plans.
+
+    ``layers``: the scenario source's layers, already read and validated (see :func:`scenario_layers`).
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    layers, files = scenario_layers(scen, progress=progress)
+    layers, files = scenario_layers(scen, progress=progress, loaded=layers)
     timings["layers_s"] = round(time.perf_counter() - t0, 3)
     catalog = scenario_catalog(scen)
     plans: dict[str, Plan] = {}

@@ -253,3 +253,27 @@ def test_draw_control_has_no_circle_and_draws_back(layers: dict) -> None:
     html = maps.standalone_html(maps.layers_map(layers, draw=True, drawings=[drawing]))
     assert '"circle": false' in html and '"polyline": false' in html and '"rectangle": true' in html
     assert both("layer.drawings") + " (1)" in html
+
+
+def test_gisplan_only_maps_load_just_leaflet_and_draw(layers: dict) -> None:
+    """A map of gisplan's own elements needs neither jQuery, Bootstrap JS nor awesome-markers in the app."""
+    m = maps.make_offline(maps.layers_map(layers, draw=True), mode="static")
+    srcs = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)", m.get_root().render())
+    names = sorted(s.rsplit("/", 1)[-1].split("-", 1)[-1] for s in srcs)
+    assert names == ["leaflet.draw.js", "leaflet.js"], names
+
+
+def test_plan_map_opens_on_the_plan_not_on_the_project(layers: dict) -> None:
+    """The view is fitted to the plan's layers (one fitBounds), not to every project layer."""
+    far = gpd.GeoDataFrame({"name": ["far"]}, geometry=[Point(LON + 1.0, LAT - 1.0)], crs="EPSG:4326")
+    trench = gpd.GeoDataFrame(
+        {"phase": ["2027"], "length_m": [100.0], "surface": ["asphalt"], "n_ducts": [1]},
+        geometry=[LineString([(LON, LAT), (LON + 0.001, LAT)])],
+        crs="EPSG:4326",
+    )
+    plan = Plan(kind="underground", layers={"trenches": _metric(trench)}, boq=empty_boq(), kpis={})
+    html = maps.plan_map(plan, {**layers, "settlements": far}).get_root().render()
+    fits = re.findall(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    assert len(fits) == 1
+    south, west, north, east = map(float, fits[0])
+    assert abs(south - LAT) < 0.01 and abs(east - (LON + 0.001)) < 0.01

@@ -185,3 +185,15 @@ def test_scenario_corridors_reach_the_planner(tmp_path):
         < 0.5 * trenches.loc[trenches["street"] == street, "length_m"].sum()
     )
     assert forbidden.plan.total_vnd != base.plan.total_vnd
+
+
+def test_run_with_layers_already_loaded_gives_the_same_plan(runs):
+    """The app passes its cached project layers: the plan must not change."""
+    from gisplan.demo_data import demo_gpkg_path
+    from gisplan.layers import read_layers
+
+    text = (runs["a1"] / "scenario.yaml").read_text(encoding="utf-8")
+    result = run_scenario(parse_scenario(text), layers=read_layers(demo_gpkg_path()))
+    assert "layers_s" in result.timings
+    a = read_run(runs["a1"])
+    assert result.plan.total_vnd == int(a.boq["amount_vnd"].sum())
