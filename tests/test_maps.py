@@ -276,4 +276,5 @@ def test_plan_map_opens_on_the_plan_not_on_the_project(layers: dict) -> None:
     fits = re.findall(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
     assert len(fits) == 1
     south, west, north, east = map(float, fits[0])
-    assert abs(south - LAT) < 0.01 and abs(east - (LON + 0.001)) < 0.01
+    assert abs(south - LAT) < 0.01 and abs(north - LAT) < 0.01
+    assert abs(west - LON) < 0.01 and abs(east - (LON + 0.001)) < 0.01
