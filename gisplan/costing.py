@@ -5,7 +5,8 @@ district, commune), then :func:`boq_frame` aggregates them into the BOQ table
 (columns :data:`gisplan.plan.BOQ_COLUMNS`) with integer VND amounts, and
 :func:`add_contingency` adds one contingency line per group.
 
-Amounts are ``round(quantity * unit_price_vnd)``; quantities are rounded to 3
+Amounts are ``quantity * unit_price_vnd`` rounded half away from zero (as Excel's ROUND does, so the XLSX
+formulas give the same amounts to the dong); quantities are rounded to 3
 decimals first so that a plan's BOQ is identical byte for byte between runs.
 
 A contingency line has unit ``%``: its quantity is the percentage (e.g. 10.0)
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gisplan._errors import CatalogError
@@ -25,6 +27,11 @@ from gisplan.catalog import Catalog
 from gisplan.plan import BOQ_COLUMNS, empty_boq
 
 _GROUP = ("phase", "district", "commune")
+
+
+def _round_half_up(x: Any) -> Any:
+    """Round to whole VND, halves away from zero (Excel's ROUND), on scalars or arrays."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
 def boq_line(
@@ -87,7 +94,7 @@ def boq_frame(lines: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     out["quantity"] = out["quantity"].astype("float64").round(3)
     out = out[out["quantity"] > 0].copy()
     out["unit_price_vnd"] = out["unit_price_vnd"].astype("int64")
-    out["amount_vnd"] = (out["quantity"] * out["unit_price_vnd"]).round().astype("int64")
+    out["amount_vnd"] = _round_half_up(out["quantity"] * out["unit_price_vnd"]).astype("int64")
     return _sorted(out)
 
 
@@ -114,7 +121,7 @@ def add_contingency(boq: pd.DataFrame, catalog: Catalog, *, share: float | None 
         if subtotal <= 0:
             continue
         pct = round(s * 100.0, 3)
-        one_pct = round(subtotal / 100.0)
+        one_pct = int(_round_half_up(np.float64(subtotal / 100.0)))
         extra.append(
             {
                 "item_code": item.code,
@@ -123,7 +130,7 @@ def add_contingency(boq: pd.DataFrame, catalog: Catalog, *, share: float | None 
                 "unit": "%",
                 "quantity": pct,
                 "unit_price_vnd": int(one_pct),
-                "amount_vnd": round(pct * one_pct),
+                "amount_vnd": int(_round_half_up(np.float64(pct * one_pct))),
                 "category": "contingency",
                 **dict(zip(_GROUP, key, strict=True)),
             }
