@@ -149,3 +149,32 @@ def test_site_far_from_every_road_gets_no_fibre_option_but_still_a_backhaul():
     assert bool(fib.loc["NEAR", "feasible"]) and not bool(fib.loc["FIELD", "feasible"])
     chosen = opts[opts["chosen"]].set_index("site_id")
     assert set(chosen.index) == {"NEAR", "FIELD"}
+
+
+def test_many_sites_each_get_their_own_cheapest_feasible_option() -> None:
+    """One table for many sites: each site has exactly one chosen row, its cheapest feasible one, and its own why."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    fibre = gpd.GeoDataFrame({"site_id": ["EX"]}, geometry=[Point(0, 0)], crs=CRS)
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(st.floats(0, 120_000), min_size=1, max_size=12))
+    def check(distances: list[float]) -> None:
+        cand = gpd.GeoDataFrame(
+            {"site_id": [f"V{k}" for k in range(len(distances))]},
+            geometry=[Point(d, 1.0) for d in distances],
+            crs=CRS,
+        )
+        table = backhaul_options(cand, fibre_sites=fibre)
+        assert table.groupby("site_id")["chosen"].sum().eq(1).all()
+        for sid, grp in table.groupby("site_id"):
+            feasible = grp[grp["feasible"]]
+            best = feasible.sort_values("cost_vnd", kind="mergesort").iloc[0]
+            row = grp[grp["chosen"]].iloc[0]
+            assert row["option"] == best["option"] and row["cost_vnd"] == feasible["cost_vnd"].min()
+            assert grp["why"].nunique() == 1
+            assert grp["why"].iloc[0].split(":")[0] in ("cheapest feasible", "only feasible")
+            assert (grp["geometry"].x == cand.set_index("site_id").loc[sid].geometry.x).all()
+
+    check()
