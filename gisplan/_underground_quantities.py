@@ -100,9 +100,10 @@ def cables_per_edge(
 ) -> dict[Edge, int]:
     """Number of distinct cable routes in each tree edge.
 
-    An edge used by span paths counts the distinct routes of those spans.  An edge
-    no span uses (a feeder towards the exchange) carries every route of the
-    subtree below it: the cables continue to the exchange through it.
+    An edge carries the routes of the span paths along it and every route with a span end
+    in the subtree below it (the cables continue to the exchange through it), so counts
+    never grow away from the root: an edge on the way to the exchange that some span also
+    uses keeps the routes it feeds.
     """
     on_edge: dict[Edge, set[str]] = {}
     at_node: dict[Hashable, set[str]] = {}
@@ -119,7 +120,7 @@ def cables_per_edge(
         if p is None:
             continue
         k = ekey(n, p)
-        counts[k] = len(on_edge[k]) if k in on_edge else len(below[n])
+        counts[k] = len(on_edge.get(k, set()) | below[n])
         below[p] |= below.pop(n)
     return counts
 
@@ -201,10 +202,10 @@ def cables_per_edge_network(
 ) -> dict[Edge, int]:
     """Number of distinct cable routes in each edge of a trench network that may hold loops.
 
-    As :func:`cables_per_edge`: an edge used by span paths counts the distinct routes of those
-    spans; an edge no span uses (a feeder towards the exchange) carries the routes whose ends'
-    paths to the root (``feeders``: node -> its shortest path from ``root`` in ``N``) run through
-    it.  On a tree this gives the same counts as :func:`cables_per_edge`.
+    As :func:`cables_per_edge`: an edge carries the routes of the span paths along it and the
+    routes whose span ends' paths to the root (``feeders``: node -> its shortest path from
+    ``root`` in ``N``) run through it.  On a tree this gives the same counts as
+    :func:`cables_per_edge`.
     """
     on_edge: dict[Edge, set[str]] = {}
     feed: dict[Edge, set[str]] = {}
@@ -219,5 +220,5 @@ def cables_per_edge_network(
     out: dict[Edge, int] = {}
     for u, v in N.edges:
         k = ekey(u, v)
-        out[k] = len(on_edge[k]) if k in on_edge else len(feed.get(k, ()))
+        out[k] = len(on_edge.get(k, set()) | feed.get(k, set()))
     return out

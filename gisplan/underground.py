@@ -23,8 +23,8 @@
    (its spans share ``route_id``) is re-pulled once: the union of its spans' paths, each edge
    charged once, x (1 + ``cable_slack_share``); this may exceed its aerial span.  Each trench
    edge carries the distinct cable routes (``route_id`` where the layer has it, else
-   ``cable_id``) passing through it; a feeder edge towards the exchange (used by no span)
-   carries the routes whose ends' shortest paths to the exchange use it.  It needs
+   ``cable_id``) whose span paths pass through it or whose span ends' shortest paths to the
+   exchange use it (the cables continue to the exchange).  It needs
    ``ceil(routes / cables_per_duct) + spare_ducts`` ducts.  An existing duct edge whose
    ``free_ducts`` suffice is reused (``DUCT.REUSE``) instead of trenched.
 5. Manholes (``MH.STD``) at junctions (degree >= 3), at terminals inside a run and at the branch

@@ -414,3 +414,41 @@ def test_forced_corridor_off_the_roads_is_refused():
     corridor = gpd.GeoDataFrame(geometry=[LineString([_xy(1000, 1000), _xy(1200, 1000)])], crs=CRS)
     with pytest.raises(PlanningError, match="forced corridor"):
         _plan(forced_corridors=corridor)
+
+
+def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
+    from gisplan._underground_quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan._underground_shortcuts import root_paths
+
+    # exchange 0 - 1 - 2 - 3 - 4: span A (1-2) lies on the way from span B (3-4) to the exchange, so edge 1-2
+    # carries both routes; 2-3 only feeds B.
+    T = nx.path_graph(5)
+    nx.set_edge_attributes(T, 10.0, "length_m")
+    rt = root_tree(T, 0)
+    paths = {"A": [1, 2], "B": [3, 4]}
+    route_of = {"A": "RA", "B": "RB"}
+    want = {(0, 1): 2, (1, 2): 2, (2, 3): 1, (3, 4): 1}
+    assert cables_per_edge(rt, paths, route_of) == want
+    assert cables_per_edge_network(T, 0, paths, route_of, root_paths(T, 0, [1, 2, 3, 4])) == want
+
+
+def test_duct_counts_never_grow_away_from_the_exchange():
+    import random
+
+    from gisplan._underground_quantities import cables_per_edge, ekey, root_tree
+
+    for seed in range(8):
+        T = nx.random_labeled_tree(40, seed=seed)
+        rng = random.Random(seed)
+        rt = root_tree(T, 0)
+        paths, route_of = {}, {}
+        for i in range(25):
+            a, b = rng.sample(range(40), 2)
+            paths[f"C{i}"] = rt.path(a, b)
+            route_of[f"C{i}"] = f"R{rng.randrange(10)}"
+        counts = cables_per_edge(rt, paths, route_of)
+        for n in rt.order[1:]:
+            up = counts[ekey(n, rt.parent[n])]
+            for m in T.adj[n]:
+                if m != rt.parent[n]:
+                    assert counts[ekey(n, m)] <= up
