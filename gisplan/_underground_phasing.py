@@ -107,7 +107,7 @@ def assign_phases(
     for p in sorted(pole_needs):
         for c in sorted(pole_needs[p][0]):
             cable_poles.setdefault(c, []).append(p)
-    # cables that need no street at all (path entirely in existing ducts) complete in the first year
+    # cables that need no street at all (both ends on one node) complete in the first year, with their poles
     built_nodes: set[Hashable] = set(root_nodes)
     street_year: dict[str, int] = {}
     node_year: dict[Hashable, int] = {}
@@ -150,6 +150,12 @@ def assign_phases(
             for c in sorted(zero_cables):
                 cable_year[c] = year
                 spent += cable_needs[c][1] * cost_factor
+                for p in cable_poles.get(c, []):
+                    pole_left[p].discard(c)
+            for p in sorted({p for c in zero_cables for p in cable_poles.get(c, [])}):
+                if not pole_left[p]:
+                    pole_year[p] = year
+                    spent += pole_needs[p][1] * cost_factor
             zero_cables = []
         progress = True
         while progress:

@@ -452,3 +452,25 @@ def test_duct_counts_never_grow_away_from_the_exchange():
             for m in T.adj[n]:
                 if m != rt.parent[n]:
                     assert counts[ekey(n, m)] <= up
+
+
+def test_poles_of_cables_without_trench_are_phased_and_charged():
+    from gisplan._underground_phasing import Street, assign_phases
+
+    s1 = Street(key="S1#1", name="S1", nodes=frozenset({0, 1}), own_cost=100.0, score=1.0, length_m=10.0)
+    s2 = Street(key="S2#1", name="S2", nodes=frozenset({1, 2}), own_cost=100.0, score=0.5, length_m=10.0)
+    ph = assign_phases(
+        [s1, s2],
+        root_nodes=frozenset({0}),
+        node_costs={},
+        # c0's two ends are one node (no street); c1 needs both streets
+        cable_needs={"c0": (frozenset(), 5.0), "c1": (frozenset({"S1#1", "S2#1"}), 10.0)},
+        pole_needs={"P": (frozenset({"c0", "c1"}), 7.0), "Q": (frozenset({"c0"}), 3.0)},
+        budget=150.0,
+        start_year=2030,
+        max_years=5,
+        cost_factor=1.0,
+    )
+    assert ph.cable_year == {"c0": 2030, "c1": 2031}
+    assert ph.pole_year == {"Q": 2030, "P": 2031}  # each with its last cable
+    assert ph.year_cost == {2030: 5.0 + 3.0 + 100.0, 2031: 100.0 + 10.0 + 7.0}  # every removal charged once
