@@ -29,7 +29,8 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -395,22 +396,48 @@ class PointToPoint:
         return self.min_clearance_ratio >= 0.6
 
 
-def _sample_elevation(elevation: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> np.ndarray:
+@contextmanager
+def open_elevation(elevation: Any) -> Iterator[Any]:
+    """The elevation raster as an open rasterio dataset: ``elevation`` itself when already open, else opened here.
+
+    Open it once around many line-of-sight checks (each :func:`point_to_point` given a path opens the file).
+
+    Raises
+    ------
+    PlanningError
+        When the file does not exist or is not a raster GDAL can read.
+    """
     import rasterio
+    from rasterio.errors import RasterioIOError
     from rasterio.io import DatasetReader
 
     if isinstance(elevation, DatasetReader):
-        return _sample_open(elevation, x, y, crs)
+        yield elevation
+        return
     path = Path(elevation)
     if not path.exists():
-        raise PlanningError(f"elevation raster {path} does not exist")
-    with rasterio.open(path) as dataset:
-        return _sample_open(dataset, x, y, crs)
+        raise PlanningError(
+            f"elevation raster {path} does not exist; give the path of a GeoTIFF of heights in metres "
+            f"/ không tìm thấy tệp độ cao {path}"
+        )
+    try:
+        dataset = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise PlanningError(
+            f"elevation raster {path} cannot be read ({exc}); give a GeoTIFF of heights in metres "
+            f"/ không đọc được tệp độ cao {path}"
+        ) from exc
+    with dataset:
+        yield dataset
 
 
-def _sample_open(dataset: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> np.ndarray:
-    from rasterio.windows import Window
+def _terrain(dataset: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ground heights at ``x, y`` (in ``crs``), interpolated bilinearly between pixel centres.
 
+    Bilinear rather than nearest-pixel: with nearest-pixel samples a client on a uniform 10 % slope facing the AP
+    was "blocked" by the next 30 m pixel, 3 m higher than its own.  Returns ``(heights, inside, valid)``: samples
+    off the raster or on nodata (all four neighbours masked) are NaN and not valid; nothing is raised here.
+    """
     where = getattr(dataset, "name", "the elevation raster")
     if dataset.crs is None:
         raise CRSError(
@@ -418,27 +445,162 @@ def _sample_open(dataset: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> 
             f"assign one (e.g. gdal_edit.py -a_srs EPSG:4326 {where})"
         )
     points_crs, raster_crs = CRS.from_user_input(crs), CRS.from_user_input(dataset.crs.to_wkt())
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if points_crs != raster_crs:
         x, y = Transformer.from_crs(points_crs, raster_crs, always_xy=True).transform(x, y)
+        x, y = np.asarray(x), np.asarray(y)
     inv = ~dataset.transform  # world -> pixel, applied by hand (affine's `*` on arrays is deprecated)
-    x, y = np.asarray(x), np.asarray(y)
-    cols, rows = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
-    rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
-    if rows.min() < 0 or cols.min() < 0 or rows.max() >= dataset.height or cols.max() >= dataset.width:
-        raise PlanningError(
-            f"the link runs outside elevation raster {where} (raster CRS {raster_crs.to_string()}, link given in "
-            f"{points_crs.to_string()}); use a raster that covers both ends, or pass the points' CRS as crs="
-        )
-    window = Window(cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1)
+    col, row = inv.a * x + inv.b * y + inv.c, inv.d * x + inv.e * y + inv.f
+    height, width = dataset.height, dataset.width
+    inside = (row >= 0) & (col >= 0) & (row < height) & (col < width)
+    values = np.full(x.shape, np.nan)
+    valid = np.zeros(x.shape, dtype=bool)
+    if not inside.any():
+        return values, inside, valid
+    fc, fr = col[inside] - 0.5, row[inside] - 0.5  # pixel centres at +0.5
+    c_floor, r_floor = np.floor(fc), np.floor(fr)
+    wc, wr = fc - c_floor, fr - r_floor
+    c0 = np.clip(c_floor, 0, width - 1).astype(np.int64)
+    c1 = np.clip(c_floor + 1, 0, width - 1).astype(np.int64)
+    r0 = np.clip(r_floor, 0, height - 1).astype(np.int64)
+    r1 = np.clip(r_floor + 1, 0, height - 1).astype(np.int64)
+    from rasterio.windows import Window
+
+    rmin, cmin = int(r0.min()), int(c0.min())
+    window = Window(cmin, rmin, int(c1.max()) - cmin + 1, int(r1.max()) - rmin + 1)
     band = dataset.read(1, window=window, masked=True)
-    values = band[rows - rows.min(), cols - cols.min()]
-    if np.ma.is_masked(values):
-        missing = int(np.ma.getmaskarray(values).sum())
+    data = np.asarray(band.filled(0), dtype=np.float64)
+    mask = np.ma.getmaskarray(band)
+    total = np.zeros(fc.shape)
+    weight = np.zeros(fc.shape)
+    for rr, cc, w in (
+        (r0, c0, (1 - wr) * (1 - wc)),
+        (r0, c1, (1 - wr) * wc),
+        (r1, c0, wr * (1 - wc)),
+        (r1, c1, wr * wc),
+    ):
+        ok = ~mask[rr - rmin, cc - cmin]
+        total += np.where(ok, w * data[rr - rmin, cc - cmin], 0.0)
+        weight += np.where(ok, w, 0.0)
+    good = weight > 0
+    inner = np.full(fc.shape, np.nan)
+    inner[good] = total[good] / weight[good]
+    values[inside] = inner
+    valid[inside] = good
+    return values, inside, valid
+
+
+def _sample_elevation(elevation: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> np.ndarray:
+    with open_elevation(elevation) as dataset:
+        values, inside, valid = _terrain(dataset, x, y, crs)
+        where = getattr(dataset, "name", "the elevation raster")
+        if not inside.all():
+            raise PlanningError(
+                f"the link runs outside elevation raster {where} (raster CRS "
+                f"{CRS.from_user_input(dataset.crs.to_wkt()).to_string()}, link given in "
+                f"{CRS.from_user_input(crs).to_string()}); use a raster that covers both ends, or pass the points' "
+                "CRS as crs="
+            )
+    if not valid.all():
+        missing = int((~valid).sum())
         raise PlanningError(
-            f"{missing} of {values.size} elevation samples along the link are nodata in {where}; "
+            f"{missing} of {valid.size} elevation samples along the link are nodata in {where}; "
             "fill the gaps (e.g. gdal_fillnodata.py, or 0 m over the sea) before checking line of sight"
         )
-    return np.asarray(values, dtype=np.float64)
+    return values
+
+
+@dataclass(frozen=True)
+class LineOfSight:
+    """The result of :func:`line_of_sight`, one value per link.
+
+    Attributes
+    ----------
+    clear
+        The straight ray between the antennas clears the ground (with the earth bulge) everywhere.
+    checked
+        False where the path leaves the raster or crosses nodata: nothing is known there and ``clear`` is False.
+    """
+
+    clear: np.ndarray
+    checked: np.ndarray
+
+
+def line_of_sight(
+    a_xy: ArrayLike,
+    b_xy: ArrayLike,
+    *,
+    h_a_m: ArrayLike,
+    h_b_m: ArrayLike,
+    elevation: Any,
+    k_factor: float = 4.0 / 3.0,
+    crs: str | CRS = METRIC_CRS,
+    max_samples: int = 2_000_000,
+) -> LineOfSight:
+    """Line of sight of many links at once, the raster opened and read once (``point_to_point``'s rule).
+
+    The ground is sampled as in :func:`point_to_point` (one sample every 5 m, 64 to 20,000 per link) and a link
+    is clear when the ray from ``h_a_m`` above the ground at ``a`` to ``h_b_m`` above the ground at ``b`` stays
+    above the ground plus the earth bulge at every inner sample.  Links of zero length are clear.
+
+    Parameters
+    ----------
+    a_xy, b_xy
+        Arrays of shape (n, 2) of the two ends in ``crs``.
+    h_a_m, h_b_m
+        Antenna heights above ground (scalars or one per link).
+    elevation
+        Elevation raster: a path or an open rasterio dataset (see :func:`open_elevation`).
+    max_samples
+        Ground samples held in memory at once (links are processed in chunks).
+
+    Returns
+    -------
+    LineOfSight
+        ``clear`` and ``checked`` per link; off-raster or nodata paths are reported, not raised.
+    """
+    _positive("k_factor", k_factor)
+    a = np.asarray(a_xy, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b_xy, dtype=np.float64).reshape(-1, 2)
+    if a.shape != b.shape:
+        raise PlanningError(f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)}")
+    n = len(a)
+    h_a = np.broadcast_to(np.asarray(h_a_m, dtype=np.float64), (n,))
+    h_b = np.broadcast_to(np.asarray(h_b_m, dtype=np.float64), (n,))
+    if n and (np.nanmin(h_a) < 0 or np.nanmin(h_b) < 0 or not (np.isfinite(h_a).all() and np.isfinite(h_b).all())):
+        raise PlanningError("antenna heights must be finite and not negative")
+    clear = np.ones(n, dtype=bool)
+    checked = np.ones(n, dtype=bool)
+    dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    links = np.flatnonzero(dist > 0)
+    if links.size == 0:
+        return LineOfSight(clear=clear, checked=checked)
+    counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
+    ends = np.cumsum(counts)
+    with open_elevation(elevation) as dataset:
+        lo = 0
+        while lo < links.size:
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + max_samples, side="right")))
+            sel, cnt = links[lo:hi], counts[lo:hi]
+            starts = np.r_[0, np.cumsum(cnt)[:-1]]
+            pair = np.repeat(np.arange(sel.size), cnt)
+            k = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+            t = k / np.repeat(cnt - 1, cnt)
+            ax, ay, bx, by = a[sel, 0][pair], a[sel, 1][pair], b[sel, 0][pair], b[sel, 1][pair]
+            ground, _, valid = _terrain(dataset, ax + (bx - ax) * t, ay + (by - ay) * t, crs)
+            d = dist[sel][pair]
+            d1 = d * t
+            bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
+            g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
+            ray = g0 + h_a[sel][pair] + (g1 + h_b[sel][pair] - g0 - h_a[sel][pair]) * t
+            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - ground - bulge)
+            ok = np.logical_and.reduceat(valid, starts)
+            with np.errstate(invalid="ignore"):
+                clear[sel] = ok & (np.minimum.reduceat(clearance, starts) > 0)
+            checked[sel] = ok
+            lo = hi
+    return LineOfSight(clear=clear, checked=checked)
 
 
 def point_to_point(

@@ -16,6 +16,7 @@ from gisplan.radio import (
     RadioValidityWarning,
     cost231_hata_loss_db,
     free_space_loss_db,
+    line_of_sight,
     link_budget,
     log_distance_loss_db,
     okumura_hata_loss_db,
@@ -273,3 +274,53 @@ def test_link_outside_raster_is_a_clear_error(tmp_path) -> None:
         point_to_point(
             A, (520_000.0, 1_120_500.0), f_mhz=5800.0, h_a_m=20.0, h_b_m=20.0, elevation=_utm_raster(tmp_path, 5.0)
         )
+
+
+def _ramp_raster(tmp_path) -> str:
+    """A 10 % slope rising east, 30 m pixels (heights at pixel centres) over 1.8 km x 300 m."""
+    res, n = 30.0, 60
+    heights = np.tile(0.1 * (np.arange(n) + 0.5) * res, (10, 1))
+    return _write_raster(
+        tmp_path / "ramp.tif", heights, crs="EPSG:32648", transform=from_origin(500_000, 1_120_300, res, res)
+    )
+
+
+def test_client_down_a_uniform_slope_sees_the_ap(tmp_path) -> None:
+    # nearest-pixel ground made the next pixel uphill (3 m higher) block 8 of these 30 clients
+    dem = _ramp_raster(tmp_path)
+    ap = (501_500.0, 1_120_150.0)
+    for offset in np.linspace(0.0, 29.0, 30):
+        client = (501_200.0 + offset, 1_120_150.0)
+        link = point_to_point(ap, client, f_mhz=2437.0, h_a_m=15.0, h_b_m=1.5, elevation=dem)
+        assert link.line_of_sight, f"client at +{offset} m blocked"
+
+
+def test_line_of_sight_of_many_links_matches_point_to_point(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    heights = rng.uniform(0.0, 40.0, size=(10, 50))
+    dem = _write_raster(
+        tmp_path / "rough.tif", heights, crs="EPSG:32648", transform=from_origin(500_000, 1_121_000, 100, 100)
+    )
+    a = np.c_[rng.uniform(500_000, 505_000, 60), rng.uniform(1_120_000, 1_121_000, 60)]
+    b = np.c_[rng.uniform(500_000, 505_000, 60), rng.uniform(1_120_000, 1_121_000, 60)]
+    h_a = rng.uniform(5.0, 60.0, 60)
+    result = line_of_sight(a, b, h_a_m=h_a, h_b_m=2.0, elevation=dem, max_samples=1_000)  # many small chunks
+    expected = [
+        point_to_point(tuple(a[i]), tuple(b[i]), f_mhz=5800.0, h_a_m=h_a[i], h_b_m=2.0, elevation=dem).line_of_sight
+        for i in range(60)
+    ]
+    assert result.checked.all()
+    assert result.clear.tolist() == expected
+    assert 0 < sum(expected) < 60  # both outcomes occur
+
+
+def test_line_of_sight_reports_links_off_the_raster_instead_of_failing(tmp_path) -> None:
+    dem = _utm_raster(tmp_path, 5.0)
+    out = line_of_sight([A, A, A], [B, (520_000.0, 1_120_500.0), A], h_a_m=20.0, h_b_m=20.0, elevation=dem)
+    assert out.checked.tolist() == [True, False, True]
+    assert out.clear.tolist() == [True, False, True]  # a zero-length link is clear
+    with pytest.raises(PlanningError, match="does not exist"):
+        line_of_sight([A], [B], h_a_m=20.0, h_b_m=20.0, elevation=str(tmp_path / "missing.tif"))
+    (tmp_path / "not_a_raster.tif").write_text("hello")
+    with pytest.raises(PlanningError, match="cannot be read"):
+        line_of_sight([A], [B], h_a_m=20.0, h_b_m=20.0, elevation=str(tmp_path / "not_a_raster.tif"))
