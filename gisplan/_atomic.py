@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,11 +47,23 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _staging_dir(path: Path) -> Path:
-    """Create and return a hidden staging folder beside ``path`` (same file system)."""
+    """Create and return a hidden staging folder beside ``path`` (same file system).
+
+    Made with :func:`os.mkdir`, so it has the mode any new folder gets (0777 less the umask), not the private
+    0700 of :func:`tempfile.mkdtemp`: :func:`atomic_dir` renames it into the output folder, which colleagues
+    and web servers must be able to read as usual.
+    """
     parent = path.parent
     if not parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: folder {parent} does not exist; create it first")
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    for _ in range(100):
+        staging = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.mkdir(staging)
+        except FileExistsError:
+            continue
+        return staging
+    raise FileExistsError(f"cannot create a staging folder beside {path}: 100 names taken")  # pragma: no cover
 
 
 @contextlib.contextmanager

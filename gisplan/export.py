@@ -586,12 +586,14 @@ def export_plan(
     catalog_version: str = "",
     timings: Mapping[str, float] | None = None,
     timestamp: datetime = FIXED_TIMESTAMP,
+    extra_files: Mapping[str, str | bytes] | None = None,
 ) -> dict[str, Path]:
-    """Write ``plan.gpkg``, ``boq.xlsx``, ``boq.csv`` and ``manifest.json`` into ``out_dir``.
+    """Write ``plan.gpkg``, ``boq.xlsx``, ``boq.csv``, ``extra_files`` and ``manifest.json`` into ``out_dir``.
 
     The folder is written through :func:`gisplan._atomic.atomic_dir`: a new
     folder appears complete or not at all; in an existing folder each file is
     replaced whole, ``manifest.json`` last, and other files are left alone.
+    The manifest hashes every file written with it.
 
     Parameters
     ----------
@@ -605,27 +607,35 @@ def export_plan(
         Recorded in the manifest (see :func:`write_manifest`).
     timestamp
         Stored in the XLSX and GeoPackage instead of the current time.
+    extra_files
+        More files of the folder, file name -> content (text is written as UTF-8), e.g. ``map.html``.
 
     Returns
     -------
     dict
-        ``{"plan.gpkg": path, "boq.xlsx": path, "boq.csv": path, "manifest.json": path}`` in ``out_dir``.
+        ``{"plan.gpkg": path, "boq.xlsx": path, "boq.csv": path, ..., "manifest.json": path}`` in ``out_dir``.
     """
     target = Path(out_dir)
-    names = ("plan.gpkg", "boq.xlsx", "boq.csv", "manifest.json")
+    extra = dict(extra_files or {})
+    for name in extra:
+        if name in ("plan.gpkg", "boq.xlsx", "boq.csv", "manifest.json") or Path(name).name != name or name[:1] == ".":
+            raise PlanningError(f"extra file name {name!r} is not a plain file name the export may write")
+    names = ("plan.gpkg", "boq.xlsx", "boq.csv", *extra, "manifest.json")
     with atomic_dir(target) as staging:
         plan_to_gpkg(plan, staging / "plan.gpkg", timestamp=timestamp)
         boq_to_xlsx(
             plan.boq, staging / "boq.xlsx", title=title, kpis=plan.kpis, plan_kind=plan.kind, timestamp=timestamp
         )
         boq_to_csv(plan.boq, staging / "boq.csv")
+        for name, content in extra.items():
+            (staging / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else bytes(content))
         write_manifest(
             staging / "manifest.json",
             scenario_text=scenario_text,
             layer_files=layer_files,
             catalog_version=catalog_version,
             timings=dict(timings or {}),
-            outputs={n: staging / n for n in names[:3]},
+            outputs={n: staging / n for n in names[:-1]},
             extra={"plan_kind": plan.kind, "total_vnd": plan.total_vnd, "boq_rows": len(plan.boq)},
         )
     return {n: target / n for n in names}

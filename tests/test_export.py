@@ -651,6 +651,20 @@ def test_atomic_dir_new_folder_and_existing_folder(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_atomic_dir_makes_a_folder_others_can_read(tmp_path: Path) -> None:
+    """The published folder has the mode of any new folder (umask), not the private 0700 of a temp folder."""
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "out") as staging:
+            (staging / "a.txt").write_text("a")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode) == 0o644
+
+
 # --- manifest and the whole export ---------------------------------------------------------------------------------
 
 
@@ -693,6 +707,16 @@ def test_export_plan_twice_gives_identical_boq_and_geometry(tmp_path: Path) -> N
     manifest = json.loads(a["manifest.json"].read_text(encoding="utf-8"))
     assert manifest["total_vnd"] == plan.total_vnd
     assert set(manifest["outputs"]) == {"boq.csv", "boq.xlsx", "plan.gpkg"}
+
+
+def test_export_plan_hashes_its_extra_files(tmp_path: Path) -> None:
+    paths = export_plan(_plan(), tmp_path / "a", extra_files={"kpis.json": "{}\n", "map.html": b"<html></html>"})
+    manifest = json.loads(paths["manifest.json"].read_text(encoding="utf-8"))
+    assert set(manifest["outputs"]) == {"boq.csv", "boq.xlsx", "plan.gpkg", "kpis.json", "map.html"}
+    assert manifest["outputs"]["map.html"]["sha256"] == hashlib.sha256(b"<html></html>").hexdigest()
+    with pytest.raises(PlanningError, match="plain file name"):
+        export_plan(_plan(), tmp_path / "b", extra_files={"../x.txt": "x"})
+    assert not (tmp_path / "b").exists()
 
 
 # --- compare helper ------------------------------------------------------------------------------------------------
