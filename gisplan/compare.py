@@ -208,8 +208,6 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(d, Mapping):
         for k, v in d.items():
-            if prefix == "geometries." or k == "geometries":
-                pass
             out.update(_flatten(v, f"{prefix}{k}."))
         return out
     out[prefix.rstrip(".")] = d
@@ -217,19 +215,15 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _param_diff(ta: str, tb: str) -> pd.DataFrame:
-    from gisplan.scenario import parse_scenario
+    from gisplan.scenario import scenario_values
 
     def flat(text: str) -> dict[str, Any]:
-        scen = parse_scenario(text)
-        vals = dict(scen.values)
-        vals.pop("geometries", None)
+        vals = scenario_values(text)
+        geometries = vals.pop("geometries", {}) or {}
         out = _flatten(vals)
-        for name, g in scen.geometries.items():  # geometry keys compared by content, shown by size
-            gm = g.to_crs(METRIC_CRS)
-            area = gm.area.sum()
-            out[f"geometries.{name}"] = (
-                f"{len(g)} feature(s), {area / 1e6:.3f} km²" if area > 0 else f"{len(g)} feature(s)"
-            ) + f" [{shapely.to_wkb(shapely.normalize(gm.union_all()), hex=True)[:0]}{_digest(g)}]"
+        for name, value in geometries.items():
+            if value is not None:
+                out[f"geometries.{name}"] = _geometry_text(value)
         return out
 
     fa, fb = flat(ta), flat(tb)
@@ -241,10 +235,33 @@ def _param_diff(ta: str, tb: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "a", "b"])
 
 
-def _digest(g: gpd.GeoDataFrame) -> str:
-    import hashlib
+def _geometry_text(value: Any) -> str:
+    """A scenario geometry for the parameter table: a file by its path, inline GeoJSON by size and content hash.
 
-    return hashlib.sha256(g.to_json(sort_keys=True).encode()).hexdigest()[:10]
+    Files are not opened: a saved scenario's relative paths point next to a scenario file that is not there.
+    """
+    import hashlib
+    import json
+
+    if not isinstance(value, Mapping):
+        return f"tệp / file {value}"
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:10]
+    try:
+        g = gpd.GeoDataFrame.from_features(_features(value), crs="EPSG:4326")
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return f"GeoJSON [{digest}]"
+    area = float(g.to_crs(METRIC_CRS).area.sum())
+    size = f"{len(g)} feature(s), {area / 1e6:.3f} km²" if area > 0 else f"{len(g)} feature(s)"
+    return f"{size} [{digest}]"
+
+
+def _features(value: Mapping[str, Any]) -> list[Any]:
+    kind = value.get("type")
+    if kind == "FeatureCollection":
+        return list(value.get("features") or [])
+    if kind == "Feature":
+        return [value]
+    return [{"type": "Feature", "properties": {}, "geometry": dict(value)}]
 
 
 def _yaml(v: Any) -> str:

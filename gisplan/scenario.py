@@ -392,6 +392,42 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     return Scenario(values=values, geometries=geoms, path=path, text=text)
 
 
+def scenario_values(text: str) -> dict[str, Any]:
+    """Every key of scenario ``text`` with the defaults filled in, without reading any file it names.
+
+    Lenient, for looking at scenarios saved with a run or a version (e.g. comparing their parameters): the
+    layer, geometry and catalog files the scenario names are not opened (they are relative to a folder the
+    saved text no longer sits in), geometries stay as written (inline GeoJSON or a path), and values the
+    parser would refuse are kept as given.
+
+    Raises
+    ------
+    ScenarioError
+        When ``text`` is not YAML or not a mapping of keys.
+    """
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"the saved scenario is not valid YAML (kịch bản không đúng cú pháp YAML): {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise ScenarioError("the saved scenario is not a mapping of keys (title, layers, ...)")
+    return _lenient(raw, SPEC)
+
+
+def _lenient(raw: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in spec.items():
+        value = raw.get(key)
+        if isinstance(sub, dict):
+            out[key] = _lenient(value if isinstance(value, Mapping) else {}, sub)
+        else:
+            out[key] = _copy_default(sub.default) if value is None else value
+    for key in raw:  # keys this gisplan does not know are kept, so that a difference in them still shows
+        if key not in spec:
+            out[str(key)] = raw[key]
+    return out
+
+
 def _catalog_path(pr: Problem) -> str:
     layer = (pr.layer or "").replace("catalog.", "")
     return f"{layer}.{pr.row or pr.column or ''}".strip(".") if layer else str(pr.column or pr.row or "")

@@ -19,7 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from gisplan._errors import ScenarioError
+from gisplan._errors import Problem, ScenarioError
 from gisplan.catalog import Catalog
 from gisplan.costing import add_contingency
 from gisplan.plan import BOQ_COLUMNS, Plan
@@ -57,7 +57,7 @@ def scenario_layers(
     ``loaded`` holds layers of the scenario's source already read and validated (the app keeps them in a
     cache): they are used instead of reading the source again; ``layers.files`` are still read.
     """
-    from gisplan.layers import load_layer, read_layers, validate_layers
+    from gisplan.layers import load_layer, validate_layers
 
     src = scen.values["layers"]["source"]
     crs = scen.values["layers"]["crs"]
@@ -68,18 +68,85 @@ def scenario_layers(
     else:
         path = scen.resolve(src)
         if not path.exists():
-            raise ScenarioError(f"layers.source not found: {path}", [])
+            raise ScenarioError(
+                f"layers.source not found: {path} (không tìm thấy tệp dữ liệu lớp)",
+                [_missing_file(scen, "layers.source", src, path)],
+            )
+    extra: dict[str, Path] = {}
+    for kind, f in (scen.values["layers"]["files"] or {}).items():
+        fp = scen.resolve(str(f))
+        if not fp.exists():
+            raise ScenarioError(
+                f"layers.files.{kind} not found: {fp} (không tìm thấy tệp lớp {kind})",
+                [_missing_file(scen, f"layers.files.{kind}", str(f), fp)],
+            )
+        extra[str(kind)] = fp
     if loaded is not None:
         layers = dict(loaded)
     else:
         progress(f"reading layers from {path}")
-        layers = read_layers(path, crs=crs)
+        layers = _read_source(path, crs, skip=set(extra))
     files: dict[str, Path] = {"source": path}
-    for kind, f in (scen.values["layers"]["files"] or {}).items():
-        fp = scen.resolve(str(f))
-        layers[kind] = load_layer(fp, kind, crs=crs)
+    for kind, fp in extra.items():
+        layers[kind] = load_layer(fp, kind, crs=_crs_if_unstated(fp, crs))
         files[kind] = fp
     return validate_layers(layers, source=str(path)), files
+
+
+def _read_source(path: Path, crs: str | None, *, skip: set[str]) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of the source GeoPackage named by kind, except the kinds ``layers.files`` replaces.
+
+    Each layer is read and validated on its own; the checks across layers (cables' poles, settlements'
+    communes) run once on the scenario's complete set, so that a source may lack a layer a file provides.
+    Problems of every layer are raised together.
+    """
+    from gisplan._errors import LayerError
+    from gisplan.layers import infer_kind, list_layers, load_layer
+
+    out: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[Problem] = []
+    for name, _gtype, _n in list_layers(path):
+        kind = infer_kind(name, ())
+        if kind is None or kind in skip:
+            continue
+        try:
+            out[kind] = load_layer(path, kind, layer=name, crs=_crs_if_unstated(path, crs, layer=name))
+        except LayerError as exc:
+            problems.extend(exc.problems or [Problem(exc.summary, file=str(path), layer=name)])
+    if problems:
+        raise LayerError(f"{path} has invalid layers (lớp dữ liệu không hợp lệ)", problems)
+    return out
+
+
+def _missing_file(scen: Scenario, key: str, value: str, path: Path) -> Problem:
+    where = f"the scenario file's folder {scen.base_dir()}" if scen.path is not None else "the current folder"
+    return Problem(
+        "file not found / không tìm thấy tệp",
+        file=str(scen.path) if scen.path is not None else "<scenario>",
+        column=key,
+        value=value,
+        hint=f"relative paths are resolved against {where}; fix the path or give an absolute one",
+    )
+
+
+def _crs_if_unstated(path: Path, crs: str | None, *, layer: str | None = None) -> str | None:
+    """``layers.crs`` for a file that states no CRS of its own (a CSV, a Shapefile without .prj), else None.
+
+    The scenario key is documented as "CRS of layer files that state none": a GeoPackage that states its CRS
+    is read in that CRS even when a CSV beside it needs ``layers.crs``.  A file that cannot be inspected gets
+    ``crs`` and its reader reports the error.
+    """
+    import pyogrio
+
+    if crs is None or path.suffix.lower() == ".csv":
+        return crs
+    ogr = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        names = [layer] if layer is not None else [str(row[0]) for row in pyogrio.list_layers(ogr)]
+        stated = all(pyogrio.read_info(ogr, layer=name).get("crs") for name in names)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return crs
+    return None if names and stated else crs
 
 
 def _forbidden_constraints(scen: Scenario, layers: dict[str, Any]) -> dict[str, Any]:
@@ -258,8 +325,11 @@ def combine_plans(plans: Mapping[str, Plan], catalog: Catalog) -> Plan:
 
 
 def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] = _noop) -> dict[str, Path]:
-    """Write a run folder (see the module docstring); files are replaced whole, the manifest last."""
-    from gisplan._atomic import atomic_write_text
+    """Write a run folder (see the module docstring) in one step, the manifest hashing every other file.
+
+    A new folder appears complete or not at all; in an existing folder each file is replaced whole, the
+    manifest last (see :func:`gisplan._atomic.atomic_dir`).
+    """
     from gisplan.export import export_plan
     from gisplan.maps import plan_map, standalone_html
 
@@ -268,24 +338,39 @@ def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str
     scen = result.scenario
     progress(f"writing {out}")
     t = time.perf_counter()
+    m = plan_map(result.plan, result.layers)
+    extra = {
+        "map.html": standalone_html(m),
+        "kpis.json": json.dumps(_plain(result.plan.kpis), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+        "scenario.yaml": scen.text,
+    }
+    inputs = {k: str(v) for k, v in result.layer_files.items()}
+    inputs.update({k: str(v) for k, v in scenario_files(scen).items()})
     paths = export_plan(
         result.plan,
         out,
         title=scen.title,
         scenario_text=scen.text,
-        layer_files={k: str(v) for k, v in result.layer_files.items()},
+        layer_files=inputs,
         catalog_version=f"{result.catalog.version} ({result.catalog.digest})",
         timings=result.timings,
+        extra_files=extra,
     )
-    m = plan_map(result.plan, result.layers)
-    atomic_write_text(out / "map.html", standalone_html(m))
-    atomic_write_text(
-        out / "kpis.json", json.dumps(_plain(result.plan.kpis), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    )
-    atomic_write_text(out / "scenario.yaml", scen.text)
-    paths.update({"map.html": out / "map.html", "kpis.json": out / "kpis.json", "scenario.yaml": out / "scenario.yaml"})
     progress(f"wrote {len(paths)} files in {time.perf_counter() - t:.1f} s")
-    return paths
+    return {name: paths[name] for name in RUN_FILES}
+
+
+def scenario_files(scen: Scenario) -> dict[str, Path]:
+    """The files a scenario names besides its layers (geometry files, catalog file, elevation), by key path."""
+    files: dict[str, Path] = {}
+    for name, value in scen.values["geometries"].items():
+        if isinstance(value, str):
+            files[f"geometries.{name}"] = scen.resolve(value)
+    if scen.values["catalog"]["file"]:
+        files["catalog.file"] = scen.resolve(scen.values["catalog"]["file"])
+    if scen.values["wifi"]["enabled"] and scen.values["wifi"]["elevation"]:
+        files["wifi.elevation"] = scen.resolve(scen.values["wifi"]["elevation"])
+    return files
 
 
 def _plain(v: Any) -> Any:
@@ -328,10 +413,11 @@ def read_run(path: str | Path) -> RunFolder:
         if name in ("boq", "layer_styles"):
             continue
         layers[str(name)] = gpd.read_file(p / "plan.gpkg", layer=name)
+    text_columns = ("item_code", "description_vi", "description_en", "unit", "category", "phase", "district", "commune")
     boq = pd.read_csv(
         p / "boq.csv",
         encoding="utf-8-sig",
-        dtype={"phase": str, "district": str, "commune": str},
+        dtype=dict.fromkeys(text_columns, str),
         keep_default_na=False,
     )
     kpis = json.loads((p / "kpis.json").read_text(encoding="utf-8"))

@@ -197,3 +197,107 @@ def test_run_with_layers_already_loaded_gives_the_same_plan(runs):
     assert "layers_s" in result.timings
     a = read_run(runs["a1"])
     assert result.plan.total_vnd == int(a.boq["amount_vnd"].sum())
+
+
+@pytest.fixture(scope="module")
+def user_project(tmp_path_factory):
+    """A planner's own project: a GeoPackage in VN-2000 / Kiên Giang TM-3 (EPSG:9207) without poles, the poles
+    as a lon/lat CSV with Vietnamese column names, the zone as a GeoJSON file; the scenario in another folder."""
+    import pyogrio
+
+    from gisplan.demo_data import demo_gpkg_path
+
+    root = tmp_path_factory.mktemp("user")
+    (root / "data").mkdir()
+    (root / "plans").mkdir()
+    src = demo_gpkg_path()
+    for name, _ in pyogrio.list_layers(src):
+        g = gpd.read_file(src, layer=name)
+        if name == "poles":
+            table = g.drop(columns="geometry").rename(columns={"pole_id": "ma_cot"})
+            table["kinh_do"], table["vi_do"] = g.geometry.x, g.geometry.y
+            table.to_csv(root / "data" / "cot.csv", index=False)
+        else:
+            g.to_crs("EPSG:9207").to_file(root / "data" / "net.gpkg", layer=name, driver="GPKG")
+    (root / "plans" / "zone.geojson").write_text(json.dumps(zone()), encoding="utf-8")
+    doc = {
+        "title": "Dự án của Sở / own project",
+        "layers": {"source": "../data/net.gpkg", "crs": "EPSG:4326", "files": {"poles": "../data/cot.csv"}},
+        "geometries": {"zones": "zone.geojson"},
+        "underground": {"enabled": True, "budget_per_year_vnd": 5_000_000_000, "start_year": 2027},
+    }
+    path = root / "plans" / "own.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_run_on_a_user_geopackage_with_per_kind_files_and_a_crs(user_project, runs, tmp_path, monkeypatch):
+    """layers.crs is for files that state none (the CSV); the GeoPackage keeps its own CRS; the source may lack
+    a layer a file provides; relative paths follow the scenario file, not the working folder."""
+    from gisplan.scenario import load_scenario
+
+    monkeypatch.chdir(tmp_path)
+    result = run_scenario(load_scenario(user_project))
+    demo = read_run(runs["a1"])
+    assert len(result.layers["poles"]) == 9715
+    # the same zone over the same network (reprojected through VN-2000) costs the same within 0.1 %
+    assert abs(result.plan.total_vnd - demo.kpis["cost_vnd"]) <= 1e-3 * demo.kpis["cost_vnd"]
+    out = write_run(result, tmp_path / "run")
+    manifest = json.loads(out["manifest.json"].read_text(encoding="utf-8"))
+    assert set(manifest["layers"]) == {"source", "poles", "geometries.zones"}
+    # the saved scenario names its zone by a relative path: comparing the run folders must not open it
+    c = compare_runs(read_run(out["plan.gpkg"].parent), read_run(out["plan.gpkg"].parent))
+    assert c.is_empty
+    c = compare_runs(demo, read_run(out["plan.gpkg"].parent))
+    assert "tệp / file zone.geojson" in set(c.params["b"])
+
+
+def test_run_names_a_missing_layer_file(user_project, tmp_path):
+    from gisplan._errors import ScenarioError
+
+    text = user_project.read_text(encoding="utf-8").replace("../data/cot.csv", "../data/cot_khong_co.csv")
+    path = user_project.parent / "missing.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"layers\.files\.poles not found") as info:
+        run_scenario(parse_scenario(text, path=path))
+    assert "không tìm thấy" in str(info.value) and str(user_project.parent) in str(info.value)
+
+
+def test_manifest_hashes_every_file_of_the_run_folder(runs):
+    import hashlib
+
+    manifest = json.loads((runs["a1"] / "manifest.json").read_text(encoding="utf-8"))
+    files = {p.name for p in runs["a1"].iterdir() if p.name != "manifest.json"}
+    assert set(manifest["outputs"]) == files
+    for name, entry in manifest["outputs"].items():
+        data = (runs["a1"] / name).read_bytes()
+        assert entry["file"] == name and entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    scenario = (runs["a1"] / "scenario.yaml").read_bytes()
+    assert manifest["scenario_sha256"] == hashlib.sha256(scenario).hexdigest()
+    from gisplan.demo_data import demo_gpkg_path
+
+    assert manifest["layers"]["source"]["sha256"] == hashlib.sha256(demo_gpkg_path().read_bytes()).hexdigest()
+
+
+def test_run_folder_is_readable_by_others(runs):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    mode = stat.S_IMODE(os.stat(runs["a1"]).st_mode)
+    assert mode == 0o777 & ~umask  # as mkdir makes it, not mkdtemp's private 0700
+
+
+def test_read_run_keeps_item_codes_as_text(runs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "r"
+    shutil.copytree(runs["a1"], folder)
+    boq = pd.read_csv(folder / "boq.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    codes = {code: f"{i + 1:04d}" for i, code in enumerate(sorted(set(boq["item_code"])))}
+    boq["item_code"] = boq["item_code"].map(codes)  # a department's numeric norm codes
+    boq.to_csv(folder / "boq.csv", index=False, encoding="utf-8-sig")
+    back = read_run(folder).boq
+    assert back["item_code"].tolist() == boq["item_code"].tolist() and back.loc[0, "item_code"].startswith("0")
