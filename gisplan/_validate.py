@@ -8,6 +8,7 @@ id where it has one), column, value and a fix; safe repairs are made with a
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -105,17 +106,17 @@ def validate_layer(
             continue
         out[name] = _coerce_column(df[name], name, col, ids, where, problems)
     if schema.kind == "cables" and "kind" in out and "fibre_count" in out and "fibre_count" in df.columns:
-        for i in range(len(df)):
-            if out["kind"].iloc[i] == "fibre" and pd.isna(out["fibre_count"].iloc[i]):
-                problems.append(
-                    Problem(
-                        "a fibre cable needs its fibre count",
-                        **where,
-                        row=ids[i],
-                        column="fibre_count",
-                        hint="give the number of fibres (12, 24, 48 ...)",
-                    )
+        no_count = (out["kind"] == "fibre").to_numpy() & out["fibre_count"].isna().to_numpy()
+        for i in np.flatnonzero(no_count):
+            problems.append(
+                Problem(
+                    "a fibre cable needs its fibre count",
+                    **where,
+                    row=ids[i],
+                    column="fibre_count",
+                    hint="give the number of fibres (12, 24, 48 ...)",
                 )
+            )
     elif schema.kind == "cables" and "kind" in out and (out["kind"] == "fibre").any():
         problems.append(
             Problem(
@@ -126,19 +127,19 @@ def validate_layer(
             )
         )
     if schema.kind == "ducts" and "n_ducts" in out and "free_ducts" in out:
-        for i in range(len(df)):
+        too_many = (out["free_ducts"] > out["n_ducts"]).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(too_many):
             n, f = out["n_ducts"].iloc[i], out["free_ducts"].iloc[i]
-            if pd.notna(n) and pd.notna(f) and f > n:
-                problems.append(
-                    Problem(
-                        "more free ducts than ducts",
-                        **where,
-                        row=ids[i],
-                        column="free_ducts",
-                        value=int(f),
-                        hint=f"free_ducts must be at most n_ducts ({int(n)})",
-                    )
+            problems.append(
+                Problem(
+                    "more free ducts than ducts",
+                    **where,
+                    row=ids[i],
+                    column="free_ducts",
+                    value=int(f),
+                    hint=f"free_ducts must be at most n_ducts ({int(n)})",
                 )
+            )
     # ---- ids ----
     if schema.id_column and schema.id_column in out:
         idcol = out[schema.id_column]
@@ -178,7 +179,7 @@ def _rename_to_schema(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> gpd.GeoData
     for c in gdf.columns:
         if c == gdf.geometry.name:
             continue
-        target = amap.get(str(c).lower().strip())
+        target = amap.get(unicodedata.normalize("NFC", str(c)).lower().strip())
         if target and target not in taken and (target == c or target not in gdf.columns):
             rename[c] = target
             taken.add(target)
@@ -256,7 +257,7 @@ def _convert(v: object, col: Column) -> object:
     if col.dtype == "str":
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = str(v).strip()
+        text = unicodedata.normalize("NFC", str(v)).strip()  # NFD text (macOS, some exports) matches aliases
         if col.value_aliases or col.allowed:
             key = text.lower()
             text = col.value_aliases.get(key, text)
@@ -391,14 +392,28 @@ def _check_bounds(
 ) -> None:
     lon0, lat0, lon1, lat1 = bounds
     crs = CRS.from_user_input(geoms.crs)
-    b = geoms.bounds.to_numpy()
     if crs.is_geographic:
-        raw = b
+        raw = geoms.bounds.to_numpy()
     else:
         with np.errstate(all="ignore"):
             raw = geoms.to_crs(DISPLAY_CRS).bounds.to_numpy()
-    for i, (minx, miny, maxx, maxy) in enumerate(raw):
-        if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+    minx, miny, maxx, maxy = raw.T
+    finite = np.isfinite(raw).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        inside = (lon0 <= minx) & (maxx <= lon1) & (lat0 <= miny) & (maxy <= lat1)
+        swapped = (lon0 <= miny) & (maxy <= lon1) & (lat0 <= minx) & (maxx <= lat1)
+    bad = np.flatnonzero(~(finite & inside))
+    if len(bad) and not crs.is_geographic:
+        # A survey's X is the northing and its Y the easting: do the features fit with x and y exchanged?
+        flipped = gpd.GeoSeries(shapely.transform(geoms.to_numpy()[bad], lambda c: c[:, ::-1]), crs=crs)
+        with np.errstate(all="ignore"):
+            fb = flipped.to_crs(DISPLAY_CRS).bounds.to_numpy()
+            fits = (lon0 <= fb[:, 0]) & (fb[:, 2] <= lon1) & (lat0 <= fb[:, 1]) & (fb[:, 3] <= lat1)
+        swapped = np.zeros(len(raw), dtype=bool)
+        swapped[bad] = fits
+    outside_hint = "check the CRS (a VN-2000 TM-3 file read as WGS 84 lands far away) or pass other bounds"
+    for i in bad:
+        if not finite[i]:
             problems.append(
                 Problem(
                     "coordinates cannot be placed on Earth in the layer's CRS",
@@ -408,31 +423,33 @@ def _check_bounds(
                     hint="check the CRS the file states",
                 )
             )
-            continue
-        if lon0 <= minx and maxx <= lon1 and lat0 <= miny and maxy <= lat1:
-            continue
-        if crs.is_geographic and lon0 <= miny and maxy <= lon1 and lat0 <= minx and maxx <= lat1:
+        elif crs.is_geographic and swapped[i]:
             problems.append(
                 Problem(
                     "latitude and longitude look swapped",
                     **where,
                     row=ids[i],
                     column="geometry",
-                    value=f"x={minx:.5f}, y={miny:.5f}",
+                    value=f"x={minx[i]:.5f}, y={miny[i]:.5f}",
                     hint="put longitude in x (first) and latitude in y (second)",
                 )
             )
-            continue
-        problems.append(
-            Problem(
-                f"coordinates outside the plausible area lon {lon0}..{lon1}, lat {lat0}..{lat1}",
-                **where,
-                row=ids[i],
-                column="geometry",
-                value=f"lon {minx:.5f}..{maxx:.5f}, lat {miny:.5f}..{maxy:.5f}",
-                hint="check the CRS (a VN-2000 TM-3 file read as WGS 84 lands far away) or pass other bounds",
+        else:
+            problems.append(
+                Problem(
+                    f"coordinates outside the plausible area lon {lon0}..{lon1}, lat {lat0}..{lat1}",
+                    **where,
+                    row=ids[i],
+                    column="geometry",
+                    value=f"lon {minx[i]:.5f}..{maxx[i]:.5f}, lat {miny[i]:.5f}..{maxy[i]:.5f}",
+                    hint=(
+                        "x and y look swapped: Vietnamese surveys write X for the northing and Y for the easting; "
+                        "put the easting (the survey's Y) in x and the northing (its X) in y"
+                    )
+                    if swapped[i]
+                    else outside_hint,
+                )
             )
-        )
 
 
 def validate_layers(

@@ -405,3 +405,213 @@ def test_reprojection_round_trips(lon, lat):
     g = gpd.GeoDataFrame({"pole_id": ["A"], "owner": ["telecom"]}, geometry=[Point(lon, lat)], crs="EPSG:4326")
     back = validate_layer(g, "poles").to_crs("EPSG:4326")
     assert abs(back.geometry.x.iloc[0] - lon) < 1e-7 and abs(back.geometry.y.iloc[0] - lat) < 1e-7
+
+
+# ---- text encodings of survey files: Shapefile .dbf (with or without .cpg) and CSV ----------------------------
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def _cp1258(text: str) -> bytes:
+    """``text`` as Windows-1258 writes it: precomposed base letters, tone marks as combining characters."""
+    import unicodedata
+
+    out = b""
+    for ch in text:
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            d = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in d if c not in _TONES))
+            out += (base + "".join(c for c in d if c in _TONES)).encode("cp1258")
+    return out
+
+
+def _survey_shapefile(folder, values: dict[str, list[bytes]], *, cpg: str | None) -> object:
+    """A poles Shapefile whose .dbf holds exactly the given bytes (columns ma_cot, chu_so_huu, vat_lieu)."""
+    folder.mkdir(exist_ok=True)
+    n = len(next(iter(values.values())))
+    g = gpd.GeoDataFrame(
+        {"ma_cot": [f"C{i}" for i in range(n)], **{k: [b.decode("latin-1") for b in v] for k, v in values.items()}},
+        geometry=[Point(LON + 0.001 * i, LAT) for i in range(n)],
+        crs="EPSG:4326",
+    )
+    path = folder / "poles.shp"
+    g.to_file(path, engine="pyogrio", encoding="latin1")
+    (folder / "poles.cpg").unlink(missing_ok=True)
+    if cpg is not None:
+        (folder / "poles.cpg").write_text(cpg)
+    return path
+
+
+OWNERS_VI = ["Viễn thông", "điện", "Dùng chung"]
+MATERIALS_VI = ["bê tông ly tâm", "sắt", "gỗ"]
+
+
+@pytest.mark.parametrize("cpg", ["1258", "CP1258", "windows-1258"])
+def test_cp1258_dbf_with_cpg_keeps_every_letter(tmp_path, cpg):
+    # GDAL's own CP1258 decoding dropped the last letter of every value and column name ('ma_co', 'sắ')
+    path = _survey_shapefile(
+        tmp_path / "s",
+        {"chu_so_huu": [_cp1258(v) for v in OWNERS_VI], "vat_lieu": [_cp1258(v) for v in MATERIALS_VI]},
+        cpg=cpg,
+    )
+    raw = read_file(path)
+    assert list(raw.columns[:3]) == ["ma_cot", "chu_so_huu", "vat_lieu"]
+    assert list(raw["vat_lieu"]) == MATERIALS_VI  # NFC, every letter kept
+    out = load_layer(path, "poles")
+    assert list(out["owner"]) == ["telecom", "power", "shared"]
+    assert list(out["material"]) == MATERIALS_VI
+
+
+def test_utf8_dbf_without_cpg_is_read_as_utf8(tmp_path):
+    path = _survey_shapefile(tmp_path / "s", {"chu_so_huu": [v.encode() for v in OWNERS_VI]}, cpg=None)
+    assert list(load_layer(path, "poles")["owner"]) == ["telecom", "power", "shared"]
+
+
+def test_legacy_dbf_without_cpg_is_refused_naming_the_encoding_option(tmp_path):
+    path = _survey_shapefile(tmp_path / "s", {"chu_so_huu": [_cp1258(v) for v in OWNERS_VI]}, cpg=None)
+    with pytest.raises(LayerError, match="bảng mã") as exc:
+        read_file(path)
+    (p,) = exc.value.problems
+    assert (p.row, p.column) == ("#0", "chu_so_huu")
+    assert "--encoding" in p.hint and ".cpg" in p.hint
+    assert "cp1258: 'Viễn thông'" in p.message  # the user sees which decoding reads right
+    assert list(load_layer(path, "poles", encoding="cp1258")["owner"]) == ["telecom", "power", "shared"]
+
+
+def test_tcvn3_and_vni_dbf_are_decoded(tmp_path):
+    # Viễn thông / điện / Dùng chung / bê tông ly tâm in TCVN3 (ABC) and in VNI-Windows
+    tcvn3 = [b"Vi\xd4n th\xabng", b"\xaei\xd6n", b"D\xefng chung"]
+    vni = ["Vieãn thoâng".encode("cp1252"), "ñieän".encode("cp1252"), "Duøng chung".encode("cp1252")]
+    for enc, owners in (("tcvn3", tcvn3), ("ABC", tcvn3), ("vni", vni)):
+        path = _survey_shapefile(tmp_path / enc, {"chu_so_huu": owners}, cpg=None)
+        out = load_layer(path, "poles", encoding=enc)
+        assert list(out["owner"]) == ["telecom", "power", "shared"], enc
+    path = _survey_shapefile(tmp_path / "t2", {"ten": [b"\xa7\xabng D\xad\xeang"]}, cpg="TCVN3")
+    assert read_file(path)["ten"].iloc[0] == "Đông Dường"  # a .cpg may name a legacy encoding too
+
+
+def test_wrong_or_unknown_encoding_is_a_clear_error(tmp_path):
+    path = _survey_shapefile(tmp_path / "s", {"chu_so_huu": [_cp1258(v) for v in OWNERS_VI]}, cpg="UTF-8")
+    with pytest.raises(LayerError, match="not valid utf-8") as exc:
+        read_file(path)
+    assert "cp1258: 'Viễn thông'" in exc.value.problems[0].message
+    with pytest.raises(LayerError, match="unknown text encoding 'klingon'"):
+        read_file(path, encoding="klingon")
+    (tmp_path / "s" / "poles.cpg").write_text("klingon")
+    with pytest.raises(LayerError, match=r"poles\.cpg names an unknown encoding"):
+        read_file(path)
+    with pytest.raises(LayerError, match="only for a Shapefile or a CSV"):
+        read_file(_geojson(tmp_path), encoding="cp1258")
+
+
+def _geojson(tmp_path):
+    path = tmp_path / "poles.geojson"
+    poles().to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_zipped_shapefile_obeys_its_cpg(tmp_path):
+    path = _survey_shapefile(tmp_path / "s", {"chu_so_huu": [_cp1258(v) for v in OWNERS_VI]}, cpg="1258")
+    with zipfile.ZipFile(tmp_path / "poles.zip", "w") as zf:
+        for f in sorted(path.parent.iterdir()):
+            zf.write(f, f"khao_sat/{f.name}")
+    assert list(load_layer(tmp_path / "poles.zip", "poles")["owner"]) == ["telecom", "power", "shared"]
+
+
+CSV_VI = "ma_cot,chu_so_huu,kinh_do,vi_do\nC1,Viễn thông,103.96,10.22\nC2,điện,103.961,10.22\n"
+
+
+def test_csv_in_cp1258_is_refused_then_read_with_its_encoding(tmp_path):
+    path = tmp_path / "poles.csv"
+    path.write_bytes(_cp1258(CSV_VI))
+    with pytest.raises(LayerError, match="not UTF-8") as exc:
+        read_file(path, crs="EPSG:4326")
+    (p,) = exc.value.problems
+    assert p.row == 0 and "--encoding" in p.hint
+    out = load_layer(path, "poles", crs="EPSG:4326", encoding="cp1258")
+    assert list(out["owner"]) == ["telecom", "power"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CSV_VI.encode("utf-8-sig"),  # Excel's "CSV UTF-8"
+        CSV_VI.replace(",", "\t").encode("utf-16"),  # Excel's "Unicode text"
+        # Excel on a Vietnamese Windows: ';' separates, ',' is the decimal mark
+        CSV_VI.replace(",", ";").replace("103.96", "103,96").replace("10.22", "10,22").encode("utf-8-sig"),
+    ],
+    ids=["utf8-bom", "utf16", "semicolon-decimal-comma"],
+)
+def test_excel_csv_variants_are_read(tmp_path, data):
+    path = tmp_path / "poles.csv"
+    path.write_bytes(data)
+    out = load_layer(path, "poles", crs="EPSG:4326")
+    assert list(out["owner"]) == ["telecom", "power"]
+    assert abs(out.to_crs("EPSG:4326").geometry.x.iloc[1] - 103.961) < 1e-9
+
+
+def test_broken_csv_is_a_layer_error_not_a_traceback(tmp_path):
+    path = tmp_path / "poles.csv"
+    path.write_bytes(b"")
+    with pytest.raises(LayerError, match="cannot read"):
+        read_file(path, crs="EPSG:4326")
+    path.write_bytes(b'pole_id,lon,lat\nP1,"103.9,10.2\n')
+    with pytest.raises(LayerError, match="cannot read"):
+        read_file(path, crs="EPSG:4326")
+
+
+def test_decomposed_unicode_matches_vietnamese_aliases():
+    import unicodedata
+
+    g = gpd.GeoDataFrame(
+        {unicodedata.normalize("NFD", "mã đường"): ["R1"], "cap_duong": [unicodedata.normalize("NFD", "Đô thị")]},
+        geometry=[LineString([(LON, LAT), (LON + 0.001, LAT)])],
+        crs="EPSG:4326",
+    ).assign(surface=unicodedata.normalize("NFD", "nhựa"))
+    out = validate_layer(g, "roads")
+    assert (out.loc[0, "road_id"], out.loc[0, "road_class"], out.loc[0, "surface"]) == ("R1", "urban", "asphalt")
+
+
+# ---- files with several layers --------------------------------------------------------------------------------
+GOOGLE_EARTH_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>Phú Quốc</name>
+<Folder><name>Trạm</name><Placemark><name>UBND xã Gành Dầu</name>
+<Point><coordinates>103.96,10.22,0</coordinates></Point></Placemark></Folder>
+<Folder><name>Cột</name><Placemark><name>C1</name>
+<Point><coordinates>103.961,10.22,0</coordinates></Point></Placemark></Folder>
+</Document></kml>"""
+
+
+def test_kml_with_folders_needs_a_layer_and_folder_names_give_kinds(tmp_path):
+    path = tmp_path / "google_earth.kml"
+    path.write_text(GOOGLE_EARTH_KML, encoding="utf-8")
+    with pytest.raises(LayerError, match="2 layers") as exc:
+        read_file(path)  # never the first folder silently
+    assert "Trạm, Cột" in exc.value.problems[0].message and "--layer" in exc.value.problems[0].hint
+    assert len(read_file(path, layer="Cột")) == 1
+    assert [infer_kind(n, ()) for n in ("Trạm", "Cột", "Đường", "Ranh giới")] == [
+        "sites",
+        "poles",
+        "roads",
+        "boundaries",
+    ]
+
+
+def test_two_layers_of_one_kind_are_an_error_not_one_silently_dropped(tmp_path):
+    a, b = poles(2), poles(3).iloc[2:]
+    write_gpkg({"poles": a, "cot": b, "cot_dien_luc": b}, tmp_path / "x.gpkg")
+    with pytest.raises(LayerError) as exc:
+        read_layers(tmp_path / "x.gpkg")
+    (p,) = exc.value.problems
+    assert "2 layers of kind poles: poles, cot" in p.message
+    with pytest.raises(LayerError, match="3 layers"):
+        load_layer(tmp_path / "x.gpkg", "poles")  # a kind without a layer name does not pick the first layer
+
+
+def test_projected_xy_swapped_like_a_vietnamese_survey_is_named():
+    g = poles().to_crs("EPSG:9207")
+    g["geometry"] = gpd.points_from_xy(g.geometry.y, g.geometry.x)  # X = northing, Y = easting
+    with pytest.raises(LayerError) as exc:
+        validate_layer(g, "poles")
+    assert all("x and y look swapped" in p.hint for p in exc.value.problems)
