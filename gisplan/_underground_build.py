@@ -137,10 +137,17 @@ def _share_within(geoms: list[Any], area: Any) -> np.ndarray:
     return np.where(lengths > 0, inside / np.maximum(lengths, 1e-9), 0.0)
 
 
-def _area(obj: Any, buffer_m: float = 0.0) -> Any:
+def _area(obj: Any, crs: Any, what: str, buffer_m: float = 0.0) -> Any:
+    """Union of the geometries of ``obj`` (a GeoDataFrame or shapely geometries in EPSG:4326) in ``crs``."""
     if obj is None:
         return None
-    frame = zones_frame(obj) if not isinstance(obj, gpd.GeoDataFrame) else obj.to_crs(METRIC_CRS)
+    if isinstance(obj, gpd.GeoDataFrame):
+        if obj.crs is None:
+            raise PlanningError(f"{what} has no CRS; set one (e.g. EPSG:4326)")
+        frame = obj.to_crs(crs)
+    else:
+        geoms = [obj] if isinstance(obj, shapely.Geometry) else list(obj)
+        frame = gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326").to_crs(crs)
     geoms = [
         g.buffer(buffer_m) if buffer_m or g.geom_type not in ("Polygon", "MultiPolygon") else g for g in frame.geometry
     ]
@@ -379,7 +386,7 @@ def build_plan(
         ]
     poles_removed = _removable_poles(layers, sel)
     # streets and their scores
-    streets = _street_objects(N, edges, edge_street, edge_items, edge_info, n_cab, cat, params)
+    streets = _street_objects(N, edges, edge_street, edge_items, edge_info, n_cab, cat, params, crs)
     cf = 1.0 + float(cat.param("contingency_share"))
     node_cost = {n: _price(cat, its) for n, its in node_items.items()}
     cable_needs = {
@@ -463,6 +470,7 @@ def _street_objects(
     n_cab: dict[Edge, int],
     cat: Catalog,
     params: UndergroundParams,
+    crs: Any,
 ) -> dict[str, Street]:
     from gisplan.underground import DEFAULT_CLASS_WEIGHTS
 
@@ -485,8 +493,8 @@ def _street_objects(
         )
         for k in keys
     ]
-    centre = _share_within(geoms, _area(params.centre_areas))
-    works = _share_within(geoms, _area(params.planned_works, 20.0))
+    centre = _share_within(geoms, _area(params.centre_areas, crs, "centre_areas"))
+    works = _share_within(geoms, _area(params.planned_works, crs, "planned_works", 20.0))
     dens = []
     for k in keys:
         length = sum(edge_info[e]["length_m"] for e in by[k])

@@ -6,6 +6,7 @@ they attach to, the candidate exchanges, and the commune lookup for BOQ rows.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -42,15 +43,53 @@ def zones_frame(zones: Any, crs: Any = METRIC_CRS) -> gpd.GeoDataFrame:
         for g in geoms:
             if not isinstance(g, BaseGeometry):
                 raise PlanningError(f"a zone must be a shapely polygon or a GeoDataFrame, got {type(g).__name__}")
+        for i, g in enumerate(geoms):
+            x0, y0, x1, y1 = g.bounds if not g.is_empty else (0.0, 0.0, 0.0, 0.0)
+            if not (-180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0):
+                raise PlanningError(
+                    f"zone {i + 1} has coordinates that are not longitude/latitude (x {x0:.1f}..{x1:.1f}, "
+                    f"y {y0:.1f}..{y1:.1f}): shapely zones are read as EPSG:4326; pass a GeoDataFrame with its CRS "
+                    "for projected coordinates / Tọa độ vùng chọn không phải kinh độ, vĩ độ"
+                )
         out = gpd.GeoDataFrame(
             {"name": [f"zone {i + 1}" for i in range(len(geoms))]}, geometry=geoms, crs=DISPLAY_CRS
         ).to_crs(crs)
     if out.empty:
         raise PlanningError("no zone given: draw at least one polygon / Chưa chọn vùng nào")
+    out = _repair_zones(out)
     bad = [n for n, g in zip(out["name"], out.geometry, strict=True) if g is None or g.is_empty or g.area <= 0]
     if bad:
         raise PlanningError(f"zone(s) {', '.join(bad)} have no area; draw polygons / Vùng chọn không có diện tích")
     return out.reset_index(drop=True)
+
+
+def _polygonal(g: BaseGeometry | None) -> BaseGeometry | None:
+    """The polygonal part of ``shapely.make_valid(g)`` (a self-intersecting ring becomes its lobes)."""
+    if g is None or g.is_empty:
+        return g
+    fixed = shapely.make_valid(g)
+    parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _repair_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Zones with invalid polygons (e.g. a drawn outline crossing itself) repaired, with a RepairWarning."""
+    bad = [i for i, g in enumerate(zones.geometry) if g is not None and not g.is_empty and not g.is_valid]
+    if not bad:
+        return zones
+    from gisplan._validate import RepairWarning
+
+    geoms = list(zones.geometry)
+    for i in bad:
+        geoms[i] = _polygonal(geoms[i])
+    names = ", ".join(repr(zones["name"].iloc[i]) for i in bad)
+    warnings.warn(
+        f"zone(s) {names}: invalid polygon (its outline crosses itself) repaired into valid parts / "
+        "Đã sửa vùng chọn có đường biên tự cắt",
+        RepairWarning,
+        stacklevel=5,
+    )
+    return zones.set_geometry(geoms, crs=zones.crs)
 
 
 def check_zones_in_data(zones: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame]) -> None:

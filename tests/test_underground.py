@@ -474,3 +474,39 @@ def test_poles_of_cables_without_trench_are_phased_and_charged():
     assert ph.cable_year == {"c0": 2030, "c1": 2031}
     assert ph.pole_year == {"Q": 2030, "P": 2031}  # each with its last cable
     assert ph.year_cost == {2030: 5.0 + 3.0 + 100.0, 2031: 100.0 + 10.0 + 7.0}  # every removal charged once
+
+
+def test_zone_in_projected_coordinates_without_crs_is_refused():
+    with pytest.raises(PlanningError, match="not longitude/latitude"):
+        _plan(zone=box(*_xy(-10, -10), *_xy(250, 250)))  # metres given where lon/lat is expected
+
+
+def test_self_crossing_zone_is_repaired_with_a_warning():
+    from shapely.geometry import Polygon
+
+    from gisplan._validate import RepairWarning
+
+    # a bow tie drawn over the grid: its two lobes hold every cable of the grid's zone
+    a, b, c, d = _xy(-10, -10), _xy(250, -10), _xy(-10, 250), _xy(250, 250)
+    bow = gpd.GeoDataFrame({"name": ["bow"]}, geometry=[Polygon([a, d, b, c])], crs=CRS)
+    lobes = gpd.GeoDataFrame({"name": ["bow"]}, geometry=[shapely.make_valid(Polygon([a, d, b, c]))], crs=CRS)
+    with pytest.warns(RepairWarning, match="bow"):
+        plan = _plan(zone=bow)
+    assert plan.boq.equals(_plan(zone=lobes).boq)
+
+
+def test_priority_areas_follow_the_plan_crs():
+    from gisplan._underground_build import _area
+
+    centre = gpd.GeoDataFrame(geometry=[box(*_xy(-10, 190), *_xy(210, 210))], crs=CRS).to_crs("EPSG:4326")
+    got = _area(centre, "EPSG:3405", "centre_areas")  # VN-2000 / UTM 48N, the layers' CRS here
+    want = centre.to_crs("EPSG:3405").geometry.iloc[0]
+    assert got.symmetric_difference(want).area < 1.0
+    with pytest.raises(PlanningError, match="centre_areas has no CRS"):
+        _area(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), CRS, "centre_areas")
+
+
+def test_planned_works_as_lonlat_lines():
+    works = gpd.GeoSeries([LineString([_xy(0, 200), _xy(200, 200)])], crs=CRS).to_crs("EPSG:4326")
+    plan = _plan(planned_works=list(works))  # shapely lines in EPSG:4326, as documented
+    assert plan.params["planned_works"] == 1 and plan.total_vnd > 0
