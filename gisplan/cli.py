@@ -33,17 +33,37 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 # layers
 # ------------------------------------------------------------------------------------------------------------
 def _cmd_layers_validate(args: argparse.Namespace) -> int:
-    from gisplan.layers import load_layer, read_layers
+    from gisplan._errors import LayerError, Problem
+    from gisplan.layers import load_layer, read_layers, skipped_layers
+    from gisplan.schemas import KINDS
 
     path = Path(args.path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if args.kind or path.suffix.lower() != ".gpkg":
-            gdf = load_layer(path, args.kind, layer=args.layer, crs=args.crs)
+        if args.kind or args.layer or path.suffix.lower() != ".gpkg":
+            gdf = load_layer(path, args.kind, layer=args.layer, crs=args.crs, encoding=args.encoding)
             counts = {args.kind or args.layer or path.stem: len(gdf)}
         else:
-            layers = read_layers(path, crs=args.crs)
+            layers = read_layers(path, crs=args.crs, encoding=args.encoding)
             counts = {k: len(v) for k, v in layers.items()}
+            skipped = skipped_layers(path)
+            for name in skipped:
+                print(
+                    f"skipped layer {name}: its name is no layer kind (bỏ qua lớp {name}); rename it to one of "
+                    f"{', '.join(KINDS)}, or validate it alone with --layer {name} --kind KIND",
+                    file=sys.stderr,
+                )
+            if not counts:
+                raise LayerError(
+                    f"{path} has no layer named after a layer kind (không có lớp nào mang tên loại lớp)",
+                    [
+                        Problem(
+                            "no layer to validate" + (f" (layers: {', '.join(skipped)})" if skipped else ""),
+                            file=str(path),
+                            hint=f"name the layers {', '.join(KINDS)} (or cot, duong, ...)",
+                        )
+                    ],
+                )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     for k, n in counts.items():
@@ -55,7 +75,7 @@ def _cmd_layers_validate(args: argparse.Namespace) -> int:
 def _cmd_layers_info(args: argparse.Namespace) -> int:
     from gisplan.layers import layer_info
 
-    rows = layer_info(args.path)
+    rows = layer_info(args.path, encoding=args.encoding)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -304,6 +324,12 @@ def _register_workflow(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------------------------
 # parser
 # ------------------------------------------------------------------------------------------------------------
+_ENCODING_HELP = (
+    "text encoding of a Shapefile's .dbf or a CSV (bảng mã): utf-8, cp1258, tcvn3 (ABC) or vni; "
+    "default: the Shapefile's .cpg, else UTF-8"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``gisplan`` command."""
     p = argparse.ArgumentParser(
@@ -335,10 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--layer", help="layer name inside a multi-layer file")
     v.add_argument("--crs", help="CRS of a file that states none, e.g. EPSG:4326, EPSG:4756 (VN-2000), EPSG:9207")
+    v.add_argument("--encoding", help=_ENCODING_HELP)
     v.set_defaults(func=_cmd_layers_validate)
     i = lsub.add_parser("info", help="list layers, kinds, counts, CRS and extent", description="Describe a file.")
     i.add_argument("path")
     i.add_argument("--json", action="store_true", help="print JSON")
+    i.add_argument("--encoding", help=_ENCODING_HELP)
     i.set_defaults(func=_cmd_layers_info)
 
     d = sub.add_parser(

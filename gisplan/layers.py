@@ -81,8 +81,10 @@ _KIND_NAMES = {
 # ------------------------------------------------------------------------------------------------------------
 # reading
 # ------------------------------------------------------------------------------------------------------------
-def list_layers(path: str | Path) -> list[tuple[str, str, int]]:
+def list_layers(path: str | Path, *, encoding: str | None = None) -> list[tuple[str, str, int]]:
     """List the layers of a file as ``(name, geometry type, feature count)``.
+
+    ``encoding`` is that of a CSV file (see :func:`read_file`).
 
     Raises
     ------
@@ -91,7 +93,7 @@ def list_layers(path: str | Path) -> list[tuple[str, str, int]]:
     """
     p = _check_path(path)
     if p.suffix.lower() == ".csv":
-        n = len(pd.read_csv(p))
+        n = len(_csv_frame(p, _encoding_option(encoding, p)))
         return [(p.stem, "from columns", n)]
     try:
         names = pyogrio.list_layers(_ogr_path(p))
@@ -351,7 +353,8 @@ def _decode_frame(
     return out.rename(columns={c: dec(str(c), None, str(c)) for c in names})
 
 
-def _read_csv(p: Path, encoding: str | None) -> gpd.GeoDataFrame:
+def _csv_frame(p: Path, encoding: str | None) -> pd.DataFrame:
+    """The CSV's cells as text: decoded (BOM, UTF-8 or ``encoding``), separator found from the header."""
     raw = p.read_bytes()
     if encoding is None:
         for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
@@ -395,6 +398,11 @@ def _read_csv(p: Path, encoding: str | None) -> gpd.GeoDataFrame:
             f"cannot read {p} as CSV",
             [Problem(str(exc).strip().splitlines()[0], file=str(p), hint="check the header and the separators")],
         ) from None
+    return df
+
+
+def _read_csv(p: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    df = _csv_frame(p, encoding)
     lower = {c.lower().strip(): c for c in df.columns}
     lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
     lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
@@ -585,7 +593,7 @@ def layer_info(path: str | Path, *, encoding: str | None = None) -> list[dict[st
     """Describe every layer of a file: name, inferred kind, count, geometry type, CRS and extent (lon/lat)."""
     p = _check_path(path)
     rows = []
-    for name, gtype, n in list_layers(p):
+    for name, gtype, n in list_layers(p, encoding=encoding):
         row: dict[str, Any] = {"layer": name, "geometry_type": gtype, "features": n}
         try:
             gdf = read_file(p, layer=None if p.suffix.lower() == ".csv" else name, encoding=encoding)

@@ -60,6 +60,7 @@ def read_upload(
     max_ratio: float = 200.0,
     kind: str | None = None,
     crs: str | None = None,
+    encoding: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read an uploaded layer file into validated layers by kind.
 
@@ -79,12 +80,16 @@ def read_upload(
         The layer kind of a single-layer file; inferred from its name or id column if omitted.
     crs
         CRS of a file that states none (CSV always needs one), e.g. ``"EPSG:4326"``.
+    encoding
+        Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
+        default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
+        :func:`gisplan.layers.read_file`).
 
     Returns
     -------
     dict
-        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage gives every
-        layer named after a kind; other files give one layer).
+        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage, or a KML with several
+        folders, gives every layer named after a kind; other files give one layer).
 
     Raises
     ------
@@ -117,30 +122,40 @@ def read_upload(
         path = folder / f"{stem}{suffix}"
         path.write_bytes(data)
         try:
-            if suffix == ".gpkg":
-                from gisplan.layers import read_layers
+            if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path) > 1):
+                from gisplan.layers import read_layers, skipped_layers
 
                 out = read_layers(path, crs=crs)
                 if not out:
+                    skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
-                        "GeoPackage không có lớp nào mang tên loại lớp (roads, poles, ...)",
-                        f"{name!r} has no layer named after a layer kind (roads, poles, ...): rename its layers",
+                        f"Tệp không có lớp nào mang tên loại lớp (roads, poles, cot, duong, ...); các lớp: {skipped}",
+                        f"{name!r} has no layer named after a layer kind (roads, poles, ...): rename its layers"
+                        f" ({skipped})",
                     )
                 return out
             if suffix == ".zip":
                 return _read_zipped_shapefiles(
-                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs
+                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs, encoding
                 )
-            return _read_single(path, name, stem, kind, crs)
+            return _read_single(path, name, stem, kind, crs, encoding)
         except LayerError as exc:
             raise _renamed(exc, (str(path), str(folder)), name) from None
 
 
-def _read_single(path: Path, name: str, stem: str, kind: str | None, crs: str | None) -> dict[str, gpd.GeoDataFrame]:
+def _n_layers(path: Path) -> int:
+    from gisplan.layers import list_layers
+
+    return len(list_layers(path))
+
+
+def _read_single(
+    path: Path, name: str, stem: str, kind: str | None, crs: str | None, encoding: str | None
+) -> dict[str, gpd.GeoDataFrame]:
     from gisplan.layers import infer_kind, read_file, validate_layer
     from gisplan.schemas import KINDS
 
-    gdf = read_file(path, crs=crs)
+    gdf = read_file(path, crs=crs, encoding=encoding)
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
         raise _refuse(
@@ -161,6 +176,7 @@ def _read_zipped_shapefiles(
     max_ratio: float,
     kind: str | None,
     crs: str | None,
+    encoding: str | None,
 ) -> dict[str, gpd.GeoDataFrame]:
     if not zipfile.is_zipfile(path):
         raise _refuse("Tệp không phải ZIP", f"{name!r} is not a ZIP archive")
@@ -189,7 +205,7 @@ def _read_zipped_shapefiles(
         )
     out: dict[str, gpd.GeoDataFrame] = {}
     for shp in found:
-        got = _read_single(shp, f"{name}/{shp.relative_to(dest).as_posix()}", shp.stem, kind, crs)
+        got = _read_single(shp, f"{name}/{shp.relative_to(dest).as_posix()}", shp.stem, kind, crs, encoding)
         dup = set(got) & set(out)
         if dup:
             raise _refuse(

@@ -85,3 +85,31 @@ def test_console_script_demo(tmp_path):
     for kind in ("roads", "poles", "cables", "ducts", "coverage", "settlements", "sites", "boundaries"):
         assert layers[kind]["features"] > 0, kind
     assert 150_000 <= layers["settlements"]["population"] <= 210_000
+
+
+def test_validate_names_skipped_layers_and_refuses_a_file_with_none(tmp_path, capsys):
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["P1"], "owner": ["telecom"]}, geometry=[Point(103.96, 10.22)], crs="EPSG:4326"
+    )
+    write_gpkg({"poles": poles, "cot_dien_luc": poles}, tmp_path / "p.gpkg")
+    assert main(["layers", "validate", str(tmp_path / "p.gpkg")]) == 0
+    assert "skipped layer cot_dien_luc" in capsys.readouterr().err
+    # --layer picks that layer (it used to be ignored for a GeoPackage)
+    assert main(["layers", "validate", str(tmp_path / "p.gpkg"), "--layer", "cot_dien_luc", "--kind", "poles"]) == 0
+    write_gpkg({"cot_dien_luc": poles}, tmp_path / "q.gpkg")
+    assert main(["layers", "validate", str(tmp_path / "q.gpkg")]) == 1  # was "valid (0 features in 0 layer(s))"
+    err = capsys.readouterr().err
+    assert "no layer named after a layer kind" in err and "cot_dien_luc" in err
+
+
+def test_validate_and_info_take_an_encoding(tmp_path, capsys):
+    text = "ma_cot,chu_so_huu,lon,lat\nC1,Viễn thông,103.96,10.22\n"
+    (tmp_path / "p.csv").write_bytes(text.replace("ễ", "ê\u0303").encode("cp1258"))
+    args = ["layers", "validate", str(tmp_path / "p.csv"), "--kind", "poles", "--crs", "EPSG:4326"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "--encoding" in err and "cp1258: 'C1,Viễn thông,103.96,10.22'" in err
+    assert main([*args, "--encoding", "cp1258"]) == 0
+    capsys.readouterr()
+    assert main(["layers", "info", str(tmp_path / "p.csv"), "--encoding", "cp1258"]) == 0
+    assert "1 x from columns" in capsys.readouterr().out  # was a UnicodeDecodeError traceback

@@ -12,6 +12,7 @@ from shapely.geometry import Point
 
 from gisplan._errors import LayerError, UploadError
 from gisplan.crs import METRIC_CRS
+from gisplan.layers import RepairWarning
 from gisplan.uploads import read_upload
 
 
@@ -139,3 +140,36 @@ def test_zip_with_too_many_members_or_foreign_files_is_refused(tmp_path: Path) -
         read_upload("poles.zip", _zip({"run.py": b"import os"}))
     with pytest.raises(UploadError, match="not a ZIP"):
         read_upload("poles.zip", b"not a zip")
+
+
+def test_zipped_shapefile_in_cp1258_with_its_cpg_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    owners = ["Viễn thông", "điện", "Dùng chung"]
+    g = gpd.GeoDataFrame(
+        {"ma_cot": ["C1", "C2", "C3"], "chu_so_huu": owners},
+        geometry=[Point(103.97 + 0.001 * i, 10.22) for i in range(3)],
+        crs="EPSG:4326",
+    )
+    g.to_file(folder / "cot.shp", engine="pyogrio", encoding="cp1258")  # writes a .cpg saying CP1258
+    members = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    layers = read_upload("khao_sat.zip", _zip(members))
+    assert list(layers["poles"]["owner"]) == ["telecom", "power", "shared"]
+    without_cpg = {k: v for k, v in members.items() if not k.endswith(".cpg")}
+    with pytest.raises(LayerError, match="bảng mã") as err:
+        read_upload("khao_sat.zip", _zip(without_cpg))
+    assert "gisplan-upload" not in str(err.value)
+    layers = read_upload("khao_sat.zip", _zip(without_cpg), encoding="cp1258")
+    assert list(layers["poles"]["owner"]) == ["telecom", "power", "shared"]
+
+
+def test_google_earth_kml_gives_the_layers_its_folders_name() -> None:
+    kml = """<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+    <Folder><name>Cột</name><Placemark><name>C1</name><ExtendedData>
+    <Data name="ma_cot"><value>C1</value></Data><Data name="chu_so_huu"><value>điện</value></Data>
+    </ExtendedData><Point><coordinates>103.961,10.22,0</coordinates></Point></Placemark></Folder>
+    <Folder><name>Ghi chú</name><Placemark><name>x</name><Point><coordinates>103.96,10.22,0</coordinates></Point>
+    </Placemark></Folder></Document></kml>"""
+    with pytest.warns(RepairWarning, match="dropped Z values"):  # Google Earth writes altitude 0
+        layers = read_upload("phu_quoc.kml", kml.encode())
+    assert list(layers) == ["poles"] and list(layers["poles"]["owner"]) == ["power"]
