@@ -439,25 +439,44 @@ def _cable_prices(sel: gpd.GeoDataFrame, cat: Catalog) -> list[float]:
     return out
 
 
+#: An aerial cable end naming no known pole that lies this close (metres) to a pole hangs from it.
+_POLE_END_TOLERANCE_M = 1.0
+
+
 def _removable_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> dict[str, tuple[list[str], Any]]:
-    """Telecom poles all of whose aerial cables are moved: pole id -> (its cables, its point)."""
+    """Telecom poles all of whose aerial cables are moved: pole id -> (its cables, its point).
+
+    A pole carries the aerial cables (of the whole layer, any owner, in the zone or not) that name it in
+    ``from_pole``/``to_pole``; a pole within :data:`_POLE_END_TOLERANCE_M` of an unmoved aerial cable end
+    that names no known pole stays too (the cable may hang from it).
+    """
     poles = layers.get("poles")
     if poles is None or poles.empty:
         return {}
     cables = layers["cables"]
     aerial = cables[cables["placement"] == "aerial"]
-    carried: dict[str, set[str]] = {}
-    for cid, fp, tp in zip(aerial["cable_id"], aerial["from_pole"], aerial["to_pole"], strict=True):
-        for p in (fp, tp):
-            if isinstance(p, str) and p:
-                carried.setdefault(p, set()).add(str(cid))
+    known = set(poles["pole_id"].astype(str))
     moved = set(sel["cable_id"].astype(str))
+    carried: dict[str, set[str]] = {}
+    loose: list[Any] = []  # ends of unmoved cables that name no known pole
+    for cid, fp, tp, g in zip(aerial["cable_id"], aerial["from_pole"], aerial["to_pole"], aerial.geometry, strict=True):
+        for k, p in enumerate((fp, tp)):
+            if isinstance(p, str) and p in known:
+                carried.setdefault(p, set()).add(str(cid))
+            elif str(cid) not in moved and g is not None and not g.is_empty:
+                loose.append(shapely.get_point(g, -k))
     out: dict[str, tuple[list[str], Any]] = {}
     tele = poles[poles["owner"] == "telecom"].sort_values("pole_id", kind="mergesort")
     for pid, g in zip(tele["pole_id"].astype(str), tele.geometry, strict=True):
         cids = carried.get(pid)
         if cids and cids <= moved:
             out[pid] = (sorted(cids), g)
+    if out and loose:
+        ids = list(out)
+        tree = shapely.STRtree([out[p][1] for p in ids])
+        _i, hit = tree.query(np.asarray(loose, dtype=object), predicate="dwithin", distance=_POLE_END_TOLERANCE_M)
+        for k in set(hit.tolist()):
+            del out[ids[k]]
     return out
 
 

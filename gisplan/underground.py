@@ -31,7 +31,9 @@
    points of terminal spurs; handholes (``HH.STD``) along runs so that no stretch between
    chambers exceeds ``manhole_spacing_m``.  Road crossings: see :func:`gisplan.network.count_crossings`.
 6. Telecom poles all of whose aerial cables move are removed (``POLE.REMOVE``); power and
-   shared poles stay, and so does a telecom pole still carrying an unmoved aerial cable.
+   shared poles stay, and so does a telecom pole still carrying an unmoved aerial cable (of any
+   owner, in the zone or not; named in ``from_pole``/``to_pole``, or ending within 1 m of it
+   without naming a known pole).
 7. Phasing: streets (connected trench edges of one street name, or road id where unnamed; a
    shortcut edge belongs to its street like any edge) get a priority score (see
    :class:`UndergroundParams`) and are assigned to years greedily under

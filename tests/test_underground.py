@@ -510,3 +510,23 @@ def test_planned_works_as_lonlat_lines():
     works = gpd.GeoSeries([LineString([_xy(0, 200), _xy(200, 200)])], crs=CRS).to_crs("EPSG:4326")
     plan = _plan(planned_works=list(works))  # shapely lines in EPSG:4326, as documented
     assert plan.params["planned_works"] == 1 and plan.total_vnd > 0
+
+
+def test_pole_stays_under_an_unmoved_cable_that_does_not_name_it():
+    layers = _layers()
+    cables = layers["cables"].copy()
+    cables.loc[cables["cable_id"] == "C9", "from_pole"] = None  # C9 still ends at PB's point
+    layers["cables"] = cables
+    removed = set(_plan(layers=layers).layers["poles_removed"]["pole_id"])
+    assert "PB" not in removed and {"P1", "P2", "PA"} <= removed
+
+
+def test_pole_carrying_another_owners_cable_stays():
+    layers = _layers()
+    cables = layers["cables"].copy()
+    cables.loc[cables["cable_id"] == "C1", "owner"] = "Viettel"  # P1 carries C1 only, P3 is shared
+    layers["cables"] = cables
+    plan = _plan(layers=layers, owners=["VNPT"])
+    assert "C1" not in set(plan.layers["cables_rerouted"]["cable_id"])
+    removed = set(plan.layers["poles_removed"]["pole_id"])
+    assert "P1" not in removed and {"P2", "PA"} <= removed
