@@ -12,15 +12,16 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gisplan._atomic import atomic_write_bytes
@@ -60,16 +61,16 @@ PRICES_SHEET = "Đơn giá - Unit prices"
 
 #: Columns of a BOQ line sheet: (header, source column or None, width, number format).
 _LINE_COLUMNS: tuple[tuple[str, str | None, int, str | None], ...] = (
-    ("STT / No.", None, 7, "0"),
-    ("Mã hiệu / Item code", "item_code", 16, None),
-    ("Mô tả / Description (VI)", "description_vi", 40, None),
-    ("Mô tả tiếng Anh / Description (EN)", "description_en", 40, None),
-    ("Đơn vị / Unit", "unit", 10, None),
-    ("Khối lượng / Quantity", "quantity", 16, "#,##0.000"),
-    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 20, "#,##0"),
-    ("Thành tiền (VND) / Amount (VND)", "amount_vnd", 22, "#,##0"),
-    ("Hạng mục / Category", "category", 18, None),
-    ("Giai đoạn / Phase", "phase", 14, None),
+    ("STT / No.", None, 6, "0"),
+    ("Mã hiệu / Item code", "item_code", 15, None),
+    ("Mô tả / Description (VI)", "description_vi", 38, None),
+    ("Mô tả tiếng Anh / Description (EN)", "description_en", 34, None),
+    ("Đơn vị / Unit", "unit", 9, None),
+    ("Khối lượng / Quantity", "quantity", 14, "#,##0.000"),
+    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 16, "#,##0"),
+    ("Thành tiền (VND) / Amount (VND)", "amount_vnd", 18, "#,##0"),
+    ("Hạng mục / Category", "category", 12, None),
+    ("Giai đoạn / Phase", "phase", 11, None),
     ("Huyện / District", "district", 18, None),
     ("Xã / Commune", "commune", 18, None),
 )
@@ -94,6 +95,8 @@ _FIRST_ROW = _HEADER_ROW + 1
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 _VND_FORMAT = "#,##0"
+_THIN = Side(style="thin", color="808080")
+_GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -135,6 +138,7 @@ def _put_formula(ws: Worksheet, row: int, column: int, formula: str, number_form
 
 
 def _header(ws: Worksheet, row: int, headers: Iterable[tuple[str, int]]) -> None:
+    """Bold bilingual headers on a shaded row tall enough for their two lines (Excel does not grow it itself)."""
     for column, (text, width) in enumerate(headers, start=1):
         _put(ws, row, column, text)
         cell = ws.cell(row=row, column=column)
@@ -142,6 +146,23 @@ def _header(ws: Worksheet, row: int, headers: Iterable[tuple[str, int]]) -> None
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(column)].width = width
+    ws.row_dimensions[row].height = 45
+
+
+def _print_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None) -> None:
+    """A4, every column on one page width (as many pages down as needed), header rows on every page,
+    narrow margins, "Trang 1 / 3" in the footer: how a cost estimate is printed and signed."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.right.text = "Trang &P / &N"
 
 
 def _python(value: Any) -> Any:
@@ -157,12 +178,40 @@ def _python(value: Any) -> Any:
     return str(value)
 
 
+def _kpi_cell(value: Any) -> Any:
+    """A KPI as a cell value: numbers stay numbers; yes/no, per-year amounts and lists as readable text."""
+    if isinstance(value, bool):
+        return "có / yes" if value else "không / no"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_kpi_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_kpi_text(v) for v in value)
+    return _python(value)
+
+
+def _kpi_text(value: Any) -> str:
+    value = _python(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _kpi_format(key: str, value: Any) -> str | None:
+    """``#,##0`` for money and large counts; years (2027) and ratios keep the general format."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if "_vnd" in key or (isinstance(value, int) and abs(value) >= 10_000):
+        return _VND_FORMAT
+    return None
+
+
 def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
     """Fill a sheet with BOQ lines and a total row; return the total row's number (amount in column H)."""
     _put(ws, 1, 1, heading)
     ws.cell(row=1, column=1).font = Font(bold=True, size=13)
     _header(ws, _HEADER_ROW, [(h, w) for h, _, w, _ in _LINE_COLUMNS])
     ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=3)
+    _print_setup(ws, landscape=True, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
     prices = _ref(PRICES_SHEET)
     groups = list(zip(rows["phase"], rows["district"], rows["commune"], strict=True))
     for offset, record in enumerate(rows.itertuples(index=False)):
@@ -187,7 +236,15 @@ def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
     last = max(total - 1, _FIRST_ROW)
     _put_formula(ws, total, 8, f"=SUM(H{_FIRST_ROW}:H{last})")
     ws.cell(row=total, column=8).font = _BOLD
+    _grid(ws, _HEADER_ROW, total, len(_LINE_COLUMNS))
     return total
+
+
+def _grid(ws: Worksheet, first_row: int, last_row: int, n_columns: int) -> None:
+    """Thin borders around every cell of a table, as a printed estimate has them."""
+    for row in ws.iter_rows(min_row=first_row, max_row=last_row, min_col=1, max_col=n_columns):
+        for cell in row:
+            cell.border = _GRID
 
 
 def _percentage_line(
@@ -225,6 +282,7 @@ def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
     ws.cell(row=1, column=1).font = Font(bold=True, size=13)
     _header(ws, _HEADER_ROW, [(h, w) for h, _, w, _ in _PRICE_COLUMNS])
     ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=2)
+    _print_setup(ws, landscape=True, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
     first = rows.drop_duplicates("item_code", keep="first")
     codes = sorted(first["item_code"], key=natural_key)
     by_code = first.set_index("item_code")
@@ -236,6 +294,7 @@ def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
                 value = _python(by_code.at[code, "quantity"])  # the percentage, e.g. 10
                 number_format = "0.###"
             _put(ws, r, column, value, number_format)
+    _grid(ws, _HEADER_ROW, _FIRST_ROW + len(codes) - 1, len(_PRICE_COLUMNS))
 
 
 def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str, str]]) -> tuple[int, int]:
@@ -267,6 +326,25 @@ def _set_properties(workbook: Workbook, title: str, timestamp: datetime) -> None
     workbook.properties.title = title or None
     workbook.properties.created = timestamp
     workbook.properties.modified = timestamp
+
+
+_SUMMARY_B_WIDTH = 26
+#: Order of the cost categories on the summary: works first, contingency ("dự phòng") last, as in an estimate.
+_CATEGORY_ORDER = ("civil", "duct", "cable", "removal", "radio", "power", "backhaul")
+
+
+def _category_key(category: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    if category == "contingency":
+        return (len(_CATEGORY_ORDER) + 1, ())
+    rank = _CATEGORY_ORDER.index(category) if category in _CATEGORY_ORDER else len(_CATEGORY_ORDER)
+    return (rank, natural_key(category))
+
+
+def _phase_label(phase: str) -> str:
+    """``Giai đoạn 2027 / Phase 2027`` for a phase named by a number or years; a named phase as it is."""
+    if not phase:
+        return "không rõ / none"
+    return f"Giai đoạn {phase} / Phase {phase}" if re.fullmatch(r"[\d\s./-]+", phase) else phase
 
 
 def boq_workbook(
@@ -308,9 +386,10 @@ def boq_workbook(
     _put(summary, 2, 2, plan_kind)
     _put(summary, 3, 1, "Tiền tệ / Currency")
     _put(summary, 3, 2, "VND")
-    summary.column_dimensions["A"].width = 48
-    summary.column_dimensions["B"].width = 26
-    by_phase = [(p or "không rõ / none", f"={_ref(sheet)}!H{total}") for p, sheet, total, _ in phase_totals]
+    summary.column_dimensions["A"].width = 66
+    summary.column_dimensions["B"].width = _SUMMARY_B_WIDTH
+    _print_setup(summary, landscape=False, title_rows=None)
+    by_phase = [(_phase_label(p), f"={_ref(sheet)}!H{total}") for p, sheet, total, _ in phase_totals]
     row, grand = _summary_block(summary, 5, "Theo giai đoạn / By phase", by_phase)
     _put(summary, row - 1, 1, "TỔNG CỘNG / GRAND TOTAL")
     _put_formula(summary, row - 1, 2, f"=B{grand}")
@@ -318,7 +397,7 @@ def boq_workbook(
     summary.cell(row=row - 1, column=2).font = _BOLD
     row += 1
     by_category = []
-    for category in sorted(rows["category"].unique(), key=natural_key):
+    for category in sorted(rows["category"].unique(), key=_category_key):
         terms = [
             f'SUMIF({_ref(sheet)}!$I${_FIRST_ROW}:$I${_FIRST_ROW + n - 1},"{category.replace(chr(34), chr(34) * 2)}",'
             f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1})"
@@ -335,8 +414,14 @@ def boq_workbook(
         summary.cell(row=row, column=column).fill = _HEADER_FILL
     for offset, (key, value) in enumerate(kpis.items(), start=1):
         _put(summary, row + offset, 1, kpi_label(str(key)))
-        cell_value = _python(value)
-        _put(summary, row + offset, 2, cell_value, _VND_FORMAT if str(key).endswith("_vnd") else None)
+        cell_value = _kpi_cell(value)
+        _put(summary, row + offset, 2, cell_value, _kpi_format(str(key), cell_value))
+        if isinstance(cell_value, str) and len(cell_value) > _SUMMARY_B_WIDTH:
+            # neither Excel nor LibreOffice grows a row for wrapped text on opening: give it its lines' height
+            summary.cell(row=row + offset, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+            summary.cell(row=row + offset, column=1).alignment = Alignment(vertical="top")
+            lines = math.ceil(len(cell_value) / (_SUMMARY_B_WIDTH - 2))
+            summary.row_dimensions[row + offset].height = 15 * lines
 
     workbook.calculation.fullCalcOnLoad = True
     _set_properties(workbook, title, timestamp)
@@ -356,6 +441,7 @@ def frames_workbook(tables: dict[str, pd.DataFrame], *, title: str, timestamp: d
         widths = [max(12, min(45, len(BILINGUAL_HEADERS.get(c, c)) + 2)) for c in columns]
         _header(ws, _HEADER_ROW, [(BILINGUAL_HEADERS.get(c, c), w) for c, w in zip(columns, widths, strict=True)])
         ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=1)
+        _print_setup(ws, landscape=True, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
         formats = [_VND_FORMAT if c.endswith("_vnd") else None for c in columns]
         for offset, record in enumerate(frame.itertuples(index=False, name=None)):
             for column, value in enumerate(record, start=1):

@@ -256,6 +256,13 @@ def boq_to_xlsx(
     ``data_only=True`` sees empty cells.  Sheet names are cut to Excel's 31
     characters, ``[]:*?/\\`` replaced by ``-``, and kept unique.
 
+    Sheets print as an estimate does: A4 (line sheets landscape, the summary
+    portrait), every column on one page width, the header row repeated on
+    every page, page numbers in the footer, thin borders around the tables;
+    panes are frozen below the headers.  The summary lists the categories in
+    the order of the works with contingency last, and KPIs as readable values
+    (yearly amounts as ``2027: 1,234,567; ...``, yes/no in both languages).
+
     The file is byte-for-byte the same for the same inputs: document
     properties and zip entries carry ``timestamp``, not the current time.
 

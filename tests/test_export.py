@@ -38,7 +38,7 @@ from gisplan.export import (
     sheet_name,
     write_manifest,
 )
-from gisplan.plan import BOQ_COLUMNS, Plan, category_label, empty_boq
+from gisplan.plan import BOQ_COLUMNS, Plan, category_label, empty_boq, kpi_label
 
 CRS = "EPSG:32648"
 
@@ -350,7 +350,7 @@ def test_xlsx_amounts_are_formulas_over_the_unit_price_sheet(tmp_path: Path) -> 
     summary = wb[SUMMARY_SHEET]
     labels = {summary.cell(row=r, column=1).value: r for r in range(1, summary.max_row + 1)}
     for phase, amount in boq.groupby("phase")["amount_vnd"].sum().items():
-        assert ev.value(SUMMARY_SHEET, labels[phase], 2) == amount
+        assert ev.value(SUMMARY_SHEET, labels[f"Giai đoạn {phase} / Phase {phase}"], 2) == amount
     for category, amount in boq.groupby("category")["amount_vnd"].sum().items():
         assert ev.value(SUMMARY_SHEET, labels[category_label(category)], 2) == amount
     assert (
@@ -358,6 +358,49 @@ def test_xlsx_amounts_are_formulas_over_the_unit_price_sheet(tmp_path: Path) -> 
         == boq.loc[boq.commune == "Cửa Dương", "amount_vnd"].sum()
     )
     assert ev.value(SUMMARY_SHEET, labels["trench_m"], 2) == 200.75
+
+
+def test_xlsx_prints_like_an_estimate(tmp_path: Path) -> None:
+    """A4, all columns on one page width, the header row on every page, page numbers; readable KPIs;
+    categories in the order of an estimate with contingency ("dự phòng") last."""
+    boq = pd.concat(
+        [
+            _boq(),
+            pd.DataFrame(
+                [("CONT", "Dự phòng", "Contingency", "%", 10.0, 10, 100, "contingency", "2027", "Phú Quốc", "")],
+                columns=list(BOQ_COLUMNS),
+            ),
+            pd.DataFrame(
+                [("D01", "Ống HDPE", "Duct", "m", 2.0, 50, 100, "duct", "2027", "Phú Quốc", "")],
+                columns=list(BOQ_COLUMNS),
+            ),
+        ],
+        ignore_index=True,
+    )
+    boq["category"] = boq["category"].replace({"trench": "civil"})
+    kpis = {"phase_totals_vnd": {"2027": 1_234_567, "2028": 7}, "first_year": 2027, "people": 29428, "los": False}
+    wb = openpyxl.load_workbook(boq_to_xlsx(boq, tmp_path / "boq.xlsx", kpis=kpis), data_only=False)
+    for ws in wb:
+        assert int(ws.page_setup.paperSize) == 9  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.page_setup.fitToHeight == 0  # as many pages down as needed
+        assert "&P" in ws.oddFooter.right.text
+        if ws.title != SUMMARY_SHEET:
+            assert ws.page_setup.orientation == "landscape"
+            assert ws.print_title_rows.replace("$", "") == "3:3" and ws.freeze_panes in ("C4", "B4")
+            assert ws.row_dimensions[3].height >= 30  # two-line bilingual headers are not cut
+            assert ws.cell(row=4, column=1).border.left.style == "thin"
+    summary = wb[SUMMARY_SHEET]
+    labels = [summary.cell(row=r, column=1).value for r in range(1, summary.max_row + 1)]
+    values = {labels[r - 1]: summary.cell(row=r, column=2) for r in range(1, summary.max_row + 1)}
+    start = labels.index("Theo hạng mục / By category") + 1
+    categories = labels[start : labels.index("Tổng cộng / Total", start)]
+    assert categories[:2] == [category_label("civil"), category_label("duct")]
+    assert categories[-1] == category_label("contingency")
+    assert values[kpi_label("phase_totals_vnd")].value == "2027: 1,234,567; 2028: 7"
+    first_year = values[kpi_label("first_year")]
+    assert first_year.value == 2027 and first_year.number_format == "General"
+    assert values["people"].number_format == "#,##0" and values["los"].value == "không / no"
 
 
 def test_xlsx_totals_follow_a_changed_unit_price(tmp_path: Path) -> None:
