@@ -44,7 +44,9 @@ gisplan.popup = function (spec) {
     var p = layer.feature.properties || {};
     var rows = spec.popup.map(function (c, i) {
       var v = p[c];
+      var named = spec.value_labels && spec.value_labels[c];
       if (v === null || v === undefined || v === "") { v = "\u2013"; }
+      else if (named && Object.prototype.hasOwnProperty.call(named, String(v))) { v = named[String(v)]; }
       else if (typeof v === "number") { v = v.toLocaleString("vi-VN", {maximumFractionDigits: 2}); }
       return "<tr><th>" + gisplan.esc(spec.popup_labels[i]) + "</th><td>" + gisplan.esc(v) + "</td></tr>";
     });

@@ -12,11 +12,33 @@ Examples
 'Poles'
 >>> both("layer.poles")
 'Cột / Poles'
+>>> value_label("road_class", "national", "vi")
+'Quốc lộ'
+>>> column_label("amount_vnd", "en")
+'Amount (VND)'
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_LANG", "LANGS", "STRINGS", "both", "t"]
+from typing import TYPE_CHECKING
+
+from gisplan.plan import CATEGORY_LABELS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "COLUMN_LABELS",
+    "DEFAULT_LANG",
+    "LANGS",
+    "STRINGS",
+    "VALUE_LABELS",
+    "both",
+    "column_label",
+    "display_table",
+    "t",
+    "value_label",
+]
 
 #: Languages, default first.
 LANGS: tuple[str, ...] = ("vi", "en")
@@ -104,9 +126,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.ug.need_zone": ("Hãy vẽ ít nhất một vùng (đa giác).", "Draw at least one zone (a polygon)."),
     "app.ug.timeline": ("Lộ trình theo năm (triệu đồng)", "Roadmap by year (million VND)"),
     "app.wifi.help": (
-        "Khu dân cư chưa được phục vụ được tô đỏ sau khi lập phương án. Đặt điểm lắp đặt đề xuất bằng công cụ "
+        "Khu dân cư chưa được phục vụ được tô đỏ trên bản đồ. Đặt điểm lắp đặt đề xuất bằng công cụ "
         "đánh dấu; chọn ngân sách hoặc phủ toàn bộ.",
-        "Unserved settlements are highlighted in the result. Place candidate sites with the marker tool; "
+        "Unserved settlements are highlighted in red on the map. Place candidate sites with the marker tool; "
         "choose a budget or cover everyone.",
     ),
     "app.wifi.sites": ("Số điểm đề xuất đã đặt: {n}", "Candidate sites placed: {n}"),
@@ -169,6 +191,214 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.upload.crs": ("Hệ tọa độ khi tệp không ghi", "CRS when the file states none"),
     "app.upload.loaded": ("Đã nạp từ tệp: {kinds}", "Loaded from the file: {kinds}"),
     "app.upload.clear": ("Bỏ dữ liệu đã nạp", "Drop uploaded layers"),
+    "app.cost_bn": ("Tổng chi phí (tỷ đồng)", "Total cost (billion VND)"),
+    "app.cost_exact": ("Chính xác: {vnd} đồng", "Exactly {vnd} VND"),
+    "app.compare.kpis_changed": ("Số KPI thay đổi", "KPIs changed"),
+    "app.compare.cost_delta": ("Chênh lệch chi phí (tỷ đồng)", "Cost difference (billion VND)"),
+    "app.chart.category": ("Nhóm hạng mục", "Category"),
+    "app.chart.phase": ("Giai đoạn", "Phase"),
+}
+
+#: Table column -> (Vietnamese, English): BOQ, plan layers, versions, comparisons, popups.
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    # BOQ
+    "item_code": ("Mã hạng mục", "Item code"),
+    "description_vi": ("Diễn giải", "Description"),
+    "description_en": ("Diễn giải", "Description"),
+    "unit": ("Đơn vị", "Unit"),
+    "quantity": ("Khối lượng", "Quantity"),
+    "unit_price_vnd": ("Đơn giá (đồng)", "Unit price (VND)"),
+    "amount_vnd": ("Thành tiền (đồng)", "Amount (VND)"),
+    "category": ("Nhóm hạng mục", "Category"),
+    "phase": ("Giai đoạn", "Phase"),
+    "district": ("Huyện", "District"),
+    "commune": ("Xã", "Commune"),
+    # comparisons
+    "quantity_a": ("Khối lượng A", "Quantity A"),
+    "quantity_b": ("Khối lượng B", "Quantity B"),
+    "quantity_delta": ("Chênh lệch khối lượng", "Quantity difference"),
+    "amount_a_vnd": ("Thành tiền A (đồng)", "Amount A (VND)"),
+    "amount_b_vnd": ("Thành tiền B (đồng)", "Amount B (VND)"),
+    "amount_delta_vnd": ("Chênh lệch (đồng)", "Difference (VND)"),
+    "kpi": ("Chỉ tiêu", "Indicator"),
+    "value": ("Giá trị", "Value"),
+    "a": ("A", "A"),
+    "b": ("B", "B"),
+    "delta": ("Chênh lệch", "Difference"),
+    "changed": ("Thay đổi", "Changed"),
+    "parameter": ("Tham số", "Parameter"),
+    "layer": ("Lớp", "Layer"),
+    "change": ("Thay đổi", "Change"),
+    "detail": ("Chi tiết", "Detail"),
+    # roadmap
+    "trench_km": ("Tuyến hào (km)", "Trench (km)"),
+    "million_vnd": ("Chi phí (triệu đồng)", "Cost (million VND)"),
+    "people_covered": ("Số dân được phủ", "People covered"),
+    # versions
+    "id": ("Mã phiên bản", "Version"),
+    "scenario": ("Phương án", "Scenario"),
+    "status": ("Trạng thái", "Status"),
+    "created_at": ("Thời điểm lưu", "Saved at"),
+    "author": ("Người lập", "Author"),
+    "message": ("Ghi chú", "Message"),
+    "reviewer": ("Người thẩm định", "Reviewer"),
+    "comment": ("Nhận xét", "Comment"),
+    "cost_vnd": ("Chi phí (đồng)", "Cost (VND)"),
+    # layers and plan layers
+    "road_id": ("Mã đường", "Road id"),
+    "name": ("Tên", "Name"),
+    "road_class": ("Cấp đường", "Road class"),
+    "surface": ("Mặt đường", "Surface"),
+    "pole_id": ("Mã cột", "Pole id"),
+    "owner": ("Chủ sở hữu", "Owner"),
+    "material": ("Vật liệu", "Material"),
+    "height_m": ("Chiều cao (m)", "Height (m)"),
+    "cable_id": ("Mã cáp", "Cable id"),
+    "placement": ("Hình thức lắp đặt", "Placement"),
+    "kind": ("Loại", "Kind"),
+    "fibre_count": ("Số sợi", "Fibres"),
+    "duct_id": ("Mã cống", "Duct id"),
+    "n_ducts": ("Số ống", "Ducts"),
+    "free_ducts": ("Số ống trống", "Free ducts"),
+    "technology": ("Công nghệ", "Technology"),
+    "operator": ("Nhà mạng", "Operator"),
+    "quality": ("Chất lượng", "Quality"),
+    "settlement_id": ("Mã khu dân cư", "Settlement id"),
+    "population": ("Dân số", "Population"),
+    "households": ("Số hộ", "Households"),
+    "commune_code": ("Mã xã", "Commune code"),
+    "site_id": ("Mã điểm", "Site id"),
+    "has_fibre": ("Có cáp quang", "Has fibre"),
+    "has_power": ("Có điện lưới", "Has mains power"),
+    "unit_code": ("Mã đơn vị", "Unit code"),
+    "level": ("Cấp hành chính", "Level"),
+    "parent_code": ("Mã đơn vị cấp trên", "Parent code"),
+    "rule": ("Quy định", "Rule"),
+    "penalty_factor": ("Hệ số phạt", "Penalty factor"),
+    "length_m": ("Chiều dài (m)", "Length (m)"),
+    "aerial_m": ("Cáp treo (m)", "Aerial (m)"),
+    "underground_m": ("Cáp ngầm (m)", "Underground (m)"),
+    "profile": ("Thiết bị", "Profile"),
+    "reach_m": ("Bán kính phủ (m)", "Reach (m)"),
+    "backhaul": ("Truyền dẫn", "Backhaul"),
+    "capex_vnd": ("Đầu tư (đồng)", "Capital cost (VND)"),
+    "opex_vnd": ("Vận hành (đồng)", "Operating cost (VND)"),
+    "option": ("Phương án", "Option"),
+    "feasible": ("Khả thi", "Feasible"),
+    "chosen": ("Được chọn", "Chosen"),
+    "reason": ("Lý do", "Reason"),
+    "peer_id": ("Điểm kết nối", "Connects to"),
+    "land_m": ("Trên đất liền (m)", "Over land (m)"),
+}
+
+#: (column, code) -> (Vietnamese, English): the coded values users see in legends, popups and tables.
+VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
+    **{
+        ("road_class", k): v
+        for k, v in {
+            "national": ("Quốc lộ", "National road"),
+            "provincial": ("Đường tỉnh", "Provincial road"),
+            "district": ("Đường huyện", "District road"),
+            "urban": ("Đường đô thị", "Urban street"),
+            "rural": ("Đường nông thôn", "Rural road"),
+            "track": ("Đường mòn", "Track"),
+        }.items()
+    },
+    **{
+        ("surface", k): v
+        for k, v in {
+            "asphalt": ("Nhựa", "Asphalt"),
+            "concrete": ("Bê tông", "Concrete"),
+            "gravel": ("Cấp phối", "Gravel"),
+            "earth": ("Đất", "Earth"),
+        }.items()
+    },
+    **{
+        ("owner", k): v
+        for k, v in {
+            "telecom": ("Viễn thông", "Telecom"),
+            "power": ("Điện lực", "Power"),
+            "shared": ("Dùng chung", "Shared"),
+        }.items()
+    },
+    ("placement", "aerial"): ("Cáp treo", "Aerial"),
+    ("placement", "underground"): ("Cáp ngầm", "Underground"),
+    **{
+        ("quality", k): v
+        for k, v in {"good": ("Tốt", "Good"), "fair": ("Trung bình", "Fair"), "poor": ("Yếu", "Poor")}.items()
+    },
+    # kind: the code sets of the layers do not overlap
+    **{
+        ("kind", k): v
+        for k, v in {
+            "fibre": ("Cáp quang", "Fibre"),
+            "copper": ("Cáp đồng", "Copper"),
+            "coax": ("Cáp đồng trục", "Coaxial"),
+            "town": ("Thị trấn, phường", "Town"),
+            "village": ("Thôn, ấp", "Village"),
+            "hamlet": ("Xóm", "Hamlet"),
+            "exchange": ("Tổng đài", "Exchange"),
+            "pop": ("Điểm truy nhập (POP)", "Point of presence"),
+            "tower": ("Trạm BTS", "Tower"),
+            "commune_hq": ("Trụ sở UBND xã", "Commune People's Committee"),
+            "school": ("Trường học", "School"),
+            "health": ("Trạm y tế", "Health station"),
+            "community": ("Nhà văn hóa", "Community house"),
+            "pole": ("Cột", "Pole"),
+            "generated": ("Điểm tự sinh gần khu dân cư", "Generated near a settlement"),
+            "no_dig": ("Cấm đào", "No digging"),
+            "protected": ("Khu bảo tồn", "Protected area"),
+            "heritage": ("Di tích", "Heritage"),
+            "water": ("Mặt nước", "Water"),
+            "manhole": ("Hố ga", "Manhole"),
+            "handhole": ("Bể kéo cáp", "Handhole"),
+        }.items()
+    },
+    **{
+        (col, k): v
+        for col in ("backhaul", "option")
+        for k, v in {
+            "fibre": ("Cáp quang", "Fibre"),
+            "radio": ("Vi ba", "Radio link"),
+            "p2p_radio": ("Vi ba", "Radio link"),
+            "radio_long": ("Vi ba đường dài", "Long radio hop"),
+            "long_radio": ("Vi ba đường dài", "Long radio hop"),
+            "submarine": ("Cáp biển", "Submarine cable"),
+            "satellite": ("Vệ tinh", "Satellite"),
+        }.items()
+    },
+    **{
+        ("level", k): v
+        for k, v in {
+            "province": ("Tỉnh", "Province"),
+            "district": ("Huyện", "District"),
+            "commune": ("Xã", "Commune"),
+        }.items()
+    },
+    ("change", "added"): ("Thêm mới", "Added"),
+    ("change", "removed"): ("Bỏ đi", "Removed"),
+    ("change", "changed"): ("Thay đổi", "Changed"),
+    ("rule", "forbid"): ("Cấm", "Forbidden"),
+    ("rule", "penalty"): ("Tăng chi phí", "Penalised"),
+    **{
+        ("status", k): v
+        for k, v in {
+            "draft": ("Bản nháp", "Draft"),
+            "in_review": ("Đang thẩm định", "In review"),
+            "approved": ("Đã phê duyệt", "Approved"),
+            "rejected": ("Bị từ chối", "Rejected"),
+        }.items()
+    },
+    **{("category", k): v for k, v in CATEGORY_LABELS.items()},
+    **{
+        ("unit", k): v
+        for k, v in {
+            "each": ("cái", "each"),
+            "crossing": ("điểm", "crossing"),
+            "link": ("tuyến", "link"),
+            "year": ("năm", "year"),
+        }.items()
+    },
 }
 
 
@@ -189,3 +419,48 @@ def both(key: str, sep: str = " / ", **fmt: object) -> str:
     """Return ``"<Vietnamese><sep><English>"`` for ``key`` (one string when both are the same)."""
     vi, en = t(key, "vi", **fmt), t(key, "en", **fmt)
     return vi if vi == en else f"{vi}{sep}{en}"
+
+
+def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
+    """Return the label of a table column in ``lang`` (the column name itself when it has none)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    pair = COLUMN_LABELS.get(column)
+    return column if pair is None else pair[LANGS.index(lang)]
+
+
+def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> str:
+    """Return the label of a coded ``value`` of ``column`` (``road_class``/``national`` ...) in ``lang``.
+
+    ``lang=None`` gives ``"Vietnamese / English"``.  Values without a label
+    are returned as text, unchanged.
+    """
+    pair = VALUE_LABELS.get((column, str(value)))
+    if pair is None:
+        return str(value)
+    if lang is None:
+        return pair[0] if pair[0] == pair[1] else f"{pair[0]} / {pair[1]}"
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    return pair[LANGS.index(lang)]
+
+
+def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Return a copy of ``df`` for people to read in ``lang``: coded values and column names labelled.
+
+    The description in the other language (``description_en`` or
+    ``description_vi``) and the columns ``drop`` are left out; coded values
+    (road classes, statuses, BOQ categories ...) get their labels; columns get
+    their names from :data:`COLUMN_LABELS`.  Row order and index are kept;
+    ``df`` is not modified.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    other = "description_en" if lang == "vi" else "description_vi"
+    gone = {*drop, other} if {"description_vi", "description_en"} <= set(df.columns) else set(drop)
+    out = df[[c for c in df.columns if c not in gone]].copy()
+    coded = {col for col, _ in VALUE_LABELS}
+    for col in out.columns:
+        if col in coded and (out[col].dtype == object or str(out[col].dtype) in ("string", "str", "category")):
+            out[col] = out[col].map(lambda v, c=col: v if v is None or v != v else value_label(c, v, lang))
+    return out.rename(columns={c: column_label(c, lang) for c in out.columns})

@@ -54,7 +54,7 @@ from gisplan._map_styles import (
     layer_style,
 )
 from gisplan.crs import DISPLAY_CRS
-from gisplan.i18n import both
+from gisplan.i18n import VALUE_LABELS, both, column_label, value_label
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -253,7 +253,8 @@ def add_layer(
         "by": by,
         "values": values,
         "popup": cols,
-        "popup_labels": cols,
+        "popup_labels": [_both_column(c) for c in cols],
+        "value_labels": _value_labels(frame, cols),
         "interactive": kind != "land",
         "url": None,
         "count": n,
@@ -272,9 +273,31 @@ def add_layer(
     legend = _legend(m)
     legend.add(title, family, spec_style)
     for value, override in values.items():
-        legend.add(str(value), family, {**spec_style, **override}, indent=1)
+        legend.add(value_label(by, value, None) if by else str(value), family, {**spec_style, **override}, indent=1)
     _move_controls_last(m)
     return m
+
+
+def _both_column(column: str) -> str:
+    """``"Vietnamese / English"`` label of a popup column (the name itself when it has no label)."""
+    vi, en = column_label(column, "vi"), column_label(column, "en")
+    return vi if vi == en else f"{vi} / {en}"
+
+
+_CODED_COLUMNS = frozenset(col for col, _ in VALUE_LABELS)
+
+
+def _value_labels(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Popup text of the coded values present in ``columns`` (``national`` -> ``Quốc lộ / National road``)."""
+    out: dict[str, dict[str, str]] = {}
+    for col in columns:
+        if col not in _CODED_COLUMNS:
+            continue
+        labels = {str(v): value_label(col, v, None) for v in frame[col].dropna().unique()}
+        labels = {k: v for k, v in labels.items() if v != k}
+        if labels:
+            out[col] = labels
+    return out
 
 
 def write_static_layer(
@@ -373,9 +396,13 @@ def _legend(m: folium.Map) -> Legend:
 
 
 def _move_controls_last(m: folium.Map) -> None:
-    """Keep the legend and the layer control after every layer (their scripts refer to the layers)."""
+    """Keep the legend and the layer control after every layer (their scripts refer to the layers).
+
+    The layer control is collapsed to its button (it opens on hover or tap): open, a
+    dozen layers cover the top of a 560-pixel map and the legend under it.
+    """
     if not any(isinstance(c, folium.LayerControl) for c in m._children.values()):
-        m.add_child(folium.LayerControl(collapsed=False, position="topright"), name="gisplan_layer_control")
+        m.add_child(folium.LayerControl(collapsed=True, position="topright"), name="gisplan_layer_control")
     for key in [k for k, c in m._children.items() if isinstance(c, Legend | folium.LayerControl)]:
         m._children.move_to_end(key)
 

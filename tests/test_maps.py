@@ -147,6 +147,32 @@ def test_popups_carry_attribute_columns(layers: dict) -> None:
     assert specs["land"]["interactive"] is False
 
 
+def test_codes_are_labelled_in_legend_and_popups(layers: dict) -> None:
+    """A planner reads "Quốc lộ / National road", not the schema code ``national``."""
+    m = maps.layers_map(layers)
+    html = maps.standalone_html(m)
+    legend = next(c for c in m._children.values() if type(c).__name__ == "Legend")
+    rows = [label for label, *_ in legend.entries]
+    assert "Quốc lộ / National road" in rows and "Đường đô thị / Urban street" in rows
+    assert "Viễn thông / Telecom" in rows and "Điện lực / Power" in rows
+    assert "national" not in rows and "telecom" not in rows
+    specs = {s["kind"]: s for s in _layer_specs(html)}
+    assert specs["poles"]["popup_labels"] == ["Mã cột / Pole id", "Chủ sở hữu / Owner", "Chiều cao (m) / Height (m)"]
+    assert specs["poles"]["popup"] == ["pole_id", "owner", "height_m"]  # the data keeps its codes
+    assert specs["roads"]["value_labels"]["road_class"] == {
+        "national": "Quốc lộ / National road",
+        "urban": "Đường đô thị / Urban street",
+    }
+    assert specs["roads"]["value_labels"]["surface"]["concrete"] == "Bê tông / Concrete"
+    assert "value_labels" in html and "named[String(v)]" in html  # the popup script uses them
+
+
+def test_layer_control_is_collapsed_so_it_does_not_cover_the_map(layers: dict) -> None:
+    m = maps.layers_map(layers, draw=True)
+    controls = [c for c in m._children.values() if type(c).__name__ == "LayerControl"]
+    assert len(controls) == 1 and controls[0].options["collapsed"] is True
+
+
 def test_large_layer_goes_to_a_static_file_with_rounded_coordinates(layers: dict, tmp_path: Path) -> None:
     n = 2500
     rng = np.random.default_rng(7)
@@ -278,3 +304,35 @@ def test_plan_map_opens_on_the_plan_not_on_the_project(layers: dict) -> None:
     south, west, north, east = map(float, fits[0])
     assert abs(south - LAT) < 0.01 and abs(north - LAT) < 0.01
     assert abs(west - LON) < 0.01 and abs(east - (LON + 0.001)) < 0.01
+
+
+def test_display_table_labels_columns_and_codes_in_one_language() -> None:
+    from gisplan.i18n import display_table
+
+    boq = pd.DataFrame(
+        {
+            "item_code": ["TR.ASPHALT"],
+            "description_vi": ["Đào rãnh"],
+            "description_en": ["Trench"],
+            "unit": ["each"],
+            "amount_vnd": [1_000],
+            "category": ["civil"],
+            "status": [None],
+        }
+    )
+    before = boq.copy()
+    vi = display_table(boq, "vi")
+    assert list(vi.columns) == [
+        "Mã hạng mục",
+        "Diễn giải",
+        "Đơn vị",
+        "Thành tiền (đồng)",
+        "Nhóm hạng mục",
+        "Trạng thái",
+    ]
+    assert vi.iloc[0].tolist()[:5] == ["TR.ASPHALT", "Đào rãnh", "cái", 1_000, "Xây dựng"]
+    assert vi.iloc[0, 5] is None  # missing stays missing
+    en = display_table(boq, "en", drop=("unit",))
+    assert list(en.columns) == ["Item code", "Description", "Amount (VND)", "Category", "Status"]
+    assert en.iloc[0].tolist()[:4] == ["TR.ASPHALT", "Trench", 1_000, "Civil works"]
+    pd.testing.assert_frame_equal(boq, before)
