@@ -11,8 +11,11 @@ layer name contains    style
 ``pole`` + ``remov``   red crosses (poles to remove)
 ``pole``               grey circles
 ``cable``              orange dashed lines (aerial cables moved underground)
-``backhaul``           lines by ``type``/``kind``: fibre orange, radio blue dashed,
-                       submarine navy, satellite purple dotted
+``backhaul``           by the backhaul type (column ``backhaul``, ``option``, ``type``
+                       or ``kind``): fibre orange, radio blue dashed, long radio
+                       hop blue dash-dot, submarine navy, satellite purple dotted;
+                       lines for links, circles of those colours for points
+                       (the per-site backhaul options)
 ``footprint``,         semi-transparent green polygons (coverage of a site)
 ``coverage``
 ``wifi``, ``site``     green circles with a dark outline
@@ -61,13 +64,16 @@ BACKHAUL_STYLES: dict[str, tuple[str, str, float]] = {
     "fibre": ("230,120,0,255", "solid", 1.0),
     "fiber": ("230,120,0,255", "solid", 1.0),
     "radio": ("0,114,178,255", "dash", 0.8),
+    "radio_long": ("0,114,178,255", "dash dot", 0.8),
     "ptp": ("0,114,178,255", "dash", 0.8),
     "microwave": ("0,114,178,255", "dash", 0.8),
     "submarine": ("20,30,120,255", "solid", 1.4),
     "satellite": ("140,60,170,255", "dot", 0.6),
 }
 _OTHER_COLOUR = "150,150,150,255"
-_BACKHAUL_COLUMNS = ("type", "backhaul_type", "kind", "technology", "medium")
+#: Columns naming a backhaul type, first found wins (the wifi planner writes ``backhaul`` on its links and
+#: ``option`` on the per-site options).
+_BACKHAUL_COLUMNS = ("backhaul", "option", "type", "backhaul_type", "kind", "technology", "medium")
 
 _GEOMETRY_TYPE_CODE = {"point": "0", "line": "1", "polygon": "2"}
 
@@ -192,6 +198,10 @@ def _category_style(name: str, kind: str, value: str, index: int) -> tuple[str, 
     low = name.lower()
     if "backhaul" in low:
         colour, style, width = BACKHAUL_STYLES.get(value.lower(), (_OTHER_COLOUR, "solid", 0.8))
+        if kind == "point":
+            return _marker("circle", colour, "40,40,40,255", 2.4)
+        if kind == "polygon":
+            return _fill(colour.rsplit(",", 1)[0] + ",90", colour, 0.4)
         return _line(colour, width, style)
     colour = PHASE_COLOURS[index % len(PHASE_COLOURS)]
     if kind == "point":

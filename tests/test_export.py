@@ -651,6 +651,59 @@ def test_style_of_backhaul_by_type() -> None:
     assert style_qml("backhaul", links) == qml
 
 
+_SYMBOL_CLASS = {"marker": "SimpleMarker", "line": "SimpleLine", "fill": "SimpleFill"}
+_GEOMETRY_CODE = {"Point": "0", "LineString": "1", "Polygon": "2"}
+
+
+def test_every_gpkg_style_is_valid_qml_over_existing_columns(tmp_path: Path) -> None:
+    """The wifi planner's layers (links with a ``backhaul`` column, per-site options as points with ``option``)
+    get a style by backhaul type; every style parses, its symbols suit the layer's geometry, and a
+    categorized style's attribute is a column of the written layer."""
+    line = LineString([(386000.0, 1130000.0), (386500.0, 1130400.0)])
+    links = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2", "S3"], "backhaul": ["fibre", "radio", "satellite"], "cost_vnd": [1, 2, 3]},
+        geometry=[line] * 3,
+        crs=CRS,
+    )
+    options = gpd.GeoDataFrame(
+        {"site_id": ["S1"] * 5, "option": ["fibre", "radio", "radio_long", "submarine", "satellite"]},
+        geometry=[Point(386000.0, 1130000.0)] * 5,
+        crs=CRS,
+    )
+    plan = _plan()
+    plan = Plan("wifi", {**plan.layers, "backhaul_links": links, "backhaul_options": options}, plan.boq, {})
+    path = plan_to_gpkg(plan, tmp_path / "plan.gpkg")
+    with sqlite3.connect(path) as con:
+        styles = con.execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall()
+    con.close()
+    layer_types = dict(pyogrio.list_layers(path))
+    for table, qml in styles:
+        assert qml.startswith("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
+        root = ET.fromstring(qml.split("\n", 1)[1])
+        assert root.tag == "qgis" and root.get("version", "").startswith("3.")
+        assert root.findtext("layerGeometryType") == _GEOMETRY_CODE[layer_types[table]], table
+        renderer = root.find("renderer-v2")
+        assert renderer is not None, table
+        symbols = {sym.get("name"): sym for sym in renderer.iter("symbol")}
+        for sym in symbols.values():
+            layers = sym.findall("layer")
+            assert layers and all(lay.get("class") == _SYMBOL_CLASS[sym.get("type", "")] for lay in layers), table
+            assert sym.get("type") == {"Point": "marker", "LineString": "line", "Polygon": "fill"}[layer_types[table]]
+            for lay in layers:  # the Option map and the old prop pairs say the same
+                options_map = {o.get("name"): o.get("value") for o in lay.findall("Option/Option")}
+                assert options_map == {p.get("k"): p.get("v") for p in lay.findall("prop")}
+        if renderer.get("type") == "categorizedSymbol":
+            columns = pyogrio.read_info(path, layer=table)["fields"]
+            assert renderer.get("attr") in columns, table
+            assert {c.get("symbol") for c in renderer.iter("category")} == set(symbols), table
+    qml = dict(styles)
+    links_root = ET.fromstring(qml["backhaul_links"].split("\n", 1)[1])
+    assert links_root.find("renderer-v2").get("attr") == "backhaul"  # type: ignore[union-attr]
+    options_root = ET.fromstring(qml["backhaul_options"].split("\n", 1)[1])
+    assert options_root.find("renderer-v2").get("attr") == "option"  # type: ignore[union-attr]
+    assert 'value="radio_long"' in qml["backhaul_options"] and 'value="dash"' in qml["backhaul_links"]
+
+
 # --- atomic writes -------------------------------------------------------------------------------------------------
 
 
