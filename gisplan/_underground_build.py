@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 
 from gisplan._errors import PlanningError, RoutingError
+from gisplan._underground_clip import clip_roads
 from gisplan._underground_inputs import (
     CommuneLookup,
     check_zones_in_data,
@@ -69,6 +70,7 @@ class Work:
     poles_removed: dict[str, Any]
     streets: dict[str, Street]
     shortcut_kpis: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
 
 
 def _price(cat: Catalog, items: list[tuple[str, float]]) -> float:
@@ -185,10 +187,8 @@ _FORCED_FACTOR = 1e-3
 _FORCED_TOLERANCE_M = 15.0
 
 
-def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
-    """Make the edges along ``corridors`` nearly free (in place) and return the nodes nearest their ends."""
-    from gisplan._graph import invalidate_arrays
-
+def _corridor_lines(corridors: Any, crs: Any) -> list[Any]:
+    """The forced corridors as non-empty geometries in ``crs``."""
     if isinstance(corridors, gpd.GeoDataFrame):
         if corridors.crs is None:
             raise PlanningError("forced_corridors has no CRS; set one (e.g. EPSG:4326)")
@@ -196,7 +196,14 @@ def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
     else:
         geoms = [corridors] if isinstance(corridors, shapely.Geometry) else list(corridors)
         lines = list(gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs(crs))
-    lines = [g for g in lines if g is not None and not g.is_empty]
+    return [g for g in lines if g is not None and not g.is_empty]
+
+
+def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
+    """Make the edges along ``corridors`` nearly free (in place) and return the nodes nearest their ends."""
+    from gisplan._graph import invalidate_arrays
+
+    lines = _corridor_lines(corridors, crs)
     if not lines:
         return []
     area = shapely.union_all([g.buffer(_FORCED_TOLERANCE_M) for g in lines])
@@ -226,35 +233,38 @@ def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
     return sorted_nodes(set(ends))
 
 
-def build_plan(
+@dataclass
+class _Routed:
+    """The road graph with the points attached, the chosen exchange and the Steiner tree."""
+
+    G: nx.Graph
+    node_of: dict[Hashable, Hashable]
+    term_nodes: list[Hashable]
+    root_site: str
+    root: Hashable
+    T: nx.Graph
+
+
+def _route(
+    roads: gpd.GeoDataFrame,
+    cands: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
-    zones_in: Any,
     params: UndergroundParams,
     cat: Catalog,
+    crs: Any,
     progress: Callable[[str], None],
-) -> Plan:
-    """Run the whole pipeline (see :func:`gisplan.underground.plan_undergrounding`)."""
-    from gisplan.network import attach_points, count_crossings, graph_from_roads
+) -> _Routed:
+    """Build the road graph of ``roads``, attach the poles and the candidate exchanges, choose the root, route."""
+    from gisplan.network import attach_points, graph_from_roads
     from gisplan.routing import steiner_tree
 
-    for k in ("roads", "cables"):
-        if k not in layers or layers[k].empty:
-            raise PlanningError(f"undergrounding needs a {k} layer with features / Thiếu lớp {k}")
-    crs = layers["roads"].crs or METRIC_CRS
-    zones = zones_frame(zones_in, crs)
-    check_zones_in_data(zones, layers)
-    sel = select_cables(layers["cables"], zones, params.owners)
-    progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
-    points, ends = terminal_points(sel, layers.get("poles"))
-    cands = root_candidates(layers.get("sites"), params.exchange_ids)
     site_pts = gpd.GeoDataFrame(
         {"tid": [f"site:{s}" for s in cands["site_id"]]}, geometry=list(cands.geometry), crs=cands.crs
     )
     allpts = gpd.GeoDataFrame(gpd.pd.concat([points, site_pts.to_crs(points.crs)], ignore_index=True), crs=points.crs)
     progress("building the road graph")
-    G0 = graph_from_roads(
-        layers["roads"], catalog=cat, ducts=layers.get("ducts"), constraints=layers.get("constraints")
-    )
+    G0 = graph_from_roads(roads, catalog=cat, ducts=layers.get("ducts"), constraints=layers.get("constraints"))
     G, node_of = attach_points(G0, allpts, id_column="tid")
     term_nodes = sorted_nodes({node_of[t] for t in points["tid"]})
     site_nodes = {t[5:]: node_of[t] for t in site_pts["tid"]}
@@ -282,6 +292,68 @@ def build_plan(
         weight="cost",
         starts=params.steiner_starts,
         max_rounds=params.steiner_rounds,
+    )
+    return _Routed(G=G, node_of=node_of, term_nodes=term_nodes, root_site=root_site, root=root, T=T)
+
+
+def build_plan(
+    layers: dict[str, gpd.GeoDataFrame],
+    zones_in: Any,
+    params: UndergroundParams,
+    cat: Catalog,
+    progress: Callable[[str], None],
+) -> Plan:
+    """Run the whole pipeline (see :func:`gisplan.underground.plan_undergrounding`)."""
+    from gisplan.network import count_crossings
+
+    for k in ("roads", "cables"):
+        if k not in layers or layers[k].empty:
+            raise PlanningError(f"undergrounding needs a {k} layer with features / Thiếu lớp {k}")
+    crs = layers["roads"].crs or METRIC_CRS
+    zones = zones_frame(zones_in, crs)
+    check_zones_in_data(zones, layers)
+    sel = select_cables(layers["cables"], zones, params.owners)
+    progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
+    points, ends = terminal_points(sel, layers.get("poles"))
+    cands = root_candidates(layers.get("sites"), params.exchange_ids)
+    clip = clip_roads(
+        layers["roads"],
+        zones=zones,
+        points=points,
+        candidates=cands.to_crs(crs),
+        explicit=bool(params.exchange_ids),
+        extra=_corridor_lines(params.forced_corridors, crs) if params.forced_corridors is not None else (),
+    )
+    routed = None
+    if clip is not None:
+        progress(
+            f"road graph clipped to {len(clip.roads)} of {len(layers['roads'])} roads around the zone and "
+            f"{len(clip.candidates)} exchange(s)"
+        )
+        try:
+            routed = _route(clip.roads, clip.candidates, points, layers, params, cat, crs, progress)
+        except RoutingError as exc:
+            progress(f"the clipped road graph is not enough ({str(exc)[:120]}); using the whole roads layer")
+        else:
+            g = routed.G
+            if not clip.holds(routed.T.nodes, lambda n: (g.nodes[n]["x"], g.nodes[n]["y"])):
+                progress("the trench tree reaches the edge of the clipped road graph; using the whole roads layer")
+                routed = None
+    notes = []
+    if routed is None:
+        routed = _route(layers["roads"], cands, points, layers, params, cat, crs, progress)
+    elif clip is not None:
+        notes.append(
+            f"road graph clipped to {len(clip.roads)} of {len(layers['roads'])} roads around the zone and its "
+            "exchanges; the Steiner gap is proven on that graph / Mạng đường được giới hạn quanh vùng chọn"
+        )
+    G, node_of, term_nodes, root_site, root, T = (
+        routed.G,
+        routed.node_of,
+        routed.term_nodes,
+        routed.root_site,
+        routed.root,
+        routed.T,
     )
     rt = root_tree(T, root)
     _fill_road_attrs(T, rt.order, rt.parent)
@@ -424,6 +496,7 @@ def build_plan(
         poles_removed=poles_removed,
         streets=streets,
         shortcut_kpis=shortcut_kpis,
+        notes=notes,
     )
     lookup = CommuneLookup(layers.get("boundaries"))
     progress("bill of quantities")

@@ -153,7 +153,8 @@ def assemble(
         f"{len(sel)} aerial spans moved underground along {kpis['trench_km']:.2f} km of new trench and "
         f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange "
         f"{w.root_site}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
-        f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn"
+        f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
+        *w.notes,
     ]
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
 

@@ -530,3 +530,60 @@ def test_pole_carrying_another_owners_cable_stays():
     assert "C1" not in set(plan.layers["cables_rerouted"]["cable_id"])
     removed = set(plan.layers["poles_removed"]["pole_id"])
     assert "P1" not in removed and {"P2", "PA"} <= removed
+
+
+def _far_roads(layers: dict[str, gpd.GeoDataFrame], lines: list[LineString]) -> dict[str, gpd.GeoDataFrame]:
+    extra = gpd.GeoDataFrame(
+        {
+            "road_id": [f"X{i}" for i in range(len(lines))],
+            "name": [f"Xa {i}" for i in range(len(lines))],
+            "road_class": ["rural"] * len(lines),
+            "surface": ["earth"] * len(lines),
+        },
+        geometry=lines,
+        crs=CRS,
+    )
+    return {**layers, "roads": gpd.GeoDataFrame(gpd.pd.concat([layers["roads"], extra], ignore_index=True), crs=CRS)}
+
+
+def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
+    # roads far from the zone and its exchange (5 km east) are left out of the graph; the plan does not change
+    layers = _far_roads(_layers(), [LineString([_xy(5000 + 100 * i, 0), _xy(5000 + 100 * i, 300)]) for i in range(5)])
+    full = _plan(layers=layers)
+    monkeypatch.setattr("gisplan._underground_clip.CLIP_MIN_ROADS", 0)
+    monkeypatch.setattr("gisplan._underground_clip.CLIP_MARGIN_M", 10.0)
+    said: list[str] = []
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    assert any("clipped to 6 of 11 roads" in m for m in said), said
+    assert not any("whole roads layer" in m for m in said)
+    assert any("clipped to 6 of 11 roads" in m for m in clipped.messages)
+    assert clipped.boq.equals(full.boq)
+
+    def rows(plan):  # node ids differ between the two graphs: compare trenches by their normalised geometry
+        tr = plan.layers["trenches"]
+        wkt = tr.geometry.normalize().to_wkt(rounding_precision=3)
+        return sorted(zip(wkt, tr["n_ducts"], tr["cost_vnd"], strict=True))
+
+    assert rows(clipped) == rows(full)
+
+
+def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
+    # the exchange stands 600 m south of the grid, reached only by a road that goes 3 km east and back
+    layers = _layers()
+    sites = layers["sites"].copy()
+    sites["geometry"] = [Point(_xy(0, -600))]
+    detour = [
+        LineString([_xy(200, 0), _xy(3000, 0)]),
+        LineString([_xy(3000, 0), _xy(3000, -600)]),
+        LineString([_xy(3000, -600), _xy(0, -600)]),
+    ]
+    layers = {**_far_roads(layers, detour), "sites": sites}
+    full = _plan(layers=layers)
+    monkeypatch.setattr("gisplan._underground_clip.CLIP_MIN_ROADS", 0)
+    monkeypatch.setattr("gisplan._underground_clip.CLIP_MARGIN_M", 10.0)
+    said: list[str] = []
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    assert any("whole roads layer" in m for m in said), said
+    assert clipped.boq.equals(full.boq)

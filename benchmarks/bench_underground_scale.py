@@ -1,0 +1,303 @@
+"""Scale benchmark: plan_undergrounding on a province-sized synthetic network.
+
+The roads are the seeded perturbed grid of :mod:`bench_routing_scale` (``--side 320``: about 200,000 road edges,
+120 m blocks, a 38 km square), one LineString per block with a street name per grid row and column.  About 20,000
+poles stand 3 m beside the streets of a sparser grid of pole lines (every third row and column, poles about every
+40 m), each line a cable route of aerial spans between neighbouring poles (telecom, shared and power poles, fibre
+and copper spans).  Nine exchanges with fibre on a 3 x 3 layout, a few existing duct banks, 144 communes in 4
+districts and two penalty zones complete the layers.  The zone is a square of ``--zone-km`` km in the middle.
+
+The plan is run in a fresh subprocess per variant and timed step by step through the ``progress`` callback:
+
+- ``plan_undergrounding`` as a user calls it (a roads layer this large is clipped to the zone and the way to its
+  exchanges before the graph is built, see :mod:`gisplan._underground_clip`);
+- ``--no-clip``: the graph of the whole roads layer (the behaviour before the clipping), to compare;
+- ``--profile``: under cProfile (top functions printed).
+
+Usage::
+
+    python benchmarks/bench_underground_scale.py                  # writes benchmarks/results/underground_scale.md
+    python benchmarks/bench_underground_scale.py --side 120       # quick small run
+    python benchmarks/bench_underground_scale.py --no-clip --label "whole layer"
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+from bench_routing_scale import synthetic_edges  # noqa: E402
+
+CRS = "EPSG:32648"
+
+
+def layers_for(side: int, *, zone_km: float, seed: int = 7) -> tuple[dict, object]:
+    """The synthetic layers and the zone (a GeoDataFrame) for a grid of ``side`` x ``side`` nodes."""
+    import geopandas as gpd
+    import shapely
+
+    xy, edges, diag = synthetic_edges(side, seed)
+    rng = np.random.default_rng(seed + 3)
+    m = len(edges)
+    i0, j0 = np.divmod(edges[:, 0], side)
+    i1, j1 = np.divmod(edges[:, 1], side)
+    horiz = (i0 == i1) & ~diag
+    vert = (j0 == j1) & ~diag
+    names = np.where(horiz, np.char.add("Row ", i0.astype(str)), np.char.add("Col ", j0.astype(str))).astype(object)
+    names[diag] = None
+    classes = np.array(["urban", "district", "rural", "provincial", "national", "track"])[
+        rng.choice(6, m, p=[0.45, 0.15, 0.2, 0.1, 0.05, 0.05])
+    ]
+    surfaces = np.array(["asphalt", "concrete", "gravel", "earth"])[rng.choice(4, m, p=[0.5, 0.2, 0.2, 0.1])]
+    roads = gpd.GeoDataFrame(
+        {"road_id": [f"R{k}" for k in range(m)], "name": names, "road_class": classes, "surface": surfaces},
+        geometry=shapely.linestrings(np.stack([xy[edges[:, 0]], xy[edges[:, 1]]], axis=1)),
+        crs=CRS,
+    )
+    # pole lines: every third row and column in the town (the middle 40 x 40 blocks), every 30th elsewhere;
+    # 3 poles per block, 3 m to the side of the street
+    present = {(int(a), int(b)) for a, b in edges[horiz | vert].tolist()}
+    pole_xy: list[tuple[float, float]] = []
+    lines: list[list[int]] = []
+    town = range(side // 2 - 20, side // 2 + 20)
+    for axis in (0, 1):
+        for k in range(1, side - 1):
+            if k % 30 != 15 and not (k in town and k % 3 == 1):
+                continue
+            run: list[int] = []
+            for t in range(side - 1):
+                a, b = (k * side + t, k * side + t + 1) if axis == 0 else (t * side + k, (t + 1) * side + k)
+                if (a, b) not in present or (k % 30 != 15 and t not in town):
+                    if len(run) > 1:
+                        lines.append(run)
+                    run = []
+                    continue
+                pa, pb = xy[a], xy[b]
+                d = (pb - pa) / np.hypot(*(pb - pa))
+                off = np.array([-d[1], d[0]]) * 3.0
+                for f in (1 / 6, 1 / 2, 5 / 6):
+                    run.append(len(pole_xy))
+                    pole_xy.append(tuple(pa + f * (pb - pa) + off))
+            if len(run) > 1:
+                lines.append(run)
+    n_poles = len(pole_xy)
+    owners = np.array(["telecom", "shared", "power"])[rng.choice(3, n_poles, p=[0.6, 0.3, 0.1])]
+    poles = gpd.GeoDataFrame(
+        {"pole_id": [f"P{k:06d}" for k in range(n_poles)], "owner": owners},
+        geometry=shapely.points(np.array(pole_xy)),
+        crs=CRS,
+    )
+    rows = []
+    for r, run in enumerate(lines):
+        kind = "fibre" if r % 4 else "copper"
+        fc = int(rng.choice([12, 24, 48, 96])) if kind == "fibre" else None
+        for a, b in itertools.pairwise(run):
+            rows.append((f"C{len(rows):06d}", kind, fc, f"P{a:06d}", f"P{b:06d}", f"L{r:04d}"))
+    pts = np.array(pole_xy)
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": [x[0] for x in rows],
+            "placement": ["aerial"] * len(rows),
+            "kind": [x[1] for x in rows],
+            "fibre_count": [x[2] for x in rows],
+            "owner": ["VNPT"] * len(rows),
+            "from_pole": [x[3] for x in rows],
+            "to_pole": [x[4] for x in rows],
+            "route_id": [x[5] for x in rows],
+        },
+        geometry=shapely.linestrings(
+            np.stack([pts[[int(x[3][1:]) for x in rows]], pts[[int(x[4][1:]) for x in rows]]], axis=1)
+        ),
+        crs=CRS,
+    )
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    span = hi - lo
+    ex = [lo + span * np.array([fx, fy]) for fy in (0.2, 0.5, 0.8) for fx in (0.2, 0.5, 0.8)]
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": [f"EX{k}" for k in range(len(ex))],
+            "kind": ["exchange"] * len(ex),
+            "name": [f"Exchange {k}" for k in range(len(ex))],
+            "has_fibre": [True] * len(ex),
+        },
+        geometry=shapely.points(np.array(ex) + 30.0),
+        crs=CRS,
+    )
+    # duct banks along a few rows near the centre
+    centre = lo + span / 2
+    mid = side // 2
+    ducts = []
+    for k, row in enumerate((mid - 4, mid + 2)):
+        a, b = xy[row * side + mid - 10], xy[row * side + mid + 10]
+        ducts.append((f"D{k}", 4, 2 + k, shapely.LineString([a, b])))
+    ducts_gdf = gpd.GeoDataFrame(
+        {"duct_id": [d[0] for d in ducts], "n_ducts": [d[1] for d in ducts], "free_ducts": [d[2] for d in ducts]},
+        geometry=[d[3] for d in ducts],
+        crs=CRS,
+    )
+    cons = gpd.GeoDataFrame(
+        {"kind": ["heritage", "protected"], "rule": ["penalty", "penalty"], "penalty_factor": [3.0, 2.0]},
+        geometry=[
+            shapely.Point(centre + np.array([800.0, 600.0])).buffer(400),
+            shapely.Point(centre - np.array([5000.0, 3000.0])).buffer(1500),
+        ],
+        crs=CRS,
+    )
+    bounds = []
+    cells = 12
+    w = span / cells
+    for a in range(cells):
+        for b in range(cells):
+            x0, y0 = lo + w * np.array([a, b]) - 1.0
+            d = f"D{(a * 2) // cells}{(b * 2) // cells}"
+            bounds.append(
+                (
+                    f"C{a:02d}{b:02d}",
+                    f"Commune {a}-{b}",
+                    "commune",
+                    d,
+                    shapely.box(x0, y0, x0 + w[0] + 2, y0 + w[1] + 2),
+                )
+            )
+    for d in sorted({x[3] for x in bounds}):
+        geom = shapely.union_all([x[4] for x in bounds if x[3] == d])
+        bounds.append((d, f"District {d}", "district", "KG", geom))
+    boundaries = gpd.GeoDataFrame(
+        {
+            "unit_code": [x[0] for x in bounds],
+            "name": [x[1] for x in bounds],
+            "level": [x[2] for x in bounds],
+            "parent_code": [x[3] for x in bounds],
+        },
+        geometry=[x[4] for x in bounds],
+        crs=CRS,
+    )
+    half = zone_km * 500.0
+    zone = gpd.GeoDataFrame({"name": ["centre"]}, geometry=[shapely.box(*(centre - half), *(centre + half))], crs=CRS)
+    layers = {
+        "roads": roads,
+        "poles": poles,
+        "cables": cables,
+        "sites": sites,
+        "ducts": ducts_gdf,
+        "constraints": cons,
+        "boundaries": boundaries,
+    }
+    return layers, zone
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool = False) -> dict:
+    """Plan the zone once (meant to run in a fresh subprocess); time per step from the progress messages."""
+    import gisplan._underground_clip as clip
+    from gisplan.underground import UndergroundParams, plan_undergrounding
+
+    if no_clip:
+        clip.CLIP_MIN_ROADS = sys.maxsize  # the whole roads layer, as before the clipping
+
+    t0 = time.perf_counter()
+    layers, zone = layers_for(side, zone_km=zone_km)
+    make_s = time.perf_counter() - t0
+    steps: list[tuple[float, str]] = []
+    t0 = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        steps.append((time.perf_counter() - t0, msg))
+
+    params = UndergroundParams(budget_per_year_vnd=budget)
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        plan = prof.runcall(plan_undergrounding, layers, zone, params, progress=progress)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
+    else:
+        plan = plan_undergrounding(layers, zone, params, progress=progress)
+    total = time.perf_counter() - t0
+    marks = [*steps, (total, "done")]
+    step_s = {marks[k][1].split(":")[0][:60]: round(marks[k + 1][0] - marks[k][0], 2) for k in range(len(marks) - 1)}
+    k = plan.kpis
+    return {
+        "side": side,
+        "road_edges": len(layers["roads"]),
+        "poles": len(layers["poles"]),
+        "cables": len(layers["cables"]),
+        "zone_km": zone_km,
+        "make_layers_s": round(make_s, 1),
+        "plan_s": round(total, 2),
+        "steps_s": step_s,
+        "peak_rss_mb": round(_maxrss_mb()),
+        "cables_moved": k["n_cables_moved"],
+        "trench_km": k["trench_km"],
+        "cost_vnd": k["cost_vnd"],
+        "steiner_gap": k["steiner_gap"],
+        "root_site": k["root_site"],
+        "n_phases": k["n_phases"],
+        "boq_sha256": hashlib.sha256(plan.boq.to_csv(index=False).encode()).hexdigest()[:16],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--side", type=int, default=320, help="grid side (320 gives about 200,000 road edges)")
+    ap.add_argument("--zone-km", type=float, default=3.0, help="side of the square zone in km")
+    ap.add_argument("--budget", type=int, default=20_000_000_000, help="yearly budget, VND")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of the plan to stderr")
+    ap.add_argument("--no-clip", action="store_true", help="build the graph of the whole roads layer")
+    ap.add_argument("--label", default="", help="label of this run in the results table (e.g. before/after)")
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.side, args.zone_km, args.budget, args.profile, args.no_clip)))
+        return
+    cmd = [sys.executable, __file__, "--one", "--side", str(args.side), "--zone-km", str(args.zone_km)]
+    cmd += ["--budget", str(args.budget)] + (["--profile"] if args.profile else [])
+    cmd += ["--no-clip"] if args.no_clip else []
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent)
+    if args.profile:
+        print(out.stderr)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(row, indent=1))
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "underground_scale.md"
+    head = [
+        "# Undergrounding at province scale (synthetic)",
+        "",
+        "`python benchmarks/bench_underground_scale.py` (one fresh process per run; wall-clock seconds on a shared",
+        "2-core machine: compare runs made together, not across days).",
+        "",
+        "| run | road edges | poles | cables | zone | cables moved | plan s | steps (s) | peak RSS MB | trench km | "
+        "cost VND | gap | BOQ sha256 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    old = path.read_text(encoding="utf-8").splitlines() if path.exists() else head
+    steps = "; ".join(f"{k} {v}" for k, v in row["steps_s"].items())
+    line = (
+        f"| {args.label or time.strftime('%Y-%m-%d %H:%M')} | {row['road_edges']:,} | {row['poles']:,} | "
+        f"{row['cables']:,} | {row['zone_km']} km | {row['cables_moved']:,} | {row['plan_s']} | {steps} | "
+        f"{row['peak_rss_mb']} | {row['trench_km']} | {row['cost_vnd']:,} | {row['steiner_gap']:.4f} | "
+        f"`{row['boq_sha256']}` |"
+    )
+    path.write_text("\n".join([*old, line]) + "\n", encoding="utf-8")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
