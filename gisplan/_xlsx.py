@@ -89,6 +89,21 @@ BILINGUAL_HEADERS: dict[str, str] = {
     "total_vnd": "Tổng (VND) / Total (VND)",
     "kpi": "Chỉ tiêu / KPI",
     "value": "Giá trị / Value",
+    "item": "Mục / Item",
+    "quantity_a": "Khối lượng A / Quantity A",
+    "quantity_b": "Khối lượng B / Quantity B",
+    "quantity_delta": "Chênh lệch khối lượng / Quantity difference",
+    "amount_a_vnd": "Thành tiền A (VND) / Amount A (VND)",
+    "amount_b_vnd": "Thành tiền B (VND) / Amount B (VND)",
+    "amount_delta_vnd": "Chênh lệch (VND) / Difference (VND)",
+    "a": "A (phương án gốc / reference)",
+    "b": "B (phương án đề xuất / proposal)",
+    "delta": "Chênh lệch B - A / Difference B - A",
+    "changed": "Thay đổi / Changed",
+    "key": "Khóa / Key",
+    "layer": "Lớp / Layer",
+    "change": "Thay đổi / Change",
+    "detail": "Chi tiết / Detail",
 }
 _HEADER_ROW = 3
 _FIRST_ROW = _HEADER_ROW + 1

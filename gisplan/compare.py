@@ -17,6 +17,7 @@ import shapely
 import yaml
 
 from gisplan.crs import METRIC_CRS
+from gisplan.plan import kpi_label
 from gisplan.workflow import RunFolder
 
 #: Layers matched by an id column; others are matched by geometry.
@@ -156,17 +157,22 @@ def _boq_diff(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> pd.DataFrame
     def agg(df: pd.DataFrame) -> pd.DataFrame:
         if df.empty:
             return pd.DataFrame(columns=[*keys, "description_vi", "description_en", "unit", "quantity", "amount_vnd"])
-        return (
+        out = (
             df.groupby(keys, dropna=False)
             .agg(
                 description_vi=("description_vi", "first"),
                 description_en=("description_en", "first"),
                 unit=("unit", "first"),
                 quantity=("quantity", "sum"),
+                pct=("quantity", "max"),
                 amount_vnd=("amount_vnd", "sum"),
             )
             .reset_index()
         )
+        # a line of unit % (contingency) holds a percentage of its group: summed over groups it means nothing,
+        # so the item shows its percentage (the largest, where groups differ)
+        out["quantity"] = out["quantity"].where(out["unit"] != "%", out["pct"])
+        return out.drop(columns="pct")
 
     ga, gb = agg(a), agg(b)
     m = ga.merge(gb, on=keys, how="outer", suffixes=("_a", "_b"))
@@ -274,6 +280,7 @@ def _yaml(v: Any) -> str:
 # outputs
 # ------------------------------------------------------------------------------------------------------------
 CHANGE_COLOURS = {"added": "#1a9641", "removed": "#d7191c", "changed": "#fdae61"}
+_CHANGE_LABELS = {"added": "Thêm mới / added", "removed": "Bỏ đi / removed", "changed": "Thay đổi / changed"}
 
 
 def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
@@ -283,14 +290,26 @@ def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         if len(c.features)
         else pd.DataFrame(columns=["layer", "key", "change", "detail"])
     )
+    summary = c.summary()
+    rows = [{"item": f"{_SUMMARY_LABELS['features']}: {k}", "value": v} for k, v in summary["features"].items()]
+    rows += [{"item": _SUMMARY_LABELS[k], "value": v} for k, v in summary.items() if k != "features"]
+    kpis = c.kpis.assign(kpi=[kpi_label(str(k)) for k in c.kpis["kpi"]])
     return {
-        "Tóm tắt - Summary": pd.DataFrame([{"item": k, "value": v} for k, v in c.summary().items()]),
-        "KPI": c.kpis,
+        "Tóm tắt - Summary": pd.DataFrame(rows, columns=["item", "value"]),
+        "KPI": kpis,
         "BOQ theo hạng mục - by item": c.boq_items,
         "BOQ theo giai đoạn - by phase": c.boq_phases,
         "Tham số - Parameters": c.params,
         "Đối tượng - Features": feats,
     }
+
+
+_SUMMARY_LABELS = {
+    "features": "Đối tượng / Features",
+    "amount_delta_vnd": "Chênh lệch kinh phí (VND) / Cost difference (VND)",
+    "kpis_changed": "Số chỉ tiêu thay đổi / KPIs changed",
+    "params_changed": "Số tham số thay đổi / Parameters changed",
+}
 
 
 def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame] | None = None) -> Any:
@@ -302,7 +321,7 @@ def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoData
         part = features[features["change"] == change] if len(features) else features
         if len(part) == 0:
             continue
-        label = {"added": "Thêm mới / added", "removed": "Bỏ đi / removed", "changed": "Thay đổi / changed"}[change]
+        label = _CHANGE_LABELS[change]
         add_layer(
             m,
             part,
@@ -331,18 +350,20 @@ def write_comparison(
     m = comparison_map(c.features, context)
     body = [
         f"<h1>{_esc(title or 'So sánh phương án / Plan comparison')}</h1>",
-        "<p>A = phương án gốc / reference, B = phương án đề xuất / proposal; chênh lệch = B - A.</p>",
+        "<p>A = phương án gốc / reference, B = phương án đề xuất / proposal; chênh lệch = B - A. "
+        "Các bảng ở dưới bản đồ / the tables are below the map.</p>",
     ]
     html = standalone_html(m)
     tables_html = "".join(
-        f"<h2>{_esc(name)}</h2>"
-        + (df.to_html(index=False, border=0, classes="cmp") if len(df) else "<p>Không có khác biệt / no difference</p>")
+        f"<h2>{_esc(name)}</h2>" + (_table_html(df) if len(df) else "<p>Không có khác biệt / no difference</p>")
         for name, df in tables.items()
     )
     style = (
         "<style>.cmp{border-collapse:collapse;font:13px sans-serif}.cmp td,.cmp th{padding:2px 8px;"
         "border-bottom:1px solid #ddd;text-align:right}.cmp td:first-child{text-align:left}"
-        ".gp-report{font:14px sans-serif;margin:12px}</style>"
+        ".gp-report{font:14px sans-serif;margin:12px}"
+        # the map leaves room for the tables: at full height the wheel zooms the map and never reaches them
+        ".folium-map{height:65vh !important}</style>"
     )
     report = f'{style}<div class="gp-report">{"".join(body)}</div>'
     html = html.replace("<body>", "<body>" + report, 1).replace(
@@ -350,6 +371,32 @@ def write_comparison(
     )
     atomic_write_text(out / "compare.html", html)
     return {"compare.xlsx": out / "compare.xlsx", "compare.html": out / "compare.html"}
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    """A table as HTML: bilingual headers, numbers with thousands separators (no 9.037e+01), empty for missing."""
+    from gisplan._xlsx import BILINGUAL_HEADERS
+
+    shown = pd.DataFrame({BILINGUAL_HEADERS.get(str(c), str(c)): df[c].map(_cell_text) for c in df.columns})
+    return shown.to_html(index=False, border=0, classes="cmp")
+
+
+def _cell_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, bool):
+        return "có / yes" if v else "không / no"
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        v = int(v)  # a whole number in a float column (KPI values mixed with NaN)
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10_000 else str(v)  # years stay 2027
+    if isinstance(v, float):
+        if abs(v) < 1:
+            return f"{v:.6g}"  # ratios and gaps keep their digits (0.000365)
+        return f"{v:,.3f}".rstrip("0").rstrip(".")
+    return str(v)
 
 
 def _esc(s: str) -> str:

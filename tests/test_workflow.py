@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -69,7 +70,6 @@ def test_run_folder_has_every_file(runs):
     manifest = json.loads((runs["a1"] / "manifest.json").read_text())
     assert len(manifest["scenario_sha256"]) == 64 and manifest["layers"]
     html = (runs["a1"] / "map.html").read_text()
-    import re
 
     outside = re.findall(r"""<(?:script|link|img)[^>]+(?:src|href)=["']?(https?:)?//""", html)
     assert outside == [], "map.html must not load anything from the Internet"
@@ -301,3 +301,90 @@ def test_read_run_keeps_item_codes_as_text(runs, tmp_path):
     boq.to_csv(folder / "boq.csv", index=False, encoding="utf-8-sig")
     back = read_run(folder).boq
     assert back["item_code"].tolist() == boq["item_code"].tolist() and back.loc[0, "item_code"].startswith("0")
+
+
+def _tiny_run(folder, kind: str, *, contingency_groups: int = 2):
+    """A run folder written in code: an underground-like or wifi-like plan with a contingency line per group."""
+    from shapely.geometry import LineString
+
+    from gisplan.crs import METRIC_CRS
+    from gisplan.export import export_plan
+    from gisplan.plan import BOQ_COLUMNS, Plan, empty_boq
+
+    rows = []
+    for g in range(contingency_groups):
+        commune = f"Xã {g}"
+        rows.append(
+            ("TR.ASPHALT", "Đào rãnh", "Trench", "m", 100.0, 650_000, 65_000_000, "civil", "2027", "PQ", commune)
+        )
+        rows.append(
+            (
+                "CONTINGENCY",
+                "Dự phòng",
+                "Contingency",
+                "%",
+                10.0,
+                650_000,
+                6_500_000,
+                "contingency",
+                "2027",
+                "PQ",
+                commune,
+            )
+        )
+    boq = pd.DataFrame(rows, columns=list(BOQ_COLUMNS)) if rows else empty_boq()
+    if kind == "underground":
+        layers = {
+            "trenches": gpd.GeoDataFrame(
+                {"phase": ["2027"], "length_m": [100.0]},
+                geometry=[LineString([(386000.0, 1130000.0), (386100.0, 1130000.0)])],
+                crs=METRIC_CRS,
+            )
+        }
+    else:
+        layers = {
+            "wifi_sites": gpd.GeoDataFrame(
+                {"site_id": ["S1"], "profile": ["AP.OUT2G4"]}, geometry=[Point(386000.0, 1130000.0)], crs=METRIC_CRS
+            )
+        }
+    kpis = {"cost_vnd": int(boq["amount_vnd"].sum()), "first_year": 2027, "steiner_gap": 0.000365}
+    text = yaml.safe_dump({"title": kind, "layers": {"source": "demo"}, f"{kind}": {"enabled": True}})
+    export_plan(
+        Plan(kind, layers, boq, kpis),
+        folder,
+        scenario_text=text,
+        extra_files={"kpis.json": json.dumps(kpis), "scenario.yaml": text},
+    )
+    return read_run(folder)
+
+
+def test_compare_plans_of_different_kinds_and_empty_plans(tmp_path):
+    from gisplan.compare import comparison_tables, write_comparison
+
+    under = _tiny_run(tmp_path / "u", "underground")
+    wifi = _tiny_run(tmp_path / "w", "wifi", contingency_groups=1)
+    empty = _tiny_run(tmp_path / "e", "wifi", contingency_groups=0)
+    assert compare_runs(empty, empty).is_empty
+    c = compare_runs(under, wifi)
+    changes = set(zip(c.features["layer"], c.features["change"], strict=True))
+    assert changes == {("trenches", "removed"), ("wifi_sites", "added")}
+    contingency = c.boq_items.set_index("item_code").loc["CONTINGENCY"]
+    assert contingency["quantity_a"] == 10.0 and contingency["quantity_b"] == 10.0  # a percentage, not 2 x 10 %
+    assert contingency["amount_delta_vnd"] == -6_500_000
+    c2 = compare_runs(empty, under)
+    assert c2.summary()["amount_delta_vnd"] == int(under.boq["amount_vnd"].sum())
+    tables = comparison_tables(c)
+    summary = tables["Tóm tắt - Summary"]
+    assert "Đối tượng / Features: trenches.removed" in set(summary["item"])
+    assert all(isinstance(v, int) for v in summary["value"])
+    paths = write_comparison(c, tmp_path / "cmp", title="U -> W")
+    html = paths["compare.html"].read_text(encoding="utf-8")
+    tables_html = html[html.index('<div class="gp-report"><h2') :]
+    assert not re.search(r"\de[+-]\d", tables_html) and "2,027" not in tables_html and "0.000365" in tables_html
+    assert "Chênh lệch (VND) / Difference (VND)" in tables_html and "65vh" in html
+    import openpyxl
+
+    wb = openpyxl.load_workbook(paths["compare.xlsx"])
+    ws = wb["BOQ theo hạng mục - by item"]
+    headers = [cell.value for cell in ws[3]]
+    assert "Thành tiền A (VND) / Amount A (VND)" in headers and "amount_a_vnd" not in headers
