@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import geopandas as gpd
@@ -24,6 +25,7 @@ from gisplan._wifi_output import (
 from gisplan.backhaul import backhaul_options, chosen_backhaul
 from gisplan.catalog import Catalog
 from gisplan.plan import Plan
+from gisplan.radio import line_of_sight, open_elevation
 from gisplan.siting import cover_all, maximize_coverage
 from gisplan.wifi import Progress, WifiParams, _candidates, _empty_plan, _prepare, _profiles
 
@@ -50,30 +52,39 @@ def _road_graph(roads: gpd.GeoDataFrame | None, cat: Catalog, messages: list[str
 
 def _coverage_matrix(
     demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any
-) -> sp.csc_matrix:
-    """Demand x (candidate, profile) boolean matrix; column ``j * len(profiles) + q``."""
+) -> tuple[sp.csc_matrix, int]:
+    """Demand x (candidate, profile) boolean matrix (column ``j * len(profiles) + q``) and the number of
+    site-settlement links whose line of sight could not be checked (their path leaves the elevation raster).
+
+    Distances are in the metric CRS; with ``elevation`` every pair within reach is checked in one
+    :func:`gisplan.radio.line_of_sight` call per profile (the raster opened once).  Unchecked links count as in
+    range, as without a raster.
+    """
     n_p = len(profiles)
     rows, cols = [], []
+    unchecked: set[tuple[int, int]] = set()
     tree = shapely.STRtree(np.asarray(demand.geometry))
     cxy = shapely.get_coordinates(np.asarray(cand.geometry))
     dxy = shapely.get_coordinates(np.asarray(demand.geometry))
-    for q, (_, prof, _, reach) in enumerate(profiles):
-        ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=reach)
-        for j, i in zip(ci.tolist(), di.tolist(), strict=True):
-            if elevation is not None:
-                from gisplan.radio import point_to_point
-
-                if np.hypot(*(cxy[j] - dxy[i])) > 1.0:
-                    link = point_to_point(
-                        tuple(cxy[j]), tuple(dxy[i]), f_mhz=prof.freq_mhz, h_a_m=prof.height_m,
-                        h_b_m=prof.client_height_m, elevation=elevation, crs=crs,
-                    )  # fmt: skip
-                    if not link.line_of_sight:
-                        continue
-            rows.append(i)
-            cols.append(j * n_p + q)
-    data = np.ones(len(rows), dtype=bool)
-    return sp.csc_matrix((data, (rows, cols)), shape=(len(demand), len(cand) * n_p), dtype=bool)
+    with open_elevation(elevation) if elevation is not None else nullcontext(None) as dem:
+        for q, (_, prof, _, reach) in enumerate(profiles):
+            ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=reach)
+            keep = np.ones(len(ci), dtype=bool)
+            if dem is not None and len(ci):
+                far = np.flatnonzero(np.hypot(*(cxy[ci] - dxy[di]).T) > 1.0)  # a client at the mast sees it
+                los = line_of_sight(
+                    cxy[ci[far]], dxy[di[far]], h_a_m=prof.height_m, h_b_m=prof.client_height_m, elevation=dem,
+                    crs=crs,
+                )  # fmt: skip
+                keep[far] = los.clear | ~los.checked
+                off = far[~los.checked]
+                unchecked.update(zip(ci[off].tolist(), di[off].tolist(), strict=True))
+            rows.append(di[keep])
+            cols.append(ci[keep] * n_p + q)
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    matrix = sp.csc_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(len(demand), len(cand) * n_p), dtype=bool)
+    return matrix, len(unchecked)
 
 
 def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catalog, progress: Progress | None) -> Plan:
@@ -179,7 +190,13 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
     col_cost = (
         ap_price[col_prof] + needs_mast * cat.price("MAST.15M") + needs_solar * cat.price("POWER.SOLAR") + bh_cost
     ).astype(np.int64)
-    cov = _coverage_matrix(demand, cand, profiles, p.elevation, crs) if len(demand) else None
+    cov, unchecked = _coverage_matrix(demand, cand, profiles, p.elevation, crs) if len(demand) else (None, 0)
+    if unchecked:
+        messages.append(
+            f"Line of sight not checked for {unchecked} site-settlement link(s) whose path leaves the elevation "
+            "raster (counted as in range); use a raster that covers the whole area. / Chưa kiểm tra tầm nhìn thẳng "
+            f"cho {unchecked} cặp điểm phát - điểm dân cư nằm ngoài dữ liệu độ cao."
+        )
     if p.elevation is None:
         messages.append(
             "Line of sight not checked (no elevation raster): coverage is range only. "
@@ -295,11 +312,22 @@ def _outputs(v: dict[str, Any]) -> Plan:
                 "needs_solar": not bool(row["has_power"]),
             }
         )
-        fp_geoms.append(
-            footprint(row.geometry, reach, land=land, elevation=p.elevation, ap_height_m=prof.height_m,
-                      client_height_m=prof.client_height_m, freq_mhz=prof.freq_mhz, crs=crs)
-        )  # fmt: skip
         links.append(link_geometry(b, row.geometry))
+    fp_unchecked = 0
+    with open_elevation(p.elevation) if p.elevation is not None else nullcontext(None) as dem:
+        for c in selected:
+            _, prof, _, reach = profiles[int(col_prof[c])]
+            shape, off = footprint(
+                cand.geometry.iloc[int(col_site[c])], reach, land=land, elevation=dem, ap_height_m=prof.height_m,
+                client_height_m=prof.client_height_m, crs=crs,
+            )  # fmt: skip
+            fp_geoms.append(shape)
+            fp_unchecked += off
+    if fp_unchecked:
+        messages.append(
+            f"Footprints: line of sight not checked at {fp_unchecked} ray point(s) off the elevation raster (drawn "
+            "to full reach). / Vùng phủ: chưa kiểm tra tầm nhìn thẳng ở các điểm ngoài dữ liệu độ cao."
+        )
     sites_df = pd.DataFrame(site_rows, columns=[*SITE_COLUMNS, "ap_item", "needs_mast", "needs_solar"])
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)

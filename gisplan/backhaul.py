@@ -15,9 +15,10 @@ why an option is infeasible:
 ``radio``
     A 5 GHz point-to-point link (``PTP.5G``) to a site with fibre within
     ``catalog.backhaul["ptp_5g_max_km"]``; with an elevation raster the path
-    must clear the terrain (:func:`gisplan.radio.point_to_point`), the five
-    nearest fibre sites in range are tried.  Without a raster line of sight is
-    not checked and the reason says so.
+    must clear the terrain (:func:`gisplan.radio.line_of_sight`, all hops in
+    one call), the five nearest fibre sites in range are tried.  Without a
+    raster, or where the path leaves it, line of sight is not checked and the
+    reason says so.
 ``radio_long``
     A licensed long-haul microwave hop (``PTP.LONG``) within ``ptp_long_max_km``.
 ``submarine``
@@ -83,6 +84,8 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "why",
 )
 _DEFAULT_MAST_M = 15.0
+#: Fibre sites tried (nearest first) for a radio hop with line of sight.
+_LOS_TRIES = 5
 
 
 def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
@@ -277,6 +280,8 @@ def backhaul_options(
     c_land, f_land = _land_index(land_m, cands.geometry), _land_index(land_m, fibre.geometry)
     fibre_lands = sorted({int(i) for i in f_land if i >= 0})
 
+    sight = _radio_sight(cxy, fxy, c_h, f_h, long_max, elevation, crs)
+
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(cand_ids):
         x, y = cxy[k]
@@ -320,24 +325,18 @@ def backhaul_options(
                     **peer(j),
                 )
                 continue
-            from gisplan.radio import point_to_point
-
-            hit = None
-            for j in in_range[:5]:
-                if d[j] <= 0:
-                    hit = j
-                    break
-                link = point_to_point(
-                    (x, y), tuple(fxy[j]), f_mhz=5600.0, h_a_m=c_h[k], h_b_m=f_h[j], elevation=elevation, crs=crs
-                )
-                if link.line_of_sight:
-                    hit = j
-                    break
+            hit = next((j for j in in_range[:_LOS_TRIES] if d[j] <= 0 or sight.get((k, j), "clear") != "blocked"), None)
             if hit is None:
-                row(option, False, f"no line of sight to the {min(5, len(in_range))} nearest fibre site(s) in range")
+                row(option, False, f"no line of sight to the {min(_LOS_TRIES, len(in_range))} nearest fibre site(s) "
+                    "in range")  # fmt: skip
             else:
-                row(option, True, f"{d[hit] / 1000:,.1f} km to {fibre_ids[hit]}, line of sight clear",
-                    length_m=float(d[hit]), **peer(hit))  # fmt: skip
+                seen = (
+                    "line of sight clear"
+                    if sight.get((k, hit), "clear") == "clear"
+                    else "line of sight not checked: the path leaves the elevation raster"
+                )
+                row(option, True, f"{d[hit] / 1000:,.1f} km to {fibre_ids[hit]}, {seen}", length_m=float(d[hit]),
+                    **peer(hit))  # fmt: skip
         # submarine
         if land_m is None:
             row("submarine", False, "no land layer given")
@@ -380,6 +379,31 @@ def backhaul_options(
     position = {cid: k for k, cid in enumerate(cand_ids)}
     geom = list(cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
     return gpd.GeoDataFrame(table.loc[:, list(OPTION_COLUMNS)], geometry=geom, crs=crs)
+
+
+def _radio_sight(
+    cxy: np.ndarray, fxy: np.ndarray, c_h: np.ndarray, f_h: np.ndarray, limit: float, elevation: Any, crs: CRS
+) -> dict[tuple[int, int], str]:
+    """(candidate, fibre site) -> "clear", "blocked" or "unchecked" for the radio hops that may be tried.
+
+    Those are each candidate's :data:`_LOS_TRIES` nearest fibre sites within ``limit`` (the nearest within the
+    shorter radio range are among them), checked in one :func:`gisplan.radio.line_of_sight` call.
+    """
+    if elevation is None or len(cxy) == 0 or len(fxy) == 0:
+        return {}
+    from gisplan.radio import line_of_sight
+
+    pairs: list[tuple[int, int]] = []
+    for k in range(len(cxy)):
+        d = np.hypot(fxy[:, 0] - cxy[k, 0], fxy[:, 1] - cxy[k, 1])
+        order = np.argsort(d, kind="stable")
+        pairs += [(k, int(j)) for j in order[d[order] <= limit][:_LOS_TRIES] if d[j] > 0]
+    if not pairs:
+        return {}
+    ci, fi = np.array(pairs).T
+    los = line_of_sight(cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs)
+    state = np.where(~los.checked, "unchecked", np.where(los.clear, "clear", "blocked"))
+    return dict(zip(pairs, state.tolist(), strict=True))
 
 
 def _m(v: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -218,3 +219,59 @@ def test_unserved_settlements_before_planning():
     ]
     focus = gpd.GeoDataFrame(geometry=[box(409000, 1129000, 411000, 1131000)], crs=crs)
     assert list(unserved_settlements({"settlements": sets, "coverage": cov}, focus=focus)["settlement_id"]) == ["C"]
+
+
+def _hill_raster(path: str) -> str:
+    """10 m DEM over x0-1000..x0+1010, y0-1000..y0+5200: a 120 m hill between school A and hamlet S1, and a 300 m
+    ridge across the paths from school D to both fibre sites.  Its east edge cuts D's footprint."""
+    import warnings
+
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    res, west, north = 10.0, X0 - 1_000, Y0 + 5_200
+    width, height = int(2_010 / res), int(6_200 / res)
+    xs = west + (np.arange(width) + 0.5) * res
+    ys = north - (np.arange(height) + 0.5) * res
+    gx, gy = np.meshgrid(xs, ys)
+    z = 120.0 * np.exp(-((gx - (X0 + 200)) ** 2 + (gy - Y0) ** 2) / (2 * 40.0**2))
+    z[(np.abs(gy - (Y0 + 2_500)) < 50) & (gx > X0 + 250) & (gx < X0 + 900)] = 300.0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32", crs=CRS,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z.astype("float32"), 1)
+    return path
+
+
+def test_hill_between_site_and_village_end_to_end(tmp_path) -> None:
+    """With a DEM: the school behind the hill does not cover the hamlet, the one in sight does; a ridge blocks its
+    radio hop (satellite instead); footprints running off the raster are drawn and reported, not an error."""
+    layers = _layers()
+    layers["settlements"] = layers["settlements"].iloc[[0]].set_geometry([Point(X0 + 350, Y0)], crs=CRS)
+    sites = layers["sites"].iloc[[0, 1, 2]]
+    d = gpd.GeoDataFrame(
+        {"site_id": ["D"], "kind": ["school"], "name": ["School D"], "has_fibre": [False], "height_m": [6.0],
+         "has_power": [True]},
+        geometry=[Point(X0 + 650, Y0)], crs=CRS,
+    )  # fmt: skip
+    layers["sites"] = gpd.GeoDataFrame(pd.concat([sites, d], ignore_index=True), crs=CRS)
+    dem = _hill_raster(str(tmp_path / "hill.tif"))
+    flat = plan_wifi(layers, WifiParams(cover_all=True))
+    assert set(flat.layers["wifi_sites"]["site_id"]) <= {"A", "D"}
+    plan = plan_wifi(layers, WifiParams(cover_all=True, elevation=dem))
+    sites_out = plan.layers["wifi_sites"]
+    assert list(sites_out["site_id"]) == ["D"]
+    assert plan.kpis["people_newly_covered"] == 500 and plan.kpis["los_checked"] is True
+    options = plan.layers["backhaul_options"]
+    radio = options[(options["site_id"] == "D") & (options["option"] == "radio")].iloc[0]
+    assert not radio["feasible"] and "no line of sight" in radio["reason"]
+    assert sites_out["backhaul"].iloc[0] == "satellite"
+    a_radio = options[(options["site_id"] == "A") & (options["option"] == "radio")].iloc[0]
+    assert a_radio["feasible"] and "line of sight clear" in a_radio["reason"]
+    fp = plan.layers["footprints"].geometry.iloc[0]
+    assert fp.area > 0 and fp.bounds[2] > X0 + 1_010  # drawn to full reach past the raster's edge
+    assert any("off the elevation raster" in m for m in plan.messages)
