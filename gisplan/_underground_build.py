@@ -45,6 +45,13 @@ if TYPE_CHECKING:
     from gisplan.underground import UndergroundParams
 
 _ROAD_ATTRS = ("road_class", "surface", "name", "road_id")
+#: Columns the planner reads, by layer (validated layers always have them).
+_NEEDED_COLUMNS = {
+    "cables": ("cable_id", "placement", "kind", "fibre_count", "owner", "from_pole", "to_pole"),
+    "poles": ("pole_id", "owner"),
+    "sites": ("site_id", "kind", "has_fibre"),
+    "boundaries": ("unit_code", "name", "level", "parent_code"),
+}
 #: Budget headroom kept by the greedy phasing for rounding in the BOQ (share of the yearly budget).
 _BUDGET_HEADROOM = 1e-4
 
@@ -265,7 +272,14 @@ def _route(
     allpts = gpd.GeoDataFrame(gpd.pd.concat([points, site_pts.to_crs(points.crs)], ignore_index=True), crs=points.crs)
     progress("building the road graph")
     G0 = graph_from_roads(roads, catalog=cat, ducts=layers.get("ducts"), constraints=layers.get("constraints"))
-    G, node_of = attach_points(G0, allpts, id_column="tid")
+    try:
+        G, node_of = attach_points(G0, allpts, id_column="tid")
+    except RoutingError as exc:
+        raise RoutingError(
+            f"{exc} (pole:<id> is a pole of the zone's cables, end:<cable id> a cable end naming no known pole, "
+            "site:<id> an exchange) / Có cột hoặc trạm nằm quá xa mạng đường: bổ sung đường hoặc sửa vị trí",
+            unreachable=list(exc.unreachable),
+        ) from exc
     term_nodes = sorted_nodes({node_of[t] for t in points["tid"]})
     site_nodes = {t[5:]: node_of[t] for t in site_pts["tid"]}
     if params.exchange_ids and len(params.exchange_ids) == 1:
@@ -309,6 +323,13 @@ def build_plan(
     for k in ("roads", "cables"):
         if k not in layers or layers[k].empty:
             raise PlanningError(f"undergrounding needs a {k} layer with features / Thiếu lớp {k}")
+    for k, cols in _NEEDED_COLUMNS.items():
+        missing = [c for c in cols if k in layers and c not in layers[k].columns]
+        if missing:
+            raise PlanningError(
+                f"layer {k} lacks column(s) {', '.join(missing)}; read the layers with gisplan.layers.read_layers, "
+                f"which maps aliases and fills optional columns / Lớp {k} thiếu cột {', '.join(missing)}"
+            )
     crs = layers["roads"].crs or METRIC_CRS
     zones = zones_frame(zones_in, crs)
     check_zones_in_data(zones, layers)

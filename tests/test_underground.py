@@ -587,3 +587,21 @@ def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
     clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
     assert any("whole roads layer" in m for m in said), said
     assert clipped.boq.equals(full.boq)
+
+
+def test_pole_far_from_the_roads_is_named_in_both_languages():
+    layers = _layers()
+    poles = layers["poles"].copy()
+    poles.loc[poles["pole_id"] == "PA", "geometry"] = Point(_xy(50, 505))
+    cables = layers["cables"].copy()
+    cables.loc[cables["cable_id"] == "C3", "geometry"] = LineString([_xy(50, 505), _xy(50, 195)])
+    zone = gpd.GeoDataFrame({"name": ["z"]}, geometry=[box(*_xy(-10, -10), *_xy(250, 600))], crs=CRS)
+    with pytest.raises(RoutingError, match="pole:PA") as err:
+        _plan(layers={**layers, "poles": poles, "cables": cables}, zone=zone)
+    assert "quá xa" in str(err.value) and err.value.unreachable == ["pole:PA"]
+
+
+def test_unvalidated_layer_without_a_column_is_named():
+    layers = _layers()
+    with pytest.raises(PlanningError, match=r"layer cables lacks column.*from_pole"):
+        _plan(layers={**layers, "cables": layers["cables"].drop(columns=["from_pole"])})
