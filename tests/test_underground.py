@@ -605,3 +605,24 @@ def test_unvalidated_layer_without_a_column_is_named():
     layers = _layers()
     with pytest.raises(PlanningError, match=r"layer cables lacks column.*from_pole"):
         _plan(layers={**layers, "cables": layers["cables"].drop(columns=["from_pole"])})
+
+
+def test_boq_quantities_match_the_layers():
+    plan = _plan(manhole_spacing_m=45.0)
+    boq, tr = plan.boq, plan.layers["trenches"]
+    q = boq.groupby("item_code")["quantity"].sum()
+    new = tr[~tr["reuse_duct"]]
+    trench_m = new["length_m"].sum()
+    assert q[[c for c in q.index if c.startswith("TR.")]].sum() == pytest.approx(trench_m, abs=0.01)
+    assert q[[c for c in q.index if c.startswith("TM.")]].sum() == pytest.approx(trench_m, abs=0.01)
+    assert q["DUCT.HDPE40"] == pytest.approx((new["n_ducts"] * new["length_m"]).sum(), abs=0.01)
+    mh = plan.layers["manholes"]
+    assert q["MH.STD"] == (mh["kind"] == "manhole").sum() and q["HH.STD"] == (mh["kind"] == "handhole").sum()
+    assert len(set(mh.loc[mh["kind"] == "manhole"].geometry.to_wkt())) == q["MH.STD"]  # one chamber per node
+    assert q[[c for c in q.index if c.startswith("XING.")]].sum() == plan.kpis["n_crossings"]
+    assert q["POLE.REMOVE"] == plan.kpis["n_poles_removed"]
+    cab = plan.layers["cables_rerouted"]
+    assert q["AERIAL.REMOVE"] == pytest.approx(cab["aerial_m"].sum(), abs=0.01)
+    slack = 1 + load_catalog().param("cable_slack_share")
+    cable_codes = [c for c in q.index if c.startswith("CAB.")]
+    assert q[cable_codes].sum() == pytest.approx(cab["underground_m"].sum() * slack, abs=0.01)  # slack once
