@@ -204,8 +204,9 @@ def layer_style(
     """Return (style, colour-by column, value -> style override, popup columns) for a layer.
 
     Values of the colour-by column present in ``gdf`` get an override: the
-    kind's fixed colour when it has one, else a palette colour in sorted order
-    (so phases ``2026 < 2027 < ...`` keep their colours from map to map).
+    kind's fixed colour when it has one (listed in the kind's order, e.g. national
+    road first), else a palette colour in sorted order (so phases ``2026 < 2027 < ...``
+    keep their colours from map to map).
     """
     if kind in _KINDS:
         style, by, fixed, popup = _KINDS[kind]
@@ -216,7 +217,9 @@ def layer_style(
         by, fixed = color_by, (fixed if color_by == _KINDS.get(kind, (None, None))[1] else {})
     values: dict[str, dict[str, Any]] = {}
     if by is not None and by in gdf.columns:
-        present = sorted({str(v) for v in gdf[by].dropna().unique()})
+        found = {str(v) for v in gdf[by].dropna().unique()}
+        # the kind's own order first (national, provincial, ... track), then other values sorted
+        present = [v for v in fixed if v in found] + sorted(found - set(fixed))
         for i, value in enumerate(present):
             over = fixed.get(value, PALETTE[i % len(PALETTE)])
             over = {"color": over, "fillColor": over} if isinstance(over, str) else dict(over)

@@ -156,6 +156,7 @@ def test_codes_are_labelled_in_legend_and_popups(layers: dict) -> None:
     assert "Quốc lộ / National road" in rows and "Đường đô thị / Urban street" in rows
     assert "Viễn thông / Telecom" in rows and "Điện lực / Power" in rows
     assert "national" not in rows and "telecom" not in rows
+    assert rows.index("Viễn thông / Telecom") < rows.index("Điện lực / Power")  # the schema's order, not a-z
     specs = {s["kind"]: s for s in _layer_specs(html)}
     assert specs["poles"]["popup_labels"] == ["Mã cột / Pole id", "Chủ sở hữu / Owner", "Chiều cao (m) / Height (m)"]
     assert specs["poles"]["popup"] == ["pole_id", "owner", "height_m"]  # the data keeps its codes
