@@ -14,10 +14,11 @@ import geopandas as gpd
 import streamlit as st
 
 from gisplan._assets import install_static_assets
-from gisplan.i18n import DEFAULT_LANG, LANGS, t
+from gisplan.i18n import DEFAULT_LANG, LANGS, display_table, t, value_label
 
 if TYPE_CHECKING:
     import pandas as pd
+    from streamlit.delta_generator import DeltaGenerator
 
     from gisplan.store import VersionStore
     from gisplan.workflow import RunResult
@@ -39,6 +40,33 @@ def lang() -> str:
 def tr(key: str, **fmt: object) -> str:
     """``gisplan.i18n.t`` in the current language."""
     return t(key, lang(), **fmt)
+
+
+#: Widget keys of the pages whose values outlive a switch to another page, with their first value.
+#: Streamlit forgets the value of a widget that a run does not draw (every widget of the other
+#: pages); :func:`keep_widget_values` copies them into the session on every run of the entry file.
+WIDGET_DEFAULTS: dict[str, object] = {
+    "ug_title": "Ngầm hóa / Undergrounding",
+    "ug_spacing": 200,
+    "ug_budget": 12.0,
+    "ug_start_year": 2027,
+    "wifi_title": "Wifi vùng sâu, vùng xa / Remote wifi",
+    "wifi_mode": "budget",
+    "wifi_budget": 4.0,
+    "wifi_year": 2027,
+    "map_tiles": "offline",
+    "map_upload_crs": "EPSG:4326",
+    "save_author": "",
+}
+
+
+def keep_widget_values() -> None:
+    """Give the page widgets of :data:`WIDGET_DEFAULTS` their first value, and keep the values set since.
+
+    Widgets of those keys are made without ``value=``/``index=`` (their value comes from here).
+    """
+    for key, default in WIDGET_DEFAULTS.items():
+        st.session_state[key] = st.session_state.get(key, default)
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,6 +104,21 @@ def current_project() -> dict[str, gpd.GeoDataFrame]:
     base = load_project(str(path), mtime)
     uploaded = st.session_state.get("uploaded_layers") or {}
     return {**base, **uploaded} if uploaded else base
+
+
+def project_or_stop() -> dict[str, gpd.GeoDataFrame]:
+    """:func:`current_project`, or an error on the page (missing file, invalid layers) and the page stops."""
+    from gisplan._errors import GisplanError
+
+    path = project_path()
+    if not path.is_file():
+        st.error(tr("app.project.missing", path=str(path)))
+        st.stop()
+    try:
+        return current_project()
+    except GisplanError as exc:
+        show_error(exc)
+        st.stop()
 
 
 def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
@@ -233,26 +276,59 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     return result
 
 
+def kpi_name(key: str) -> str:
+    """A plan KPI's name in the current language (``gisplan.plan.KPI_LABELS``; the key when it has none)."""
+    from gisplan.plan import KPI_LABELS
+
+    pair = KPI_LABELS.get(key)
+    return key if pair is None else pair[0 if lang() == "vi" else 1]
+
+
+def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = None) -> None:
+    """Show ``df`` for a planner: labelled columns and codes in the current language, grouped thousands."""
+    shown = display_table(df, lang(), drop=drop)
+    numeric = [c for c in shown.columns if shown[c].dtype.kind in "iuf"]
+    config = {c: st.column_config.NumberColumn(format="localized") for c in numeric}
+    opts: dict = {"height": height} if height else {}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **opts)
+
+
 def boq_charts(boq: pd.DataFrame) -> None:
-    """Bar charts of a BOQ's cost by phase and by category (million VND)."""
+    """Bar charts of a BOQ's cost by phase and by category (million VND), categories labelled."""
     from gisplan.costing import boq_totals
 
     if boq.empty:
         return
+    money = tr("app.chart.million_vnd")
     col1, col2 = st.columns(2)
     for col, by, key in ((col1, "phase", "app.chart.by_phase"), (col2, "category", "app.chart.by_category")):
         totals = boq_totals(boq, by=(by,))
-        totals["million_vnd"] = totals["amount_vnd"] / 1e6
+        name = tr(f"app.chart.{by}")
+        chart = {
+            name: [value_label(by, v, lang()) for v in totals[by]],
+            money: (totals["amount_vnd"] / 1e6).round(1),
+        }
         col.caption(tr(key))
-        col.bar_chart(totals.set_index(by)["million_vnd"])
+        col.bar_chart(chart, x=name, y=money)
+
+
+def cost_metric(col: DeltaGenerator, label: str, vnd: int | float) -> None:
+    """A total in VND as a metric in billions (it fits the column), the exact amount in its help."""
+    col.metric(label, f"{vnd / 1e9:,.2f}", help=tr("app.cost_exact", vnd=f"{round(vnd):,d}"))
 
 
 def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:
-    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, format)`` that the plan has."""
+    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, format)`` that the plan has.
+
+    ``cost_vnd`` is shown in billions of VND (see :func:`cost_metric`).
+    """
     present = [(k, label, fmt) for k, label, fmt in keys if k in kpis]
     if not present:
         return
     cols = st.columns(len(present))
     for col, (k, label, fmt) in zip(cols, present, strict=True):
         value = kpis[k]
-        col.metric(tr(label), fmt.format(value) if isinstance(value, int | float) else str(value))
+        if k == "cost_vnd" and isinstance(value, int | float):
+            cost_metric(col, tr("app.cost_bn"), value)
+        else:
+            col.metric(tr(label), fmt.format(value) if isinstance(value, int | float) else str(value))

@@ -19,7 +19,7 @@ if str(APP_DIR) not in sys.path:  # pages import appkit
 
 import appkit  # noqa: E402
 
-from gisplan.i18n import LANGS, t  # noqa: E402
+from gisplan.i18n import LANGS, both  # noqa: E402
 
 #: (page file under app/, i18n key of its title). Add planner pages here.
 #: No page icons: Streamlit turns a page's icon into the favicon, fetched from a Google font server (offline: fails).
@@ -36,10 +36,11 @@ PAGES: list[tuple[str, str]] = [
 # No page_icon: a material favicon is fetched from a Google font server (the browser tests catch it).
 st.set_page_config(page_title="gisplan", layout="wide")
 appkit.install_assets()
+appkit.keep_widget_values()  # the pages' parameters survive a visit to another page
 
 with st.sidebar:
     st.radio(
-        t("app.language", appkit.lang()) + " / Language",
+        both("app.language"),  # the same in both languages: findable by whoever does not read the current one
         options=list(LANGS),
         format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
         key="lang",

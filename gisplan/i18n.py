@@ -90,8 +90,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.project.demo": ("Dữ liệu mẫu Phú Quốc", "Phú Quốc demo data"),
     "app.project.loaded": ("Đã nạp {n} lớp dữ liệu", "{n} layers loaded"),
     "app.project.missing": (
-        "Chưa có dữ liệu mẫu; hãy chạy `gisplan demo` hoặc chọn tệp dự án.",
-        "The demo data is missing; run `gisplan demo` or choose a project file.",
+        "Không tìm thấy tệp dự án {path}. Sửa biến môi trường GISPLAN_PROJECT cho đúng đường dẫn tệp GeoPackage, "
+        "hoặc bỏ biến này để dùng dữ liệu mẫu Phú Quốc, rồi khởi động lại ứng dụng.",
+        "The project file {path} is not there. Point the environment variable GISPLAN_PROJECT at the project's "
+        "GeoPackage, or unset it to use the Phú Quốc demo, then restart the app.",
     ),
     "app.map.layers": ("Lớp hiển thị", "Layers shown"),
     "app.map.tiles": ("Nền bản đồ", "Base map"),
@@ -169,8 +171,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.review.comment": ("Nhận xét", "Comment"),
     "app.review.button": ("Ghi thẩm định", "Record review"),
     "app.review.final": (
-        "Phiên bản đã {status}: lưu phiên bản mới để thay đổi.",
-        "Version is {status}: save a new version to change it.",
+        "Phiên bản có trạng thái «{status}»: lưu phiên bản mới để thay đổi.",
+        "The version is «{status}»: save a new version to change it.",
     ),
     "app.compare.a": ("Phương án gốc (A)", "Reference (A)"),
     "app.compare.b": ("Phương án đề xuất (B)", "Proposal (B)"),
@@ -191,11 +193,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.upload.crs": ("Hệ tọa độ khi tệp không ghi", "CRS when the file states none"),
     "app.upload.loaded": ("Đã nạp từ tệp: {kinds}", "Loaded from the file: {kinds}"),
     "app.upload.clear": ("Bỏ dữ liệu đã nạp", "Drop uploaded layers"),
-    "app.cost_bn": ("Tổng chi phí (tỷ đồng)", "Total cost (billion VND)"),
+    "app.cost_bn": ("Tổng chi phí (tỷ đồng)", "Cost (billion VND)"),
     "app.cost_exact": ("Chính xác: {vnd} đồng", "Exactly {vnd} VND"),
     "app.compare.kpis_changed": ("Số KPI thay đổi", "KPIs changed"),
     "app.compare.cost_delta": ("Chênh lệch chi phí (tỷ đồng)", "Cost difference (billion VND)"),
     "app.chart.category": ("Nhóm hạng mục", "Category"),
+    "app.chart.million_vnd": ("Triệu đồng", "Million VND"),
     "app.chart.phase": ("Giai đoạn", "Phase"),
 }
 
@@ -241,6 +244,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "created_at": ("Thời điểm lưu", "Saved at"),
     "author": ("Người lập", "Author"),
     "message": ("Ghi chú", "Message"),
+    "previous_status": ("Trạng thái trước", "Previous status"),
     "reviewer": ("Người thẩm định", "Reviewer"),
     "comment": ("Nhận xét", "Comment"),
     "cost_vnd": ("Chi phí (đồng)", "Cost (VND)"),
@@ -381,7 +385,8 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
     ("rule", "forbid"): ("Cấm", "Forbidden"),
     ("rule", "penalty"): ("Tăng chi phí", "Penalised"),
     **{
-        ("status", k): v
+        (col, k): v
+        for col in ("status", "previous_status")
         for k, v in {
             "draft": ("Bản nháp", "Draft"),
             "in_review": ("Đang thẩm định", "In review"),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
-from appkit import STATIC_URL, current_project, open_store, session_dir, show_error, tr
+from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, session_dir, show_error, table, tr
 from streamlit_folium import st_folium
 
 from gisplan import maps
 from gisplan._errors import GisplanError
 from gisplan.compare import compare_runs, comparison_map, write_comparison
+from gisplan.i18n import value_label
 from gisplan.workflow import read_run
 
 CONTEXT_KINDS = ("land", "boundaries", "roads")
@@ -30,7 +31,7 @@ ids = list(by_id)
 
 def _label(i: str) -> str:
     v = by_id[i]
-    return f"{v.short_id} · {v.scenario_name} · {v.status} · {v.message}"
+    return f"{v.short_id} · {v.scenario_name} · {value_label('status', v.status, lang())} · {v.message}"
 
 
 c1, c2 = st.columns(2)
@@ -73,8 +74,9 @@ if comparison.is_empty:
     st.success(tr("app.compare.same"))
 summary = comparison.summary()
 m1, m2, m3 = st.columns(3)
-m1.metric("Δ " + tr("kpi.cost_vnd"), f"{summary['amount_delta_vnd']:+,d}")
-m2.metric("KPI", summary["kpis_changed"])
+delta = summary["amount_delta_vnd"]
+m1.metric("Δ " + tr("app.compare.cost_delta"), f"{delta / 1e9:+,.2f}", help=tr("app.cost_exact", vnd=f"{delta:+,d}"))
+m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
 m3.metric(tr("app.compare.params"), summary["params_changed"])
 
 m = comparison_map(comparison.features, last["context"])
@@ -82,9 +84,11 @@ maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 st_folium(m, key="compare_map", height=480, use_container_width=True, returned_objects=[])
 
 st.subheader(tr("app.compare.kpis"))
-st.dataframe(comparison.kpis, hide_index=True, width="stretch")
+kpis = comparison.kpis.copy()
+kpis["kpi"] = kpis["kpi"].map(kpi_name)
+table(kpis)
 st.subheader(tr("app.compare.boq"))
-st.dataframe(comparison.boq_items, hide_index=True, width="stretch")
+table(comparison.boq_items)
 if len(comparison.params):
     st.subheader(tr("app.compare.params"))
-    st.dataframe(comparison.params, hide_index=True, width="stretch")
+    table(comparison.params.rename(columns={"key": "parameter"}))

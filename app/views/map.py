@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-from appkit import STATIC_DIR, STATIC_URL, current_project, forget_upload, remember_upload, show_error, tr
+from appkit import (
+    STATIC_DIR,
+    STATIC_URL,
+    current_project,
+    forget_upload,
+    project_or_stop,
+    remember_upload,
+    show_error,
+    tr,
+)
 from streamlit_folium import st_folium
 
 from gisplan import maps
@@ -15,11 +24,7 @@ from gisplan.uploads import ALLOWED_SUFFIXES, read_upload
 
 st.title(tr("app.map"))
 
-try:
-    layers = current_project()
-except (GisplanError, FileNotFoundError) as exc:
-    st.error(f"{tr('app.error')}: {exc}")
-    st.stop()
+layers = project_or_stop()
 
 with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_layers"))):
     upload = st.file_uploader(
@@ -72,7 +77,7 @@ try:
     )
     maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 except GisplanError as exc:
-    st.error(f"{tr('app.error')}: {exc}")
+    show_error(exc)
     st.stop()
 
 out = st_folium(

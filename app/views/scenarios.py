@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from appkit import open_store, show_error, store_path, tr
+from appkit import kpi_name, lang, open_store, show_error, store_path, table, tr
 
 from gisplan._errors import GisplanError
+from gisplan.i18n import value_label
 from gisplan.store import TRANSITIONS
 from gisplan.workflow import run_artifacts
 
@@ -64,21 +65,40 @@ versions = store.log()
 if not versions:
     st.info(tr("app.versions.none"))
     st.stop()
-table = pd.DataFrame(
-    [
-        {
-            "id": v.short_id,
-            "scenario": v.scenario_name,
-            "status": v.status,
-            "created_at": v.created_at,
-            "author": v.author,
-            "message": v.message,
-            "cost_vnd": v.kpis.get("cost_vnd"),
-        }
-        for v in versions
-    ]
+
+
+def _value(v: object) -> str:
+    """A KPI value as text: thousands grouped, at most three decimals."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    return f"{v:,d}" if isinstance(v, int) else f"{v:,.3f}".rstrip("0").rstrip(".")
+
+
+def _when(created_at: str) -> str:
+    """``2026-11-29T13:00:02.665568Z`` -> ``2026-11-29 13:00:02 UTC``."""
+    return f"{created_at[:19].replace('T', ' ')} UTC" if len(created_at) >= 19 else created_at
+
+
+def _status(status: str) -> str:
+    return value_label("status", status, lang())
+
+
+table(
+    pd.DataFrame(
+        [
+            {
+                "id": v.short_id,
+                "scenario": v.scenario_name,
+                "status": v.status,
+                "created_at": _when(v.created_at),
+                "author": v.author,
+                "message": v.message,
+                "cost_vnd": v.kpis.get("cost_vnd"),
+            }
+            for v in versions
+        ]
+    )
 )
-st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [v.id for v in versions]
 by_id = {v.id: v for v in versions}
@@ -87,16 +107,18 @@ picked = st.selectbox(
     tr("app.versions.open"),
     options=ids,
     index=ids.index(chosen) if chosen in ids else 0,
-    format_func=lambda i: f"{by_id[i].short_id} · {by_id[i].scenario_name} · {by_id[i].status} · {by_id[i].message}",
+    format_func=lambda i: (
+        f"{by_id[i].short_id} · {by_id[i].scenario_name} · {_status(by_id[i].status)} · {by_id[i].message}"
+    ),
     key="versions_pick",
 )
 version = by_id[picked]
 
 c1, c2 = st.columns(2)
 with c1:
-    st.write(f"**{version.scenario_name}** · {version.created_at} · {version.author}")
+    st.write(f"**{version.scenario_name}** · {_when(version.created_at)} · {version.author}")
     kpis = {k: v for k, v in version.kpis.items() if not isinstance(v, dict | list)}
-    st.dataframe(pd.DataFrame({"kpi": list(kpis), "value": [str(v) for v in kpis.values()]}), hide_index=True)
+    table(pd.DataFrame({"kpi": [kpi_name(k) for k in kpis], "value": [_value(v) for v in kpis.values()]}))
 with c2:
     st.write(tr("app.versions.files"))
     for name in version.artifact_names:
@@ -112,13 +134,15 @@ with c2:
 st.subheader(tr("app.review"))
 reviews = store.reviews(version.id)
 if reviews:
-    st.dataframe(pd.DataFrame([r.to_dict() for r in reviews]).drop(columns="version_id"), hide_index=True)
+    rows = pd.DataFrame([r.to_dict() for r in reviews])
+    rows["created_at"] = rows["created_at"].map(_when)
+    table(rows, drop=("version_id",))
 allowed = TRANSITIONS[version.status]
 if not allowed:
-    st.info(tr("app.review.final", status=version.status))
+    st.info(tr("app.review.final", status=_status(version.status)))
 else:
     with st.form("review_version"):
-        status = st.selectbox(tr("app.review.status"), options=list(allowed), key="review_status")
+        status = st.selectbox(tr("app.review.status"), options=list(allowed), format_func=_status, key="review_status")
         reviewer = st.text_input(tr("app.review.reviewer"), key="review_reviewer")
         comment = st.text_area(tr("app.review.comment"), key="review_comment")
         if st.form_submit_button(tr("app.review.button")):

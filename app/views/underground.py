@@ -11,13 +11,14 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    current_project,
     feature_collection,
     keep_drawings,
     kpi_metrics,
     layers_section,
+    project_or_stop,
     run_scenario_text,
     show_error,
+    table,
     tr,
 )
 from shapely.geometry import mapping
@@ -40,17 +41,14 @@ BASE_KINDS = ("land", "boundaries", "roads", "ducts", "cables", "sites")
 st.title(tr("app.underground"))
 st.caption(tr("app.ug.help"))
 
-try:
-    layers = current_project()
-except (GisplanError, FileNotFoundError) as exc:
-    show_error(exc)
-    st.stop()
+layers = project_or_stop()
 
 with st.sidebar:
-    title = st.text_input(tr("app.scenario.title"), value="Ngầm hóa / Undergrounding", key="ug_title")
-    spacing = st.number_input(tr("app.ug.spacing"), 10, 5000, 200, step=10, key="ug_spacing")
-    budget_bn = st.number_input(tr("app.ug.budget"), 0.1, 10_000.0, 12.0, step=1.0, key="ug_budget")
-    start_year = st.number_input(tr("app.ug.start_year"), 2000, 2100, 2027, key="ug_start_year")
+    # first values in appkit.WIDGET_DEFAULTS (kept across pages)
+    title = st.text_input(tr("app.scenario.title"), key="ug_title")
+    spacing = st.number_input(tr("app.ug.spacing"), min_value=10, max_value=5000, step=10, key="ug_spacing")
+    budget_bn = st.number_input(tr("app.ug.budget"), min_value=0.1, max_value=10_000.0, step=1.0, key="ug_budget")
+    start_year = st.number_input(tr("app.ug.start_year"), min_value=2000, max_value=2100, key="ug_start_year")
 
 drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
 zones = [d for d in drawings if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
@@ -121,12 +119,10 @@ if trenches is not None and len(trenches) and "phase" in trenches.columns:
     cost = plan.boq.groupby("phase")["amount_vnd"].sum() / 1e6
     timeline = pd.DataFrame({"trench_km": km.round(3), "million_vnd": cost.round(1)}).fillna(0.0)
     timeline.index = timeline.index.astype(str)
-    c1, c2 = st.columns([1, 2])
-    c1.dataframe(timeline, width="stretch")
-    c2.bar_chart(timeline["million_vnd"])
+    table(timeline.rename_axis("phase").reset_index())  # the chart by phase follows the BOQ
 
 st.subheader(tr("app.boq"))
-st.dataframe(plan.boq, hide_index=True, width="stretch")
+table(plan.boq)
 boq_charts(plan.boq)
 if plan.messages:
     with st.expander(tr("app.messages")):

@@ -9,19 +9,22 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    current_project,
     feature_collection,
     keep_drawings,
     kpi_metrics,
+    lang,
     layers_section,
+    project_or_stop,
     run_scenario_text,
     show_error,
+    table,
     tr,
 )
 from streamlit_folium import st_folium
 
 from gisplan import maps
 from gisplan._errors import GisplanError
+from gisplan.i18n import column_label
 from gisplan.wifi import unserved_settlements
 
 DRAWINGS = "wifi_drawings"
@@ -37,14 +40,11 @@ BASE_KINDS = ("land", "boundaries", "roads", "coverage", "settlements", "sites")
 st.title(tr("app.wifi"))
 st.caption(tr("app.wifi.help"))
 
-try:
-    layers = current_project()
-except (GisplanError, FileNotFoundError) as exc:
-    show_error(exc)
-    st.stop()
+layers = project_or_stop()
 
 with st.sidebar:
-    title = st.text_input(tr("app.scenario.title"), value="Wifi vùng sâu, vùng xa / Remote wifi", key="wifi_title")
+    # first values in appkit.WIDGET_DEFAULTS (kept across pages)
+    title = st.text_input(tr("app.scenario.title"), key="wifi_title")
     mode = st.radio(
         tr("app.wifi.mode"),
         options=["budget", "cover_all"],
@@ -52,9 +52,14 @@ with st.sidebar:
         key="wifi_mode",
     )
     budget_bn = st.number_input(
-        tr("app.wifi.budget"), 0.1, 100_000.0, 4.0, step=0.5, key="wifi_budget", disabled=mode == "cover_all"
+        tr("app.wifi.budget"),
+        min_value=0.1,
+        max_value=100_000.0,
+        step=0.5,
+        key="wifi_budget",
+        disabled=mode == "cover_all",
     )
-    year = st.number_input(tr("app.wifi.year"), 2000, 2100, 2027, key="wifi_year")
+    year = st.number_input(tr("app.wifi.year"), min_value=2000, max_value=2100, key="wifi_year")
 
 drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
 sites = [d for d in drawings if (d.get("geometry") or {}).get("type") == "Point"]
@@ -119,16 +124,20 @@ if chosen is not None and len(chosen) and {"people_covered", "cost_vnd"} <= set(
         }
     )
     c1, c2 = st.columns([2, 3])
-    c1.line_chart(curve, x="million_vnd", y="people_covered")
-    c2.dataframe(df.drop(columns=["vnd_per_person"]), hide_index=True, width="stretch")
+    with c1:
+        shown = curve.rename(columns={c: column_label(c, lang()) for c in curve.columns})
+        st.line_chart(shown, x=column_label("million_vnd", lang()), y=column_label("people_covered", lang()))
+    with c2:
+        table(df.drop(columns=["vnd_per_person"]))
 
 options = plan.layers.get("backhaul_options")
 if options is not None and len(options):
     st.subheader(tr("app.wifi.options"))
-    st.dataframe(pd.DataFrame(options.drop(columns=options.geometry.name)), hide_index=True, width="stretch")
+    # peer_x/peer_y are metric coordinates and `why` repeats every option's cost: not for reading
+    table(pd.DataFrame(options.drop(columns=options.geometry.name)), drop=("peer_x", "peer_y", "why"))
 
 st.subheader(tr("app.boq"))
-st.dataframe(plan.boq, hide_index=True, width="stretch")
+table(plan.boq)
 boq_charts(plan.boq)
 if plan.messages:
     with st.expander(tr("app.messages")):

@@ -93,9 +93,14 @@ def test_drawn_zone_runs_the_undergrounding_plan_and_shows_its_kpis(demo: None) 
     assert scen.values["underground"]["budget_per_year_vnd"] == 12_000_000_000
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics[t("kpi.trench_km", "vi")]) > 0
-    assert int(metrics[t("kpi.cost_vnd", "vi")].replace(",", "")) == run["result"].plan.kpis["cost_vnd"]
+    cost = run["result"].plan.kpis["cost_vnd"]
+    assert metrics[t("app.cost_bn", "vi")] == f"{cost / 1e9:,.2f}"  # billions: the whole figure fits its column
+    cost_metric = next(m for m in at.metric if m.label == t("app.cost_bn", "vi"))
+    assert f"{cost:,d}" in cost_metric.proto.help  # the exact amount one hover away
     assert t("kpi.steiner_gap", "vi") in metrics
-    assert any(len(df.value) and "item_code" in df.value.columns for df in at.dataframe)  # the BOQ table
+    boq = next(df.value for df in at.dataframe if "Mã hạng mục" in df.value.columns)  # the BOQ, in Vietnamese
+    assert "Diễn giải" in boq.columns and "description_en" not in boq.columns and "item_code" not in boq.columns
+    assert set(boq["Nhóm hạng mục"]) <= {"Xây dựng", "Ống, cống", "Cáp", "Thu hồi", "Dự phòng"}  # labelled codes
     for name in ("boq.xlsx", "boq.csv", "plan.gpkg", "map.html"):
         assert (Path(run["dir"]) / name).is_file()
 
@@ -110,20 +115,22 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     _ok(at)
     assert at.success
     listed = at.dataframe[0].value
-    assert list(listed["message"]) == ["phương án 1"] and list(listed["status"]) == ["draft"]
+    assert list(listed["Ghi chú"]) == ["phương án 1"] and list(listed["Trạng thái"]) == ["Bản nháp"]
+    kpi_table = at.dataframe[1].value
+    assert "Tổng chi phí (VND)" in set(kpi_table["Chỉ tiêu"]) and "cost_vnd" not in set(kpi_table["Chỉ tiêu"])
 
     at.selectbox(key="review_status").select("in_review")
     at.text_input(key="review_reviewer").input("Minh")
     next(b for b in at.button if "review_version" in str(b.key)).click().run()
     _ok(at)
-    assert list(at.dataframe[0].value["status"]) == ["in_review"]
+    assert list(at.dataframe[0].value["Trạng thái"]) == ["Đang thẩm định"]
 
     _draw_and_run(at, 0.5)  # a smaller yearly budget: more phases
     at.switch_page("views/scenarios.py").run()
     at.text_input(key="save_author").input("Lan")
     at.text_input(key="save_message").input("phương án 2")
     at.button[0].click().run()
-    assert list(at.dataframe[0].value["message"]) == ["phương án 2", "phương án 1"]
+    assert list(at.dataframe[0].value["Ghi chú"]) == ["phương án 2", "phương án 1"]
 
     at.switch_page("views/compare.py").run()
     _ok(at)
@@ -131,7 +138,8 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     _ok(at)
     assert any("Δ" in m.label for m in at.metric)
     kpis = at.dataframe[0].value
-    assert "budget" not in kpis.columns  # KPI table, not parameters
+    assert list(kpis.columns) == ["Chỉ tiêu", "A", "B", "Chênh lệch", "Thay đổi"]  # KPI table, not parameters
+    assert "Số giai đoạn" in set(kpis["Chỉ tiêu"])
     params = at.dataframe[2].value
     assert params.astype(str).apply(lambda col: col.str.contains("budget_per_year_vnd")).any().any()
 
@@ -139,3 +147,22 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     _ok(at)
     labels = [el.proto.label for el in at.get("download_button")]
     assert labels == ["boq.xlsx", "boq.csv", "plan.gpkg", "map.html", "compare.xlsx", "compare.html"]
+
+
+def test_parameters_survive_a_visit_to_another_page_and_the_language_switch(tiny_project: Path, store: Path) -> None:
+    at = _app().run()
+    at.switch_page("views/underground.py").run()
+    at.number_input(key="ug_budget").set_value(5.0).run()
+    at.number_input(key="ug_start_year").set_value(2030).run()
+    at.switch_page("views/wifi.py").run()
+    at.radio(key="wifi_mode").set_value("cover_all").run()
+    at.switch_page("views/export.py").run()  # neither page's widgets are drawn here
+    at.sidebar.radio(key="lang").set_value("en").run()
+    at.switch_page("views/underground.py").run()
+    _ok(at)
+    assert at.number_input(key="ug_budget").value == 5.0
+    assert at.number_input(key="ug_start_year").value == 2030
+    assert at.number_input(key="ug_spacing").value == 200  # untouched: its first value
+    at.switch_page("views/wifi.py").run()
+    assert at.radio(key="wifi_mode").value == "cover_all"
+    assert at.title[0].value == t("app.wifi", "en")
