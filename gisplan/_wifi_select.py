@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import Any
@@ -28,6 +29,9 @@ from gisplan.plan import Plan
 from gisplan.radio import line_of_sight, open_elevation
 from gisplan.siting import cover_all, maximize_coverage
 from gisplan.wifi import Progress, WifiParams, _candidates, _empty_plan, _prepare, _profiles
+
+#: VND per candidate site kept out of the budget for the BOQ's rounding (per line and per contingency group).
+_ROUNDING_VND_PER_SITE = 50
 
 
 def _tick(progress: Progress | None, fraction: float, message: str) -> None:
@@ -220,42 +224,57 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         )
 
     _tick(progress, 0.6, "selection")
+    # The budget covers the BOQ total: site costs plus the catalog's contingency, with a few VND per site kept
+    # for the BOQ's rounding (per line and per contingency group).
+    cf = 1.0 + float(cat.param("contingency_share"))
+    pct = f"{(cf - 1.0) * 100:g}%"
+
+    def total(x: float) -> int:
+        """A pre-contingency cost as the plan's total, contingency and rounding reserve included."""
+        return math.ceil(round(x * cf, 6)) + _ROUNDING_VND_PER_SITE * len(cand)
+
+    cap = None if p.budget_vnd is None else int((p.budget_vnd - _ROUNDING_VND_PER_SITE * len(cand)) // cf)
+    if cap is not None and forced_cost > cap:
+        raise PlanningError(
+            f"the budget {p.budget_vnd:,} VND is below the cost of connecting the commune People's Committees "
+            f"({total(forced_cost):,} VND with {pct} contingency, for {', '.join(map(str, hq_needed))}); raise the "
+            "budget or set connect_all_commune_hq=False / Ngân sách thấp hơn chi phí kết nối các UBND xã "
+            f"({total(forced_cost):,} VND); tăng ngân sách hoặc bỏ chọn kết nối UBND xã"
+        )
     selected = list(forced_cols)
     status, gap, bound = "optimal", 0.0, None
     covered = np.zeros(len(demand), dtype=bool)
     if cov is not None and forced_cols:
         covered = np.asarray(cov[:, forced_cols].sum(axis=1)).ravel() > 0
-    free_cols = np.array([c for c in range(len(col_cost)) if col_site[c] not in {col_site[f] for f in forced_cols}])
+    free_cols = np.flatnonzero(~np.isin(col_site, col_site[forced_cols]))
     rest = np.flatnonzero(~covered & (w > 0))
-    if cov is not None and len(rest) and len(free_cols):
-        sub = cov[rest][:, free_cols]
+    sub = cov[rest][:, free_cols] if cov is not None and len(rest) and len(free_cols) else None
+    useful = np.asarray(sub.sum(axis=0)).ravel() > 0 if sub is not None else np.zeros(0, dtype=bool)
+    if sub is not None and useful.any():
         costs = col_cost[free_cols]
         if p.cover_all:
             res = cover_all(sub, site_costs=costs, time_limit_s=p.time_limit_s)
-            if p.budget_vnd is not None and res.cost + forced_cost > p.budget_vnd:
+            if cap is not None and res.cost + forced_cost > cap:
+                need = total(res.cost + forced_cost)
                 raise PlanningError(
-                    f"covering every unserved settlement costs {res.cost + forced_cost:,.0f} VND, above the budget "
-                    f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within it"
+                    f"covering every unserved settlement costs {need:,} VND with {pct} contingency, above the budget "
+                    f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within "
+                    f"it / Phủ toàn bộ cần {need:,} VND, vượt ngân sách {p.budget_vnd:,} VND"
                 )
         else:
-            assert p.budget_vnd is not None
-            left = p.budget_vnd - forced_cost
-            if left < 0:
-                raise PlanningError(
-                    f"the budget {p.budget_vnd:,} VND is below the cost of connecting the commune People's Committees "
-                    f"({forced_cost:,} VND for {', '.join(map(str, hq_needed))}); raise the budget or set "
-                    "connect_all_commune_hq=False"
-                )
-            useful = np.asarray(sub.sum(axis=0)).ravel() > 0
+            assert cap is not None and p.budget_vnd is not None
+            left = cap - forced_cost
             cheapest = int(np.argmin(np.where(useful, costs, np.iinfo(np.int64).max)))
-            if useful.any() and left < costs[cheapest]:
+            if left < costs[cheapest]:
                 c = int(free_cols[cheapest])
                 sid = ids[col_site[c]]
+                need = total(forced_cost + int(col_cost[c]))
                 raise PlanningError(
-                    f"the budget {left:,} VND{' left after the commune HQs' if forced_cols else ''} is below the "
-                    f"cheapest useful site: {sid} ({cand['name'].iloc[col_site[c]]}) with profile "
+                    f"the budget {p.budget_vnd:,} VND{' (after the commune HQs)' if forced_cols else ''} is below "
+                    f"the cheapest useful site: {sid} ({cand['name'].iloc[col_site[c]]}) with profile "
                     f"{profiles[col_prof[c]][0]} costs {int(col_cost[c]):,} VND including its "
-                    f"{best.loc[sid, 'option']} backhaul; raise the budget to at least that"
+                    f"{best.loc[sid, 'option']} backhaul, plus {pct} contingency; raise the budget to at least "
+                    f"{need:,} VND / Ngân sách không đủ cho điểm rẻ nhất ({sid}); cần ít nhất {need:,} VND"
                 )
             res = maximize_coverage(sub, w[rest], budget=float(left), site_costs=costs, time_limit_s=p.time_limit_s)
         selected += [int(free_cols[k]) for k in res.selected]

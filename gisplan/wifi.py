@@ -32,7 +32,8 @@ How it works
 5. **Selection.** Commune People's Committee sites (``commune_hq``) without
    fibre and outside good coverage are forced in (``connect_all_commune_hq``),
    with their best-covering profile.  The rest is chosen by
-   :func:`gisplan.siting.maximize_coverage` under the budget left, or by
+   :func:`gisplan.siting.maximize_coverage` under the budget left (the budget
+   is the BOQ total: site costs times 1 + the contingency share), or by
    :func:`gisplan.siting.cover_all` at least cost; status, bound and gap are KPIs.
 
 No unserved settlement (and no commune HQ to connect) gives an empty plan with
@@ -79,7 +80,8 @@ class WifiParams:
     Parameters
     ----------
     budget_vnd
-        Budget for the sites (backhaul included, VND); ``None`` with ``cover_all``.
+        Total budget (VND): the plan's BOQ total (sites, backhaul, forced commune HQs and the catalog's
+        contingency) stays within it; ``None`` with ``cover_all``.
     cover_all
         Cover every coverable unserved settlement at least cost (the budget, when
         given, must then suffice).

@@ -87,9 +87,10 @@ def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
 def test_budget_is_respected_and_covers_the_most_people() -> None:
     full = plan_wifi(_layers(), WifiParams(cover_all=True))
     one_site = int(full.layers["wifi_sites"]["cost_vnd"].max())
-    plan = plan_wifi(_layers(), WifiParams(budget_vnd=one_site + 1))
+    budget = round(one_site * 1.1) + 1_000  # the budget covers the BOQ total, 10 % contingency included
+    plan = plan_wifi(_layers(), WifiParams(budget_vnd=budget))
     assert list(plan.layers["wifi_sites"]["site_id"]) == ["A"]  # the 500-people hamlet
-    assert plan.kpis["selection_cost_vnd"] <= one_site + 1
+    assert plan.kpis["selection_cost_vnd"] <= one_site and plan.total_vnd <= budget
     assert plan.kpis["people_newly_covered"] == 500
     assert plan.kpis["selection_status"] == "optimal"
 
@@ -275,3 +276,21 @@ def test_hill_between_site_and_village_end_to_end(tmp_path) -> None:
     fp = plan.layers["footprints"].geometry.iloc[0]
     assert fp.area > 0 and fp.bounds[2] > X0 + 1_010  # drawn to full reach past the raster's edge
     assert any("off the elevation raster" in m for m in plan.messages)
+
+
+@pytest.mark.parametrize("hq_fibre", [True, False])
+def test_plan_total_with_contingency_never_exceeds_the_budget(hq_fibre: bool) -> None:
+    """The budget is what the BOQ may total (contingency included), forced commune HQs included."""
+    full = plan_wifi(_layers(hq_fibre=hq_fibre), WifiParams(cover_all=True))
+    reached = []
+    for budget in range(80_000_000, full.total_vnd + 50_000_000, 23_000_000):
+        try:
+            plan = plan_wifi(_layers(hq_fibre=hq_fibre), WifiParams(budget_vnd=budget))
+        except PlanningError as exc:
+            assert "raise the budget" in str(exc) and "Ngân sách" in str(exc)
+            continue
+        assert plan.total_vnd <= budget, (budget, plan.total_vnd)
+        reached.append(plan.kpis["people_newly_covered"])
+    assert reached and reached == sorted(reached) and reached[-1] == 900
+    with pytest.raises(PlanningError, match="above the budget"):
+        plan_wifi(_layers(hq_fibre=hq_fibre), WifiParams(cover_all=True, budget_vnd=full.total_vnd - 1))
