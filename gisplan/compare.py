@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import yaml
@@ -75,11 +76,12 @@ def compare_runs(a: RunFolder, b: RunFolder) -> Comparison:
     )
 
 
-def _geom_key(g: Any) -> bytes:
-    return shapely.to_wkb(shapely.normalize(shapely.set_precision(g, 10**-_GEOM_DECIMALS)))
-
-
 def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Features added, removed and changed per layer of :data:`DIFF_LAYERS`, keyed by id or by geometry.
+
+    Vectorised over the features (keys, attribute and geometry comparisons); Python loops only build the rows
+    of the features that differ.
+    """
     rows: list[dict[str, Any]] = []
     for name in DIFF_LAYERS:
         ga, gb = la.get(name), lb.get(name)
@@ -88,25 +90,37 @@ def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDa
         ga = _metric(ga)
         gb = _metric(gb)
         idc = _ID_COLUMNS.get(name)
-        key_a = _keys(ga, idc)
-        key_b = _keys(gb, idc)
-        ia, ib = dict(zip(key_a, range(len(ga)), strict=True)), dict(zip(key_b, range(len(gb)), strict=True))
+        key_a, key_b = _keys(ga, idc), _keys(gb, idc)
+        ia = dict(zip(key_a, range(len(ga)), strict=True))
+        ib = dict(zip(key_b, range(len(gb)), strict=True))
+        common = [k for k in key_a if k in ib]
+        pos_a = np.array([ia[k] for k in common], dtype=np.int64)
+        pos_b = np.array([ib[k] for k in common], dtype=np.int64)
+        geom_a, geom_b = ga.geometry.to_numpy(), gb.geometry.to_numpy()
         attrs = [c for c in ga.columns if c in gb.columns and c != ga.geometry.name]
+        common_a = {c: ga[c].iloc[pos_a] for c in attrs}
+        common_b = {c: gb[c].iloc[pos_b] for c in attrs}
+        differs = {c: ~_same_values(common_a[c], common_b[c]) for c in attrs}
+        moved = np.zeros(len(common), dtype=bool)
+        if idc and len(common):
+            # a feature without geometry (a satellite backhaul link) has not moved when it has none on both sides
+            missing_a, missing_b = shapely.is_missing(geom_a[pos_a]), shapely.is_missing(geom_b[pos_b])
+            same = shapely.equals_exact(geom_a[pos_a], geom_b[pos_b], tolerance=10**-_GEOM_DECIMALS)
+            moved = ~np.where(missing_a | missing_b, missing_a & missing_b, same)
+        changed_at = {common[i]: i for i in np.flatnonzero(np.logical_or.reduce([moved, *differs.values()]))}
+        shown_a = {c: common_a[c].to_numpy(dtype=object) for c in attrs if differs[c].any()}
+        shown_b = {c: common_b[c].to_numpy(dtype=object) for c in attrs if differs[c].any()}
         for k in sorted(set(ia) | set(ib), key=repr):
             if k not in ib:
-                rows.append(_row(name, k, "removed", "", ga.geometry.iloc[ia[k]]))
+                rows.append(_row(name, k, "removed", "", geom_a[ia[k]]))
             elif k not in ia:
-                rows.append(_row(name, k, "added", "", gb.geometry.iloc[ib[k]]))
-            else:
-                ra, rb = ga.iloc[ia[k]], gb.iloc[ib[k]]
-                changed = [c for c in attrs if not _same(ra[c], rb[c])]
-                if idc and not ra.geometry.equals_exact(rb.geometry, 10**-_GEOM_DECIMALS):
-                    changed.append("geometry")
-                if changed:
-                    detail = "; ".join(f"{c}: {_fmt(ra[c])} -> {_fmt(rb[c])}" for c in changed if c != "geometry")
-                    if "geometry" in changed:
-                        detail = (detail + "; " if detail else "") + "geometry moved"
-                    rows.append(_row(name, k, "changed", detail, rb.geometry))
+                rows.append(_row(name, k, "added", "", geom_b[ib[k]]))
+            elif k in changed_at:
+                i = changed_at[k]
+                parts = [f"{c}: {_fmt(shown_a[c][i])} -> {_fmt(shown_b[c][i])}" for c in attrs if differs[c][i]]
+                if moved[i]:
+                    parts.append("geometry moved")
+                rows.append(_row(name, k, "changed", "; ".join(parts), geom_b[pos_b[i]]))
     if not rows:
         return gpd.GeoDataFrame({"layer": [], "key": [], "change": [], "detail": []}, geometry=[], crs=METRIC_CRS)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
@@ -119,10 +133,16 @@ def _metric(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
 
 
 def _keys(g: gpd.GeoDataFrame, idc: str | None) -> list[Any]:
-    keys = [str(v) for v in g[idc]] if idc and idc in g.columns else [_geom_key(x) for x in g.geometry]
+    """A key per feature: its id, or its geometry (WKB at centimetre precision) where the layer has no id;
+    duplicates get a running number so that every feature is matched once."""
+    if idc and idc in g.columns:
+        keys: list[Any] = [str(v) for v in g[idc]]
+    else:
+        geoms = g.geometry.to_numpy()
+        keys = list(shapely.to_wkb(shapely.normalize(shapely.set_precision(geoms, 10**-_GEOM_DECIMALS))))
     seen: dict[Any, int] = {}
     out = []
-    for k in keys:  # duplicates get a running number so that every feature is matched once
+    for k in keys:
         n = seen.get(k, 0)
         seen[k] = n + 1
         out.append(k if n == 0 else (k, n))
@@ -130,12 +150,33 @@ def _keys(g: gpd.GeoDataFrame, idc: str | None) -> list[Any]:
 
 
 def _row(layer: str, key: Any, change: str, detail: str, geom: Any) -> dict[str, Any]:
-    label = (
-        key
-        if isinstance(key, str)
-        else f"{layer}@{geom.representative_point().x:.0f},{geom.representative_point().y:.0f}"
-    )
+    if isinstance(key, str):
+        label = key
+    elif geom is None or geom.is_empty:
+        label = f"{layer}@-"
+    else:
+        point = geom.representative_point()
+        label = f"{layer}@{point.x:.0f},{point.y:.0f}"
     return {"layer": layer, "key": label, "change": change, "detail": detail, "geometry": geom}
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise :func:`_same` of two aligned columns, vectorised where both are numbers or both text."""
+    both_na = a.isna().to_numpy() & b.isna().to_numpy()
+    numeric = [pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x) for x in (a, b)]
+    if all(numeric):
+        fa, fb = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+        if pd.api.types.is_float_dtype(a) or pd.api.types.is_float_dtype(b):
+            close = np.abs(fa - fb) <= 1e-6 * np.maximum(1.0, np.abs(fa))
+        else:
+            close = a.to_numpy() == b.to_numpy()
+        return np.asarray(both_na | close, dtype=bool)
+    kinds = {pd.api.types.infer_dtype(x, skipna=True) for x in (a, b)}
+    if kinds <= {"string", "boolean", "empty"}:
+        oa = a.to_numpy(dtype=object, na_value=None)
+        ob = b.to_numpy(dtype=object, na_value=None)
+        return np.asarray(both_na | (oa == ob), dtype=bool)
+    return np.array([_same(x, y) for x, y in zip(a.array, b.array, strict=True)], dtype=bool)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -388,3 +388,28 @@ def test_compare_plans_of_different_kinds_and_empty_plans(tmp_path):
     ws = wb["BOQ theo hạng mục - by item"]
     headers = [cell.value for cell in ws[3]]
     assert "Thành tiền A (VND) / Amount A (VND)" in headers and "amount_a_vnd" not in headers
+
+
+def test_compare_links_without_geometry_and_attribute_changes():
+    """A satellite backhaul link has no line: the same link on both sides is no change (this crashed compare),
+    a link that gains a line has moved; attribute changes are listed with both values."""
+    from shapely.geometry import LineString
+
+    from gisplan.compare import _feature_diff
+    from gisplan.crs import METRIC_CRS
+
+    line = LineString([(386000.0, 1130000.0), (386500.0, 1130000.0)])
+    a = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2", "S3"], "backhaul": ["satellite", "satellite", "radio"], "cost_vnd": [1, 2, 3]},
+        geometry=[None, None, line],
+        crs=METRIC_CRS,
+    )
+    b = a.copy()
+    b.loc[1, "geometry"] = line
+    b.loc[2, "cost_vnd"] = 4
+    diff = _feature_diff({"backhaul_links": a}, {"backhaul_links": b})
+    assert diff[["key", "change", "detail"]].values.tolist() == [
+        ["S2", "changed", "geometry moved"],
+        ["S3", "changed", "cost_vnd: 3 -> 4"],
+    ]
+    assert _feature_diff({"backhaul_links": a}, {"backhaul_links": a.copy()}).empty
