@@ -81,7 +81,9 @@ def run_demo(
     for name in scenarios:
         scen = load_scenario(sdir / f"{name}.yaml")
         progress(f"scenario {name}: {scen.title}")
-        result = run_scenario(scen, progress=progress)
+        # the demo layers were read and validated above: the demo scenarios reuse them instead of reading again
+        own_layers = scen.values["layers"]["source"] != "demo"
+        result = run_scenario(scen, progress=progress, layers=None if own_layers else layers)
         write_run(result, out_dir / "runs" / name, progress=progress)
         summary["runs"][name] = {
             "title": scen.title,

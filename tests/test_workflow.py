@@ -413,3 +413,15 @@ def test_compare_links_without_geometry_and_attribute_changes():
         ["S3", "changed", "cost_vnd: 3 -> 4"],
     ]
     assert _feature_diff({"backhaul_links": a}, {"backhaul_links": a.copy()}).empty
+
+
+def test_demo_reads_the_demo_layers_once(tmp_path, monkeypatch):
+    import gisplan.workflow as workflow
+    from gisplan.demo import run_demo
+
+    calls = []
+    original = workflow._read_source
+    monkeypatch.setattr(workflow, "_read_source", lambda *a, **k: calls.append(a) or original(*a, **k))
+    summary = run_demo(tmp_path / "demo", scenarios=("remote_wifi",))
+    assert calls == [] and summary["runs"]["remote_wifi"]["timings_s"]["layers_s"] < 0.5
+    assert (tmp_path / "demo" / "runs" / "remote_wifi" / "manifest.json").is_file()
