@@ -336,7 +336,8 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     problems: list[Problem] = []
     values = _check_section(raw, SPEC, "", fname, problems)
     und, wifi = values["underground"], values["wifi"]
-    if und["enabled"] and und["budget_per_year_vnd"] is None:
+    raw_und: Mapping[str, Any] = raw["underground"] if isinstance(raw.get("underground"), Mapping) else {}
+    if und["enabled"] and raw_und.get("budget_per_year_vnd") is None:  # a wrong value is reported already
         problems.append(
             Problem(
                 "required when underground.enabled is true",
@@ -356,6 +357,7 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
                 hint="set underground.enabled or wifi.enabled to true",
             )
         )
+    problems += _layer_file_kinds(values["layers"]["files"], fname)
     scen = Scenario(values=values, path=path, text=text)
     geoms: dict[str, gpd.GeoDataFrame] = {}
     for name, value in values["geometries"].items():
@@ -364,8 +366,8 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
         try:
             geoms[name] = _geometry(value, scen)
         except (ValueError, OSError) as exc:
-            problems.append(Problem(str(exc).splitlines()[0], file=fname, column=f"geometries.{name}", hint=_GEOM_DOC))
-    if und["enabled"] and "zones" not in geoms:
+            problems.append(_geometry_problem(exc, value, scen, fname, name))
+    if und["enabled"] and values["geometries"]["zones"] is None:  # a zone that fails to load is reported already
         problems.append(
             Problem(
                 "undergrounding needs at least one zone",
@@ -388,8 +390,43 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
                     Problem(pr.message, file=fname, column=f"catalog.{_catalog_path(pr)}", value=pr.value, hint=pr.hint)
                 )
     if problems:
-        raise ScenarioError(f"scenario {fname} is invalid", problems)
+        raise ScenarioError(f"scenario {fname} is invalid (kịch bản không hợp lệ)", problems)
     return Scenario(values=values, geometries=geoms, path=path, text=text)
+
+
+def _layer_file_kinds(files: Mapping[str, Any], fname: str) -> list[Problem]:
+    """A problem for each ``layers.files`` key that is not a layer kind, naming the nearest kind."""
+    from gisplan.schemas import KINDS
+
+    problems = []
+    for kind in files:
+        if kind not in KINDS:
+            near = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.5)
+            problems.append(
+                Problem(
+                    "not a layer kind / không phải loại lớp dữ liệu",
+                    file=fname,
+                    column=f"layers.files.{kind}",
+                    hint=f"did you mean {near[0]!r}?" if near else "use one of " + ", ".join(KINDS),
+                )
+            )
+    return problems
+
+
+def _geometry_problem(exc: Exception, value: Any, scen: Scenario, fname: str, name: str) -> Problem:
+    """The problem of a geometry that failed to load: its cause in one line, and where a file was looked for."""
+    summary = getattr(exc, "summary", None) or str(exc).splitlines()[0]
+    if isinstance(value, str):
+        where = scen.resolve(value)
+        return Problem(
+            f"cannot read the geometry file / không đọc được tệp hình học: {summary}",
+            file=fname,
+            column=f"geometries.{name}",
+            value=value,
+            hint=f"looked for {where.absolute()} (paths are relative to the scenario file); give a GeoJSON, "
+            "GeoPackage, zipped Shapefile or KML file, or inline GeoJSON",
+        )
+    return Problem(summary, file=fname, column=f"geometries.{name}", hint=_GEOM_DOC)
 
 
 def scenario_values(text: str) -> dict[str, Any]:
@@ -442,7 +479,7 @@ def _check_section(
             near = difflib.get_close_matches(str(key), list(spec), n=1, cutoff=0.5)
             problems.append(
                 Problem(
-                    "unknown key",
+                    "unknown key / khóa không hợp lệ",
                     file=fname,
                     column=f"{prefix}{key}",
                     hint=f"did you mean {prefix}{near[0]!r}?" if near else "valid keys here: " + ", ".join(spec),
@@ -461,7 +498,7 @@ def _check_section(
             if sub.required:
                 problems.append(
                     Problem(
-                        "required key missing",
+                        "required key missing / thiếu khóa bắt buộc",
                         file=fname,
                         column=path,
                         hint=f"e.g. {path}: {sub.example!r}" if sub.example is not None else None,
@@ -485,7 +522,7 @@ def _check_value(v: Any, k: Key) -> Any:
     t = k.type
     if t in ("str", "path"):
         if not isinstance(v, str):
-            raise ValueError("expected text")
+            raise ValueError("expected text / cần văn bản")
         out: Any = v
     elif t == "crs":
         from pyproj import CRS
@@ -494,30 +531,30 @@ def _check_value(v: Any, k: Key) -> Any:
         try:
             CRS.from_user_input(v)
         except ProjCRSError:
-            raise ValueError("not a CRS pyproj knows (e.g. EPSG:4326)") from None
+            raise ValueError("not a CRS pyproj knows (e.g. EPSG:4326) / hệ tọa độ không hợp lệ") from None
         out = str(v)
     elif t == "int":
         if isinstance(v, bool) or not isinstance(v, int):
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             else:
-                raise ValueError("expected a whole number")
+                raise ValueError("expected a whole number (no units, no separators) / cần số nguyên")
         out = v
     elif t == "float":
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError("expected a number")
+            raise ValueError("expected a number / cần một số")
         out = float(v)
     elif t == "bool":
         if not isinstance(v, bool):
-            raise ValueError("expected true or false")
+            raise ValueError("expected true or false / cần true hoặc false")
         out = v
     elif t == "list[str]":
         if isinstance(v, str) or not isinstance(v, list) or not all(isinstance(x, str | int) for x in v):
-            raise ValueError("expected a list of names, e.g. [a, b]")
+            raise ValueError("expected a list of names, e.g. [a, b] / cần danh sách")
         out = [str(x) for x in v]
     elif t == "mapping":
         if not isinstance(v, Mapping):
-            raise ValueError("expected a mapping, e.g. {key: value}")
+            raise ValueError("expected a mapping, e.g. {key: value} / cần bảng khóa: giá trị")
         out = dict(v)
     elif t == "geometry":
         if not isinstance(v, str | Mapping):
@@ -526,12 +563,12 @@ def _check_value(v: Any, k: Key) -> Any:
     else:  # pragma: no cover - SPEC is ours
         raise AssertionError(t)
     if k.choices is not None and out not in k.choices:
-        raise ValueError("not one of " + ", ".join(map(str, k.choices)))
+        raise ValueError("not one of / không thuộc " + ", ".join(map(str, k.choices)))
     if isinstance(out, int | float) and not isinstance(out, bool):
         if k.minimum is not None and out < k.minimum:
-            raise ValueError(f"must be at least {k.minimum:g}")
+            raise ValueError(f"must be at least / tối thiểu {k.minimum:g}")
         if k.maximum is not None and out > k.maximum:
-            raise ValueError(f"must be at most {k.maximum:g}")
+            raise ValueError(f"must be at most / tối đa {k.maximum:g}")
     return out
 
 

@@ -119,7 +119,8 @@ def _read_source(path: Path, crs: str | None, *, skip: set[str]) -> dict[str, gp
 
 
 def _missing_file(scen: Scenario, key: str, value: str, path: Path) -> Problem:
-    where = f"the scenario file's folder {scen.base_dir()}" if scen.path is not None else "the current folder"
+    folder = scen.base_dir().absolute()
+    where = f"the scenario file's folder {folder}" if scen.path is not None else f"the current folder {folder}"
     return Problem(
         "file not found / không tìm thấy tệp",
         file=str(scen.path) if scen.path is not None else "<scenario>",

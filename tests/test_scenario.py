@@ -129,3 +129,34 @@ def test_demo_v2_changes_zone_and_budget():
     assert b.values["underground"]["budget_per_year_vnd"] > a.values["underground"]["budget_per_year_vnd"]
     za, zb = a.geometries["zones"].union_all(), b.geometries["zones"].union_all()
     assert zb.contains(za) and zb.area > za.area
+
+
+def test_layer_file_kinds_are_checked_when_parsing():
+    """A typo in a layers.files kind is a scenario problem naming the nearest kind (it was a traceback at run)."""
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(minimal(layers={"source": "demo", "files": {"pole": "cot.csv"}}))
+    (p,) = exc.value.problems
+    assert p.column == "layers.files.pole" and "'poles'" in p.hint and "không" in p.message
+
+
+def test_a_geometry_file_that_fails_says_where_it_was_looked_for(tmp_path):
+    path = tmp_path / "plans" / "s.yaml"
+    path.parent.mkdir()
+    text = minimal(geometries={"zones": "vung.geojson"}, underground={"budget_per_year_vnd": "12 tỷ"})
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text, path=path)
+    by_path = {p.column: p for p in exc.value.problems}
+    assert set(by_path) == {"geometries.zones", "underground.budget_per_year_vnd"}  # no follow-up noise
+    assert str(tmp_path / "plans" / "vung.geojson") in by_path["geometries.zones"].hint
+    assert "problem(s)" not in by_path["geometries.zones"].message
+    assert "cần số nguyên" in by_path["underground.budget_per_year_vnd"].message
+
+
+def test_saved_scenario_values_do_not_open_files():
+    from gisplan.scenario import scenario_values
+
+    values = scenario_values(minimal(geometries={"zones": "nowhere.geojson"}, catalog={"file": "gia.yaml"}))
+    assert values["geometries"]["zones"] == "nowhere.geojson" and values["catalog"]["file"] == "gia.yaml"
+    assert values["wifi"]["time_limit_s"] == 30.0  # defaults filled in
+    with pytest.raises(ScenarioError):
+        scenario_values("- a\n- b\n")
