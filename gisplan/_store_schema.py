@@ -107,7 +107,11 @@ def connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
         database, is another application's database, or has a newer schema.
     """
     if not path.exists() and not create:
-        raise StoreError(f"no version store at {path}; create one with VersionStore({str(path)!r}, create=True)")
+        raise StoreError(
+            f"no version store at {path} (không có kho phương án ở đường dẫn này): check the path (CLI: --store, "
+            "or $GISPLAN_STORE), or save a first version there (`gisplan save RUN_DIR --store PATH ...`; "
+            "in Python VersionStore(path, create=True))"
+        )
     if path.exists() and path.is_dir():
         raise StoreError(f"version store path {path} is a directory; give a file path such as {path / 'store.sqlite'}")
     if create:

@@ -241,7 +241,7 @@ class VersionStore:
             (e.g. any review of an approved version), or an unknown ref.
         """
         if status not in STATUSES:
-            raise StoreError(f"unknown review status {status!r}; use one of {list(STATUSES)}")
+            raise StoreError(f"unknown review status {status!r} (trạng thái không hợp lệ); use one of {list(STATUSES)}")
         reviewer = codec.check_text(reviewer, "reviewer", max_len=200)
         comment = codec.check_text(comment, "comment", allow_empty=True)
         when = codec.normalize_time(created_at)
@@ -443,12 +443,16 @@ class VersionStore:
             ).fetchone()
             if row is None:
                 names = [r[0] for r in conn.execute("SELECT DISTINCT scenario_name FROM versions ORDER BY 1")]
-                raise StoreError(f"no version of scenario {name!r} in {self.path}; scenarios with versions: {names}")
+                raise StoreError(
+                    f"no version of scenario {name!r} in {self.path} (kịch bản chưa có phiên bản nào); "
+                    f"scenarios with versions: {names}"
+                )
             return str(row[0])
         prefix = codec.hex_prefix(ref)
         if prefix is None or len(prefix) < MIN_PREFIX or len(prefix) > 64:
             raise StoreError(
-                f"{ref!r} is not a version ref; give a version id, a unique prefix of at least {MIN_PREFIX} hex "
+                f"{ref!r} is not a version ref (mã phiên bản không hợp lệ); give a version id, a unique prefix of "
+                f"at least {MIN_PREFIX} hex "
                 "digits (as `gisplan log` shows), or 'SCENARIO@latest'"
             )
         rows = conn.execute(
@@ -462,10 +466,13 @@ class VersionStore:
                 "SELECT id, scenario_name, message FROM versions ORDER BY seq DESC LIMIT 10"
             ).fetchall()
             listing = _listing(recent) if recent else "  (the store is empty)"
-            raise StoreError(f"no version {ref!r} in {self.path}; the latest versions are:\n{listing}")
+            raise StoreError(
+                f"no version {ref!r} in {self.path} (không tìm thấy phiên bản); the latest versions are:\n{listing}"
+            )
         more = " (first 20 shown)" if len(rows) > 20 else ""
         raise StoreError(
-            f"version prefix {ref!r} is ambiguous; it matches{more}:\n{_listing(rows[:20])}\ngive more digits"
+            f"version prefix {ref!r} is ambiguous (mã trùng nhiều phiên bản); it matches{more}:\n"
+            f"{_listing(rows[:20])}\ngive more digits"
         )
 
     def _check_head(self, conn: sqlite3.Connection, name: str, expected: str) -> None:
@@ -547,11 +554,13 @@ def _listing(rows: list[Any]) -> str:
 def _transition_message(vid: str, current: str, status: str) -> str:
     if not TRANSITIONS[current]:
         return (
-            f"version {vid[:12]} is {current}, which is final; it cannot be reviewed again. Save a new version "
+            f"version {vid[:12]} is {current}, which is final (đã kết thúc thẩm định); it cannot be reviewed again. "
+            "Save a new version "
             "(e.g. with this one as parent) and review that"
         )
     return (
-        f"version {vid[:12]} is {current}; a review can set it to {list(TRANSITIONS[current])}, not {status!r} "
+        f"version {vid[:12]} is {current}; a review can set it to "
+        f"{list(TRANSITIONS[current])}, not {status!r} (chuyển trạng thái không hợp lệ) "
         "(workflow: draft -> in_review -> approved | rejected)"
     )
 

@@ -356,8 +356,9 @@ def test_opening_something_that_is_not_a_store(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match=r"SQLite database but not a gisplan version store.*roads"):
         VersionStore(other)
-    with pytest.raises(StoreError, match="no version store at"):
+    with pytest.raises(StoreError, match="no version store at") as missing:
         VersionStore(tmp_path / "missing.sqlite", create=False)
+    assert "--store" in str(missing.value) and "không có kho" in str(missing.value)  # a CLI user's way out
     assert not (tmp_path / "missing.sqlite").exists()
     with pytest.raises(StoreError, match="is a directory"):
         VersionStore(tmp_path)
@@ -577,3 +578,17 @@ def test_killed_at_any_moment_leaves_only_whole_versions(store: VersionStore, tm
         version = store.get(vid)
         artifacts, _ = worker_mod.content(0, version.kpis["i"])
         assert all(store.artifact(vid, name) == data for name, data in artifacts.items())
+
+
+def test_errors_a_reviewer_sees_have_a_vietnamese_part(tmp_path: Path) -> None:
+    store = VersionStore(tmp_path / "s.sqlite")
+    v = store.save(scenario_name="dd", scenario_text="title: x\n", artifacts={}, kpis={}, author="a", message="m")
+    for ref, vi in (("zz", "mã phiên bản không hợp lệ"), ("abcd", "không tìm thấy phiên bản"), ("x@latest", "chưa có")):
+        with pytest.raises(StoreError, match=vi):
+            store.get(ref)
+    with pytest.raises(StoreError, match="chuyển trạng thái không hợp lệ"):
+        store.review(v.id, status="approved", reviewer="b")
+    store.review(v.id, status="in_review", reviewer="b")
+    store.review(v.id, status="rejected", reviewer="b")
+    with pytest.raises(StoreError, match="đã kết thúc thẩm định"):
+        store.review(v.id, status="in_review", reviewer="b")
