@@ -582,7 +582,16 @@ def test_killed_at_any_moment_leaves_only_whole_versions(store: VersionStore, tm
 
 def test_errors_a_reviewer_sees_have_a_vietnamese_part(tmp_path: Path) -> None:
     store = VersionStore(tmp_path / "s.sqlite")
-    v = store.save(scenario_name="dd", scenario_text="title: x\n", artifacts={}, kpis={}, author="a", message="m")
+    v = store.save(
+        scenario_name="dd",
+        scenario_text="title: x\n",
+        artifacts={},
+        kpis={},
+        author="a",
+        message="m",
+        created_at="2025-01-01T00:00:00Z",
+    )
+    assert not v.id.startswith("abcd")  # fixed time: a fixed id
     for ref, vi in (("zz", "mã phiên bản không hợp lệ"), ("abcd", "không tìm thấy phiên bản"), ("x@latest", "chưa có")):
         with pytest.raises(StoreError, match=vi):
             store.get(ref)
