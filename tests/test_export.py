@@ -460,8 +460,15 @@ def test_xlsx_of_empty_boq(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_libreoffice_recomputes_the_same_totals(tmp_path: Path) -> None:
+@pytest.mark.parametrize("contingency", [False, True], ids=["plain", "with-contingency"])
+def test_libreoffice_recomputes_the_same_totals(tmp_path: Path, contingency: bool) -> None:
     boq = _boq()
+    if contingency:  # percentage lines: their unit price is a formula over their group's lines
+        from gisplan.catalog import load_catalog
+        from gisplan.costing import add_contingency
+
+        boq = add_contingency(boq, load_catalog(), share=0.1)
+        assert (boq["unit"] == "%").sum() == 3
     boq_to_xlsx(boq, tmp_path / "boq.xlsx")
     out = tmp_path / "lo"
     env = {**os.environ, "HOME": str(tmp_path)}  # a private LibreOffice profile
