@@ -78,8 +78,13 @@ def classify(
     exchanges: gpd.GeoDataFrame,
     border: shapely.Geometry | None,
     border_distance_m: float,
+    towns: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """Demand classes per settlement: land polygon, island flags, distances to town and exchange, near border."""
+    """Demand classes per settlement: land polygon, island flags, distances to town and exchange, near border.
+
+    ``towns`` are the settlements of kind ``town`` of the whole layer (the served ones too: the unserved demand
+    rarely holds a town, which left every distance empty); default: the towns among ``settlements``.
+    """
     out = pd.DataFrame(index=settlements.index)
     land_id = pd.Series("", index=settlements.index, dtype="object")
     remote = np.zeros(len(settlements), dtype=bool)
@@ -102,7 +107,8 @@ def classify(
     )
     out["on_island"] = on_island.to_numpy() | remote
     out["remote_island"] = remote
-    towns = settlements[settlements["kind"] == "town"] if "kind" in settlements.columns else None
+    if towns is None and "kind" in settlements.columns:
+        towns = settlements[settlements["kind"] == "town"]
     out["dist_town_m"] = _nearest_distance(settlements, towns).round(1)
     out["dist_exchange_m"] = _nearest_distance(settlements, exchanges).round(1)
     if border is None:

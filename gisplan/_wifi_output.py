@@ -90,6 +90,43 @@ def commune_of(points: gpd.GeoSeries, boundaries: gpd.GeoDataFrame | None) -> tu
     return district, commune
 
 
+def commune_hq_kpis(hq: gpd.GeoDataFrame, connected: np.ndarray, boundaries: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """KPIs of the commune People's Committees, counted per commune (a commune may hold two HQ sites, e.g. an old
+    and a new one after a merger; it is connected when one of them is).
+
+    With a boundaries layer of ``level == "commune"`` polygons the communes are those polygons; without one every
+    HQ site stands for one commune.
+    """
+    sids = hq["site_id"].astype(str).tolist()
+    ok = np.asarray(connected, dtype=bool)
+    communes = (
+        boundaries[boundaries["level"] == "commune"]
+        if boundaries is not None and len(boundaries) and "level" in boundaries.columns
+        else None
+    )
+    if communes is None or len(communes) == 0:
+        n_conn, n_total, missing = int(ok.sum()), len(sids), sorted(s for s, c in zip(sids, ok, strict=True) if not c)
+    else:
+        codes = communes["unit_code"].astype(str).tolist()
+        names = communes["name"].astype(str).tolist() if "name" in communes.columns else codes
+        holder = np.full(len(hq), -1, dtype=np.int64)
+        if len(hq):
+            pi, ci = shapely.STRtree(np.asarray(communes.geometry)).query(
+                np.asarray(hq.geometry), predicate="intersects"
+            )
+            for p, c in sorted(zip(pi.tolist(), ci.tolist(), strict=True), reverse=True):
+                holder[p] = c  # the first commune polygon holding the site, deterministically
+        done = {int(c) for c, k in zip(holder, ok, strict=True) if k and c >= 0}
+        n_conn, n_total = len(done), len(communes)
+        missing = [f"{names[c]} ({codes[c]})" for c in range(len(communes)) if c not in done]
+    return {
+        "communes_hq_connected": n_conn,
+        "communes_hq_connected_list": ", ".join(sorted(s for s, c in zip(sids, ok, strict=True) if c)),
+        "communes_total": n_total,
+        "communes_not_connected": ", ".join(missing),
+    }
+
+
 def link_geometry(row: Any, site_point: Point) -> LineString | None:
     """The backhaul link as a line from the fibre point (or radio peer, far landing) to the site.
 

@@ -19,19 +19,20 @@ from gisplan._wifi_output import (
     LINK_COLUMNS,
     SITE_COLUMNS,
     build_boq,
+    commune_hq_kpis,
     commune_of,
     footprint,
     link_geometry,
 )
-from gisplan.backhaul import backhaul_options, chosen_backhaul
+from gisplan.backhaul import backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.catalog import Catalog
 from gisplan.plan import Plan
 from gisplan.radio import line_of_sight, open_elevation
 from gisplan.siting import cover_all, maximize_coverage
 from gisplan.wifi import Progress, WifiParams, _candidates, _empty_plan, _prepare, _profiles
 
-#: VND per candidate site kept out of the budget for the BOQ's rounding (per line and per contingency group).
-_ROUNDING_VND_PER_SITE = 50
+#: VND per site kept out of the budget for the BOQ's rounding (AP, mast, solar lines and the contingency line).
+_ROUNDING_VND_PER_SITE = 10
 
 
 def _tick(progress: Progress | None, fraction: float, message: str) -> None:
@@ -118,6 +119,7 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         exchanges=sites[sites["kind"] == "exchange"],
         border=as_geometry(p.border, crs, "border"),
         border_distance_m=p.border_distance_km * 1000.0,
+        towns=settlements[settlements["kind"] == "town"] if "kind" in settlements.columns else None,
     )
     unserved = demand.reindex(columns=["settlement_id", "name", "population", "households", "commune_code"]).copy()
     unserved = pd.concat([unserved, classes], axis=1)
@@ -160,7 +162,10 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         dropped_hq = [s for s in hq_needed if s in set(no_power)]
         hq_needed = [s for s in hq_needed if s not in set(no_power)]
         if dropped_hq:
-            messages.append(f"Commune HQ site(s) without power not connected: {', '.join(map(str, dropped_hq))}.")
+            messages.append(
+                f"Commune HQ site(s) without power not connected (require_power): {', '.join(map(str, dropped_hq))}. "
+                f"/ UBND xã không có điện lưới, chưa được kết nối: {', '.join(map(str, dropped_hq))}."
+            )
         cand = cand[cand["has_power"]].reset_index(drop=True)
     elif no_power:
         messages.append(
@@ -224,22 +229,31 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         )
 
     _tick(progress, 0.6, "selection")
-    # The budget covers the BOQ total: site costs plus the catalog's contingency, with a few VND per site kept
-    # for the BOQ's rounding (per line and per contingency group).
+    # The budget covers the BOQ total: each site's cost plus the catalog's contingency, and a reserve for the
+    # BOQ's rounding (amounts per line and contingency per group; quantities summed per group then rounded to
+    # 3 decimals, which for an item priced per km such as SUB.CABLE is worth up to 0.0005 km x its price).
     cf = 1.0 + float(cat.param("contingency_share"))
     pct = f"{(cf - 1.0) * 100:g}%"
-
-    def total(x: float) -> int:
-        """A pre-contingency cost as the plan's total, contingency and rounding reserve included."""
-        return math.ceil(round(x * cf, 6)) + _ROUNDING_VND_PER_SITE * len(cand)
-
-    cap = None if p.budget_vnd is None else int((p.budget_vnd - _ROUNDING_VND_PER_SITE * len(cand)) // cf)
-    if cap is not None and forced_cost > cap:
+    reserve = np.array(
+        [
+            _ROUNDING_VND_PER_SITE
+            + sum(
+                math.ceil((0.0005 * cat.price(code) + 1.0) * cf)
+                for code, qty in backhaul_items(best.loc[sid], horizon_years=years)
+                if qty != round(qty)
+            )
+            for sid in cand["site_id"]
+        ],
+        dtype=np.int64,
+    )[col_site]
+    col_total = (np.ceil(np.round(col_cost * cf, 6)) + reserve).astype(np.int64)  # what a column adds to the total
+    forced_total = int(col_total[forced_cols].sum()) if forced_cols else 0
+    if p.budget_vnd is not None and forced_total > p.budget_vnd:
         raise PlanningError(
             f"the budget {p.budget_vnd:,} VND is below the cost of connecting the commune People's Committees "
-            f"({total(forced_cost):,} VND with {pct} contingency, for {', '.join(map(str, hq_needed))}); raise the "
+            f"({forced_total:,} VND with {pct} contingency, for {', '.join(map(str, hq_needed))}); raise the "
             "budget or set connect_all_commune_hq=False / Ngân sách thấp hơn chi phí kết nối các UBND xã "
-            f"({total(forced_cost):,} VND); tăng ngân sách hoặc bỏ chọn kết nối UBND xã"
+            f"({forced_total:,} VND); tăng ngân sách hoặc bỏ chọn kết nối UBND xã"
         )
     selected = list(forced_cols)
     status, gap, bound = "optimal", 0.0, None
@@ -250,35 +264,62 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
     rest = np.flatnonzero(~covered & (w > 0))
     sub = cov[rest][:, free_cols] if cov is not None and len(rest) and len(free_cols) else None
     useful = np.asarray(sub.sum(axis=0)).ravel() > 0 if sub is not None else np.zeros(0, dtype=bool)
+    chosen_free, chosen_weight = np.zeros(0, dtype=np.int64), 0.0
     if sub is not None and useful.any():
         costs = col_cost[free_cols]
         if p.cover_all:
             res = cover_all(sub, site_costs=costs, time_limit_s=p.time_limit_s)
-            if cap is not None and res.cost + forced_cost > cap:
-                need = total(res.cost + forced_cost)
+            need = forced_total + int(col_total[free_cols[res.selected]].sum())
+            if p.budget_vnd is not None and need > p.budget_vnd:
                 raise PlanningError(
                     f"covering every unserved settlement costs {need:,} VND with {pct} contingency, above the budget "
                     f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within "
                     f"it / Phủ toàn bộ cần {need:,} VND, vượt ngân sách {p.budget_vnd:,} VND"
                 )
         else:
-            assert cap is not None and p.budget_vnd is not None
-            left = cap - forced_cost
-            cheapest = int(np.argmin(np.where(useful, costs, np.iinfo(np.int64).max)))
-            if left < costs[cheapest]:
+            assert p.budget_vnd is not None
+            left = p.budget_vnd - forced_total
+            totals = col_total[free_cols]
+            cheapest = int(np.argmin(np.where(useful, totals, np.iinfo(np.int64).max)))
+            res = None
+            if left < totals[cheapest]:
                 c = int(free_cols[cheapest])
                 sid = ids[col_site[c]]
-                need = total(forced_cost + int(col_cost[c]))
-                raise PlanningError(
+                need = forced_total + int(col_total[c])
+                why = (
                     f"the budget {p.budget_vnd:,} VND{' (after the commune HQs)' if forced_cols else ''} is below "
                     f"the cheapest useful site: {sid} ({cand['name'].iloc[col_site[c]]}) with profile "
                     f"{profiles[col_prof[c]][0]} costs {int(col_cost[c]):,} VND including its "
-                    f"{best.loc[sid, 'option']} backhaul, plus {pct} contingency; raise the budget to at least "
-                    f"{need:,} VND / Ngân sách không đủ cho điểm rẻ nhất ({sid}); cần ít nhất {need:,} VND"
+                    f"{best.loc[sid, 'option']} backhaul, plus {pct} contingency"
                 )
-            res = maximize_coverage(sub, w[rest], budget=float(left), site_costs=costs, time_limit_s=p.time_limit_s)
-        selected += [int(free_cols[k]) for k in res.selected]
-        status, gap, bound = res.status, float(res.gap), float(res.bound)
+                if not forced_cols:
+                    raise PlanningError(
+                        f"{why}; raise the budget to at least {need:,} VND / Ngân sách không đủ cho điểm rẻ nhất "
+                        f"({sid}); cần ít nhất {need:,} VND"
+                    )
+                messages.append(
+                    f"Only the commune People's Committees are connected: {why}; {need:,} VND would add it. "
+                    f"/ Ngân sách chỉ đủ kết nối các UBND xã; cần {need:,} VND để thêm điểm {sid}."
+                )
+            else:
+                res = maximize_coverage(
+                    sub, w[rest], budget=float(left), site_costs=totals, time_limit_s=p.time_limit_s
+                )
+        if res is not None:
+            chosen_free, chosen_weight = free_cols[res.selected], float(res.covered_weight)
+            status, gap, bound = res.status, float(res.gap), float(res.bound)
+    selected += [int(c) for c in chosen_free]
+    # bound and gap of the whole selection, forced commune HQs included, in the units of its objective: a lower
+    # bound on selection_cost_vnd (cover_all) or an upper bound on the weight covered (budget)
+    forced_weight = float(w[covered].sum())
+    if p.cover_all:
+        value = float(forced_cost + col_cost[chosen_free].sum())
+        bound = float(forced_cost + (bound or 0.0))
+        gap = (value - bound) / value if value > 0 else 0.0
+    else:
+        value = forced_weight + chosen_weight
+        bound = forced_weight + (bound or 0.0)
+        gap = (bound - value) / bound if bound > 0 else 0.0
     selected = sorted(set(selected))
     _tick(progress, 0.8, "outputs")
     return _outputs(locals())
@@ -369,23 +410,15 @@ def _outputs(v: dict[str, Any]) -> Plan:
     opex = int(bh["opex_vnd"].sum()) if len(bh) else 0
     newly = int(sum(people[i] for i, s in enumerate(covered_by) if s))
     unserved_people = int(people.sum())
-    hq = L["sites"][L["sites"]["kind"] == "commune_hq"]
-    hq_ok = set(hq.loc[~hq["site_id"].isin(v["hq_needed"]), "site_id"]) | (set(sids) & set(hq["site_id"]))
-    hq_ok -= {s for s in hq["site_id"] if s in v["hq_needed"] and s not in set(sids)}
-    boundaries = L["boundaries"]
-    n_communes = (
-        int((boundaries["level"] == "commune").sum())
-        if boundaries is not None and "level" in boundaries.columns
-        else int(L["settlements"]["commune_code"].nunique())
-    )
+    # a commune HQ is connected when it has fibre, lies in good coverage or is one of the chosen wifi sites
+    hq_all = v["hq_all"]
+    hq_kpis = commune_hq_kpis(hq_all, v["hq_ok"] | hq_all["site_id"].isin(sids).to_numpy(), L["boundaries"])
     kpis = {
         "people_unserved": unserved_people,
         "people_newly_covered": newly,
         "share_unserved_reached": round(newly / unserved_people, 4) if unserved_people else 0.0,
-        "communes_hq_connected": len(hq_ok),
-        "communes_hq_connected_list": ", ".join(sorted(map(str, hq_ok))),
+        **hq_kpis,
         "communes_hq_forced": ", ".join(map(str, v["hq_needed"])),
-        "communes_total": n_communes,
         "cost_vnd": total,
         "capex_vnd": total - opex,
         "opex_vnd": opex,

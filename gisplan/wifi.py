@@ -37,7 +37,19 @@ How it works
    :func:`gisplan.siting.cover_all` at least cost; status, bound and gap are KPIs.
 
 No unserved settlement (and no commune HQ to connect) gives an empty plan with
-an explanation, not an error.
+an explanation, not an error; a budget that pays for the commune HQs and
+nothing more gives a plan of the HQs that says what one more site would cost.
+
+KPIs
+----
+``people_newly_covered`` counts each settlement once, however many chosen sites
+reach it; ``share_unserved_reached`` divides it by ``people_unserved``.
+``communes_hq_connected`` counts communes (``boundaries`` of level
+``commune``; without them, commune HQ sites) of which a People's Committee site
+has fibre, lies in good coverage or is chosen; ``communes_not_connected`` names
+the others.  ``selection_bound`` and ``selection_gap`` are those of the whole
+selection, forced HQs included: a lower bound on ``selection_cost_vnd``
+(``cover_all``) or an upper bound on the weight covered (budget).
 """
 
 from __future__ import annotations
@@ -314,7 +326,8 @@ def plan_wifi(
     ------
     PlanningError
         On missing layers, unknown profiles, a budget below the forced commune
-        HQs or below every site's cost.
+        HQs, or (no HQ forced) below every useful site's cost; the message says
+        the budget needed.
     """
     from gisplan._wifi_select import run
 

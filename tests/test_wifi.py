@@ -294,3 +294,65 @@ def test_plan_total_with_contingency_never_exceeds_the_budget(hq_fibre: bool) ->
     assert reached and reached == sorted(reached) and reached[-1] == 900
     with pytest.raises(PlanningError, match="above the budget"):
         plan_wifi(_layers(hq_fibre=hq_fibre), WifiParams(cover_all=True, budget_vnd=full.total_vnd - 1))
+
+
+def _boundaries() -> gpd.GeoDataFrame:
+    """Two communes side by side: C1 holds every settlement and site of ``_layers``, C2 (empty) lies north."""
+    return gpd.GeoDataFrame(
+        {"unit_code": ["D1", "C1", "C2"], "name": ["Huyện", "Xã Một", "Xã Hai"], "level": ["district", "commune",
+         "commune"], "parent_code": [None, "D1", "D1"]},
+        geometry=[box(X0 - 10_000, Y0 - 10_000, X0 + 20_000, Y0 + 20_000), box(X0 - 10_000, Y0 - 10_000,
+                  X0 + 20_000, Y0 + 10_000), box(X0 - 10_000, Y0 + 10_000, X0 + 20_000, Y0 + 20_000)],
+        crs=CRS,
+    )  # fmt: skip
+
+
+def test_commune_hq_kpis_count_communes_not_sites() -> None:
+    layers = _layers(hq_fibre=False)
+    old_hq = gpd.GeoDataFrame(
+        {"site_id": ["HQ-OLD"], "kind": ["commune_hq"], "name": ["UBND xã cũ"], "has_fibre": [True],
+         "height_m": [8.0], "has_power": [True]},
+        geometry=[Point(X0 + 2_000, Y0 + 5_000)], crs=CRS,
+    )  # fmt: skip
+    layers["sites"] = gpd.GeoDataFrame(pd.concat([layers["sites"], old_hq], ignore_index=True), crs=CRS)
+    layers["boundaries"] = _boundaries()
+    plan = plan_wifi(layers, WifiParams(cover_all=True))
+    k = plan.kpis
+    # two HQ sites in commune C1 (one forced in, one with fibre), none in C2
+    assert (k["communes_hq_connected"], k["communes_total"]) == (1, 2)
+    assert k["communes_not_connected"] == "Xã Hai (C2)"
+    assert k["communes_hq_connected_list"] == "HQ, HQ-OLD"
+    # without the forced connection the HQ without fibre is not connected, whatever else happens
+    off = plan_wifi(_layers(hq_fibre=False), WifiParams(cover_all=True, connect_all_commune_hq=False))
+    assert (off.kpis["communes_hq_connected"], off.kpis["communes_total"]) == (0, 1)  # no boundaries: per HQ site
+    assert off.kpis["communes_not_connected"] == "HQ"
+    no_power = _layers(hq_fibre=False)
+    no_power["sites"] = no_power["sites"].assign(has_power=[True, False, True, True, True])
+    strict = plan_wifi(no_power, WifiParams(cover_all=True, require_power=True))
+    assert strict.kpis["communes_hq_connected"] == 0
+    assert any("UBND xã không có điện lưới" in m for m in strict.messages)
+
+
+def test_selection_bound_and_demand_classes_cover_the_whole_plan() -> None:
+    layers = _layers(hq_fibre=False)
+    layers["settlements"] = layers["settlements"].assign(kind=["hamlet", "hamlet", "town"])
+    layers["coverage"] = gpd.GeoDataFrame(
+        {"technology": ["4G"], "operator": ["Viettel"], "quality": ["good"]},
+        geometry=[box(X0 + 5_000, Y0 - 500, X0 + 7_000, Y0 + 500)],
+        crs=CRS,
+    )  # the town S3 is served
+    plan = plan_wifi(layers, WifiParams(cover_all=True))
+    k = plan.kpis
+    assert k["selection_status"] == "optimal" and k["selection_bound"] == k["selection_cost_vnd"]
+    unserved = plan.layers["settlements_unserved"].set_index("settlement_id")
+    assert list(unserved.index) == ["S1", "S2"]
+    assert unserved["dist_town_m"].tolist() == [6_000.0, 3_000.0]  # to the served town S3
+    budget = plan_wifi(layers, WifiParams(budget_vnd=plan.total_vnd + 1_000))  # + a reserve for the BOQ's rounding
+    assert budget.kpis["selection_bound"] >= budget.kpis["people_newly_covered"] == 800
+
+
+def test_budget_for_the_commune_hqs_only_gives_a_plan_that_says_so() -> None:
+    plan = plan_wifi(_layers(hq_fibre=False), WifiParams(budget_vnd=110_000_000))
+    assert list(plan.layers["wifi_sites"]["site_id"]) == ["HQ"] and plan.total_vnd <= 110_000_000
+    assert any("Only the commune People's Committees are connected" in m and "would add it" in m for m in plan.messages)
+    assert plan.kpis["selection_status"] == "optimal" and plan.kpis["people_newly_covered"] == 0
