@@ -89,9 +89,10 @@ def _component_key(at: AppTest) -> str:
 def test_invalid_project_shows_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GISPLAN_PROJECT", str(tmp_path / "missing.gpkg"))
     at = _app().run()
-    at.switch_page("views/map.py").run()
-    assert not at.exception
-    assert at.error
+    for page in ("views/map.py", "views/underground.py", "views/wifi.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.error[0].value == t("app.project.missing", "vi", path=str(tmp_path / "missing.gpkg")), page
 
 
 def test_launcher_command_is_local_and_offline() -> None:

@@ -86,10 +86,18 @@ def test_map_renders_offline_with_all_features(
         page.wait_for_timeout(250)
         waited += 250
     assert _feature_count(page) == expected
-    control = frame.locator(".leaflet-control-layers").inner_text()
-    assert f"{both('layer.poles')} ({N_POLES})" in control
     legend = frame.locator(".gisplan-legend").inner_text()
     assert t("map.legend", "vi") in legend and t("map.legend", "en") in legend
+    assert "Quốc lộ / National road" in legend and "Điện lực / Power" in legend  # codes labelled
+    assert "national" not in legend.split()
+    # the layer control stays a button until the pointer is on it: the map and the legend stay visible
+    control = frame.locator(".leaflet-control-layers")
+    assert not frame.locator(".leaflet-control-layers-list").is_visible()
+    control.hover()
+    frame.locator(".leaflet-control-layers-list").wait_for(state="visible", timeout=10_000)
+    assert f"{both('layer.poles')} ({N_POLES})" in control.inner_text()
+    page.mouse.move(0, 0)
+    assert not page.get_by_role("button", name="Deploy").count()  # no Streamlit "Deploy" button
     frame.locator(".leaflet-draw-draw-polygon").wait_for()
     box = frame.locator(".leaflet-container").bounding_box()
     assert box is not None and box["height"] > 300

@@ -45,6 +45,10 @@ def _nav(page: Any, key: str) -> None:
 
 def _map_frame(page: Any) -> Any:
     page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
+    for _ in range(TIMEOUT // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
+        if page.locator(MAP_IFRAME).count() == 1:
+            break
+        page.wait_for_timeout(250)
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
     frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
@@ -84,6 +88,10 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_role("button", name=t("app.run.button", "vi")).click()
     page.get_by_text(t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
     page.get_by_text(t("kpi.steiner_gap", "vi")).wait_for(timeout=TIMEOUT)
+    cost = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.cost_bn", "vi"))
+    assert "…" not in cost.locator('[data-testid="stMetricValue"]').inner_text()  # the total fits its column
+    page.get_by_text("Mã hạng mục").first.wait_for(state="attached", timeout=TIMEOUT)  # BOQ headers in Vietnamese
+    page.get_by_text("Xây dựng").first.wait_for(state="attached", timeout=TIMEOUT)  # category 'civil', labelled
     _map_frame(page)
     page.screenshot(path=str(screenshot_dir / "underground_result.png"), full_page=True)
 
@@ -153,6 +161,7 @@ def test_compare_two_versions(
     page.get_by_text(f"trial {ids[0]} → trial {ids[1]}").wait_for(timeout=TIMEOUT)
     # dataframe cells live in a canvas grid: present in the DOM for screen readers, not "visible"
     page.get_by_text("underground.budget_per_year_vnd").first.wait_for(state="attached", timeout=TIMEOUT)
+    page.get_by_text("Cáp treo thu hồi (km)").first.wait_for(state="attached", timeout=TIMEOUT)  # not aerial_km_removed
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(screenshot_dir / "compare.png"), full_page=True)
