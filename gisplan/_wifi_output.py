@@ -150,13 +150,15 @@ def build_boq(
     communes: list[str],
     phase: str,
 ) -> pd.DataFrame:
-    """BOQ of the chosen sites: AP, mast, solar kit and backhaul items, then contingency."""
+    """BOQ of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of codes), then the mast,
+    solar kit and backhaul items once per site, then contingency."""
     if len(sites) == 0:
         return empty_boq()
     lines = []
     for k, site in enumerate(sites.itertuples(index=False)):
         where = {"phase": phase, "district": districts[k], "commune": communes[k]}
-        lines.append(boq_line(catalog, site.ap_item, 1, **where))
+        for item in (site.ap_item,) if isinstance(site.ap_item, str) else site.ap_item:  # one AP per profile
+            lines.append(boq_line(catalog, item, 1, **where))
         if site.needs_mast:
             lines.append(boq_line(catalog, "MAST.15M", 1, **where))
         if site.needs_solar:

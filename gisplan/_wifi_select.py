@@ -326,22 +326,28 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
 
 
 def _outputs(v: dict[str, Any]) -> Plan:
-    (cat, crs, p, cand, cov, selected, profiles, col_site, col_prof, col_cost, best, options) = (
+    (cat, crs, p, cand, cov, selected, profiles, col_site, col_prof, best, options) = (
         v[k]
-        for k in ("cat", "crs", "p", "cand", "cov", "selected", "profiles", "col_site", "col_prof", "col_cost",
-                  "best", "options")
+        for k in ("cat", "crs", "p", "cand", "cov", "selected", "profiles", "col_site", "col_prof", "best",
+                  "options")
     )  # fmt: skip
     unserved, L, messages, years = v["unserved"], v["L"], v["messages"], v["years"]
-    sel_sites = [int(col_site[c]) for c in selected]
+    # one entry per chosen site; a site chosen with two profiles gets both APs but its mast, solar kit and
+    # backhaul once
+    site_cols: dict[int, list[int]] = {}
+    for c in selected:
+        site_cols.setdefault(int(col_site[c]), []).append(int(c))
+    sel_sites = list(site_cols)
     sids = [cand["site_id"].iloc[j] for j in sel_sites]
+    fp_sids = [cand["site_id"].iloc[int(col_site[c])] for c in selected]
     people = unserved["population"].to_numpy(dtype=float)
-    # settlement -> nearest chosen site covering it
+    # settlement -> nearest chosen site covering it (each settlement counted once)
     covered_by = [""] * len(unserved)
-    per_site = np.zeros(len(selected))
+    per_site = np.zeros(len(sel_sites))
     if cov is not None and selected:
         pts = shapely.get_coordinates(np.asarray(unserved.geometry))
         sxy = shapely.get_coordinates(np.asarray(cand.geometry.iloc[sel_sites]))
-        m = cov[:, selected].toarray()
+        m = np.column_stack([cov[:, cols].toarray().any(axis=1) for cols in site_cols.values()])
         d = np.hypot(pts[:, None, 0] - sxy[None, :, 0], pts[:, None, 1] - sxy[None, :, 1])
         d = np.where(m, d, np.inf)
         for i in np.flatnonzero(m.any(axis=1)):
@@ -352,24 +358,33 @@ def _outputs(v: dict[str, Any]) -> Plan:
     land = shapely.union_all(np.asarray(L["land"].geometry)) if L["land"] is not None and len(L["land"]) else None
     bh = best.loc[sids] if sids else best.iloc[:0]
     site_rows, fp_geoms, links = [], [], []
-    for k, c in enumerate(selected):
-        j, (pname, prof, item, reach) = int(col_site[c]), profiles[int(col_prof[c])]
+    for k, (j, cols) in enumerate(site_cols.items()):
         row = cand.iloc[j]
         b = bh.iloc[k]
+        profs = [profiles[int(col_prof[c])] for c in cols]
+        height = pd.to_numeric(row["height_m"], errors="coerce")
+        needs_mast = any(not (height >= prof.height_m) for _, prof, _, _ in profs)  # NaN height -> mast
+        needs_solar = not bool(row["has_power"])
+        cost = (
+            sum(cat.price(item) for _, _, item, _ in profs)
+            + needs_mast * cat.price("MAST.15M")
+            + needs_solar * cat.price("POWER.SOLAR")
+            + int(b["cost_vnd"])
+        )
         site_rows.append(
             {
                 "site_id": row["site_id"],
                 "name": row["name"],
                 "kind": row["kind"],
-                "profile": pname,
-                "reach_m": round(float(reach), 1),
+                "profile": " + ".join(name for name, *_ in profs),
+                "reach_m": round(max(float(reach) for *_, reach in profs), 1),
                 "backhaul": b["option"],
-                "cost_vnd": int(col_cost[c]),
-                "capex_vnd": int(col_cost[c] - b["opex_vnd"]),
+                "cost_vnd": int(cost),
+                "capex_vnd": int(cost - b["opex_vnd"]),
                 "people_covered": int(per_site[k]),
-                "ap_item": item,
-                "needs_mast": not (pd.to_numeric(row["height_m"], errors="coerce") >= prof.height_m),
-                "needs_solar": not bool(row["has_power"]),
+                "ap_item": tuple(item for _, _, item, _ in profs),
+                "needs_mast": needs_mast,
+                "needs_solar": needs_solar,
             }
         )
         links.append(link_geometry(b, row.geometry))
@@ -392,7 +407,8 @@ def _outputs(v: dict[str, Any]) -> Plan:
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
     footprints = gpd.GeoDataFrame(
-        {"site_id": sids, "profile": sites_df["profile"], "reach_m": sites_df["reach_m"],
+        {"site_id": fp_sids, "profile": [profiles[int(col_prof[c])][0] for c in selected],
+         "reach_m": [round(float(profiles[int(col_prof[c])][3]), 1) for c in selected],
          "los_checked": p.elevation is not None},
         geometry=fp_geoms, crs=crs,
     )  # fmt: skip
@@ -427,7 +443,7 @@ def _outputs(v: dict[str, Any]) -> Plan:
         "selection_status": v["status"],
         "selection_gap": round(v["gap"], 6),
         "selection_bound": v["bound"],
-        "n_sites": len(selected),
+        "n_sites": len(sel_sites),
         "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(pd.Series(list(bh["option"])).value_counts().items())),
         "los_checked": p.elevation is not None,
     }

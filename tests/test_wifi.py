@@ -356,3 +356,49 @@ def test_budget_for_the_commune_hqs_only_gives_a_plan_that_says_so() -> None:
     assert list(plan.layers["wifi_sites"]["site_id"]) == ["HQ"] and plan.total_vnd <= 110_000_000
     assert any("Only the commune People's Committees are connected" in m and "would add it" in m for m in plan.messages)
     assert plan.kpis["selection_status"] == "optimal" and plan.kpis["people_newly_covered"] == 0
+
+
+def test_site_chosen_with_two_profiles_pays_mast_and_backhaul_once(tmp_path) -> None:
+    """A 40 m AP sees over a hill to the west, a 15 m sector reaches further east: both at one site, one mast, one
+    backhaul, two APs."""
+    import warnings
+
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    res, west, north = 10.0, X0 - 1_000, Y0 + 5_200
+    width, height = 200, 620
+    gx, gy = np.meshgrid(west + (np.arange(width) + 0.5) * res, north - (np.arange(height) + 0.5) * res)
+    z = 14.0 * np.exp(-((gx - (X0 - 125)) ** 2 + (gy - Y0) ** 2) / (2 * 20.0**2))
+    dem = str(tmp_path / "hill.tif")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            dem, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32", crs=CRS,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z.astype("float32"), 1)
+    layers = _layers()
+    layers["settlements"] = (
+        layers["settlements"].iloc[[0, 1]].set_geometry([Point(X0 - 250, Y0), Point(X0 + 450, Y0)], crs=CRS)
+    )
+    layers["sites"] = (
+        layers["sites"]
+        .iloc[[0, 1, 2]]
+        .set_geometry([Point(X0, Y0 + 5_000), Point(X0 + 1_000, Y0 + 5_000), Point(X0, Y0)], crs=CRS)
+    )
+    tall = {"item_code": "AP.OUT2G4", "freq_mhz": 2437, "eirp_dbm": 17.0, "antenna_gain_dbi": 8.0,
+            "client_eirp_dbm": 18.0, "rx_sensitivity_dbm": -82.0, "client_rx_sensitivity_dbm": -82.0,
+            "height_m": 40.0, "model": "p1411_los"}  # fmt: skip
+    cat = load_catalog().with_overrides({"ap_profiles": {"tall_2g4": tall}})
+    params = WifiParams(cover_all=True, elevation=dem, profiles=("sector_5g", "tall_2g4"))
+    plan = plan_wifi(layers, params, catalog=cat)
+    sites = plan.layers["wifi_sites"]
+    assert list(sites["site_id"]) == ["A"] and sites["profile"].iloc[0] == "sector_5g + tall_2g4"
+    assert plan.kpis["people_newly_covered"] == 800 and plan.kpis["n_sites"] == 1
+    qty = plan.boq.groupby("item_code")["quantity"].sum()
+    assert qty["AP.OUT5G"] == 1 and qty["AP.OUT2G4"] == 1 and qty["MAST.15M"] == 1 and qty["PTP.5G"] == 1
+    assert sites["cost_vnd"].iloc[0] == sum(cat.price(c) for c in ("AP.OUT5G", "AP.OUT2G4", "MAST.15M", "PTP.5G"))
+    assert sorted(plan.layers["footprints"]["profile"]) == ["sector_5g", "tall_2g4"]
+    assert len(plan.layers["backhaul_links"]) == 1
