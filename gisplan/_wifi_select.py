@@ -109,8 +109,30 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         if focus is None
         else np.asarray(shapely.intersects(focus, np.asarray(settlements.geometry)))
     )
+    word_vi = {"population": "dân số", "households": "số hộ"}[p.weight]
+    if p.weight not in settlements.columns:
+        raise PlanningError(
+            f"the settlements layer has no {p.weight!r} column for weight={p.weight!r}; add it or choose the other "
+            f"weight / Lớp điểm dân cư thiếu cột {word_vi}"
+        )
     weight = pd.to_numeric(settlements[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
+    no_weight = ~served & in_focus & ~(weight > 0)
+    if no_weight.any():
+        ids = settlements.loc[no_weight, "settlement_id"].astype(str).tolist()
+        listed = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+        if not (~served & in_focus & (weight > 0)).any():
+            raise PlanningError(
+                f"{len(ids)} settlement(s) lie outside good coverage but none has a {p.weight} above 0 ({listed}); "
+                f"fill the {p.weight!r} column or use the other weight / Các điểm dân cư chưa được phủ sóng đều "
+                f"thiếu số liệu {word_vi}"
+            )
+        messages.append(
+            f"{len(ids)} settlement(s) outside good coverage have no {p.weight} (empty or 0) and are left out of the "
+            f"plan: {listed}. / {len(ids)} điểm dân cư chưa được phủ sóng không có số liệu {word_vi}, không được tính."
+        )
     demand = settlements[~served & in_focus & (weight > 0)].copy()
+    if "has_fibre" not in sites.columns:
+        sites = sites.assign(has_fibre=False)  # an optional column of the schema (default False)
     fibre_sites = sites[sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
     classes = classify(
         demand,
@@ -175,7 +197,8 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
     if len(cand) == 0:
         raise PlanningError(
             "no candidate site left for the wifi plan; allow more site kinds (candidate_kinds), "
-            "add extra_candidates or set generate_candidates=True"
+            "add extra_candidates or set generate_candidates=True / Không còn vị trí ứng viên nào: thêm loại vị trí, "
+            "vẽ thêm vị trí hoặc cho phép tạo cột mới"
         )
 
     _tick(progress, 0.3, "backhaul")

@@ -260,7 +260,11 @@ def backhaul_options(
     fibre = to_metric(fibre_sites, crs)
     land_m = None if land is None else to_metric(land, crs)
     if len(cands) and not (cands.geom_type == "Point").all():
-        raise PlanningError("backhaul candidates must be points; take each site's location")
+        bad = cands.loc[cands.geom_type != "Point", id_column].astype(str).tolist() if id_column in cands else []
+        raise PlanningError(
+            f"backhaul candidates must be points; {', '.join(bad[:10]) or 'some rows'} "
+            f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location"
+        )
     cand_ids = _ids(cands, id_column, "candidate sites")
     fibre_ids = _ids(fibre, id_column, "fibre sites")
     bh = cat.backhaul

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gisplan._errors import PlanningError
+from gisplan._errors import CRSError, PlanningError
 from gisplan._wifi_demand import power_flags
 from gisplan._wifi_output import (
     FOOTPRINT_COLUMNS,
@@ -154,6 +154,10 @@ class WifiParams:
             raise PlanningError(f"budget_vnd must be a non-negative amount of VND, got {self.budget_vnd!r}")
         if self.budget_vnd is None and not self.cover_all:
             raise PlanningError("give budget_vnd (maximal covering) or cover_all=True (cover everyone at least cost)")
+        if self.satellite_horizon_years is not None and not self.satellite_horizon_years > 0:
+            raise PlanningError(
+                f"satellite_horizon_years must be a positive number of years, got {self.satellite_horizon_years!r}"
+            )
         if not self.time_limit_s > 0:
             raise PlanningError(f"time_limit_s must be positive, got {self.time_limit_s!r}")
 
@@ -184,7 +188,8 @@ def unserved_settlements(
     layers
         Validated layers with ``settlements`` (and ``coverage`` when there is any).
     coverage_technologies, min_quality, focus
-        As in :class:`WifiParams`; ``focus`` polygons (shapely in EPSG:4326 or a GeoDataFrame) limit the result.
+        As in :class:`WifiParams`; ``focus`` polygons (a GeoDataFrame or GeoSeries with a CRS) limit the
+        result.
 
     Returns
     -------
@@ -210,7 +215,9 @@ def unserved_settlements(
 def _profiles(cat: Catalog, names: tuple[str, ...] | None) -> list[tuple[str, APProfile, str, float]]:
     allowed = list(cat.ap_profiles) if names is None else list(names)
     unknown = [n for n in allowed if n not in cat.ap_profiles]
-    if unknown or not allowed:
+    if not allowed:
+        raise PlanningError(f"no AP profile allowed (profiles is empty); choose among {', '.join(cat.ap_profiles)}")
+    if unknown:
         raise PlanningError(f"unknown AP profile(s) {unknown!r}; the catalog has {', '.join(cat.ap_profiles)}")
     out = []
     for name in sorted(allowed):
@@ -231,6 +238,11 @@ def _candidates(
     base["has_power"] = power_flags(base)
     parts = [base.reindex(columns=cols)]
     if p.extra_candidates is not None and len(p.extra_candidates):
+        if p.extra_candidates.crs is None:
+            raise CRSError(
+                "extra_candidates have no CRS; give the drawn points one (e.g. EPSG:4326) "
+                "/ Các vị trí vẽ thêm chưa có hệ tọa độ"
+            )
         extra = to_metric(p.extra_candidates, crs)
         if "site_id" not in extra.columns:
             raise PlanningError("extra_candidates need a site_id column")

@@ -402,3 +402,29 @@ def test_site_chosen_with_two_profiles_pays_mast_and_backhaul_once(tmp_path) -> 
     assert sites["cost_vnd"].iloc[0] == sum(cat.price(c) for c in ("AP.OUT5G", "AP.OUT2G4", "MAST.15M", "PTP.5G"))
     assert sorted(plan.layers["footprints"]["profile"]) == ["sector_5g", "tall_2g4"]
     assert len(plan.layers["backhaul_links"]) == 1
+
+
+def test_bad_inputs_are_explained() -> None:
+    layers = _layers()
+    layers["settlements"] = layers["settlements"].assign(population=[500, None, 0])
+    plan = plan_wifi(layers, WifiParams(cover_all=True))
+    assert any("have no population (empty or 0) and are left out" in m and "S2, S3" in m for m in plan.messages)
+    assert list(plan.layers["settlements_unserved"]["settlement_id"]) == ["S1"]
+    layers["settlements"] = layers["settlements"].assign(households=None)
+    with pytest.raises(PlanningError, match=r"none has a households above 0.*số hộ"):  # not "all covered"
+        plan_wifi(layers, WifiParams(cover_all=True, weight="households"))
+    with pytest.raises(PlanningError, match="no 'households' column"):
+        plan_wifi({**layers, "settlements": layers["settlements"].drop(columns="households")},
+                  WifiParams(cover_all=True, weight="households"))  # fmt: skip
+    with pytest.raises(PlanningError, match="satellite_horizon_years"):
+        WifiParams(cover_all=True, satellite_horizon_years=0)
+    with pytest.raises(PlanningError, match="profiles is empty"):
+        plan_wifi(_layers(), WifiParams(cover_all=True, profiles=()))
+    from gisplan._errors import CRSError
+
+    drawn = gpd.GeoDataFrame({"site_id": ["X"]}, geometry=[Point(X0, Y0)])
+    with pytest.raises(CRSError, match="extra_candidates have no CRS"):
+        plan_wifi(_layers(), WifiParams(cover_all=True, extra_candidates=drawn))
+    no_fibre_column = _layers()
+    no_fibre_column["sites"] = no_fibre_column["sites"].drop(columns="has_fibre")
+    assert plan_wifi(no_fibre_column, WifiParams(cover_all=True)).kpis["people_newly_covered"] == 900
