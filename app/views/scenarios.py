@@ -67,9 +67,9 @@ if not versions:
     st.stop()
 
 
-def _value(v: object) -> str:
-    """A KPI value as text: thousands grouped, at most three decimals."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
+def _value(key: str, v: object) -> str:
+    """A KPI value as text: thousands grouped (not in years), at most three decimals."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or key.endswith("year"):
         return str(v)
     return f"{v:,d}" if isinstance(v, int) else f"{v:,.3f}".rstrip("0").rstrip(".")
 
@@ -118,7 +118,7 @@ c1, c2 = st.columns(2)
 with c1:
     st.write(f"**{version.scenario_name}** · {_when(version.created_at)} · {version.author}")
     kpis = {k: v for k, v in version.kpis.items() if not isinstance(v, dict | list)}
-    table(pd.DataFrame({"kpi": [kpi_name(k) for k in kpis], "value": [_value(v) for v in kpis.values()]}))
+    table(pd.DataFrame({"kpi": [kpi_name(k) for k in kpis], "value": [_value(k, v) for k, v in kpis.items()]}))
 with c2:
     st.write(tr("app.versions.files"))
     for name in version.artifact_names:

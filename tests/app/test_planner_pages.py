@@ -108,6 +108,7 @@ def test_drawn_zone_runs_the_undergrounding_plan_and_shows_its_kpis(demo: None) 
 def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     at = _app().run()
     _draw_and_run(at, 12.0)
+    run_cost = at.session_state["last_run"]["result"].plan.kpis["cost_vnd"]
     at.switch_page("views/scenarios.py").run()
     at.text_input(key="save_author").input("Lan")
     at.text_input(key="save_message").input("phương án 1")
@@ -118,6 +119,8 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     assert list(listed["Ghi chú"]) == ["phương án 1"] and list(listed["Trạng thái"]) == ["Bản nháp"]
     kpi_table = at.dataframe[1].value
     assert "Tổng chi phí (VND)" in set(kpi_table["Chỉ tiêu"]) and "cost_vnd" not in set(kpi_table["Chỉ tiêu"])
+    values = dict(zip(kpi_table["Chỉ tiêu"], kpi_table["Giá trị"], strict=True))
+    assert values["Năm đầu"] == "2027" and values["Tổng chi phí (VND)"] == f"{run_cost:,d}"  # a year is no amount
 
     at.selectbox(key="review_status").select("in_review")
     at.text_input(key="review_reviewer").input("Minh")
