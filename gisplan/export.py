@@ -389,7 +389,7 @@ def _add_layer_styles(path: Path, styles: list[tuple[str, str, str]], timestamp:
                 "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
                 "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '', ?)",
                 [
-                    (table, geom, table, qml, "gisplan default style / kiểu mặc định", stamp)
+                    (table, geom, table, qml, _STYLE_DESCRIPTION, stamp)
                     for table, geom, qml in styles
                 ],
             )

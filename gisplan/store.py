@@ -53,6 +53,7 @@ from typing import Any
 
 from gisplan import _store_codec as codec
 from gisplan import _store_schema as schema
+from gisplan._atomic import _staging_dir
 from gisplan._errors import ConflictError, StoreError
 from gisplan._store_records import ArtifactInfo, Review, Version
 
@@ -362,7 +363,7 @@ class VersionStore:
         files[codec.SCENARIO_FILE_NAME] = scenario
         files[codec.MANIFEST_NAME] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        tmp = _staging_dir(out)  # the mode of any new folder, not mkdtemp's private 0700
         try:
             for rel, data in files.items():
                 target = tmp.joinpath(*rel.split("/"))

@@ -601,3 +601,26 @@ def test_errors_a_reviewer_sees_have_a_vietnamese_part(tmp_path: Path) -> None:
     store.review(v.id, status="rejected", reviewer="b")
     with pytest.raises(StoreError, match="đã kết thúc thẩm định"):
         store.review(v.id, status="in_review", reviewer="b")
+
+
+def test_exported_version_folder_is_readable_by_others(tmp_path: Path) -> None:
+    import stat
+
+    store = VersionStore(tmp_path / "s.sqlite")
+    v = store.save(
+        scenario_name="dd",
+        scenario_text="title: x\n",
+        artifacts={"boq.csv": b"a\n"},
+        kpis={},
+        author="a",
+        message="m",
+        created_at="2025-01-01T00:00:00Z",
+    )
+    previous = os.umask(0o022)
+    try:
+        out = store.export_version(v.id, tmp_path / "export")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755  # as mkdir makes it, not mkdtemp's 0700
+    assert (out / "boq.csv").read_bytes() == b"a\n"
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("s.sqlite")] == ["export"]  # no staging left
