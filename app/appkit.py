@@ -232,12 +232,13 @@ def show_error(exc: BaseException) -> None:
                 "row": None if p.row is None else str(p.row),
                 "column": p.column,
                 "value": None if p.value is None else str(p.value),
-                "message": p.message,
-                "hint": p.hint,
+                "problem": p.message,
+                "fix": p.hint,
             }
             for p in problems
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(tr("app.error.problems"))
+        table(pd.DataFrame(rows))
 
 
 def run_scenario_text(text: str, kind: str) -> RunResult:

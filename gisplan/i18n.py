@@ -103,6 +103,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.map.clear": ("Xóa hình đã vẽ", "Clear drawings"),
     "app.map.features": ("{layer}: {n} đối tượng", "{layer}: {n} features"),
     "app.error": ("Lỗi", "Error"),
+    "app.error.problems": (
+        "Mỗi dòng dưới đây là một vấn đề, kèm cách sửa: sửa tệp rồi nạp lại.",
+        "Each row below is one problem with how to fix it: fix the file and load it again.",
+    ),
     # planner pages
     "app.underground": ("Ngầm hóa cáp", "Undergrounding"),
     "app.wifi": ("Wifi vùng sâu, vùng xa", "Remote-area wifi"),
@@ -230,6 +234,12 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "delta": ("Chênh lệch", "Difference"),
     "changed": ("Thay đổi", "Changed"),
     "parameter": ("Tham số", "Parameter"),
+    # problems of invalid input
+    "file": ("Tệp", "File"),
+    "row": ("Dòng", "Row"),
+    "column": ("Cột", "Column"),
+    "problem": ("Vấn đề", "Problem"),
+    "fix": ("Cách sửa", "How to fix"),
     "layer": ("Lớp", "Layer"),
     "change": ("Thay đổi", "Change"),
     "detail": ("Chi tiết", "Detail"),

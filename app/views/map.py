@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 from appkit import (
     STATIC_DIR,
     STATIC_URL,
     current_project,
     forget_upload,
+    keep_drawings,
     project_or_stop,
     remember_upload,
     show_error,
@@ -89,11 +88,7 @@ out = st_folium(
 )
 
 # Keep the user's drawings across reruns: a changed map remounts the component and drops them.
-known = {json.dumps(d.get("geometry"), sort_keys=True) for d in drawings}
-new = [d for d in (out or {}).get("all_drawings") or [] if json.dumps(d.get("geometry"), sort_keys=True) not in known]
-if new:
-    st.session_state["drawings"] = drawings + new
-    st.rerun()
+keep_drawings("drawings", out)
 
 col1, col2 = st.columns([3, 1])
 col1.caption(tr("app.map.drawings", n=len(drawings)))

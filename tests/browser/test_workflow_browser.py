@@ -183,4 +183,6 @@ def test_upload_with_a_bad_row_lists_its_problem(offline_page: OfflinePage, serv
     )
     page.get_by_text("martian").first.wait_for(state="attached", timeout=TIMEOUT)  # the problem's row in the table
     page.get_by_text(t("app.error", "vi")).first.wait_for(timeout=TIMEOUT)
+    page.get_by_text(t("app.error.problems", "vi")).wait_for(timeout=TIMEOUT)
+    page.get_by_text("Cách sửa").first.wait_for(state="attached", timeout=TIMEOUT)  # headers in Vietnamese
     assert offline_page.blocked == [], offline_page.blocked
