@@ -34,9 +34,13 @@ def _label(i: str) -> str:
     return f"{v.short_id} · {v.scenario_name} · {value_label('status', v.status, lang())} · {v.message}"
 
 
+# back on this page, the pickers show the last comparison (Streamlit forgot their values on the other page)
+shown = st.session_state.get("last_compare") or {}
+index_a = ids.index(shown["a"]) if shown.get("a") in ids else 1
+index_b = ids.index(shown["b"]) if shown.get("b") in ids else 0
 c1, c2 = st.columns(2)
-a = c1.selectbox(tr("app.compare.a"), options=ids, index=1, format_func=_label, key="compare_a")
-b = c2.selectbox(tr("app.compare.b"), options=ids, index=0, format_func=_label, key="compare_b")
+a = c1.selectbox(tr("app.compare.a"), options=ids, index=index_a, format_func=_label, key="compare_a")
+b = c2.selectbox(tr("app.compare.b"), options=ids, index=index_b, format_func=_label, key="compare_b")
 
 if st.button(tr("app.compare.button"), type="primary", key="compare_run"):
     try:

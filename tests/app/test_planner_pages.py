@@ -146,6 +146,17 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     params = at.dataframe[2].value
     assert params.astype(str).apply(lambda col: col.str.contains("budget_per_year_vnd")).any().any()
 
+    # a comparison other than the default pair stays on the page after a visit elsewhere
+    at.selectbox(key="compare_a").set_value(at.selectbox(key="compare_b").value).run()
+    at.selectbox(key="compare_b").set_value(at.session_state["last_compare"]["a"]).run()
+    at.button(key="compare_run").click().run()
+    swapped = (at.session_state["last_compare"]["a"], at.session_state["last_compare"]["b"])
+    at.switch_page("views/home.py").run()
+    at.switch_page("views/compare.py").run()
+    _ok(at)
+    assert (at.selectbox(key="compare_a").value, at.selectbox(key="compare_b").value) == swapped
+    assert at.dataframe, "the comparison is shown again"
+
     at.switch_page("views/export.py").run()
     _ok(at)
     labels = [el.proto.label for el in at.get("download_button")]
