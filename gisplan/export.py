@@ -388,10 +388,7 @@ def _add_layer_styles(path: Path, styles: list[tuple[str, str, str]], timestamp:
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                 "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
                 "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '', ?)",
-                [
-                    (table, geom, table, qml, _STYLE_DESCRIPTION, stamp)
-                    for table, geom, qml in styles
-                ],
+                [(table, geom, table, qml, _STYLE_DESCRIPTION, stamp) for table, geom, qml in styles],
             )
             con.execute(
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
