@@ -24,7 +24,13 @@ def _downloads(folder: Path, files: dict[str, str], prefix: str) -> None:
     for col, (name, mime) in zip(cols, files.items(), strict=True):
         path = folder / name
         if path.is_file():
-            col.download_button(name, data=path.read_bytes(), file_name=name, mime=mime, key=f"export_{prefix}_{name}")
+            col.download_button(
+                name,
+                data=path.read_bytes,  # read on click, not on every rerun (plan.gpkg, map.html grow with the plan)
+                file_name=name,
+                mime=mime,
+                key=f"export_{prefix}_{name}",
+            )
 
 
 st.title(tr("app.export"))

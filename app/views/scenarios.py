@@ -124,7 +124,7 @@ with c2:
     for name in version.artifact_names:
         st.download_button(
             name,
-            data=store.artifact(version.id, name),
+            data=lambda vid=version.id, n=name: store.artifact(vid, n),  # read on click, not on every rerun
             file_name=f"{version.scenario_name}-{version.short_id}-{name}",
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),
             key=f"dl_{version.id}_{name}",
