@@ -21,6 +21,13 @@ from gisplan._errors import GisplanError
 from gisplan.i18n import both
 from gisplan.uploads import ALLOWED_SUFFIXES, read_upload
 
+#: Coordinate systems offered for files that state none: code -> name planners know.
+UPLOAD_CRS = {
+    "EPSG:4326": "WGS 84 (GPS)",
+    "EPSG:4756": "VN-2000",
+    "EPSG:9207": "VN-2000 / TM-3 104°30' (Kiên Giang)",
+}
+
 st.title(tr("app.map"))
 
 layers = project_or_stop()
@@ -32,7 +39,12 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
         help=tr("app.upload.help"),
         key="map_upload",
     )
-    upload_crs = st.selectbox(tr("app.upload.crs"), ["EPSG:4326", "EPSG:4756", "EPSG:9207"], key="map_upload_crs")
+    upload_crs = st.selectbox(
+        tr("app.upload.crs"),
+        list(UPLOAD_CRS),
+        format_func=lambda code: f"{UPLOAD_CRS[code]} ({code})",
+        key="map_upload_crs",
+    )
     if upload is not None and st.session_state.get("uploaded_from") != (upload.file_id, upload_crs):
         st.session_state["uploaded_from"] = (upload.file_id, upload_crs)
         forget_upload()

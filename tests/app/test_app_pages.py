@@ -103,3 +103,15 @@ def test_launcher_command_is_local_and_offline() -> None:
     opts = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert opts["--server.address"] == "127.0.0.1" and opts["--server.port"] == "8765"
     assert opts["--server.enableStaticServing"] == "true" and opts["--browser.gatherUsageStats"] == "false"
+
+
+def test_upload_crs_choices_are_named(tiny_project: Path) -> None:
+    at = _app().run()
+    at.switch_page("views/map.py").run()
+    box = at.selectbox(key="map_upload_crs")
+    assert box.value == "EPSG:4326"
+    assert box.options == [
+        "WGS 84 (GPS) (EPSG:4326)",
+        "VN-2000 (EPSG:4756)",
+        "VN-2000 / TM-3 104°30' (Kiên Giang) (EPSG:9207)",
+    ]
