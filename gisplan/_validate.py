@@ -464,8 +464,8 @@ def validate_layers(
     """
     problems: list[Problem] = []
     cables, poles = layers.get("cables"), layers.get("poles")
-    if cables is not None:
-        pole_ids = set(poles["pole_id"]) if poles is not None else set()
+    if cables is not None and poles is not None:  # without a poles layer the references cannot be checked
+        pole_ids = set(poles["pole_id"])
         for col in ("from_pole", "to_pole"):
             for cid, pid in zip(cables["cable_id"], cables[col], strict=True):
                 if _present(pid) and pid not in pole_ids:

@@ -220,6 +220,18 @@ def _resolve_side(ref: str, store_path: str, tmp: Path, label: str, say: Callabl
     return VersionStore(store_path, create=False).export_version(ref, tmp / label)
 
 
+def _run_title(run: Any, ref: str) -> str:
+    """A short label of a compare side: the scenario's title and the reference given (version id or file name)."""
+    from gisplan.scenario import scenario_values
+
+    try:
+        title = str(scenario_values(run.scenario_text).get("title") or "")
+    except GisplanError:
+        title = ""
+    name = Path(ref).name if (Path(ref).exists() or "/" in ref) else ref[:12]
+    return f"{title} ({name})" if title else name
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -231,7 +243,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         a = read_run(_resolve_side(args.a, args.store, Path(tmp), "A", say))
         b = read_run(_resolve_side(args.b, args.store, Path(tmp), "B", say))
         c = compare_runs(a, b)
-        paths = write_comparison(c, args.out, title=f"{args.a} -> {args.b}")
+        title = f"{_run_title(a, args.a)} → {_run_title(b, args.b)}"
+        paths = write_comparison(c, args.out, title=title)
     s = c.summary()
     if c.is_empty:
         print("no difference")

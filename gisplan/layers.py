@@ -211,7 +211,7 @@ def read_file(
     elif crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_user_input(crs):
         raise CRSError(
             f"{p} states CRS {CRS.from_user_input(gdf.crs).to_string()} but {CRS.from_user_input(crs).to_string()}"
-            " was given: remove the --crs option or fix the file's CRS"
+            " was given: drop the stated CRS (CLI --crs) or fix the file's CRS / hệ tọa độ của tệp khác hệ đã chọn"
         )
     return gdf
 

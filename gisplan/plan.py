@@ -119,6 +119,14 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "selection_status": ("Trạng thái tối ưu", "Selection status"),
     "selection_gap": ("Sai khác tối đa (chọn điểm)", "Selection gap"),
     "backhaul_mix": ("Cơ cấu truyền dẫn", "Backhaul mix"),
+    "n_shortcuts": ("Số đoạn hào nối vòng", "Shortcut trenches"),
+    "shortcut_trench_km": ("Hào nối vòng (km)", "Shortcut trench (km)"),
+    "cable_km_saved_by_shortcuts": ("Cáp tiết kiệm nhờ nối vòng (km)", "Cable saved by shortcuts (km)"),
+    "communes_hq_connected_list": ("Danh sách UBND xã được kết nối", "Commune People's Committees connected (list)"),
+    "communes_hq_forced": ("UBND xã bắt buộc kết nối", "Commune People's Committees forced in"),
+    "los_checked": ("Đã kiểm tra tầm nhìn thẳng", "Line of sight checked"),
+    "selection_bound": ("Cận trên (chọn điểm)", "Selection bound"),
+    "selection_cost_vnd": ("Chi phí các điểm được chọn (VND)", "Cost of the chosen sites (VND)"),
 }
 
 #: Bilingual labels of BOQ categories.

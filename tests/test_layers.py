@@ -615,3 +615,9 @@ def test_projected_xy_swapped_like_a_vietnamese_survey_is_named():
     with pytest.raises(LayerError) as exc:
         validate_layer(g, "poles")
     assert all("x and y look swapped" in p.hint for p in exc.value.problems)
+
+
+def test_cables_without_a_poles_layer_are_not_reported_as_broken():
+    """Pole references can only be checked against a poles layer; without one they are left alone."""
+    layers = {"cables": validate_layer(cables(), "cables")}
+    assert set(validate_layers(layers)) == {"cables"}
