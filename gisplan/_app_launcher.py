@@ -60,7 +60,11 @@ def app_command(*, port: int = 8501, open_browser: bool = False, address: str = 
 
 
 def run_app(*, port: int = 8501, open_browser: bool = False) -> int:
-    """Run the app until it is stopped (Ctrl+C); return Streamlit's exit code.
+    """Run the app until it is stopped (Ctrl+C or SIGTERM); return Streamlit's exit code.
+
+    The Streamlit server runs as a child process; SIGTERM and SIGINT sent to ``gisplan app`` are passed on to it,
+    so stopping ``gisplan app`` stops the server and frees the port.  Paths in ``GISPLAN_PROJECT`` and
+    ``GISPLAN_STORE`` are made absolute first (the server runs in the app folder).
 
     Parameters
     ----------
@@ -69,8 +73,25 @@ def run_app(*, port: int = 8501, open_browser: bool = False) -> int:
     open_browser
         Open the app in the default web browser.
     """
+    import signal
+
     cmd = app_command(port=port, open_browser=open_browser)
+    env = dict(os.environ)
+    for var in ("GISPLAN_PROJECT", "GISPLAN_STORE"):
+        if env.get(var):
+            env[var] = str(Path(env[var]).expanduser().resolve())
+    proc = subprocess.Popen(cmd, cwd=app_dir(), env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
     try:
-        return subprocess.call(cmd, cwd=app_dir(), env=dict(os.environ))
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:  # Ctrl+C reaches the child too (same process group); wait for it to stop
+                forward(signal.SIGINT, None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
