@@ -195,6 +195,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "GeoPackage, GeoJSON, zipped Shapefile, CSV (lon/lat or WKT) or KML",
     ),
     "app.upload.crs": ("Hệ tọa độ khi tệp không ghi", "CRS when the file states none"),
+    "app.upload.encoding": ("Bảng mã chữ Việt", "Text encoding"),
+    "app.upload.encoding.help": (
+        "Shapefile cũ thường dùng TCVN3 (ABC), VNI hoặc Windows-1258; khi sai, thông báo lỗi cho thấy chữ theo từng "
+        "bảng mã.",
+        "Older Shapefiles often use TCVN3 (ABC), VNI or Windows-1258; when it is wrong, the error shows the text "
+        "decoded each way.",
+    ),
     "app.upload.loaded": ("Đã nạp từ tệp: {kinds}", "Loaded from the file: {kinds}"),
     "app.upload.clear": ("Bỏ dữ liệu đã nạp", "Drop uploaded layers"),
     "app.cost_bn": ("Tổng chi phí (tỷ đồng)", "Cost (billion VND)"),

@@ -27,6 +27,14 @@ UPLOAD_CRS = {
     "EPSG:4756": "VN-2000",
     "EPSG:9207": "VN-2000 / TM-3 104°30' (Kiên Giang)",
 }
+#: Text encodings offered for uploads ("" = detect: UTF-8 or the Shapefile's .cpg).
+UPLOAD_ENCODINGS = {
+    "": "Tự nhận / Detect (UTF-8, .cpg)",
+    "cp1258": "Windows-1258",
+    "tcvn3": "TCVN3 (ABC)",
+    "vni": "VNI",
+    "utf-8": "UTF-8",
+}
 
 st.title(tr("app.map"))
 
@@ -45,11 +53,21 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
         format_func=lambda code: f"{UPLOAD_CRS[code]} ({code})",
         key="map_upload_crs",
     )
-    if upload is not None and st.session_state.get("uploaded_from") != (upload.file_id, upload_crs):
-        st.session_state["uploaded_from"] = (upload.file_id, upload_crs)
+    upload_encoding = st.selectbox(
+        tr("app.upload.encoding"),
+        list(UPLOAD_ENCODINGS),
+        format_func=lambda code: UPLOAD_ENCODINGS[code],
+        key="map_upload_encoding",
+        help=tr("app.upload.encoding.help"),
+    )
+    source = (upload.file_id, upload_crs, upload_encoding) if upload is not None else None
+    if upload is not None and st.session_state.get("uploaded_from") != source:
+        st.session_state["uploaded_from"] = source
         forget_upload()
         try:
-            remember_upload(read_upload(upload.name, upload.getvalue(), crs=upload_crs))
+            remember_upload(
+                read_upload(upload.name, upload.getvalue(), crs=upload_crs, encoding=upload_encoding or None)
+            )
         except GisplanError as exc:
             st.session_state["upload_error"] = exc
         else:
