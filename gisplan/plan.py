@@ -127,6 +127,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "los_checked": ("Đã kiểm tra tầm nhìn thẳng", "Line of sight checked"),
     "selection_bound": ("Cận trên (chọn điểm)", "Selection bound"),
     "selection_cost_vnd": ("Chi phí các điểm được chọn (VND)", "Cost of the chosen sites (VND)"),
+    "communes_not_connected": ("Xã chưa kết nối UBND", "Communes not connected"),
 }
 
 #: Bilingual labels of BOQ categories.

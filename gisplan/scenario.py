@@ -150,8 +150,9 @@ SPEC: dict[str, Any] = {
         "budget_vnd": Key(
             "int",
             None,
-            "total budget in VND (empty with cover_all: cover everyone at least cost)",
-            "ngân sách",
+            "budget in VND for the BOQ total, contingency included (empty with cover_all: cover everyone at least "
+            "cost)",
+            "ngân sách: tổng dự toán, gồm dự phòng",
             minimum=1,
             example=5_000_000_000,
         ),
