@@ -8,6 +8,7 @@ hint on how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -51,6 +52,30 @@ class Problem:
         if self.hint:
             text += f". Fix: {self.hint}"
         return text
+
+
+def did_you_mean(
+    name: object, options: Iterable[object], *, prefix: str = "", n: int = 3, listing: str = "valid names"
+) -> str:
+    """A fix hint for an unknown ``name``: the nearest of ``options``, or a list of them.
+
+    ``prefix`` is put before every suggestion (a key path such as ``"wifi."``).
+
+    Examples
+    --------
+    >>> did_you_mean("MH.STX", ["MH.STD", "HH.STD", "TR.EARTH"])
+    "did you mean 'MH.STD' or 'HH.STD'?"
+    >>> did_you_mean("budjet", ["budget_vnd"], prefix="wifi.")
+    "did you mean 'wifi.budget_vnd'?"
+    """
+    import difflib
+
+    opts = [str(o) for o in options]
+    near = difflib.get_close_matches(str(name), opts, n=n, cutoff=0.5)
+    if near:
+        return "did you mean " + " or ".join(repr(f"{prefix}{x}") for x in near) + "?"
+    shown = ", ".join(f"{prefix}{o}" for o in sorted(opts)[:12])
+    return f"{listing}: {shown}" + (" ..." if len(opts) > 12 else "")
 
 
 class GisplanError(Exception):

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from gisplan._errors import CatalogError, Problem
+from gisplan._errors import CatalogError, Problem, did_you_mean
 
 SURFACES = ("asphalt", "concrete", "gravel", "earth")
 ROAD_CLASSES = ("national", "provincial", "district", "urban", "rural", "track")
@@ -79,7 +79,7 @@ class Catalog:
         except KeyError:
             raise CatalogError(
                 f"unknown catalog item {code!r}",
-                [Problem(f"no item {code!r} in catalog {self.origin}", hint=_nearest_hint(code, self.items))],
+                [Problem(f"no item {code!r} in catalog {self.origin}", hint=did_you_mean(code, self.items))],
             ) from None
 
     def price(self, code: str) -> int:
@@ -92,7 +92,7 @@ class Catalog:
             return self.params[name]
         except KeyError:
             raise CatalogError(
-                f"unknown catalog parameter {name!r}", [Problem(name, hint=_nearest_hint(name, self.params))]
+                f"unknown catalog parameter {name!r}", [Problem(name, hint=did_you_mean(name, self.params))]
             ) from None
 
     def trench_code(self, surface: str) -> str:
@@ -166,12 +166,12 @@ class Catalog:
         allowed = {"prices", "params", "ap_profiles", "backhaul", "version"}
         for key in overrides:
             if key not in allowed:
-                problems.append(Problem(f"unknown key {key!r}", layer="catalog", hint=_nearest_hint(key, allowed)))
+                problems.append(Problem(f"unknown key {key!r}", layer="catalog", hint=did_you_mean(key, allowed)))
         by_code = {it["code"]: it for it in raw["items"]}
         for code, price in (overrides.get("prices") or {}).items():
             if code not in by_code:
                 problems.append(
-                    Problem(f"unknown item {code!r}", layer="catalog.prices", hint=_nearest_hint(code, by_code))
+                    Problem(f"unknown item {code!r}", layer="catalog.prices", hint=did_you_mean(code, by_code))
                 )
             else:
                 by_code[code]["price_vnd"] = price
@@ -180,7 +180,7 @@ class Catalog:
             if name not in raw["params"]:
                 problems.append(
                     Problem(
-                        f"unknown parameter {name!r}", layer="catalog.params", hint=_nearest_hint(name, raw["params"])
+                        f"unknown parameter {name!r}", layer="catalog.params", hint=did_you_mean(name, raw["params"])
                     )
                 )
             else:
@@ -195,7 +195,7 @@ class Catalog:
                     Problem(
                         f"unknown backhaul setting {name!r}",
                         layer="catalog.backhaul",
-                        hint=_nearest_hint(name, raw["backhaul"]),
+                        hint=did_you_mean(name, raw["backhaul"]),
                     )
                 )
             else:
@@ -226,16 +226,6 @@ class Catalog:
         return pd.DataFrame([vars(i) for i in self.items.values()], columns=list(_ITEM_KEYS))
 
 
-def _nearest_hint(name: str, options: Any) -> str:
-    import difflib
-
-    opts = [str(o) for o in options]
-    near = difflib.get_close_matches(str(name), opts, n=3, cutoff=0.5)
-    if near:
-        return "did you mean " + " or ".join(repr(n) for n in near) + "?"
-    return "valid names: " + ", ".join(sorted(opts)[:12]) + (" ..." if len(opts) > 12 else "")
-
-
 def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Catalog:
     """Validate a plain catalog mapping and build a :class:`Catalog`; every problem is reported at once."""
     problems: list[Problem] = []
@@ -255,7 +245,7 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
         unknown = [k for k in it if k not in _ITEM_KEYS]
         for k in unknown:
             problems.append(
-                Problem("unknown key", file=origin, layer="items", row=row, column=k, hint=_nearest_hint(k, _ITEM_KEYS))
+                Problem("unknown key", file=origin, layer="items", row=row, column=k, hint=did_you_mean(k, _ITEM_KEYS))
             )
         if missing or unknown:
             continue
@@ -309,7 +299,7 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
                     file=origin,
                     layer="params",
                     column=name,
-                    hint=_nearest_hint(name, _REQUIRED_PARAMS),
+                    hint=did_you_mean(name, _REQUIRED_PARAMS),
                 )
             )
     required_codes = (

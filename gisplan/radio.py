@@ -26,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 from pyproj import CRS, Transformer
 
-from gisplan._errors import CatalogError, CRSError, PlanningError, Problem
+from gisplan._errors import CatalogError, CRSError, PlanningError, Problem, did_you_mean
 from gisplan.crs import METRIC_CRS
 
 #: Speed of light (m/s).
@@ -233,8 +232,7 @@ class APProfile:
         problems = []
         for key in data:
             if key not in names:
-                near = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(names)}"
+                hint = did_you_mean(key, names, n=1, listing="valid keys")
                 problems.append(Problem(f"unknown key {key!r}", column=str(key), hint=hint))
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         for key in required:
@@ -254,8 +252,7 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             problems.append(Problem("must be a positive number", column=key, value=value))
     if profile.model not in MODELS:
-        near = difflib.get_close_matches(profile.model, list(MODELS), n=1)
-        hint = f"did you mean {near[0]!r}?" if near else f"choose one of {', '.join(MODELS)}"
+        hint = did_you_mean(profile.model, MODELS, n=1, listing="choose one of")
         problems.append(Problem("unknown propagation model", column="model", value=profile.model, hint=hint))
     if profile.price_vnd < 0:
         problems.append(Problem("must not be negative", column="price_vnd", value=profile.price_vnd))

@@ -9,7 +9,6 @@ test keeps the two in step.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import Any
 import geopandas as gpd
 import yaml
 
-from gisplan._errors import Problem, ScenarioError
+from gisplan._errors import Problem, ScenarioError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -402,13 +401,12 @@ def _layer_file_kinds(files: Mapping[str, Any], fname: str) -> list[Problem]:
     problems = []
     for kind in files:
         if kind not in KINDS:
-            near = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.5)
             problems.append(
                 Problem(
                     "not a layer kind / không phải loại lớp dữ liệu",
                     file=fname,
                     column=f"layers.files.{kind}",
-                    hint=f"did you mean {near[0]!r}?" if near else "use one of " + ", ".join(KINDS),
+                    hint=did_you_mean(kind, KINDS, n=1, listing="use one of"),
                 )
             )
     return problems
@@ -477,13 +475,12 @@ def _check_section(
     out: dict[str, Any] = {}
     for key in raw:
         if key not in spec:
-            near = difflib.get_close_matches(str(key), list(spec), n=1, cutoff=0.5)
             problems.append(
                 Problem(
                     "unknown key / khóa không hợp lệ",
                     file=fname,
                     column=f"{prefix}{key}",
-                    hint=f"did you mean {prefix}{near[0]!r}?" if near else "valid keys here: " + ", ".join(spec),
+                    hint=did_you_mean(key, spec, prefix=prefix, n=1, listing="valid keys here"),
                 )
             )
     for key, sub in spec.items():

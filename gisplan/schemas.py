@@ -428,8 +428,8 @@ def get_schema(kind: str) -> LayerSchema:
     try:
         return SCHEMAS[kind]
     except KeyError:
-        import difflib
+        from gisplan._errors import did_you_mean
 
-        near = difflib.get_close_matches(kind, KINDS, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise ValueError(f"unknown layer kind {kind!r}{hint}; valid kinds: {', '.join(KINDS)}") from None
+        raise ValueError(
+            f"unknown layer kind {kind!r} ({did_you_mean(kind, KINDS, n=1, listing='valid kinds')})"
+        ) from None
