@@ -355,9 +355,9 @@ _SUMMARY_LABELS = {
 
 def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame] | None = None) -> Any:
     """A folium map of the differences: added green, removed red, changed orange, over the context layers."""
-    from gisplan.maps import add_layer, base_map, fit_to
+    from gisplan.maps import add_layer, base_map
 
-    m = base_map(dict(context or {}))
+    m = base_map(dict(context or {}), fit=[features])  # open on what changed
     for change, colour in CHANGE_COLOURS.items():
         part = features[features["change"] == change] if len(features) else features
         if len(part) == 0:
@@ -371,7 +371,7 @@ def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoData
             style={"color": colour, "fillColor": colour, "weight": 4, "radius": 3, "fillOpacity": 0.7},
             popup_columns=["layer", "key", "change", "detail"],
         )
-    return fit_to(m, [features])
+    return m
 
 
 def write_comparison(

@@ -95,6 +95,7 @@ def base_map(
     static_dir: str | os.PathLike[str] | None = None,
     static_url: str = "/app/static",
     static_threshold: int = STATIC_THRESHOLD,
+    fit: Iterable[gpd.GeoDataFrame | None] | None = None,
 ) -> folium.Map:
     """Return a map whose background is drawn from the layers ``land``, ``boundaries`` and ``roads``.
 
@@ -111,10 +112,14 @@ def base_map(
         Initial view as (lat, lon) and zoom; default fits the layers.
     static_dir, static_url, static_threshold
         See :func:`add_layer`.
+    fit
+        Frames whose extent the map opens on (e.g. a plan's result layers, the features of a comparison);
+        default: every layer of ``layers``.  Empty frames are ignored.
     """
     if tiles not in ("offline", "osm"):
         raise GisplanError(f"unknown tiles {tiles!r}; use 'offline' (no Internet needed) or 'osm'")
-    bounds = _layers_bounds(layers.values())
+    frames = [g for g in fit if g is not None and len(g)] if fit is not None else []
+    bounds = _layers_bounds(frames) if frames else _layers_bounds(layers.values())
     if center is None:
         center = ((bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2) if bounds else (10.2, 104.0)
     if zoom is None:
@@ -449,19 +454,6 @@ def layers_map(
     return m
 
 
-def fit_to(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None]) -> folium.Map:
-    """Make ``m`` open on the extent of ``frames`` (replacing the view set so far; empty frames are ignored).
-
-    Only one fitBounds is kept: two in a row race in Leaflet and the first can win.
-    """
-    bounds = _layers_bounds([g for g in frames if g is not None and len(g)])
-    if bounds:
-        for key in [k for k, child in m._children.items() if isinstance(child, folium.map.FitBounds)]:
-            del m._children[key]
-        m.fit_bounds(bounds)
-    return m
-
-
 #: Plan layers switched off when the map opens (dense or tabular: the user turns them on).
 _PLAN_HIDDEN = frozenset({"cables_rerouted", "backhaul_options"})
 
@@ -498,7 +490,7 @@ def plan_map(
         Input layers drawn under the plan, switched off at first.
     """
     opts: dict[str, Any] = {"static_dir": static_dir, "static_url": static_url, "static_threshold": static_threshold}
-    m = base_map({**layers, **plan.layers}, tiles=tiles, **opts)
+    m = base_map({**layers, **plan.layers}, tiles=tiles, fit=plan.layers.values(), **opts)
     for kind in context:
         if kind in layers and kind not in BASE_KINDS:
             add_layer(m, layers[kind], kind=kind, show=False, **opts)
@@ -509,7 +501,6 @@ def plan_map(
         if gdf is None:
             continue
         add_layer(m, gdf, kind=kind, show=kind not in _PLAN_HIDDEN, **opts)
-    fit_to(m, plan.layers.values())  # open on the plan, not on the whole project
     if draw:
         add_draw_control(m, drawings=drawings)
     return m
