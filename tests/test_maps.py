@@ -10,7 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point, Polygon
+from shapely.geometry import LineString, Point
+from tiny_project import LAT, LON, tiny_frames
 
 from gisplan import maps
 from gisplan._assets import DROPPED_ASSETS, asset_texts, folium_asset_urls, install_static_assets
@@ -19,8 +20,6 @@ from gisplan.crs import METRIC_CRS
 from gisplan.i18n import both, t
 from gisplan.plan import Plan, empty_boq
 
-LON, LAT = 103.97, 10.22  # Phú Quốc
-
 
 def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(METRIC_CRS)
@@ -28,37 +27,12 @@ def _metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def layers() -> dict[str, gpd.GeoDataFrame]:
-    land = gpd.GeoDataFrame(
-        {"name": ["Phú Quốc"]},
-        geometry=[Polygon([(LON - 0.1, LAT - 0.1), (LON + 0.1, LAT - 0.1), (LON + 0.1, LAT + 0.1), (LON - 0.1, LAT)])],
-        crs="EPSG:4326",
-    )
-    roads = gpd.GeoDataFrame(
-        {
-            "road_id": ["R1", "R2"],
-            "name": ["Đường 30/4", "Trần Hưng Đạo"],
-            "road_class": ["national", "urban"],
-            "surface": ["asphalt", "concrete"],
-        },
-        geometry=[
-            LineString([(LON, LAT), (LON + 0.02, LAT + 0.02)]),
-            LineString([(LON, LAT), (LON - 0.02, LAT + 0.01)]),
-        ],
-        crs="EPSG:4326",
-    )
     poles = gpd.GeoDataFrame(
         {"pole_id": ["P1", "P2", "P3"], "owner": ["telecom", "power", "shared"], "height_m": [8.0, 10.0, np.nan]},
         geometry=[Point(LON + 0.001 * i, LAT + 0.001 * i) for i in range(3)],
         crs="EPSG:4326",
     )
-    settlements = gpd.GeoDataFrame(
-        {"settlement_id": ["S1"], "name": ["Gành Dầu"], "population": [1200], "kind": ["village"]},
-        geometry=[Point(LON - 0.05, LAT + 0.05)],
-        crs="EPSG:4326",
-    )
-    return {
-        k: _metric(v) for k, v in {"land": land, "roads": roads, "poles": poles, "settlements": settlements}.items()
-    }
+    return tiny_frames(poles, settlement_kind=True)
 
 
 def _outside_urls(html: str) -> list[str]:
