@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
-from gisplan._assets import install_static_assets
-from gisplan.i18n import DEFAULT_LANG, LANGS, display_table, t, value_label
+from gisplan.i18n import DEFAULT_LANG, LANGS, billion_vnd, display_table, million_vnd, t, value_label
+from gisplan.outputs._assets import install_static_assets
 
 if TYPE_CHECKING:
-    import pandas as pd
     from streamlit.delta_generator import DeltaGenerator
 
-    from gisplan.store import VersionStore
-    from gisplan.workflow import RunResult
+    from gisplan.store.versions import VersionStore
+    from gisplan.workflow.runs import RunResult
 
 APP_DIR = Path(__file__).resolve().parent
 #: Served by Streamlit at /app/static (server.enableStaticServing).
@@ -80,7 +80,7 @@ def project_path() -> Path:
     env = os.environ.get(PROJECT_ENV)
     if env:
         return Path(env)
-    from gisplan.demo_data import demo_gpkg_path
+    from gisplan.demo.data import demo_gpkg_path
 
     return demo_gpkg_path()
 
@@ -88,7 +88,7 @@ def project_path() -> Path:
 @st.cache_resource(show_spinner=False)
 def load_project(path: str, mtime_ns: int) -> dict[str, gpd.GeoDataFrame]:
     """Read and validate a project's layers (cached per file version; the frames are shared, never modified)."""
-    from gisplan.layers import read_layers
+    from gisplan.io.layers import read_layers
 
     del mtime_ns  # part of the cache key only
     return read_layers(path)
@@ -124,7 +124,7 @@ def project_or_stop() -> dict[str, gpd.GeoDataFrame]:
 def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
     """Keep uploaded (validated) layers for this session, each also written to a GeoPackage of the session
     folder so that scenarios made in the app name them in ``layers.files`` (a run reads files, like the CLI)."""
-    from gisplan.layers import write_gpkg
+    from gisplan.io.layers import write_gpkg
 
     files: dict[str, str] = {}
     for kind, gdf in layers.items():
@@ -158,7 +158,7 @@ STORE_ENV = "GISPLAN_STORE"
 
 def store_path() -> Path:
     """The version store: ``$GISPLAN_STORE`` or ``gisplan-store.sqlite`` in the user's data folder."""
-    from gisplan.store import DEFAULT_STORE_NAME
+    from gisplan.store.versions import DEFAULT_STORE_NAME
 
     env = os.environ.get(STORE_ENV)
     if env:
@@ -172,7 +172,7 @@ def store_path() -> Path:
 
 def open_store() -> VersionStore:
     """The version store (created on first use)."""
-    from gisplan.store import VersionStore
+    from gisplan.store.versions import VersionStore
 
     return VersionStore(store_path())
 
@@ -193,14 +193,6 @@ def layers_source() -> str:
     return os.environ[PROJECT_ENV] if os.environ.get(PROJECT_ENV) else "demo"
 
 
-def feature_collection(features: list[dict]) -> dict:
-    """GeoJSON FeatureCollection of drawn features (WGS 84 lon/lat), properties dropped."""
-    return {
-        "type": "FeatureCollection",
-        "features": [{"type": "Feature", "properties": {}, "geometry": f["geometry"]} for f in features],
-    }
-
-
 def keep_drawings(state_key: str, out: dict | None) -> None:
     """Add the drawings ``st_folium`` returned that are new to ``st.session_state[state_key]`` (rerun if any)."""
     import json
@@ -219,8 +211,6 @@ def keep_drawings(state_key: str, out: dict | None) -> None:
 
 def show_error(exc: BaseException) -> None:
     """Show a gisplan error; its problems (file, layer, row, column, value, hint) one per table row."""
-    import pandas as pd
-
     summary = getattr(exc, "summary", None) or str(exc)
     st.error(f"{tr('app.error')}: {summary}")
     problems = getattr(exc, "problems", None)
@@ -242,17 +232,16 @@ def show_error(exc: BaseException) -> None:
 
 
 def run_scenario_text(text: str, kind: str) -> RunResult:
-    """Parse and run scenario YAML ``text`` with a progress box, write its run folder, remember it as the last run.
+    """Run scenario YAML ``text`` with a progress box (:func:`gisplan.workflow.actions.run_scenario_text`) into a
+    run folder of this session, and remember it as the last run.
 
     ``st.session_state["runs"][kind]`` and ``st.session_state["last_run"]`` hold
     ``{"dir", "kind", "name", "title", "scenario_text", "result"}``.  Raises GisplanError.
     """
     import time
 
-    from gisplan.scenario import parse_scenario
-    from gisplan.workflow import run_scenario, write_run
+    from gisplan.workflow import actions
 
-    scen = parse_scenario(text)
     runs: dict = st.session_state.setdefault("runs", {})
     n = st.session_state.get("_gisplan_run_count", 0) + 1
     st.session_state["_gisplan_run_count"] = n
@@ -261,14 +250,13 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     with st.status(tr("app.run.running"), expanded=False) as status:
         project = project_path()
         cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
-        result = run_scenario(scen, progress=lambda msg: status.write(msg), layers=cached)
-        write_run(result, out_dir, progress=lambda msg: status.write(msg))
+        result = actions.run_scenario_text(text, out_dir, layers=cached, progress=lambda msg: status.write(msg))
         status.update(label=tr("app.run.done", s=f"{time.perf_counter() - t0:.1f}"), state="complete")
     record = {
         "dir": str(out_dir),
         "kind": kind,
-        "name": scen.name,
-        "title": scen.title,
+        "name": result.scenario.name,
+        "title": result.scenario.title,
         "scenario_text": text,
         "result": result,
     }
@@ -287,6 +275,8 @@ def kpi_name(key: str) -> str:
 
 def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = None) -> None:
     """Show ``df`` for a planner: labelled columns and codes in the current language, grouped thousands."""
+    if isinstance(df, gpd.GeoDataFrame):  # a layer's attributes: its geometry is on the map, not in the table
+        df = pd.DataFrame(df.drop(columns=df.geometry.name))
     shown = display_table(df, lang(), drop=drop)
     numeric = [c for c in shown.columns if shown[c].dtype.kind in "iuf"]
     config = {c: st.column_config.NumberColumn(format="localized") for c in numeric}
@@ -296,18 +286,18 @@ def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = 
 
 def boq_charts(boq: pd.DataFrame) -> None:
     """Bar charts of a BOQ's cost by phase and by category (million VND), categories labelled."""
-    from gisplan.costing import boq_totals
+    from gisplan.outputs.tables import boq_by
 
     if boq.empty:
         return
     money = tr("app.chart.million_vnd")
     col1, col2 = st.columns(2)
     for col, by, key in ((col1, "phase", "app.chart.by_phase"), (col2, "category", "app.chart.by_category")):
-        totals = boq_totals(boq, by=(by,))
+        totals = boq_by(boq, by)
         name = tr(f"app.chart.{by}")
         chart = {
             name: [value_label(by, v, lang()) for v in totals[by]],
-            money: (totals["amount_vnd"] / 1e6).round(1),
+            money: [million_vnd(v) for v in totals["amount_vnd"]],
         }
         col.caption(tr(key))
         col.bar_chart(chart, x=name, y=money)
@@ -315,7 +305,7 @@ def boq_charts(boq: pd.DataFrame) -> None:
 
 def cost_metric(col: DeltaGenerator, label: str, vnd: int | float) -> None:
     """A total in VND as a metric in billions (it fits the column), the exact amount in its help."""
-    col.metric(label, f"{vnd / 1e9:,.2f}", help=tr("app.cost_exact", vnd=f"{round(vnd):,d}"))
+    col.metric(label, f"{billion_vnd(vnd):,.2f}", help=tr("app.cost_exact", vnd=f"{round(vnd):,d}"))
 
 
 def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:

@@ -277,8 +277,8 @@ def main() -> None:
         sys.exit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver)")
     from playwright.sync_api import sync_playwright
 
-    from gisplan.demo_data import demo_gpkg_path
-    from gisplan.layers import read_layers, write_gpkg
+    from gisplan.demo.data import demo_gpkg_path
+    from gisplan.io.layers import read_layers, write_gpkg
 
     demo = demo_gpkg_path()
     demo_layers = read_layers(demo)

@@ -1,4 +1,4 @@
-"""Scale benchmark: gisplan.routing.steiner_tree against networkx's Mehlhorn on a ~1,000,000-edge road-like graph.
+"""Scale benchmark: gisplan.routing.steiner.steiner_tree against networkx's Mehlhorn on a ~1,000,000-edge road-like graph.
 
 The graph is a seeded perturbed grid (710 x 710 nodes, 120 m spacing, nodes jittered, 6 % of the streets deleted,
 a diagonal shortcut in 12 % of the blocks, largest component kept), about 1.0 million edges.  It is measured twice,
@@ -104,8 +104,8 @@ def run_one(graph: str, method: str, n_terms: int, side: int) -> dict:
     """One measurement (meant to run in a fresh subprocess)."""
     import networkx as nx
 
-    from gisplan.network import graph_from_roads
-    from gisplan.routing import steiner_tree
+    from gisplan.routing.graph import graph_from_roads
+    from gisplan.routing.steiner import steiner_tree
 
     xy, edges, _diag = synthetic_edges(side)
     t0 = time.perf_counter()
@@ -125,8 +125,8 @@ def run_one(graph: str, method: str, n_terms: int, side: int) -> dict:
         seconds = time.perf_counter() - t0
         after = _maxrss_mb()
         # the dual ascent bound on its own (lower_bound="auto" keeps Mehlhorn's above 300,000 edges)
-        from gisplan._graph import graph_arrays
-        from gisplan._steiner_bound import dual_ascent
+        from gisplan.routing._arrays import graph_arrays
+        from gisplan.routing._bounds import dual_ascent
 
         A = graph_arrays(G, "cost")
         t1 = time.perf_counter()
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += [
         "",
         "proven gap: steiner_tree's own (lower_bound=\"auto\": Mehlhorn's cost / (2 - 2/l) above 300,000 edges).",
-        "dual ascent gap / s: gisplan._steiner_bound.dual_ascent run on the same graph and terminals after the call",
+        "dual ascent gap / s: gisplan.routing._bounds.dual_ascent run on the same graph and terminals after the call",
         '(what lower_bound="dual_ascent" adds), gap against gisplan\'s tree.',
     ]
     (RESULTS / "routing_scale.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

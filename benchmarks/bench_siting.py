@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gisplan.siting import maximize_coverage  # noqa: E402
+from gisplan.wifi.siting import maximize_coverage  # noqa: E402
 
 CBC_TIME_LIMIT_S = 300
 #: CBC is run up to this many demand rows (spopt needs a dense cost matrix; 20,000 x 2,000 took more than

@@ -1,4 +1,4 @@
-"""SteinLib benchmark: gisplan.routing.steiner_tree against networkx's approximation, side by side.
+"""SteinLib benchmark: gisplan.routing.steiner.steiner_tree against networkx's approximation, side by side.
 
 For every instance of the chosen series (B, C, D, E in ``../shared/benchmarks/steinlib``) it reports the cost of
 both, their gap to the known optimum, gisplan's proven gap (from its own lower bound, i.e. without knowing the
@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from _steinlib import STEINLIB_DIR, read_optima, read_stp  # noqa: E402
 
-from gisplan.routing import steiner_tree  # noqa: E402
+from gisplan.routing.steiner import steiner_tree  # noqa: E402
 
 RESULTS = HERE / "results"
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         frames.append(df)
     every = [pd.read_csv(p) for p in sorted(RESULTS.glob("steiner_*.csv"))]
     summ = summary(pd.concat(every, ignore_index=True))
-    lines = ["# SteinLib: gisplan.routing.steiner_tree vs networkx approximation.steiner_tree (Mehlhorn)", ""]
+    lines = ["# SteinLib: gisplan.routing.steiner.steiner_tree vs networkx approximation.steiner_tree (Mehlhorn)", ""]
     lines.append(
         "| series | n | gisplan mean / max gap | optimal | proven gap mean / max | networkx mean / max gap | "
         "nx optimal | worse than nx | gisplan s total (max) | networkx s total |"

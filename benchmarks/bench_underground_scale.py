@@ -10,7 +10,7 @@ districts and two penalty zones complete the layers.  The zone is a square of ``
 The plan is run in a fresh subprocess per variant and timed step by step through the ``progress`` callback:
 
 - ``plan_undergrounding`` as a user calls it (a roads layer this large is clipped to the zone and the way to its
-  exchanges before the graph is built, see :mod:`gisplan._underground_clip`);
+  exchanges before the graph is built, see :mod:`gisplan.underground._clip`);
 - ``--no-clip``: the graph of the whole roads layer (the behaviour before the clipping), to compare;
 - ``--profile``: under cProfile (top functions printed).
 
@@ -205,8 +205,8 @@ def _maxrss_mb() -> float:
 
 def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool = False) -> dict:
     """Plan the zone once (meant to run in a fresh subprocess); time per step from the progress messages."""
-    import gisplan._underground_clip as clip
-    from gisplan.underground import UndergroundParams, plan_undergrounding
+    import gisplan.underground._clip as clip
+    from gisplan.underground.planner import UndergroundParams, plan_undergrounding
 
     if no_clip:
         clip.CLIP_MIN_ROADS = sys.maxsize  # the whole roads layer, as before the clipping

@@ -33,9 +33,11 @@ __all__ = [
     "LANGS",
     "STRINGS",
     "VALUE_LABELS",
+    "billion_vnd",
     "both",
     "column_label",
     "display_table",
+    "million_vnd",
     "t",
     "value_label",
 ]
@@ -253,6 +255,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     # roadmap
     "trench_km": ("Tuyến hào (km)", "Trench (km)"),
     "million_vnd": ("Chi phí (triệu đồng)", "Cost (million VND)"),
+    "reused_duct_km": ("Cống bể tận dụng (km)", "Reused ducts (km)"),
+    "cumulative_cost_vnd": ("Chi phí lũy kế (đồng)", "Cumulative cost (VND)"),
+    "cumulative_people": ("Số dân được phủ lũy kế", "Cumulative people covered"),
+    "vnd_per_person": ("Chi phí mỗi người (đồng)", "Cost per person (VND)"),
     "people_covered": ("Số dân được phủ", "People covered"),
     # versions
     "id": ("Mã phiên bản", "Version"),
@@ -465,6 +471,16 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     return pair[LANGS.index(lang)]
+
+
+def billion_vnd(vnd: float) -> float:
+    """An amount in VND as billions (tỷ đồng), the unit totals are read in: ``21_385_604_192`` -> ``21.385604192``."""
+    return float(vnd) / 1_000_000_000
+
+
+def million_vnd(vnd: float) -> float:
+    """An amount in VND as millions (triệu đồng), rounded to 0.1 for charts."""
+    return round(float(vnd) / 1_000_000, 1)
 
 
 def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gisplan import store as store_mod
+from gisplan.store import versions as store_mod
 from gisplan._errors import ConflictError
 
 SHARED = "shared-scenario"

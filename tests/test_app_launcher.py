@@ -34,7 +34,7 @@ def test_sigterm_stops_the_server(tmp_path):
     port = _free_port()
     env = {**os.environ, "HOME": str(tmp_path)}
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "gisplan.cli", "app", "--port", str(port)],
+        [sys.executable, "-m", "gisplan.cli.main", "app", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

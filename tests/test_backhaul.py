@@ -7,8 +7,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from gisplan._errors import CRSError, PlanningError
-from gisplan.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
-from gisplan.catalog import load_catalog
+from gisplan.wifi.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.catalog._catalog import load_catalog
 
 CRS = "EPSG:32648"
 
@@ -108,7 +108,7 @@ def test_geographic_input_is_projected() -> None:
 
 
 def test_fibre_along_roads_when_network_exists() -> None:
-    network = pytest.importorskip("gisplan.network", reason="gisplan.network (road graph) not there yet")
+    network = pytest.importorskip("gisplan.routing.graph", reason="gisplan.routing.graph (road graph) not there yet")
     from shapely.geometry import LineString
 
     roads = gpd.GeoDataFrame(
@@ -130,8 +130,8 @@ def test_site_far_from_every_road_gets_no_fibre_option_but_still_a_backhaul():
     import geopandas as gpd
     from shapely.geometry import LineString, Point
 
-    from gisplan.backhaul import backhaul_options
-    from gisplan.network import graph_from_roads
+    from gisplan.wifi.backhaul import backhaul_options
+    from gisplan.routing.graph import graph_from_roads
 
     crs = "EPSG:32648"
     roads = gpd.GeoDataFrame(

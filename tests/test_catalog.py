@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from gisplan._errors import CatalogError
-from gisplan.catalog import CATEGORIES, ROAD_CLASSES, SURFACES, load_catalog
+from gisplan.catalog._catalog import CATEGORIES, ROAD_CLASSES, SURFACES, load_catalog
 
 
 def test_default_catalog_is_complete_and_sourced():
@@ -53,7 +53,7 @@ def test_unknown_override_names_the_nearest_code():
 def test_bad_catalog_file_lists_every_problem(tmp_path):
     from importlib import resources
 
-    raw = yaml.safe_load(resources.files("gisplan").joinpath("data/catalog.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(resources.files("gisplan.catalog").joinpath("catalog.yaml").read_text(encoding="utf-8"))
     raw["items"][0]["price_vnd"] = -5
     raw["items"][1]["category"] = "magic"
     del raw["params"]["contingency_share"]

@@ -10,8 +10,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from gisplan.cli import build_parser, main
-from gisplan.layers import write_gpkg
+from gisplan.cli.main import build_parser, main
+from gisplan.io.layers import write_gpkg
 
 
 def _subcommands(parser):
@@ -74,7 +74,7 @@ def test_missing_crs_gives_clear_message(tmp_path, capsys):
 def test_console_script_demo(tmp_path):
     out = tmp_path / "demo"
     res = subprocess.run(
-        [sys.executable, "-m", "gisplan.cli", "demo", "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "gisplan.cli.main", "demo", "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
         timeout=900,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gisplan._errors import CatalogError
-from gisplan.catalog import load_catalog
-from gisplan.costing import add_contingency, boq_frame, boq_line, boq_totals
+from gisplan.catalog._catalog import load_catalog
+from gisplan.catalog.costing import add_contingency, boq_frame, boq_line, boq_totals
 from gisplan.plan import BOQ_COLUMNS
 
 CAT = load_catalog()

@@ -1,4 +1,4 @@
-"""Tests of the embedded Phú Quốc demo generator (gisplan.demo_data)."""
+"""Tests of the embedded Phú Quốc demo generator (gisplan.demo.data)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from gisplan import demo_data
-from gisplan.demo_data import (
+from gisplan.demo import data as demo_data
+from gisplan.demo.data import (
     DEFAULT_SEED,
     LAYER_NAMES,
     demo_gpkg_path,

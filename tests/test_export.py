@@ -1,4 +1,4 @@
-"""Tests of gisplan.export and gisplan._atomic: BOQ CSV/XLSX, plan GeoPackage, manifest, atomic writes."""
+"""Tests of gisplan.outputs.export and gisplan._atomic: BOQ CSV/XLSX, plan GeoPackage, manifest, atomic writes."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from shapely.geometry import LineString, Point, Polygon
 
 from gisplan._atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
 from gisplan._errors import CRSError, PlanningError
-from gisplan._qgis_styles import style_qml
-from gisplan.export import (
+from gisplan.outputs._qgis_styles import style_qml
+from gisplan.outputs.export import (
     PRICES_SHEET,
     SUMMARY_SHEET,
     boq_to_csv,
@@ -464,8 +464,8 @@ def test_xlsx_of_empty_boq(tmp_path: Path) -> None:
 def test_libreoffice_recomputes_the_same_totals(tmp_path: Path, contingency: bool) -> None:
     boq = _boq()
     if contingency:  # percentage lines: their unit price is a formula over their group's lines
-        from gisplan.catalog import load_catalog
-        from gisplan.costing import add_contingency
+        from gisplan.catalog._catalog import load_catalog
+        from gisplan.catalog.costing import add_contingency
 
         boq = add_contingency(boq, load_catalog(), share=0.1)
         assert (boq["unit"] == "%").sum() == 3
@@ -847,8 +847,8 @@ def test_compare_to_xlsx_writes_bilingual_sheets(tmp_path: Path) -> None:
 
 
 def _boq_with_contingency() -> pd.DataFrame:
-    from gisplan.catalog import load_catalog
-    from gisplan.costing import add_contingency, boq_frame, boq_line
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.catalog.costing import add_contingency, boq_frame, boq_line
 
     cat = load_catalog()
     lines = [

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from gisplan._errors import CRSError, LayerError
-from gisplan.crs import METRIC_CRS
-from gisplan.layers import (
+from gisplan.io.crs import METRIC_CRS
+from gisplan.io.layers import (
     RepairWarning,
     infer_kind,
     layer_info,
@@ -325,7 +325,7 @@ def test_kml_read(tmp_path):
 
 
 def read_layer_name(path):
-    from gisplan.layers import list_layers
+    from gisplan.io.layers import list_layers
 
     return list_layers(path)[0][0]
 

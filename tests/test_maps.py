@@ -1,4 +1,4 @@
-"""Tests of gisplan.maps: offline HTML, layers with counts, static files, legend, popups."""
+"""Tests of gisplan.outputs.maps: offline HTML, layers with counts, static files, legend, popups."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from shapely.geometry import LineString, Point
 from tiny_project import LAT, LON, tiny_frames
 
-from gisplan import maps
-from gisplan._assets import DROPPED_ASSETS, asset_texts, folium_asset_urls, install_static_assets
+from gisplan.outputs import maps
+from gisplan.outputs._assets import DROPPED_ASSETS, asset_texts, folium_asset_urls, install_static_assets
 from gisplan._errors import CRSError, GisplanError
-from gisplan.crs import METRIC_CRS
+from gisplan.io.crs import METRIC_CRS
 from gisplan.i18n import both, t
 from gisplan.plan import Plan, empty_boq
 

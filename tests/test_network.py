@@ -1,4 +1,4 @@
-"""Tests of gisplan.network: building the road graph, attaching points, crossings, components."""
+"""Tests of gisplan.routing.graph: building the road graph, attaching points, crossings, components."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 from shapely import LineString, Point, Polygon
 
 from gisplan._errors import CRSError, LayerError, RoutingError
-from gisplan.network import (
+from gisplan.routing.graph import (
     attach_points,
     components_report,
     count_crossings,
     crossings_cost,
     graph_from_roads,
 )
-from gisplan.routing import steiner_tree
+from gisplan.routing.steiner import steiner_tree
 
 CRS = "EPSG:32648"
 

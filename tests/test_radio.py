@@ -1,4 +1,4 @@
-"""Tests of gisplan.radio against published reference values, and the line-of-sight checks on tiny rasters."""
+"""Tests of gisplan.wifi.radio against published reference values, and the line-of-sight checks on tiny rasters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import rasterio
 from affine import Affine
 
 from gisplan._errors import CatalogError, CRSError, PlanningError
-from gisplan.radio import (
+from gisplan.wifi.radio import (
     APProfile,
     RadioValidityWarning,
     cost231_hata_loss_db,

@@ -1,4 +1,4 @@
-"""Tests of gisplan.routing: Steiner trees with bounds, nearest-source paths."""
+"""Tests of gisplan.routing.steiner: Steiner trees with bounds, nearest-source paths."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gisplan._errors import RoutingError
-from gisplan._graph import graph_arrays, invalidate_arrays
-from gisplan.routing import nearest_source_paths, steiner_tree
+from gisplan.routing._arrays import graph_arrays, invalidate_arrays
+from gisplan.routing.steiner import nearest_source_paths, steiner_tree
 
 STEINLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "steinlib"
 
@@ -138,7 +138,7 @@ def _grid(side: int, seed: int) -> nx.Graph:
 
 def test_big_graph_branch_keeps_quality(monkeypatch):
     """The big-graph path (key-path exchange only) spans, is pruned and beats networkx's Mehlhorn."""
-    import gisplan.routing as routing
+    import gisplan.routing.steiner as routing
 
     monkeypatch.setattr(routing, "LOCAL_NEIGHBOURHOOD_NODES", 100)
     G = _grid(40, seed=3)
@@ -194,7 +194,7 @@ def small_instances(draw):
 @given(small_instances(), st.integers(0, 2))
 def test_dual_ascent_never_exceeds_the_exact_optimum(case, root_pick):
     """The bound is valid from any root: at most HiGHS's proven optimum."""
-    from gisplan._steiner_bound import dual_ascent, solve_exact
+    from gisplan.routing._bounds import dual_ascent, solve_exact
 
     G, terminals = case
     A = graph_arrays(G, "cost")
@@ -220,7 +220,7 @@ def test_dual_ascent_is_valid_and_tight_on_steinlib(series):
     """Valid on every B and C instance; tight on the dense ones (c18-c20 were 47-69 % of the optimum before)."""
     import sys
 
-    from gisplan._steiner_bound import dual_ascent
+    from gisplan.routing._bounds import dual_ascent
 
     optima = _steinlib_optima(series)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

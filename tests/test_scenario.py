@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from gisplan._errors import ScenarioError
-from gisplan.scenario import load_scenario, parse_scenario, render_template, scenario_catalog, spec_paths
+from gisplan.workflow.scenario import load_scenario, parse_scenario, render_template, scenario_catalog, spec_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = {
@@ -153,7 +153,7 @@ def test_a_geometry_file_that_fails_says_where_it_was_looked_for(tmp_path):
 
 
 def test_saved_scenario_values_do_not_open_files():
-    from gisplan.scenario import scenario_values
+    from gisplan.workflow.scenario import scenario_values
 
     values = scenario_values(minimal(geometries={"zones": "nowhere.geojson"}, catalog={"file": "gia.yaml"}))
     assert values["geometries"]["zones"] == "nowhere.geojson" and values["catalog"]["file"] == "gia.yaml"

@@ -1,4 +1,4 @@
-"""Tests of gisplan.siting: exactness against brute force, the spopt reproduction, budgets and errors."""
+"""Tests of gisplan.wifi.siting: exactness against brute force, the spopt reproduction, budgets and errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from gisplan._errors import SitingError
-from gisplan.siting import cover_all, maximize_coverage
+from gisplan.wifi.siting import cover_all, maximize_coverage
 
 
 def _random_instance(seed: int, n_rows: int = 12, n_sites: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

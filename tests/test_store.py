@@ -1,4 +1,4 @@
-"""Tests of gisplan.store: immutable versions, reviews, and writers that race or die (real processes)."""
+"""Tests of gisplan.store.versions: immutable versions, reviews, and writers that race or die (real processes)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gisplan import _store_codec as codec
+from gisplan.store import _codec as codec
 from gisplan._errors import ConflictError, StoreError
-from gisplan.store import NO_HEAD, STATUSES, TRANSITIONS, Version, VersionStore
+from gisplan.store.versions import NO_HEAD, STATUSES, TRANSITIONS, Version, VersionStore
 
 WORKER = Path(__file__).resolve().parent / "_store_worker.py"
 _spec = importlib.util.spec_from_file_location("_store_worker", WORKER)

@@ -9,8 +9,8 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from gisplan._errors import PlanningError, RoutingError
-from gisplan.catalog import load_catalog
-from gisplan.underground import UndergroundParams, plan_undergrounding
+from gisplan.catalog._catalog import load_catalog
+from gisplan.underground.planner import UndergroundParams, plan_undergrounding
 
 X0, Y0 = 400_000.0, 1_100_000.0
 CRS = "EPSG:32648"
@@ -199,8 +199,8 @@ def test_bad_params():
 
 @pytest.mark.slow
 def test_demo_zone_duong_dong_sanity():
-    from gisplan.demo_data import demo_gpkg_path, demo_zone_duong_dong
-    from gisplan.layers import read_layers
+    from gisplan.demo.data import demo_gpkg_path, demo_zone_duong_dong
+    from gisplan.io.layers import read_layers
 
     budget = 5_000_000_000
     layers = read_layers(demo_gpkg_path())
@@ -380,8 +380,8 @@ def test_shortcut_params_are_checked():
 def test_network_duct_counts_equal_tree_counts_on_a_tree():
     import random
 
-    from gisplan._underground_quantities import cables_per_edge, cables_per_edge_network, root_tree
-    from gisplan._underground_shortcuts import root_paths
+    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._shortcuts import root_paths
 
     for seed in range(5):
         T = nx.random_labeled_tree(30, seed=seed)
@@ -417,8 +417,8 @@ def test_forced_corridor_off_the_roads_is_refused():
 
 
 def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
-    from gisplan._underground_quantities import cables_per_edge, cables_per_edge_network, root_tree
-    from gisplan._underground_shortcuts import root_paths
+    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._shortcuts import root_paths
 
     # exchange 0 - 1 - 2 - 3 - 4: span A (1-2) lies on the way from span B (3-4) to the exchange, so edge 1-2
     # carries both routes; 2-3 only feeds B.
@@ -435,7 +435,7 @@ def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
 def test_duct_counts_never_grow_away_from_the_exchange():
     import random
 
-    from gisplan._underground_quantities import cables_per_edge, ekey, root_tree
+    from gisplan.underground._quantities import cables_per_edge, ekey, root_tree
 
     for seed in range(8):
         T = nx.random_labeled_tree(40, seed=seed)
@@ -455,7 +455,7 @@ def test_duct_counts_never_grow_away_from_the_exchange():
 
 
 def test_poles_of_cables_without_trench_are_phased_and_charged():
-    from gisplan._underground_phasing import Street, assign_phases
+    from gisplan.underground._phasing import Street, assign_phases
 
     s1 = Street(key="S1#1", name="S1", nodes=frozenset({0, 1}), own_cost=100.0, score=1.0, length_m=10.0)
     s2 = Street(key="S2#1", name="S2", nodes=frozenset({1, 2}), own_cost=100.0, score=0.5, length_m=10.0)
@@ -484,7 +484,7 @@ def test_zone_in_projected_coordinates_without_crs_is_refused():
 def test_self_crossing_zone_is_repaired_with_a_warning():
     from shapely.geometry import Polygon
 
-    from gisplan._validate import RepairWarning
+    from gisplan.io._validate import RepairWarning
 
     # a bow tie drawn over the grid: its two lobes hold every cable of the grid's zone
     a, b, c, d = _xy(-10, -10), _xy(250, -10), _xy(-10, 250), _xy(250, 250)
@@ -496,7 +496,7 @@ def test_self_crossing_zone_is_repaired_with_a_warning():
 
 
 def test_priority_areas_follow_the_plan_crs():
-    from gisplan._underground_build import _area
+    from gisplan.underground._build import _area
 
     centre = gpd.GeoDataFrame(geometry=[box(*_xy(-10, 190), *_xy(210, 210))], crs=CRS).to_crs("EPSG:4326")
     got = _area(centre, "EPSG:3405", "centre_areas")  # VN-2000 / UTM 48N, the layers' CRS here
@@ -550,8 +550,8 @@ def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
     # roads far from the zone and its exchange (5 km east) are left out of the graph; the plan does not change
     layers = _far_roads(_layers(), [LineString([_xy(5000 + 100 * i, 0), _xy(5000 + 100 * i, 300)]) for i in range(5)])
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan._underground_clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan._underground_clip.CLIP_MARGIN_M", 10.0)
+    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
+    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
     clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
@@ -580,8 +580,8 @@ def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
     ]
     layers = {**_far_roads(layers, detour), "sites": sites}
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan._underground_clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan._underground_clip.CLIP_MARGIN_M", 10.0)
+    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
+    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
     clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)

@@ -11,9 +11,9 @@ import pytest
 from shapely.geometry import Point
 
 from gisplan._errors import LayerError, UploadError
-from gisplan.crs import METRIC_CRS
-from gisplan.layers import RepairWarning
-from gisplan.uploads import read_upload
+from gisplan.io.crs import METRIC_CRS
+from gisplan.io.layers import RepairWarning
+from gisplan.io.uploads import read_upload
 
 
 def _poles(owners: tuple[str, ...] = ("telecom", "power", "shared")) -> gpd.GeoDataFrame:
@@ -73,7 +73,7 @@ def test_csv_needs_and_takes_a_crs() -> None:
 
 
 def test_geopackage_gives_every_kind_layer(tmp_path: Path) -> None:
-    from gisplan.layers import write_gpkg
+    from gisplan.io.layers import write_gpkg
 
     path = write_gpkg({"poles": _poles().to_crs(METRIC_CRS)}, tmp_path / "p.gpkg")
     assert list(read_upload("p.gpkg", path.read_bytes())) == ["poles"]

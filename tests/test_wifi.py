@@ -8,8 +8,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from gisplan._errors import PlanningError
-from gisplan.catalog import load_catalog
-from gisplan.wifi import WifiParams, plan_wifi
+from gisplan.catalog._catalog import load_catalog
+from gisplan.wifi.planner import WifiParams, plan_wifi
 
 CRS = "EPSG:32648"
 X0, Y0 = 400_000.0, 1_100_000.0
@@ -138,8 +138,8 @@ def test_deterministic() -> None:
 
 @pytest.mark.slow
 def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
-    from gisplan.demo_data import demo_gpkg_path, demo_wifi_focus
-    from gisplan.layers import read_layers
+    from gisplan.demo.data import demo_gpkg_path, demo_wifi_focus
+    from gisplan.io.layers import read_layers
 
     layers = read_layers(demo_gpkg_path())
     focus = demo_wifi_focus()
@@ -200,7 +200,7 @@ def test_unserved_settlements_before_planning():
     import geopandas as gpd
     from shapely.geometry import Point, box
 
-    from gisplan.wifi import unserved_settlements
+    from gisplan.wifi.planner import unserved_settlements
 
     crs = "EPSG:32648"
     sets = gpd.GeoDataFrame(

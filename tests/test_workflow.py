@@ -11,11 +11,11 @@ import pytest
 import yaml
 from shapely.geometry import Point, mapping
 
-from gisplan.cli import main
-from gisplan.compare import compare_runs
-from gisplan.demo_data import demo_wifi_focus
-from gisplan.scenario import parse_scenario
-from gisplan.workflow import read_run, run_scenario, write_run
+from gisplan.cli.main import main
+from gisplan.workflow.compare import compare_runs
+from gisplan.demo.data import demo_wifi_focus
+from gisplan.workflow.scenario import parse_scenario
+from gisplan.workflow.runs import read_run, run_scenario, write_run
 
 # a 150 m circle in central Dương Đông: a few dozen aerial spans, quick to plan
 CENTRE = (103.9607, 10.2201)
@@ -189,8 +189,8 @@ def test_scenario_corridors_reach_the_planner(tmp_path):
 
 def test_run_with_layers_already_loaded_gives_the_same_plan(runs):
     """The app passes its cached project layers: the plan must not change."""
-    from gisplan.demo_data import demo_gpkg_path
-    from gisplan.layers import read_layers
+    from gisplan.demo.data import demo_gpkg_path
+    from gisplan.io.layers import read_layers
 
     text = (runs["a1"] / "scenario.yaml").read_text(encoding="utf-8")
     result = run_scenario(parse_scenario(text), layers=read_layers(demo_gpkg_path()))
@@ -205,7 +205,7 @@ def user_project(tmp_path_factory):
     as a lon/lat CSV with Vietnamese column names, the zone as a GeoJSON file; the scenario in another folder."""
     import pyogrio
 
-    from gisplan.demo_data import demo_gpkg_path
+    from gisplan.demo.data import demo_gpkg_path
 
     root = tmp_path_factory.mktemp("user")
     (root / "data").mkdir()
@@ -234,7 +234,7 @@ def user_project(tmp_path_factory):
 def test_run_on_a_user_geopackage_with_per_kind_files_and_a_crs(user_project, runs, tmp_path, monkeypatch):
     """layers.crs is for files that state none (the CSV); the GeoPackage keeps its own CRS; the source may lack
     a layer a file provides; relative paths follow the scenario file, not the working folder."""
-    from gisplan.scenario import load_scenario
+    from gisplan.workflow.scenario import load_scenario
 
     monkeypatch.chdir(tmp_path)
     result = run_scenario(load_scenario(user_project))
@@ -275,7 +275,7 @@ def test_manifest_hashes_every_file_of_the_run_folder(runs):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     scenario = (runs["a1"] / "scenario.yaml").read_bytes()
     assert manifest["scenario_sha256"] == hashlib.sha256(scenario).hexdigest()
-    from gisplan.demo_data import demo_gpkg_path
+    from gisplan.demo.data import demo_gpkg_path
 
     assert manifest["layers"]["source"]["sha256"] == hashlib.sha256(demo_gpkg_path().read_bytes()).hexdigest()
 
@@ -307,8 +307,8 @@ def _tiny_run(folder, kind: str, *, contingency_groups: int = 2):
     """A run folder written in code: an underground-like or wifi-like plan with a contingency line per group."""
     from shapely.geometry import LineString
 
-    from gisplan.crs import METRIC_CRS
-    from gisplan.export import export_plan
+    from gisplan.io.crs import METRIC_CRS
+    from gisplan.outputs.export import export_plan
     from gisplan.plan import BOQ_COLUMNS, Plan, empty_boq
 
     rows = []
@@ -359,7 +359,7 @@ def _tiny_run(folder, kind: str, *, contingency_groups: int = 2):
 
 
 def test_compare_plans_of_different_kinds_and_empty_plans(tmp_path):
-    from gisplan.compare import comparison_tables, write_comparison
+    from gisplan.workflow.compare import comparison_tables, write_comparison
 
     under = _tiny_run(tmp_path / "u", "underground")
     wifi = _tiny_run(tmp_path / "w", "wifi", contingency_groups=1)
@@ -395,8 +395,8 @@ def test_compare_links_without_geometry_and_attribute_changes():
     a link that gains a line has moved; attribute changes are listed with both values."""
     from shapely.geometry import LineString
 
-    from gisplan.compare import _feature_diff
-    from gisplan.crs import METRIC_CRS
+    from gisplan.workflow.compare import _feature_diff
+    from gisplan.io.crs import METRIC_CRS
 
     line = LineString([(386000.0, 1130000.0), (386500.0, 1130000.0)])
     a = gpd.GeoDataFrame(
@@ -416,8 +416,8 @@ def test_compare_links_without_geometry_and_attribute_changes():
 
 
 def test_demo_reads_the_demo_layers_once(tmp_path, monkeypatch):
-    import gisplan.workflow as workflow
-    from gisplan.demo import run_demo
+    import gisplan.workflow.runs as workflow
+    from gisplan.workflow.demo import run_demo
 
     calls = []
     original = workflow._read_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 from shapely.geometry import LineString, Point, Polygon
 
-from gisplan.crs import METRIC_CRS
+from gisplan.io.crs import METRIC_CRS
 
 LON, LAT = 103.97, 10.22  # Phú Quốc
 

@@ -6,11 +6,11 @@ import streamlit as st
 from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, session_dir, show_error, table, tr
 from streamlit_folium import st_folium
 
-from gisplan import maps
 from gisplan._errors import GisplanError
-from gisplan.compare import compare_runs, comparison_map, write_comparison
-from gisplan.i18n import value_label
-from gisplan.workflow import read_run
+from gisplan.i18n import billion_vnd, value_label
+from gisplan.outputs import maps
+from gisplan.workflow import actions
+from gisplan.workflow.compare import comparison_map
 
 CONTEXT_KINDS = ("land", "boundaries", "roads")
 
@@ -44,18 +44,13 @@ b = c2.selectbox(tr("app.compare.b"), options=ids, index=index_b, format_func=_l
 
 if st.button(tr("app.compare.button"), type="primary", key="compare_run"):
     try:
-        base = session_dir()
-        run_a = read_run(store.export_version(a, base / f"version-{a[:12]}", overwrite=True))
-        run_b = read_run(store.export_version(b, base / f"version-{b[:12]}", overwrite=True))
-        comparison = compare_runs(run_a, run_b)
         try:
             project = current_project()
         except (GisplanError, FileNotFoundError):
             project = {}
         context = {k: project[k] for k in CONTEXT_KINDS if k in project}
-        title = f"{by_id[a].scenario_name} {a[:12]} → {by_id[b].scenario_name} {b[:12]}"
-        out_dir = base / f"compare-{a[:12]}-{b[:12]}"
-        files = write_comparison(comparison, out_dir, title=title, context=context)
+        outcome = actions.compare_versions(store, a, b, session_dir(), context=context)
+        comparison, title, files = outcome.comparison, outcome.title, outcome.files
     except GisplanError as exc:
         show_error(exc)
         st.stop()
@@ -79,7 +74,9 @@ if comparison.is_empty:
 summary = comparison.summary()
 m1, m2, m3 = st.columns(3)
 delta = summary["amount_delta_vnd"]
-m1.metric("Δ " + tr("app.compare.cost_delta"), f"{delta / 1e9:+,.2f}", help=tr("app.cost_exact", vnd=f"{delta:+,d}"))
+m1.metric(
+    "Δ " + tr("app.compare.cost_delta"), f"{billion_vnd(delta):+,.2f}", help=tr("app.cost_exact", vnd=f"{delta:+,d}")
+)
 m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
 m3.metric(tr("app.compare.params"), summary["params_changed"])
 

@@ -16,10 +16,10 @@ from appkit import (
 )
 from streamlit_folium import st_folium
 
-from gisplan import maps
 from gisplan._errors import GisplanError
 from gisplan.i18n import both
-from gisplan.uploads import ALLOWED_SUFFIXES, read_upload
+from gisplan.io.uploads import ALLOWED_SUFFIXES, read_upload
+from gisplan.outputs import maps
 
 #: Coordinate systems offered for files that state none: code -> name planners know.
 UPLOAD_CRS = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +10,8 @@ from appkit import kpi_name, lang, open_store, show_error, store_path, table, tr
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import value_label
-from gisplan.store import TRANSITIONS
-from gisplan.workflow import run_artifacts
+from gisplan.store.versions import TRANSITIONS
+from gisplan.workflow import actions
 
 MIME = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -42,16 +41,8 @@ else:
         message = st.text_input(tr("app.save.message"), key="save_message")
         if st.form_submit_button(tr("app.save.button"), type="primary"):
             try:
-                head = store.head(last["name"])
-                kpis = json.loads((Path(last["dir"]) / "kpis.json").read_text(encoding="utf-8"))
-                version = store.save(
-                    scenario_name=last["name"],
-                    scenario_text=last["scenario_text"],
-                    artifacts=run_artifacts(last["dir"]),
-                    kpis=kpis,
-                    author=author.strip(),
-                    message=message.strip(),
-                    parent=head.id if head is not None else None,
+                version = actions.save_run(
+                    store, last["dir"], name=last["name"], author=author, message=message, on_head=True
                 )
             except GisplanError as exc:
                 show_error(exc)

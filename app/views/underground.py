@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import streamlit as st
-import yaml
 from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    feature_collection,
     keep_drawings,
     kpi_metrics,
     layers_section,
@@ -21,11 +18,12 @@ from appkit import (
     table,
     tr,
 )
-from shapely.geometry import mapping
 from streamlit_folium import st_folium
 
-from gisplan import maps
 from gisplan._errors import GisplanError
+from gisplan.demo import demo_zone_feature
+from gisplan.outputs import maps, tables
+from gisplan.workflow import actions
 
 DRAWINGS = "ug_drawings"
 KPIS = [
@@ -55,10 +53,7 @@ zones = [d for d in drawings if (d.get("geometry") or {}).get("type") in ("Polyg
 
 col1, col2, col3 = st.columns([2, 2, 1])
 if col1.button(tr("app.ug.demo_zone"), key="ug_demo_zone"):
-    from gisplan.demo_data import demo_zone_duong_dong
-
-    zone = {"type": "Feature", "properties": {}, "geometry": mapping(demo_zone_duong_dong())}
-    st.session_state[DRAWINGS] = [*drawings, zone]
+    st.session_state[DRAWINGS] = [*drawings, demo_zone_feature()]
     st.rerun()
 col2.caption(tr("app.ug.zones", n=len(zones)))
 if drawings and col3.button(tr("app.draw.clear"), key="ug_clear"):
@@ -83,19 +78,16 @@ out = st_folium(m, key="ug_map", height=560, use_container_width=True, returned_
 keep_drawings(DRAWINGS, out)
 
 if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zones):
-    scenario = {
-        "title": title,
-        "layers": layers_section(),
-        "geometries": {"zones": feature_collection(zones)},
-        "underground": {
-            "enabled": True,
-            "budget_per_year_vnd": round(budget_bn * 1e9),
-            "start_year": int(start_year),
-            "manhole_spacing_m": float(spacing),
-        },
-    }
     try:
-        run_scenario_text(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), "underground")
+        scenario = actions.underground_scenario(
+            title=title,
+            layers=layers_section(),
+            zones=zones,
+            budget_per_year_vnd=actions.vnd_from_billions(budget_bn),
+            start_year=int(start_year),
+            manhole_spacing_m=float(spacing),
+        )
+        run_scenario_text(actions.scenario_yaml(scenario), "underground")
         st.session_state["runs"]["underground"]["zones"] = list(zones)
     except GisplanError as exc:
         show_error(exc)
@@ -112,14 +104,10 @@ plan = run["result"].plan
 st.subheader(run["title"])
 kpi_metrics(plan.kpis, KPIS)
 
-trenches = plan.layers.get("trenches")
-if trenches is not None and len(trenches) and "phase" in trenches.columns:
+timeline = tables.phase_summary(plan)
+if len(timeline):
     st.caption(tr("app.ug.timeline"))
-    km = trenches.groupby("phase")["length_m"].sum() / 1000.0
-    cost = plan.boq.groupby("phase")["amount_vnd"].sum() / 1e6
-    timeline = pd.DataFrame({"trench_km": km.round(3), "million_vnd": cost.round(1)}).fillna(0.0)
-    timeline.index = timeline.index.astype(str)
-    table(timeline.rename_axis("phase").reset_index())  # the chart by phase follows the BOQ
+    table(timeline)  # the chart by phase follows the BOQ; the figures are the plan's own (as its KPIs)
 
 st.subheader(tr("app.boq"))
 table(plan.boq)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
-import yaml
 from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    feature_collection,
     keep_drawings,
     kpi_metrics,
     lang,
@@ -22,10 +19,11 @@ from appkit import (
 )
 from streamlit_folium import st_folium
 
-from gisplan import maps
 from gisplan._errors import GisplanError
 from gisplan.i18n import column_label
-from gisplan.wifi import unserved_settlements
+from gisplan.outputs import maps, tables
+from gisplan.wifi.planner import unserved_settlements
+from gisplan.workflow import actions
 
 DRAWINGS = "wifi_drawings"
 KPIS = [
@@ -88,16 +86,16 @@ out = st_folium(m, key="wifi_map", height=560, use_container_width=True, returne
 keep_drawings(DRAWINGS, out)
 
 if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
-    wifi: dict = {"enabled": True, "year": int(year)}
-    if mode == "cover_all":
-        wifi["cover_all"] = True
-    else:
-        wifi["budget_vnd"] = round(budget_bn * 1e9)
-    scenario: dict = {"title": title, "layers": layers_section(), "wifi": wifi}
-    if sites:
-        scenario["geometries"] = {"candidate_sites": feature_collection(sites)}
     try:
-        run_scenario_text(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False), "wifi")
+        scenario = actions.wifi_scenario(
+            title=title,
+            layers=layers_section(),
+            year=int(year),
+            cover_all=mode == "cover_all",
+            budget_vnd=None if mode == "cover_all" else actions.vnd_from_billions(budget_bn),
+            candidate_sites=sites,
+        )
+        run_scenario_text(actions.scenario_yaml(scenario), "wifi")
     except GisplanError as exc:
         show_error(exc)
         st.stop()
@@ -111,30 +109,21 @@ plan = run["result"].plan
 st.subheader(run["title"])
 kpi_metrics(plan.kpis, KPIS)
 
-chosen = plan.layers.get("wifi_sites")
-if chosen is not None and len(chosen) and {"people_covered", "cost_vnd"} <= set(chosen.columns):
+curve = tables.cost_per_person_curve(plan)
+if len(curve):
     st.caption(tr("app.wifi.curve"))
-    df = pd.DataFrame(chosen.drop(columns=chosen.geometry.name))
-    df["vnd_per_person"] = df["cost_vnd"] / df["people_covered"].clip(lower=1)
-    df = df.sort_values(["vnd_per_person", "site_id"]).reset_index(drop=True)
-    curve = pd.DataFrame(
-        {
-            "million_vnd": (df["cost_vnd"].cumsum() / 1e6).round(1),
-            "people_covered": df["people_covered"].cumsum(),
-        }
-    )
     c1, c2 = st.columns([2, 3])
     with c1:
-        shown = curve.rename(columns={c: column_label(c, lang()) for c in curve.columns})
-        st.line_chart(shown, x=column_label("million_vnd", lang()), y=column_label("people_covered", lang()))
+        x, y = column_label("cumulative_cost_vnd", lang()), column_label("cumulative_people", lang())
+        st.line_chart(curve.rename(columns={"cumulative_cost_vnd": x, "cumulative_people": y}), x=x, y=y)
     with c2:
-        table(df.drop(columns=["vnd_per_person"]))
+        table(curve, drop=("vnd_per_person", "cumulative_cost_vnd", "cumulative_people"))
 
 options = plan.layers.get("backhaul_options")
 if options is not None and len(options):
     st.subheader(tr("app.wifi.options"))
     # peer_x/peer_y are metric coordinates and `why` repeats every option's cost: not for reading
-    table(pd.DataFrame(options.drop(columns=options.geometry.name)), drop=("peer_x", "peer_y", "why"))
+    table(options, drop=("peer_x", "peer_y", "why"))
 
 st.subheader(tr("app.boq"))
 table(plan.boq)

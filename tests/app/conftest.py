@@ -23,7 +23,7 @@ def tiny_layers(n_poles: int = 3) -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture
 def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A tiny project GeoPackage, made the app's project through $GISPLAN_PROJECT."""
-    from gisplan.layers import write_gpkg
+    from gisplan.io.layers import write_gpkg
 
     path = write_gpkg(tiny_layers(), tmp_path / "tiny.gpkg")
     monkeypatch.setenv("GISPLAN_PROJECT", str(path))

@@ -96,7 +96,7 @@ def test_invalid_project_shows_an_error(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_launcher_command_is_local_and_offline() -> None:
-    from gisplan._app_launcher import app_command, app_dir
+    from gisplan.cli._app_launcher import app_command, app_dir
 
     cmd = app_command(port=8765)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(app_dir() / "streamlit_app.py")

@@ -14,7 +14,7 @@ from shapely.geometry import Point, mapping
 from streamlit.testing.v1 import AppTest
 
 from gisplan.i18n import t
-from gisplan.scenario import parse_scenario
+from gisplan.workflow.scenario import parse_scenario
 
 APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 PAGES = ["views/underground.py", "views/wifi.py", "views/scenarios.py", "views/compare.py", "views/export.py"]

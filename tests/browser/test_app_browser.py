@@ -11,7 +11,7 @@ import pytest
 from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
 from shapely.geometry import LineString, Point, Polygon
 
-from gisplan.crs import METRIC_CRS
+from gisplan.io.crs import METRIC_CRS
 from gisplan.i18n import both, t
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ N_POLES = 2500  # above the static threshold: fetched from /app/static as a GeoJ
 
 
 def _project(path: Path) -> Path:
-    from gisplan.layers import write_gpkg
+    from gisplan.io.layers import write_gpkg
 
     land = Polygon([(LON - 0.1, LAT - 0.1), (LON + 0.1, LAT - 0.1), (LON + 0.1, LAT + 0.1), (LON - 0.1, LAT + 0.1)])
     frames = {

@@ -28,7 +28,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Iterator[StreamlitServer]:
-    from gisplan.demo_data import demo_gpkg_path
+    from gisplan.demo.data import demo_gpkg_path
 
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
@@ -117,9 +117,9 @@ def _seed_versions(store_path: Path, tmp_path: Path) -> list[str]:
     """Two saved versions of a small-zone plan (yearly budgets 12 and 0.5 billion VND)."""
     import yaml
 
-    from gisplan.scenario import parse_scenario
-    from gisplan.store import VersionStore
-    from gisplan.workflow import run_artifacts, run_scenario, write_run
+    from gisplan.workflow.scenario import parse_scenario
+    from gisplan.store.versions import VersionStore
+    from gisplan.workflow.runs import run_artifacts, run_scenario, write_run
 
     zone = gpd.GeoSeries([Point(LON, LAT)], crs="EPSG:4326").to_crs("EPSG:32648").buffer(150, 8).to_crs("EPSG:4326")
     store = VersionStore(store_path)

@@ -1,0 +1,367 @@
+"""The cost catalog: every unit price in VND, with its unit and source.
+
+One module loads and validates the catalog for every planner.  The default
+catalog ships inside the package (``gisplan/catalog/catalog.yaml``); a scenario
+can override any price or parameter.
+
+Examples
+--------
+>>> cat = load_catalog()
+>>> cat.price("MH.STD")
+18000000
+>>> cat.trench_cost_per_m("asphalt", "urban") == cat.price("TR.ASPHALT") + cat.price("TM.URBAN")
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gisplan._errors import CatalogError, Problem, did_you_mean
+
+SURFACES = ("asphalt", "concrete", "gravel", "earth")
+ROAD_CLASSES = ("national", "provincial", "district", "urban", "rural", "track")
+CATEGORIES = ("civil", "duct", "cable", "removal", "radio", "power", "backhaul", "contingency")
+_ITEM_KEYS = ("code", "description_vi", "description_en", "unit", "price_vnd", "category", "source")
+_REQUIRED_PARAMS = {
+    "contingency_share": (0.0, 1.0),
+    "labour_share_civil": (0.0, 1.0),
+    "spare_ducts": (0, 20),
+    "cables_per_duct": (1, 50),
+    "manhole_spacing_m": (10.0, 5000.0),
+    "satellite_horizon_years": (1, 50),
+    "cable_slack_share": (0.0, 1.0),
+}
+_FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """One priced line of the catalog."""
+
+    code: str
+    description_vi: str
+    description_en: str
+    unit: str
+    price_vnd: int
+    category: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A validated cost catalog (immutable).
+
+    Use :func:`load_catalog` to build one; :meth:`with_overrides` returns a new
+    catalog with some prices or parameters changed.
+    """
+
+    version: str
+    items: Mapping[str, CatalogItem]
+    params: Mapping[str, float]
+    ap_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    backhaul: Mapping[str, float] = field(default_factory=dict)
+    origin: str = "<built-in>"
+
+    # ---- lookups -------------------------------------------------------------------------------------------
+    def item(self, code: str) -> CatalogItem:
+        """Return the catalog line ``code``; unknown codes raise :class:`CatalogError` with the nearest ones."""
+        try:
+            return self.items[code]
+        except KeyError:
+            raise CatalogError(
+                f"unknown catalog item {code!r}",
+                [Problem(f"no item {code!r} in catalog {self.origin}", hint=did_you_mean(code, self.items))],
+            ) from None
+
+    def price(self, code: str) -> int:
+        """Unit price of ``code`` in VND."""
+        return self.item(code).price_vnd
+
+    def param(self, name: str) -> float:
+        """A numeric parameter of the catalog (e.g. ``contingency_share``)."""
+        try:
+            return self.params[name]
+        except KeyError:
+            raise CatalogError(
+                f"unknown catalog parameter {name!r}", [Problem(name, hint=did_you_mean(name, self.params))]
+            ) from None
+
+    def trench_code(self, surface: str) -> str:
+        """Catalog code of the trench item for ``surface``."""
+        if surface not in SURFACES:
+            raise CatalogError(f"unknown surface {surface!r}; expected one of {', '.join(SURFACES)}")
+        return f"TR.{surface.upper()}"
+
+    def traffic_code(self, road_class: str) -> str:
+        """Catalog code of the traffic-management surcharge for ``road_class``."""
+        if road_class not in ROAD_CLASSES:
+            raise CatalogError(f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)}")
+        return f"TM.{road_class.upper()}"
+
+    def crossing_code(self, road_class: str) -> str:
+        """Catalog code of a crossing of a road of ``road_class``."""
+        if road_class not in ROAD_CLASSES:
+            raise CatalogError(f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)}")
+        return f"XING.{road_class.upper()}"
+
+    def trench_cost_per_m(self, surface: str, road_class: str) -> int:
+        """Trench cost per metre in VND: trench and reinstatement by surface plus traffic management by class."""
+        return self.price(self.trench_code(surface)) + self.price(self.traffic_code(road_class))
+
+    def crossing_cost(self, road_class: str) -> int:
+        """Cost in VND of one crossing of a road of ``road_class``."""
+        return self.price(self.crossing_code(road_class))
+
+    @property
+    def duct_reuse_cost_per_m(self) -> int:
+        """Cost per metre in VND of reusing an existing free duct (small but positive)."""
+        return max(1, self.price("DUCT.REUSE"))
+
+    def cable_code(self, kind: str, fibre_count: int | None = None) -> str:
+        """Catalog code for re-pulling a cable of ``kind`` (fibre sizes round up to the next stocked size)."""
+        if kind == "fibre":
+            n = int(fibre_count or 12)
+            size = next((s for s in _FIBRE_SIZES if s >= n), None)
+            if size is None:
+                raise CatalogError(f"no stocked fibre cable with {n} fibres (largest: {_FIBRE_SIZES[-1]})")
+            return f"CAB.FO{size}"
+        if kind == "copper":
+            return "CAB.CU"
+        if kind == "coax":
+            return "CAB.COAX"
+        raise CatalogError(f"unknown cable kind {kind!r}; expected fibre, copper or coax")
+
+    @property
+    def digest(self) -> str:
+        """A short content hash of the catalog (changes with any price or parameter)."""
+        payload = {
+            "items": {c: [i.unit, i.price_vnd] for c, i in sorted(self.items.items())},
+            "params": dict(sorted(self.params.items())),
+            "ap_profiles": {k: dict(v) for k, v in sorted(self.ap_profiles.items())},
+            "backhaul": dict(sorted(self.backhaul.items())),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+    # ---- overrides -----------------------------------------------------------------------------------------
+    def with_overrides(self, overrides: Mapping[str, Any] | None, *, origin: str = "overrides") -> Catalog:
+        """Return a new catalog with prices or parameters replaced.
+
+        ``overrides`` may hold ``prices: {code: int}``, ``params: {name: value}``,
+        ``ap_profiles: {name: {key: value}}`` and ``backhaul: {key: value}``.
+        Unknown codes or names are errors naming the nearest valid one.
+        """
+        if not overrides:
+            return self
+        raw = self.to_dict()
+        problems: list[Problem] = []
+        allowed = {"prices", "params", "ap_profiles", "backhaul", "version"}
+        for key in overrides:
+            if key not in allowed:
+                problems.append(Problem(f"unknown key {key!r}", layer="catalog", hint=did_you_mean(key, allowed)))
+        by_code = {it["code"]: it for it in raw["items"]}
+        for code, price in (overrides.get("prices") or {}).items():
+            if code not in by_code:
+                problems.append(
+                    Problem(f"unknown item {code!r}", layer="catalog.prices", hint=did_you_mean(code, by_code))
+                )
+            else:
+                by_code[code]["price_vnd"] = price
+                by_code[code]["source"] = f"override ({origin})"
+        for name, value in (overrides.get("params") or {}).items():
+            if name not in raw["params"]:
+                problems.append(
+                    Problem(
+                        f"unknown parameter {name!r}", layer="catalog.params", hint=did_you_mean(name, raw["params"])
+                    )
+                )
+            else:
+                raw["params"][name] = value
+        for name, prof in (overrides.get("ap_profiles") or {}).items():
+            base = dict(raw["ap_profiles"].get(name, {}))
+            base.update(prof or {})
+            raw["ap_profiles"][name] = base
+        for name, value in (overrides.get("backhaul") or {}).items():
+            if name not in raw["backhaul"]:
+                problems.append(
+                    Problem(
+                        f"unknown backhaul setting {name!r}",
+                        layer="catalog.backhaul",
+                        hint=did_you_mean(name, raw["backhaul"]),
+                    )
+                )
+            else:
+                raw["backhaul"][name] = value
+        if problems:
+            raise CatalogError("invalid catalog overrides", problems)
+        if "version" in overrides:
+            raw["version"] = str(overrides["version"])
+        else:
+            raw["version"] = f"{self.version}+{origin}"
+        return catalog_from_dict(raw, origin=f"{self.origin} + {origin}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form of the catalog (YAML-able)."""
+        return {
+            "version": self.version,
+            "currency": "VND",
+            "params": dict(self.params),
+            "items": [dict(vars(i)) for i in self.items.values()],
+            "ap_profiles": {k: dict(v) for k, v in self.ap_profiles.items()},
+            "backhaul": dict(self.backhaul),
+        }
+
+    def to_frame(self) -> Any:
+        """The catalog's items as a pandas DataFrame (for display and the BOQ unit-price sheet)."""
+        import pandas as pd
+
+        return pd.DataFrame([vars(i) for i in self.items.values()], columns=list(_ITEM_KEYS))
+
+
+def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Catalog:
+    """Validate a plain catalog mapping and build a :class:`Catalog`; every problem is reported at once."""
+    problems: list[Problem] = []
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"catalog {origin} is not a mapping")
+    if raw.get("currency", "VND") != "VND":
+        problems.append(Problem("currency must be VND", file=origin, column="currency", value=raw.get("currency")))
+    items: dict[str, CatalogItem] = {}
+    for n, it in enumerate(raw.get("items") or []):
+        row = it.get("code", n) if isinstance(it, Mapping) else n
+        if not isinstance(it, Mapping):
+            problems.append(Problem("item is not a mapping", file=origin, layer="items", row=n))
+            continue
+        missing = [k for k in _ITEM_KEYS if k not in it]
+        for k in missing:
+            problems.append(Problem("missing key", file=origin, layer="items", row=row, column=k))
+        unknown = [k for k in it if k not in _ITEM_KEYS]
+        for k in unknown:
+            problems.append(
+                Problem("unknown key", file=origin, layer="items", row=row, column=k, hint=did_you_mean(k, _ITEM_KEYS))
+            )
+        if missing or unknown:
+            continue
+        price = it["price_vnd"]
+        if isinstance(price, bool) or not isinstance(price, int) or price < 0:
+            problems.append(
+                Problem(
+                    "price must be a non-negative whole number of VND",
+                    file=origin,
+                    layer="items",
+                    row=row,
+                    column="price_vnd",
+                    value=price,
+                )
+            )
+            continue
+        if it["category"] not in CATEGORIES:
+            problems.append(
+                Problem(
+                    "unknown category",
+                    file=origin,
+                    layer="items",
+                    row=row,
+                    column="category",
+                    value=it["category"],
+                    hint="one of " + ", ".join(CATEGORIES),
+                )
+            )
+            continue
+        if it["code"] in items:
+            problems.append(Problem("duplicate item code", file=origin, layer="items", row=row, column="code"))
+            continue
+        items[str(it["code"])] = CatalogItem(**{k: it[k] for k in _ITEM_KEYS})
+    params = dict(raw.get("params") or {})
+    for name, (lo, hi) in _REQUIRED_PARAMS.items():
+        if name not in params:
+            problems.append(Problem("missing parameter", file=origin, layer="params", column=name))
+            continue
+        v = params[name]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (lo <= v <= hi):
+            problems.append(
+                Problem(
+                    f"parameter must be a number in [{lo}, {hi}]", file=origin, layer="params", column=name, value=v
+                )
+            )
+    for name in params:
+        if name not in _REQUIRED_PARAMS:
+            problems.append(
+                Problem(
+                    "unknown parameter",
+                    file=origin,
+                    layer="params",
+                    column=name,
+                    hint=did_you_mean(name, _REQUIRED_PARAMS),
+                )
+            )
+    required_codes = (
+        [f"TR.{s.upper()}" for s in SURFACES]
+        + [f"TM.{c.upper()}" for c in ROAD_CLASSES]
+        + [f"XING.{c.upper()}" for c in ROAD_CLASSES]
+        + [f"CAB.FO{s}" for s in _FIBRE_SIZES]
+        + ["CAB.CU", "CAB.COAX", "MH.STD", "HH.STD", "DUCT.HDPE40", "DUCT.REUSE", "POLE.REMOVE", "AERIAL.REMOVE"]
+        + ["PTP.5G", "PTP.LONG", "SAT.TERMINAL", "SAT.FEE", "SUB.CABLE", "SUB.LANDING", "FO.DROP", "CONTINGENCY"]
+        + ["POWER.SOLAR", "MAST.15M"]
+    )
+    if not problems:
+        for code in required_codes:
+            if code not in items:
+                problems.append(Problem("required item missing", file=origin, layer="items", row=code))
+    ap_profiles = {str(k): dict(v) for k, v in (raw.get("ap_profiles") or {}).items()}
+    for name, prof in ap_profiles.items():
+        profile_code = prof.get("item_code")
+        if profile_code not in items:
+            problems.append(
+                Problem(
+                    "profile names an unknown item_code",
+                    file=origin,
+                    layer="ap_profiles",
+                    row=name,
+                    column="item_code",
+                    value=profile_code,
+                )
+            )
+    backhaul = dict(raw.get("backhaul") or {})
+    if problems:
+        raise CatalogError(f"invalid cost catalog {origin}", problems)
+    return Catalog(
+        version=str(raw.get("version", "unversioned")),
+        items=items,
+        params=params,
+        ap_profiles=ap_profiles,
+        backhaul=backhaul,
+        origin=origin,
+    )
+
+
+def load_catalog(path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None) -> Catalog:
+    """Load a cost catalog (the package's default when ``path`` is None) and apply ``overrides``.
+
+    Raises
+    ------
+    CatalogError
+        Listing every problem of the file (missing keys, negative prices, unknown categories, ...).
+    """
+    if path is None:
+        text = resources.files("gisplan.catalog").joinpath("catalog.yaml").read_text(encoding="utf-8")
+        origin = "gisplan/catalog/catalog.yaml"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise CatalogError(f"catalog file not found: {p}")
+        text = p.read_text(encoding="utf-8")
+        origin = str(p)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog {origin} is not valid YAML: {exc}") from None
+    cat = catalog_from_dict(raw, origin=origin)
+    return cat.with_overrides(overrides) if overrides else cat

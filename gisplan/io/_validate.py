@@ -1,0 +1,503 @@
+"""Validation of layers against their schemas (private; the public names are re-exported by gisplan.io.layers).
+
+Every problem is gathered and reported at once, with file, layer, row (the feature's
+id where it has one), column, value and a fix; safe repairs are made with a
+:class:`RepairWarning` that says what changed.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gisplan._errors import CRSError, LayerError, Problem
+from gisplan.io.crs import DISPLAY_CRS, METRIC_CRS, to_metric
+from gisplan.io.schemas import Column, LayerSchema, get_schema
+
+#: Plausible area (lon_min, lat_min, lon_max, lat_max) for coordinates: Vietnam and its seas, with a margin.
+VIETNAM_BOUNDS: tuple[float, float, float, float] = (100.0, 5.0, 118.0, 25.0)
+
+_TRUE = {"true", "1", "yes", "y", "t", "có", "co", "x"}
+_FALSE = {"false", "0", "no", "n", "f", "không", "khong", ""}
+
+
+class RepairWarning(UserWarning):
+    """A layer was repaired on reading (the message says what changed)."""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# validation
+# ------------------------------------------------------------------------------------------------------------
+def validate_layer(
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    *,
+    source: str | None = None,
+    layer_name: str | None = None,
+    metric_crs: str | CRS = METRIC_CRS,
+    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+) -> gpd.GeoDataFrame:
+    """Map ``gdf`` onto the schema of ``kind``, validate, repair and reproject it.
+
+    Parameters
+    ----------
+    gdf
+        The layer as read; it is not modified.
+    kind
+        One of :data:`gisplan.io.schemas.KINDS`.
+    source, layer_name
+        Named in messages (file and layer).
+    metric_crs
+        The CRS of the returned frame.
+    bounds
+        Plausible (lon_min, lat_min, lon_max, lat_max); coordinates outside are errors
+        (None disables the check).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Canonical columns first (extra columns kept after them), typed, in ``metric_crs``,
+        with a fresh RangeIndex.
+
+    Raises
+    ------
+    LayerError
+        Listing every problem found.
+    CRSError
+        When ``gdf`` has no CRS.
+    """
+    schema = get_schema(kind)
+    lname = layer_name or kind
+    if gdf.crs is None:
+        raise CRSError(f"{source or '<data>'} layer {lname} has no CRS: state one (e.g. EPSG:4326)")
+    where = {"file": source, "layer": lname}
+    if len(gdf) == 0:
+        raise LayerError(
+            f"layer {lname} is empty",
+            [Problem("the layer has no features", **where, hint=f"add {schema.description_en.lower()} or drop it")],
+        )
+    df = _rename_to_schema(gdf, schema)
+    problems: list[Problem] = []
+    ids = _row_labels(df, schema)
+    # ---- columns and values ----
+    out: dict[str, Any] = {}
+    for name, col in schema.columns.items():
+        if name not in df.columns:
+            if col.required:
+                problems.append(
+                    Problem(
+                        "missing column",
+                        **where,
+                        column=name,
+                        hint=f"add column {name!r}" + (f" (aliases: {', '.join(col.aliases)})" if col.aliases else ""),
+                    )
+                )
+                continue
+            out[name] = _typed_series([col.default] * len(df), col)
+            continue
+        out[name] = _coerce_column(df[name], name, col, ids, where, problems)
+    if schema.kind == "cables" and "kind" in out and "fibre_count" in out and "fibre_count" in df.columns:
+        no_count = (out["kind"] == "fibre").to_numpy() & out["fibre_count"].isna().to_numpy()
+        for i in np.flatnonzero(no_count):
+            problems.append(
+                Problem(
+                    "a fibre cable needs its fibre count",
+                    **where,
+                    row=ids[i],
+                    column="fibre_count",
+                    hint="give the number of fibres (12, 24, 48 ...)",
+                )
+            )
+    elif schema.kind == "cables" and "kind" in out and (out["kind"] == "fibre").any():
+        problems.append(
+            Problem(
+                "missing column",
+                **where,
+                column="fibre_count",
+                hint="fibre cables need their fibre count (column fibre_count or so_soi)",
+            )
+        )
+    if schema.kind == "ducts" and "n_ducts" in out and "free_ducts" in out:
+        too_many = (out["free_ducts"] > out["n_ducts"]).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(too_many):
+            n, f = out["n_ducts"].iloc[i], out["free_ducts"].iloc[i]
+            problems.append(
+                Problem(
+                    "more free ducts than ducts",
+                    **where,
+                    row=ids[i],
+                    column="free_ducts",
+                    value=int(f),
+                    hint=f"free_ducts must be at most n_ducts ({int(n)})",
+                )
+            )
+    # ---- ids ----
+    if schema.id_column and schema.id_column in out:
+        idcol = out[schema.id_column]
+        dup = idcol[idcol.duplicated(keep=False) & idcol.notna()]
+        for value, grp in dup.groupby(dup):
+            rows = ", ".join(str(int(r)) for r in grp.index[:10])
+            problems.append(
+                Problem(
+                    f"duplicate id (rows {rows})",
+                    **where,
+                    row=value,
+                    column=schema.id_column,
+                    value=value,
+                    hint="give every feature its own id",
+                )
+            )
+    # ---- geometry ----
+    geom, good = _check_geometry(df.geometry, schema, ids, where, problems)
+    if bounds is not None and good.any():
+        idx = np.flatnonzero(good)
+        _check_bounds(gpd.GeoSeries(geom[idx], crs=gdf.crs), [ids[i] for i in idx], where, bounds, problems)
+    if problems:
+        raise LayerError(f"layer {lname}" + (f" of {source}" if source else "") + " is invalid", problems)
+    extra = [c for c in df.columns if c not in schema.columns and c != df.geometry.name]
+    result = gpd.GeoDataFrame(
+        {**{k: v.to_numpy() for k, v in out.items()}, **{c: df[c].to_numpy() for c in extra}},
+        geometry=gpd.GeoSeries(geom, crs=gdf.crs).to_numpy(),
+        crs=gdf.crs,
+    )
+    return to_metric(result, metric_crs)
+
+
+def _rename_to_schema(gdf: gpd.GeoDataFrame, schema: LayerSchema) -> gpd.GeoDataFrame:
+    amap = schema.alias_map()
+    rename: dict[str, str] = {}
+    taken = set()
+    for c in gdf.columns:
+        if c == gdf.geometry.name:
+            continue
+        target = amap.get(unicodedata.normalize("NFC", str(c)).lower().strip())
+        if target and target not in taken and (target == c or target not in gdf.columns):
+            rename[c] = target
+            taken.add(target)
+    df = gdf.rename(columns=rename)
+    return df.reset_index(drop=True)
+
+
+def _row_labels(df: pd.DataFrame, schema: LayerSchema) -> list[object]:
+    if schema.id_column and schema.id_column in df.columns:
+        vals = df[schema.id_column].tolist()
+        return [v if _present(v) else f"#{i}" for i, v in enumerate(vals)]
+    return [f"#{i}" for i in range(len(df))]
+
+
+def _present(v: object) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    return not (isinstance(v, str) and not v.strip())
+
+
+def _coerce_column(
+    s: pd.Series, name: str, col: Column, ids: list[object], where: dict[str, Any], problems: list[Problem]
+) -> pd.Series:
+    vals = s.tolist()
+    out: list[object] = []
+    for i, v in enumerate(vals):
+        if not _present(v) or (v is pd.NA):
+            if not col.nullable and col.default is None:
+                problems.append(Problem("empty value", **where, row=ids[i], column=name, hint=f"fill in {name}"))
+            out.append(col.default if col.default is not None else None)
+            continue
+        try:
+            conv = _convert(v, col)
+        except ValueError as exc:
+            problems.append(Problem(str(exc), **where, row=ids[i], column=name, value=v))
+            out.append(None)
+            continue
+        if col.allowed is not None and conv not in col.allowed:
+            problems.append(
+                Problem(
+                    "value not allowed",
+                    **where,
+                    row=ids[i],
+                    column=name,
+                    value=v,
+                    hint="use one of " + ", ".join(col.allowed),
+                )
+            )
+        if isinstance(conv, int | float) and not isinstance(conv, bool):
+            if col.minimum is not None and conv < col.minimum:
+                problems.append(
+                    Problem(f"value below the minimum {col.minimum:g}", **where, row=ids[i], column=name, value=v)
+                )
+            elif col.maximum is not None and conv > col.maximum:
+                problems.append(
+                    Problem(f"value above the maximum {col.maximum:g}", **where, row=ids[i], column=name, value=v)
+                )
+        out.append(conv)
+    return _typed_series(out, col)
+
+
+def _typed_series(out: list[object], col: Column) -> pd.Series:
+    if col.dtype == "int":
+        return pd.Series(out, dtype="Int64")
+    if col.dtype == "float":
+        return pd.Series([np.nan if x is None else x for x in out], dtype="float64")
+    if col.dtype == "bool":
+        return pd.Series([bool(x) if x is not None else False for x in out], dtype="bool")
+    return pd.Series(out, dtype="object")
+
+
+def _convert(v: object, col: Column) -> object:
+    if col.dtype == "str":
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        text = unicodedata.normalize("NFC", str(v)).strip()  # NFD text (macOS, some exports) matches aliases
+        if col.value_aliases or col.allowed:
+            key = text.lower()
+            text = col.value_aliases.get(key, text)
+            if col.allowed and text not in col.allowed:
+                lowered = {a.lower(): a for a in col.allowed}
+                text = lowered.get(text.lower(), text)
+        return text
+    if col.dtype == "int":
+        if isinstance(v, bool):
+            raise ValueError("expected a whole number, got a boolean")
+        try:
+            f = float(str(v).replace(",", "").strip()) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("expected a whole number") from None
+        if not math.isfinite(f) or not f.is_integer():
+            raise ValueError("expected a whole number")
+        if abs(f) > 2**53:
+            raise ValueError("number too large")
+        return int(f)
+    if col.dtype == "float":
+        if isinstance(v, bool):
+            raise ValueError("expected a number, got a boolean")
+        try:
+            f = float(str(v).replace(",", ".").strip()) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("expected a number") from None
+        if not math.isfinite(f):
+            raise ValueError("expected a finite number")
+        return f
+    if col.dtype == "bool":
+        if isinstance(v, bool | np.bool_):
+            return bool(v)
+        text = str(v).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError("expected yes/no (true/false, 1/0, có/không)")
+    raise AssertionError(f"unknown dtype {col.dtype}")
+
+
+def _check_geometry(
+    geoms: gpd.GeoSeries, schema: LayerSchema, ids: list[object], where: dict[str, Any], problems: list[Problem]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check and repair geometries; return them and a mask of the rows whose geometry is usable."""
+    arr = np.asarray(geoms.to_numpy(), dtype=object).copy()
+    good = np.zeros(len(arr), dtype=bool)
+    repaired: dict[str, list[object]] = {}
+    for i, g in enumerate(arr):
+        if g is None or g.is_empty:
+            problems.append(Problem("missing or empty geometry", **where, row=ids[i], column="geometry"))
+            continue
+        if g.has_z:
+            g = shapely.force_2d(g)
+            repaired.setdefault("dropped Z values", []).append(ids[i])
+        gtype = g.geom_type
+        if gtype not in schema.geometry_types:
+            fixed = _coerce_geometry_type(g, schema.geometry_types)
+            if fixed is None:
+                hint = {
+                    "MultiLineString": "split the feature into separate lines, each with its own id",
+                    "MultiPoint": "split the feature into separate points, each with its own id",
+                }.get(gtype, f"give a {' or '.join(schema.geometry_types)}")
+                problems.append(
+                    Problem(f"wrong geometry type {gtype}", **where, row=ids[i], column="geometry", hint=hint)
+                )
+                continue
+            g = fixed
+            repaired.setdefault(f"joined multi-part {gtype} into one", []).append(ids[i])
+        if schema.geometry_types[0] in ("Polygon", "MultiPolygon") and not g.is_valid:
+            fixed = shapely.make_valid(g)
+            polys = [p for p in getattr(fixed, "geoms", [fixed]) if p.geom_type in ("Polygon", "MultiPolygon")]
+            if not polys:
+                problems.append(
+                    Problem(
+                        "invalid polygon that cannot be repaired",
+                        **where,
+                        row=ids[i],
+                        column="geometry",
+                        value=shapely.is_valid_reason(g),
+                    )
+                )
+                continue
+            g = shapely.union_all(polys)
+            repaired.setdefault("repaired invalid polygon", []).append(ids[i])
+        if gtype in ("LineString", "MultiLineString") or schema.geometry_types[0] == "LineString":
+            dedup = shapely.remove_repeated_points(g)
+            if len(shapely.get_coordinates(dedup)) != len(shapely.get_coordinates(g)):
+                g = dedup
+                repaired.setdefault("removed repeated vertices", []).append(ids[i])
+            if g.geom_type == "LineString" and (len(g.coords) < 2 or g.length == 0):
+                problems.append(
+                    Problem(
+                        "line of zero length",
+                        **where,
+                        row=ids[i],
+                        column="geometry",
+                        hint="remove the feature or fix its vertices",
+                    )
+                )
+                continue
+        arr[i] = g
+        good[i] = True
+    for what, rows in repaired.items():
+        shown = ", ".join(str(r) for r in rows[:8]) + (" ..." if len(rows) > 8 else "")
+        warnings.warn(
+            f"{where.get('file') or '<data>'} layer {where['layer']}: {what} in {len(rows)} feature(s): {shown}",
+            RepairWarning,
+            stacklevel=4,
+        )
+    return arr, good
+
+
+def _coerce_geometry_type(g: Any, allowed: tuple[str, ...]) -> Any:
+    if "LineString" in allowed and g.geom_type == "MultiLineString":
+        merged = shapely.line_merge(g)
+        return merged if merged.geom_type == "LineString" else None
+    if "Point" in allowed and g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+        return g.geoms[0]
+    if "MultiPolygon" in allowed and g.geom_type == "GeometryCollection":
+        polys = [p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.union_all(polys) if polys else None
+    return None
+
+
+def _check_bounds(
+    geoms: gpd.GeoSeries,
+    ids: list[object],
+    where: dict[str, Any],
+    bounds: tuple[float, float, float, float],
+    problems: list[Problem],
+) -> None:
+    lon0, lat0, lon1, lat1 = bounds
+    crs = CRS.from_user_input(geoms.crs)
+    if crs.is_geographic:
+        raw = geoms.bounds.to_numpy()
+    else:
+        with np.errstate(all="ignore"):
+            raw = geoms.to_crs(DISPLAY_CRS).bounds.to_numpy()
+    minx, miny, maxx, maxy = raw.T
+    finite = np.isfinite(raw).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        inside = (lon0 <= minx) & (maxx <= lon1) & (lat0 <= miny) & (maxy <= lat1)
+        swapped = (lon0 <= miny) & (maxy <= lon1) & (lat0 <= minx) & (maxx <= lat1)
+    bad = np.flatnonzero(~(finite & inside))
+    if len(bad) and not crs.is_geographic:
+        # A survey's X is the northing and its Y the easting: do the features fit with x and y exchanged?
+        flipped = gpd.GeoSeries(shapely.transform(geoms.to_numpy()[bad], lambda c: c[:, ::-1]), crs=crs)
+        with np.errstate(all="ignore"):
+            fb = flipped.to_crs(DISPLAY_CRS).bounds.to_numpy()
+            fits = (lon0 <= fb[:, 0]) & (fb[:, 2] <= lon1) & (lat0 <= fb[:, 1]) & (fb[:, 3] <= lat1)
+        swapped = np.zeros(len(raw), dtype=bool)
+        swapped[bad] = fits
+    outside_hint = "check the CRS (a VN-2000 TM-3 file read as WGS 84 lands far away) or pass other bounds"
+    for i in bad:
+        if not finite[i]:
+            problems.append(
+                Problem(
+                    "coordinates cannot be placed on Earth in the layer's CRS",
+                    **where,
+                    row=ids[i],
+                    column="geometry",
+                    hint="check the CRS the file states",
+                )
+            )
+        elif crs.is_geographic and swapped[i]:
+            problems.append(
+                Problem(
+                    "latitude and longitude look swapped",
+                    **where,
+                    row=ids[i],
+                    column="geometry",
+                    value=f"x={minx[i]:.5f}, y={miny[i]:.5f}",
+                    hint="put longitude in x (first) and latitude in y (second)",
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    f"coordinates outside the plausible area lon {lon0}..{lon1}, lat {lat0}..{lat1}",
+                    **where,
+                    row=ids[i],
+                    column="geometry",
+                    value=f"lon {minx[i]:.5f}..{maxx[i]:.5f}, lat {miny[i]:.5f}..{maxy[i]:.5f}",
+                    hint=(
+                        "x and y look swapped: Vietnamese surveys write X for the northing and Y for the easting; "
+                        "put the easting (the survey's Y) in x and the northing (its X) in y"
+                    )
+                    if swapped[i]
+                    else outside_hint,
+                )
+            )
+
+
+def validate_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], *, source: str | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Checks across validated layers: cables' from/to poles exist, settlements' communes exist.
+
+    Raises
+    ------
+    LayerError
+        Listing every cross-layer problem.
+    """
+    problems: list[Problem] = []
+    cables, poles = layers.get("cables"), layers.get("poles")
+    if cables is not None and poles is not None:  # without a poles layer the references cannot be checked
+        pole_ids = set(poles["pole_id"])
+        for col in ("from_pole", "to_pole"):
+            for cid, pid in zip(cables["cable_id"], cables[col], strict=True):
+                if _present(pid) and pid not in pole_ids:
+                    problems.append(
+                        Problem(
+                            "cable names a pole that does not exist",
+                            file=source,
+                            layer="cables",
+                            row=cid,
+                            column=col,
+                            value=pid,
+                            hint="fix the pole id or add the pole to the poles layer",
+                        )
+                    )
+    sets, bounds = layers.get("settlements"), layers.get("boundaries")
+    if sets is not None and bounds is not None:
+        codes = set(bounds["unit_code"].astype(str))
+        if "unit_code_2025" in bounds.columns:
+            codes |= {str(c) for c in bounds["unit_code_2025"] if _present(c)}
+        for sid, code in zip(sets["settlement_id"], sets["commune_code"], strict=True):
+            if _present(code) and str(code) not in codes:
+                problems.append(
+                    Problem(
+                        "commune code not found in the boundaries layer",
+                        file=source,
+                        layer="settlements",
+                        row=sid,
+                        column="commune_code",
+                        value=code,
+                        hint="use a unit_code (or unit_code_2025) of the boundaries layer",
+                    )
+                )
+    if problems:
+        raise LayerError("layers do not agree with each other" + (f" in {source}" if source else ""), problems)
+    return dict(layers)

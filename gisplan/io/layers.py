@@ -1,0 +1,607 @@
+"""Reading, validating and writing gisplan's layers.
+
+Every layer is read once, mapped onto its schema (:mod:`gisplan.io.schemas`),
+validated (every problem reported at once, with file, layer, row, column, value
+and a fix), repaired where that is safe (with a warning that says what changed)
+and reprojected once to the metric CRS.
+
+Formats: GeoPackage (one or many layers), GeoJSON, zipped Shapefile (or a bare
+``.shp``), CSV (lon/lat or WKT columns) and KML; GeoPackage and GeoJSON are written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import glob
+import io
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from gisplan._atomic import atomic_path
+from gisplan._errors import CRSError, LayerError, Problem
+from gisplan.io._encoding import ENCODINGS_HINT, canonical_encoding, decode_text, is_utf8, preview
+from gisplan.io._validate import VIETNAM_BOUNDS, RepairWarning, validate_layer, validate_layers
+from gisplan.io.crs import DISPLAY_CRS, METRIC_CRS
+from gisplan.io.schemas import KINDS, SCHEMAS
+
+__all__ = [
+    "READ_SUFFIXES",
+    "VIETNAM_BOUNDS",
+    "RepairWarning",
+    "infer_kind",
+    "layer_info",
+    "list_layers",
+    "load_layer",
+    "read_file",
+    "read_layers",
+    "skipped_layers",
+    "validate_layer",
+    "validate_layers",
+    "write_geojson",
+    "write_gpkg",
+]
+
+
+READ_SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".shp", ".csv", ".kml", ".kmz")
+
+_LON_NAMES = ("lon", "lng", "long", "longitude", "x", "kinh_do", "kinh độ")
+_LAT_NAMES = ("lat", "latitude", "y", "vi_do", "vĩ độ")
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+# Layer names (in a GeoPackage) that map to a kind, Vietnamese ones included.
+_KIND_NAMES = {
+    "duong": "roads",
+    "giao_thong": "roads",
+    "cot": "poles",
+    "cap": "cables",
+    "tuyen_cap": "cables",
+    "cong": "ducts",
+    "cong_be": "ducts",
+    "vung_phu": "coverage",
+    "phu_song": "coverage",
+    "dan_cu": "settlements",
+    "diem_dan_cu": "settlements",
+    "tram": "sites",
+    "diem": "sites",
+    "ranh_gioi": "boundaries",
+    "dvhc": "boundaries",
+    "han_che": "constraints",
+    "dat_lien": "land",
+}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# reading
+# ------------------------------------------------------------------------------------------------------------
+def list_layers(path: str | Path, *, encoding: str | None = None) -> list[tuple[str, str, int]]:
+    """List the layers of a file as ``(name, geometry type, feature count)``.
+
+    ``encoding`` is that of a CSV file (see :func:`read_file`).
+
+    Raises
+    ------
+    LayerError
+        When the file is missing or not a readable vector file.
+    """
+    p = _check_path(path)
+    if p.suffix.lower() == ".csv":
+        n = len(_csv_frame(p, _encoding_option(encoding, p)))
+        return [(p.stem, "from columns", n)]
+    try:
+        names = pyogrio.list_layers(_ogr_path(p))
+    except Exception as exc:  # pyogrio raises its own DataSourceError family
+        raise LayerError(f"cannot read {p}", [Problem(str(exc), file=str(p), hint=_FORMAT_HINT)]) from None
+    out = []
+    for name, gtype in names:
+        info = pyogrio.read_info(_ogr_path(p), layer=name)
+        out.append((str(name), str(gtype), int(info["features"])))
+    return out
+
+
+_FORMAT_HINT = "use GeoPackage, GeoJSON, zipped Shapefile, CSV with lon/lat or WKT columns, or KML"
+
+
+def _check_path(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise LayerError(f"file not found: {p}", [Problem("file not found", file=str(p), hint="check the path")])
+    if p.suffix.lower() not in READ_SUFFIXES:
+        raise LayerError(
+            f"unsupported format {p.suffix!r}: {p}",
+            [Problem(f"unsupported format {p.suffix!r}", file=str(p), hint=_FORMAT_HINT)],
+        )
+    return p
+
+
+def _ogr_path(p: Path) -> str:
+    if p.suffix.lower() == ".zip":
+        # GDAL finds Shapefiles only at the top of a zip: point it at the one folder holding them (a zipped folder)
+        try:
+            with zipfile.ZipFile(p) as zf:
+                folders = {str(PurePosixPath(m).parent) for m in zf.namelist() if m.lower().endswith(".shp")}
+        except zipfile.BadZipFile:
+            return f"/vsizip/{p}"
+        if len(folders) == 1 and (folder := folders.pop()) != ".":
+            return f"/vsizip/{p}/{folder}"
+        return f"/vsizip/{p}"
+    return str(p)
+
+
+def read_file(
+    path: str | Path, *, layer: str | None = None, crs: str | CRS | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read one layer of a file as it is (no schema mapping, no reprojection).
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, GeoJSON, zipped Shapefile, Shapefile, CSV or KML file.
+    layer
+        The layer to read where the file has several (GeoPackage, KML, a zip of Shapefiles); a file with
+        several layers and no ``layer`` is an error naming them (never the first one silently).
+    crs
+        The CRS of the data when the file does not state one (CSV always needs it).
+        A file that states a CRS different from ``crs`` is an error.
+    encoding
+        The text encoding of a Shapefile's ``.dbf`` or of a CSV file: ``utf-8``, ``cp1258``,
+        ``tcvn3`` (ABC) or ``vni`` (or any Python codec).  Without it, a Shapefile's ``.cpg`` file is
+        obeyed and text that no ``.cpg`` states must be UTF-8; a CSV must be UTF-8 (with or without a BOM)
+        or UTF-16 with a BOM.  Text that is neither is an error showing it decoded each way.
+        GeoPackage, GeoJSON and KML are UTF-8 by definition.
+
+    Raises
+    ------
+    LayerError
+        The file cannot be read, has several layers and none was chosen, or its encoding is unknown.
+    CRSError
+        The file has no CRS and none was given, or it contradicts ``crs``.
+    """
+    p = _check_path(path)
+    suffix = p.suffix.lower()
+    enc = _encoding_option(encoding, p)
+    if suffix == ".csv":
+        gdf = _read_csv(p, enc)
+    else:
+        if enc not in (None, "utf-8") and suffix not in (".shp", ".zip"):
+            raise LayerError(
+                f"{p}: a text encoding can be chosen only for a Shapefile or a CSV",
+                [
+                    Problem(
+                        f"encoding {encoding!r} given for a {suffix} file",
+                        file=str(p),
+                        hint="GeoPackage, GeoJSON and KML files are UTF-8: drop the encoding option",
+                    )
+                ],
+            )
+        if layer is None:
+            layer = _only_layer(p)
+        shapefile = suffix in (".shp", ".zip")
+        try:
+            # Shapefile text is read as Latin-1, which keeps every byte, and decoded here: GDAL's own CP1258
+            # decoding drops the last letter of every value and column name.
+            gdf = gpd.read_file(
+                _ogr_path(p), layer=layer, engine="pyogrio", **({"encoding": "latin1"} if shapefile else {})
+            )
+        except Exception as exc:
+            raise LayerError(
+                f"cannot read {p}" + (f" layer {layer!r}" if layer else ""),
+                [Problem(str(exc).splitlines()[0], file=str(p), layer=layer, hint=_FORMAT_HINT)],
+            ) from None
+        if shapefile:
+            origin = "the encoding option"
+            if enc is None:
+                enc, origin = _cpg_encoding(p, layer)
+            gdf = _decode_frame(gdf, enc, origin, file=str(p), layer=layer)
+    if gdf.crs is None:
+        if crs is None:
+            raise CRSError(
+                f"{p}" + (f" layer {layer}" if layer else "") + " states no CRS: give one (CLI: --crs), e.g. "
+                "EPSG:4326 for WGS 84 lon/lat, EPSG:4756 for VN-2000 lon/lat or EPSG:9207 for VN-2000 / "
+                "Kiên Giang TM-3 (tệp không có hệ tọa độ: hãy chọn hệ tọa độ)"
+            )
+        gdf = gdf.set_crs(crs)
+    elif crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_user_input(crs):
+        raise CRSError(
+            f"{p} states CRS {CRS.from_user_input(gdf.crs).to_string()} but {CRS.from_user_input(crs).to_string()}"
+            " was given: drop the stated CRS (CLI --crs) or fix the file's CRS / hệ tọa độ của tệp khác hệ đã chọn"
+        )
+    return gdf
+
+
+def _encoding_option(encoding: str | None, p: Path) -> str | None:
+    if encoding is None:
+        return None
+    try:
+        return canonical_encoding(encoding)
+    except ValueError as exc:
+        raise LayerError(str(exc), [Problem(str(exc), file=str(p), hint=f"use {ENCODINGS_HINT}")]) from None
+
+
+def _only_layer(p: Path) -> str | None:
+    """The one layer of a file that can hold several; several layers are an error naming them."""
+    if p.suffix.lower() not in (".gpkg", ".kml", ".kmz", ".zip"):
+        return None
+    try:
+        names = [str(name) for name, gtype in pyogrio.list_layers(_ogr_path(p)) if gtype is not None]
+    except Exception as exc:
+        raise LayerError(f"cannot read {p}", [Problem(str(exc), file=str(p), hint=_FORMAT_HINT)]) from None
+    if len(names) > 1:
+        raise LayerError(
+            f"{p} has {len(names)} layers: choose one (tệp có nhiều lớp: hãy chọn một lớp)",
+            [
+                Problem(
+                    f"{len(names)} layers: " + ", ".join(names),
+                    file=str(p),
+                    hint="name the layer to read (CLI: --layer NAME)",
+                )
+            ],
+        )
+    return names[0] if names else None
+
+
+def _cpg_encoding(p: Path, layer: str | None) -> tuple[str | None, str]:
+    """The encoding a Shapefile's ``.cpg`` states, and the .cpg's name; (None, "") without one."""
+    if p.suffix.lower() == ".shp":
+        cpgs = [f for f in p.parent.glob(f"{glob.escape(p.stem)}.*") if f.suffix.lower() == ".cpg"]
+        if not cpgs:
+            return None, ""
+        name, raw = cpgs[0].name, cpgs[0].read_bytes()
+    else:
+        with zipfile.ZipFile(p) as zf:
+            members = zf.namelist()
+            shps = [m for m in members if m.lower().endswith(".shp")]
+            stem = layer or (PurePosixPath(shps[0]).stem if len(shps) == 1 else None)
+            found = [m for m in members if m.lower().endswith(".cpg") and PurePosixPath(m).stem == stem]
+            if not found:
+                return None, ""
+            name, raw = found[0], zf.read(found[0])
+    text = raw.decode("ascii", errors="replace").strip()
+    try:
+        return canonical_encoding(text), name
+    except ValueError:
+        raise LayerError(
+            f"{p}: the .cpg file {name} names an unknown encoding {text!r}",
+            [
+                Problem(
+                    "unknown encoding in the .cpg file",
+                    file=str(p),
+                    layer=layer,
+                    value=text,
+                    hint=f"write one of {ENCODINGS_HINT} into {name}, or give the encoding (CLI: --encoding)",
+                )
+            ],
+        ) from None
+
+
+def _decode_frame(
+    gdf: gpd.GeoDataFrame, enc: str | None, origin: str, *, file: str, layer: str | None
+) -> gpd.GeoDataFrame:
+    """Decode the Latin-1-read text (column names and values) of a Shapefile with ``enc``.
+
+    ``enc`` None means that nothing states the encoding: UTF-8 text is accepted, anything else is an error
+    that shows the first such text decoded each way.
+    """
+    names = [c for c in gdf.columns if c != gdf.geometry.name]
+    cells: list[tuple[object, str, str]] = [("header", str(c), str(c)) for c in names]
+    for c in names:
+        col = gdf[c]
+        if col.dtype != object and not pd.api.types.is_string_dtype(col.dtype):
+            continue
+        vals = col.to_numpy()
+        for i in range(len(vals)):
+            v = vals[i]
+            if isinstance(v, str) and not v.isascii():
+                cells.append((f"#{i}", str(c), v))
+    if not cells or all(v.isascii() for _, _, v in cells):
+        return gdf
+    if enc is None:
+        bad = next(((r, c, v) for r, c, v in cells if not is_utf8(v.encode("latin-1"))), None)
+        if bad is not None:
+            row, column, value = bad
+            raise LayerError(
+                f"{file}: the text of the .dbf is not UTF-8 and no .cpg file states its encoding "
+                "(không xác định được bảng mã của tệp .dbf)",
+                [
+                    Problem(
+                        "text in an unstated encoding; it reads as " + preview(value.encode("latin-1")),
+                        file=file,
+                        layer=layer,
+                        row=None if row == "header" else row,
+                        column=column,
+                        hint=f"give the encoding (CLI: --encoding; one of {ENCODINGS_HINT}), "
+                        "or put a .cpg file holding it (e.g. 1258) beside the .dbf",
+                    )
+                ],
+            )
+        enc = "utf-8"
+    cache: dict[str, str] = {}
+
+    def dec(v: object, row: object, column: str) -> object:
+        if not isinstance(v, str) or v.isascii():
+            return v
+        if v not in cache:
+            try:
+                cache[v] = decode_text(v.encode("latin-1"), str(enc))
+            except UnicodeDecodeError:
+                raise LayerError(
+                    f"{file}: text that is not valid {enc} ({origin} states {enc})",
+                    [
+                        Problem(
+                            f"not valid {enc}; it reads as " + preview(v.encode("latin-1")),
+                            file=file,
+                            layer=layer,
+                            row=row,
+                            column=column,
+                            hint=f"give the right encoding (CLI: --encoding; one of {ENCODINGS_HINT})",
+                        )
+                    ],
+                ) from None
+        return cache[v]
+
+    out = gdf.copy()
+    for c in names:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            out[c] = [dec(v, f"#{i}", str(c)) for i, v in enumerate(out[c].to_numpy())]
+    return out.rename(columns={c: dec(str(c), None, str(c)) for c in names})
+
+
+def _csv_frame(p: Path, encoding: str | None) -> pd.DataFrame:
+    """The CSV's cells as text: decoded (BOM, UTF-8 or ``encoding``), separator found from the header."""
+    raw = p.read_bytes()
+    if encoding is None:
+        for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+            if raw.startswith(bom):
+                encoding = enc
+                if enc == "utf-8":
+                    raw = raw[len(bom) :]
+                break
+        else:
+            if not is_utf8(raw):
+                lines = raw.splitlines()
+                k = next(i for i, x in enumerate(lines) if not is_utf8(x))
+                raise LayerError(
+                    f"{p}: the CSV is not UTF-8; give its encoding (tệp CSV không phải UTF-8: hãy chọn bảng mã)",
+                    [
+                        Problem(
+                            "text in another encoding; it reads as " + preview(lines[k]),
+                            file=str(p),
+                            row=k - 1 if k else None,
+                            column=None if k else "header",
+                            hint=f"give the encoding (CLI: --encoding; one of {ENCODINGS_HINT}), or save the "
+                            "CSV from Excel as 'CSV UTF-8'",
+                        )
+                    ],
+                )
+            encoding = "utf-8"
+    try:
+        text = decode_text(raw, encoding)
+    except UnicodeDecodeError as exc:
+        raise LayerError(
+            f"{p}: not valid {encoding}",
+            [Problem(f"not valid {encoding} at byte {exc.start}", file=str(p), hint=f"use {ENCODINGS_HINT}")],
+        ) from None
+    text = text.lstrip("\ufeff")
+    header = text.split("\n", 1)[0]
+    sep = max((",", ";", "\t"), key=header.count)  # Excel on a Vietnamese Windows writes ';' and decimal commas
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise LayerError(
+            f"cannot read {p} as CSV",
+            [Problem(str(exc).strip().splitlines()[0], file=str(p), hint="check the header and the separators")],
+        ) from None
+    return df
+
+
+def _read_csv(p: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    df = _csv_frame(p, encoding)
+    lower = {c.lower().strip(): c for c in df.columns}
+    lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
+    lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
+    wkt = next((lower[n] for n in _WKT_NAMES if n in lower), None)
+    problems: list[Problem] = []
+    if wkt is not None:
+        geoms = []
+        for i, w in enumerate(df[wkt]):
+            try:
+                geoms.append(shapely.from_wkt(w) if w.strip() else None)
+            except shapely.errors.ShapelyError:
+                geoms.append(None)
+                problems.append(Problem("not valid WKT", file=str(p), row=i, column=wkt, value=w[:60]))
+        df = df.drop(columns=[wkt])
+    elif lon is not None and lat is not None:
+        xs = pd.to_numeric(df[lon].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+        ys = pd.to_numeric(df[lat].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+        for i in (int(j) for j in np.flatnonzero(xs.isna().to_numpy() | ys.isna().to_numpy())):
+            problems.append(
+                Problem(
+                    "coordinate is not a number",
+                    file=str(p),
+                    row=int(i),
+                    column=f"{lon}/{lat}",
+                    value=f"{df[lon].iloc[i]}, {df[lat].iloc[i]}",
+                )
+            )
+        geoms = list(gpd.points_from_xy(xs, ys))
+        df = df.drop(columns=[lon, lat])
+    else:
+        raise LayerError(
+            f"{p}: no geometry columns",
+            [
+                Problem(
+                    "no lon/lat or WKT column",
+                    file=str(p),
+                    hint="name the columns lon and lat (or kinh_do and vi_do), or wkt",
+                )
+            ],
+        )
+    if problems:
+        raise LayerError(f"cannot read {p}", problems)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=None)
+
+
+def infer_kind(name: str, columns: Iterable[str]) -> str | None:
+    """Guess the layer kind from a layer name or, failing that, from its id column.
+
+    Names are compared without case and diacritics (a KML folder ``Cột`` is ``cot``: poles).
+    """
+    key = _fold(name)
+    if key in SCHEMAS:
+        return key
+    if key in _KIND_NAMES:
+        return _KIND_NAMES[key]
+    cols = {c.lower() for c in columns}
+    for kind, schema in SCHEMAS.items():
+        if schema.id_column is None:
+            continue
+        col = schema.columns[schema.id_column]
+        if schema.id_column in cols or any(a.lower() in cols for a in col.aliases):
+            return kind
+    return None
+
+
+def _fold(name: str) -> str:
+    """``name`` lower-cased, without diacritics, spaces as underscores: ``Cột điện`` -> ``cot_dien``."""
+    text = unicodedata.normalize("NFD", str(name).strip().lower().replace("đ", "d"))
+    return "_".join("".join(ch for ch in text if not unicodedata.combining(ch)).split())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# loading (read + validate) and writing
+# ------------------------------------------------------------------------------------------------------------
+def load_layer(
+    path: str | Path,
+    kind: str | None = None,
+    *,
+    layer: str | None = None,
+    crs: str | CRS | None = None,
+    metric_crs: str | CRS = METRIC_CRS,
+    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read, validate and reproject one layer; ``kind`` is inferred from the layer name or id column if omitted.
+
+    ``layer``, ``crs`` and ``encoding`` are those of :func:`read_file`.
+    """
+    gdf = read_file(path, layer=layer, crs=crs, encoding=encoding)
+    name = layer or Path(path).stem
+    if kind is None:
+        kind = infer_kind(name, gdf.columns)
+        if kind is None:
+            raise LayerError(
+                f"cannot tell what kind of layer {name!r} is",
+                [
+                    Problem(
+                        "unknown layer kind",
+                        file=str(path),
+                        layer=name,
+                        hint="state the kind (CLI: --kind) as one of " + ", ".join(KINDS),
+                    )
+                ],
+            )
+    return validate_layer(gdf, kind, source=str(path), layer_name=name, metric_crs=metric_crs, bounds=bounds)
+
+
+def read_layers(
+    path: str | Path,
+    *,
+    crs: str | CRS | None = None,
+    kinds: Iterable[str] | None = None,
+    metric_crs: str | CRS = METRIC_CRS,
+    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+    encoding: str | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Read every layer of a multi-layer file (a GeoPackage) whose name is a layer kind, validated and metric.
+
+    Layers whose names are no layer kind are skipped (:func:`skipped_layers` names them); two layers
+    of one kind (``poles`` and ``cot``) are an error.  Problems of every layer are gathered and raised
+    together in one :class:`LayerError`.
+    """
+    p = _check_path(path)
+    wanted = set(kinds) if kinds is not None else None
+    out: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[Problem] = []
+    by_kind: dict[str, list[str]] = {}
+    for name, _gtype, _n in list_layers(p):
+        kind = infer_kind(name, ())
+        if kind is not None and (wanted is None or kind in wanted):
+            by_kind.setdefault(kind, []).append(name)
+    for kind, names in by_kind.items():
+        if len(names) > 1:
+            problems.append(
+                Problem(
+                    f"{len(names)} layers of kind {kind}: " + ", ".join(names),
+                    file=str(p),
+                    layer=names[1],
+                    hint=f"keep one layer of kind {kind} (merge them, or rename or delete the others)",
+                )
+            )
+            continue
+        name = names[0]
+        try:
+            out[kind] = load_layer(
+                p, kind, layer=name, crs=crs, metric_crs=metric_crs, bounds=bounds, encoding=encoding
+            )
+        except LayerError as exc:
+            problems.extend(exc.problems or [Problem(exc.summary, file=str(p), layer=name)])
+    if wanted:
+        for k in sorted(wanted - set(by_kind)):
+            if not any(pr.layer == k for pr in problems):
+                problems.append(Problem("layer missing", file=str(p), layer=k, hint=f"add a layer named {k!r}"))
+    if problems:
+        raise LayerError(f"{p} has invalid layers", problems)
+    return validate_layers(out, source=str(p))
+
+
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
+    """Write layers to one GeoPackage (replacing the file atomically: a failed write leaves the old file)."""
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(p) as tmp:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return p
+
+
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write one layer as GeoJSON in WGS 84 (RFC 7946), atomically."""
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(p) as tmp:
+        gdf.to_crs(DISPLAY_CRS).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    return p
+
+
+def skipped_layers(path: str | Path) -> list[str]:
+    """The layers of a file that :func:`read_layers` skips because their names are no layer kind."""
+    return [name for name, _gtype, _n in list_layers(path) if infer_kind(name, ()) is None]
+
+
+def layer_info(path: str | Path, *, encoding: str | None = None) -> list[dict[str, Any]]:
+    """Describe every layer of a file: name, inferred kind, count, geometry type, CRS and extent (lon/lat)."""
+    p = _check_path(path)
+    rows = []
+    for name, gtype, n in list_layers(p, encoding=encoding):
+        row: dict[str, Any] = {"layer": name, "geometry_type": gtype, "features": n}
+        try:
+            gdf = read_file(p, layer=None if p.suffix.lower() == ".csv" else name, encoding=encoding)
+            row["kind"] = infer_kind(name, gdf.columns)
+            row["crs"] = CRS.from_user_input(gdf.crs).to_string()
+            row["extent_lonlat"] = [round(float(v), 6) for v in gdf.to_crs(DISPLAY_CRS).total_bounds]
+        except (CRSError, LayerError) as exc:
+            row["kind"] = infer_kind(name, ())
+            row["crs"] = None
+            row["error"] = str(exc).splitlines()[0]
+        rows.append(row)
+    return rows

@@ -1,0 +1,78 @@
+"""Summary tables of a plan, as the app, the CLI and reports show them: by phase, by category, cost per person.
+
+Every figure comes from the plan's own layers and BOQ with the same rule as its KPIs (new trench excludes
+reused ducts, exactly as ``kpis["trench_km"]``), so a table never disagrees with the KPI of the same name.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from gisplan.catalog.costing import boq_totals
+from gisplan.plan import Plan
+
+__all__ = ["boq_by", "cost_per_person_curve", "phase_summary"]
+
+
+def phase_summary(plan: Plan) -> pd.DataFrame:
+    """One row per phase (year) of an undergrounding plan: new trench km, reused duct km and BOQ amount (VND).
+
+    Columns ``phase`` (text), ``trench_km`` (new trench, reused ducts excluded, as the ``trench_km`` KPI),
+    ``reused_duct_km`` and ``amount_vnd`` (the phase's BOQ total, integer).  The column sums equal the KPIs
+    ``trench_km``, ``reused_duct_km`` and ``cost_vnd`` up to the KPIs' rounding to metres.
+    An empty frame with these columns for a plan without phases.
+    """
+    columns = ["phase", "trench_km", "reused_duct_km", "amount_vnd"]
+    trenches = plan.layers.get("trenches")
+    amounts = boq_totals(plan.boq, by=("phase",)) if len(plan.boq) else pd.DataFrame(columns=["phase", "amount_vnd"])
+    phases = [str(p) for p in amounts["phase"]]
+    rows = {p: {"phase": p, "trench_km": 0.0, "reused_duct_km": 0.0, "amount_vnd": 0} for p in phases}
+    for p, a in zip(amounts["phase"], amounts["amount_vnd"], strict=True):
+        rows[str(p)]["amount_vnd"] = int(a)
+    if trenches is not None and len(trenches) and {"phase", "length_m"} <= set(trenches.columns):
+        reuse = (
+            trenches["reuse_duct"].astype(bool)
+            if "reuse_duct" in trenches.columns
+            else pd.Series(False, index=trenches.index)
+        )
+        for (phase, reused), metres in (
+            trenches.groupby([trenches["phase"].astype(str), reuse])["length_m"].sum().items()
+        ):
+            row = rows.setdefault(phase, {"phase": phase, "trench_km": 0.0, "reused_duct_km": 0.0, "amount_vnd": 0})
+            row["reused_duct_km" if reused else "trench_km"] += float(metres) / 1000.0
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(sorted(rows.values(), key=lambda r: r["phase"]), columns=columns)
+    out["trench_km"] = out["trench_km"].round(3)
+    out["reused_duct_km"] = out["reused_duct_km"].round(3)
+    out["amount_vnd"] = out["amount_vnd"].astype("int64")
+    return out
+
+
+def boq_by(boq: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A BOQ's total amount (integer VND) per ``phase``, ``category``, ``district`` or ``commune``."""
+    if by not in ("phase", "category", "district", "commune"):
+        raise ValueError(f"boq_by: by must be phase, category, district or commune, got {by!r}")
+    if boq.empty:
+        return pd.DataFrame(columns=[by, "amount_vnd"])
+    totals = boq_totals(boq, by=(by,))
+    return totals[[by, "amount_vnd"]].reset_index(drop=True)
+
+
+def cost_per_person_curve(plan: Plan) -> pd.DataFrame:
+    """The wifi plan's sites from the cheapest per person covered to the dearest, with running totals.
+
+    Columns: the ``wifi_sites`` attributes (geometry dropped), ``vnd_per_person`` and the running
+    ``cumulative_cost_vnd`` and ``cumulative_people``: the curve of people covered against cost that a
+    planner reads to see where money stops buying coverage.  Ties are broken by ``site_id``.
+    """
+    sites = plan.layers.get("wifi_sites")
+    if sites is None or not len(sites) or not {"people_covered", "cost_vnd", "site_id"} <= set(sites.columns):
+        return pd.DataFrame(columns=["site_id", "vnd_per_person", "cumulative_cost_vnd", "cumulative_people"])
+    frame = pd.DataFrame(sites.drop(columns=sites.geometry.name) if isinstance(sites, gpd.GeoDataFrame) else sites)
+    frame["vnd_per_person"] = frame["cost_vnd"] / frame["people_covered"].clip(lower=1)
+    frame = frame.sort_values(["vnd_per_person", "site_id"], kind="mergesort").reset_index(drop=True)
+    frame["cumulative_cost_vnd"] = frame["cost_vnd"].cumsum().astype("int64")
+    frame["cumulative_people"] = frame["people_covered"].cumsum().astype("int64")
+    return frame

@@ -1,0 +1,88 @@
+"""The area of the roads layer that a zone's plan needs (private; see :mod:`gisplan.underground.planner`).
+
+Building the road graph of a whole province (a few hundred thousand road features) takes far longer than
+routing one zone on it, and the trench network of a zone stays near the zone and on the way to its exchange.
+So a large roads layer (more than :data:`CLIP_MIN_ROADS` features) is clipped before the graph is built:
+
+- the core is the convex hull of the zone polygons, the points the cables hang from and the forced corridors;
+- the margin ``M`` is ``max(CLIP_MARGIN_M, a quarter of the core's diagonal)``;
+- the candidate exchanges kept are those given by ``exchange_ids``, or (by default) those at most
+  ``3 d + M`` from the core, ``d`` being the distance of the nearest one (a farther exchange is never the
+  cheapest to reach over roads whose trench prices differ by less than that factor);
+- the area is the core buffered by ``M`` with, for each kept exchange at distance ``d_i``, a corridor of
+  half-width ``max(M, d_i / 2)`` around the straight line from the core to it;
+- every road feature that meets the area is kept whole (so the graph is a subgraph of the full one).
+
+The caller routes on the clipped graph and falls back to the whole layer when the clipped graph cannot
+reach an exchange or when the trench tree comes within ``M / 2`` of the area's edge (:meth:`Clip.holds`), where
+a road outside might have been cheaper.  Smaller layers are never clipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.ops import nearest_points
+
+#: Road layers with more features than this are clipped to the area the plan needs.
+CLIP_MIN_ROADS = 20_000
+#: Smallest margin (metres) kept around the zone and along the way to each exchange.
+CLIP_MARGIN_M = 2_000.0
+#: A default candidate exchange farther than this factor times the nearest one's distance (plus the margin) is
+#: left out of a clipped plan.
+_EXCHANGE_REACH = 3.0
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A clipped roads layer: the area, its margin, the roads meeting it and the candidate exchanges kept."""
+
+    area: Any
+    margin_m: float
+    roads: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame
+
+    def holds(self, nodes: Iterable[Hashable], xy: Any) -> bool:
+        """True when every node (``xy(node) -> (x, y)``) lies in the area, ``margin_m / 2`` or more from its edge."""
+        pts = shapely.points(np.array([xy(n) for n in nodes], dtype=float).reshape(-1, 2))
+        if len(pts) == 0:
+            return True
+        inner = self.area.buffer(-self.margin_m / 2)
+        return bool(np.all(shapely.contains(inner, pts)))
+
+
+def clip_roads(
+    roads: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    points: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    explicit: bool,
+    extra: Iterable[Any] = (),
+) -> Clip | None:
+    """The clipped roads layer of a plan (see the module docstring), or None when the layer is small enough.
+
+    ``zones``, ``points`` (the terminal points) and ``candidates`` (exchange sites) are in the roads' CRS;
+    ``explicit`` says the candidates were named by ``exchange_ids`` (all kept); ``extra`` are more
+    geometries of the core (forced corridors).
+    """
+    if len(roads) <= CLIP_MIN_ROADS:
+        return None
+    parts = [*zones.geometry, *points.geometry, *[g for g in extra if g is not None and not g.is_empty]]
+    core = shapely.union_all(parts).convex_hull
+    x0, y0, x1, y1 = core.bounds
+    margin = max(CLIP_MARGIN_M, 0.25 * float(np.hypot(x1 - x0, y1 - y0)))
+    dist = shapely.distance(np.asarray(candidates.geometry.values, dtype=object), core)
+    keep = np.ones(len(candidates), dtype=bool) if explicit else dist <= _EXCHANGE_REACH * dist.min() + margin
+    areas = [core.buffer(margin)]
+    for g, d in zip(candidates.geometry[keep], dist[keep].tolist(), strict=True):
+        near = nearest_points(core, g)[0]
+        areas.append(shapely.LineString([near, g]).buffer(max(margin, d / 2)) if d > 0 else g.buffer(margin))
+    area = shapely.union_all(areas)
+    hit = np.unique(roads.sindex.query(area, predicate="intersects"))
+    return Clip(area=area, margin_m=margin, roads=roads.iloc[hit], candidates=candidates[keep])

@@ -1,0 +1,199 @@
+"""BOQ, result layers and KPIs of an undergrounding plan (private; see :mod:`gisplan.underground.planner`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+
+from gisplan.catalog._catalog import Catalog
+from gisplan.catalog.costing import add_contingency, boq_frame, boq_line, boq_totals
+from gisplan.plan import Plan
+from gisplan.underground._inputs import CommuneLookup
+from gisplan.underground._phasing import PhaseResult
+from gisplan.underground._quantities import Work, edge_geometry, path_geometry
+
+if TYPE_CHECKING:
+    from gisplan.underground.params import UndergroundParams
+
+
+def _pt(T: Any, n: Any) -> Point:
+    return Point(float(T.nodes[n]["x"]), float(T.nodes[n]["y"]))
+
+
+def assemble(
+    w: Work,
+    ph: PhaseResult,
+    zones: gpd.GeoDataFrame,
+    params: UndergroundParams,
+    cat: Catalog,
+    lookup: CommuneLookup,
+    crs: Any,
+) -> Plan:
+    """Build the Plan from the quantities and the phases."""
+    T = w.tree
+    lines: list[dict[str, Any]] = []
+    # trenches
+    egeo = {e: edge_geometry(T, *e) for e in w.edges}
+    eloc = dict(
+        zip(
+            w.edges,
+            lookup.of(shapely.line_interpolate_point(g, 0.5, normalized=True) for g in egeo.values()),
+            strict=True,
+        )
+    )
+    trench_rows = []
+    for e in w.edges:
+        year = ph.street_year[w.edge_street[e]]
+        district, commune = eloc[e]
+        items = w.edge_items[e]
+        for code, q in items:
+            lines.append(boq_line(cat, code, q, phase=str(year), district=district, commune=commune))
+        d = T.edges[e]
+        info = w.edge_info[e]
+        trench_rows.append(
+            {
+                "phase": str(year),
+                "year": year,
+                "street": w.streets[w.edge_street[e]].name,
+                "street_key": w.edge_street[e],
+                "road_class": str(d.get("road_class") or ""),
+                "surface": str(d.get("surface") or ""),
+                "length_m": round(info["length_m"], 3),
+                "n_ducts": int(info["n_ducts"]),
+                "n_cables": int(info["n_cables"]),
+                "reuse_duct": bool(info["reuse_duct"]),
+                "shortcut": bool(d.get("shortcut", False)),
+                "cost_vnd": round(sum(cat.price(c) * q for c, q in items)),
+                "district": district,
+                "commune": commune,
+                "geometry": egeo[e],
+            }
+        )
+    # chambers and crossings (node items)
+    nodes = sorted(w.node_items, key=repr)
+    nloc = dict(zip(nodes, lookup.of(_pt(T, n) for n in nodes), strict=True))
+    for n in nodes:
+        year = ph.node_year[n]
+        district, commune = nloc[n]
+        for code, q in w.node_items[n]:
+            lines.append(boq_line(cat, code, q, phase=str(year), district=district, commune=commune))
+    chamber_rows = [
+        {"kind": "manhole", "phase": str(ph.node_year[n]), "year": ph.node_year[n], "geometry": _pt(T, n)}
+        for n in w.chamber_nodes
+    ]
+    chamber_rows += [
+        {
+            "kind": "handhole",
+            "phase": str(ph.street_year[w.edge_street[h.edge]]),
+            "year": ph.street_year[w.edge_street[h.edge]],
+            "geometry": h.point,
+        }
+        for h in w.hh
+    ]
+    # cables
+    sel = w.cables
+    cids = [str(c) for c in sel["cable_id"]]
+    cloc = dict(
+        zip(cids, lookup.of(shapely.line_interpolate_point(g, 0.5, normalized=True) for g in sel.geometry), strict=True)
+    )
+    cable_rows = []
+    for cid, kind, fc, geom, ul in zip(
+        cids, sel["kind"], sel["fibre_count"], sel.geometry, sel["underground_m"], strict=True
+    ):
+        year = ph.cable_year[cid]
+        district, commune = cloc[cid]
+        for code, q in w.cable_items[cid]:
+            lines.append(boq_line(cat, code, q, phase=str(year), district=district, commune=commune))
+        cable_rows.append(
+            {
+                "cable_id": cid,
+                "kind": str(kind),
+                "fibre_count": int(fc) if pd.notna(fc) else 0,
+                "aerial_m": round(float(geom.length), 3),
+                "underground_m": round(float(ul), 3),
+                "phase": str(year),
+                "year": year,
+                "geometry": path_geometry(T, w.cable_paths[cid]),
+            }
+        )
+    # poles
+    pids = sorted(w.poles_removed)
+    ploc = dict(zip(pids, lookup.of(w.poles_removed[p][1] for p in pids), strict=True))
+    pole_rows = []
+    for p in pids:
+        cab, g = w.poles_removed[p]
+        year = max(ph.cable_year[c] for c in cab)
+        district, commune = ploc[p]
+        lines.append(boq_line(cat, "POLE.REMOVE", 1.0, phase=str(year), district=district, commune=commune))
+        pole_rows.append({"pole_id": p, "phase": str(year), "year": year, "geometry": g})
+    boq = add_contingency(boq_frame(lines), cat)
+
+    def frame(rows: list[dict[str, Any]], cols: list[str]) -> gpd.GeoDataFrame:
+        if not rows:
+            return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in cols}, geometry=[], crs=crs)
+        return gpd.GeoDataFrame(pd.DataFrame(rows, columns=[*cols, "geometry"]), geometry="geometry", crs=crs)
+
+    layers = {
+        "trenches": frame(trench_rows, [k for k in trench_rows[0] if k != "geometry"] if trench_rows else ["phase"]),
+        "manholes": frame(chamber_rows, ["kind", "phase", "year"]),
+        "poles_removed": frame(pole_rows, ["pole_id", "phase", "year"]),
+        "cables_rerouted": frame(
+            cable_rows, ["cable_id", "kind", "fibre_count", "aerial_m", "underground_m", "phase", "year"]
+        ),
+        "zones": zones.copy(),
+    }
+    kpis = _kpis(w, ph, layers, boq, cat)
+    years = sorted({r["year"] for r in trench_rows})
+    messages = [
+        f"{len(sel)} aerial spans moved underground along {kpis['trench_km']:.2f} km of new trench and "
+        f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange "
+        f"{w.root_site}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
+        f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
+        *w.notes,
+    ]
+    return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
+
+
+def _kpis(
+    w: Work, ph: PhaseResult, layers: dict[str, gpd.GeoDataFrame], boq: pd.DataFrame, cat: Catalog
+) -> dict[str, Any]:
+    tr = layers["trenches"]
+    trench_m = float(tr.loc[~tr["reuse_duct"].astype(bool), "length_m"].sum()) if len(tr) else 0.0
+    reuse_m = float(tr.loc[tr["reuse_duct"].astype(bool), "length_m"].sum()) if len(tr) else 0.0
+    total = int(boq["amount_vnd"].sum()) if len(boq) else 0
+    civil = int(boq.loc[boq["category"] == "civil", "amount_vnd"].sum()) if len(boq) else 0
+    by_phase = boq_totals(boq, ("phase",))
+    years = sorted(int(p) for p in by_phase["phase"]) if len(by_phase) else []
+    aerial_m = float(layers["cables_rerouted"]["aerial_m"].sum()) if len(layers["cables_rerouted"]) else 0.0
+    net_km = (trench_m + reuse_m) / 1000.0
+    mh = layers["manholes"]
+    return {
+        "aerial_km_removed": round(aerial_m / 1000.0, 3),
+        "cable_km_repulled": round(float(layers["cables_rerouted"]["underground_m"].sum()) / 1000.0, 3),
+        "trench_km": round(trench_m / 1000.0, 3),
+        "reused_duct_km": round(reuse_m / 1000.0, 3),
+        "cost_vnd": total,
+        "cost_per_km_vnd": round(total / net_km) if net_km > 0 else 0,
+        "cost_per_aerial_km_vnd": round(total / (aerial_m / 1000.0)) if aerial_m > 0 else 0,
+        "n_phases": len(years),
+        "first_year": years[0] if years else None,
+        "last_year": years[-1] if years else None,
+        "phase_totals_vnd": {str(p): int(a) for p, a in zip(by_phase["phase"], by_phase["amount_vnd"], strict=True)},
+        "steiner_cost_vnd": round(float(w.tree.graph.get("cost", 0.0))),
+        "steiner_lower_bound_vnd": round(float(w.tree.graph.get("lower_bound", 0.0))),
+        "steiner_gap": round(float(w.tree.graph.get("gap", 0.0)), 6),
+        "steiner_method": str(w.tree.graph.get("method", "")),
+        "n_streets": len(w.streets),
+        "n_manholes": int((mh["kind"] == "manhole").sum()) if len(mh) else 0,
+        "n_handholes": int((mh["kind"] == "handhole").sum()) if len(mh) else 0,
+        "n_poles_removed": len(layers["poles_removed"]),
+        "n_crossings": len(w.crossings),
+        "n_cables_moved": len(layers["cables_rerouted"]),
+        "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
+        "root_site": w.root_site,
+        **w.shortcut_kpis,
+    }

@@ -1,0 +1,156 @@
+"""Parameters of the undergrounding planner (:func:`gisplan.underground.plan_undergrounding`).
+
+A frozen, validated parameter object; it sits below the planner so that every step imports it
+without re-entering the planner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gisplan._errors import PlanningError
+
+__all__ = ["DEFAULT_CLASS_WEIGHTS", "UndergroundParams"]
+
+#: Road-class term of the priority score (busier roads first: their aerial cables are the most visible).
+DEFAULT_CLASS_WEIGHTS: Mapping[str, float] = {
+    "national": 1.0,
+    "provincial": 0.8,
+    "district": 0.6,
+    "urban": 0.6,
+    "rural": 0.3,
+    "track": 0.1,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndergroundParams:
+    """Parameters of an undergrounding plan.
+
+    Parameters
+    ----------
+    budget_per_year_vnd
+        Yearly budget in VND, contingency included (required, > 0).
+    start_year
+        Year of the first phase.
+    max_years
+        Number of years the roadmap may take; more raises :class:`PlanningError`.
+    manhole_spacing_m
+        Largest distance between chambers along a trench; default: the catalog's ``manhole_spacing_m``.
+    exchange_ids
+        Site ids that may serve as root; default: every exchange/POP with fibre.  The one
+        cheapest to reach from the zone's cables is chosen.
+    owners
+        Move only the aerial cables of these owners (default: all).
+    weight_density, weight_road_class, weight_centre, weight_works
+        Weights of the street priority score
+
+        ``score = weight_density * D + weight_road_class * C + weight_centre * A + weight_works * W``
+
+        with D = the street's mean number of cable routes (metre-weighted) divided by the
+        largest over all streets (0..1), C = :data:`DEFAULT_CLASS_WEIGHTS` of its road class
+        (or ``class_weights``), A = share of its length inside ``centre_areas`` (centre,
+        tourist areas), W = share of its length within 20 m of ``planned_works`` (streets with
+        planned road works first: dig once).  Defaults 0.4, 0.2, 0.2, 0.2.
+    class_weights
+        Overrides of :data:`DEFAULT_CLASS_WEIGHTS`.
+    centre_areas
+        Centre or tourist polygons: a GeoDataFrame, or shapely geometries in EPSG:4326.
+    planned_works
+        Streets with planned road works: a GeoDataFrame of lines or polygons, or shapely
+        geometries in EPSG:4326.
+    steiner_starts, steiner_rounds
+        Heuristic starts and local-search rounds of :func:`gisplan.routing.steiner.steiner_tree` (its
+        work limit: more may lower the cost a little and takes longer; the plan reports the
+        proven gap either way).
+    shortcuts
+        Add shortcut trenches after the Steiner tree where they save more cable than they cost
+        (step 3 of the method); False keeps the pure trench tree.
+    shortcut_max_m
+        Longest road path considered as a shortcut, in metres.
+    shortcut_rounds
+        Most shortcuts added (one per greedy round; a work bound, so the plan stays deterministic).
+    forced_corridors
+        Lines the trench network must follow (a GeoDataFrame, or shapely lines in EPSG:4326): road edges
+        lying along a corridor (within 15 m) are made nearly free for the Steiner tree and the road nodes
+        nearest the corridor's ends become terminals, so the tree runs along it; the BOQ still prices them
+        at their full cost.  The KPI ``steiner_cost_vnd`` is then the routing objective, not the price.
+    """
+
+    budget_per_year_vnd: int
+    start_year: int = 2026
+    max_years: int = 20
+    manhole_spacing_m: float | None = None
+    exchange_ids: Sequence[str] = ()
+    owners: Sequence[str] = ()
+    weight_density: float = 0.4
+    weight_road_class: float = 0.2
+    weight_centre: float = 0.2
+    weight_works: float = 0.2
+    class_weights: Mapping[str, float] = field(default_factory=dict)
+    centre_areas: Any = None
+    planned_works: Any = None
+    steiner_starts: int = 1
+    steiner_rounds: int = 2
+    shortcuts: bool = True
+    shortcut_max_m: float = 400.0
+    shortcut_rounds: int = 50
+    forced_corridors: Any = None
+
+    def __post_init__(self) -> None:
+        b = self.budget_per_year_vnd
+        if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
+            raise PlanningError(f"budget_per_year_vnd must be a whole number of VND > 0, got {b!r}")
+        if not isinstance(self.start_year, int) or not 1900 <= self.start_year <= 2200:
+            raise PlanningError(f"start_year must be a year such as 2026, got {self.start_year!r}")
+        if not isinstance(self.max_years, int) or self.max_years < 1:
+            raise PlanningError(f"max_years must be a whole number >= 1, got {self.max_years!r}")
+        if self.manhole_spacing_m is not None and not self.manhole_spacing_m > 0:
+            raise PlanningError(f"manhole_spacing_m must be > 0, got {self.manhole_spacing_m!r}")
+        for name in ("weight_density", "weight_road_class", "weight_centre", "weight_works"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or v < 0:
+                raise PlanningError(f"{name} must be a number >= 0, got {v!r}")
+        if not isinstance(self.shortcuts, bool):
+            raise PlanningError(f"shortcuts must be true or false, got {self.shortcuts!r}")
+        if isinstance(self.shortcut_max_m, bool) or not isinstance(self.shortcut_max_m, int | float):
+            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+        if not self.shortcut_max_m > 0:
+            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+        r = self.shortcut_rounds
+        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+            raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+        if isinstance(self.exchange_ids, str) or isinstance(self.owners, str):
+            raise PlanningError("exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain (YAML-able) form; geometry parameters are summarised by their count."""
+
+        def count(v: Any) -> int:
+            if v is None:
+                return 0
+            return len(v) if hasattr(v, "__len__") else 1
+
+        return {
+            "budget_per_year_vnd": self.budget_per_year_vnd,
+            "start_year": self.start_year,
+            "max_years": self.max_years,
+            "manhole_spacing_m": self.manhole_spacing_m,
+            "exchange_ids": list(self.exchange_ids),
+            "owners": list(self.owners),
+            "weight_density": self.weight_density,
+            "weight_road_class": self.weight_road_class,
+            "weight_centre": self.weight_centre,
+            "weight_works": self.weight_works,
+            "class_weights": dict(self.class_weights),
+            "centre_areas": count(self.centre_areas),
+            "planned_works": count(self.planned_works),
+            "steiner_starts": self.steiner_starts,
+            "steiner_rounds": self.steiner_rounds,
+            "shortcuts": self.shortcuts,
+            "shortcut_max_m": self.shortcut_max_m,
+            "shortcut_rounds": self.shortcut_rounds,
+            "forced_corridors": count(self.forced_corridors),
+        }

@@ -1,0 +1,125 @@
+"""The undergrounding planner: move aerial telecom cables of a zone into ducts, street by street.
+
+:func:`plan_undergrounding` takes the validated layers, zone polygons and
+:class:`UndergroundParams` and returns a :class:`~gisplan.plan.Plan`:
+
+1. The aerial cables whose midpoint lies in a zone are selected (optionally of some owners only).
+   Their poles (``from_pole``/``to_pole``; a cable's own end where it names no known pole) are
+   the terminals; the root is the serving exchange/POP (the cheapest to reach of
+   ``exchange_ids``, default: every exchange/POP with fibre).  Existing duct banks are
+   near-free edges of the road graph, so the tree runs through them where they help: the
+   duct network acts as an extension of the root.
+2. The trench network is the Steiner tree of the terminals and the root over the road graph
+   (:func:`gisplan.routing.steiner.steiner_tree`, weight = trench cost in VND), with its proven gap.
+3. Shortcuts (``shortcuts=True``, :mod:`gisplan.underground._shortcuts`): the tree minimises
+   trench cost only, so where streets form a loop it leaves one side open and a cable route
+   along that side is re-pulled all the way round.  Road paths of at most ``shortcut_max_m``
+   joining two tree nodes are candidates; greedily, best first and re-evaluated after each
+   addition, a candidate is added when the cable it saves (sum over the affected routes of the
+   saved metres x the route's cable price x (1 + slack), with the route-union rule below)
+   exceeds its trench, duct, new-junction manhole and handhole cost; at most
+   ``shortcut_rounds`` are added.  The trench network is then no longer a tree.
+4. Each cable span follows its shortest path (by length) in the trench network; a cable route
+   (its spans share ``route_id``) is re-pulled once: the union of its spans' paths, each edge
+   charged once, x (1 + ``cable_slack_share``); this may exceed its aerial span.  Each trench
+   edge carries the distinct cable routes (``route_id`` where the layer has it, else
+   ``cable_id``) whose span paths pass through it or whose span ends' shortest paths to the
+   exchange use it (the cables continue to the exchange).  It needs
+   ``ceil(routes / cables_per_duct) + spare_ducts`` ducts.  An existing duct edge whose
+   ``free_ducts`` suffice is reused (``DUCT.REUSE``) instead of trenched.
+5. Manholes (``MH.STD``) at junctions (degree >= 3), at terminals inside a run and at the branch
+   points of terminal spurs; handholes (``HH.STD``) along runs so that no stretch between
+   chambers exceeds ``manhole_spacing_m``.  Road crossings: see :func:`gisplan.routing.graph.count_crossings`.
+6. Telecom poles all of whose aerial cables move are removed (``POLE.REMOVE``); power and
+   shared poles stay, and so does a telecom pole still carrying an unmoved aerial cable (of any
+   owner, in the zone or not; named in ``from_pole``/``to_pole``, or ending within 1 m of it
+   without naming a known pole).
+7. Phasing: streets (connected trench edges of one street name, or road id where unnamed; a
+   shortcut edge belongs to its street like any edge) get a priority score (see
+   :class:`UndergroundParams`) and are assigned to years greedily under
+   ``budget_per_year_vnd``, each year growing from what is built (see
+   :mod:`gisplan.underground._phasing`).  Cable re-pull, aerial removal and pole removal fall in
+   the year the cable's whole path is complete.
+8. The BOQ is built through :mod:`gisplan.catalog.costing` with phase = year, district and commune
+   from the boundaries layer, plus contingency per group.
+
+Examples
+--------
+>>> from gisplan.demo.data import demo_gpkg_path, demo_zone_duong_dong
+>>> from gisplan.io.layers import read_layers
+>>> plan = plan_undergrounding(
+...     read_layers(demo_gpkg_path()), demo_zone_duong_dong(), UndergroundParams(budget_per_year_vnd=10_000_000_000)
+... )  # doctest: +SKIP
+>>> plan.kpis["trench_km"] > 0  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import geopandas as gpd
+
+from gisplan.catalog._catalog import Catalog, load_catalog
+from gisplan.plan import Plan
+from gisplan.underground._build import build_plan
+from gisplan.underground.params import UndergroundParams
+
+__all__ = ["plan_undergrounding"]
+
+
+def _noop(msg: str) -> None:
+    return None
+
+
+def plan_undergrounding(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    zones: Any,
+    params: UndergroundParams,
+    *,
+    catalog: Catalog | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
+    """Plan moving the aerial cables of ``zones`` underground (see the module docstring for the method).
+
+    Parameters
+    ----------
+    layers
+        Validated layers (:func:`gisplan.io.layers.read_layers`): ``roads``, ``cables``, ``poles`` and
+        ``sites`` needed; ``ducts``, ``constraints`` and ``boundaries`` used when present.
+    zones
+        The zone polygons: a GeoDataFrame (its own CRS; a ``name`` column names the zones) or
+        shapely polygon(s) in EPSG:4326 (lon/lat).
+    params
+        The plan's parameters.
+    catalog
+        Cost catalog; default :func:`gisplan.catalog._catalog.load_catalog`.
+    progress
+        Called with a short message at each step (for the app and the CLI).
+
+    Returns
+    -------
+    Plan
+        ``kind="underground"``; layers ``trenches``, ``manholes``, ``poles_removed``,
+        ``cables_rerouted`` and ``zones`` (EPSG:32648); the BOQ; KPIs ``aerial_km_removed``,
+        ``trench_km``, ``reused_duct_km``, ``cost_vnd``, ``cost_per_km_vnd`` (per km of trench
+        network, new trench plus reused duct), ``n_phases``, ``first_year``, ``last_year``,
+        ``steiner_cost_vnd``, ``steiner_lower_bound_vnd``, ``steiner_gap``, ``n_manholes``,
+        ``n_handholes``, ``n_poles_removed``, ``n_crossings``, ``labour_vnd_estimate``,
+        ``cable_km_repulled``, ``n_shortcuts``, ``shortcut_trench_km`` (network length of the
+        shortcuts, new trench or reused duct), ``cable_km_saved_by_shortcuts`` (cable metres
+        re-pulled through the tree alone minus through the built network, slack excluded), ...
+        The ``steiner_*`` figures describe the tree itself (the proven figure), before shortcuts.
+        The ``trenches`` layer has a boolean ``shortcut`` column.
+
+    Raises
+    ------
+    PlanningError
+        A zone outside the data, a zone without aerial cable, a yearly budget below the
+        cheapest street, more years than ``max_years``.
+    RoutingError
+        The exchange or some poles cannot be reached over the roads (named in the message).
+    """
+    cat = catalog if catalog is not None else load_catalog()
+    return build_plan(dict(layers), zones, params, cat, progress or _noop)

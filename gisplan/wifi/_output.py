@@ -1,0 +1,167 @@
+"""Output layers, footprints and BOQ of the wifi planner (private helpers of :mod:`gisplan.wifi.planner`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, Point, Polygon
+
+from gisplan.catalog._catalog import Catalog
+from gisplan.catalog.costing import add_contingency, boq_frame, boq_line
+from gisplan.plan import empty_boq
+from gisplan.wifi.backhaul import backhaul_items
+from gisplan.wifi.radio import line_of_sight
+
+SITE_COLUMNS = ("site_id", "name", "kind", "profile", "reach_m", "backhaul", "cost_vnd", "capex_vnd", "people_covered")
+LINK_COLUMNS = ("site_id", "backhaul", "peer_id", "length_m", "cost_vnd")
+FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
+_RAYS = 24
+_RAY_STEPS = 8
+
+
+def empty_layer(columns: tuple[str, ...], crs: Any) -> gpd.GeoDataFrame:
+    """An empty GeoDataFrame with ``columns`` and a geometry column in ``crs``."""
+    return gpd.GeoDataFrame({c: pd.Series(dtype="object") for c in columns}, geometry=[], crs=crs)
+
+
+def footprint(
+    point: Point,
+    reach: float,
+    *,
+    land: shapely.Geometry | None,
+    elevation: Any,
+    ap_height_m: float,
+    client_height_m: float,
+    crs: Any,
+) -> tuple[shapely.Geometry, int]:
+    """Coverage footprint and the number of ray points off the elevation raster.
+
+    A disc of ``reach``; with ``elevation`` (a path or an open dataset) it is cut along 24 rays at the first of
+    8 steps a client cannot see the AP from (all 192 checks in one :func:`gisplan.wifi.radio.line_of_sight` call).
+    Ray points whose path leaves the raster are not checked (range only, as without a raster) and counted.
+    The shape is intersected with ``land``.
+    """
+    unchecked = 0
+    if elevation is None or reach <= 0:
+        shape: shapely.Geometry = point.buffer(reach, quad_segs=16)
+    else:
+        angles = np.linspace(0.0, 2.0 * np.pi, _RAYS, endpoint=False)
+        steps = np.linspace(reach / _RAY_STEPS, reach, _RAY_STEPS)
+        ends = np.c_[
+            (point.x + np.outer(np.cos(angles), steps)).ravel(), (point.y + np.outer(np.sin(angles), steps)).ravel()
+        ]
+        los = line_of_sight(
+            np.broadcast_to([point.x, point.y], ends.shape), ends, h_a_m=ap_height_m, h_b_m=client_height_m,
+            elevation=elevation, crs=crs,
+        )  # fmt: skip
+        seen = (los.clear | ~los.checked).reshape(_RAYS, _RAY_STEPS)
+        unchecked = int((~los.checked).sum())
+        # the ray reaches the last step before the first blocked one
+        n_clear = np.where(seen.all(axis=1), _RAY_STEPS, np.argmin(seen, axis=1))
+        far = np.where(n_clear > 0, steps[np.maximum(n_clear - 1, 0)], 1.0)
+        shape = Polygon(np.c_[point.x + far * np.cos(angles), point.y + far * np.sin(angles)])
+    if land is not None:
+        shape = shape.intersection(land)
+    return shape, unchecked
+
+
+def commune_of(points: gpd.GeoSeries, boundaries: gpd.GeoDataFrame | None) -> tuple[list[str], list[str]]:
+    """(district name, commune name) of each point from the boundaries layer ("" where unknown)."""
+    n = len(points)
+    if boundaries is None or len(boundaries) == 0 or "level" not in boundaries.columns:
+        return [""] * n, [""] * n
+    communes = boundaries[boundaries["level"] == "commune"]
+    names = {str(r.unit_code): str(r.name) for r in boundaries.itertuples()}
+    district, commune = [""] * n, [""] * n
+    if len(communes) == 0:
+        return district, commune
+    tree = shapely.STRtree(np.asarray(communes.geometry))
+    pi, ci = tree.query(np.asarray(points), predicate="intersects")
+    for p, c in sorted(zip(pi.tolist(), ci.tolist(), strict=True), reverse=True):
+        row = communes.iloc[c]
+        commune[p] = str(row["name"])
+        parent = row.get("parent_code")
+        district[p] = names.get(str(parent), "") if parent is not None and not pd.isna(parent) else ""
+    return district, commune
+
+
+def commune_hq_kpis(hq: gpd.GeoDataFrame, connected: np.ndarray, boundaries: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """KPIs of the commune People's Committees, counted per commune (a commune may hold two HQ sites, e.g. an old
+    and a new one after a merger; it is connected when one of them is).
+
+    With a boundaries layer of ``level == "commune"`` polygons the communes are those polygons; without one every
+    HQ site stands for one commune.
+    """
+    sids = hq["site_id"].astype(str).tolist()
+    ok = np.asarray(connected, dtype=bool)
+    communes = (
+        boundaries[boundaries["level"] == "commune"]
+        if boundaries is not None and len(boundaries) and "level" in boundaries.columns
+        else None
+    )
+    if communes is None or len(communes) == 0:
+        n_conn, n_total, missing = int(ok.sum()), len(sids), sorted(s for s, c in zip(sids, ok, strict=True) if not c)
+    else:
+        codes = communes["unit_code"].astype(str).tolist()
+        names = communes["name"].astype(str).tolist() if "name" in communes.columns else codes
+        holder = np.full(len(hq), -1, dtype=np.int64)
+        if len(hq):
+            pi, ci = shapely.STRtree(np.asarray(communes.geometry)).query(
+                np.asarray(hq.geometry), predicate="intersects"
+            )
+            for p, c in sorted(zip(pi.tolist(), ci.tolist(), strict=True), reverse=True):
+                holder[p] = c  # the first commune polygon holding the site, deterministically
+        done = {int(c) for c, k in zip(holder, ok, strict=True) if k and c >= 0}
+        n_conn, n_total = len(done), len(communes)
+        missing = [f"{names[c]} ({codes[c]})" for c in range(len(communes)) if c not in done]
+    return {
+        "communes_hq_connected": n_conn,
+        "communes_hq_connected_list": ", ".join(sorted(s for s, c in zip(sids, ok, strict=True) if c)),
+        "communes_total": n_total,
+        "communes_not_connected": ", ".join(missing),
+    }
+
+
+def link_geometry(row: Any, site_point: Point) -> LineString | None:
+    """The backhaul link as a line from the fibre point (or radio peer, far landing) to the site.
+
+    Satellite links have no line (``None``); fibre along roads is drawn straight (schematic).
+    """
+    if row["option"] == "satellite" or pd.isna(row["peer_x"]):
+        return None
+    peer = (float(row["peer_x"]), float(row["peer_y"]))
+    if peer == (site_point.x, site_point.y):
+        return None
+    return LineString([peer, (site_point.x, site_point.y)])
+
+
+def build_boq(
+    sites: pd.DataFrame,
+    bh_rows: pd.DataFrame,
+    *,
+    catalog: Catalog,
+    horizon_years: float,
+    districts: list[str],
+    communes: list[str],
+    phase: str,
+) -> pd.DataFrame:
+    """BOQ of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of codes), then the mast,
+    solar kit and backhaul items once per site, then contingency."""
+    if len(sites) == 0:
+        return empty_boq()
+    lines = []
+    for k, site in enumerate(sites.itertuples(index=False)):
+        where = {"phase": phase, "district": districts[k], "commune": communes[k]}
+        for item in (site.ap_item,) if isinstance(site.ap_item, str) else site.ap_item:  # one AP per profile
+            lines.append(boq_line(catalog, item, 1, **where))
+        if site.needs_mast:
+            lines.append(boq_line(catalog, "MAST.15M", 1, **where))
+        if site.needs_solar:
+            lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
+        for code, qty in backhaul_items(bh_rows.loc[site.site_id], horizon_years=horizon_years):
+            lines.append(boq_line(catalog, code, qty, **where))
+    return add_contingency(boq_frame(lines), catalog)

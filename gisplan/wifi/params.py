@@ -1,0 +1,110 @@
+"""Parameters of the wifi planner (:func:`gisplan.wifi.plan_wifi`).
+
+A frozen, validated parameter object below the planner and its steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import geopandas as gpd
+
+from gisplan._errors import PlanningError
+
+__all__ = ["DEFAULT_CANDIDATE_KINDS", "Progress", "WifiParams"]
+
+#: Site kinds that may carry a wifi access point by default.
+DEFAULT_CANDIDATE_KINDS = ("commune_hq", "school", "health", "community", "tower", "pole")
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WifiParams:
+    """Parameters of :func:`plan_wifi` (all keyword-only).
+
+    Parameters
+    ----------
+    budget_vnd
+        Total budget (VND): the plan's BOQ total (sites, backhaul, forced commune HQs and the catalog's
+        contingency) stays within it; ``None`` with ``cover_all``.
+    cover_all
+        Cover every coverable unserved settlement at least cost (the budget, when
+        given, must then suffice).
+    coverage_technologies, min_quality
+        Existing coverage that counts as service: these technologies at this
+        quality (``good`` > ``fair`` > ``poor``) or better.
+    weight
+        ``"population"`` or ``"households"``.
+    candidate_kinds
+        Site kinds considered as candidates.
+    profiles
+        Names of catalog AP profiles allowed (``None``: all).
+    extra_candidates
+        Planner-drawn candidate points (``site_id``, optional ``name``, ``height_m``, ``has_power``).
+    generate_candidates
+        Add a new mast at each unserved settlement that no candidate reaches.
+    require_power
+        Drop candidates without mains power instead of adding a solar kit.
+    connect_all_commune_hq
+        Force every commune HQ without fibre or good coverage into the plan.
+    focus
+        Polygons (GeoDataFrame/GeoSeries with a CRS) that limit the demand.
+    border, border_distance_km
+        Border line or polygon (GeoDataFrame/GeoSeries) and the distance that makes a settlement "near the border".
+    satellite_horizon_years
+        Years of satellite fees counted; default the catalog's.
+    time_limit_s
+        Time limit of the site selection.
+    elevation
+        Elevation raster path for line of sight (coverage, footprints, radio backhaul).
+    phase
+        Phase label of the BOQ lines.
+    """
+
+    budget_vnd: int | None = None
+    cover_all: bool = False
+    coverage_technologies: tuple[str, ...] = ("4G", "5G")
+    min_quality: str = "good"
+    weight: str = "population"
+    candidate_kinds: tuple[str, ...] = DEFAULT_CANDIDATE_KINDS
+    profiles: tuple[str, ...] | None = None
+    extra_candidates: gpd.GeoDataFrame | None = None
+    generate_candidates: bool = False
+    require_power: bool = False
+    connect_all_commune_hq: bool = True
+    focus: Any = None
+    border: Any = None
+    border_distance_km: float = 20.0
+    satellite_horizon_years: float | None = None
+    time_limit_s: float = 30.0
+    elevation: str | None = None
+    phase: str = ""
+
+    def __post_init__(self) -> None:
+        if self.weight not in ("population", "households"):
+            raise PlanningError(f"weight must be 'population' or 'households', got {self.weight!r}")
+        if self.budget_vnd is not None and (isinstance(self.budget_vnd, bool) or self.budget_vnd < 0):
+            raise PlanningError(f"budget_vnd must be a non-negative amount of VND, got {self.budget_vnd!r}")
+        if self.budget_vnd is None and not self.cover_all:
+            raise PlanningError("give budget_vnd (maximal covering) or cover_all=True (cover everyone at least cost)")
+        if self.satellite_horizon_years is not None and not self.satellite_horizon_years > 0:
+            raise PlanningError(
+                f"satellite_horizon_years must be a positive number of years, got {self.satellite_horizon_years!r}"
+            )
+        if not self.time_limit_s > 0:
+            raise PlanningError(f"time_limit_s must be positive, got {self.time_limit_s!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, YAML-able values (geometries summarised by their feature count)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, gpd.GeoDataFrame | gpd.GeoSeries):
+                v = f"<{len(v)} features>"
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out

@@ -1,0 +1,145 @@
+"""The remote-area wifi planner: unserved demand, candidate sites, backhaul, site selection, the Plan.
+
+:func:`plan_wifi` takes validated layers (``settlements`` and ``sites`` required;
+``coverage``, ``land``, ``boundaries``, ``roads`` used when present), a
+:class:`WifiParams` and the cost catalog, and returns a :class:`gisplan.plan.Plan`
+of kind ``"wifi"``.
+
+How it works
+------------
+1. **Demand.** A settlement is served when it lies inside a coverage polygon of
+   one of ``coverage_technologies`` with quality at least ``min_quality``; the
+   others (inside ``focus`` when given) are the unserved demand, weighted by
+   population or households, each classed: land polygon, ``on_island``,
+   ``remote_island`` (its land holds no site with fibre), distance to the
+   nearest town and exchange, and ``near_border`` (within
+   ``border_distance_km`` of the optional ``border`` geometry: the demo has no
+   land border; Cambodia's coast lies about 15 km north of Phú Quốc, so pass
+   that coastline as ``border`` to flag the north).
+2. **Candidates.** Sites of ``candidate_kinds``, the planner's
+   ``extra_candidates``, and (``generate_candidates``) a new mast at each
+   unserved settlement that no candidate reaches.  A site without mains power
+   gets a solar kit (``POWER.SOLAR``) and the plan's messages name it;
+   ``require_power=True`` drops such sites instead, again by name.
+3. **Backhaul first.** Every candidate's cheapest feasible backhaul
+   (:func:`gisplan.wifi.backhaul.backhaul_options`) is added to its cost, so the
+   selection and the backhaul agree.
+4. **Coverage matrix.** Each candidate x AP profile is one column: it covers
+   the settlements within the profile's reach (:func:`gisplan.wifi.radio.reach_m`),
+   and with an elevation raster only those in line of sight.  Its cost is the
+   AP price + a 15 m mast when the site is lower than the profile's antenna
+   height (or of unknown height) + solar kit + backhaul.
+5. **Selection.** Commune People's Committee sites (``commune_hq``) without
+   fibre and outside good coverage are forced in (``connect_all_commune_hq``),
+   with their best-covering profile.  The rest is chosen by
+   :func:`gisplan.wifi.siting.maximize_coverage` under the budget left (the budget
+   is the BOQ total: site costs times 1 + the contingency share), or by
+   :func:`gisplan.wifi.siting.cover_all` at least cost; status, bound and gap are KPIs.
+
+No unserved settlement (and no commune HQ to connect) gives an empty plan with
+an explanation, not an error; a budget that pays for the commune HQs and
+nothing more gives a plan of the HQs that says what one more site would cost.
+
+KPIs
+----
+``people_newly_covered`` counts each settlement once, however many chosen sites
+reach it; ``share_unserved_reached`` divides it by ``people_unserved``.
+``communes_hq_connected`` counts communes (``boundaries`` of level
+``commune``; without them, commune HQ sites) of which a People's Committee site
+has fibre, lies in good coverage or is chosen; ``communes_not_connected`` names
+the others.  ``selection_bound`` and ``selection_gap`` are those of the whole
+selection, forced HQs included: a lower bound on ``selection_cost_vnd``
+(``cover_all``) or an upper bound on the weight covered (budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from gisplan._errors import PlanningError
+from gisplan.catalog._catalog import Catalog, load_catalog
+from gisplan.io.crs import to_metric
+from gisplan.plan import Plan
+from gisplan.wifi._select import run
+from gisplan.wifi.backhaul import metric_crs_of
+from gisplan.wifi.demand import as_geometry, served_mask
+from gisplan.wifi.params import Progress, WifiParams
+
+__all__ = ["plan_wifi", "unserved_settlements"]
+
+
+def unserved_settlements(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    coverage_technologies: Sequence[str] = ("4G", "5G"),
+    min_quality: str = "good",
+    focus: Any = None,
+) -> gpd.GeoDataFrame:
+    """The settlements outside good coverage (the wifi planner's demand), before any planning.
+
+    Parameters
+    ----------
+    layers
+        Validated layers with ``settlements`` (and ``coverage`` when there is any).
+    coverage_technologies, min_quality, focus
+        As in :class:`WifiParams`; ``focus`` polygons (a GeoDataFrame or GeoSeries with a CRS) limit the
+        result.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The unserved settlements with their columns, in the settlements' CRS.
+    """
+    if "settlements" not in layers:
+        raise PlanningError("the wifi planner needs a 'settlements' layer")
+    sets = layers["settlements"]
+    crs = metric_crs_of(sets)
+    metric = to_metric(sets, crs)
+    cov = layers.get("coverage")
+    served = served_mask(metric, None if cov is None else to_metric(cov, crs), coverage_technologies, min_quality)
+    keep = ~served
+    area = as_geometry(focus, crs, "focus")
+    if area is not None:
+        keep &= np.asarray(shapely.intersects(area, np.asarray(metric.geometry)), dtype=bool)
+    return sets[keep].copy()
+
+
+def plan_wifi(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    params: WifiParams,
+    *,
+    catalog: Catalog | None = None,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan wifi sites for the settlements existing coverage misses; see the module notes.
+
+    Parameters
+    ----------
+    layers
+        Validated layers by kind (``settlements`` and ``sites`` required).
+    params
+        The planner's parameters.
+    catalog
+        Cost catalog; the package default when ``None``.
+    progress
+        Called as ``progress(fraction, message)`` between stages.
+
+    Returns
+    -------
+    Plan
+        Layers ``wifi_sites``, ``footprints``, ``backhaul_links``,
+        ``settlements_unserved`` and ``backhaul_options``; the BOQ; KPIs.
+
+    Raises
+    ------
+    PlanningError
+        On missing layers, unknown profiles, a budget below the forced commune
+        HQs, or (no HQ forced) below every useful site's cost; the message says
+        the budget needed.
+    """
+    return run(layers, params, catalog=load_catalog() if catalog is None else catalog, progress=progress)

@@ -1,0 +1,293 @@
+"""What the CLI and the app both do, in one place: scenarios from drawn geometries, runs, saves, comparisons.
+
+The CLI (``gisplan run|save|compare|show``) and the Streamlit pages are faces over these functions: a page
+reads its widgets, calls one of them and shows what comes back; the CLI parses its arguments and does the
+same.  Nothing here reads widgets, prints or knows about Streamlit.
+
+Examples
+--------
+>>> from gisplan.demo import demo_zone_duong_dong
+>>> from shapely.geometry import mapping
+>>> scen = underground_scenario(
+...     title="Dương Đông",
+...     layers={"source": "demo"},
+...     zones=[mapping(demo_zone_duong_dong())],
+...     budget_per_year_vnd=12_000_000_000,
+...     start_year=2027,
+...     manhole_spacing_m=200.0,
+... )
+>>> scen["underground"]["budget_per_year_vnd"]
+12000000000
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import yaml
+
+from gisplan._errors import GisplanError, ScenarioError
+from gisplan.store.versions import Version, VersionStore
+from gisplan.workflow.compare import Comparison, compare_runs, write_comparison
+from gisplan.workflow.folders import RunFolder, read_run, run_artifacts
+from gisplan.workflow.runs import RunResult, run_scenario, write_run
+from gisplan.workflow.scenario import load_scenario, parse_scenario, scenario_values
+
+__all__ = [
+    "CompareOutcome",
+    "compare_refs",
+    "compare_versions",
+    "feature_collection",
+    "kpis_of",
+    "run_scenario_text",
+    "run_title",
+    "save_run",
+    "scenario_yaml",
+    "underground_scenario",
+    "vnd_from_billions",
+    "wifi_scenario",
+]
+
+Progress = Callable[[str], None]
+
+
+def _noop(msg: str) -> None:
+    return None
+
+
+# -- scenarios from what a planner drew ------------------------------------------------------------------------------
+
+
+def vnd_from_billions(billions: float) -> int:
+    """A budget typed in billions of VND (tỷ đồng) as whole VND: ``12.5`` -> ``12_500_000_000``.
+
+    Raises
+    ------
+    ScenarioError
+        For a value that is not a finite number at least 0.
+    """
+    value = float(billions)
+    if not math.isfinite(value) or value < 0:
+        raise ScenarioError(f"a budget must be a finite number of billions of VND at least 0, got {billions!r}", [])
+    return round(value * 1_000_000_000)
+
+
+def feature_collection(features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS 84 lon/lat) of drawn features or bare geometries, properties dropped.
+
+    Each item is a GeoJSON Feature (its ``geometry`` is taken) or a GeoJSON geometry mapping.
+    """
+    out = []
+    for f in features:
+        geometry = f.get("geometry") if f.get("type") == "Feature" else f
+        if not geometry:
+            raise ScenarioError("a drawn feature has no geometry", [])
+        out.append({"type": "Feature", "properties": {}, "geometry": dict(geometry)})
+    return {"type": "FeatureCollection", "features": out}
+
+
+def underground_scenario(
+    *,
+    title: str,
+    layers: Mapping[str, Any],
+    zones: Sequence[Mapping[str, Any]],
+    budget_per_year_vnd: int,
+    start_year: int,
+    manhole_spacing_m: float,
+) -> dict[str, Any]:
+    """The scenario mapping of an undergrounding run: the drawn ``zones`` and the planner's parameters.
+
+    ``layers`` is the scenario's ``layers`` section (``{"source": "demo"}``, a project file, uploaded ``files``).
+    The result is what :func:`scenario_yaml` writes and :func:`gisplan.workflow.parse_scenario` reads.
+    """
+    if not zones:
+        raise ScenarioError("draw at least one zone (a polygon) to plan undergrounding", [])
+    return {
+        "title": title,
+        "layers": dict(layers),
+        "geometries": {"zones": feature_collection(zones)},
+        "underground": {
+            "enabled": True,
+            "budget_per_year_vnd": int(budget_per_year_vnd),
+            "start_year": int(start_year),
+            "manhole_spacing_m": float(manhole_spacing_m),
+        },
+    }
+
+
+def wifi_scenario(
+    *,
+    title: str,
+    layers: Mapping[str, Any],
+    year: int,
+    cover_all: bool,
+    budget_vnd: int | None = None,
+    candidate_sites: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The scenario mapping of a wifi run: cover every unserved village, or the most people within ``budget_vnd``.
+
+    ``candidate_sites`` are points a planner drew (GeoJSON features or geometries, lon/lat).
+    """
+    wifi: dict[str, Any] = {"enabled": True, "year": int(year)}
+    if cover_all:
+        wifi["cover_all"] = True
+    else:
+        if budget_vnd is None:
+            raise ScenarioError("a wifi plan needs a budget unless it covers every unserved village", [])
+        wifi["budget_vnd"] = int(budget_vnd)
+    scenario: dict[str, Any] = {"title": title, "layers": dict(layers), "wifi": wifi}
+    if candidate_sites:
+        scenario["geometries"] = {"candidate_sites": feature_collection(candidate_sites)}
+    return scenario
+
+
+def scenario_yaml(scenario: Mapping[str, Any]) -> str:
+    """A scenario mapping as the YAML text a scenario file holds (UTF-8 Vietnamese kept, key order kept)."""
+    return yaml.safe_dump(dict(scenario), allow_unicode=True, sort_keys=False)
+
+
+def run_scenario_text(
+    text: str,
+    out_dir: str | Path,
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    progress: Progress = _noop,
+) -> RunResult:
+    """Parse scenario YAML ``text``, plan it and write its run folder ``out_dir`` (see ``gisplan run``).
+
+    ``layers`` are already-validated project layers to use for ``layers.source`` (the app's cached project);
+    default: read them.  Raises :class:`~gisplan.GisplanError` subclasses on bad input.
+    """
+    scen = parse_scenario(text)
+    result = run_scenario(scen, progress=progress, layers=None if layers is None else dict(layers))
+    write_run(result, out_dir, progress=progress)
+    return result
+
+
+# -- versions ----------------------------------------------------------------------------------------------------------
+
+
+def save_run(
+    store: VersionStore,
+    run_dir: str | Path,
+    *,
+    author: str,
+    message: str,
+    name: str | None = None,
+    parent: str | None = None,
+    on_head: bool = False,
+    expected_head: str | None = None,
+) -> Version:
+    """Save a run folder as a version of scenario ``name`` (default: the folder's name).
+
+    ``parent`` names the version this one revises; ``on_head=True`` takes the scenario's current head as the
+    parent (what the app does: a planner saving again revises the last saved version).  The KPIs saved are the
+    run folder's own ``kpis.json``.
+    """
+    run = read_run(run_dir)
+    scenario_name = name or Path(run_dir).resolve().name
+    if on_head and parent is None:
+        head = store.head(scenario_name)
+        parent = head.id if head is not None else None
+    return store.save(
+        scenario_name=scenario_name,
+        scenario_text=run.scenario_text,
+        artifacts=run_artifacts(run_dir),
+        kpis=run.kpis,
+        author=author.strip(),
+        message=message.strip(),
+        parent=parent,
+        expected_head=expected_head,
+    )
+
+
+def run_title(run: RunFolder, ref: str) -> str:
+    """A short label of a compared side: the scenario's title and the reference given (version id or file)."""
+    try:
+        title = str(scenario_values(run.scenario_text).get("title") or "")
+    except GisplanError:
+        title = ""
+    name = Path(ref).name if (Path(ref).exists() or "/" in ref) else ref[:12]
+    return f"{title} ({name})" if title else name
+
+
+@dataclass(frozen=True)
+class CompareOutcome:
+    """A comparison and the files written for it (``compare.html``, ``compare.xlsx``)."""
+
+    comparison: Comparison
+    title: str
+    files: dict[str, Path]
+
+
+def _resolve_side(ref: str, store_path: str | Path | None, tmp: Path, label: str, progress: Progress) -> Path:
+    """A compared side as a run folder: a run folder, a scenario file (run now) or a stored version (exported)."""
+    p = Path(ref)
+    if p.is_dir():
+        return p
+    if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
+        progress(f"running {p} for side {label}")
+        out = tmp / label
+        write_run(run_scenario(load_scenario(p), progress=progress), out, progress=progress)
+        return out
+    if store_path is None or not Path(store_path).is_file():
+        raise GisplanError(f"{ref!r} is neither a run folder, a scenario file nor a version (no store at {store_path})")
+    return VersionStore(store_path, create=False).export_version(ref, tmp / label)
+
+
+def compare_refs(
+    a: str,
+    b: str,
+    out_dir: str | Path,
+    *,
+    store_path: str | Path | None,
+    work_dir: str | Path,
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
+    progress: Progress = _noop,
+) -> CompareOutcome:
+    """Compare two sides given as run folders, scenario files or version ids; write the report to ``out_dir``.
+
+    ``work_dir`` receives the sides' run folders (scenario files run, versions exported).
+    """
+    tmp = Path(work_dir)
+    run_a = read_run(_resolve_side(a, store_path, tmp, "A", progress))
+    run_b = read_run(_resolve_side(b, store_path, tmp, "B", progress))
+    comparison = compare_runs(run_a, run_b)
+    title = f"{run_title(run_a, a)} → {run_title(run_b, b)}"
+    files = write_comparison(comparison, out_dir, title=title, context=dict(context or {}))
+    return CompareOutcome(comparison, title, files)
+
+
+def compare_versions(
+    store: VersionStore,
+    a: str,
+    b: str,
+    work_dir: str | Path,
+    *,
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> CompareOutcome:
+    """Compare two saved versions (ids or unique prefixes): export both under ``work_dir`` and write the report.
+
+    The report goes to ``work_dir/compare-<a>-<b>``; ``context`` layers (land, roads, ...) are drawn under it.
+    """
+    va, vb = store.get(a), store.get(b)
+    base = Path(work_dir)
+    run_a = read_run(store.export_version(va.id, base / f"version-{va.id[:12]}", overwrite=True))
+    run_b = read_run(store.export_version(vb.id, base / f"version-{vb.id[:12]}", overwrite=True))
+    comparison = compare_runs(run_a, run_b)
+    title = f"{va.scenario_name} {va.id[:12]} → {vb.scenario_name} {vb.id[:12]}"
+    files = write_comparison(
+        comparison, base / f"compare-{va.id[:12]}-{vb.id[:12]}", title=title, context=dict(context or {})
+    )
+    return CompareOutcome(comparison, title, files)
+
+
+def kpis_of(run_dir: str | Path) -> dict[str, Any]:
+    """The KPIs a run folder recorded (``kpis.json``)."""
+    return dict(json.loads((Path(run_dir) / "kpis.json").read_text(encoding="utf-8")))
