@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_contracts_are_kept() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()", "--no-cache"],
+        [
+            sys.executable,
+            "-c",
+            "from importlinter.cli import lint_imports_command; lint_imports_command()",
+            "--no-cache",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -68,5 +73,15 @@ def test_every_subpackage_names_what_it_offers() -> None:
 def test_app_pages_do_no_domain_work(page: Path) -> None:
     """Pages read widgets and show results: no geometry, no YAML, no money arithmetic, no store writes of their own."""
     text = page.read_text(encoding="utf-8")
-    for banned in ("import yaml", "shapely", "geopandas", "1e9", "1e6", "groupby(", ".cumsum(", "store.save(", "read_run("):
+    for banned in (
+        "import yaml",
+        "shapely",
+        "geopandas",
+        "1e9",
+        "1e6",
+        "groupby(",
+        ".cumsum(",
+        "store.save(",
+        "read_run(",
+    ):
         assert banned not in text, f"{page.name} does domain work ({banned!r}); move it into gisplan.workflow"
