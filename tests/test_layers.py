@@ -253,12 +253,33 @@ def test_vn2000_tm3_input_lands_where_wgs84_does():
     assert np.allclose(a.geometry.y, b.geometry.y, atol=0.01)
 
 
-def test_vn2000_geographic_input(tmp_path):
-    g = poles().to_crs("EPSG:4756")
-    path = tmp_path / "poles.geojson"
-    g.to_file(path, driver="GeoJSON")  # GeoJSON is WGS 84 by definition: GDAL reprojects? no, keeps coords
-    out = validate_layer(g, "poles")
-    assert out.crs.to_string() == METRIC_CRS
+def test_vn2000_geographic_file_is_read_and_lands_where_wgs84_does(tmp_path):
+    """A GeoPackage in VN-2000 geographic (EPSG:4756), read from disk: its CRS is taken from the file and the datum
+    shift to WGS 84 applied, so each pole lands within a metre of the same pole given in WGS 84, and the spacing is
+    the geodesic one (0.0005° of longitude at 10.2°N, computed here with pyproj.Geod)."""
+    from pyproj import Geod
+
+    wgs = poles()
+    path = tmp_path / "cot_vn2000.gpkg"
+    wgs.to_crs("EPSG:4756").to_file(path, layer="poles", driver="GPKG")
+    back = load_layer(path, "poles")
+    assert back.crs.to_string() == METRIC_CRS
+    reference = validate_layer(wgs, "poles")
+    shift = np.hypot(
+        back.geometry.x.values - reference.geometry.x.values, back.geometry.y.values - reference.geometry.y.values
+    )
+    assert shift.max() < 1.0
+    # without the datum shift (coordinates taken as WGS 84) the poles would sit about 100-500 m away: not allowed
+    raw = gpd.read_file(path).set_crs("EPSG:4326", allow_override=True).to_crs(METRIC_CRS)
+    assert (
+        np.hypot(
+            raw.geometry.x.values - reference.geometry.x.values, raw.geometry.y.values - reference.geometry.y.values
+        ).min()
+        > 50
+    )
+    _, _, expected = Geod(ellps="WGS84").inv(LON, LAT, LON + 0.0005, LAT)
+    spacing = back.geometry.iloc[0].distance(back.geometry.iloc[1])
+    assert abs(spacing - expected) < 0.002 * expected  # UTM 48N scale factor at 104°E: 0.9997
 
 
 # ---- write then read, every format --------------------------------------------------------------------------
