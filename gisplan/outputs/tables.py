@@ -26,24 +26,32 @@ def phase_summary(plan: Plan) -> pd.DataFrame:
     columns = ["phase", "trench_km", "reused_duct_km", "amount_vnd"]
     trenches = plan.layers.get("trenches")
     amounts = boq_totals(plan.boq, by=("phase",)) if len(plan.boq) else pd.DataFrame(columns=["phase", "amount_vnd"])
-    phases = [str(p) for p in amounts["phase"]]
-    rows = {p: {"phase": p, "trench_km": 0.0, "reused_duct_km": 0.0, "amount_vnd": 0} for p in phases}
-    for p, a in zip(amounts["phase"], amounts["amount_vnd"], strict=True):
-        rows[str(p)]["amount_vnd"] = int(a)
+    trench_m: dict[str, float] = {}
+    reused_m: dict[str, float] = {}
+    amount: dict[str, int] = {str(p): int(a) for p, a in zip(amounts["phase"], amounts["amount_vnd"], strict=True)}
     if trenches is not None and len(trenches) and {"phase", "length_m"} <= set(trenches.columns):
         reuse = (
             trenches["reuse_duct"].astype(bool)
             if "reuse_duct" in trenches.columns
             else pd.Series(False, index=trenches.index)
         )
-        for (phase, reused), metres in (
-            trenches.groupby([trenches["phase"].astype(str), reuse])["length_m"].sum().items()
-        ):
-            row = rows.setdefault(phase, {"phase": phase, "trench_km": 0.0, "reused_duct_km": 0.0, "amount_vnd": 0})
-            row["reused_duct_km" if reused else "trench_km"] += float(metres) / 1000.0
+        metres_by = trenches.groupby([trenches["phase"].astype(str), reuse])["length_m"].sum()
+        for (phase, reused), metres in metres_by.items():
+            target = reused_m if reused else trench_m
+            target[str(phase)] = target.get(str(phase), 0.0) + float(metres)
+    phases = sorted(set(amount) | set(trench_m) | set(reused_m))
+    rows = [
+        {
+            "phase": p,
+            "trench_km": trench_m.get(p, 0.0) / 1000.0,
+            "reused_duct_km": reused_m.get(p, 0.0) / 1000.0,
+            "amount_vnd": amount.get(p, 0),
+        }
+        for p in phases
+    ]
     if not rows:
         return pd.DataFrame(columns=columns)
-    out = pd.DataFrame(sorted(rows.values(), key=lambda r: r["phase"]), columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
     out["trench_km"] = out["trench_km"].round(3)
     out["reused_duct_km"] = out["reused_duct_km"].round(3)
     out["amount_vnd"] = out["amount_vnd"].astype("int64")
