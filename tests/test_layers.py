@@ -171,8 +171,11 @@ def test_coordinates_outside_plausible_area_and_bounds_override():
     g.loc[0, "geometry"] = Point(2.35, 48.85)  # Paris
     with pytest.raises(LayerError, match="outside the plausible area"):
         validate_layer(g, "poles")
-    out = validate_layer(g, "poles", bounds=None, metric_crs="EPSG:3857")
-    assert len(out) == 3
+    out = validate_layer(g, "poles", bounds=None, metric_crs="EPSG:2154")  # Lambert-93: any metric CRS the user names
+    assert len(out) == 3 and out.crs.to_epsg() == 2154
+    # Web Mercator is in metres but stretches lengths by 1/cos(latitude): never a CRS to compute in
+    with pytest.raises(CRSError, match="Mercator"):
+        validate_layer(g, "poles", bounds=None, metric_crs="EPSG:3857")
 
 
 def test_cable_pole_ids_must_exist():

@@ -20,11 +20,11 @@ import shapely
 from pyproj import CRS
 
 from gisplan._errors import CRSError, LayerError, Problem
-from gisplan.io.crs import DISPLAY_CRS, METRIC_CRS, to_metric
+from gisplan.io.crs import DISPLAY_CRS, to_metric
+from gisplan.io.project import project_frame
 from gisplan.io.schemas import Column, LayerSchema, get_schema
 
 #: Plausible area (lon_min, lat_min, lon_max, lat_max) for coordinates: Vietnam and its seas, with a margin.
-VIETNAM_BOUNDS: tuple[float, float, float, float] = (100.0, 5.0, 118.0, 25.0)
 
 _TRUE = {"true", "1", "yes", "y", "t", "có", "co", "x"}
 _FALSE = {"false", "0", "no", "n", "f", "không", "khong", ""}
@@ -43,8 +43,8 @@ def validate_layer(
     *,
     source: str | None = None,
     layer_name: str | None = None,
-    metric_crs: str | CRS = METRIC_CRS,
-    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+    metric_crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | str | None = "auto",
 ) -> gpd.GeoDataFrame:
     """Map ``gdf`` onto the schema of ``kind``, validate, repair and reproject it.
 
@@ -57,10 +57,11 @@ def validate_layer(
     source, layer_name
         Named in messages (file and layer).
     metric_crs
-        The CRS of the returned frame.
+        The CRS of the returned frame; None: the project's (the UTM zone of the layer's centre, see
+        :func:`gisplan.io.project.project_frame`; a whole project is framed by :func:`gisplan.io.read_layers`).
     bounds
-        Plausible (lon_min, lat_min, lon_max, lat_max); coordinates outside are errors
-        (None disables the check).
+        Plausible (lon_min, lat_min, lon_max, lat_max); coordinates outside are errors; ``"auto"``: Vietnam's
+        extent for data in Vietnam, else drawn from the data (:mod:`gisplan.io.project`); None disables the check.
 
     Returns
     -------
@@ -85,6 +86,19 @@ def validate_layer(
             f"layer {lname} is empty",
             [Problem("the layer has no features", **where, hint=f"add {schema.description_en.lower()} or drop it")],
         )
+    if metric_crs is None or isinstance(bounds, str):
+        if isinstance(bounds, str) and bounds != "auto":
+            raise ValueError(f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r}")
+        try:
+            frame = project_frame({kind: gdf}, metric_crs=metric_crs, region=None if bounds == "auto" else bounds)
+        except CRSError:
+            if metric_crs is not None:
+                raise
+            # no feature has a usable geometry: the geometry checks below report every row, and the layer is
+            # refused before anything is reprojected, so no CRS is chosen
+            frame = None
+        metric_crs = frame.crs if frame is not None else None
+        bounds = (frame.region if frame is not None else None) if bounds == "auto" else bounds
     df = _rename_to_schema(gdf, schema)
     problems: list[Problem] = []
     ids = _row_labels(df, schema)
@@ -158,7 +172,7 @@ def validate_layer(
             )
     # ---- geometry ----
     geom, good = _check_geometry(df.geometry, schema, ids, where, problems)
-    if bounds is not None and good.any():
+    if bounds is not None and not isinstance(bounds, str) and good.any():
         idx = np.flatnonzero(good)
         _check_bounds(gpd.GeoSeries(geom[idx], crs=gdf.crs), [ids[i] for i in idx], where, bounds, problems)
     if problems:
@@ -169,6 +183,8 @@ def validate_layer(
         geometry=gpd.GeoSeries(geom, crs=gdf.crs).to_numpy(),
         crs=gdf.crs,
     )
+    if metric_crs is None:  # pragma: no cover - only layers without a valid geometry get here, and they raised
+        raise LayerError(f"layer {lname} has no valid geometry", [Problem("no valid geometry", **where)])
     return to_metric(result, metric_crs)
 
 

@@ -1,9 +1,14 @@
 """Coordinate reference systems: one metric CRS for every computation.
 
 Layers are reprojected once to a metric CRS (UTM zone 48N, EPSG:32648, for
-Kiên Giang; elsewhere the UTM zone of the data's centre) and every length,
-area and distance is computed there.  Geographic coordinates come back only to
-draw or export.
+Kiên Giang; elsewhere the UTM zone of the data's centre, see
+:mod:`gisplan.io.project`) and every length, area and distance is computed
+there.  Geographic coordinates come back only to draw or export.
+
+A CRS whose unit is the metre is not always a metric CRS to measure in: Web
+Mercator (EPSG:3857 and its aliases) stretches lengths by 1/cos(latitude)
+(1.5 % in Kiên Giang, 56 % at 50°N), so it is refused as a computing CRS and
+reprojected like a geographic one (:func:`is_measuring_crs`).
 """
 
 from __future__ import annotations
@@ -40,6 +45,45 @@ def utm_crs_for(lon: float, lat: float) -> CRS:
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+def is_measuring_crs(crs: str | CRS | None) -> bool:
+    """True when lengths and areas can be measured in ``crs``: projected, in metres, not a (pseudo-)Mercator.
+
+    Mercator projections keep angles, not lengths: their scale grows as 1/cos(latitude), so measuring in Web
+    Mercator (EPSG:3857) inflates a 1 km cable in Kiên Giang to 1.016 km and in Europe to 1.5 km.
+
+    Examples
+    --------
+    >>> is_measuring_crs("EPSG:32648"), is_measuring_crs("EPSG:3857"), is_measuring_crs("EPSG:4326")
+    (True, False, False)
+    """
+    if crs is None:
+        return False
+    c = CRS.from_user_input(crs)
+    if not c.is_projected or c.axis_info[0].unit_name not in ("metre", "meter"):
+        return False
+    method = ""
+    if c.coordinate_operation is not None:
+        method = c.coordinate_operation.method_name.lower()
+    # "Mercator (variant A/B)", "Popular Visualisation Pseudo Mercator" stretch lengths; "Transverse Mercator" (UTM,
+    # VN-2000 TM-3) does not.
+    return not (method.startswith("mercator") or "pseudo mercator" in method)
+
+
+def metric_crs_for(gdf: gpd.GeoDataFrame) -> CRS:
+    """The CRS to measure ``gdf`` in: its own when it is a measuring CRS, else the UTM zone of its centre.
+
+    Raises
+    ------
+    CRSError
+        When ``gdf`` has no CRS.
+    """
+    if gdf.crs is None:
+        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang)")
+    if is_measuring_crs(gdf.crs):
+        return CRS.from_user_input(gdf.crs)
+    return choose_metric_crs(gdf)
+
+
 def choose_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
     """Choose the metric CRS for a layer: the UTM zone of its centre.
 
@@ -65,8 +109,12 @@ def to_metric(gdf: gpd.GeoDataFrame, crs: str | CRS = METRIC_CRS) -> gpd.GeoData
     if gdf.crs is None:
         raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang)")
     target = CRS.from_user_input(crs)
-    if not target.is_projected or target.axis_info[0].unit_name not in ("metre", "meter"):
-        raise CRSError(f"{target.to_string()} is not a projected CRS in metres; compute in e.g. {METRIC_CRS}")
+    if not is_measuring_crs(target):
+        raise CRSError(
+            f"{target.to_string()} is not a CRS to measure lengths in (geographic, not in metres, or a Mercator that "
+            f"stretches lengths by 1/cos(latitude)); compute in the UTM zone of the data, e.g. {METRIC_CRS} in Kiên "
+            "Giang / hệ tọa độ này không dùng để đo chiều dài"
+        )
     if CRS.from_user_input(gdf.crs) == target:
         return gdf.copy()
     return gdf.to_crs(target)

@@ -30,23 +30,28 @@ from pyproj import CRS
 from gisplan._atomic import atomic_path
 from gisplan._errors import CRSError, LayerError, Problem
 from gisplan.io._encoding import ENCODINGS_HINT, canonical_encoding, decode_text, is_utf8, preview
-from gisplan.io._validate import VIETNAM_BOUNDS, RepairWarning, validate_layer, validate_layers
-from gisplan.io.crs import DISPLAY_CRS, METRIC_CRS
+from gisplan.io._validate import RepairWarning, validate_layer, validate_layers
+from gisplan.io.crs import DISPLAY_CRS
+from gisplan.io.project import VIETNAM_BOUNDS, ProjectFrame, project_frame
 from gisplan.io.schemas import KINDS, SCHEMAS
 
 __all__ = [
     "READ_SUFFIXES",
     "VIETNAM_BOUNDS",
     "RepairWarning",
+    "frame_of",
     "infer_kind",
     "layer_info",
     "list_layers",
     "load_layer",
     "read_file",
     "read_layers",
+    "read_project",
+    "read_raw_layers",
     "skipped_layers",
     "validate_layer",
     "validate_layers",
+    "validate_raw_layers",
     "write_geojson",
     "write_gpkg",
 ]
@@ -484,14 +489,22 @@ def load_layer(
     *,
     layer: str | None = None,
     crs: str | CRS | None = None,
-    metric_crs: str | CRS = METRIC_CRS,
-    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+    metric_crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | str | None = "auto",
     encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read, validate and reproject one layer; ``kind`` is inferred from the layer name or id column if omitted.
 
-    ``layer``, ``crs`` and ``encoding`` are those of :func:`read_file`.
+    ``layer``, ``crs`` and ``encoding`` are those of :func:`read_file`; ``metric_crs`` and ``bounds`` those of
+    :func:`validate_layer` (default: the project frame of this layer alone, see :mod:`gisplan.io.project`).
     """
+    gdf, kind, name = _read_kind(path, kind, layer=layer, crs=crs, encoding=encoding)
+    return validate_layer(gdf, kind, source=str(path), layer_name=name, metric_crs=metric_crs, bounds=bounds)
+
+
+def _read_kind(
+    path: str | Path, kind: str | None, *, layer: str | None, crs: str | CRS | None, encoding: str | None
+) -> tuple[gpd.GeoDataFrame, str, str]:
     gdf = read_file(path, layer=layer, crs=crs, encoding=encoding)
     name = layer or Path(path).stem
     if kind is None:
@@ -508,7 +521,7 @@ def load_layer(
                     )
                 ],
             )
-    return validate_layer(gdf, kind, source=str(path), layer_name=name, metric_crs=metric_crs, bounds=bounds)
+    return gdf, kind, name
 
 
 def read_layers(
@@ -516,24 +529,44 @@ def read_layers(
     *,
     crs: str | CRS | None = None,
     kinds: Iterable[str] | None = None,
-    metric_crs: str | CRS = METRIC_CRS,
-    bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
+    metric_crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | str | None = "auto",
     encoding: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read every layer of a multi-layer file (a GeoPackage) whose name is a layer kind, validated and metric.
 
     Layers whose names are no layer kind are skipped (:func:`skipped_layers` names them); two layers
     of one kind (``poles`` and ``cot``) are an error.  Problems of every layer are gathered and raised
-    together in one :class:`LayerError`.
+    together in one :class:`LayerError`.  The project's metric CRS and plausible region are chosen once
+    from all its layers (:func:`gisplan.io.project.project_frame`: the UTM zone of the data's centre and,
+    outside Vietnam, the extent of its boundaries or of its data): ``metric_crs`` and ``bounds`` (a lon/lat
+    ``(W, S, E, N)``, or None for no check) set them instead.
+    """
+    return read_project(path, crs=crs, kinds=kinds, metric_crs=metric_crs, bounds=bounds, encoding=encoding)[0]
+
+
+def read_raw_layers(
+    path: str | Path,
+    *,
+    crs: str | CRS | None = None,
+    kinds: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    encoding: str | None = None,
+) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
+    """The layers of a multi-layer file named by kind, as read (each in its own CRS): ``{kind: (frame, name)}``.
+
+    Raises one :class:`LayerError` with every problem (two layers of one kind, unreadable layers, missing
+    ``kinds``); ``skip`` names kinds not to read (a scenario's ``layers.files`` replace them).
     """
     p = _check_path(path)
     wanted = set(kinds) if kinds is not None else None
-    out: dict[str, gpd.GeoDataFrame] = {}
+    skipped = set(skip)
+    out: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
     problems: list[Problem] = []
     by_kind: dict[str, list[str]] = {}
     for name, _gtype, _n in list_layers(p):
         kind = infer_kind(name, ())
-        if kind is not None and (wanted is None or kind in wanted):
+        if kind is not None and kind not in skipped and (wanted is None or kind in wanted):
             by_kind.setdefault(kind, []).append(name)
     for kind, names in by_kind.items():
         if len(names) > 1:
@@ -548,9 +581,7 @@ def read_layers(
             continue
         name = names[0]
         try:
-            out[kind] = load_layer(
-                p, kind, layer=name, crs=crs, metric_crs=metric_crs, bounds=bounds, encoding=encoding
-            )
+            out[kind] = (read_file(p, layer=name, crs=crs, encoding=encoding), name)
         except LayerError as exc:
             problems.extend(exc.problems or [Problem(exc.summary, file=str(p), layer=name)])
     if wanted:
@@ -559,7 +590,71 @@ def read_layers(
                 problems.append(Problem("layer missing", file=str(p), layer=k, hint=f"add a layer named {k!r}"))
     if problems:
         raise LayerError(f"{p} has invalid layers", problems)
-    return validate_layers(out, source=str(p))
+    return out
+
+
+def validate_raw_layers(
+    raw: Mapping[str, tuple[gpd.GeoDataFrame, str, str]],
+    frame: ProjectFrame,
+    *,
+    across: bool = True,
+    source: str | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Validate layers as read (``{kind: (frame, file, layer name)}``) into the project's ``frame``.
+
+    Problems of every layer are raised together; ``across`` also runs the checks across layers
+    (:func:`validate_layers`).
+    """
+    out: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[Problem] = []
+    for kind, (gdf, file, name) in raw.items():
+        try:
+            out[kind] = validate_layer(
+                gdf, kind, source=file, layer_name=name, metric_crs=frame.crs, bounds=frame.region
+            )
+        except LayerError as exc:
+            problems.extend(exc.problems or [Problem(exc.summary, file=file, layer=name)])
+    if problems:
+        files = sorted({str(pr.file) for pr in problems if pr.file})
+        raise LayerError(f"{', '.join(files) or source or 'the project'} has invalid layers", problems)
+    return validate_layers(out, source=source) if across else out
+
+
+def read_project(
+    path: str | Path,
+    *,
+    crs: str | CRS | None = None,
+    kinds: Iterable[str] | None = None,
+    metric_crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | str | None = "auto",
+    encoding: str | None = None,
+) -> tuple[dict[str, gpd.GeoDataFrame], ProjectFrame | None]:
+    """:func:`read_layers` and the :class:`~gisplan.io.project.ProjectFrame` it chose (None: no layer read)."""
+    p = _check_path(path)
+    raw = read_raw_layers(p, crs=crs, kinds=kinds, encoding=encoding)
+    if not raw:
+        return {}, None
+    frame = frame_of(raw, metric_crs=metric_crs, bounds=bounds)
+    layers = validate_raw_layers({k: (g, str(p), name) for k, (g, name) in raw.items()}, frame, source=str(p))
+    return layers, frame
+
+
+def frame_of(
+    raw: Mapping[str, tuple[Any, ...]],
+    *,
+    metric_crs: str | CRS | None = None,
+    bounds: tuple[float, float, float, float] | str | None = "auto",
+) -> ProjectFrame:
+    """The project frame of layers as read (``{kind: (frame, ...)}``); see :func:`read_layers`."""
+    if isinstance(bounds, str) and bounds != "auto":
+        raise ValueError(f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r}")
+    frames = {k: v[0] for k, v in raw.items()}
+    return project_frame(
+        frames,
+        metric_crs=metric_crs,
+        region=None if isinstance(bounds, str) or bounds is None else bounds,
+        check_region=bounds is not None,
+    )
 
 
 def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:

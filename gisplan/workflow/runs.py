@@ -24,7 +24,14 @@ from gisplan.catalog._catalog import Catalog
 from gisplan.catalog.costing import add_contingency
 from gisplan.demo.data import demo_gpkg_path
 from gisplan.io.crs import METRIC_CRS
-from gisplan.io.layers import infer_kind, list_layers, load_layer, validate_layers
+from gisplan.io.layers import (
+    frame_of,
+    infer_kind,
+    list_layers,
+    read_file,
+    validate_layers,
+    validate_raw_layers,
+)
 from gisplan.outputs.export import export_plan
 from gisplan.outputs.maps import plan_map, standalone_html
 from gisplan.plan import BOQ_COLUMNS, Plan
@@ -100,34 +107,46 @@ def scenario_layers(
                 [_missing_file(scen, f"layers.files.{kind}", str(f), fp)],
             )
         extra[str(kind)] = fp
+    metric_crs = scen.values["layers"].get("metric_crs")
+    region = scen.values["layers"].get("region")
+    bounds = tuple(region) if region else "auto"
+    raw: dict[str, tuple[gpd.GeoDataFrame, str, str]] = {}
     if loaded is not None:
-        layers = dict(loaded)
+        already = {k: v for k, v in loaded.items() if k not in extra}
+        crs_of = {str(g.crs) for g in already.values() if g.crs is not None}
+        if metric_crs is None and len(crs_of) == 1:
+            metric_crs = crs_of.pop()  # the loaded project's own frame: files join it
     else:
         progress(f"reading layers from {path}")
-        layers = _read_source(path, crs, skip=set(extra))
+        source = _read_source(path, crs, extra)
+        raw.update({k: (g, str(path), name) for k, (g, name) in source.items()})
+        already = {}
     files: dict[str, Path] = {"source": path}
     for kind, fp in extra.items():
-        layers[kind] = load_layer(fp, kind, crs=_crs_if_unstated(fp, crs))
+        gdf = read_file(fp, crs=_crs_if_unstated(fp, crs))
+        raw[kind] = (gdf, str(fp), fp.stem)
         files[kind] = fp
+    frame = frame_of({**{k: (g,) for k, g in already.items()}, **raw}, metric_crs=metric_crs, bounds=bounds)
+    layers = {**already, **validate_raw_layers(raw, frame, across=False, source=str(path))}
     return validate_layers(layers, source=str(path)), files
 
 
-def _read_source(path: Path, crs: str | None, *, skip: set[str]) -> dict[str, gpd.GeoDataFrame]:
-    """The layers of the source GeoPackage named by kind, except the kinds ``layers.files`` replaces.
-
-    Each layer is read and validated on its own; the checks across layers (cables' poles, settlements'
-    communes) run once on the scenario's complete set, so that a source may lack a layer a file provides.
-    Problems of every layer are raised together.
-    """
-
-    out: dict[str, gpd.GeoDataFrame] = {}
+def _read_source(path: Path, crs: str | None, extra: Mapping[str, Path]) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
+    """The source's layers as read, ``layers.crs`` applied only to layers that state no CRS of their own."""
+    out: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
     problems: list[Problem] = []
     for name, _gtype, _n in list_layers(path):
         kind = infer_kind(name, ())
-        if kind is None or kind in skip:
+        if kind is None or kind in extra:
             continue
         try:
-            out[kind] = load_layer(path, kind, layer=name, crs=_crs_if_unstated(path, crs, layer=name))
+            if kind in out:
+                raise LayerError(
+                    f"two layers of kind {kind}",
+                    [Problem(f"2 layers of kind {kind}: {out[kind][1]}, {name}", file=str(path), layer=name,
+                             hint=f"keep one layer of kind {kind}")],
+                )  # fmt: skip
+            out[kind] = (read_file(path, layer=name, crs=_crs_if_unstated(path, crs, layer=name)), name)
         except LayerError as exc:
             problems.extend(exc.problems or [Problem(exc.summary, file=str(path), layer=name)])
     if problems:

@@ -29,7 +29,7 @@ from gisplan.io.schemas import KINDS
 class Key:
     """One scenario key: its type, default and meaning (English, then Vietnamese)."""
 
-    type: str  # str, int, float, bool, list[str], geometry, mapping, crs, path
+    type: str  # str, int, float, bool, list[str], geometry, mapping, crs, path, bbox
     default: Any
     doc: str
     doc_vi: str = ""
@@ -75,6 +75,21 @@ SPEC: dict[str, Any] = {
             {},
             "per-kind layer files replacing those of the source, e.g. {poles: cot.csv}",
             "tệp riêng cho từng lớp",
+        ),
+        "metric_crs": Key(
+            "crs",
+            None,
+            "projected CRS in metres every length is computed in (empty: the UTM zone of the data's centre, "
+            "EPSG:32648 in Kiên Giang)",
+            "hệ tọa độ tính toán (mét); để trống: múi UTM của vùng dữ liệu",
+        ),
+        "region": Key(
+            "bbox",
+            None,
+            "plausible extent of the data [west, south, east, north] in degrees; rows outside are errors (empty: "
+            "Vietnam for data in Vietnam, else the extent of the boundaries or of the bulk of the data, with a "
+            "margin)",
+            "phạm vi hợp lý của dữ liệu [tây, nam, đông, bắc] (độ), ví dụ [103.4, 9.2, 104.2, 10.5]",
         ),
     },
     "geometries": {
@@ -549,6 +564,18 @@ def _check_value(v: Any, k: Key) -> Any:
         if isinstance(v, str) or not isinstance(v, list) or not all(isinstance(x, str | int) for x in v):
             raise ValueError("expected a list of names, e.g. [a, b] / cần danh sách")
         out = [str(x) for x in v]
+    elif t == "bbox":
+        if (
+            isinstance(v, str)
+            or not isinstance(v, list)
+            or len(v) != 4
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+        ):
+            raise ValueError("expected [west, south, east, north] in degrees / cần [tây, nam, đông, bắc]")
+        w, s, e, n = (float(x) for x in v)
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ValueError("need west < east and south < north, in degrees / tây < đông, nam < bắc")
+        out = [w, s, e, n]
     elif t == "mapping":
         if not isinstance(v, Mapping):
             raise ValueError("expected a mapping, e.g. {key: value} / cần bảng khóa: giá trị")
