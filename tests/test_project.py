@@ -1,0 +1,100 @@
+"""The project frame: the metric CRS and plausible region come from the data, Kiên Giang unchanged."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pytest
+from pyproj import Geod
+from shapely.geometry import LineString, Point, box
+
+from gisplan._errors import CRSError, LayerError
+from gisplan.io import read_layers, write_gpkg
+from gisplan.io.crs import is_measuring_crs
+from gisplan.io.layers import read_project
+from gisplan.io.project import VIETNAM_BOUNDS, parse_region, project_frame
+
+HELSINKI = (24.94, 60.17)
+
+
+def _roads(lon: float, lat: float, n: int = 5, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    lines = [LineString([(lon + 0.002 * i, lat), (lon + 0.002 * i, lat + 0.01)]) for i in range(n)]
+    g = gpd.GeoDataFrame(
+        {"road_id": [f"R{i}" for i in range(n)], "road_class": "urban", "surface": "asphalt"},
+        geometry=lines,
+        crs="EPSG:4326",
+    )
+    return g.to_crs(crs)
+
+
+def test_kien_giang_keeps_utm48_and_vietnam_bounds():
+    frame = project_frame({"roads": _roads(103.96, 10.22)})
+    assert frame.crs.to_epsg() == 32648 and frame.region == VIETNAM_BOUNDS and frame.inside_vietnam
+
+
+def test_a_city_outside_vietnam_gets_its_own_utm_zone_and_true_lengths(tmp_path):
+    roads = _roads(*HELSINKI)
+    write_gpkg({"roads": roads}, tmp_path / "hel.gpkg")
+    layers, frame = read_project(tmp_path / "hel.gpkg")
+    assert frame is not None and frame.crs.to_epsg() == 32635  # UTM 35N: 24°E-30°E
+    geod = Geod(ellps="WGS84")
+    for line, measured in zip(roads.geometry, layers["roads"].length, strict=True):
+        (x0, y0), (x1, y1) = line.coords
+        true = geod.inv(x0, y0, x1, y1)[2]
+        assert math.isclose(measured, true, rel_tol=1e-3)  # UTM 48N would make it 30 % too long, 3857 100 %
+    assert frame.region is not None and frame.region[0] < HELSINKI[0] < frame.region[2]
+
+
+def test_web_mercator_input_is_reprojected_not_measured(tmp_path):
+    merc = _roads(*HELSINKI, crs="EPSG:3857")
+    assert not is_measuring_crs(merc.crs)
+    write_gpkg({"roads": merc}, tmp_path / "merc.gpkg")
+    back = read_layers(tmp_path / "merc.gpkg")["roads"]
+    assert back.crs.to_epsg() == 32635
+    assert merc.length.iloc[0] / back.length.iloc[0] == pytest.approx(1 / math.cos(math.radians(60.175)), rel=5e-3)
+
+
+def test_a_layer_far_from_the_others_is_reported_with_its_rows(tmp_path):
+    roads = _roads(*HELSINKI, n=20)
+    far = _roads(2.35, 48.85, n=2)  # Paris, 1,900 km away
+    far["road_id"] = ["P0", "P1"]
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["A", "B"], "owner": ["telecom", "power"]},
+        geometry=[Point(2.35, 48.85), Point(2.351, 48.85)],
+        crs="EPSG:4326",
+    )
+    boundaries = gpd.GeoDataFrame(
+        {"unit_code": ["091"], "name": ["Helsinki"], "level": ["district"], "parent_code": [""]},
+        geometry=[box(24.8, 60.1, 25.1, 60.3)],
+        crs="EPSG:4326",
+    )
+    write_gpkg({"roads": roads, "poles": poles, "boundaries": boundaries}, tmp_path / "mixed.gpkg")
+    with pytest.raises(LayerError) as exc:
+        read_layers(tmp_path / "mixed.gpkg")
+    outside = [(p.layer, p.row) for p in exc.value.problems if "outside the plausible area" in p.message]
+    assert sorted(outside) == [("poles", "A"), ("poles", "B")]
+    # the user may widen the region explicitly
+    layers = read_layers(tmp_path / "mixed.gpkg", bounds=(-10, 40, 40, 70))
+    assert layers["poles"].crs.to_epsg() == 32635
+
+
+def test_a_file_outside_the_area_its_crs_is_made_for_is_refused():
+    from gisplan.io import validate_layer
+
+    roads = _roads(103.96, 10.22).to_crs("EPSG:9207")  # VN-2000 / TM-3 Kiên Giang
+    roads["geometry"] = roads.geometry.map(lambda g: LineString([(y, x) for x, y in g.coords]))  # x and y swapped
+    with pytest.raises(LayerError, match="outside the plausible area"):
+        validate_layer(roads, "roads")
+
+
+def test_metric_crs_and_region_are_checked():
+    roads = _roads(*HELSINKI)
+    assert project_frame({"roads": roads}, metric_crs="EPSG:3067").crs.to_epsg() == 3067  # ETRS-TM35FIN
+    for bad in ("EPSG:4326", "EPSG:3857"):
+        with pytest.raises(CRSError, match="cannot measure lengths"):
+            project_frame({"roads": roads}, metric_crs=bad)
+    assert parse_region("24, 60, 25, 61") == (24.0, 60.0, 25.0, 61.0)
+    for bad in ("1 2 3", "25 60 24 61", [0, 0, 0, 0], "a b c d"):
+        with pytest.raises(CRSError, match="region"):
+            parse_region(bad)
