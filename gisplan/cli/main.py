@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gisplan._errors import GisplanError, ProblemsError
+from gisplan.cli._import import register_import
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:
@@ -353,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Functions that add further subcommands (scenario runs, the version store, the app).
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_workflow]
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_workflow, register_import]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
