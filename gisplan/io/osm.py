@@ -297,14 +297,15 @@ def _node(raw: _Raw, oid: int, tags: dict[str, str], geom: shapely.Geometry) -> 
 
 
 def _way(raw: _Raw, obj: Any, tags: dict[str, str], wkb: Any) -> None:
+    if "highway" not in tags and tags.get("natural") != "coastline":
+        return
+    line = shapely.from_wkb(wkb.create_linestring(obj))  # raises for a way cut by the extract: counted as broken
     if "highway" in tags:
         raw.found["roads"] += 1
-        raw.roads.append(
-            {"osm_id": f"w{obj.id}", "tags": tags, "geometry": shapely.from_wkb(wkb.create_linestring(obj))}
-        )
+        raw.roads.append({"osm_id": f"w{obj.id}", "tags": tags, "geometry": line})
     if tags.get("natural") == "coastline":
         raw.found["coastline"] += 1
-        raw.coastline.append(shapely.from_wkb(wkb.create_linestring(obj)))
+        raw.coastline.append(line)
 
 
 def _area(raw: _Raw, obj: Any, tags: dict[str, str], geom: shapely.Geometry) -> None:
@@ -451,8 +452,9 @@ def _map_sites(raw: _Raw) -> gpd.GeoDataFrame:
     )
 
 
-def _map_poles(raw: _Raw) -> gpd.GeoDataFrame:
+def _map_poles(raw: _Raw, report: OsmReport) -> gpd.GeoDataFrame:
     rows = []
+    unknown = 0
     for p in raw.poles:
         tags = p["tags"]
         utility = {u.strip() for u in tags.get("utility", "").split(";") if u.strip()}
@@ -460,63 +462,100 @@ def _map_poles(raw: _Raw) -> gpd.GeoDataFrame:
             utility.add("power")
         if {"telecom", "communication"} & utility:
             owner = "shared" if "power" in utility else "telecom"
+        elif "power" in utility:
+            owner = "power"
         else:
-            owner = "power" if "power" in utility else "shared"
+            owner = "shared"  # no utility tag: whose lines it carries is unknown; counted in the report
+            unknown += 1
         rows.append(
             {"pole_id": p["osm_id"], "owner": owner, "material": tags.get("material", ""),
              "height_m": pd.to_numeric(tags.get("height", ""), errors="coerce"), "geometry": p["geometry"]}
         )  # fmt: skip
+    if unknown:
+        report.assumed["pole owner shared (no utility tag)"] = unknown
     return _frame(rows, ["pole_id", "owner", "material", "height_m"])
 
 
 def _map_settlements(
     raw: _Raw, buildings: gpd.GeoDataFrame, metric: Any, settings: OsmSettings, report: OsmReport
 ) -> gpd.GeoDataFrame:
-    rows = []
-    bm = buildings.to_crs(metric) if len(buildings) else buildings
-    tree = shapely.STRtree(np.asarray(bm.geometry)) if len(bm) else None
+    places = [p for p in raw.places if _PLACE_KIND.get(p["tags"]["place"]) is not None]
     for p in raw.places:
+        if _PLACE_KIND.get(p["tags"]["place"]) is None:
+            report.leave_out("settlements", f"place={p['tags']['place']} (not a settlement)")
+    households = _households_by_place(places, buildings, metric, settings)
+    rows = []
+    for p, hh in zip(places, households, strict=True):
         tags = p["tags"]
-        kind = _PLACE_KIND.get(tags["place"])
-        if kind is None:
-            report.leave_out("settlements", f"place={tags['place']} (not a settlement)")
-            continue
+        kind = _PLACE_KIND[tags["place"]]
         pop_tag = str(tags.get("population", "")).replace(",", "").replace(".", "").replace(" ", "")
         population = int(pop_tag) if pop_tag.isdigit() else None
         source = "osm"
-        households = None
-        if tree is not None:
-            if p["area"] is not None:
-                zone = gpd.GeoSeries([p["area"]], crs=DISPLAY_CRS).to_crs(metric).iloc[0]
-            else:
-                centre = gpd.GeoSeries([p["geometry"]], crs=DISPLAY_CRS).to_crs(metric).iloc[0]
-                zone = centre.buffer(settings.place_radius_m[kind])
-            idx = tree.query(zone, predicate="intersects")
-            households = int(bm["households"].to_numpy()[idx].sum()) if len(idx) else 0
+        if population is not None and hh and population > 20 * hh * settings.persons_per_household:
+            report.notes.append(
+                f"{tags.get('name', p['osm_id'])}: tagged population {population:,} is the whole {tags['place']}'s, "
+                f"far more than its buildings in the extract hold ({hh:,} households): check it before planning"
+            )
         if population is None:
-            if not households:
+            if not hh:
                 report.leave_out("settlements", "no population tag and no residential building around it")
                 continue
-            population = round(households * settings.persons_per_household)
+            population = round(hh * settings.persons_per_household)
             source = "estimated"
-            report.assumed["settlement population from buildings"] = (
-                report.assumed.get("settlement population from buildings", 0) + 1
-            )
+            key = "settlement population from buildings"
+            report.assumed[key] = report.assumed.get(key, 0) + 1
         rows.append(
             {
                 "settlement_id": p["osm_id"],
                 "name": tags.get("name", ""),
                 "commune_code": "",
                 "population": population,
-                "households": households if households else round(population / settings.persons_per_household),
+                "households": hh
+                if source == "estimated"
+                else max(1, round(population / settings.persons_per_household)),
                 "kind": kind,
                 "population_source": source,
                 "geometry": p["geometry"],
             }
         )
-    return _frame(
-        rows, ["settlement_id", "name", "commune_code", "population", "households", "kind", "population_source"]
-    )
+    cols = ["settlement_id", "name", "commune_code", "population", "households", "kind", "population_source"]
+    return _frame(rows, cols)
+
+
+def _households_by_place(
+    places: list[dict[str, Any]], buildings: gpd.GeoDataFrame, metric: Any, settings: OsmSettings
+) -> list[int]:
+    """Households of the buildings each place gathers: inside a place area, else the nearest place node within
+    its kind's radius; each building counts once."""
+    out = [0] * len(places)
+    if not places or not len(buildings):
+        return out
+    bm = buildings.to_crs(metric)
+    centroids = np.asarray(bm.geometry.centroid)
+    hh = bm["households"].to_numpy()
+    taken = np.zeros(len(bm), dtype=bool)
+    tree = shapely.STRtree(centroids)
+    for i, p in enumerate(places):
+        if p["area"] is not None:
+            zone = gpd.GeoSeries([p["area"]], crs=DISPLAY_CRS).to_crs(metric).iloc[0]
+            idx = tree.query(zone, predicate="contains")
+            idx = idx[~taken[idx]]
+            taken[idx] = True
+            out[i] = int(hh[idx].sum())
+    nodes = [i for i, p in enumerate(places) if p["area"] is None]
+    if nodes:
+        pts = gpd.GeoSeries([places[i]["geometry"] for i in nodes], crs=DISPLAY_CRS).to_crs(metric)
+        radius = np.array([settings.place_radius_m[_PLACE_KIND[places[i]["tags"]["place"]]] for i in nodes])
+        free = np.flatnonzero(~taken)
+        if len(free):
+            near, dist = shapely.STRtree(np.asarray(pts)).query_nearest(
+                centroids[free], max_distance=float(radius.max()), return_distance=True, all_matches=False
+            )
+            b_idx, p_idx = near
+            ok = dist <= radius[p_idx]
+            for b, q in zip(free[b_idx[ok]], p_idx[ok], strict=True):
+                out[nodes[q]] += int(hh[b])
+    return out
 
 
 def _map_boundaries(raw: _Raw, settings: OsmSettings, report: OsmReport) -> gpd.GeoDataFrame:
@@ -636,7 +675,7 @@ def import_osm(
     buildings = _map_buildings(raw, frame.crs, settings)
     layers["buildings"] = buildings
     layers["sites"] = _map_sites(raw)
-    layers["poles"] = _map_poles(raw)
+    layers["poles"] = _map_poles(raw, report)
     layers["boundaries"] = _map_boundaries(raw, settings, report)
     if clip is not None:
         for name in ("buildings", "sites", "poles", "boundaries"):

@@ -41,7 +41,6 @@ import pyogrio
 
 from gisplan._atomic import atomic_dir, atomic_path, atomic_write_text
 from gisplan._errors import CRSError, PlanningError
-from gisplan.io.crs import METRIC_CRS
 from gisplan.outputs._qgis_styles import geometry_kind, style_qml
 from gisplan.outputs._xlsx import (
     PRICES_SHEET,
@@ -341,13 +340,13 @@ def _check_layer_name(name: str) -> None:
         raise PlanningError(f"plan layer name {name!r} is reserved in the exported GeoPackage; rename the layer")
 
 
-def _layer_for_export(name: str, gdf: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+def _layer_for_export(name: str, gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise PlanningError(f"plan layer {name!r} is a {type(gdf).__name__}, not a GeoDataFrame")
     if gdf.crs is None:
-        raise CRSError(f"plan layer {name!r} has no CRS; planners return layers in {METRIC_CRS}")
+        raise CRSError(f"plan layer {name!r} has no CRS; planners return layers in the project's metric CRS")
     out = gdf.reset_index(drop=True)
-    return out.to_crs(crs) if out.crs != crs else out.copy()
+    return out.to_crs(crs) if crs is not None and out.crs != crs else out.copy()
 
 
 class _GdalTimestamp:
@@ -411,12 +410,13 @@ def plan_to_gpkg(
     plan: Plan,
     path: str | os.PathLike[str],
     *,
-    crs: str = METRIC_CRS,
+    crs: str | None = None,
     timestamp: datetime = FIXED_TIMESTAMP,
 ) -> Path:
     """Write a plan's layers, BOQ and QGIS styles to one GeoPackage, atomically.
 
-    - one feature table per plan layer, reprojected to ``crs``, in the plan's
+    - one feature table per plan layer, in the plan's own (the project's metric) CRS or reprojected to ``crs``, in
+      the plan's
       layer order, index dropped; an empty layer is written too, with its
       columns and the geometry type its name suggests (``poles_removed``:
       Point, ``footprints``: Polygon, otherwise LineString; see

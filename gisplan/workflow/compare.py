@@ -18,7 +18,7 @@ import shapely
 import yaml
 
 from gisplan._atomic import atomic_write_text
-from gisplan.io.crs import METRIC_CRS
+from gisplan.io.crs import METRIC_CRS, is_measuring_crs, metric_crs_for
 from gisplan.outputs._xlsx import BILINGUAL_HEADERS
 from gisplan.outputs.export import compare_to_xlsx
 from gisplan.outputs.maps import add_layer, base_map, standalone_html
@@ -88,12 +88,13 @@ def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDa
     of the features that differ.
     """
     rows: list[dict[str, Any]] = []
+    crs = _common_crs(la, lb)
     for name in DIFF_LAYERS:
         ga, gb = la.get(name), lb.get(name)
         if ga is None and gb is None:
             continue
-        ga = _metric(ga)
-        gb = _metric(gb)
+        ga = _metric(ga, crs)
+        gb = _metric(gb, crs)
         idc = _ID_COLUMNS.get(name)
         key_a, key_b = _keys(ga, idc), _keys(gb, idc)
         ia = dict(zip(key_a, range(len(ga)), strict=True))
@@ -127,14 +128,24 @@ def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDa
                     parts.append("geometry moved")
                 rows.append(_row(name, k, "changed", "; ".join(parts), geom_b[pos_b[i]]))
     if not rows:
-        return gpd.GeoDataFrame({"layer": [], "key": [], "change": [], "detail": []}, geometry=[], crs=METRIC_CRS)
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+        return gpd.GeoDataFrame({"layer": [], "key": [], "change": [], "detail": []}, geometry=[], crs=crs)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
 
-def _metric(g: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+def _common_crs(*sides: Mapping[str, gpd.GeoDataFrame]) -> Any:
+    """The metric CRS both plans were computed in: that of their first layer with one (the project's); the
+    Kiên Giang default only for plans without any layer."""
+    for side in sides:
+        for g in side.values():
+            if g is not None and g.crs is not None and is_measuring_crs(g.crs):
+                return g.crs
+    return METRIC_CRS
+
+
+def _metric(g: gpd.GeoDataFrame | None, crs: Any = METRIC_CRS) -> gpd.GeoDataFrame:
     if g is None:
-        return gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS)
-    return g.to_crs(METRIC_CRS) if g.crs is not None else g.set_crs(METRIC_CRS)
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
+    return g.to_crs(crs) if g.crs is not None else g.set_crs(crs)
 
 
 def _keys(g: gpd.GeoDataFrame, idc: str | None) -> list[Any]:
@@ -301,7 +312,7 @@ def _geometry_text(value: Any) -> str:
         g = gpd.GeoDataFrame.from_features(_features(value), crs="EPSG:4326")
     except (KeyError, TypeError, AttributeError, ValueError):
         return f"GeoJSON [{digest}]"
-    area = float(g.to_crs(METRIC_CRS).area.sum())
+    area = float(g.to_crs(metric_crs_for(g)).area.sum())
     size = f"{len(g)} feature(s), {area / 1e6:.3f} km²" if area > 0 else f"{len(g)} feature(s)"
     return f"{size} [{digest}]"
 
