@@ -170,3 +170,23 @@ def test_an_outside_city_goes_from_an_extract_to_plans_a_boq_a_map_and_a_compari
     compared = _cli("compare", "run1", "run2", "--out", "cmp", cwd=tmp_path)
     assert compared.returncode == 0, compared.stderr[-2000:]
     assert (tmp_path / "cmp" / "compare.html").is_file()
+
+
+@pytest.mark.slow
+def test_the_app_opens_an_imported_city(project, monkeypatch):
+    """The app with GISPLAN_PROJECT naming the imported project: the map page shows its roads, no error."""
+    from streamlit.testing.v1 import AppTest
+
+    from gisplan.i18n import both
+
+    monkeypatch.setenv("GISPLAN_PROJECT", str(project))
+    app = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+    at = AppTest.from_file(str(app), default_timeout=120).run()
+    at.switch_page("views/map.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    comps = [el for el in at.get("component_instance") if "st_folium" in el.proto.component_name]
+    args = json.loads(comps[0].proto.json_args)
+    n_roads = len(read_layers(project)["roads"])
+    assert json.dumps(f"{both('layer.roads')} ({n_roads})") in args["script"]
+    assert "24.9" in args["script"]  # the map is drawn in lon/lat around Helsinki, not in metres
