@@ -135,7 +135,10 @@ def test_towns_lie_on_land(layers):
 
 def test_population_matches_the_census_order_of_magnitude(layers):
     sett = layers["settlements"]
-    assert 170_000 <= sett.population.sum() <= 190_000  # 2019 census: about 179,000
+    assert sett.population.sum() == 179_480  # 2019 census (GSO)
+    by_commune = sett.groupby("commune_code")["population"].sum()
+    assert by_commune["31069"] == 60_415  # Dương Đông ward, 2019 census
+    assert by_commune["31072"] == 42_095  # An Thới ward with Hòn Thơm, 2019 census
     assert 100 <= len(sett) <= 300
     ratio = sett.population.sum() / sett.households.sum()
     assert 3.5 <= ratio <= 4.5

@@ -2,10 +2,14 @@
 
 Real: the commune list (2 wards and 7 communes of Phú Quốc city before 2025;
 the former Hòn Thơm commune was merged into An Thới ward in 2020), the
-centres' positions and the total population (about 179,000 at the 2019 census).
-Approximate: commune codes and the 2025 codes (see layers/README.md), commune
-boundaries (Voronoi cells of the centres clipped to land), the split of the
-population between communes.  Synthetic: hamlet names, positions and sizes.
+centres' positions, the total population (179,480 at the 2019 census) and the
+published populations of Dương Đông ward (60,415, 2019) and An Thới ward with
+Hòn Thơm (42,095, 2019).  Approximate: Thổ Châu (about 1,900-2,000 people
+reported in 2025; 1,900 taken), commune codes and the 2025 codes (see
+layers/README.md), commune boundaries (Voronoi cells of the centres clipped to
+land).  Synthetic: the split of the remaining 75,070 people between the six
+rural communes (in proportion to earlier planning weights 8.5 : 9 : 12 : 9 :
+15 : 7 thousand), hamlet names, positions and sizes.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 from shapely.ops import unary_union
 
-#: Phú Quốc's population at the 2019 Population and Housing Census (about 179,000, rounded).
-TOTAL_POPULATION = 179_000
+#: Phú Quốc's population at the 2019 Population and Housing Census (GSO): 179,480.
+TOTAL_POPULATION = 179_480
 PROVINCE_CODE = "91"  # Kiên Giang before 2025 (GSO code)
 PROVINCE_CODE_2025 = "89"  # An Giang after the 2025 merger (code of the former An Giang; approximate)
 DISTRICT_CODE = "911"  # Phú Quốc city (GSO code)
@@ -33,7 +37,7 @@ class Commune:
     code: str  # pre-2025 code (approximate, see README)
     code_2025: str  # special zone after 2025 (approximate)
     name_2025: str
-    population: int  # synthetic split of TOTAL_POPULATION
+    population: int  # published (wards, 2019), reported (Thổ Châu) or a synthetic split of the rest
     n_hamlets: int
     is_ward: bool
 
@@ -42,15 +46,15 @@ _PQ = ("31069", "Đặc khu Phú Quốc")
 _TC = ("31096", "Đặc khu Thổ Châu")
 
 COMMUNES: tuple[Commune, ...] = (
-    Commune("duong_dong", "Phường Dương Đông", "31069", *_PQ, 79_000, 16, True),
-    Commune("an_thoi", "Phường An Thới", "31072", *_PQ, 38_000, 12, True),
-    Commune("cua_can", "Xã Cửa Cạn", "31075", *_PQ, 8_500, 14, False),
-    Commune("ganh_dau", "Xã Gành Dầu", "31078", *_PQ, 9_000, 16, False),
-    Commune("cua_duong", "Xã Cửa Dương", "31081", *_PQ, 12_000, 14, False),
-    Commune("ham_ninh", "Xã Hàm Ninh", "31084", *_PQ, 9_000, 16, False),
-    Commune("duong_to", "Xã Dương Tơ", "31087", *_PQ, 15_000, 14, False),
-    Commune("bai_thom", "Xã Bãi Thơm", "31093", *_PQ, 7_000, 16, False),
-    Commune("tho_chau", "Xã Thổ Châu", "31096", *_TC, 1_500, 4, False),
+    Commune("duong_dong", "Phường Dương Đông", "31069", *_PQ, 60_415, 16, True),
+    Commune("an_thoi", "Phường An Thới", "31072", *_PQ, 42_095, 12, True),
+    Commune("cua_can", "Xã Cửa Cạn", "31075", *_PQ, 10_547, 14, False),
+    Commune("ganh_dau", "Xã Gành Dầu", "31078", *_PQ, 11_168, 16, False),
+    Commune("cua_duong", "Xã Cửa Dương", "31081", *_PQ, 14_890, 14, False),
+    Commune("ham_ninh", "Xã Hàm Ninh", "31084", *_PQ, 11_167, 16, False),
+    Commune("duong_to", "Xã Dương Tơ", "31087", *_PQ, 18_612, 14, False),
+    Commune("bai_thom", "Xã Bãi Thơm", "31093", *_PQ, 8_686, 16, False),
+    Commune("tho_chau", "Xã Thổ Châu", "31096", *_TC, 1_900, 4, False),
 )
 assert sum(c.population for c in COMMUNES) == TOTAL_POPULATION
 

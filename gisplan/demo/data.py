@@ -3,7 +3,7 @@
 Real parts: the coastlines of Phú Quốc, the An Thới islands (Hòn Thơm) and
 Thổ Châu, vectorised from the 1 km GLOBE land mask of the PyPI package
 ``global-land-mask``; the names and approximate positions of the towns and
-commune centres; the total population (about 179,000, 2019 census).
+commune centres; the total population (179,480, 2019 census) and the wards' published populations.
 Synthetic but plausible: roads, poles, cables, ducts, towers, coverage,
 public buildings, hamlets.  ``layers/README.md`` says which is which.
 
