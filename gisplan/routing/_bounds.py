@@ -24,24 +24,24 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from gisplan.routing._arrays import GraphArrays
-
-#: The raised component pauses only when its cut has this many times more arcs than the next one's (each switch
-#: costs one pass over the cut; on a 180k-edge grid 1.25 gave the bound of 1.0 within 0.1 % with 4x fewer switches).
-SWITCH_SLACK = 1.25
+from gisplan.routing.settings import DEFAULT_SETTINGS, RoutingSettings
 
 
-def dual_ascent(A: GraphArrays, terminals: np.ndarray, *, root: int | None = None) -> float:
+def dual_ascent(
+    A: GraphArrays, terminals: np.ndarray, *, root: int | None = None, settings: RoutingSettings | None = None
+) -> float:
     """Wong's dual ascent lower bound on the cost (true weights) of a Steiner tree spanning ``terminals``.
 
     Incremental: each active terminal ``t`` keeps its component ``W(t)`` (the nodes reaching ``t`` over
     saturated arcs) and a heap of its cut arcs with one lazy offset, so a raise costs a heap operation and a
     node joining ``W(t)`` costs one pass over its arcs; nothing is recomputed from scratch.  The component
     with the fewest cut arcs is raised (Wong's rule); a component is paused (its reduced costs written back)
-    when its cut exceeds ``SWITCH_SLACK`` times the next one's.  A component stops when it reaches a node
-    the root reaches over saturated arcs (kept in one growing set), or when it takes in another active
+    when its cut exceeds ``settings.dual_ascent_switch_slack`` times the next one's.  A component stops when it
+    reaches a node the root reaches over saturated arcs (kept in one growing set), or when it takes in another active
     terminal (no longer a root component: that terminal's ascent connects it).  Every raised cut excludes
     the root, so the bound is valid whatever the order.  All terminals must lie in one connected component.
     """
+    switch_slack = (settings or DEFAULT_SETTINGS).dual_ascent_switch_slack
     terminals = np.unique(terminals)
     if len(terminals) < 2:
         return 0.0
@@ -61,7 +61,7 @@ def dual_ascent(A: GraphArrays, terminals: np.ndarray, *, root: int | None = Non
     in_tail = tail_np[by_head].tolist()
     tail = tail_np.tolist()
     cbar = c.tolist()  # reduced costs, written back when a component pauses or stops
-    tol = 1e-12 * max(1.0, float(c.max()) if m else 1.0)
+    tol = 1e-12 * (float(c.max()) if m else 0.0)  # relative: weights of 1e-10 are not "saturated"
     pushed_at = [0.0] * (2 * m)  # offset of the active component when the arc entered its cut
     in_r = bytearray(n)  # nodes the root reaches over saturated arcs
     in_r[root] = 1
@@ -95,7 +95,7 @@ def dual_ascent(A: GraphArrays, terminals: np.ndarray, *, root: int | None = Non
                 pop(heap)
                 continue
             if key > offset:
-                if queue and cnt > SWITCH_SLACK * queue[0][0]:
+                if queue and cnt > switch_slack * queue[0][0]:
                     paused = True
                     break
                 lb += key - offset
@@ -173,7 +173,9 @@ def solve_exact(
     na = 2 * m
     tail = np.concatenate([A.u, A.v])
     head = np.concatenate([A.v, A.u])
-    c = np.concatenate([A.w_true, A.w_true])
+    # HiGHS's tolerances are absolute: scale the costs to at most 1 and the bound back
+    scale = float(A.w_true.max()) if m and A.w_true.max() > 0 else 1.0
+    c = np.concatenate([A.w_true, A.w_true]) / scale
     nvar = na + k * na  # y then f^1..f^k
     cost = np.concatenate([c, np.zeros(k * na)])
     rows, cols, vals = [], [], []
@@ -217,12 +219,12 @@ def solve_exact(
         options={"node_limit": node_limit, "presolve": True, "mip_rel_gap": 0.0},
     )
     raw = getattr(res, "mip_dual_bound", None)
-    bound = float(raw) if raw is not None else float("nan")
+    bound = float(raw) * scale if raw is not None else float("nan")
     if res.x is None:
         return None, bound if np.isfinite(bound) else 0.0, False
     y = res.x[:na] > 0.5
     eids = np.unique(np.concatenate([np.flatnonzero(y[:m]), np.flatnonzero(y[m:])]))
     optimal = res.status == 0
     if optimal and not np.isfinite(bound):
-        bound = float(res.fun)
+        bound = float(res.fun) * scale
     return eids, bound, optimal

@@ -284,10 +284,10 @@ class LocalSearch:
             return None
         keep = np.array([e not in removed for e in eids.tolist()], dtype=bool)
         candidate = np.union1d(eids[keep], added)
-        if tree_cost(self.A, added) >= removed_cost - _TOL * max(1.0, removed_cost):
+        if tree_cost(self.A, added) >= removed_cost - _TOL * removed_cost:
             return None
         better = mst_prune(self.A, tree_nodes(self.A, candidate), self.is_terminal)
-        if tree_cost(self.A, better) < tree_cost(self.A, eids) - _TOL * max(1.0, tree_cost(self.A, eids)):
+        if tree_cost(self.A, better) < tree_cost(self.A, eids) - _TOL * tree_cost(self.A, eids):
             return better
         return None
 
@@ -337,7 +337,7 @@ class LocalSearch:
         if len(cand) == 0:
             return None
         best = int(cand[np.argmin(dist[cand])])
-        if dist[best] >= cost - _TOL * max(1.0, cost):
+        if dist[best] >= cost - _TOL * cost:
             return None
         steps_a: list[int] = []
         steps_b: list[int] = []
@@ -448,7 +448,7 @@ class LocalSearch:
             self.budget[0] -= 1
             cand = mst_prune(A, np.append(nodes, x), self.is_terminal)
             c = tree_cost(A, cand)
-            if c < cost - _TOL * max(1.0, cost):
+            if c < cost - _TOL * cost:
                 eids, cost, improved = cand, c, True
                 nodes = tree_nodes(A, eids)
         return eids, improved
