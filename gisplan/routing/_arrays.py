@@ -25,6 +25,8 @@ from __future__ import annotations
 import numbers
 import weakref
 from dataclasses import dataclass
+from itertools import chain
+from operator import methodcaller
 from typing import Any
 
 import networkx as nx
@@ -173,10 +175,11 @@ _CACHE: weakref.WeakKeyDictionary[nx.Graph, dict[tuple[str, RoutingSettings], _E
 
 
 def _snapshot(G: nx.Graph, weight: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """(nodes, neighbours of every node in adjacency order, their edges' weights): C-level iteration only."""
     adj = G._adj
     nodes = list(adj)
-    neighbours = [x for nbrs in adj.values() for x in nbrs]
-    weights = [d.get(weight) for nbrs in adj.values() for d in nbrs.values()]
+    neighbours = list(chain.from_iterable(adj.values()))
+    weights = list(map(methodcaller("get", weight), chain.from_iterable(map(methodcaller("values"), adj.values()))))
     return nodes, neighbours, weights
 
 

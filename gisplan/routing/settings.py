@@ -37,9 +37,15 @@ class RoutingSettings:
         each, where key-vertex elimination runs a Dijkstra from the whole tree.
     insertion_max_nodes
         Steiner-vertex insertion (one MST per candidate vertex) runs on graphs up to this many nodes (a count).
-    moves_per_element
-        The local search's move budget is ``effort * moves_per_element / (nodes + edges)`` moves (dimensionless
-        work limit; about a second or two on a 20,000-edge graph).
+    local_search_work
+        Work units of the local search per node and edge of the graph (dimensionless; the budget is
+        ``effort * max(local_search_min_work, local_search_work * (nodes + edges))``; a unit is one Dijkstra pop
+        or breadth-first step of key-path exchange, about 0.1-0.3 microseconds compiled).  Measured on a
+        100,000-edge grid with 500 terminals: 4 units take a third of the full pass's improvement time and give
+        60 % of its cost reduction (2.9 % of 4.9 %).
+    local_search_min_work
+        Work units the local search gets however small the graph (a count): enough for key-path exchange to
+        converge on 10,000-edge graphs (134,000 units measured with 50 terminals).
     starts_small, starts_medium, starts_large
         Heuristic starts (Mehlhorn and perturbed restarts) on graphs up to ``starts_small_max_edges``, up to
         ``starts_medium_max_edges``, and above (counts).
@@ -60,11 +66,12 @@ class RoutingSettings:
     exact_node_limit: int = 2_000
     dual_ascent_max_edges: int = 5_000_000
     dual_ascent_switch_slack: float = 1.25
-    local_neighbourhood_nodes: int = 50_000
+    local_neighbourhood_nodes: int = 5_000
     insertion_max_nodes: int = 5_000
-    moves_per_element: float = 3e7
-    starts_small: int = 4
-    starts_medium: int = 2
+    local_search_work: float = 4.0
+    local_search_min_work: int = 0
+    starts_small: int = 1
+    starts_medium: int = 1
     starts_large: int = 1
     starts_small_max_edges: int = 30_000
     starts_medium_max_edges: int = 300_000
@@ -82,6 +89,7 @@ class RoutingSettings:
             "starts_small_max_edges",
             "starts_medium_max_edges",
             "max_rounds",
+            "local_search_min_work",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -90,7 +98,7 @@ class RoutingSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RoutingSettings.{name} must be an integer >= 1, not {value!r}")
-        for name in ("moves_per_element", "zero_weight", "merge_eps_m"):
+        for name in ("local_search_work", "zero_weight", "merge_eps_m"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
                 raise ValueError(f"RoutingSettings.{name} must be a finite number > 0, not {value!r}")

@@ -245,14 +245,14 @@ def steiner_tree(
         ``settings.dual_ascent_max_edges`` edges).
     starts
         Number of heuristic starts (an integer >= 1); default ``settings.starts_small`` /
-        ``starts_medium`` / ``starts_large`` by graph size, fewer when the move budget (see ``effort``)
-        allows fewer than two moves per terminal and start.
+        ``starts_medium`` / ``starts_large`` by graph size.
     max_rounds
         Limit on local search passes per start (deterministic work limit; 0 turns it off); default
         ``settings.max_rounds``.
     effort
-        Scales the local search's move budget, ``effort * settings.moves_per_element / (nodes + edges)``
-        moves in all (a deterministic work limit).
+        Scales the local search's work budget, ``effort * max(settings.local_search_min_work,
+        settings.local_search_work * (nodes + edges))`` units in all (a deterministic work limit; see
+        :class:`~gisplan.routing.settings.RoutingSettings`).
     seed
         Seed of the perturbations.
     settings
@@ -291,7 +291,7 @@ def steiner_tree(
         return _steiner_tree(G, terminals, weight, exact, lower_bound, starts, int(rounds), float(effort), int(seed), s)
 
 
-def _default_starts(A: GraphArrays, n_terms: int, effort: float, s: RoutingSettings) -> int:
+def _default_starts(A: GraphArrays, s: RoutingSettings) -> int:
     m = len(A.u)
     starts = (
         s.starts_small
@@ -300,8 +300,7 @@ def _default_starts(A: GraphArrays, n_terms: int, effort: float, s: RoutingSetti
         if m <= s.starts_medium_max_edges
         else s.starts_large
     )
-    # each start needs about two moves per terminal to be worth it
-    return max(1, min(starts, int(effort * s.moves_per_element / (A.n + m)) // (2 * n_terms)))
+    return starts
 
 
 def _steiner_tree(
@@ -326,8 +325,8 @@ def _steiner_tree(
     is_term[idx] = True
     m = len(A.u)
     if starts is None:
-        starts = _default_starts(A, len(idx), effort, s)
-    moves = int(effort * s.moves_per_element / (A.n + m))
+        starts = _default_starts(A, s)
+    moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
     best, mb = _heuristic(
         A, idx, is_term, starts=max(1, int(starts)), max_rounds=max_rounds, seed=seed, moves=moves, settings=s
     )
