@@ -173,6 +173,11 @@ def mst_prune(A: GraphArrays, nodes: np.ndarray, is_terminal: np.ndarray) -> np.
     nodes = np.unique(nodes)
     if len(nodes) < 2:
         return np.empty(0, dtype=np.int64)
+    if 20 * len(nodes) < A.n:  # a small tree in a big graph: slice its rows and columns
+        sub = A.csr[nodes][:, nodes]
+        mst = csgraph.minimum_spanning_tree(sub).tocoo()
+        eids = A.edge_ids(nodes[mst.row], nodes[mst.col])
+        return prune(A, np.sort(eids), is_terminal)
     inside = np.zeros(A.n, dtype=bool)
     inside[nodes] = True
     cand = np.flatnonzero(inside[A.u] & inside[A.v])  # one vectorised pass: faster than slicing the CSR twice

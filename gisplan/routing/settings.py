@@ -20,9 +20,10 @@ class RoutingSettings:
     Attributes
     ----------
     exact_max_flow_variables
-        Largest multicommodity flow model (arcs x (terminals - 1), a count) that ``exact="auto"`` hands to HiGHS.
-        Measured: HiGHS solves 10,000-variable models in well under a second and 60,000 in up to 16 s on grids
-        with 2-6 terminals; 12,000 keeps the automatic solve near a second (issue 14's budget).
+        Largest multicommodity flow model (arcs x (terminals - 1), a count) that ``exact="auto"`` hands to HiGHS:
+        the budget of the automatic exact solve.  Measured on SteinLib (2 shared cores, load 7): c01 5,000
+        variables 0.7 s, d01 10,000 1.3 s, c02 11,250 1.3 s, d06 16,000 2.8 s, c11 20,000 5.5 s, d11 40,000
+        9.3 s, c16 100,000 224 s.  10,000 keeps it near a second.
     exact_node_limit
         Branch-and-bound node limit of the automatic exact solve (a count; deterministic work limit).
     dual_ascent_max_edges
@@ -62,7 +63,7 @@ class RoutingSettings:
         split (attaching poles, joining dangling ends, splitting parallel roads).
     """
 
-    exact_max_flow_variables: int = 12_000
+    exact_max_flow_variables: int = 10_000
     exact_node_limit: int = 2_000
     dual_ascent_max_edges: int = 5_000_000
     dual_ascent_switch_slack: float = 1.25
