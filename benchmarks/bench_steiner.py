@@ -31,9 +31,13 @@ from gisplan.routing.steiner import steiner_tree  # noqa: E402
 RESULTS = HERE / "results"
 
 
-def run_series(series: str, optima: dict[tuple[str, str], float]) -> pd.DataFrame:
+def run_series(
+    series: str, optima: dict[tuple[str, str], float], options: dict, only: list[str] | None = None
+) -> pd.DataFrame:
     rows = []
     for path in sorted((STEINLIB_DIR / series).glob("*.stp")):
+        if only and path.stem not in only:
+            continue
         G, terms = read_stp(path)
         opt = optima[(series, path.name)]
         t0 = time.perf_counter()
@@ -41,7 +45,7 @@ def run_series(series: str, optima: dict[tuple[str, str], float]) -> pd.DataFram
         nx_s = time.perf_counter() - t0
         nx_cost = float(nx_tree.size(weight="cost"))
         t0 = time.perf_counter()
-        T = steiner_tree(G, terms)
+        T = steiner_tree(G, terms, **options)
         s = time.perf_counter() - t0
         row = {
             "series": series,
@@ -97,16 +101,25 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", nargs="+", default=["B", "C", "D"])
+    ap.add_argument("--effort", type=float, help="steiner_tree(effort=...); default: the function's default")
+    ap.add_argument("--starts", type=int, help="steiner_tree(starts=...); default: the function's default")
+    ap.add_argument("--only", nargs="+", help="instance names (e.g. d05 d10) for a quick run; no files written")
     args = ap.parse_args(argv)
+    options = {k: v for k, v in (("effort", args.effort), ("starts", args.starts)) if v is not None}
     if not STEINLIB_DIR.is_dir():
         sys.exit(f"SteinLib instances not found at {STEINLIB_DIR}; ../shared/benchmarks is needed")
     optima = read_optima()
     RESULTS.mkdir(exist_ok=True)
     frames = []
     for series in args.series:
-        df = run_series(series, optima)
+        df = run_series(series, optima, options, args.only)
+        if args.only:
+            print(summary(df).to_string())
+            continue
         df.to_csv(RESULTS / f"steiner_{series}.csv", index=False)
         frames.append(df)
+    if args.only:
+        return
     every = [pd.read_csv(p) for p in sorted(RESULTS.glob("steiner_*.csv"))]
     summ = summary(pd.concat(every, ignore_index=True))
     lines = ["# SteinLib: gisplan.routing.steiner.steiner_tree vs networkx approximation.steiner_tree (Mehlhorn)", ""]
@@ -127,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "Gaps are (cost - optimum) / optimum; proven gap is (cost - lower bound) / cost, known without the",
         "optimum. Times are wall-clock on the machine that ran the benchmark (shared, 2 cores).",
+        f"steiner_tree options: {options or 'defaults'}.  Command: `python benchmarks/bench_steiner.py --series "
+        f"{' '.join(args.series)}" + "".join(f" --{k} {v}" for k, v in options.items()) + "`.",
     ]
     (RESULTS / "steiner.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -206,3 +206,77 @@ def test_single_part_roads_keep_their_geometries_and_multi_part_roads_are_split(
     assert H.number_of_edges() == 2
     assert {d["road_class"] for *_e, d in H.edges(data=True)} == {"national"}
     assert sorted(d["cost"] for *_e, d in H.edges(data=True)) == pytest.approx([11000.0, 11000.0])
+
+
+# -- faithful to real roads (issue 14) -----------------------------------------------------------------------------
+
+
+def test_parallel_roads_between_the_same_junctions_are_both_kept():
+    """A straight asphalt road and a bent concrete lane both join (0, 0) and (100, 0): both stay in the graph."""
+    lane = LineString([(0, 0), (50, 40), (100, 0)])  # 2 x 64.03 m
+    layer = roads([LineString([(0, 0), (100, 0)]), lane], surface=["asphalt", "concrete"])
+    G = graph_from_roads(layer, catalog=CAT)
+    assert G.graph["parallel_split"] == ["r1"]
+    by_road: dict[str, list[dict]] = {}
+    for _a, _b, d in G.edges(data=True):
+        by_road.setdefault(d["road_id"], []).append(d)
+    assert len(by_road["r0"]) == 1 and len(by_road["r1"]) == 2
+    assert sum(d["length_m"] for d in by_road["r1"]) == pytest.approx(lane.length)
+    assert sum(d["cost"] for d in by_road["r1"]) == pytest.approx(120 * lane.length)
+    assert sum(d["length_m"] for *_e, d in G.edges(data=True)) == pytest.approx(100 + lane.length)
+    # a pole 5 m from the lane gets a 5 m spur, not a 45 m one to the straight road
+    pts = gpd.GeoDataFrame({"pid": ["p"]}, geometry=[Point(50, 45)], crs=CRS)
+    H, nodes = attach_points(G, pts, id_column="pid")
+    ((_p, _q, spur),) = list(H.edges(nodes["p"], data=True))
+    assert spur["length_m"] == pytest.approx(5.0, abs=1e-6)
+
+
+def test_a_bridge_over_a_road_is_not_a_junction():
+    """A bridge (level 1) crosses a street at (50, 0): no node there, so no path turns at the crossing."""
+    layer = roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])], road_id=["street", "bridge"])
+    layer["bridge"] = ["no", "yes"]
+    G = graph_from_roads(layer, catalog=CAT)
+    assert G.number_of_nodes() == 4 and G.number_of_edges() == 2
+    assert {d["level"] for *_e, d in G.edges(data=True)} == {0, 1}
+    assert not nx.is_connected(G)
+    flat = graph_from_roads(layer.drop(columns="bridge"), catalog=CAT)
+    assert flat.number_of_nodes() == 5 and nx.is_connected(flat)
+
+
+def test_levels_join_where_a_road_ends_on_another_and_aliases_are_read():
+    """A ramp (ground) ending on the middle of a flyover (cao_do 1) joins it there; the crossing street does not."""
+    layer = roads(
+        [LineString([(0, 0), (200, 0)]), LineString([(100, 0), (100, 80)]), LineString([(150, -50), (150, 50)])],
+        road_id=["flyover", "ramp", "street"],
+    )
+    layer["cao_do"] = [1, 0, None]
+    G = graph_from_roads(layer, catalog=CAT)
+    at = {(a["x"], a["y"]): n for n, a in G.nodes(data=True)}
+    assert G.degree(at[(100.0, 0.0)]) == 3  # the ramp joins the flyover
+    assert (150.0, 0.0) not in at  # the street passes under it
+    tunnel = roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])])
+    tunnel["ham"] = [False, True]
+    assert graph_from_roads(tunnel, catalog=CAT).number_of_nodes() == 4
+
+
+def test_a_level_that_is_not_a_whole_number_is_a_layer_error():
+    layer = roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])])
+    layer["level"] = [0, "high"]
+    with pytest.raises(LayerError, match="r1") as err:
+        graph_from_roads(layer, catalog=CAT)
+    assert err.value.problems[0].column == "level"
+
+
+def test_web_mercator_roads_are_reprojected_not_taken_as_metres():
+    """1 km east-west at 50 N measures 1,556 m in EPSG:3857; the graph must say 1,000 m."""
+    geo = roads([LineString([(10.0, 50.0), (10.0 + 1000 / 71_695.8, 50.0)])], crs="EPSG:4326")
+    merc = geo.to_crs("EPSG:3857")
+    assert merc.geometry.length.iloc[0] == pytest.approx(1556, rel=0.01)
+    G = graph_from_roads(merc, catalog=CAT)
+    assert G.graph["crs"] == "EPSG:32632"
+    ((_a, _b, d),) = G.edges(data=True)
+    assert d["length_m"] == pytest.approx(1000.0, rel=0.003)
+    assert d["cost"] == pytest.approx(100 * d["length_m"])
+    pts = gpd.GeoDataFrame({"pid": ["p"]}, geometry=[Point(10.005, 50.0)], crs="EPSG:4326").to_crs("EPSG:3857")
+    _H, nodes = attach_points(G, pts, id_column="pid")
+    assert "p" in nodes

@@ -229,6 +229,20 @@ SCHEMAS: dict[str, LayerSchema] = {
                 aliases=("mat_duong", "mặt đường", "ket_cau"),
                 value_aliases=SURFACE_ALIASES,
             ),
+            # grade separation (routing joins roads only where they cross at the same level)
+            "level": Column(
+                "int",
+                required=False,
+                nullable=True,
+                minimum=-10,
+                maximum=10,
+                aliases=("cao_do", "cao độ", "tang", "tầng", "layer"),
+                description="vertical level: 0 ground, 1 on a bridge, -1 in a tunnel (OSM layer=*)",
+            ),
+            "bridge": Column(
+                "bool", required=False, default=False, aliases=("cau", "cầu", "cau_vuot", "cầu vượt", "is_bridge")
+            ),
+            "tunnel": Column("bool", required=False, default=False, aliases=("ham", "hầm", "ham_chui", "is_tunnel")),
         },
         "Đường giao thông",
         "Roads",

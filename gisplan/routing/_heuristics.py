@@ -173,7 +173,18 @@ def mst_prune(A: GraphArrays, nodes: np.ndarray, is_terminal: np.ndarray) -> np.
     nodes = np.unique(nodes)
     if len(nodes) < 2:
         return np.empty(0, dtype=np.int64)
-    sub = A.csr[nodes][:, nodes]
+    if 20 * len(nodes) < A.n:  # a small tree in a big graph: slice its rows and columns
+        sub = A.csr[nodes][:, nodes]
+        mst = csgraph.minimum_spanning_tree(sub).tocoo()
+        eids = A.edge_ids(nodes[mst.row], nodes[mst.col])
+        return prune(A, np.sort(eids), is_terminal)
+    inside = np.zeros(A.n, dtype=bool)
+    inside[nodes] = True
+    cand = np.flatnonzero(inside[A.u] & inside[A.v])  # one vectorised pass: faster than slicing the CSR twice
+    k = len(nodes)
+    sub = sparse.coo_array(
+        (A.w[cand], (np.searchsorted(nodes, A.u[cand]), np.searchsorted(nodes, A.v[cand]))), shape=(k, k)
+    ).tocsr()
     mst = csgraph.minimum_spanning_tree(sub).tocoo()
     eids = A.edge_ids(nodes[mst.row], nodes[mst.col])
     return prune(A, np.sort(eids), is_terminal)
@@ -196,7 +207,8 @@ class LocalSearch:
     max_rounds
         Upper bound on passes over the three neighbourhoods (a deterministic work limit).
     budget
-        One-element list: moves left to evaluate, shared between calls (a deterministic work limit).
+        One-element list: work units left, shared between calls (a deterministic work limit): a Dijkstra pop
+        or breadth-first step of key-path exchange costs one, a Python move ``(nodes + edges) / 20``.
     insertion
         Also try Steiner-vertex insertion (one MST per candidate vertex; for small graphs).
     elimination
@@ -215,6 +227,8 @@ class LocalSearch:
         budget: list[int] | None = None,
     ):
         self.budget = budget if budget is not None else [1 << 62]
+        #: budget units one Python move (elimination, insertion) costs: about a bounded search of the graph
+        self.move_cost = max(1, (A.n + len(A.u)) // 20)
         self.A = A
         self.is_terminal = is_terminal
         self.max_rounds = max_rounds
@@ -274,7 +288,7 @@ class LocalSearch:
     # -- moves ----------------------------------------------------------------------------------
     def _reconnect(self, eids: np.ndarray, removed: set[int], removed_nodes: set[int], removed_cost: float, adj):
         """Try to replace ``removed`` edges by cheaper connections; return a better tree or None."""
-        self.budget[0] -= 1
+        self.budget[0] -= self.move_cost
         nodes, labels = self._components(adj, removed, removed_nodes)
         result = mehlhorn(self.A, nodes, labels, limit=removed_cost)
         if result is None:
@@ -284,124 +298,48 @@ class LocalSearch:
             return None
         keep = np.array([e not in removed for e in eids.tolist()], dtype=bool)
         candidate = np.union1d(eids[keep], added)
-        if tree_cost(self.A, added) >= removed_cost - _TOL * max(1.0, removed_cost):
+        if tree_cost(self.A, added) >= removed_cost - _TOL * removed_cost:
             return None
         better = mst_prune(self.A, tree_nodes(self.A, candidate), self.is_terminal)
-        if tree_cost(self.A, better) < tree_cost(self.A, eids) - _TOL * max(1.0, tree_cost(self.A, eids)):
+        if tree_cost(self.A, better) < tree_cost(self.A, eids) - _TOL * tree_cost(self.A, eids):
             return better
         return None
-
-    def _smaller_side(self, adj: dict[int, list[tuple[int, int]]], s: int, t: int, cut: set[int]) -> list[int]:
-        """Nodes of the smaller of the two trees left when the key path s..t (edges ``cut``) is removed.
-
-        Two breadth-first searches from ``s`` and ``t`` advance in turn; the first to finish is the
-        smaller side, so the work is bounded by twice the smaller side.
-        """
-        sides = ([s], [t])
-        seen = ({s}, {t})
-        heads = [0, 0]
-        while True:
-            for k in (0, 1):
-                nodes, mark = sides[k], seen[k]
-                if heads[k] == len(nodes):
-                    return nodes
-                x = nodes[heads[k]]
-                heads[k] += 1
-                for y, e in adj[x]:
-                    if e not in cut and y not in mark:
-                        mark.add(y)
-                        nodes.append(y)
-
-    def _exchange(
-        self,
-        adj: dict[int, list[tuple[int, int]]],
-        in_tree: np.ndarray,
-        edges: list[int],
-        s: int,
-        t: int,
-        inner: set[int],
-    ) -> list[int] | None:
-        """Cheapest path joining the two sides of the cut key path, when cheaper than the path; its edges."""
-        A = self.A
-        self.budget[0] -= 1
-        cost = float(A.w[edges].sum())
-        side = self._smaller_side(adj, s, t, set(edges))
-        src = np.array(side, dtype=np.int64)
-        dist, pred = csgraph.dijkstra(
-            A.csr, directed=True, indices=src, min_only=True, return_predecessors=True, limit=cost
-        )[:2]
-        other = in_tree.copy()
-        other[src] = False
-        other[list(inner)] = False
-        cand = np.flatnonzero(np.isfinite(dist) & other)
-        if len(cand) == 0:
-            return None
-        best = int(cand[np.argmin(dist[cand])])
-        if dist[best] >= cost - _TOL * max(1.0, cost):
-            return None
-        steps_a: list[int] = []
-        steps_b: list[int] = []
-        a = best
-        while pred[a] >= 0:
-            steps_a.append(int(pred[a]))
-            steps_b.append(a)
-            a = int(pred[a])
-        return A.edge_ids(np.array(steps_a), np.array(steps_b)).tolist()
 
     def key_path_exchange(self, eids: np.ndarray) -> tuple[np.ndarray, bool]:
         """One pass of key-path exchange; return (tree, improved).
 
-        Each key path is cut and its two sides rejoined by the cheapest path from the smaller side
-        (one Dijkstra bounded by the cut path's cost), so a move costs about the smaller side plus
-        the ball the Dijkstra explores, not the whole graph.
+        Each key path (longest first) is cut and its two sides rejoined by the cheapest path from the
+        smaller side (one Dijkstra bounded by the cut path's cost), so a move costs about the smaller side
+        plus the ball the Dijkstra explores, not the whole graph.  Compiled
+        (:func:`gisplan.routing._kernels.key_path_exchange_pass`); every Dijkstra pop and breadth-first step
+        costs one unit of the budget.
         """
         A = self.A
-        improved = False
-        adj = self._adjacency(eids)
-        paths = self.key_paths(adj)
-        paths.sort(key=lambda p: -tree_cost(A, np.array(p[0])))
-        current = set(eids.tolist())
-        in_tree = np.zeros(A.n, dtype=bool)
-        in_tree[list(adj)] = True
-        for edges, s, t in paths:
-            if self.budget[0] <= 0:
-                break
-            if not current.issuperset(edges):
-                continue
-            inner = {int(x) for x in np.concatenate([A.u[edges], A.v[edges]]).tolist()} - {s, t}
-            if any(x not in adj or self._is_key(adj, x) for x in inner):
-                continue
-            if s not in adj or t not in adj:
-                continue
-            new = self._exchange(adj, in_tree, edges, s, t, inner)
-            if new is None:
-                continue
-            improved = True
-            current.difference_update(edges)
-            for e in edges:
-                a, b = int(A.u[e]), int(A.v[e])
-                adj[a] = [p for p in adj[a] if p[1] != e]
-                adj[b] = [p for p in adj[b] if p[1] != e]
-            for x in inner:
-                if not adj[x]:
-                    del adj[x]
-                    in_tree[x] = False
-            for e in new:
-                if e in current:
-                    continue
-                current.add(e)
-                a, b = int(A.u[e]), int(A.v[e])
-                adj.setdefault(a, []).append((b, e))
-                adj.setdefault(b, []).append((a, e))
-                in_tree[a] = in_tree[b] = True
+        if len(eids) == 0:
+            return eids, False
+        in_tree = np.zeros(len(A.u), dtype=np.bool_)
+        in_tree[eids] = True
+        tdeg = np.bincount(np.concatenate([A.u[eids], A.v[eids]]), minlength=A.n).astype(np.int64)
+        csr = A.csr
+        from gisplan.routing._kernels import key_path_exchange_pass  # numba: imported on first use
+
+        improved, left = key_path_exchange_pass(
+            csr.indptr.astype(np.int64),
+            csr.indices.astype(np.int64),
+            csr.data,
+            A.eid,
+            A.u,
+            A.v,
+            in_tree,
+            tdeg,
+            self.is_terminal,
+            int(self.budget[0]),
+            _TOL,
+        )
+        self.budget[0] = left
         if not improved:
             return eids, False
-        out = np.array(sorted(current), dtype=np.int64)
-        if len(out) != len(adj) - 1:  # a cycle through near-zero edges: repair
-            out = mst_prune(A, tree_nodes(A, out), self.is_terminal)
-        else:
-            out = prune(A, out, self.is_terminal)
-        return out, True
+        return np.flatnonzero(in_tree), True
 
     def key_vertex_elimination(self, eids: np.ndarray) -> tuple[np.ndarray, bool]:
         """One pass of key-vertex elimination (Steiner nodes of degree >= 3); return (tree, improved)."""
@@ -445,10 +383,10 @@ class LocalSearch:
         for x in np.flatnonzero(touch >= 2).tolist():
             if self.budget[0] <= 0:
                 break
-            self.budget[0] -= 1
+            self.budget[0] -= self.move_cost
             cand = mst_prune(A, np.append(nodes, x), self.is_terminal)
             c = tree_cost(A, cand)
-            if c < cost - _TOL * max(1.0, cost):
+            if c < cost - _TOL * cost:
                 eids, cost, improved = cand, c, True
                 nodes = tree_nodes(A, eids)
         return eids, improved

@@ -16,8 +16,7 @@ import shapely
 from shapely import LineString
 from shapely.ops import substring
 
-#: Points closer than this (metres) to a node or to each other along an edge are merged.
-MERGE_EPS_M = 1e-3
+from gisplan.routing.settings import DEFAULT_SETTINGS
 
 
 def edge_rate(data: dict) -> float:
@@ -47,6 +46,8 @@ def split_and_connect(
     G: nx.Graph,
     requests: list[tuple[Hashable, Hashable, float, float, Hashable | None]],
     next_id: int,
+    *,
+    merge_eps_m: float = DEFAULT_SETTINGS.merge_eps_m,
 ) -> tuple[dict[int, Hashable], int]:
     """Split edges at the projections of points and connect the points, in place on ``G``.
 
@@ -60,6 +61,9 @@ def split_and_connect(
         edge); otherwise the existing ``node`` is connected to the split node by a spur.
     next_id
         First free integer node id.
+    merge_eps_m
+        Points closer than this (metres) to a node or to each other along the edge are merged
+        (:attr:`gisplan.routing.settings.RoutingSettings.merge_eps_m`).
 
     Returns
     -------
@@ -81,11 +85,11 @@ def split_and_connect(
         at: dict[int, Hashable] = {}
         for j in order.tolist():
             s = float(pos[j])
-            if s <= MERGE_EPS_M:
+            if s <= merge_eps_m:
                 at[j] = a
-            elif s >= length - MERGE_EPS_M:
+            elif s >= length - merge_eps_m:
                 at[j] = b
-            elif s - cuts[-1][0] <= MERGE_EPS_M and cuts[-1][1] != a:
+            elif s - cuts[-1][0] <= merge_eps_m and cuts[-1][1] != a:
                 at[j] = cuts[-1][1]
             else:
                 p = geom.interpolate(s)
@@ -108,7 +112,7 @@ def split_and_connect(
             split_node = at[j]
             sx, sy = G.nodes[split_node]["x"], G.nodes[split_node]["y"]
             d = float(np.hypot(x - sx, y - sy))
-            if node is None and d <= MERGE_EPS_M:
+            if node is None and d <= merge_eps_m:
                 result[k] = split_node
                 continue
             if node is None:

@@ -11,13 +11,19 @@ near-free edges, and removes or penalises edges in constraint zones.
 The graph (``networkx.Graph``, undirected, simple) has integer node ids with
 ``x``, ``y`` in the metric CRS (``G.graph["crs"]``), and edges with ``length_m``,
 ``cost`` (VND), ``trench_cost_per_m``, ``road_id``, ``name``, ``road_class``,
-``surface``, ``geometry`` (metric LineString), and ``free_ducts``/``duct_id`` on
-duct edges.  The array form used by routing is cached in ``G.graph`` (see
-:mod:`gisplan.routing._arrays`); bump ``G.graph["version"]`` after changing costs in place.
+``surface``, ``level``, ``geometry`` (metric LineString), and ``free_ducts``/``duct_id``
+on duct edges.  Two roads between the same two junctions are both kept: the dearer
+one is split in two at its middle by a node of its own (``G.graph["parallel_split"]``),
+so the graph stays simple.  Roads at different levels (a bridge over a road, a tunnel
+under it: the ``level``, ``bridge`` and ``tunnel`` columns or their aliases) are not
+joined where they cross, only where one ends on the other.  The array form used by
+routing is derived and checked on every call (see :mod:`gisplan.routing._arrays`):
+changing costs in place needs no announcement.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -34,9 +40,11 @@ from scipy.spatial import cKDTree
 
 from gisplan._errors import CRSError, LayerError, Problem, RoutingError
 from gisplan.catalog._catalog import load_catalog
-from gisplan.io.crs import choose_metric_crs, to_metric
+from gisplan.io.crs import DISPLAY_CRS, choose_metric_crs, to_metric
+from gisplan.io.schemas import get_schema
 from gisplan.routing._arrays import graph_arrays
 from gisplan.routing._noding import split_and_connect
+from gisplan.routing.settings import DEFAULT_SETTINGS, RoutingSettings
 
 __all__ = [
     "ComponentsReport",
@@ -49,15 +57,38 @@ __all__ = [
 ]
 
 _ROAD_COLUMNS = ("road_id", "name", "road_class", "surface")
+#: Largest scale error (|scale factor - 1|) of a projected CRS accepted as "metres" at the layer's centre:
+#: UTM stays within 0.1 % inside its zone and VN-2000 TM-3 within 0.01 %; Web Mercator is 1.5 % off at
+#: Phú Quốc (10° N) and 56 % at 50° N.
+_MAX_SCALE_ERROR = 0.005
+
+
+def _scale_error(gdf: gpd.GeoDataFrame, own: CRS) -> float:
+    """|scale factor - 1| of projected CRS ``own`` at the centre of ``gdf`` (the worse of the two directions)."""
+    from pyproj import Proj, Transformer
+
+    if len(gdf) == 0:
+        return 0.0
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        return 0.0
+    lon, lat = Transformer.from_crs(own, DISPLAY_CRS, always_xy=True).transform((minx + maxx) / 2, (miny + maxy) / 2)
+    f = Proj(own).get_factors(lon, lat)
+    return float(max(abs(f.meridional_scale - 1.0), abs(f.parallel_scale - 1.0)))
 
 
 def _metric(gdf: gpd.GeoDataFrame, crs: CRS | None, what: str) -> gpd.GeoDataFrame:
-    """Reproject ``gdf`` to ``crs`` (or to its own UTM zone when ``crs`` is None and it is not metric)."""
+    """Reproject ``gdf`` to ``crs`` (or to its own UTM zone when ``crs`` is None and it is not truly metric).
+
+    A projected CRS in metres whose scale is more than 0.5 % off at the layer's centre (Web Mercator,
+    EPSG:3857, above all) is not taken as metres: lengths and trench costs would be inflated.
+    """
     if gdf.crs is None:
         raise CRSError(f"the {what} layer has no CRS; state one (e.g. EPSG:4326, or EPSG:9207 for VN-2000)")
     if crs is None:
         own = CRS.from_user_input(gdf.crs)
-        if own.is_projected and own.axis_info[0].unit_name in ("metre", "meter"):
+        metres = own.is_projected and own.axis_info[0].unit_name in ("metre", "meter")
+        if metres and _scale_error(gdf, own) <= _MAX_SCALE_ERROR:
             return gdf.copy()
         crs = choose_metric_crs(gdf)
     return to_metric(gdf, crs)
@@ -106,12 +137,65 @@ class _Pieces(NamedTuple):
     duplicates: dict[int, list[Any]]  # piece -> other road_ids lying on it (pieces with none left out)
 
 
-def _node_lines(geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray, *, noded: bool) -> _Pieces:
-    """Split lines where they meet and merge duplicates; map each piece to its cheapest source road."""
+def _node_lines(
+    geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray, level: np.ndarray, *, noded: bool
+) -> _Pieces:
+    """Split lines where they meet and merge duplicates; map each piece to its cheapest source road.
+
+    Lines meet where they cross only at the same ``level``; a line of one level is split where a line of
+    another level ends on it (a ramp joining a bridge), so levels connect at line ends only.
+    """
     if noded:
         return _Pieces(geoms, np.arange(len(geoms)), {})
-    pieces = shapely.get_parts(shapely.union_all(geoms))
-    pieces = pieces[shapely.length(pieces) > 0]
+    all_pieces, all_source = [], []
+    dups: dict[int, list[Any]] = {}
+    offset = 0
+    levels = np.unique(level)
+    for lv in levels.tolist():
+        rows = np.flatnonzero(level == lv)
+        pieces = shapely.get_parts(shapely.union_all(geoms[rows]))
+        pieces = pieces[shapely.length(pieces) > 0]
+        if len(levels) > 1:
+            other = geoms[level != lv]
+            ends = np.concatenate([shapely.get_point(other, 0), shapely.get_point(other, -1)])
+            pieces = _split_at_points(pieces, ends)
+        source, piece_dups = _sources(pieces, geoms[rows], rate[rows], road_ids[rows])
+        all_pieces.append(pieces)
+        all_source.append(rows[source])
+        dups.update({p + offset: ids for p, ids in piece_dups.items()})
+        offset += len(pieces)
+    return _Pieces(np.concatenate(all_pieces), np.concatenate(all_source), dups)
+
+
+def _split_at_points(pieces: np.ndarray, points: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Split ``pieces`` at the ``points`` lying on their interior (within ``eps`` metres)."""
+    if len(pieces) == 0 or len(points) == 0:
+        return pieces
+    pi, qi = shapely.STRtree(pieces).query(points, predicate="dwithin", distance=eps)
+    if len(pi) == 0:
+        return pieces
+    from shapely.ops import substring
+
+    cuts: dict[int, list[float]] = {}
+    pos = shapely.line_locate_point(pieces[qi], points[pi])
+    length = shapely.length(pieces[qi])
+    for q, s, total in zip(qi.tolist(), pos.tolist(), length.tolist(), strict=True):
+        if eps < s < total - eps:
+            cuts.setdefault(q, []).append(s)
+    if not cuts:
+        return pieces
+    out = [g for k, g in enumerate(pieces.tolist()) if k not in cuts]
+    for q, where in cuts.items():
+        g = pieces[q]
+        marks = [0.0, *sorted(set(where)), float(g.length)]
+        out.extend(substring(g, a, b) for a, b in itertools.pairwise(marks) if b - a > eps)
+    return np.array(out, dtype=object)
+
+
+def _sources(
+    pieces: np.ndarray, geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray
+) -> tuple[np.ndarray, dict[int, list[Any]]]:
+    """Per piece: the cheapest line of ``geoms`` it lies on, and the other road ids lying on it."""
     mid = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
     tree = shapely.STRtree(geoms)
     pi, li = tree.query(mid, predicate="dwithin", distance=1e-3)
@@ -131,7 +215,70 @@ def _node_lines(geoms: np.ndarray, rate: np.ndarray, road_ids: np.ndarray, *, no
         rid = road_ids[line]
         if rid != road_ids[source[p]] and rid not in dups.get(p, ()):
             dups.setdefault(p, []).append(rid)
-    return _Pieces(pieces, source, dups)
+    return source, dups
+
+
+_FALSE_WORDS = frozenset({"", "no", "false", "0", "none", "nan", "không", "khong", "k", "n", "f"})
+
+
+def _flag(values: pd.Series) -> np.ndarray:
+    """Yes/no column as booleans: empty, 'no', 'false', '0', 'không' are no; anything else (OSM 'viaduct') yes."""
+    out = np.zeros(len(values), dtype=bool)
+    for k, x in enumerate(values.tolist()):
+        if x is None or (isinstance(x, float) and not np.isfinite(x)):
+            continue
+        out[k] = (
+            bool(x) if isinstance(x, bool | np.bool_ | int | np.integer) else str(x).strip().lower() not in _FALSE_WORDS
+        )
+    return out
+
+
+def _find_column(frame: pd.DataFrame, name: str) -> str | None:
+    """The column of ``frame`` holding schema column ``name`` of the roads layer (by name or alias)."""
+    wanted = {name.lower(), *(a.lower() for a in get_schema("roads").columns[name].aliases)}
+    return next((c for c in frame.columns if isinstance(c, str) and c.lower() in wanted), None)
+
+
+def _levels(r: gpd.GeoDataFrame) -> np.ndarray:
+    """Vertical level of each road: ``level`` where given, else 1 on a bridge, -1 in a tunnel, else 0.
+
+    Raises
+    ------
+    LayerError
+        Naming the roads whose level is not a whole number.
+    """
+    n = len(r)
+    level = np.zeros(n, dtype=np.int64)
+    col = _find_column(r, "bridge")
+    if col is not None:
+        level[_flag(r[col])] = 1
+    col = _find_column(r, "tunnel")
+    if col is not None:
+        level[_flag(r[col])] = -1
+    col = _find_column(r, "level")
+    if col is not None:
+        raw = r[col]
+        given = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        num = pd.to_numeric(raw.where(given), errors="coerce").to_numpy(dtype=float)
+        bad = given & ~(np.isfinite(num) & (num == np.round(num)))
+        if bad.any():
+            ids = r["road_id"].to_numpy(dtype=object)
+            raise LayerError(
+                "roads layer has levels that are not whole numbers / cao độ không phải số nguyên",
+                [
+                    Problem(
+                        f"road {ids[k]!r}: level {raw.iloc[k]!r} is not a whole number",
+                        layer="roads",
+                        column=col,
+                        row=int(k),
+                        value=raw.iloc[k],
+                        hint="0 on the ground, 1 on a bridge, -1 in a tunnel (OSM layer=*) / 0 mặt đất, 1 cầu, -1 hầm",
+                    )
+                    for k in np.flatnonzero(bad)[:20].tolist()
+                ],
+            )
+        level[given] = num[given].astype(np.int64)
+    return level
 
 
 def _zone_factors(
@@ -200,14 +347,17 @@ def graph_from_roads(
     snap_tolerance_m: float = 2.0,
     duct_tolerance_m: float = 5.0,
     noded: bool = False,
+    settings: RoutingSettings | None = None,
 ) -> nx.Graph:
     """Build the priced road graph from a roads layer.
 
     Parameters
     ----------
     roads
-        Roads layer (road_id, name, road_class, surface, (Multi)LineString) in any CRS; reprojected
-        to its metric UTM zone when not already in a metric CRS.
+        Roads layer (road_id, name, road_class, surface, (Multi)LineString; optional ``level``,
+        ``bridge``, ``tunnel`` or their aliases such as ``cao_do``, ``cau``, ``ham``) in any CRS;
+        reprojected to its metric UTM zone when its CRS is geographic, or projected but not true to
+        scale at the layer (Web Mercator, EPSG:3857).
     catalog
         Cost catalog (``gisplan.catalog._catalog.load_catalog()`` when None): trench cost per metre by surface
         and road class, duct reuse cost per metre.
@@ -228,13 +378,16 @@ def graph_from_roads(
     noded
         True when the lines already meet only at their endpoints (e.g. an OSM export split at
         junctions): skips the noding and duplicate merging (much faster on large layers).
+    settings
+        Routing settings (``merge_eps_m``; default :data:`gisplan.routing.settings.DEFAULT_SETTINGS`).
 
     Returns
     -------
     networkx.Graph
         See the module docstring; ``G.graph`` also holds ``crs``, ``removed_forbidden``,
-        ``parallel_dropped`` (road ids of parallel edges dropped for a cheaper one),
-        ``snapped_endpoints``, ``joined_dangling`` and ``n_components``.
+        ``parallel_split`` (road ids of roads running beside a cheaper one between the same two
+        junctions, kept by a node at their middle), ``parallel_dropped`` (always empty; kept for
+        readers of older graphs), ``snapped_endpoints``, ``joined_dangling`` and ``n_components``.
 
     Raises
     ------
@@ -243,6 +396,7 @@ def graph_from_roads(
     LayerError
         When the roads layer lacks a column or holds a value the catalog cannot price.
     """
+    s_ = settings or DEFAULT_SETTINGS
     if catalog is None:
         catalog = load_catalog()
     missing = [c for c in (*_ROAD_COLUMNS, "geometry") if c not in roads.columns]
@@ -263,8 +417,9 @@ def graph_from_roads(
         raise LayerError("roads layer has values the cost catalog cannot price", problems)
     rate = np.array([rates[k] for k in zip(r["surface"].astype(str), r["road_class"].astype(str), strict=True)])
     road_ids = r["road_id"].to_numpy(dtype=object)
+    level = _levels(r)
     geoms, n_snapped = _snap_endpoints(np.asarray(r.geometry.values, dtype=object), snap_tolerance_m)
-    pieces = _node_lines(geoms, rate, road_ids, noded=noded)
+    pieces = _node_lines(geoms, rate, road_ids, level, noded=noded)
     d = None if ducts is None else _lines(_metric(ducts, crs, "ducts"))
     c = None if constraints is None else _metric(constraints, crs, "constraints")
     is_duct, free, duct_id = _duct_cover(pieces.geoms, d, duct_tolerance_m)
@@ -288,7 +443,7 @@ def graph_from_roads(
     G = nx.Graph(crs=crs.to_string(), removed_forbidden=removed, snapped_endpoints=n_snapped)
     G.add_nodes_from((i, {"x": float(x), "y": float(y)}) for i, (x, y) in enumerate(uniq.tolist()))
     next_id = len(uniq)
-    dropped: list[Any] = []
+    split: list[Any] = []
     cols = {col: _shared(r[col].to_numpy(dtype=object)) for col in ("road_id", "name", "road_class", "surface")}
     del r
     order = np.argsort(cost[keep], kind="stable")  # cheapest first, so parallels keep the cheapest
@@ -302,6 +457,7 @@ def graph_from_roads(
             length_m=float(length[p]),
             cost=float(cost[p]),
             trench_cost_per_m=float(trench[p]),
+            level=int(level[s]),
             geometry=pieces.geoms[p],
         )
         if p in pieces.duplicates:
@@ -313,14 +469,16 @@ def graph_from_roads(
         if a == b:
             extra_geoms.append(attrs)  # a closed ring: split in three below
             continue
-        if G.has_edge(a, b):
-            dropped.append(attrs["road_id"])
+        if G.has_edge(a, b):  # a second road between the same junctions: keep it, split by a node of its own
+            split.append(attrs["road_id"])
+            next_id = _add_split(G, a, b, attrs, next_id)
             continue
         G.add_edge(a, b, **attrs)
     for attrs in extra_geoms:
         next_id = _add_ring(G, attrs, next_id)
-    G.graph["parallel_dropped"] = dropped
-    G, joined = _join_dangling(G, snap_tolerance_m, next_id)
+    G.graph["parallel_split"] = split
+    G.graph["parallel_dropped"] = []
+    G, joined = _join_dangling(G, snap_tolerance_m, next_id, s_.merge_eps_m)
     G.graph["joined_dangling"] = joined
     G.graph["n_components"] = nx.number_connected_components(G)
     _cache_arrays(G)
@@ -333,6 +491,26 @@ def _shared(values: np.ndarray) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = [pool.setdefault(x, x) if isinstance(x, str) else x for x in values.tolist()]
     return out
+
+
+def _add_split(G: nx.Graph, a: int, b: int, attrs: dict, next_id: int) -> int:
+    """Add edge (a, b) beside an existing one as two edges meeting at a new node at its middle."""
+    from shapely.ops import substring
+
+    geom = attrs["geometry"]
+    total = float(geom.length)
+    x0, y0 = shapely.get_coordinates(geom)[0]
+    da = (x0 - G.nodes[a]["x"]) ** 2 + (y0 - G.nodes[a]["y"]) ** 2
+    db = (x0 - G.nodes[b]["x"]) ** 2 + (y0 - G.nodes[b]["y"]) ** 2
+    if db < da:
+        a, b = b, a  # the geometry runs from b to a
+    mid = geom.interpolate(total / 2)
+    G.add_node(next_id, x=float(mid.x), y=float(mid.y))
+    for (n0, n1), (s0, s1) in (((a, next_id), (0.0, total / 2)), ((next_id, b), (total / 2, total))):
+        piece = dict(attrs)
+        piece.update(geometry=substring(geom, s0, s1), length_m=total / 2, cost=float(attrs["cost"]) / 2)
+        G.add_edge(n0, n1, **piece)
+    return next_id + 1
 
 
 def _add_ring(G: nx.Graph, attrs: dict, next_id: int) -> int:
@@ -355,7 +533,7 @@ def _add_ring(G: nx.Graph, attrs: dict, next_id: int) -> int:
     return next_id + 2
 
 
-def _join_dangling(G: nx.Graph, tol: float, next_id: int) -> tuple[nx.Graph, int]:
+def _join_dangling(G: nx.Graph, tol: float, next_id: int, eps: float) -> tuple[nx.Graph, int]:
     """Join dangling ends within ``tol`` of another edge to it (split at the projection)."""
     if tol <= 0 or G.number_of_edges() == 0:
         return G, 0
@@ -381,7 +559,7 @@ def _join_dangling(G: nx.Graph, tol: float, next_id: int) -> tuple[nx.Graph, int
         requests.append((a, b, float(pts[p].x), float(pts[p].y), ends[p]))
     H = G.copy()
     src = {req[4]: dict(next(iter(G.edges(req[4], data=True)))[2]) for req in requests}
-    _res, next_id = split_and_connect(H, requests, next_id)
+    _res, next_id = split_and_connect(H, requests, next_id, merge_eps_m=eps)
     for node, attrs in src.items():
         for y in H.neighbors(node):
             d = H.edges[node, y]
@@ -404,6 +582,7 @@ def attach_points(
     *,
     id_column: str,
     max_distance_m: float = 250.0,
+    settings: RoutingSettings | None = None,
 ) -> tuple[nx.Graph, dict[Hashable, Hashable]]:
     """Attach points (poles, sites) to the nearest edge of the road graph.
 
@@ -422,6 +601,8 @@ def attach_points(
         Column with a unique id per point.
     max_distance_m
         Points farther than this from every edge raise an error (see below).
+    settings
+        Routing settings (``merge_eps_m``; default :data:`gisplan.routing.settings.DEFAULT_SETTINGS`).
 
     Returns
     -------
@@ -448,7 +629,6 @@ def attach_points(
     if bad:
         raise LayerError("cannot attach points", [Problem("not a point geometry", value=bad[:20])])
     H = G.copy()
-    H.graph.pop("_arrays", None)
     if len(ids) == 0:
         return H, {}
     edges = list(G.edges)
@@ -471,7 +651,8 @@ def attach_points(
         (edges[e][0], edges[e][1], float(xy[p, 0]), float(xy[p, 1]), None) for p, e in zip(pi, ei, strict=True)
     ]
     next_id = max((n for n in H.nodes if isinstance(n, int | np.integer)), default=-1) + 1
-    res, _next = split_and_connect(H, requests, int(next_id))
+    eps = (settings or DEFAULT_SETTINGS).merge_eps_m
+    res, _next = split_and_connect(H, requests, int(next_id), merge_eps_m=eps)
     return H, {ids[int(p)]: res[k] for k, p in enumerate(pi.tolist())}
 
 

@@ -5,8 +5,9 @@ the cheapest possible tree its answer can be at most: every result carries a
 proven lower bound.  :func:`nearest_source_paths` gives each target its cheapest
 source (one multi-source Dijkstra).
 
-Both run on the array form of the graph (:mod:`gisplan.routing._arrays`), cached in
-``G.graph``; the networkx graph stays the source of truth.
+Both run on the array form of the graph (:mod:`gisplan.routing._arrays`), cached
+outside the graph and checked against it on every call; the networkx graph stays
+the source of truth.
 """
 
 from __future__ import annotations
@@ -22,19 +23,18 @@ import networkx as nx
 import numpy as np
 from scipy.sparse import csgraph
 
-from gisplan._errors import RoutingError
+from gisplan._errors import RoutingError, did_you_mean
 from gisplan.routing._arrays import GraphArrays, graph_arrays
 from gisplan.routing._bounds import dual_ascent, flow_model_size, solve_exact
 from gisplan.routing._heuristics import LocalSearch, mehlhorn, mst_prune, shortest_path_heuristic, tree_cost, tree_nodes
+from gisplan.routing.settings import DEFAULT_SETTINGS, RoutingSettings
 
 __all__ = ["SourcePath", "nearest_source_paths", "steiner_tree"]
 
-#: Largest multicommodity flow model (arcs x commodities) that ``exact="auto"`` hands to HiGHS.
-EXACT_MAX_FLOW_VARIABLES = 60_000
-#: ``lower_bound="auto"`` runs dual ascent up to this many edges (about 5 s at 180,000 edges), else Mehlhorn's bound.
-DUAL_ASCENT_MAX_EDGES = 300_000
-#: Graphs with more nodes than this run key-path exchange only (its moves explore a bounded ball each).
-LOCAL_NEIGHBOURHOOD_NODES = 50_000
+#: The values ``exact`` and ``lower_bound`` accept.
+EXACT_OPTIONS: tuple[bool | str, ...] = (True, False, "auto")
+LOWER_BOUND_OPTIONS = ("auto", "dual_ascent", "mehlhorn")
+UNREACHABLE_OPTIONS = ("raise", "skip")
 
 
 @contextmanager
@@ -88,6 +88,42 @@ def _main_component(A: GraphArrays, idx: np.ndarray, terms: list[Hashable]) -> n
     return comp == main
 
 
+def _check_options(
+    weight: object,
+    exact: object,
+    lower_bound: object,
+    starts: object,
+    max_rounds: object,
+    effort: object,
+    seed: object,
+) -> None:
+    """Raise RoutingError on an option value steiner_tree does not know, naming the valid ones."""
+    if not isinstance(weight, str):
+        raise RoutingError(f"weight={weight!r}: give the name of an edge attribute (a string), e.g. 'cost'")
+    if not (exact is True or exact is False or (isinstance(exact, str) and exact == "auto")):
+        raise RoutingError(f"exact={exact!r} is not an option; valid values: True, False, 'auto'")
+    if not isinstance(lower_bound, str) or lower_bound not in LOWER_BOUND_OPTIONS:
+        hint = did_you_mean(lower_bound, LOWER_BOUND_OPTIONS, listing="valid values")
+        raise RoutingError(
+            f"lower_bound={lower_bound!r} is not an option; {hint} (valid values: "
+            + ", ".join(repr(o) for o in LOWER_BOUND_OPTIONS)
+            + ")"
+        )
+    if starts is not None and (isinstance(starts, bool) or not isinstance(starts, int | np.integer) or starts < 1):
+        raise RoutingError(f"starts={starts!r}: give None (automatic) or an integer >= 1")
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int | np.integer) or max_rounds < 0:
+        raise RoutingError(f"max_rounds={max_rounds!r}: give an integer >= 0 (0 turns the local search off)")
+    if (
+        isinstance(effort, bool)
+        or not isinstance(effort, int | float | np.integer | np.floating)
+        or not np.isfinite(effort)
+        or effort <= 0
+    ):
+        raise RoutingError(f"effort={effort!r}: give a finite number > 0 (1.0 is the default work limit)")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise RoutingError(f"seed={seed!r}: give an integer >= 0")
+
+
 def _improve(
     A: GraphArrays,
     eids: np.ndarray,
@@ -95,35 +131,53 @@ def _improve(
     *,
     max_rounds: int,
     budget: list[int],
+    settings: RoutingSettings,
     insertion: bool = False,
 ) -> np.ndarray:
     """Local search (see steiner_tree notes); on big graphs key-path exchange only, whose moves stay local."""
     if len(eids) == 0 or max_rounds <= 0:
         return eids
-    small = A.n <= LOCAL_NEIGHBOURHOOD_NODES
+    small = A.n <= settings.local_neighbourhood_nodes
     ls = LocalSearch(
-        A, is_term, max_rounds=max_rounds, insertion=insertion and A.n <= 5_000, elimination=small, budget=budget
+        A,
+        is_term,
+        max_rounds=max_rounds,
+        insertion=insertion and A.n <= settings.insertion_max_nodes,
+        elimination=small,
+        budget=budget,
     )
     return ls.run(eids)
 
 
 def _heuristic(
-    A: GraphArrays, idx: np.ndarray, is_term: np.ndarray, *, starts: int, max_rounds: int, seed: int, moves: int
+    A: GraphArrays,
+    idx: np.ndarray,
+    is_term: np.ndarray,
+    *,
+    starts: int,
+    max_rounds: int,
+    seed: int,
+    moves: int,
+    settings: RoutingSettings,
 ) -> tuple[np.ndarray, float]:
     """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound."""
     labels = np.arange(len(idx))
     result = mehlhorn(A, idx, labels)
     assert result is not None
     first, _ = result
-    # Mehlhorn's guarantee: the Voronoi MST costs at most 2(1 - 1/l) OPT; the paths' union costs no more.
-    mehlhorn_bound = tree_cost(A, first) / (2.0 - 2.0 / len(idx))
+    # Mehlhorn's guarantee on the weights it ran on: the Voronoi MST costs at most 2(1 - 1/l) OPT_w, the paths'
+    # union no more; OPT_w exceeds the true optimum by at most the zero stand-ins of one tree.
+    mehlhorn_bound = max(0.0, tree_cost(A, first) / (2.0 - 2.0 / len(idx)) - A.max_perturbation)
     share = max(1, int(0.9 * moves) // starts)
     left = [moves - int(0.9 * moves)]  # reserve for the final pass
 
     def budget() -> list[int]:
         return [share]
 
-    best = _improve(A, mst_prune(A, tree_nodes(A, first), is_term), is_term, max_rounds=max_rounds, budget=budget())
+    def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
+        return _improve(A, tree, is_term, max_rounds=max_rounds, budget=bud, settings=settings, insertion=insertion)
+
+    best = improve(mst_prune(A, tree_nodes(A, first), is_term), budget())
     best_cost = tree_cost(A, best)
     rng = np.random.default_rng(seed)
     for s in range(1, starts):
@@ -138,11 +192,11 @@ def _heuristic(
             r = mehlhorn(A, idx, labels, csr=mat)
             assert r is not None
             start = r[0]
-        tree = _improve(A, mst_prune(A, tree_nodes(A, start), is_term), is_term, max_rounds=max_rounds, budget=budget())
+        tree = improve(mst_prune(A, tree_nodes(A, start), is_term), budget())
         c = tree_cost(A, tree)
-        if c < best_cost - 1e-9 * max(1.0, best_cost):
+        if c < best_cost * (1.0 - 1e-9):
             best, best_cost = tree, c
-    best = _improve(A, best, is_term, max_rounds=max_rounds, insertion=True, budget=left)
+    best = improve(best, left, insertion=True)
     return best, mehlhorn_bound
 
 
@@ -154,48 +208,56 @@ def steiner_tree(
     exact: bool | Literal["auto"] = "auto",
     lower_bound: Literal["auto", "dual_ascent", "mehlhorn"] = "auto",
     starts: int | None = None,
-    max_rounds: int = 20,
+    max_rounds: int | None = None,
     effort: float = 1.0,
     seed: int = 0,
+    settings: RoutingSettings | None = None,
 ) -> nx.Graph:
     """Return a cheapest-possible subgraph of ``G`` connecting all ``terminals``, with a proven bound.
 
     The core runs on arrays: Mehlhorn's 2-approximation (one multi-source
     Dijkstra over the Voronoi regions of the terminals), MST-prune on the
     subgraph the tree's nodes induce, then local search by key-path exchange,
-    key-vertex elimination and (graphs up to 5,000 nodes) Steiner-vertex
-    insertion, repeated from ``starts`` perturbed starts (Mehlhorn and
-    shortest-path heuristic on randomly perturbed weights, seeded).  A key-path
-    exchange cuts one key path and rejoins the two sides by one Dijkstra from the
-    smaller side, bounded by the cut path's cost, so its work follows the tree,
-    not the graph; on graphs above 50,000 nodes only this move runs.  The cyclic
-    garbage collector is paused during the call.  Small instances are solved
-    exactly by HiGHS.
+    key-vertex elimination and (small graphs) Steiner-vertex insertion, repeated
+    from ``starts`` perturbed starts (Mehlhorn and shortest-path heuristic on
+    randomly perturbed weights, seeded).  A key-path exchange cuts one key path
+    and rejoins the two sides by one Dijkstra from the smaller side, bounded by
+    the cut path's cost, so its work follows the tree, not the graph; on big
+    graphs only this move runs.  The lower bound is Wong's dual ascent.  The
+    cyclic garbage collector is paused during the call.  Small instances are
+    solved exactly by HiGHS (see ``exact``).
 
     Parameters
     ----------
     G
-        Undirected simple graph; every edge needs ``weight`` >= 0.
+        Undirected simple graph; every edge needs a numeric ``weight`` >= 0.
     terminals
         Nodes of ``G`` to connect (duplicates ignored).
     weight
         Edge attribute to minimise.
     exact
-        ``True``: solve the multicommodity flow MILP with HiGHS (node limit 2,000);
-        ``"auto"``: only when it has at most 60,000 flow variables; ``False``: never.
+        ``True``: solve the multicommodity flow MILP with HiGHS (node limit ``settings.exact_node_limit``);
+        ``"auto"``: only when it has at most ``settings.exact_max_flow_variables`` flow variables and the
+        heuristic is not already proven optimal; ``False``: never.
     lower_bound
         ``"dual_ascent"`` (Wong 1984), ``"mehlhorn"`` (the 2-approximation's cost / (2 - 2/l),
-        instant but weak: a gap of up to 50 %) or ``"auto"`` (dual ascent up to 300,000 edges).
+        instant but weak: a gap of up to 50 %) or ``"auto"`` (dual ascent up to
+        ``settings.dual_ascent_max_edges`` edges).
     starts
-        Number of heuristic starts; default 12 on graphs up to 30,000 edges, 4 up to 300,000, else 1,
-        fewer when the move budget (see ``effort``) allows fewer than two moves per terminal and start.
+        Number of heuristic starts (an integer >= 1); default ``settings.starts_small`` /
+        ``starts_medium`` / ``starts_large`` by graph size.
     max_rounds
-        Limit on local search passes per start (deterministic work limit; 0 turns it off).
+        Limit on local search passes per start (deterministic work limit; 0 turns it off); default
+        ``settings.max_rounds``.
     effort
-        Scales the local search's move budget, ``effort * 3e7 / (nodes + edges)`` moves in all
-        (a deterministic work limit: about a second or two on a 20,000-edge graph).
+        Scales the local search's work budget, ``effort * max(settings.local_search_min_work,
+        settings.local_search_work * (nodes + edges))`` units in all (a deterministic work limit; see
+        :class:`~gisplan.routing.settings.RoutingSettings`).
     seed
         Seed of the perturbations.
+    settings
+        Work limits and tolerances (:class:`gisplan.routing.settings.RoutingSettings`; default
+        :data:`~gisplan.routing.settings.DEFAULT_SETTINGS`).
 
     Returns
     -------
@@ -208,8 +270,9 @@ def steiner_tree(
     Raises
     ------
     RoutingError
-        When a terminal is not a node of ``G`` or terminals lie in different components;
-        ``.unreachable`` lists them.
+        On an option value it does not know (the valid ones are named), an edge whose weight is missing,
+        not a number, negative or not finite (the edge is named), a terminal that is not a node of ``G``
+        or terminals in different components (``.unreachable`` lists them).
 
     Examples
     --------
@@ -219,8 +282,25 @@ def steiner_tree(
     >>> sorted(T.edges()), T.graph["cost"], T.graph["optimal"]
     ([(1, 2), (2, 3), (2, 4)], 3.0, True)
     """
+    s = settings or DEFAULT_SETTINGS
+    if not isinstance(s, RoutingSettings):
+        raise RoutingError(f"settings={settings!r}: give a gisplan.routing.settings.RoutingSettings or None")
+    rounds = s.max_rounds if max_rounds is None else max_rounds
+    _check_options(weight, exact, lower_bound, starts, rounds, effort, seed)
     with _gc_paused():
-        return _steiner_tree(G, terminals, weight, exact, lower_bound, starts, max_rounds, effort, seed)
+        return _steiner_tree(G, terminals, weight, exact, lower_bound, starts, int(rounds), float(effort), int(seed), s)
+
+
+def _default_starts(A: GraphArrays, s: RoutingSettings) -> int:
+    m = len(A.u)
+    starts = (
+        s.starts_small
+        if m <= s.starts_small_max_edges
+        else s.starts_medium
+        if m <= s.starts_medium_max_edges
+        else s.starts_large
+    )
+    return starts
 
 
 def _steiner_tree(
@@ -233,8 +313,9 @@ def _steiner_tree(
     max_rounds: int,
     effort: float,
     seed: int,
+    s: RoutingSettings,
 ) -> nx.Graph:
-    A = graph_arrays(G, weight)
+    A = graph_arrays(G, weight, settings=s)
     terms = _check_terminals(G, A, terminals)
     idx = np.array([A.index[t] for t in terms], dtype=np.int64)
     if len(terms) == 1:
@@ -244,24 +325,25 @@ def _steiner_tree(
     is_term[idx] = True
     m = len(A.u)
     if starts is None:
-        starts = 12 if m <= 30_000 else 4 if m <= 300_000 else 1
-        # each start needs about two moves per terminal to be worth it
-        starts = max(1, min(starts, int(effort * 3e7 / (A.n + m)) // (2 * len(idx))))
-    moves = int(effort * 3e7 / (A.n + m))
-    best, mb = _heuristic(A, idx, is_term, starts=max(1, starts), max_rounds=max_rounds, seed=seed, moves=moves)
+        starts = _default_starts(A, s)
+    moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
+    best, mb = _heuristic(
+        A, idx, is_term, starts=max(1, int(starts)), max_rounds=max_rounds, seed=seed, moves=moves, settings=s
+    )
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
-    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= DUAL_ASCENT_MAX_EDGES)
+    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
     if use_da:
-        lb, lb_method = max(lb, dual_ascent(A, idx)), "dual_ascent"
-    run_exact = exact is True or (exact == "auto" and flow_model_size(A, len(idx)) <= EXACT_MAX_FLOW_VARIABLES)
-    if run_exact and _true_cost(A, best) > lb + 1e-9 * max(1.0, lb):
-        eids, bound, proven = solve_exact(A, idx)
+        lb, lb_method = max(lb, dual_ascent(A, idx, settings=s)), "dual_ascent"
+    fits = flow_model_size(A, len(idx)) <= s.exact_max_flow_variables
+    run_exact = exact is True or (exact == "auto" and fits)
+    if run_exact and _true_cost(A, best) > lb * (1.0 + 1e-9):
+        eids, bound, proven = solve_exact(A, idx, node_limit=s.exact_node_limit)
         if bound > lb:
             lb, lb_method = bound, "highs"
         if eids is not None:
             eids = mst_prune(A, tree_nodes(A, eids), is_term) if len(eids) else eids
-            if _true_cost(A, eids) < _true_cost(A, best) - 1e-9 and _spans(A, eids, idx):
+            if _true_cost(A, eids) < _true_cost(A, best) * (1.0 - 1e-12) and _spans(A, eids, idx):
                 best, method = eids, "highs"
         optimal = proven
     return _build(G, A, best, weight, lb, method, lb_method, optimal)
@@ -322,6 +404,7 @@ def nearest_source_paths(
     *,
     weight: str = "cost",
     unreachable: Literal["raise", "skip"] = "raise",
+    settings: RoutingSettings | None = None,
 ) -> dict[Hashable, SourcePath]:
     """For each target, its cheapest source, the path's cost, its length in metres and its nodes.
 
@@ -338,13 +421,19 @@ def nearest_source_paths(
     unreachable
         ``"raise"``: a target no source reaches raises :class:`RoutingError` naming it;
         ``"skip"``: such targets are left out of the result (e.g. islands, for radio backhaul).
+    settings
+        Tolerances (:class:`gisplan.routing.settings.RoutingSettings`; default ``DEFAULT_SETTINGS``).
 
     Returns
     -------
     dict
         target -> :class:`SourcePath` (path from the source to the target).
     """
-    A = graph_arrays(G, weight)
+    if not isinstance(unreachable, str) or unreachable not in UNREACHABLE_OPTIONS:
+        raise RoutingError(f"unreachable={unreachable!r} is not an option; valid values: 'raise', 'skip'")
+    if not isinstance(weight, str):
+        raise RoutingError(f"weight={weight!r}: give the name of an edge attribute (a string), e.g. 'cost'")
+    A = graph_arrays(G, weight, settings=settings)
     src = list(dict.fromkeys(sources))
     tgt = list(dict.fromkeys(targets))
     missing = [x for x in src + tgt if x not in A.index]

@@ -1,0 +1,115 @@
+"""Tunable constants of the routing engine in one typed place (the settings pattern of issue 10).
+
+:func:`gisplan.routing.steiner.steiner_tree` and the helpers below it take ``settings: RoutingSettings | None``;
+``None`` means :data:`DEFAULT_SETTINGS`.  Tests pass their own settings object instead of monkeypatching module
+constants.  Every figure below is a deterministic work limit or a numerical tolerance; none changes what a valid
+answer is (the tree always spans the terminals, the bound is always a proven lower bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_SETTINGS", "RoutingSettings"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutingSettings:
+    """Work limits and tolerances of the Steiner tree engine.
+
+    Attributes
+    ----------
+    exact_max_flow_variables
+        Largest multicommodity flow model (arcs x (terminals - 1), a count) that ``exact="auto"`` hands to HiGHS:
+        the budget of the automatic exact solve.  Measured on SteinLib (2 shared cores, load 7): c01 5,000
+        variables 0.7 s, d01 10,000 1.3 s, c02 11,250 1.3 s, d06 16,000 2.8 s, c11 20,000 5.5 s, d11 40,000
+        9.3 s, c16 100,000 224 s.  10,000 keeps it near a second.
+    exact_node_limit
+        Branch-and-bound node limit of the automatic exact solve (a count; deterministic work limit).
+    dual_ascent_max_edges
+        ``lower_bound="auto"`` runs dual ascent up to this many edges (a count).  The compiled dual ascent takes
+        about a second at a million edges, so every size gets it.
+    dual_ascent_switch_slack
+        The raised component of dual ascent pauses only when its cut has this many times more arcs than the next
+        one's (dimensionless; each switch costs one pass over the cut).  On a 180,000-edge grid 1.25 gave the
+        bound of 1.0 within 0.1 % with 4x fewer switches.
+    local_neighbourhood_nodes
+        Graphs with more nodes than this run key-path exchange only (a count): its moves explore a bounded ball
+        each, where key-vertex elimination runs a Dijkstra from the whole tree.
+    insertion_max_nodes
+        Steiner-vertex insertion (one MST per candidate vertex) runs on graphs up to this many nodes (a count).
+    local_search_work
+        Work units of the local search per node and edge of the graph (dimensionless; the budget is
+        ``effort * max(local_search_min_work, local_search_work * (nodes + edges))``; a unit is one Dijkstra pop
+        or breadth-first step of key-path exchange, about 0.1-0.3 microseconds compiled).  Measured on a
+        100,000-edge grid with 500 terminals: 4 units take a third of the full pass's improvement time and give
+        60 % of its cost reduction (2.9 % of 4.9 %).
+    local_search_min_work
+        Work units the local search gets however small the graph (a count): enough for key-path exchange to
+        converge on 10,000-edge graphs (134,000 units measured with 50 terminals).
+    starts_small, starts_medium, starts_large
+        Heuristic starts (Mehlhorn and perturbed restarts) on graphs up to ``starts_small_max_edges``, up to
+        ``starts_medium_max_edges``, and above (counts).
+    starts_small_max_edges, starts_medium_max_edges
+        Edge counts separating the three start counts.
+    max_rounds
+        Default limit on local-search passes per start (a count).
+    zero_weight
+        Relative stand-in for a zero edge weight in the array form (dimensionless): zeros become
+        ``zero_weight * smallest positive weight / nodes``, because scipy.sparse.csgraph treats an explicit zero
+        as "no edge" (scipy #18892, #18051).  Bounds subtract the most this can add, so they stay valid.
+    merge_eps_m
+        Points closer than this (metres) to a node or to each other along an edge are merged when edges are
+        split (attaching poles, joining dangling ends, splitting parallel roads).
+    """
+
+    exact_max_flow_variables: int = 10_000
+    exact_node_limit: int = 2_000
+    dual_ascent_max_edges: int = 5_000_000
+    dual_ascent_switch_slack: float = 1.25
+    local_neighbourhood_nodes: int = 5_000
+    insertion_max_nodes: int = 5_000
+    local_search_work: float = 4.0
+    local_search_min_work: int = 0
+    starts_small: int = 1
+    starts_medium: int = 1
+    starts_large: int = 1
+    starts_small_max_edges: int = 30_000
+    starts_medium_max_edges: int = 300_000
+    max_rounds: int = 20
+    zero_weight: float = 1e-6
+    merge_eps_m: float = 1e-3
+
+    def __post_init__(self) -> None:
+        for name in (
+            "exact_max_flow_variables",
+            "exact_node_limit",
+            "dual_ascent_max_edges",
+            "local_neighbourhood_nodes",
+            "insertion_max_nodes",
+            "starts_small_max_edges",
+            "starts_medium_max_edges",
+            "max_rounds",
+            "local_search_min_work",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"RoutingSettings.{name} must be an integer >= 0, not {value!r}")
+        for name in ("starts_small", "starts_medium", "starts_large"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"RoutingSettings.{name} must be an integer >= 1, not {value!r}")
+        for name in ("local_search_work", "zero_weight", "merge_eps_m"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+                raise ValueError(f"RoutingSettings.{name} must be a finite number > 0, not {value!r}")
+        if not self.dual_ascent_switch_slack >= 1.0:
+            raise ValueError(
+                f"RoutingSettings.dual_ascent_switch_slack must be >= 1, not {self.dual_ascent_switch_slack!r}"
+            )
+        if self.zero_weight >= 1.0:
+            raise ValueError(f"RoutingSettings.zero_weight must be < 1, not {self.zero_weight!r}")
+
+
+#: The settings used when a function is given ``settings=None``.
+DEFAULT_SETTINGS = RoutingSettings()
