@@ -39,6 +39,7 @@ __all__ = [
     "READ_SUFFIXES",
     "VIETNAM_BOUNDS",
     "RepairWarning",
+    "crs_if_unstated",
     "frame_of",
     "infer_kind",
     "layer_info",
@@ -552,11 +553,13 @@ def read_raw_layers(
     kinds: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     encoding: str | None = None,
+    crs_unless_stated: bool = False,
 ) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
     """The layers of a multi-layer file named by kind, as read (each in its own CRS): ``{kind: (frame, name)}``.
 
     Raises one :class:`LayerError` with every problem (two layers of one kind, unreadable layers, missing
-    ``kinds``); ``skip`` names kinds not to read (a scenario's ``layers.files`` replace them).
+    ``kinds``); ``skip`` names kinds not to read (a scenario's ``layers.files`` replace them).  With
+    ``crs_unless_stated``, ``crs`` is only used for layers whose file states no CRS (a scenario's ``layers.crs``).
     """
     p = _check_path(path)
     wanted = set(kinds) if kinds is not None else None
@@ -581,7 +584,8 @@ def read_raw_layers(
             continue
         name = names[0]
         try:
-            out[kind] = (read_file(p, layer=name, crs=crs, encoding=encoding), name)
+            layer_crs = crs_if_unstated(p, crs, layer=name) if crs_unless_stated else crs
+            out[kind] = (read_file(p, layer=name, crs=layer_crs, encoding=encoding), name)
         except LayerError as exc:
             problems.extend(exc.problems or [Problem(exc.summary, file=str(p), layer=name)])
     if wanted:
@@ -591,6 +595,21 @@ def read_raw_layers(
     if problems:
         raise LayerError(f"{p} has invalid layers", problems)
     return out
+
+
+def crs_if_unstated(path: Path, crs: str | CRS | None, *, layer: str | None = None) -> str | CRS | None:
+    """``crs`` for a file (or one of its layers) that states no CRS of its own (a CSV, a Shapefile without .prj),
+    else None: a GeoPackage that states its CRS is read in that CRS even when a CSV beside it needs ``crs``.
+    A file that cannot be inspected gets ``crs`` and its reader reports the error."""
+    if crs is None or path.suffix.lower() == ".csv":
+        return crs
+    ogr = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        names = [layer] if layer is not None else [str(row[0]) for row in pyogrio.list_layers(ogr)]
+        stated = all(pyogrio.read_info(ogr, layer=name).get("crs") for name in names)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return crs
+    return None if names and stated else crs
 
 
 def validate_raw_layers(

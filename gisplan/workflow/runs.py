@@ -19,16 +19,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from gisplan._errors import LayerError, Problem, ScenarioError
+from gisplan._errors import Problem, ScenarioError
 from gisplan.catalog._catalog import Catalog
 from gisplan.catalog.costing import add_contingency
 from gisplan.demo.data import demo_gpkg_path
 from gisplan.io.crs import METRIC_CRS
 from gisplan.io.layers import (
+    crs_if_unstated,
     frame_of,
-    infer_kind,
-    list_layers,
     read_file,
+    read_raw_layers,
     validate_layers,
     validate_raw_layers,
 )
@@ -123,7 +123,7 @@ def scenario_layers(
         already = {}
     files: dict[str, Path] = {"source": path}
     for kind, fp in extra.items():
-        gdf = read_file(fp, crs=_crs_if_unstated(fp, crs))
+        gdf = read_file(fp, crs=crs_if_unstated(fp, crs))
         raw[kind] = (gdf, str(fp), fp.stem)
         files[kind] = fp
     frame = frame_of({**{k: (g,) for k, g in already.items()}, **raw}, metric_crs=metric_crs, bounds=bounds)
@@ -133,25 +133,7 @@ def scenario_layers(
 
 def _read_source(path: Path, crs: str | None, extra: Mapping[str, Path]) -> dict[str, tuple[gpd.GeoDataFrame, str]]:
     """The source's layers as read, ``layers.crs`` applied only to layers that state no CRS of their own."""
-    out: dict[str, tuple[gpd.GeoDataFrame, str]] = {}
-    problems: list[Problem] = []
-    for name, _gtype, _n in list_layers(path):
-        kind = infer_kind(name, ())
-        if kind is None or kind in extra:
-            continue
-        try:
-            if kind in out:
-                raise LayerError(
-                    f"two layers of kind {kind}",
-                    [Problem(f"2 layers of kind {kind}: {out[kind][1]}, {name}", file=str(path), layer=name,
-                             hint=f"keep one layer of kind {kind}")],
-                )  # fmt: skip
-            out[kind] = (read_file(path, layer=name, crs=_crs_if_unstated(path, crs, layer=name)), name)
-        except LayerError as exc:
-            problems.extend(exc.problems or [Problem(exc.summary, file=str(path), layer=name)])
-    if problems:
-        raise LayerError(f"{path} has invalid layers (lớp dữ liệu không hợp lệ)", problems)
-    return out
+    return read_raw_layers(path, crs=crs, skip=set(extra), crs_unless_stated=True)
 
 
 def _missing_file(scen: Scenario, key: str, value: str, path: Path) -> Problem:
@@ -164,26 +146,6 @@ def _missing_file(scen: Scenario, key: str, value: str, path: Path) -> Problem:
         value=value,
         hint=f"relative paths are resolved against {where}; fix the path or give an absolute one",
     )
-
-
-def _crs_if_unstated(path: Path, crs: str | None, *, layer: str | None = None) -> str | None:
-    """``layers.crs`` for a file that states no CRS of its own (a CSV, a Shapefile without .prj), else None.
-
-    The scenario key is documented as "CRS of layer files that state none": a GeoPackage that states its CRS
-    is read in that CRS even when a CSV beside it needs ``layers.crs``.  A file that cannot be inspected gets
-    ``crs`` and its reader reports the error.
-    """
-    import pyogrio
-
-    if crs is None or path.suffix.lower() == ".csv":
-        return crs
-    ogr = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
-    try:
-        names = [layer] if layer is not None else [str(row[0]) for row in pyogrio.list_layers(ogr)]
-        stated = all(pyogrio.read_info(ogr, layer=name).get("crs") for name in names)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-        return crs
-    return None if names and stated else crs
 
 
 def _forbidden_constraints(scen: Scenario, layers: dict[str, Any]) -> dict[str, Any]:
