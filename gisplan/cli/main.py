@@ -82,6 +82,9 @@ def _cmd_layers_info(args: argparse.Namespace) -> int:
     for r in rows:
         ext = r.get("extent_lonlat")
         ext_s = f"lon {ext[0]:.4f}..{ext[2]:.4f}, lat {ext[1]:.4f}..{ext[3]:.4f}" if ext else "-"
+        if r["geometry_type"] is None:  # an attribute table, e.g. boq in gisplan's plan.gpkg
+            print(f"{r['layer']:<14} {'table':<17} {r['features']:>7} rows, no geometry (bảng thuộc tính)")
+            continue
         print(
             f"{r['layer']:<14} kind={r.get('kind') or '?':<12} {r['features']:>7} x {r['geometry_type']:<16}"
             f" crs={r.get('crs') or 'NONE'}  {ext_s}" + (f"  ({r['error']})" if r.get("error") else "")
