@@ -7,6 +7,7 @@ small glue around the library.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,24 @@ STATIC_DIR = APP_DIR / "static"
 STATIC_URL = "/app/static"
 #: Environment variable naming the project GeoPackage (default: the Phú Quốc demo).
 PROJECT_ENV = "GISPLAN_PROJECT"
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(value: object) -> str:
+    """``value`` as text that Streamlit's Markdown shows as typed: names, titles, authors, paths.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of them), so a stored
+    name such as ``![x](http://host/p.png)`` shows as those characters instead of making the browser fetch an
+    image; ``:red[...]``, ``:material/...:`` and ``$...$`` lose their meaning too.  Line breaks become spaces.
+
+    Examples
+    --------
+    >>> print(plain("![x](http://h/p.png) **b**"))
+    \\!\\[x\\]\\(http\\:\\/\\/h\\/p\\.png\\) \\*\\*b\\*\\*
+    """
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).splitlines()))
 
 
 def lang() -> str:
@@ -112,7 +131,7 @@ def project_or_stop() -> dict[str, gpd.GeoDataFrame]:
 
     path = project_path()
     if not path.is_file():
-        st.error(tr("app.project.missing", path=str(path)))
+        st.error(tr("app.project.missing", path=plain(path)))
         st.stop()
     try:
         return current_project()
@@ -212,7 +231,7 @@ def keep_drawings(state_key: str, out: dict | None) -> None:
 def show_error(exc: BaseException) -> None:
     """Show a gisplan error; its problems (file, layer, row, column, value, hint) one per table row."""
     summary = getattr(exc, "summary", None) or str(exc)
-    st.error(f"{tr('app.error')}: {summary}")
+    st.error(f"{tr('app.error')}: {plain(summary)}")
     problems = getattr(exc, "problems", None)
     if problems:
         rows = [
