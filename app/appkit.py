@@ -6,8 +6,10 @@ small glue around the library.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,7 +133,7 @@ def project_or_stop() -> dict[str, gpd.GeoDataFrame]:
 
     path = project_path()
     if not path.is_file():
-        st.error(tr("app.project.missing", path=plain(path)))
+        st.error(tr("app.project.missing", path=str(path)))
         st.stop()
     try:
         return current_project()
@@ -146,12 +148,33 @@ def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
     from gisplan.io.layers import write_gpkg
 
     files: dict[str, str] = {}
-    for kind, gdf in layers.items():
-        path = session_dir() / f"upload-{kind}.gpkg"
-        write_gpkg({kind: gdf}, path)
-        files[kind] = str(path)
+    with disk_errors():
+        for kind, gdf in layers.items():
+            path = session_dir() / f"upload-{kind}.gpkg"
+            write_gpkg({kind: gdf}, path)
+            files[kind] = str(path)
     st.session_state["uploaded_layers"] = dict(layers)
     st.session_state["uploaded_files"] = files
+
+
+@contextlib.contextmanager
+def disk_errors() -> Iterator[None]:
+    """Turn a failed write (full disk, a locked or unwritable file) or exhausted memory into a GisplanError that
+    the pages show with :func:`show_error`, instead of a traceback."""
+    from gisplan._errors import GisplanError
+
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise GisplanError(
+            f"không ghi được tệp / cannot write {exc.filename or 'a file'}: {reason}; free disk space or close the "
+            "file in other programs, then try again"
+        ) from exc
+    except MemoryError:
+        raise GisplanError(
+            "hết bộ nhớ / out of memory: the input is too large for this server; split it by district or commune"
+        ) from None
 
 
 def forget_upload() -> None:
@@ -266,7 +289,7 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     st.session_state["_gisplan_run_count"] = n
     out_dir = session_dir() / f"run-{n:03d}-{kind}"
     t0 = time.perf_counter()
-    with st.status(tr("app.run.running"), expanded=False) as status:
+    with disk_errors(), st.status(tr("app.run.running"), expanded=False) as status:
         project = project_path()
         cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
         result = actions.run_scenario_text(text, out_dir, layers=cached, progress=lambda msg: status.write(msg))

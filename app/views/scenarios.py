@@ -23,7 +23,7 @@ MIME = {
 }
 
 st.title(tr("app.scenarios"))
-st.caption(plain(store_path()))
+st.caption(str(store_path()))
 try:
     store = open_store()
 except GisplanError as exc:

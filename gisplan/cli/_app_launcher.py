@@ -80,6 +80,8 @@ def app_command(
         "false",
         "--server.enableXsrfProtection",
         "true",
+        "--client.showErrorDetails",
+        "type",
         *host_options,
     ]
 
