@@ -621,9 +621,9 @@ def export_plan(
 ) -> dict[str, Path]:
     """Write ``plan.gpkg``, ``boq.xlsx``, ``boq.csv``, ``extra_files`` and ``manifest.json`` into ``out_dir``.
 
-    The folder is written through :func:`gisplan._atomic.atomic_dir`: a new
-    folder appears complete or not at all; in an existing folder each file is
-    replaced whole, ``manifest.json`` last, and other files are left alone.
+    The folder is written through :func:`gisplan._atomic.atomic_dir`: it is
+    published all-or-nothing (a complete new folder swapped in for the old one),
+    and the user's own files in an existing folder are kept.
     The manifest hashes every file written with it.
 
     Parameters
