@@ -284,6 +284,18 @@ def test_a_1_gb_csv_is_refused_before_it_is_read(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and str(big) in proc.stderr and "1,073,741,824" in proc.stderr
 
 
+def test_text_layer_files_are_measured_before_gdal_parses_them(tmp_path: Path, capsys) -> None:
+    """Case 4: GeoJSON and KML are parsed whole by GDAL; a file above the limit is refused by its size first."""
+    from gisplan.io._validate import DEFAULT_LIMITS
+
+    for name in ("roads.geojson", "poles.kml"):
+        big = tmp_path / name
+        with open(big, "wb") as f:
+            f.truncate(DEFAULT_LIMITS.max_text_bytes + 1)  # sparse
+        code, err = _run_cli(["layers", "validate", str(big), "--crs", "EPSG:4326"], capsys)
+        assert code == 1 and f"{DEFAULT_LIMITS.max_text_bytes + 1:,}" in err and "GeoPackage" in err, err
+
+
 # ------------------------------------------------------------------------------------------------------------
 # 5. run folders published all-or-nothing
 # ------------------------------------------------------------------------------------------------------------

@@ -54,9 +54,12 @@ class ReadLimits:
         Coordinates in one layer, counted on the geometries (or, in a GeoPackage before reading, estimated
         from its geometry bytes at 16 bytes per x/y vertex).  Assumption: 20,000,000 vertices (320 MB as
         float64 pairs) is above any province's road network at survey detail.
+    max_csv_bytes
+        Size of a CSV file, read whole and parsed as text: parsing costs about 13 times the file in memory
+        (issue 11: a 1 GB CSV took 13 GB), so 100 MiB keeps one read near 1.3 GB.
     max_text_bytes
-        Size of a text layer file read whole into memory (CSV, GeoJSON, KML).  Parsing costs about 13 times
-        the file in memory (issue 11, a 1 GB CSV): 100 MiB keeps one read near 1.3 GB.
+        Size of a GeoJSON or KML file (or a KMZ unpacked), which GDAL parses whole: 512 MiB, above a province's
+        road network as GeoJSON (about 300,000 edges, roughly 120 MB); larger files belong in a GeoPackage.
     max_memory_bytes
         Ceiling of the memory one GeoPackage upload is estimated to need before it is read (features times
         an object overhead of 200 bytes per column, plus geometry bytes times 4 for the shapely objects):
@@ -67,7 +70,8 @@ class ReadLimits:
 
     max_features: int = 2_000_000
     max_vertices: int = 20_000_000
-    max_text_bytes: int = 100 * 2**20
+    max_csv_bytes: int = 100 * 2**20
+    max_text_bytes: int = 512 * 2**20
     max_memory_bytes: int = 2 * 2**30
     max_layers: int = 100
 

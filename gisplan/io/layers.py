@@ -157,10 +157,9 @@ def check_text_limits(p: Path, limits: ReadLimits) -> None:
                 size = sum(i.file_size for i in zf.infolist())
         except (zipfile.BadZipFile, OSError):
             return  # GDAL reports the damaged archive
-    if size > limits.max_text_bytes:
-        raise _limit_error(
-            p, "file size (bytes)", size, limits.max_text_bytes, _SPLIT_HINT + ", or convert it to a GeoPackage"
-        )
+    most = limits.max_csv_bytes if suffix == ".csv" else limits.max_text_bytes
+    if size > most:
+        raise _limit_error(p, "file size (bytes)", size, most, _SPLIT_HINT + ", or convert it to a GeoPackage")
     if suffix == ".kml":
         n = _count_placemarks(p)
         if n > limits.max_features:
@@ -466,8 +465,8 @@ def _csv_frame(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMIT
     before it is decoded or parsed.
     """
     size = p.stat().st_size
-    if size > limits.max_text_bytes:
-        raise _limit_error(p, "file size (bytes)", size, limits.max_text_bytes, _SPLIT_HINT)
+    if size > limits.max_csv_bytes:
+        raise _limit_error(p, "file size (bytes)", size, limits.max_csv_bytes, _SPLIT_HINT)
     raw = p.read_bytes()
     n_rows = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1) - 1  # without the header
     if n_rows > limits.max_features:
