@@ -199,8 +199,8 @@ def test_upload_with_a_view_in_place_of_a_table_is_refused(tmp_path: Path) -> No
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE poles RENAME TO poles_t")
         conn.execute(
-            "CREATE VIEW poles AS SELECT p.* FROM poles_t p, (WITH RECURSIVE c(x) AS "
-            "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c)"
+            "CREATE VIEW poles AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000)"
+            " SELECT c.x AS fid, 'P' || c.x AS pole_id, p.owner AS owner, p.geom AS geom FROM c, poles_t p"
         )
     proc = _child(
         f"""

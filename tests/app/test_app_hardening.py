@@ -79,8 +79,8 @@ def _bad_uploads(tmp: Path) -> dict[str, tuple[str, bytes]]:
     with sqlite3.connect(view) as conn:
         conn.execute("ALTER TABLE poles RENAME TO poles_t")
         conn.execute(
-            "CREATE VIEW poles AS SELECT p.* FROM poles_t p, (WITH RECURSIVE c(x) AS "
-            "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT x FROM c)"
+            "CREATE VIEW poles AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000)"
+            " SELECT c.x AS fid, 'P' || c.x AS pole_id, p.owner AS owner, p.geom AS geom FROM c, poles_t p"
         )
     out["recursive view in place of a table"] = ("view.gpkg", view.read_bytes())
 
