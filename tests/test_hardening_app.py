@@ -91,5 +91,8 @@ def test_allowed_hosts_never_include_any_host() -> None:
     ]
     with pytest.raises(GisplanError):
         allowed_hosts("127.0.0.1", ("*",))
+    cmd = app_command(port=8765)  # the launcher passes the list itself, whatever folder Streamlit reads config from
+    given = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--server.allowedHosts"]
+    assert given == ["127.0.0.1", "localhost"]
     config = (Path(__file__).resolve().parents[1] / "app" / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert 'allowedHosts = ["127.0.0.1", "localhost"]' in config
