@@ -42,10 +42,8 @@ from gisplan.io.crs import DISPLAY_CRS, METRIC_CRS
 from gisplan.io.schemas import KINDS, SCHEMAS
 
 __all__ = [
-    "DEFAULT_LIMITS",
     "READ_SUFFIXES",
     "VIETNAM_BOUNDS",
-    "ReadLimits",
     "RepairWarning",
     "infer_kind",
     "layer_info",
@@ -601,13 +599,12 @@ def load_layer(
     metric_crs: str | CRS = METRIC_CRS,
     bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
     encoding: str | None = None,
-    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read, validate and reproject one layer; ``kind`` is inferred from the layer name or id column if omitted.
 
-    ``layer``, ``crs``, ``encoding`` and ``limits`` are those of :func:`read_file`.
+    ``layer``, ``crs`` and ``encoding`` are those of :func:`read_file`.
     """
-    gdf = read_file(path, layer=layer, crs=crs, encoding=encoding, limits=limits)
+    gdf = read_file(path, layer=layer, crs=crs, encoding=encoding)
     name = layer or Path(path).stem
     if kind is None:
         kind = infer_kind(name, gdf.columns)
@@ -634,7 +631,6 @@ def read_layers(
     metric_crs: str | CRS = METRIC_CRS,
     bounds: tuple[float, float, float, float] | None = VIETNAM_BOUNDS,
     encoding: str | None = None,
-    limits: ReadLimits | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read every layer of a multi-layer file (a GeoPackage) whose name is a layer kind, validated and metric.
 
@@ -647,7 +643,7 @@ def read_layers(
     out: dict[str, gpd.GeoDataFrame] = {}
     problems: list[Problem] = []
     by_kind: dict[str, list[str]] = {}
-    for name, _gtype, _n in list_layers(p, limits=limits):
+    for name, _gtype, _n in list_layers(p):
         kind = infer_kind(name, ())
         if kind is not None and (wanted is None or kind in wanted):
             by_kind.setdefault(kind, []).append(name)
@@ -665,7 +661,7 @@ def read_layers(
         name = names[0]
         try:
             out[kind] = load_layer(
-                p, kind, layer=name, crs=crs, metric_crs=metric_crs, bounds=bounds, encoding=encoding, limits=limits
+                p, kind, layer=name, crs=crs, metric_crs=metric_crs, bounds=bounds, encoding=encoding
             )
         except LayerError as exc:
             problems.extend(exc.problems or [Problem(exc.summary, file=str(p), layer=name)])
@@ -699,9 +695,9 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
     return p
 
 
-def skipped_layers(path: str | Path, *, limits: ReadLimits | None = None) -> list[str]:
+def skipped_layers(path: str | Path) -> list[str]:
     """The layers of a file that :func:`read_layers` skips because their names are no layer kind."""
-    return [name for name, _gtype, _n in list_layers(path, limits=limits) if infer_kind(name, ()) is None]
+    return [name for name, _gtype, _n in list_layers(path) if infer_kind(name, ()) is None]
 
 
 def layer_info(path: str | Path, *, encoding: str | None = None) -> list[dict[str, Any]]:

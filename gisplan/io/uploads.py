@@ -147,7 +147,7 @@ def read_upload(
                 _check_geopackage(path, name, lim)
             check_text_limits(path, lim)
             if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path, lim) > 1):
-                out = read_layers(path, crs=crs, limits=lim)
+                out = read_layers(path, crs=crs)  # measured above: _check_geopackage, check_text_limits
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
