@@ -6,7 +6,10 @@ small glue around the library.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,24 @@ STATIC_DIR = APP_DIR / "static"
 STATIC_URL = "/app/static"
 #: Environment variable naming the project GeoPackage (default: the Phú Quốc demo).
 PROJECT_ENV = "GISPLAN_PROJECT"
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(value: object) -> str:
+    """``value`` as text that Streamlit's Markdown shows as typed: names, titles, authors, paths.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of them), so a stored
+    name such as ``![x](http://host/p.png)`` shows as those characters instead of making the browser fetch an
+    image; ``:red[...]``, ``:material/...:`` and ``$...$`` lose their meaning too.  Line breaks become spaces.
+
+    Examples
+    --------
+    >>> print(plain("![x](http://h/p.png) **b**"))
+    \\!\\[x\\]\\(http\\:\\/\\/h\\/p\\.png\\) \\*\\*b\\*\\*
+    """
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).splitlines()))
 
 
 def lang() -> str:
@@ -127,12 +148,33 @@ def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
     from gisplan.io.layers import write_gpkg
 
     files: dict[str, str] = {}
-    for kind, gdf in layers.items():
-        path = session_dir() / f"upload-{kind}.gpkg"
-        write_gpkg({kind: gdf}, path)
-        files[kind] = str(path)
+    with disk_errors():
+        for kind, gdf in layers.items():
+            path = session_dir() / f"upload-{kind}.gpkg"
+            write_gpkg({kind: gdf}, path)
+            files[kind] = str(path)
     st.session_state["uploaded_layers"] = dict(layers)
     st.session_state["uploaded_files"] = files
+
+
+@contextlib.contextmanager
+def disk_errors() -> Iterator[None]:
+    """Turn a failed write (full disk, a locked or unwritable file) or exhausted memory into a GisplanError that
+    the pages show with :func:`show_error`, instead of a traceback."""
+    from gisplan._errors import GisplanError
+
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise GisplanError(
+            f"không ghi được tệp / cannot write {exc.filename or 'a file'}: {reason}; free disk space or close the "
+            "file in other programs, then try again"
+        ) from exc
+    except MemoryError:
+        raise GisplanError(
+            "hết bộ nhớ / out of memory: the input is too large for this server; split it by district or commune"
+        ) from None
 
 
 def forget_upload() -> None:
@@ -212,7 +254,7 @@ def keep_drawings(state_key: str, out: dict | None) -> None:
 def show_error(exc: BaseException) -> None:
     """Show a gisplan error; its problems (file, layer, row, column, value, hint) one per table row."""
     summary = getattr(exc, "summary", None) or str(exc)
-    st.error(f"{tr('app.error')}: {summary}")
+    st.error(f"{tr('app.error')}: {plain(summary)}")
     problems = getattr(exc, "problems", None)
     if problems:
         rows = [
@@ -247,7 +289,7 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     st.session_state["_gisplan_run_count"] = n
     out_dir = session_dir() / f"run-{n:03d}-{kind}"
     t0 = time.perf_counter()
-    with st.status(tr("app.run.running"), expanded=False) as status:
+    with disk_errors(), st.status(tr("app.run.running"), expanded=False) as status:
         project = project_path()
         cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
         result = actions.run_scenario_text(text, out_dir, layers=cached, progress=lambda msg: status.write(msg))

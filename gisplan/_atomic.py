@@ -14,12 +14,14 @@ Four helpers:
 - :func:`atomic_path`, a context manager yielding a temporary path for writers
   that need a file name (GDAL/pyogrio, openpyxl, sqlite3);
 - :func:`atomic_dir`, a context manager yielding a staging folder for a whole
-  output folder (see its docstring for the exact guarantee).
+  output folder, published all-or-nothing (a new folder swapped in, never file
+  by file over the old; see its docstring for the exact guarantee).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -141,30 +143,96 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-def _staged_files(root: Path) -> list[Path]:
-    """Files under ``root`` relative to it, sorted, ``manifest.json`` files last (the completion marker)."""
-    files = [p.relative_to(root) for p in root.rglob("*") if p.is_file()]
-    return sorted(files, key=lambda p: (p.name == "manifest.json", p.parts))
+#: Most files of its own that a user may keep in an output folder written again (they are carried over).
+MAX_FOREIGN_FILES = 1000
+
+
+def _foreign_entries(target: Path, staging: Path) -> list[Path]:
+    """Entries of the existing output folder ``target`` that the new output in ``staging`` does not write.
+
+    Regular files are carried into the new folder; a folder, link or special file the new output does not also
+    hold means ``target`` is not an output folder (``--out ~``): refused, nothing moved.
+    """
+    foreign: list[Path] = []
+    pending = [Path()]
+    while pending:
+        rel = pending.pop()
+        for entry in sorted(os.scandir(target / rel), key=lambda e: e.name):
+            sub = rel / entry.name
+            if (staging / sub).is_dir() and entry.is_dir(follow_symlinks=False):
+                pending.append(sub)
+            elif (staging / sub).exists():
+                if entry.is_dir(follow_symlinks=False) or entry.is_symlink():
+                    raise IsADirectoryError(
+                        f"cannot write {staging / sub} over {target / sub}, which is a folder or a link; "
+                        "choose a new output folder"
+                    )
+            elif entry.is_file(follow_symlinks=False):
+                foreign.append(sub)
+            else:
+                raise FileExistsError(
+                    f"{target} is not an output folder: it holds {sub.as_posix()!r}, which this output does not "
+                    "write; choose a new or empty output folder (chọn thư mục kết quả mới hoặc rỗng)"
+                )
+    if len(foreign) > MAX_FOREIGN_FILES:
+        raise FileExistsError(
+            f"{target} holds {len(foreign):,} files that this output does not write; choose a new or empty "
+            "output folder (chọn thư mục kết quả mới hoặc rỗng)"
+        )
+    return foreign
+
+
+def _carry(src: Path, dest: Path) -> None:
+    """Put the user's file ``src`` at ``dest`` too: a hard link (same bytes, no copy), or a copy where links fail."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Replace the folder ``target`` by the complete folder ``staging``: two renames, the old one removed after.
+
+    If the first rename fails (a file in ``target`` is open in a program that locks it, as Excel does on Windows),
+    nothing has changed.  If the second fails, the old folder is put back.
+    """
+    old = target.parent / f".{target.name}.{secrets.token_hex(6)}.old"
+    try:
+        os.rename(target, old)
+    except OSError as exc:
+        raise PermissionError(
+            exc.errno,
+            f"cannot replace the output folder {target}: {exc.strerror or exc}; a file in it may be open in another "
+            "program (Excel, QGIS): close it and run again; nothing was changed (không thay được thư mục kết quả: "
+            "hãy đóng tệp đang mở rồi chạy lại)",
+            str(target),
+        ) from exc
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a staging folder for a whole output folder; publish its files when the block succeeds.
+    """Yield a staging folder for a whole output folder; publish it in one step when the block succeeds.
 
-    Guarantee, in two cases:
+    The output is published all-or-nothing, in every case:
 
-    - ``path`` does not exist: the staging folder is renamed to ``path`` in one
-      step, so the folder appears complete or not at all.
-    - ``path`` already exists (e.g. a second ``gisplan run --out DIR``): each
-      staged file is fsynced and moved over its namesake with
-      :func:`os.replace`, one file at a time, ``manifest.json`` last.  Every file
-      is then whole, old or new; files of ``path`` that the block did not write
-      are left alone (the folder is never deleted, it may hold the user's own
-      files).  A crash in the middle of publishing can leave some files new and
-      some old; the manifest, written last, tells which run is complete.
+    - ``path`` does not exist: the staging folder is renamed to ``path``.
+    - ``path`` already exists (e.g. a second ``gisplan run --out DIR``): the user's own files in it (files the
+      block did not write; at most :data:`MAX_FOREIGN_FILES`) are hard-linked (or copied) into the staging
+      folder, then the old folder is renamed aside, the staging folder renamed to ``path`` and the old folder
+      removed.  A reader sees the old folder or the new one, never files of both; when the old folder cannot
+      be moved (a file in it locked by another program) nothing changes and :class:`PermissionError` says so.
+      A folder that holds sub-folders, links or special files the block did not write is not an output folder
+      (``--out ~``) and is refused with :class:`FileExistsError` before anything moves.
 
-    On any exception in the block, nothing is published and the staging folder
-    is removed.
+    On any exception in the block, nothing is published and the staging folder is removed.
 
     Parameters
     ----------
@@ -180,24 +248,36 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     ------
     NotADirectoryError
         When ``path`` exists and is not a folder.
+    FileExistsError
+        When ``path`` is a folder that holds other folders or too many files of its own.
+    PermissionError
+        When the old folder cannot be replaced (nothing was changed).
     """
     target = Path(path)
     if target.exists() and not target.is_dir():
-        raise NotADirectoryError(f"cannot write an output folder at {target}: a file of that name exists")
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            f"cannot write an output folder at {target}: a file of that name exists; give a folder name",
+            str(target),
+        )
     staging = _staging_dir(target)
     try:
         yield staging
-        files = _staged_files(staging)
-        for rel in files:
+        for rel in sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file()):
             _fsync_file(staging / rel)
         if not target.exists():
             os.rename(staging, target)
             _fsync_dir(target.parent)
             return
-        for rel in files:
-            dest = target / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, dest)
-            _fsync_dir(dest.parent)
+        if Path.cwd().resolve().is_relative_to(target.resolve()):
+            raise FileExistsError(
+                errno.EEXIST,
+                f"cannot replace {target}: it is (or holds) the current folder; give a sub-folder such as "
+                f"{target / 'out'} (hãy chọn một thư mục con)",
+                str(target),
+            )
+        for rel in _foreign_entries(target, staging):
+            _carry(target / rel, staging / rel)
+        _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, session_dir, show_error, table, tr
+from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, plain, session_dir, show_error, table, tr
 from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
@@ -68,7 +68,7 @@ if last is None or (last["a"], last["b"]) != (a, b):
     st.stop()
 
 comparison = last["comparison"]
-st.subheader(last["title"])
+st.subheader(plain(last["title"]))
 if comparison.is_empty:
     st.success(tr("app.compare.same"))
 summary = comparison.summary()

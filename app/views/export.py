@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from appkit import tr
+from appkit import plain, tr
 
 RUN_FILES = {
     "boq.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -39,7 +39,7 @@ last = st.session_state.get("last_run")
 if last is None:
     st.info(tr("app.run.none"))
 else:
-    st.subheader(tr("app.export.run", title=last["title"]))
+    st.subheader(tr("app.export.run", title=plain(last["title"])))
     _downloads(Path(last["dir"]), RUN_FILES, "run")
 
 st.subheader(tr("app.export.compare"))
@@ -47,5 +47,5 @@ comparison = st.session_state.get("last_compare")
 if comparison is None:
     st.info(tr("app.export.none_compare"))
 else:
-    st.caption(comparison["title"])
+    st.caption(plain(comparison["title"]))
     _downloads(Path(comparison["files"]["compare.xlsx"]).parent, COMPARE_FILES, "compare")

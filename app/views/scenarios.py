@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from appkit import kpi_name, lang, open_store, show_error, store_path, table, tr
+from appkit import kpi_name, lang, open_store, plain, show_error, store_path, table, tr
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import value_label
@@ -36,7 +36,7 @@ if last is None:
     st.info(tr("app.save.none"))
 else:
     with st.form("save_version"):
-        st.write(tr("app.save.last", title=last["title"]))
+        st.write(tr("app.save.last", title=plain(last["title"])))
         author = st.text_input(tr("app.save.author"), key="save_author")
         message = st.text_input(tr("app.save.message"), key="save_message")
         if st.form_submit_button(tr("app.save.button"), type="primary"):
@@ -107,14 +107,14 @@ version = by_id[picked]
 
 c1, c2 = st.columns(2)
 with c1:
-    st.write(f"**{version.scenario_name}** · {_when(version.created_at)} · {version.author}")
+    st.markdown(f"**{plain(version.scenario_name)}** · {_when(version.created_at)} · {plain(version.author)}")
     kpis = {k: v for k, v in version.kpis.items() if not isinstance(v, dict | list)}
     table(pd.DataFrame({"kpi": [kpi_name(k) for k in kpis], "value": [_value(k, v) for k, v in kpis.items()]}))
 with c2:
     st.write(tr("app.versions.files"))
     for name in version.artifact_names:
         st.download_button(
-            name,
+            plain(name),
             data=lambda vid=version.id, n=name: store.artifact(vid, n),  # read on click, not on every rerun
             file_name=f"{version.scenario_name}-{version.short_id}-{name}",
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),

@@ -12,6 +12,7 @@ from appkit import (
     keep_drawings,
     kpi_metrics,
     layers_section,
+    plain,
     project_or_stop,
     run_scenario_text,
     show_error,
@@ -101,7 +102,7 @@ if run is None:
     st.stop()
 
 plan = run["result"].plan
-st.subheader(run["title"])
+st.subheader(plain(run["title"]))
 kpi_metrics(plan.kpis, KPIS)
 
 timeline = tables.phase_summary(plan)
@@ -115,6 +116,6 @@ boq_charts(plan.boq)
 if plan.messages:
     with st.expander(tr("app.messages")):
         for msg in plan.messages:
-            st.write(msg)
+            st.text(msg)
 with st.expander(tr("app.scenario.yaml")):
     st.code(run["scenario_text"], language="yaml")

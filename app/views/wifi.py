@@ -11,6 +11,7 @@ from appkit import (
     kpi_metrics,
     lang,
     layers_section,
+    plain,
     project_or_stop,
     run_scenario_text,
     show_error,
@@ -106,7 +107,7 @@ if run is None:
     st.stop()
 
 plan = run["result"].plan
-st.subheader(run["title"])
+st.subheader(plain(run["title"]))
 kpi_metrics(plan.kpis, KPIS)
 
 curve = tables.cost_per_person_curve(plan)
@@ -131,6 +132,6 @@ boq_charts(plan.boq)
 if plan.messages:
     with st.expander(tr("app.messages")):
         for msg in plan.messages:
-            st.write(msg)
+            st.text(msg)
 with st.expander(tr("app.scenario.yaml")):
     st.code(run["scenario_text"], language="yaml")

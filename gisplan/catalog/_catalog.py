@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from gisplan._errors import CatalogError, Problem, did_you_mean
+from gisplan._yaml import YamlInputError, load_yaml, read_utf8
 
 SURFACES = ("asphalt", "concrete", "gravel", "earth")
 ROAD_CLASSES = ("national", "provincial", "district", "urban", "rural", "track")
@@ -357,10 +358,15 @@ def load_catalog(path: str | Path | None = None, *, overrides: Mapping[str, Any]
         p = Path(path)
         if not p.is_file():
             raise CatalogError(f"catalog file not found: {p}")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = read_utf8(p)
+        except YamlInputError as exc:
+            raise CatalogError(f"catalog {p} cannot be read", [Problem(str(exc), file=str(p))]) from None
         origin = str(p)
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except YamlInputError as exc:
+        raise CatalogError(f"catalog {origin} is refused", [Problem(f"{origin}: {exc}", file=origin)]) from None
     except yaml.YAMLError as exc:
         raise CatalogError(f"catalog {origin} is not valid YAML: {exc}") from None
     cat = catalog_from_dict(raw, origin=origin)

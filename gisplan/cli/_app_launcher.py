@@ -4,7 +4,9 @@ The app lives in the ``app/`` folder next to the ``gisplan`` package (a source
 checkout or an editable install).  Streamlit is started with the app folder as
 working directory, so ``app/.streamlit/config.toml`` applies, and the options
 that matter offline (static file serving, local address, no usage statistics)
-are also passed on the command line.
+are also passed on the command line.  The server answers only to the host names of
+:func:`allowed_hosts` (Streamlit's ``server.allowedHosts``, checked on the WebSocket that
+carries every page): a site whose name is re-pointed to 127.0.0.1 (DNS rebinding) gets no session.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from gisplan._errors import GisplanError
 
-__all__ = ["app_command", "app_dir", "run_app"]
+__all__ = ["LOCAL_HOSTS", "allowed_hosts", "app_command", "app_dir", "run_app"]
 
 
 def app_dir() -> Path:
@@ -36,10 +38,30 @@ def app_dir() -> Path:
     return here
 
 
-def app_command(*, port: int = 8501, open_browser: bool = False, address: str = "127.0.0.1") -> list[str]:
-    """Return the command line that starts the app."""
+#: Host names the app answers on 127.0.0.1 (``server.allowedHosts``); any other ``Host`` header is refused.
+LOCAL_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost")
+
+
+def allowed_hosts(address: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The ``Host`` names the app accepts: the local names, the bound address and ``extra`` (a server's own names).
+
+    Streamlit checks ``server.allowedHosts`` on the WebSocket that carries every page, so a page of another site
+    whose name was re-pointed to 127.0.0.1 (DNS rebinding) cannot open a session.  ``*`` is refused: it would
+    switch the check off.
+    """
+    hosts = [*LOCAL_HOSTS, address, *extra]
+    if any(h.strip() in ("", "*") for h in hosts):
+        raise GisplanError("allowed hosts must be host names or addresses; '*' (any host) is refused")
+    return list(dict.fromkeys(h.strip().lower() for h in hosts))
+
+
+def app_command(
+    *, port: int = 8501, open_browser: bool = False, address: str = "127.0.0.1", hosts: tuple[str, ...] = ()
+) -> list[str]:
+    """Return the command line that starts the app, answering only to :func:`allowed_hosts`."""
     if not 0 < port < 65536:
         raise GisplanError(f"port {port} is not a TCP port; choose one in 1..65535 (default 8501)")
+    host_options = [arg for host in allowed_hosts(address, hosts) for arg in ("--server.allowedHosts", host)]
     return [
         sys.executable,
         "-m",
@@ -56,6 +78,11 @@ def app_command(*, port: int = 8501, open_browser: bool = False, address: str = 
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--server.enableXsrfProtection",
+        "true",
+        "--client.showErrorDetails",
+        "type",
+        *host_options,
     ]
 
 

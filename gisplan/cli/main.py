@@ -83,6 +83,9 @@ def _cmd_layers_info(args: argparse.Namespace) -> int:
     for r in rows:
         ext = r.get("extent_lonlat")
         ext_s = f"lon {ext[0]:.4f}..{ext[2]:.4f}, lat {ext[1]:.4f}..{ext[3]:.4f}" if ext else "-"
+        if r["geometry_type"] is None:  # an attribute table, e.g. boq in gisplan's plan.gpkg
+            print(f"{r['layer']:<14} {'table':<17} {r['features']:>7} rows, no geometry (bảng thuộc tính)")
+            continue
         print(
             f"{r['layer']:<14} kind={r.get('kind') or '?':<12} {r['features']:>7} x {r['geometry_type']:<16}"
             f" crs={r.get('crs') or 'NONE'}  {ext_s}" + (f"  ({r['error']})" if r.get("error") else "")
@@ -96,7 +99,10 @@ def _cmd_layers_info(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gisplan.workflow.demo import run_demo
 
-    run_demo(Path(args.out), progress=_progress(args.quiet))
+    _check_out_folder(args.out)
+    summary = run_demo(Path(args.out), progress=_progress(args.quiet))
+    if "store" in summary:
+        print(f"demo versions saved in {Path(args.out) / summary['store']} (gisplan log --store ...)")
     return 0
 
 
@@ -111,6 +117,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gisplan.workflow.scenario import load_scenario
 
     say = _progress(args.quiet)
+    _check_out_folder(args.out)
     scen = load_scenario(args.scenario)
     say(f"scenario {scen.name}: {scen.title}")
     result = run_scenario(scen, progress=say)
@@ -120,6 +127,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"note: {m}")
     print(f"wrote {', '.join(sorted(p.name for p in paths.values()))} to {args.out}")
     return 0
+
+
+def _check_out_folder(out: str) -> None:
+    """Refuse, before any work, an ``--out`` that names an existing file or sits in a missing folder."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise GisplanError(
+            f"--out {out} names a file, not a folder: give a folder name (--out phải là thư mục, không phải tệp)"
+        )
 
 
 def _print_kpis(kpis: dict[str, Any], total: int) -> None:
@@ -357,8 +373,39 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_workflow, register_import]
 
 
+def _os_error_text(exc: OSError, args: argparse.Namespace) -> str:
+    """One line for a failed file operation: what, which file (and output folder), and the fix."""
+    import errno
+
+    out = getattr(args, "out", None) or getattr(args, "export", None)
+    where = f" (output folder {out})" if out else ""
+    name = exc.filename or out or ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"no space left on the disk while writing {name}{where}: free some space and run again; nothing "
+            "half-written was left (ổ đĩa đã đầy: hãy giải phóng dung lượng rồi chạy lại)"
+        )
+    if isinstance(exc, PermissionError):
+        reason = exc.strerror or str(exc)
+        return (
+            f"{reason}{'' if str(name) in reason else f': {name}'}{where}; close the file if another program "
+            "(Excel, QGIS) has it open, or check that you may write there, then run again "
+            "(không ghi được tệp: hãy đóng tệp đang mở hoặc kiểm tra quyền ghi)"
+        )
+    reason = exc.strerror or str(exc)
+    if name and str(name) not in reason:
+        reason = f"{reason}: {name}"
+    return f"{reason}{where}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gisplan`` command; returns the exit code."""
+    """Entry point of the ``gisplan`` command; returns the exit code.
+
+    Every failure ends in one message on stderr and exit code 1 (2 for usage errors, 130 when interrupted):
+    gisplan's own errors with their problems, file-system errors (missing folder, locked output, full disk) with
+    the file and the fix, memory exhaustion with the advice to split the input, and anything unexpected as a
+    bug report line (``GISPLAN_DEBUG=1`` shows its traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -372,6 +419,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except GisplanError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {_os_error_text(exc, args)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(
+            "error: out of memory (hết bộ nhớ); the input is too large for this machine: split it by district "
+            "or commune and run each part",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted (đã dừng); outputs are either complete or untouched", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("GISPLAN_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (lỗi không lường trước). This is a bug in gisplan: "
+            "please report it with the command you ran; set GISPLAN_DEBUG=1 to see the traceback",
+            file=sys.stderr,
+        )
         return 1
 
 

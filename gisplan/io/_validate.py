@@ -11,6 +11,7 @@ import math
 import unicodedata
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -32,6 +33,51 @@ _FALSE = {"false", "0", "no", "n", "f", "không", "khong", ""}
 
 class RepairWarning(UserWarning):
     """A layer was repaired on reading (the message says what changed)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadLimits:
+    """How much work reading one layer file (or one upload) may cost; checked before the costly step.
+
+    Bytes bound nothing on their own: a 72 KB GeoPackage claiming 10^8 features made the reader allocate
+    2.5 GB, and a 1 GB CSV took 13 GB.  These limits are checked from what a file states or what can be
+    counted cheaply (file size, row and ``<Placemark>`` counts, GeoPackage table rows and geometry bytes)
+    before it is parsed, and every refusal names the file, the figure and the limit.
+
+    Attributes
+    ----------
+    max_features
+        Features in one layer (rows of a CSV, placemarks of a KML, rows a GeoPackage table has or claims).
+        A province holds a few hundred thousand poles or road edges (design.md, Scale): 2,000,000 leaves
+        room for the largest layer of one province; larger data is split by district.
+    max_vertices
+        Coordinates in one layer, counted on the geometries (or, in a GeoPackage before reading, estimated
+        from its geometry bytes at 16 bytes per x/y vertex).  Assumption: 20,000,000 vertices (320 MB as
+        float64 pairs) is above any province's road network at survey detail.
+    max_csv_bytes
+        Size of a CSV file, read whole and parsed as text: parsing costs about 13 times the file in memory
+        (issue 11: a 1 GB CSV took 13 GB), so 100 MiB keeps one read near 1.3 GB.
+    max_text_bytes
+        Size of a GeoJSON or KML file (or a KMZ unpacked), which GDAL parses whole: 512 MiB, above a province's
+        road network as GeoJSON (about 300,000 edges, roughly 120 MB); larger files belong in a GeoPackage.
+    max_memory_bytes
+        Ceiling of the memory one GeoPackage upload is estimated to need before it is read (features times
+        an object overhead of 200 bytes per column, plus geometry bytes times 4 for the shapely objects):
+        2 GiB, a quarter of a small 8 GB server that several sessions share.
+    max_layers
+        Tables one GeoPackage upload may register.
+    """
+
+    max_features: int = 2_000_000
+    max_vertices: int = 20_000_000
+    max_csv_bytes: int = 100 * 2**20
+    max_text_bytes: int = 512 * 2**20
+    max_memory_bytes: int = 2 * 2**30
+    max_layers: int = 100
+
+
+#: The limits used when none are given.
+DEFAULT_LIMITS = ReadLimits()
 
 
 # ------------------------------------------------------------------------------------------------------------

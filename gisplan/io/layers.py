@@ -30,7 +30,13 @@ from pyproj import CRS
 from gisplan._atomic import atomic_path
 from gisplan._errors import CRSError, LayerError, Problem
 from gisplan.io._encoding import ENCODINGS_HINT, canonical_encoding, decode_text, is_utf8, preview
-from gisplan.io._validate import RepairWarning, validate_layer, validate_layers
+from gisplan.io._validate import (
+    DEFAULT_LIMITS,
+    ReadLimits,
+    RepairWarning,
+    validate_layer,
+    validate_layers,
+)
 from gisplan.io.crs import DISPLAY_CRS
 from gisplan.io.project import VIETNAM_BOUNDS, ProjectFrame, project_frame
 from gisplan.io.schemas import KINDS, SCHEMAS
@@ -88,29 +94,99 @@ _KIND_NAMES = {
 # ------------------------------------------------------------------------------------------------------------
 # reading
 # ------------------------------------------------------------------------------------------------------------
-def list_layers(path: str | Path, *, encoding: str | None = None) -> list[tuple[str, str, int]]:
-    """List the layers of a file as ``(name, geometry type, feature count)``.
+def list_layers(
+    path: str | Path, *, encoding: str | None = None, limits: ReadLimits | None = None
+) -> list[tuple[str, str | None, int]]:
+    """List the layers of a file as ``(name, geometry type, feature count)``; the type is None for a table
+    without geometry (an attribute table, such as ``boq`` in gisplan's own ``plan.gpkg``).
 
-    ``encoding`` is that of a CSV file (see :func:`read_file`).
+    ``encoding`` is that of a CSV file (see :func:`read_file`); ``limits`` bound the work (:class:`ReadLimits`).
 
     Raises
     ------
     LayerError
-        When the file is missing or not a readable vector file.
+        When the file is missing, not a readable vector file, or beyond ``limits``.
     """
     p = _check_path(path)
+    lim = limits or DEFAULT_LIMITS
+    check_text_limits(p, lim)
     if p.suffix.lower() == ".csv":
-        n = len(_csv_frame(p, _encoding_option(encoding, p)))
+        n = len(_csv_frame(p, _encoding_option(encoding, p), lim))
         return [(p.stem, "from columns", n)]
     try:
         names = pyogrio.list_layers(_ogr_path(p))
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         raise LayerError(f"cannot read {p}", [Problem(str(exc), file=str(p), hint=_FORMAT_HINT)]) from None
-    out = []
+    out: list[tuple[str, str | None, int]] = []
     for name, gtype in names:
-        info = pyogrio.read_info(_ogr_path(p), layer=name)
-        out.append((str(name), str(gtype), int(info["features"])))
+        try:
+            info = pyogrio.read_info(_ogr_path(p), layer=name)
+        except Exception as exc:  # pyogrio's DataLayerError family
+            raise LayerError(
+                f"cannot read {p} layer {name!r}", [Problem(_first_line(exc), file=str(p), layer=str(name))]
+            ) from None
+        out.append((str(name), None if gtype is None else str(gtype), int(info["features"])))
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _limit_error(p: Path, what: str, value: int, limit: int, hint: str, *, layer: str | None = None) -> LayerError:
+    return LayerError(
+        f"{p}" + (f" layer {layer}" if layer else "") + f": {what} {value:,}, more than the limit of {limit:,} "
+        f"(tệp vượt giới hạn xử lý)",
+        [Problem(f"{what} {value:,}, limit {limit:,}", file=str(p), layer=layer, hint=hint)],
+    )
+
+
+_SPLIT_HINT = "split the file by district or commune (or simplify its lines) and load the parts"
+
+
+def check_text_limits(p: Path, limits: ReadLimits) -> None:
+    """Refuse, before it is parsed, a text layer file (CSV, GeoJSON, KML, KMZ) beyond ``limits``.
+
+    Checks the file size (the unpacked size for a KMZ) and, for KML, the number of ``<Placemark>`` elements.
+    """
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json", ".kml", ".kmz"):
+        return
+    size = p.stat().st_size
+    if suffix == ".kmz":
+        try:
+            with zipfile.ZipFile(p) as zf:
+                size = sum(i.file_size for i in zf.infolist())
+        except (zipfile.BadZipFile, OSError):
+            return  # GDAL reports the damaged archive
+    most = limits.max_csv_bytes if suffix == ".csv" else limits.max_text_bytes
+    if size > most:
+        raise _limit_error(p, "file size (bytes)", size, most, _SPLIT_HINT + ", or convert it to a GeoPackage")
+    if suffix == ".kml":
+        n = _count_placemarks(p)
+        if n > limits.max_features:
+            raise _limit_error(p, "placemarks (features)", n, limits.max_features, _SPLIT_HINT)
+
+
+def _count_placemarks(p: Path) -> int:
+    """``<Placemark`` start tags in a KML file, counted in chunks (case as KML writes it)."""
+    n, tail = 0, b""
+    with open(p, "rb") as f:
+        while chunk := f.read(1 << 20):
+            data = tail + chunk
+            n += data.count(b"<Placemark")
+            tail = data[-len(b"<Placemark") + 1 :]
+    return n
+
+
+def _check_counts(gdf: gpd.GeoDataFrame, p: Path, layer: str | None, limits: ReadLimits) -> None:
+    """Refuse a layer read with more features or vertices than ``limits`` allow."""
+    if len(gdf) > limits.max_features:
+        raise _limit_error(p, "features", len(gdf), limits.max_features, _SPLIT_HINT, layer=layer)
+    vertices = int(shapely.get_num_coordinates(gdf.geometry.values).sum()) if len(gdf) else 0
+    if vertices > limits.max_vertices:
+        raise _limit_error(p, "vertices", vertices, limits.max_vertices, _SPLIT_HINT, layer=layer)
 
 
 _FORMAT_HINT = "use GeoPackage, GeoJSON, zipped Shapefile, CSV with lon/lat or WKT columns, or KML"
@@ -143,7 +219,12 @@ def _ogr_path(p: Path) -> str:
 
 
 def read_file(
-    path: str | Path, *, layer: str | None = None, crs: str | CRS | None = None, encoding: str | None = None
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | CRS | None = None,
+    encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of a file as it is (no schema mapping, no reprojection).
 
@@ -163,19 +244,25 @@ def read_file(
         obeyed and text that no ``.cpg`` states must be UTF-8; a CSV must be UTF-8 (with or without a BOM)
         or UTF-16 with a BOM.  Text that is neither is an error showing it decoded each way.
         GeoPackage, GeoJSON and KML are UTF-8 by definition.
+    limits
+        Work allowed (:class:`ReadLimits`, default :data:`DEFAULT_LIMITS`): text files are measured before
+        they are parsed, features and vertices counted once read.
 
     Raises
     ------
     LayerError
-        The file cannot be read, has several layers and none was chosen, or its encoding is unknown.
+        The file cannot be read, has several layers and none was chosen, its encoding is unknown, a layer
+        has no geometry column, or it is beyond ``limits``.
     CRSError
         The file has no CRS and none was given, or it contradicts ``crs``.
     """
     p = _check_path(path)
     suffix = p.suffix.lower()
     enc = _encoding_option(encoding, p)
+    lim = limits or DEFAULT_LIMITS
+    check_text_limits(p, lim)
     if suffix == ".csv":
-        gdf = _read_csv(p, enc)
+        gdf = _read_csv(p, enc, lim)
     else:
         if enc not in (None, "utf-8") and suffix not in (".shp", ".zip"):
             raise LayerError(
@@ -200,13 +287,27 @@ def read_file(
         except Exception as exc:
             raise LayerError(
                 f"cannot read {p}" + (f" layer {layer!r}" if layer else ""),
-                [Problem(str(exc).splitlines()[0], file=str(p), layer=layer, hint=_FORMAT_HINT)],
+                [Problem(_first_line(exc), file=str(p), layer=layer, hint=_FORMAT_HINT)],
             ) from None
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise LayerError(
+                f"{p}" + (f" layer {layer!r}" if layer else "") + " has no geometry column (lớp không có cột hình học)",
+                [
+                    Problem(
+                        "a table without geometry",
+                        file=str(p),
+                        layer=layer,
+                        hint="give the layer point, line or polygon geometries, or rename the table so that its "
+                        "name is no layer kind (attribute tables are skipped)",
+                    )
+                ],
+            )
         if shapefile:
             origin = "the encoding option"
             if enc is None:
                 enc, origin = _cpg_encoding(p, layer)
             gdf = _decode_frame(gdf, enc, origin, file=str(p), layer=layer)
+    _check_counts(gdf, p, layer, lim)
     if gdf.crs is None:
         if crs is None:
             raise CRSError(
@@ -360,9 +461,19 @@ def _decode_frame(
     return out.rename(columns={c: dec(str(c), None, str(c)) for c in names})
 
 
-def _csv_frame(p: Path, encoding: str | None) -> pd.DataFrame:
-    """The CSV's cells as text: decoded (BOM, UTF-8 or ``encoding``), separator found from the header."""
+def _csv_frame(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """The CSV's cells as text: decoded (BOM, UTF-8 or ``encoding``), separator found from the header.
+
+    The file's size (checked by :func:`check_text_limits`) and its number of lines are bounded by ``limits``
+    before it is decoded or parsed.
+    """
+    size = p.stat().st_size
+    if size > limits.max_csv_bytes:
+        raise _limit_error(p, "file size (bytes)", size, limits.max_csv_bytes, _SPLIT_HINT)
     raw = p.read_bytes()
+    n_rows = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1) - 1  # without the header
+    if n_rows > limits.max_features:
+        raise _limit_error(p, "rows", n_rows, limits.max_features, _SPLIT_HINT)
     if encoding is None:
         for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
             if raw.startswith(bom):
@@ -408,8 +519,8 @@ def _csv_frame(p: Path, encoding: str | None) -> pd.DataFrame:
     return df
 
 
-def _read_csv(p: Path, encoding: str | None) -> gpd.GeoDataFrame:
-    df = _csv_frame(p, encoding)
+def _read_csv(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> gpd.GeoDataFrame:
+    df = _csv_frame(p, encoding, limits)
     lower = {c.lower().strip(): c for c in df.columns}
     lon = next((lower[n] for n in _LON_NAMES if n in lower), None)
     lat = next((lower[n] for n in _LAT_NAMES if n in lower), None)
@@ -708,6 +819,10 @@ def layer_info(path: str | Path, *, encoding: str | None = None) -> list[dict[st
     rows = []
     for name, gtype, n in list_layers(p, encoding=encoding):
         row: dict[str, Any] = {"layer": name, "geometry_type": gtype, "features": n}
+        if gtype is None:  # an attribute table (gisplan's plan.gpkg holds boq and layer_styles)
+            row.update(kind=None, crs=None, extent_lonlat=None, note="table without geometry")
+            rows.append(row)
+            continue
         try:
             gdf = read_file(p, layer=None if p.suffix.lower() == ".csv" else name, encoding=encoding)
             row["kind"] = infer_kind(name, gdf.columns)

@@ -19,15 +19,26 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sqlite3
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import geopandas as gpd
 
-from gisplan._errors import LayerError, UploadError
-from gisplan.io.layers import infer_kind, list_layers, read_file, read_layers, skipped_layers, validate_layer
+from gisplan._errors import CRSError, GisplanError, LayerError, UploadError
+from gisplan.io._validate import DEFAULT_LIMITS, ReadLimits
+from gisplan.io.layers import (
+    check_text_limits,
+    infer_kind,
+    list_layers,
+    read_file,
+    read_layers,
+    skipped_layers,
+    validate_layer,
+)
 from gisplan.io.schemas import KINDS
 
 __all__ = ["ALLOWED_SUFFIXES", "read_upload"]
@@ -63,6 +74,7 @@ def read_upload(
     kind: str | None = None,
     crs: str | None = None,
     encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read an uploaded layer file into validated layers by kind.
 
@@ -86,6 +98,10 @@ def read_upload(
         Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
         default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
         :func:`gisplan.io.layers.read_file`).
+    limits
+        Work one upload may cost (:class:`~gisplan.io._validate.ReadLimits`): a GeoPackage is inspected with
+        SQLite before GDAL opens it (views and foreign triggers refused; features claimed and held, geometry
+        bytes and the estimated memory bounded); text files are measured before they are parsed.
 
     Returns
     -------
@@ -97,8 +113,10 @@ def read_upload(
     ------
     UploadError
         The upload is refused: too large, unsupported type, content not of its
-        type, or an unsafe archive (absolute or ``..`` member paths, links, too
-        many members, too large unpacked).
+        type, an unsafe archive (absolute or ``..`` member paths, links, too
+        many members, too large unpacked, damaged members), a GeoPackage with views,
+        foreign triggers or more work than ``limits`` allow, or a file the readers fail on.
+        No message names the server's temporary folder.
     LayerError, CRSError
         The file was read but its layers are invalid (``LayerError.problems``
         lists every problem) or its CRS is missing.
@@ -119,13 +137,17 @@ def read_upload(
         raise _refuse("Tệp rỗng", f"{name!r} is empty")
     if suffix == ".gpkg" and not data.startswith(_SQLITE_MAGIC):
         raise _refuse("Tệp không phải GeoPackage", f"{name!r} is not a GeoPackage (no SQLite header)")
+    lim = limits or DEFAULT_LIMITS
     with tempfile.TemporaryDirectory(prefix="gisplan-upload-") as tmp:
         folder = Path(tmp)
         path = folder / f"{stem}{suffix}"
         path.write_bytes(data)
         try:
-            if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path) > 1):
-                out = read_layers(path, crs=crs)
+            if suffix == ".gpkg":
+                _check_geopackage(path, name, lim)
+            check_text_limits(path, lim)
+            if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path, lim) > 1):
+                out = read_layers(path, crs=crs)  # measured above: _check_geopackage, check_text_limits
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
@@ -136,23 +158,140 @@ def read_upload(
                 return out
             if suffix == ".zip":
                 return _read_zipped_shapefiles(
-                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs, encoding
+                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs, encoding, lim
                 )
-            return _read_single(path, name, stem, kind, crs, encoding)
-        except LayerError as exc:
+            return _read_single(path, name, stem, kind, crs, encoding, lim)
+        except (LayerError, CRSError, UploadError) as exc:
             raise _renamed(exc, (str(path), str(folder)), name) from None
+        except GisplanError:
+            raise
+        except (OSError, ValueError, sqlite3.Error, zipfile.BadZipFile, zlib.error, EOFError, MemoryError) as exc:
+            text = _hide(f"{type(exc).__name__}: {exc}", (str(path), str(folder)), name)
+            raise _refuse(
+                f"Không đọc được tệp {name!r}: {text}",
+                f"cannot read {name!r}: {text}; check the file or export it again",
+            ) from None
 
 
-def _n_layers(path: Path) -> int:
+def _n_layers(path: Path, limits: ReadLimits) -> int:
 
-    return len(list_layers(path))
+    return len(list_layers(path, limits=limits))
+
+
+#: Triggers a GeoPackage may hold as GDAL and QGIS write them (spatial index, feature counts, tile matrix checks).
+_STANDARD_TRIGGER = re.compile(
+    r"^(rtree_.+_(insert\d*|update\d*|delete)|trigger_(insert|delete)_feature_count_.+|gpkg_.+)$"
+)
+#: SQLite virtual-machine steps the inspection of one GeoPackage may take (a row count costs a few per row).
+_INSPECT_STEPS = 2 * 10**8
+
+
+def _check_geopackage(path: Path, name: str, limits: ReadLimits) -> None:
+    """Inspect an uploaded GeoPackage with SQLite (read-only) before GDAL reads it; refuse what costs too much.
+
+    Refused: views (a view can run an unbounded recursive query when read), triggers other than the standard
+    ones (:data:`_STANDARD_TRIGGER`), more than ``limits.max_layers`` tables, a table holding or claiming
+    (``gpkg_ogr_contents``, which GDAL uses to size its arrays) more than ``limits.max_features`` rows, geometry
+    bytes implying more than ``limits.max_vertices`` vertices (16 bytes per x/y vertex), and an estimated
+    memory need above ``limits.max_memory_bytes``.
+    """
+    steps = 0
+
+    def budget() -> int:
+        nonlocal steps
+        steps += 10_000
+        return 1 if steps > _INSPECT_STEPS else 0
+
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise _refuse("Tệp GeoPackage bị hỏng", f"{name!r} is not a readable GeoPackage ({exc})") from None
+    try:
+        conn.set_progress_handler(budget, 10_000)
+        objects = conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')")
+        for typ, obj, table in objects.fetchall():
+            if typ == "view":
+                raise _refuse(
+                    f"Tệp GeoPackage chứa khung nhìn (view) {obj!r}; chỉ nhận bảng",
+                    f"{name!r} holds a view {obj!r}: views are refused in uploads (one can run an endless query); "
+                    "export the layer as a table (QGIS: Export, Save Features As GeoPackage)",
+                )
+            if not _STANDARD_TRIGGER.match(str(obj)):
+                raise _refuse(
+                    f"Tệp GeoPackage chứa trigger lạ {obj!r} (bảng {table!r})",
+                    f"{name!r} holds a trigger {obj!r} on {table!r} that no GeoPackage writer makes: refused; "
+                    "export the layers again from QGIS",
+                )
+        tables = [str(r[0]) for r in conn.execute("SELECT table_name FROM gpkg_contents").fetchall()]
+        if len(tables) > limits.max_layers:
+            raise _refuse(
+                f"Tệp GeoPackage có {len(tables):,} bảng, tối đa {limits.max_layers:,}",
+                f"{name!r} registers {len(tables):,} tables, at most {limits.max_layers:,}",
+            )
+        claimed = dict(_rows(conn, "SELECT table_name, feature_count FROM gpkg_ogr_contents"))
+        geometry_columns = dict(_rows(conn, "SELECT table_name, column_name FROM gpkg_geometry_columns"))
+        memory = 0
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            held = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
+            said = claimed.get(table)
+            features = max(held, int(said) if isinstance(said, int) else 0)
+            if features > limits.max_features:
+                raise _refuse(
+                    f"Lớp {table!r} có (hoặc khai báo) {features:,} đối tượng, tối đa {limits.max_features:,}",
+                    f"{name!r}: layer {table!r} holds or claims {features:,} features (it holds {held:,}), more than "
+                    f"the limit of {limits.max_features:,}; split it by district or commune",
+                )
+            columns = len(conn.execute(f"PRAGMA table_info({quoted})").fetchall())
+            geom_bytes = 0
+            if table in geometry_columns:
+                gcol = '"' + str(geometry_columns[table]).replace('"', '""') + '"'
+                geom_bytes = int(conn.execute(f"SELECT total(length({gcol})) FROM {quoted}").fetchone()[0])
+                vertices = geom_bytes // 16
+                if vertices > limits.max_vertices:
+                    raise _refuse(
+                        f"Lớp {table!r} có khoảng {vertices:,} đỉnh, tối đa {limits.max_vertices:,}",
+                        f"{name!r}: layer {table!r} holds about {vertices:,} vertices, more than the limit of "
+                        f"{limits.max_vertices:,}; simplify its lines or split it by district",
+                    )
+            memory += features * 200 * max(columns, 1) + 4 * geom_bytes
+        if memory > limits.max_memory_bytes:
+            raise _refuse(
+                f"Tệp GeoPackage cần khoảng {memory:,} byte bộ nhớ, tối đa {limits.max_memory_bytes:,}",
+                f"{name!r} would need about {memory:,} bytes of memory to read, more than the ceiling of "
+                f"{limits.max_memory_bytes:,} for one upload; split it or load it with the CLI",
+            )
+    except sqlite3.OperationalError as exc:
+        if steps > _INSPECT_STEPS:
+            raise _refuse("Tệp GeoPackage quá tốn để kiểm tra", f"{name!r} is too costly to inspect: refused") from None
+        raise _refuse("Tệp GeoPackage không hợp lệ", f"{name!r} is not a valid GeoPackage ({exc})") from None
+    except sqlite3.DatabaseError as exc:
+        raise _refuse("Tệp GeoPackage bị hỏng", f"{name!r} is a damaged GeoPackage ({exc})") from None
+    finally:
+        conn.close()
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> list[tuple[object, object]]:
+    """Rows of an optional GeoPackage table (``gpkg_ogr_contents`` is a GDAL extension): none when it is absent."""
+    try:
+        return [(str(a), b) for a, b in conn.execute(sql).fetchall()]
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
 
 
 def _read_single(
-    path: Path, name: str, stem: str, kind: str | None, crs: str | None, encoding: str | None
+    path: Path,
+    name: str,
+    stem: str,
+    kind: str | None,
+    crs: str | None,
+    encoding: str | None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> dict[str, gpd.GeoDataFrame]:
 
-    gdf = read_file(path, crs=crs, encoding=encoding)
+    gdf = read_file(path, crs=crs, encoding=encoding, limits=limits)
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
         raise _refuse(
@@ -174,6 +313,7 @@ def _read_zipped_shapefiles(
     kind: str | None,
     crs: str | None,
     encoding: str | None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> dict[str, gpd.GeoDataFrame]:
     if not zipfile.is_zipfile(path):
         raise _refuse("Tệp không phải ZIP", f"{name!r} is not a ZIP archive")
@@ -202,7 +342,7 @@ def _read_zipped_shapefiles(
         )
     out: dict[str, gpd.GeoDataFrame] = {}
     for shp in found:
-        got = _read_single(shp, f"{name}/{shp.relative_to(dest).as_posix()}", shp.stem, kind, crs, encoding)
+        got = _read_single(shp, f"{name}/{shp.relative_to(dest).as_posix()}", shp.stem, kind, crs, encoding, limits)
         dup = set(got) & set(out)
         if dup:
             raise _refuse(
@@ -259,22 +399,46 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, name: str, 
         raise _refuse(f"Đường dẫn không an toàn: {info.filename!r}", f"{name!r}: unsafe path {info.filename!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
     written = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
-    with zf.open(info) as src, open(target, "wb") as out:
-        while chunk := src.read(_CHUNK):
-            written += len(chunk)
-            if written > max_unzipped:
-                raise _bomb(name, max_unzipped)
-            out.write(chunk)
+    try:
+        with zf.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                if written > max_unzipped:
+                    raise _bomb(name, max_unzipped)
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise _refuse(
+            f"Tệp {info.filename!r} trong ZIP bị hỏng",
+            f"{name!r}: member {info.filename!r} is damaged ({exc}); zip the layer's files again",
+        ) from None
     return target
 
 
-def _renamed(exc: LayerError, tmp_paths: tuple[str, ...], name: str) -> LayerError:
-    """The same LayerError with the private temporary paths replaced by the uploaded file's name."""
+def _hide(text: str, tmp_paths: tuple[str, ...], name: str) -> str:
+    """``text`` with the private temporary paths replaced by the uploaded file's name (GDAL quotes paths)."""
+    for tmp in tmp_paths:
+        text = text.replace(tmp, name)
+    return re.sub(r"[^\s'\"]*gisplan-upload-[^\s'\"]*", name, text)
 
-    def fix(text: str) -> str:
-        for tmp in tmp_paths:
-            text = text.replace(tmp, name)
-        return text
 
-    problems = [dataclasses.replace(p, file=fix(p.file)) if p.file else p for p in exc.problems]
-    return type(exc)(fix(exc.summary), problems)
+def _renamed(
+    exc: LayerError | CRSError | UploadError, tmp_paths: tuple[str, ...], name: str
+) -> LayerError | CRSError | UploadError:
+    """The same error with the private temporary paths replaced by the uploaded file's name, everywhere."""
+
+    def fix(value: str | None) -> str | None:
+        return None if value is None else _hide(value, tmp_paths, name)
+
+    if isinstance(exc, LayerError):
+        problems = [
+            dataclasses.replace(
+                p,
+                file=fix(p.file),
+                message=_hide(p.message, tmp_paths, name),
+                hint=fix(p.hint),
+                value=_hide(p.value, tmp_paths, name) if isinstance(p.value, str) else p.value,
+            )
+            for p in exc.problems
+        ]
+        return type(exc)(_hide(exc.summary, tmp_paths, name), problems)
+    return type(exc)(_hide(str(exc), tmp_paths, name))

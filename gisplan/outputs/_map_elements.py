@@ -100,8 +100,24 @@ def js_json(value: Any) -> str:
 
 
 def script_safe(text: str) -> str:
-    """Return JSON ``text`` safe to place inside a ``<script>`` element (same value once parsed)."""
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    """Return JSON ``text`` safe to place inside a ``<script>`` element (same value once parsed).
+
+    Every ``<``, ``>`` and ``&`` becomes its ``\\u`` escape (they occur only inside JSON strings), so no value can
+    end the script (``</script>``) or switch the HTML parser into its comment-in-script state (``<!--<script>``,
+    which swallowed the rest of the page's script); U+2028 and U+2029 are escaped for older JavaScript engines.
+
+    Examples
+    --------
+    >>> script_safe('"<!--<script></script>"')
+    '"\\\\u003c!--\\\\u003cscript\\\\u003e\\\\u003c/script\\\\u003e"'
+    """
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 class MapHelpers(MacroElement):

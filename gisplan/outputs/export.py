@@ -173,8 +173,34 @@ def _format_quantity(value: float) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"): = + - @, tab, CR.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet evaluates: a leading ``'`` before a formula start, as OWASP advises;
+    carriage returns become newlines (so that the cell is quoted).
+
+    Excel and LibreOffice show such a cell as the text after the quote; a program reading the CSV sees the quote
+    (the BOQ's numbers are written as numbers and never prefixed).
+
+    Examples
+    --------
+    >>> csv_safe("=HYPERLINK(\"http://x\")"), csv_safe("Dương Đông")
+    ('\'=HYPERLINK("http://x")', 'Dương Đông')
+    """
+    text = "'" + text if text.startswith(FORMULA_STARTS) else text
+    # Python's csv module quotes a cell holding the line terminator ("\n") but not a bare CR, which would split
+    # the row in Excel: a line break inside a cell is written as "\n" (quoted)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def boq_csv_text(boq: pd.DataFrame) -> str:
-    """Return the CSV text of a BOQ (see :func:`boq_to_csv`), without the byte-order mark."""
+    """Return the CSV text of a BOQ (see :func:`boq_to_csv`), without the byte-order mark.
+
+    Text cells starting with a formula character (:data:`FORMULA_STARTS`) are prefixed with ``'``
+    (:func:`csv_safe`): a boundary name or catalog text never runs as a formula in Excel.
+    """
     rows = check_boq(boq)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -187,7 +213,7 @@ def boq_csv_text(boq: pd.DataFrame) -> str:
                 if c == "quantity"
                 else str(int(values[c]))
                 if c in ("unit_price_vnd", "amount_vnd")
-                else values[c]
+                else csv_safe(str(values[c]))
                 for c in BOQ_COLUMNS
             ]
         )
@@ -202,7 +228,8 @@ def boq_to_csv(boq: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     BOM is there; pandas, Python's csv and LibreOffice skip it.  Columns are
     :data:`~gisplan.plan.BOQ_COLUMNS` in order, rows sorted by phase, district,
     commune, category and item code, quantities with 3 decimals, money as
-    integer VND, newlines ``\\n``.  There is no total row: the CSV is pure data
+    integer VND, newlines ``\\n``; text that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR
+    first) gets a leading ``'`` (OWASP).  There is no total row: the CSV is pure data
     (the totals are in the XLSX).
 
     Parameters
@@ -594,9 +621,9 @@ def export_plan(
 ) -> dict[str, Path]:
     """Write ``plan.gpkg``, ``boq.xlsx``, ``boq.csv``, ``extra_files`` and ``manifest.json`` into ``out_dir``.
 
-    The folder is written through :func:`gisplan._atomic.atomic_dir`: a new
-    folder appears complete or not at all; in an existing folder each file is
-    replaced whole, ``manifest.json`` last, and other files are left alone.
+    The folder is written through :func:`gisplan._atomic.atomic_dir`: it is
+    published all-or-nothing (a complete new folder swapped in for the old one),
+    and the user's own files in an existing folder are kept.
     The manifest hashes every file written with it.
 
     Parameters

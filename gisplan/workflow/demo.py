@@ -3,18 +3,21 @@
 1. load and validate every demo layer (``summary.json``);
 2. run the demo scenarios of ``scenarios/`` (undergrounding of central Dương Đông in two
    versions, remote and island wifi, both combined), each into ``runs/<name>/``;
-3. save the two undergrounding versions in a version store (``gisplan-store.sqlite``),
-   the second as a revision of the first, and record reviews;
+3. save the two undergrounding versions in the demo's own version store
+   (:data:`DEMO_STORE_NAME`, a name no user store has: the demo never touches the CLI's
+   default ``gisplan-store.sqlite``), the second as a revision of the first, and record reviews;
 4. compare the two versions (``compare/compare.html`` and ``compare.xlsx``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gisplan._atomic import atomic_path, atomic_write_text
 from gisplan._errors import GisplanError
 from gisplan.demo.data import demo_gpkg_path
 from gisplan.io.crs import DISPLAY_CRS
@@ -24,6 +27,9 @@ from gisplan.workflow.actions import save_run
 from gisplan.workflow.compare import compare_runs, write_comparison
 from gisplan.workflow.runs import read_run, run_scenario, write_run
 from gisplan.workflow.scenario import load_scenario
+
+#: File name of the demo's version store in its output folder; never the CLI's default store name.
+DEMO_STORE_NAME = "gisplan-demo-store.sqlite"
 
 #: The demo scenarios, in the order they are run.
 DEMO_SCENARIOS = ("duong_dong_underground", "duong_dong_underground_v2", "remote_wifi", "phu_quoc_combined")
@@ -70,6 +76,9 @@ def run_demo(
     Returns the summary that is also written to ``out_dir/summary.json``.
     """
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GisplanError(f"--out {out_dir} names a file, not a folder; give a folder name (e.g. demo-out)")
+    previous_store = _check_demo_store(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = demo_gpkg_path()
     progress(f"reading and validating {path}")
@@ -93,30 +102,12 @@ def run_demo(
         }
 
     if {"duong_dong_underground", "duong_dong_underground_v2"} <= set(scenarios):
-        store_path = out_dir / "gisplan-store.sqlite"
-        if store_path.exists():
-            store_path.unlink()
-        store = VersionStore(store_path)
-        versions: list[Any] = []
-        for name, message in (
-            ("duong_dong_underground", "Phương án 1 / version 1"),
-            ("duong_dong_underground_v2", "Mở rộng vùng, tăng ngân sách / wider zone, larger budget"),
-        ):
-            v = save_run(
-                store,
-                out_dir / "runs" / name,
-                name="duong_dong_underground",
-                author="demo planner",
-                message=message,
-                parent=versions[-1].id if versions else None,
-            )
-            versions.append(v)
-            progress(f"saved version {v.short_id} ({message})")
-        store.review(versions[0].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
-        store.review(
-            versions[0].id, status="rejected", reviewer="demo reviewer", comment="Vùng quá hẹp / zone too narrow"
-        )
-        store.review(versions[1].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
+        store_path = out_dir / DEMO_STORE_NAME
+        with atomic_path(store_path) as staged:  # a new store replaces the demo's previous one in one step
+            versions = _demo_versions(VersionStore(staged), out_dir, progress)
+            _check_demo_store(out_dir)  # again: a user may have saved into it while the demo ran
+        summary["store"] = DEMO_STORE_NAME
+        summary["store_sha256"] = _sha256(store_path)
         a = read_run(out_dir / "runs" / "duong_dong_underground")
         b = read_run(out_dir / "runs" / "duong_dong_underground_v2")
         comparison = compare_runs(a, b)
@@ -130,12 +121,64 @@ def run_demo(
         summary["comparison"] = comparison.summary()
         progress(f"compared versions: {comparison.summary()}")
 
-    (out_dir / "summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
-    (out_dir / "summary.txt").write_text(_summary_text(summary), encoding="utf-8")
+    if "store" not in summary and previous_store is not None:  # the demo's store of an earlier run stays its own
+        summary["store"], summary["store_sha256"] = DEMO_STORE_NAME, previous_store
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
+    atomic_write_text(out_dir / "summary.txt", _summary_text(summary))
     progress(f"wrote {out_dir / 'summary.json'}")
     return summary
+
+
+def _demo_versions(store: VersionStore, out_dir: Path, progress: Callable[[str], None]) -> list[Any]:
+    """Save the two undergrounding runs as versions of one scenario, with reviews; return the versions."""
+    versions: list[Any] = []
+    for name, message in (
+        ("duong_dong_underground", "Phương án 1 / version 1"),
+        ("duong_dong_underground_v2", "Mở rộng vùng, tăng ngân sách / wider zone, larger budget"),
+    ):
+        v = save_run(
+            store,
+            out_dir / "runs" / name,
+            name="duong_dong_underground",
+            author="demo planner",
+            message=message,
+            parent=versions[-1].id if versions else None,
+        )
+        versions.append(v)
+        progress(f"saved version {v.short_id} ({message})")
+    store.review(versions[0].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
+    store.review(versions[0].id, status="rejected", reviewer="demo reviewer", comment="Vùng quá hẹp / zone too narrow")
+    store.review(versions[1].id, status="in_review", reviewer="demo reviewer", comment="Gửi thẩm định")
+    return versions
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_demo_store(out_dir: Path) -> str | None:
+    """The SHA-256 of the demo's store in ``out_dir`` (None without one), checked before any work.
+
+    A demo store that is not exactly the one the demo wrote last in ``out_dir`` is refused.
+
+    The demo replaces its own store on every run.  A file of that name that the last demo did not write (no
+    ``summary.json`` records it) or that changed since (versions saved or reviews added by a user) is the
+    user's data: the demo stops instead of replacing it.
+    """
+    store = out_dir / DEMO_STORE_NAME
+    if not store.exists():
+        return None
+    try:
+        recorded = json.loads((out_dir / "summary.json").read_text(encoding="utf-8")).get("store_sha256")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded is None or recorded != _sha256(store):
+        raise GisplanError(
+            f"{store} was changed since the demo wrote it (or the demo did not write it): it may hold your own "
+            f"versions, so the demo does not replace it; run the demo with another --out folder, or move that "
+            f"file away first (tệp kho phiên bản đã bị thay đổi: hãy chọn thư mục --out khác)"
+        )
+    return str(recorded)
 
 
 def _summary_text(summary: dict[str, Any]) -> str:

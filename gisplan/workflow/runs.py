@@ -319,8 +319,9 @@ def combine_plans(plans: Mapping[str, Plan], catalog: Catalog) -> Plan:
 def write_run(result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] = _noop) -> dict[str, Path]:
     """Write a run folder (see the module docstring) in one step, the manifest hashing every other file.
 
-    A new folder appears complete or not at all; in an existing folder each file is replaced whole, the
-    manifest last (see :func:`gisplan._atomic.atomic_dir`).
+    Published all-or-nothing (:func:`gisplan._atomic.atomic_dir`): the complete new folder is swapped in for the
+    old one, never file by file over it, so a failed re-run (an output locked by Excel, a full disk) leaves the
+    old folder whole and consistent with its manifest; the user's own files in the folder are kept.
     """
 
     out = Path(out_dir)

@@ -20,6 +20,7 @@ import geopandas as gpd
 import yaml
 
 from gisplan._errors import CatalogError, Problem, ScenarioError, did_you_mean
+from gisplan._yaml import YamlInputError, load_yaml, read_utf8
 from gisplan.catalog._catalog import load_catalog
 from gisplan.io.layers import read_file
 from gisplan.io.schemas import KINDS
@@ -333,7 +334,13 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     if not p.is_file():
         raise ScenarioError(f"scenario file not found: {p}", [Problem("file not found", file=str(p))])
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = read_utf8(p)
+    except YamlInputError as exc:
+        raise ScenarioError(
+            f"scenario {p} cannot be read (không đọc được kịch bản)",
+            [Problem(str(exc), file=str(p), hint="save the scenario file as UTF-8")],
+        ) from None
     return parse_scenario(text, path=p)
 
 
@@ -341,7 +348,12 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     """Parse scenario YAML ``text`` (``path`` locates relative files and names the file in messages)."""
     fname = str(path) if path else "<scenario>"
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except YamlInputError as exc:
+        raise ScenarioError(
+            f"{fname} is refused (kịch bản bị từ chối)",
+            [Problem(str(exc), file=fname, hint="write the values out instead of YAML aliases")],
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -456,7 +468,9 @@ def scenario_values(text: str) -> dict[str, Any]:
         When ``text`` is not YAML or not a mapping of keys.
     """
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except YamlInputError as exc:
+        raise ScenarioError(f"the saved scenario is refused (kịch bản đã lưu bị từ chối): {exc}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"the saved scenario is not valid YAML (kịch bản không đúng cú pháp YAML): {exc}") from None
     if not isinstance(raw, Mapping):
