@@ -266,6 +266,18 @@ def test_upload_vertex_and_feature_limits(tmp_path: Path) -> None:
         read_upload("poles.csv", rows.encode(), crs="EPSG:4326", limits=ReadLimits(max_features=10))
 
 
+def test_upload_memory_ceiling(tmp_path: Path) -> None:
+    """Case 4: a GeoPackage whose estimated reading cost is above the ceiling of one upload is refused unread."""
+    from gisplan.io._validate import ReadLimits
+    from gisplan.io.uploads import read_upload
+
+    data = _gpkg(tmp_path / "p.gpkg").read_bytes()
+    # 3 rows x 4 columns x 200 B + 4 x geometry bytes: about 2.6 KB; a 2 KB ceiling refuses it, 1 MB takes it
+    with pytest.raises(UploadError, match="memory"):
+        read_upload("poles.gpkg", data, limits=ReadLimits(max_memory_bytes=2000))
+    assert len(read_upload("poles.gpkg", data, limits=ReadLimits(max_memory_bytes=2**20))["poles"]) == 3
+
+
 def test_a_1_gb_csv_is_refused_before_it_is_read(tmp_path: Path) -> None:
     """Case 4 and 8: a 1 GB CSV took 13 GB of memory and ended in a traceback; now exit 1 at once, naming it."""
     big = tmp_path / "poles.csv"
