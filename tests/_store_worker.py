@@ -254,7 +254,7 @@ def start_pg_cluster() -> PgServer | None:
         [os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
         **run,  # type: ignore[call-overload]
     )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=on"
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off"
     subprocess.run(
         [
             os.path.join(bindir, "pg_ctl"),
@@ -369,7 +369,7 @@ def new_pg_database(server: PgServer) -> Iterator[str]:
 
     name = f"gisplan_t_{os.getpid()}_{next(_counter)}"
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {server.template}")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {server.template} STRATEGY FILE_COPY")
     try:
         yield _with_db(server.admin_dsn, name)
     finally:

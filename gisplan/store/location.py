@@ -22,7 +22,14 @@ from pathlib import Path
 from gisplan.store._postgres import is_postgres, redact
 from gisplan.store.versions import DEFAULT_STORE_NAME, VersionStore
 
-__all__ = ["STORE_ENV", "default_store_path", "display_location", "open_store", "store_location"]
+__all__ = [
+    "STORE_ENV",
+    "default_store_path",
+    "display_location",
+    "is_database_location",
+    "open_store",
+    "store_location",
+]
 
 #: Environment variable naming the store (a file path or a ``postgresql://`` URI).
 STORE_ENV = "GISPLAN_STORE"
@@ -45,6 +52,11 @@ def store_location(explicit: str | os.PathLike[str] | None = None) -> str:
     if env:
         return env
     return str(default_store_path())
+
+
+def is_database_location(location: str | os.PathLike[str] | None) -> bool:
+    """Whether ``location`` names a PostgreSQL store (a ``postgresql://`` URI) rather than a file."""
+    return location is not None and is_postgres(str(location))
 
 
 def display_location(location: str | os.PathLike[str]) -> str:
