@@ -130,7 +130,8 @@ class SQLiteBackend:
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()
-            if "unable to open" not in str(exc).lower():
+            text = str(exc).lower()
+            if "unable to open" not in text and "readonly" not in text:
                 raise
         wal = self.path.with_name(self.path.name + "-wal")
         if wal.exists() and wal.stat().st_size > 0:
