@@ -109,10 +109,16 @@ _STORE_HELP = (
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from gisplan.workflow.programme import is_programme_file
     from gisplan.workflow.runs import run_scenario, write_run
     from gisplan.workflow.scenario import load_scenario
 
     say = _progress(args.quiet)
+    if is_programme_file(args.scenario):
+        return _cmd_run_programme(args, say)
+    if args.workers or args.scheduler:
+        print("error: --workers and --scheduler apply to programme files (a YAML with 'areas')", file=sys.stderr)
+        return 2
     scen = load_scenario(args.scenario)
     say(f"scenario {scen.name}: {scen.title}")
     result = run_scenario(scen, progress=say)
@@ -122,6 +128,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"note: {m}")
     print(f"wrote {', '.join(sorted(p.name for p in paths.values()))} to {args.out}")
     return 0
+
+
+def _cmd_run_programme(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from gisplan.workflow.programme import run_programme
+
+    result = run_programme(args.scenario, args.out, workers=args.workers or 0, scheduler=args.scheduler, progress=print)
+    ok = [o for o in result.outcomes if o.ok]
+    print(f"programme {result.programme.title}: {len(ok)}/{len(result.outcomes)} areas planned")
+    print(f"  {'BOQ total (VND)':<40} {sum(o.total_vnd for o in ok):,}")
+    for o in result.failed:
+        print(f"area {o.name} FAILED (khu vực lỗi): {o.error}", file=sys.stderr)
+    print(f"wrote {', '.join(sorted(result.files))} and areas/ to {args.out}")
+    return 1 if result.failed else 0
 
 
 def _print_kpis(kpis: dict[str, Any], total: int) -> None:
@@ -274,8 +293,12 @@ def _register_workflow(sub: Any) -> None:
         description="Run the planners a scenario enables and write plan.gpkg, boq.xlsx, boq.csv, "
         "map.html, kpis.json, scenario.yaml and manifest.json to --out.",
     )
-    r.add_argument("scenario", help="scenario YAML file (see scenarios/template.yaml)")
+    r.add_argument("scenario", help="scenario YAML file (see scenarios/template.yaml), or a programme file (areas)")
     r.add_argument("--out", required=True, help="output folder")
+    r.add_argument(
+        "--workers", type=int, default=0, help="programme: plan the areas on a Dask LocalCluster of N processes"
+    )
+    r.add_argument("--scheduler", metavar="ADDRESS", help="programme: use the Dask scheduler at ADDRESS instead")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
     r.set_defaults(func=_cmd_run)
 
