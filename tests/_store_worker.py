@@ -351,6 +351,11 @@ def pg_server() -> PgServer | None:
 
     def cleanup() -> None:
         try:
+            import psycopg
+
+            with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+                for name in _created:
+                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             drop_template(server)
         finally:
             if started:
@@ -364,17 +369,31 @@ def pg_server() -> PgServer | None:
 
 @contextmanager
 def new_pg_database(server: PgServer) -> Iterator[str]:
-    """A fresh database (PostGIS installed, no store yet) for one test; dropped afterwards."""
+    """A database holding no store (PostGIS installed) for one test.
+
+    One database per test process is reused: emptied (its store schemas dropped) before each test, which is
+    several times faster than creating a database from a template each time.
+    """
     import psycopg
 
-    name = f"gisplan_t_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {server.template} STRATEGY FILE_COPY")
-    try:
-        yield _with_db(server.admin_dsn, name)
-    finally:
+    name = f"gisplan_t_{os.getpid()}"
+    dsn = _with_db(server.admin_dsn, name)
+    if name not in _created:
         with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {server.template} STRATEGY FILE_COPY")
+        _created.add(name)
+    else:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            conn.execute("DROP SCHEMA IF EXISTS gisplan, gisplan_layers CASCADE")
+    yield dsn
+
+
+_created: set[str] = set()
 
 
 def _with_db(dsn: str, database: str) -> str:

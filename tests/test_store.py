@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import _store_worker as worker_mod
 import numpy as np
 import pytest
+from _store_worker import Raw
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import _store_worker as worker_mod
-from _store_worker import Raw
 from gisplan._errors import ConflictError, StoreError
 from gisplan.store import _codec as codec
 from gisplan.store.versions import NO_HEAD, STATUSES, TRANSITIONS, Version, VersionStore
