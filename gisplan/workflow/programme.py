@@ -470,8 +470,8 @@ def synthetic_programme(
     Each province is the embedded Phú Quốc demo (roads, poles, cables, ducts, settlements, sites, coverage,
     boundaries and constraints: an island district of ~590 km²) moved to its own place on a grid
     ``spacing_m`` apart and written to its own GeoPackage, with an undergrounding zone of seeded radius
-    (120-260 m) centred on a seeded aerial cable of that province and a seeded yearly budget (3-12 billion
-    VND).  34 areas is the number of provinces after Vietnam's 2025 reorganisation.  The areas' plans differ
+    (120-260 m) centred on a seeded aerial cable of that province and a seeded yearly budget (10-40 billion
+    VND, above the cost of the longest street such a zone opens).  34 areas is the number of provinces after Vietnam's 2025 reorganisation.  The areas' plans differ
     by their zones and budgets, not by their networks: the generator measures how a programme of many
     province-sized inputs runs, not how provinces differ.
 
@@ -530,7 +530,7 @@ def synthetic_programme(
             },
             "underground": {
                 "enabled": True,
-                "budget_per_year_vnd": int(rng.integers(3, 13)) * 1_000_000_000,
+                "budget_per_year_vnd": int(rng.integers(10, 41)) * 1_000_000_000,
                 "start_year": 2027,
             },
         }
