@@ -471,9 +471,10 @@ def synthetic_programme(
     boundaries and constraints: an island district of ~590 km²) moved to its own place on a grid
     ``spacing_m`` apart and written to its own GeoPackage, with an undergrounding zone of seeded radius
     (120-260 m) centred on a seeded aerial cable of that province and a seeded yearly budget (10-40 billion
-    VND, above the cost of the longest street such a zone opens).  34 areas is the number of provinces after Vietnam's 2025 reorganisation.  The areas' plans differ
-    by their zones and budgets, not by their networks: the generator measures how a programme of many
-    province-sized inputs runs, not how provinces differ.
+    VND: a yearly budget must cover the dearest street a zone opens, dig once; a zone on the 8.9 km trunk
+    road needs 8.1 billion).  34 areas is the number of provinces after Vietnam's 2025 reorganisation.  The
+    areas' plans differ by their zones and budgets, not by their networks: the generator measures how a
+    programme of many province-sized inputs runs, not how provinces differ.
 
     Returns
     -------
