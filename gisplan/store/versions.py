@@ -9,11 +9,15 @@ move its status along :data:`TRANSITIONS`.
 Guarantees
 ----------
 - **Immutable.** There is no API to change or delete a version, its artifacts or
-  its reviews, and SQLite triggers refuse ``UPDATE`` and ``DELETE`` on them.
+  its reviews, and triggers (SQLite and PostgreSQL) refuse ``UPDATE`` and ``DELETE`` on them.
   Artifact blobs are stored once per SHA-256 and checked against it on every
-  read: a blob changed on disk raises :class:`~gisplan._errors.StoreError`.
-- **Atomic.** A save is one SQLite transaction (``BEGIN IMMEDIATE`` in WAL mode):
-  a writer killed half-way leaves the store exactly as it was.
+  read: a blob changed on disk raises :class:`~gisplan._errors.StoreError`.  Every
+  version read is checked against its id (:attr:`Version.intact`); an export refuses
+  a version that fails, and any artifact name no gisplan would save.
+- **Atomic.** A save is one transaction (SQLite: ``BEGIN IMMEDIATE`` in WAL mode;
+  PostgreSQL: under an advisory lock): a writer killed half-way, or a PostgreSQL
+  server restarting under it, leaves the store exactly as it was; a PostgreSQL save
+  whose connection was lost is retried with the same content (idempotent, below).
 - **Concurrent.** Writers queue on the store's lock for up to ``timeout``
   seconds; a writer that waits longer gets :class:`~gisplan._errors.ConflictError`
   and wrote nothing.  ``save(..., expected_head=...)`` refuses, with
