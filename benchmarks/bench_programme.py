@@ -131,8 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {w} | {math.ceil(args.national / w) * t_area:.0f} s |")
     lines += [
         "",
-        "Assumptions: areas are independent, so the time is ceil(areas / W) rounds of the slowest area "
-        "(the areas here take similar times; a real programme's largest province sets the last round); each "
+        "Assumptions: areas are independent, so the time is ceil(areas / W) rounds of the mean area time "
+        "measured serially (the areas here take similar times; a real programme's largest province sets the last "
+        "round); each "
         "worker has a core of its own and the memory above (this machine's 2 cores are shared, so its 2- and "
         "4-worker runs are bounded by the cores, not by Dask); scenario and layer files are on a share every "
         "worker reads (only the area's run folder, a few MB, comes back to the client); the scheduler's "
