@@ -157,3 +157,23 @@ def test_synthetic_programme_is_seeded(tmp_path: Path) -> None:
     b = gpd.read_file(first.parent / "provinces" / "p02.gpkg", layer="roads")
     shift = b.geometry.iloc[0].coords[0][0] - a.geometry.iloc[0].coords[0][0]
     assert shift == pytest.approx(80_000.0) and len(a) == len(b)  # the second province is 80 km east
+
+
+def test_an_existing_scheduler_runs_the_areas(programme: Path, serial: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    one = tmp_path / "one.yaml"
+    areas = programme.parent / "areas"
+    one.write_text(
+        yaml.safe_dump({"title": "một khu", "areas": [{"name": "an-thoi", "scenario": str(areas / "an-thoi.yaml")}]})
+    )
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        code = main(
+            ["run", str(one), "--out", str(tmp_path / "out"), "--scheduler", cluster.scheduler_address, "--quiet"]
+        )
+    assert code == 0
+    for file_name in ("boq.csv", "boq.xlsx"):
+        assert (tmp_path / "out" / "areas" / "an-thoi" / file_name).read_bytes() == (
+            serial / "areas" / "an-thoi" / file_name
+        ).read_bytes()
+    assert main(["run", str(one), "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:1", "--quiet"]) == 1

@@ -240,3 +240,43 @@ def test_a_server_restart_during_a_save_loses_nothing_and_half_writes_nothing(
     artifacts, kpis = worker_mod.content(9, 0)
     assert fresh.get(saved[0]["id"]).kpis == kpis
     assert all(fresh.artifact(saved[0]["id"], n) == d for n, d in artifacts.items())
+
+
+def test_a_schema_1_database_is_migrated_with_its_ids_unchanged(dsn: str) -> None:
+    from gisplan.store import _migrations
+
+    with psycopg.connect(dsn, autocommit=True) as conn:  # the schema of a first PostgreSQL store, by hand
+        for statement in _migrations.postgres_v1_statements():
+            conn.execute(statement)
+        scenario, boq = b"title: old\n", b"item,amount\nT1,5\n"
+        sha = {d: __import__("hashlib").sha256(d).hexdigest() for d in (scenario, boq)}
+        doc = {
+            "format": "gisplan.version/1",
+            "scenario_name": "old",
+            "scenario_sha256": sha[scenario],
+            "artifacts": {"boq.csv": sha[boq]},
+            "kpis": {},
+            "parent": None,
+            "author": "lan",
+            "message": "v1",
+            "created_at": "2024-12-01T00:00:00Z",
+        }
+        vid = (
+            __import__("hashlib")
+            .sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+            .hexdigest()
+        )
+        for data in (scenario, boq):
+            conn.execute("INSERT INTO gisplan.blobs VALUES (%s, %s, %s)", (sha[data], len(data), data))
+        conn.execute(
+            "INSERT INTO gisplan.versions (id, scenario_name, parent, author, message, created_at, scenario_sha256, "
+            "kpis_json) VALUES (%s, 'old', NULL, 'lan', 'v1', '2024-12-01T00:00:00Z', %s, '{}')",
+            (vid, sha[scenario]),
+        )
+        conn.execute("INSERT INTO gisplan.version_artifacts VALUES (%s, 'boq.csv', %s, %s)", (vid, sha[boq], len(boq)))
+    store = VersionStore(dsn, create=False)
+    assert store.schema_version == 2 and store.get(vid).intact and store.verify() == 1
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT value FROM gisplan.meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT schema_version FROM gisplan.migrations").fetchall() == [(2,)]
+        assert conn.execute("SELECT to_regclass('gisplan.plan_features') IS NOT NULL").fetchone() == (True,)

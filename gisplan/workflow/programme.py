@@ -344,7 +344,7 @@ def _run_on_dask(
         progress(f"{len(tasks)} areas on a Dask LocalCluster of {workers} worker process(es)")
     else:
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=10)
         except (OSError, TimeoutError) as exc:
             raise ScenarioError(
                 f"cannot reach the Dask scheduler {scheduler} ({exc}); check the address (tcp://host:8786)", []
