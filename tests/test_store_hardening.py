@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -230,6 +231,9 @@ def test_a_store_on_a_read_only_share_can_be_listed_shown_and_exported(tmp_path:
         assert sorted(p.name for p in share.iterdir()) == ["gisplan-store.sqlite", "run"]  # nothing new on the share
     finally:
         os.chmod(share, 0o755)
+        shutil.rmtree(share, ignore_errors=True)
+        if "out" in locals():
+            shutil.rmtree(out, ignore_errors=True)
 
 
 # -- issue 17: schema migrations -------------------------------------------------------------------------------------
@@ -323,6 +327,7 @@ def test_an_old_store_on_a_read_only_share_is_read_without_migrating(tmp_path: P
         conn.close()
     finally:
         os.chmod(share, 0o755)
+        shutil.rmtree(share, ignore_errors=True)
 
 
 # -- issue 11.5: save refuses a mixed run folder ---------------------------------------------------------------------
