@@ -198,25 +198,21 @@ def layers_section() -> dict[str, object]:
 STORE_ENV = "GISPLAN_STORE"
 
 
-def store_path() -> Path:
-    """The version store: ``$GISPLAN_STORE`` or ``gisplan-store.sqlite`` in the user's data folder."""
-    from gisplan.store.versions import DEFAULT_STORE_NAME
+def store_path() -> str:
+    """The version store as pages show it, by the rule the CLI shares (``$GISPLAN_STORE``, else the per-user file).
 
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    if os.name == "nt":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "gisplan" / DEFAULT_STORE_NAME
+    A file path or a ``postgresql://`` URI with its password hidden.
+    """
+    from gisplan.store.location import display_location, store_location
+
+    return display_location(store_location(None))
 
 
 def open_store() -> VersionStore:
-    """The version store (created on first use)."""
-    from gisplan.store.versions import VersionStore
+    """The version store by the same rule (an SQLite file is created on first use)."""
+    from gisplan.store.location import open_store as open_at
 
-    return VersionStore(store_path())
+    return open_at(None)
 
 
 def session_dir() -> Path:

@@ -109,15 +109,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------------------
 # scenarios: run, save, log, show, review, compare
 # ------------------------------------------------------------------------------------------------------------
-DEFAULT_STORE = "gisplan-store.sqlite"
+_STORE_HELP = (
+    "version store: a file (SQLite) or postgresql://user@host/database; default $GISPLAN_STORE, "
+    "else ~/.local/share/gisplan/gisplan-store.sqlite (the app's store too)"
+)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from gisplan.workflow.programme import is_programme_file
     from gisplan.workflow.runs import run_scenario, write_run
     from gisplan.workflow.scenario import load_scenario
 
     say = _progress(args.quiet)
     _check_out_folder(args.out)
+    if is_programme_file(args.scenario):
+        return _cmd_run_programme(args, say)
+    if args.workers or args.scheduler:
+        print("error: --workers and --scheduler apply to programme files (a YAML with 'areas')", file=sys.stderr)
+        return 2
     scen = load_scenario(args.scenario)
     say(f"scenario {scen.name}: {scen.title}")
     result = run_scenario(scen, progress=say)
@@ -138,6 +147,19 @@ def _check_out_folder(out: str) -> None:
         )
 
 
+def _cmd_run_programme(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    from gisplan.workflow.programme import run_programme
+
+    result = run_programme(args.scenario, args.out, workers=args.workers or 0, scheduler=args.scheduler, progress=print)
+    ok = [o for o in result.outcomes if o.ok]
+    print(f"programme {result.programme.title}: {len(ok)}/{len(result.outcomes)} areas planned")
+    print(f"  {'BOQ total (VND)':<40} {sum(o.total_vnd for o in ok):,}")
+    for o in result.failed:
+        print(f"area {o.name} FAILED (khu vực lỗi): {o.error}", file=sys.stderr)
+    print(f"wrote {', '.join(sorted(result.files))} and areas/ to {args.out}")
+    return 1 if result.failed else 0
+
+
 def _print_kpis(kpis: dict[str, Any], total: int) -> None:
     for k in sorted(kpis):
         v = kpis[k]
@@ -150,11 +172,12 @@ def _print_kpis(kpis: dict[str, Any], total: int) -> None:
 
 
 def _cmd_save(args: argparse.Namespace) -> int:
-    from gisplan.store.versions import VersionStore
+    from gisplan.store.location import open_store
     from gisplan.workflow.actions import save_run
 
+    store = open_store(args.store)
     v = save_run(
-        VersionStore(args.store),
+        store,
         args.run_dir,
         name=args.name,
         author=args.author,
@@ -162,38 +185,54 @@ def _cmd_save(args: argparse.Namespace) -> int:
         parent=args.parent,
         expected_head=args.expected_head,
     )
-    print(f"saved {v.short_id} ({v.scenario_name}, {v.status}) in {args.store}")
+    print(f"saved {v.short_id} ({v.scenario_name}, {v.status}) in {store.display}")
     return 0
 
 
-def _cmd_log(args: argparse.Namespace) -> int:
-    from gisplan.store.versions import VersionStore
+_TAMPERED = (
+    "WARNING: version {id} was changed outside gisplan (phiên bản đã bị sửa ngoài gisplan): its KPIs, names or "
+    "files no longer match its id and cannot be trusted; run `gisplan store verify` and restore the store from a backup"
+)
 
-    store = VersionStore(args.store, create=False)
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    from gisplan.store.location import open_store
+
+    store = open_store(args.store, create=False)
     versions = store.log(scenario_name=args.name)
     if not versions:
         print("no versions")
     for v in versions:
         parent = f" parent {v.parent[:12]}" if v.parent else ""
-        print(f"{v.short_id}  {v.created_at}  {v.status:<10} {v.scenario_name:<28} {v.author}: {v.message}{parent}")
+        mark = "" if v.intact else "  [TAMPERED / BỊ SỬA]"
+        print(
+            f"{v.short_id}  {v.created_at}  {v.status:<10} {v.scenario_name:<28} {v.author}: {v.message}{parent}{mark}"
+        )
+    for v in versions:
+        if not v.intact:
+            print(_TAMPERED.format(id=v.short_id), file=sys.stderr)
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from gisplan.store.versions import VersionStore
+    from gisplan.store.location import open_store
 
-    store = VersionStore(args.store, create=False)
+    store = open_store(args.store, create=False)
     v = store.get(args.version)
+    if not v.intact:
+        print(_TAMPERED.format(id=v.short_id), file=sys.stderr)
     if args.json:
         print(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))
-        return 0
-    print(f"version  {v.id}\nname     {v.scenario_name}\nstatus   {v.status}\nauthor   {v.author}")
-    print(f"created  {v.created_at}\nparent   {v.parent or '-'}\nmessage  {v.message}")
-    print("files    " + ", ".join(f"{n} ({s:,} B)" for n, s in sorted(v.artifact_sizes.items())))
-    print("kpis")
-    _print_kpis(dict(v.kpis), int(v.kpis.get("cost_vnd", 0) or 0))
-    for r in store.reviews(v.id):
-        print(f"review   {r.created_at} {r.reviewer}: {r.status}" + (f" - {r.comment}" if r.comment else ""))
+    else:
+        if not v.intact:
+            print(f"!! TAMPERED (bị sửa): the figures below cannot be trusted for version {v.short_id}")
+        print(f"version  {v.id}\nname     {v.scenario_name}\nstatus   {v.status}\nauthor   {v.author}")
+        print(f"created  {v.created_at}\nparent   {v.parent or '-'}\nmessage  {v.message}")
+        print("files    " + ", ".join(f"{n} ({s:,} B)" for n, s in sorted(v.artifact_sizes.items())))
+        print("kpis")
+        _print_kpis(dict(v.kpis), int(v.kpis.get("cost_vnd", 0) or 0))
+        for r in store.reviews(v.id):
+            print(f"review   {r.created_at} {r.reviewer}: {r.status}" + (f" - {r.comment}" if r.comment else ""))
     if args.export:
         out = store.export_version(v.id, args.export)
         print(f"exported to {out}")
@@ -201,11 +240,33 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from gisplan.store.versions import VersionStore
+    from gisplan.store.location import open_store
 
-    store = VersionStore(args.store, create=False)
+    store = open_store(args.store, create=False)
     v = store.review(args.version, status=args.status, reviewer=args.reviewer, comment=args.comment)
     print(f"{v.short_id}: {v.status}")
+    return 0
+
+
+def _cmd_store_copy(args: argparse.Namespace) -> int:
+    from gisplan.store import VersionStore, copy_store
+
+    source = VersionStore(args.source, create=False)
+    target = VersionStore(args.target, create=True)
+    report = copy_store(source, target)
+    print(
+        f"copied {report.copied} version(s) and {report.reviews_added} review(s) from {source.display} to "
+        f"{target.display}; {report.present} were already there (ids unchanged)"
+    )
+    return 0
+
+
+def _cmd_store_verify(args: argparse.Namespace) -> int:
+    from gisplan.store.location import open_store
+
+    store = open_store(args.store, create=False)
+    n = store.verify()
+    print(f"{store.display}: {n} version(s) verified, schema {store.schema_version}, {store.backend}")
     return 0
 
 
@@ -215,8 +276,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from gisplan.workflow.actions import compare_refs
 
     say = _progress(args.quiet)
+    from gisplan.store.location import store_location
+
     with tempfile.TemporaryDirectory(prefix="gisplan-compare-") as tmp:
-        outcome = compare_refs(args.a, args.b, args.out, store_path=args.store, work_dir=tmp, progress=say)
+        outcome = compare_refs(
+            args.a, args.b, args.out, store_path=store_location(args.store), work_dir=tmp, progress=say
+        )
     c, paths = outcome.comparison, outcome.files
     s = c.summary()
     if c.is_empty:
@@ -245,8 +310,12 @@ def _register_workflow(sub: Any) -> None:
         description="Run the planners a scenario enables and write plan.gpkg, boq.xlsx, boq.csv, "
         "map.html, kpis.json, scenario.yaml and manifest.json to --out.",
     )
-    r.add_argument("scenario", help="scenario YAML file (see scenarios/template.yaml)")
+    r.add_argument("scenario", help="scenario YAML file (see scenarios/template.yaml), or a programme file (areas)")
     r.add_argument("--out", required=True, help="output folder")
+    r.add_argument(
+        "--workers", type=int, default=0, help="programme: plan the areas on a Dask LocalCluster of N processes"
+    )
+    r.add_argument("--scheduler", metavar="ADDRESS", help="programme: use the Dask scheduler at ADDRESS instead")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
     r.set_defaults(func=_cmd_run)
 
@@ -256,7 +325,7 @@ def _register_workflow(sub: Any) -> None:
         description="Save a run folder (written by gisplan run) as an immutable version in the store.",
     )
     s.add_argument("run_dir")
-    s.add_argument("--store", default=DEFAULT_STORE, help=f"version store file (default {DEFAULT_STORE})")
+    s.add_argument("--store", help=_STORE_HELP)
     s.add_argument("--name", help="scenario name in the store (default: the run folder's name)")
     s.add_argument("--author", required=True)
     s.add_argument("--message", "-m", required=True)
@@ -265,13 +334,13 @@ def _register_workflow(sub: Any) -> None:
     s.set_defaults(func=_cmd_save)
 
     lg = sub.add_parser("log", help="list versions, newest first", description="List the versions in the store.")
-    lg.add_argument("--store", default=DEFAULT_STORE)
+    lg.add_argument("--store", help=_STORE_HELP)
     lg.add_argument("--name", help="only this scenario name")
     lg.set_defaults(func=_cmd_log)
 
     sh = sub.add_parser("show", help="show one version", description="Show a version's metadata, KPIs and reviews.")
     sh.add_argument("version", help="version id or unique prefix")
-    sh.add_argument("--store", default=DEFAULT_STORE)
+    sh.add_argument("--store", help=_STORE_HELP)
     sh.add_argument("--json", action="store_true")
     sh.add_argument("--export", metavar="DIR", help="also write the version's files to DIR")
     sh.set_defaults(func=_cmd_show)
@@ -285,7 +354,7 @@ def _register_workflow(sub: Any) -> None:
     rv.add_argument("--status", required=True, choices=("draft", "in_review", "approved", "rejected"))
     rv.add_argument("--comment", default="")
     rv.add_argument("--reviewer", default=os.environ.get("USER", "reviewer"))
-    rv.add_argument("--store", default=DEFAULT_STORE)
+    rv.add_argument("--store", help=_STORE_HELP)
     rv.set_defaults(func=_cmd_review)
 
     c = sub.add_parser(
@@ -297,9 +366,29 @@ def _register_workflow(sub: Any) -> None:
     c.add_argument("a")
     c.add_argument("b")
     c.add_argument("--out", required=True)
-    c.add_argument("--store", default=DEFAULT_STORE)
+    c.add_argument("--store", help=_STORE_HELP)
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=_cmd_compare)
+
+    st = sub.add_parser(
+        "store",
+        help="copy or verify a version store",
+        description="Manage version stores: copy versions between SQLite and PostgreSQL, verify integrity.",
+    )
+    ssub = st.add_subparsers(dest="store_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    cp = ssub.add_parser(
+        "copy",
+        help="copy every version (ids, files, reviews unchanged) from SRC to DST",
+        description="Copy versions and their reviews from store SRC to store DST (created if missing), SQLite or "
+        "PostgreSQL either way; versions already in DST are kept, their ids never change.",
+    )
+    cp.add_argument("source", metavar="SRC", help="store to copy from (file or postgresql:// URI)")
+    cp.add_argument("target", metavar="DST", help="store to copy into (file or postgresql:// URI)")
+    cp.set_defaults(func=_cmd_store_copy)
+    vf = ssub.add_parser("verify", help="check every version and file of a store", description="Verify a store.")
+    vf.add_argument("--store", help=_STORE_HELP)
+    vf.set_defaults(func=_cmd_store_verify)
 
     ap = sub.add_parser("app", help="start the map app on 127.0.0.1", description="Start the Streamlit map app.")
     ap.add_argument("--port", type=int, default=8501)

@@ -41,6 +41,9 @@ class Version:
         Name, size and SHA-256 of every artifact, sorted by name.
     scenario_sha256
         SHA-256 of the scenario text (UTF-8).
+    intact
+        Whether the stored fields still hash to :attr:`id`; False means the store was changed outside
+        gisplan (e.g. KPIs edited by hand): show the version with a warning and never trust it.
     """
 
     id: str
@@ -53,6 +56,7 @@ class Version:
     kpis: dict[str, Any] = field(hash=False, compare=False)
     artifacts: tuple[ArtifactInfo, ...] = ()
     scenario_sha256: str = ""
+    intact: bool = field(default=True, compare=False)
 
     @property
     def short_id(self) -> str:
@@ -82,6 +86,7 @@ class Version:
             "status": self.status,
             "kpis": json.loads(json.dumps(self.kpis)),
             "scenario_sha256": self.scenario_sha256,
+            "intact": self.intact,
             "artifacts": [{"name": a.name, "size": a.size, "sha256": a.sha256} for a in self.artifacts],
         }
 

@@ -1,4 +1,4 @@
-"""The version store: immutable, reviewed versions of scenario runs in one SQLite file.
+"""The version store: immutable, reviewed versions of scenario runs, in one SQLite file or a PostgreSQL database.
 
 Saving a run makes a :class:`Version`: the scenario text, the run's artifacts
 (BOQ workbook, result layers, report ... as bytes by name) and its KPIs, with
@@ -9,11 +9,15 @@ move its status along :data:`TRANSITIONS`.
 Guarantees
 ----------
 - **Immutable.** There is no API to change or delete a version, its artifacts or
-  its reviews, and SQLite triggers refuse ``UPDATE`` and ``DELETE`` on them.
+  its reviews, and triggers (SQLite and PostgreSQL) refuse ``UPDATE`` and ``DELETE`` on them.
   Artifact blobs are stored once per SHA-256 and checked against it on every
-  read: a blob changed on disk raises :class:`~gisplan._errors.StoreError`.
-- **Atomic.** A save is one SQLite transaction (``BEGIN IMMEDIATE`` in WAL mode):
-  a writer killed half-way leaves the store exactly as it was.
+  read: a blob changed on disk raises :class:`~gisplan._errors.StoreError`.  Every
+  version read is checked against its id (:attr:`Version.intact`); an export refuses
+  a version that fails, and any artifact name no gisplan would save.
+- **Atomic.** A save is one transaction (SQLite: ``BEGIN IMMEDIATE`` in WAL mode;
+  PostgreSQL: under an advisory lock): a writer killed half-way, or a PostgreSQL
+  server restarting under it, leaves the store exactly as it was; a PostgreSQL save
+  whose connection was lost is retried with the same content (idempotent, below).
 - **Concurrent.** Writers queue on the store's lock for up to ``timeout``
   seconds; a writer that waits longer gets :class:`~gisplan._errors.ConflictError`
   and wrote nothing.  ``save(..., expected_head=...)`` refuses, with
@@ -44,8 +48,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,8 +58,9 @@ from typing import Any
 from gisplan._atomic import _staging_dir
 from gisplan._errors import ConflictError, StoreError
 from gisplan.store import _codec as codec
-from gisplan.store import _schema as schema
+from gisplan.store._postgres import PostgresBackend, is_postgres
 from gisplan.store._records import ArtifactInfo, Review, Version
+from gisplan.store._sqlite import SQLiteBackend
 
 __all__ = [
     "DEFAULT_STORE_NAME",
@@ -98,15 +103,17 @@ FROM versions v
 
 
 class VersionStore:
-    """Versions of scenario runs in one embedded SQLite file.
+    """Versions of scenario runs in one SQLite file or one PostgreSQL + PostGIS database.
 
     Parameters
     ----------
     path
-        The store file, e.g. ``"gisplan-store.sqlite"``.
+        The store: a file such as ``"gisplan-store.sqlite"``, or a PostgreSQL URI such as
+        ``"postgresql://planner@db.so-tttt.local/gisplan"`` (PostGIS needed; see the README).
+        :func:`gisplan.store.store_location` gives the one rule every entry point uses.
     create
-        Create the file (and its folder) if it does not exist; otherwise a
-        missing file is a :class:`~gisplan._errors.StoreError`.
+        Create the store (SQLite: the file and its folder; PostgreSQL: schema ``gisplan`` in the
+        database) if it does not exist; otherwise a missing store is a :class:`~gisplan._errors.StoreError`.
     timeout
         Seconds a writer waits for another writer before
         :class:`~gisplan._errors.ConflictError`.
@@ -115,25 +122,53 @@ class VersionStore:
     ------
     StoreError
         If ``path`` is not a gisplan store (another SQLite database, or not a
-        database at all) or was written by a newer gisplan (schema version).
+        database at all), is damaged, or was written by a newer gisplan (schema version).
 
     Notes
     -----
-    The object holds only the path: every call opens its own connection, so a
-    store may be used from several threads and processes at once.  The interface
-    is kept narrow so that a PostgreSQL/PostGIS store can implement it later.
+    The object holds only the location: every call opens its own connection, so a
+    store may be used from several threads and processes at once.  Both backends give the
+    same API, the same ids and the same guarantees; a store this user may only read
+    (a file on a read-only share, a PostgreSQL reader role) is opened read-only
+    (:attr:`read_only`): listing, showing, exporting and comparing work, writes raise StoreError.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0) -> None:
         if timeout < 0:
             raise StoreError(f"timeout must be >= 0 seconds, got {timeout}")
-        self.path = Path(path)
         self.timeout = float(timeout)
-        conn = schema.connect(self.path, create=create, timeout=self.timeout)
-        conn.close()
+        self._backend: SQLiteBackend | PostgresBackend
+        if is_postgres(path):
+            self._backend = PostgresBackend(str(path), create=create, timeout=self.timeout)
+        else:
+            self._backend = SQLiteBackend(Path(path), create=create, timeout=self.timeout)
+        #: The store file (None for a PostgreSQL store).
+        self.path: Path | None = self._backend.path
+        #: The location as given: a file path or a PostgreSQL URI.
+        self.location: str = self._backend.location
 
     def __repr__(self) -> str:
-        return f"VersionStore({str(self.path)!r})"
+        return f"VersionStore({self._backend.display!r})"
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._backend.kind
+
+    @property
+    def display(self) -> str:
+        """The location for messages and captions (a PostgreSQL password hidden)."""
+        return self._backend.display
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this user may only read the store."""
+        return self._backend.read_only
+
+    @property
+    def schema_version(self) -> int:
+        """The store's schema version (see :mod:`gisplan.store._migrations`)."""
+        return self._backend.schema_version
 
     # -- writing -------------------------------------------------------------------------------------------------
 
@@ -197,13 +232,52 @@ class VersionStore:
         scenario_sha = codec.sha256_hex(scenario_bytes)
         blobs[scenario_sha] = scenario_bytes
 
+        deadline = time.monotonic() + max(self.timeout, 60.0)
+        while True:
+            try:
+                return self._save_once(
+                    name,
+                    text,
+                    author,
+                    message,
+                    when,
+                    kpis_json,
+                    blobs,
+                    contents,
+                    scenario_sha,
+                    parent,
+                    expected_head,
+                    dict(artifacts),
+                )
+            except StoreError as exc:
+                # a PostgreSQL connection lost mid-save (server restart): the server rolled the transaction back,
+                # and the same fields give the same id, so saving again is idempotent
+                if not self._backend.is_transient(exc) or time.monotonic() > deadline:
+                    raise
+                self._backend.wait_for_server(deadline)
+
+    def _save_once(
+        self,
+        name: str,
+        text: str,
+        author: str,
+        message: str,
+        when: str,
+        kpis_json: str,
+        blobs: dict[str, bytes],
+        contents: dict[str, tuple[str, int]],
+        scenario_sha: str,
+        parent: str | None,
+        expected_head: str | None,
+        artifacts: Mapping[str, bytes],
+    ) -> Version:
         with self._connection() as conn:
-            limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+            limit = self._backend.max_item_bytes(conn)
             for digest, data in blobs.items():
-                if len(data) >= limit:
+                if len(data) > limit:
                     what = [n for n, (d, _) in contents.items() if d == digest] or ["scenario_text"]
-                    raise StoreError(f"{what[0]} is {len(data)} bytes; the store keeps at most {limit - 1} per item")
-            with schema.write_transaction(conn, self.path, self.timeout):
+                    raise StoreError(f"{what[0]} is {len(data)} bytes; the store keeps at most {limit} per item")
+            with self._backend.write(conn):
                 parent_id = self._resolve(conn, parent) if parent is not None else None
                 vid = codec.version_id(
                     scenario_name=name,
@@ -225,6 +299,7 @@ class VersionStore:
                         "INSERT INTO version_artifacts (version_id, name, sha256, size) VALUES (?, ?, ?, ?)",
                         [(vid, n, d, s) for n, (d, s) in contents.items()],
                     )
+                    self._backend.after_save(conn, vid, artifacts)
                     _run_hook("rows_written")
                 # read back before COMMIT: once committed, nothing may fail and disguise a success as an error
                 saved = self._load(conn, [vid])[0]
@@ -247,7 +322,7 @@ class VersionStore:
         comment = codec.check_text(comment, "comment", allow_empty=True)
         when = codec.normalize_time(created_at)
         with self._connection() as conn:
-            with schema.write_transaction(conn, self.path, self.timeout):
+            with self._backend.write(conn):
                 vid = self._resolve(conn, ref)
                 current = self._load(conn, [vid])[0].status
                 if status not in TRANSITIONS[current]:
@@ -326,49 +401,71 @@ class VersionStore:
     def reviews(self, ref: str) -> list[Review]:
         """The reviews of version ``ref``, oldest first."""
         with self._reading() as conn:
-            vid = self._resolve(conn, ref)
-            rows = conn.execute(
-                "SELECT version_id, seq, previous_status, status, reviewer, comment, created_at FROM reviews "
-                "WHERE version_id = ? ORDER BY seq",
-                (vid,),
-            ).fetchall()
+            return self._reviews(conn, self._resolve(conn, ref))
+
+    @staticmethod
+    def _reviews(conn: Any, vid: str) -> list[Review]:
+        rows = conn.execute(
+            "SELECT version_id, seq, previous_status, status, reviewer, comment, created_at FROM reviews "
+            "WHERE version_id = ? ORDER BY seq",
+            (vid,),
+        ).fetchall()
         return [Review(*row) for row in rows]
 
     def export_version(self, ref: str, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write version ``ref``'s artifacts into folder ``out_dir``, atomically.
+        """Write version ``ref``'s artifacts into folder ``out_dir``, atomically, after verifying the version.
 
         Beside the artifacts go ``gisplan-scenario.yaml`` (the scenario text) and
         ``gisplan-version.json`` (the version's metadata and reviews).  Everything
         is written to a temporary folder next to ``out_dir`` and renamed into
         place, so ``out_dir`` is either complete or absent.  With ``overwrite``,
-        an existing ``out_dir`` is replaced as a whole (files in it that the
-        export does not write are deleted), by renames, so it is never half-written.
+        an existing ``out_dir`` that is an earlier export (it holds ``gisplan-version.json``)
+        or empty is replaced as a whole, by renames, so it is never half-written; any other
+        folder is refused, so an export never deletes a user's files.
+
+        Every artifact name is checked again (a crafted store may hold any name) and every
+        path stays inside the export folder; the version's fields must still hash to its id
+        and every blob to its SHA-256.
 
         Raises
         ------
         StoreError
-            If ``out_dir`` exists and ``overwrite`` is false, or a blob fails its hash check.
+            If ``out_dir`` exists and ``overwrite`` is false or it is not an earlier export, if the
+            version fails verification, or if an artifact name would leave the folder.
         """
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise StoreError(f"export folder {out} is a file; choose a folder path")
         if out.exists() and not overwrite:
             raise StoreError(f"export folder {out} already exists; choose another folder or pass overwrite=True")
+        if out.exists() and not (out / codec.MANIFEST_NAME).is_file() and any(out.iterdir()):
+            raise StoreError(
+                f"export folder {out} holds files that are not an earlier gisplan export (no {codec.MANIFEST_NAME}); "
+                "nothing was written. Choose an empty or new folder (thư mục đã có tệp khác)"
+            )
         with self._reading() as conn:
             version = self._load(conn, [self._resolve(conn, ref)])[0]
+            if not version.intact:
+                raise StoreError(_tampered_message(version, self.display) + "; nothing was exported")
+            for a in version.artifacts:
+                _check_stored_name(a.name, version)
             files = {a.name: self._blob(conn, a.sha256, f"artifact {a.name!r}") for a in version.artifacts}
             scenario = self._blob(conn, version.scenario_sha256, "scenario text")
+            reviews = self._reviews(conn, version.id)
         manifest = version.to_dict()
-        manifest["reviews"] = [r.to_dict() for r in self.reviews(version.id)]
+        manifest["reviews"] = [r.to_dict() for r in reviews]
         files[codec.SCENARIO_FILE_NAME] = scenario
         files[codec.MANIFEST_NAME] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = _staging_dir(out)  # the mode of any new folder, not mkdtemp's private 0700
         try:
+            root = tmp.resolve()
             for rel, data in files.items():
                 target = tmp.joinpath(*rel.split("/"))
+                if not target.resolve().is_relative_to(root):
+                    raise StoreError(f"artifact {rel!r} of version {version.short_id} would be written outside {out}")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "wb") as fh:
+                with open(target, "xb") as fh:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
@@ -379,7 +476,7 @@ class VersionStore:
         return out
 
     def verify(self) -> int:
-        """Check the whole store: SQLite integrity, every blob's hash, every version's id.
+        """Check the whole store: the database's integrity, every blob's hash, every version's id.
 
         Returns
         -------
@@ -393,48 +490,39 @@ class VersionStore:
         """
         problems: list[str] = []
         with self._reading() as conn:
-            result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-            if result != ["ok"]:
-                problems += [f"SQLite integrity: {line}" for line in result]
-            problems += [f"dangling reference: {row}" for row in conn.execute("PRAGMA foreign_key_check")]
+            problems += self._backend.integrity_problems(conn)
             for digest, size, data in conn.execute("SELECT sha256, size, data FROM blobs"):
                 if codec.sha256_hex(bytes(data)) != digest or len(data) != size:
                     problems.append(f"blob {digest[:12]} does not match its hash or size")
             ids = [row[0] for row in conn.execute("SELECT id FROM versions ORDER BY seq")]
             for version in self._load(conn, ids):
-                kpis_json = conn.execute("SELECT kpis_json FROM versions WHERE id = ?", (version.id,)).fetchone()[0]
-                expected = codec.version_id(
-                    scenario_name=version.scenario_name,
-                    scenario_sha256=version.scenario_sha256,
-                    artifacts={a.name: a.sha256 for a in version.artifacts},
-                    kpis_json=kpis_json,
-                    parent=version.parent,
-                    author=version.author,
-                    message=version.message,
-                    created_at=version.created_at,
-                )
-                if expected != version.id:
+                if not version.intact:
                     problems.append(f"version {version.short_id}: its fields no longer hash to its id")
+                for a in version.artifacts:
+                    try:
+                        codec.check_artifact_name(a.name)
+                    except StoreError:
+                        problems.append(f"version {version.short_id}: artifact name {a.name!r} is not allowed")
         if problems:
-            raise StoreError(f"version store {self.path} failed verification:\n  - " + "\n  - ".join(problems))
+            raise StoreError(
+                f"version store {self.display} failed verification (kho phương án đã bị sửa hoặc hỏng); restore it "
+                "from a backup:\n  - " + "\n  - ".join(problems)
+            )
         return len(ids)
 
     # -- internals -----------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        conn = schema.connect(self.path, create=False, timeout=self.timeout)
-        try:
+    def _connection(self) -> Iterator[Any]:
+        with self._backend.connection() as conn:
             yield conn
-        finally:
-            conn.close()
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn, schema.read_transaction(conn, self.path, self.timeout):
+    def _reading(self) -> Iterator[Any]:
+        with self._connection() as conn, self._backend.read(conn):
             yield conn
 
-    def _resolve(self, conn: sqlite3.Connection, ref: str) -> str:
+    def _resolve(self, conn: Any, ref: str) -> str:
         if not isinstance(ref, str) or not ref.strip():
             raise StoreError(f"a version ref must be a non-empty string, got {ref!r}")
         if ref.endswith("@latest"):
@@ -445,7 +533,7 @@ class VersionStore:
             if row is None:
                 names = [r[0] for r in conn.execute("SELECT DISTINCT scenario_name FROM versions ORDER BY 1")]
                 raise StoreError(
-                    f"no version of scenario {name!r} in {self.path} (kịch bản chưa có phiên bản nào); "
+                    f"no version of scenario {name!r} in {self.display} (kịch bản chưa có phiên bản nào); "
                     f"scenarios with versions: {names}"
                 )
             return str(row[0])
@@ -468,7 +556,7 @@ class VersionStore:
             ).fetchall()
             listing = _listing(recent) if recent else "  (the store is empty)"
             raise StoreError(
-                f"no version {ref!r} in {self.path} (không tìm thấy phiên bản); the latest versions are:\n{listing}"
+                f"no version {ref!r} in {self.display} (không tìm thấy phiên bản); the latest versions are:\n{listing}"
             )
         more = " (first 20 shown)" if len(rows) > 20 else ""
         raise StoreError(
@@ -476,7 +564,7 @@ class VersionStore:
             f"{_listing(rows[:20])}\ngive more digits"
         )
 
-    def _check_head(self, conn: sqlite3.Connection, name: str, expected: str) -> None:
+    def _check_head(self, conn: Any, name: str, expected: str) -> None:
         row = conn.execute(
             "SELECT id FROM versions WHERE scenario_name = ? ORDER BY seq DESC LIMIT 1", (name,)
         ).fetchone()
@@ -491,7 +579,7 @@ class VersionStore:
             )
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, *row: Any) -> None:
+    def _insert(conn: Any, *row: Any) -> None:
         conn.execute(
             "INSERT INTO versions (id, scenario_name, parent, author, message, created_at, scenario_sha256, kpis_json) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -499,31 +587,48 @@ class VersionStore:
         )
 
     @staticmethod
-    def _insert_blobs(conn: sqlite3.Connection, blobs: Mapping[str, bytes]) -> None:
+    def _insert_blobs(conn: Any, blobs: Mapping[str, bytes]) -> None:
         for digest, data in blobs.items():
-            conn.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (digest, len(data), data))
+            conn.execute(
+                "INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                (digest, len(data), data),
+            )
 
-    def _blob(self, conn: sqlite3.Connection, digest: str, what: str) -> bytes:
+    def _blob(self, conn: Any, digest: str, what: str) -> bytes:
         row = conn.execute("SELECT data FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
         if row is None:
-            raise StoreError(f"{what} is missing from {self.path} (blob {digest[:12]}); the store is damaged")
+            raise StoreError(f"{what} is missing from {self.display} (blob {digest[:12]}); the store is damaged")
         data = bytes(row[0])
         if codec.sha256_hex(data) != digest:
             raise StoreError(
-                f"{what} in {self.path} does not match its SHA-256 {digest[:12]}: the file was changed outside "
+                f"{what} in {self.display} does not match its SHA-256 {digest[:12]}: the file was changed outside "
                 "gisplan. Restore the store from a backup; `VersionStore.verify()` lists every damaged item"
             )
         return data
 
-    def _load(self, conn: sqlite3.Connection, ids: list[str]) -> list[Version]:
+    def _load(self, conn: Any, ids: list[str]) -> list[Version]:
         out = []
         for vid in ids:
             row = conn.execute(_VERSION_SELECT + " WHERE v.id = ?", (vid,)).fetchone()
             if row is None:
-                raise StoreError(f"version {vid[:12]} vanished from {self.path}; the store is damaged")
+                raise StoreError(f"version {vid[:12]} vanished from {self.display}; the store is damaged")
             arts = conn.execute(
                 "SELECT name, size, sha256 FROM version_artifacts WHERE version_id = ? ORDER BY name", (vid,)
             ).fetchall()
+            try:
+                intact = row[0] == codec.version_id(
+                    scenario_name=row[1],
+                    scenario_sha256=row[6],
+                    artifacts={a[0]: a[2] for a in arts},
+                    kpis_json=row[7],
+                    parent=row[2],
+                    author=row[3],
+                    message=row[4],
+                    created_at=row[5],
+                )
+                kpis = json.loads(row[7])
+            except ValueError:  # KPIs that are not JSON any more
+                intact, kpis = False, {}
             out.append(
                 Version(
                     id=row[0],
@@ -533,12 +638,31 @@ class VersionStore:
                     message=row[4],
                     created_at=row[5],
                     scenario_sha256=row[6],
-                    kpis=json.loads(row[7]),
+                    kpis=kpis,
                     status=row[8],
                     artifacts=tuple(ArtifactInfo(*a) for a in arts),
+                    intact=intact,
                 )
             )
         return out
+
+
+def _tampered_message(version: Version, where: str) -> str:
+    return (
+        f"version {version.short_id} in {where} was changed outside gisplan (phiên bản đã bị sửa ngoài gisplan): "
+        "its fields no longer hash to its id, so its KPIs, names or files cannot be trusted. Restore the store "
+        "from a backup; `gisplan store verify` lists every damaged item"
+    )
+
+
+def _check_stored_name(name: str, version: Version) -> None:
+    try:
+        codec.check_artifact_name(name)
+    except StoreError as exc:
+        raise StoreError(
+            f"version {version.short_id} holds an artifact named {name!r}, which no gisplan saves: the store was "
+            f"crafted or damaged; nothing was exported. {exc}"
+        ) from exc
 
 
 def _run_hook(stage: str) -> None:

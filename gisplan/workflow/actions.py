@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,8 @@ from typing import Any
 import geopandas as gpd
 import yaml
 
-from gisplan._errors import GisplanError, ScenarioError
+from gisplan._errors import GisplanError, Problem, ScenarioError
+from gisplan.store.location import is_database_location
 from gisplan.store.versions import Version, VersionStore
 from gisplan.workflow.compare import Comparison, compare_runs, write_comparison
 from gisplan.workflow.folders import RunFolder, read_run, run_artifacts
@@ -189,7 +191,15 @@ def save_run(
     ``parent`` names the version this one revises; ``on_head=True`` takes the scenario's current head as the
     parent (what the app does: a planner saving again revises the last saved version).  The KPIs saved are the
     run folder's own ``kpis.json``.
+
+    Raises
+    ------
+    ScenarioError
+        If the folder's files do not match its ``manifest.json`` (a re-run that failed half-way, a file edited
+        or replaced by hand): a mixed folder is never saved.
     """
+    files = run_artifacts(run_dir)
+    _check_manifest(Path(run_dir), files)
     run = read_run(run_dir)
     scenario_name = name or Path(run_dir).resolve().name
     if on_head and parent is None:
@@ -198,13 +208,60 @@ def save_run(
     return store.save(
         scenario_name=scenario_name,
         scenario_text=run.scenario_text,
-        artifacts=run_artifacts(run_dir),
+        artifacts=files,
         kpis=run.kpis,
         author=author.strip(),
         message=message.strip(),
         parent=parent,
         expected_head=expected_head,
     )
+
+
+def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
+    """Every file of the run folder is the one its ``manifest.json`` hashed, and every hashed file is there."""
+    fix = "run the scenario again (`gisplan run SCENARIO --out FOLDER`) and save the new folder"
+    manifest_path = run_dir / "manifest.json"
+    if "manifest.json" not in files:
+        raise ScenarioError(
+            f"{run_dir} has no manifest.json, so its files cannot be checked (thiếu manifest.json); nothing was saved",
+            [Problem("missing manifest.json", file=str(manifest_path), hint=fix)],
+        )
+    try:
+        manifest = json.loads(files["manifest.json"].decode("utf-8"))
+        outputs = manifest["outputs"]
+        listed = {str(n): (str(e["sha256"]), int(e["bytes"])) for n, e in outputs.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ScenarioError(
+            f"{manifest_path} is not a gisplan run manifest ({exc}); nothing was saved",
+            [Problem("unreadable manifest", file=str(manifest_path), hint=fix)],
+        ) from exc
+    problems = []
+    for file_name, data in sorted(files.items()):
+        if file_name == "manifest.json":
+            continue
+        if file_name not in listed:
+            problems.append(Problem("file not listed in manifest.json", file=str(run_dir / file_name), hint=fix))
+        elif hashlib.sha256(data).hexdigest() != listed[file_name][0] or len(data) != listed[file_name][1]:
+            problems.append(
+                Problem(
+                    "file differs from the one manifest.json hashed (tệp khác với tệp đã ghi trong manifest.json)",
+                    file=str(run_dir / file_name),
+                    hint=fix,
+                )
+            )
+    for file_name in sorted(set(listed) - set(files)):
+        problems.append(Problem("file listed in manifest.json is missing", file=str(run_dir / file_name), hint=fix))
+    scenario = files.get("scenario.yaml")
+    if scenario is not None and hashlib.sha256(scenario).hexdigest() != manifest.get("scenario_sha256"):
+        problems.append(
+            Problem("scenario.yaml is not the scenario the run was made from", file=str(run_dir / "scenario.yaml"))
+        )
+    if problems:
+        raise ScenarioError(
+            f"run folder {run_dir} does not match its manifest.json (thư mục kết quả không khớp manifest.json): "
+            "a re-run failed half-way or a file was changed; nothing was saved",
+            problems,
+        )
 
 
 def run_title(run: RunFolder, ref: str) -> str:
@@ -236,7 +293,7 @@ def _resolve_side(ref: str, store_path: str | Path | None, tmp: Path, label: str
         out = tmp / label
         write_run(run_scenario(load_scenario(p), progress=progress), out, progress=progress)
         return out
-    if store_path is None or not Path(store_path).is_file():
+    if store_path is None or not (is_database_location(store_path) or Path(store_path).is_file()):
         raise GisplanError(f"{ref!r} is neither a run folder, a scenario file nor a version (no store at {store_path})")
     return VersionStore(store_path, create=False).export_version(ref, tmp / label)
 
