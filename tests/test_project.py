@@ -98,3 +98,29 @@ def test_metric_crs_and_region_are_checked():
     for bad in ("1 2 3", "25 60 24 61", [0, 0, 0, 0], "a b c d"):
         with pytest.raises(CRSError, match="region"):
             parse_region(bad)
+
+
+def test_cli_metric_crs_and_region_reach_the_run_and_its_saved_scenario(tmp_path):
+    """`gisplan run --metric-crs --region` set the frame and write it into the run's scenario.yaml (re-runnable)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from gisplan.workflow.demo import scenarios_dir
+
+    scen = scenarios_dir() / "duong_dong_underground.yaml"
+    cmd = [sys.executable, "-m", "gisplan.cli", "run", str(scen), "--out", str(tmp_path / "r"), "--quiet"]
+    ok = subprocess.run([*cmd, "--metric-crs", "EPSG:3405", "--region", "103.4", "9.2", "104.2", "10.5"],
+                        capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    saved = yaml.safe_load((tmp_path / "r" / "scenario.yaml").read_text(encoding="utf-8"))
+    assert saved["layers"]["metric_crs"] == "EPSG:3405" and saved["layers"]["region"] == [103.4, 9.2, 104.2, 10.5]
+    trenches = gpd.read_file(tmp_path / "r" / "plan.gpkg", layer="trenches")
+    assert trenches.crs.to_epsg() == 3405  # VN-2000 / UTM 48N
+    bad = subprocess.run([*cmd[:-3], "--out", str(tmp_path / "b"), "--metric-crs", "EPSG:3857"],
+                         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert bad.returncode == 1 and "Mercator" in bad.stderr and "Traceback" not in bad.stderr
+    far = subprocess.run([*cmd[:-3], "--out", str(tmp_path / "f"), "--region", "0", "40", "10", "50"],
+                         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert far.returncode == 1 and "outside the plausible area" in far.stderr

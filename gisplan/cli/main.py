@@ -42,10 +42,24 @@ def _cmd_layers_validate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.kind or args.layer or path.suffix.lower() != ".gpkg":
-            gdf = load_layer(path, args.kind, layer=args.layer, crs=args.crs, encoding=args.encoding)
+            gdf = load_layer(
+                path,
+                args.kind,
+                layer=args.layer,
+                crs=args.crs,
+                encoding=args.encoding,
+                metric_crs=args.metric_crs,
+                bounds=tuple(args.region) if args.region else "auto",
+            )
             counts = {args.kind or args.layer or path.stem: len(gdf)}
         else:
-            layers = read_layers(path, crs=args.crs, encoding=args.encoding)
+            layers = read_layers(
+                path,
+                crs=args.crs,
+                encoding=args.encoding,
+                metric_crs=args.metric_crs,
+                bounds=tuple(args.region) if args.region else "auto",
+            )
             counts = {k: len(v) for k, v in layers.items()}
             skipped = skipped_layers(path)
             for name in skipped:
@@ -127,7 +141,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.workers or args.scheduler:
         print("error: --workers and --scheduler apply to programme files (a YAML with 'areas')", file=sys.stderr)
         return 2
-    scen = load_scenario(args.scenario)
+    from gisplan.workflow.actions import with_project_frame
+
+    scen = with_project_frame(load_scenario(args.scenario), metric_crs=args.metric_crs, region=args.region)
     say(f"scenario {scen.name}: {scen.title}")
     result = run_scenario(scen, progress=say)
     paths = write_run(result, args.out, progress=say)
@@ -316,6 +332,17 @@ def _register_workflow(sub: Any) -> None:
         "--workers", type=int, default=0, help="programme: plan the areas on a Dask LocalCluster of N processes"
     )
     r.add_argument("--scheduler", metavar="ADDRESS", help="programme: use the Dask scheduler at ADDRESS instead")
+    r.add_argument(
+        "--metric-crs",
+        help="projected CRS in metres to compute in (sets layers.metric_crs; default: the UTM zone of the data)",
+    )
+    r.add_argument(
+        "--region",
+        nargs=4,
+        type=float,
+        metavar=("W", "S", "E", "N"),
+        help="plausible extent of the data in degrees (sets layers.region; default: drawn from the data)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress messages")
     r.set_defaults(func=_cmd_run)
 
@@ -437,6 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--layer", help="layer name inside a multi-layer file")
     v.add_argument("--crs", help="CRS of a file that states none, e.g. EPSG:4326, EPSG:4756 (VN-2000), EPSG:9207")
     v.add_argument("--encoding", help=_ENCODING_HELP)
+    v.add_argument("--metric-crs", help="projected CRS in metres to compute in (default: the UTM zone of the data)")
+    v.add_argument(
+        "--region",
+        nargs=4,
+        type=float,
+        metavar=("W", "S", "E", "N"),
+        help="plausible extent of the data in degrees (default: Vietnam for data in Vietnam, else from the data)",
+    )
     v.set_defaults(func=_cmd_layers_validate)
     i = lsub.add_parser("info", help="list layers, kinds, counts, CRS and extent", description="Describe a file.")
     i.add_argument("path")

@@ -34,12 +34,13 @@ import geopandas as gpd
 import yaml
 
 from gisplan._errors import GisplanError, Problem, ScenarioError
+from gisplan._yaml import load_yaml
 from gisplan.store.location import is_database_location
 from gisplan.store.versions import Version, VersionStore
 from gisplan.workflow.compare import Comparison, compare_runs, write_comparison
 from gisplan.workflow.folders import RunFolder, read_run, run_artifacts
 from gisplan.workflow.runs import RunResult, run_scenario, write_run
-from gisplan.workflow.scenario import load_scenario, parse_scenario, scenario_values
+from gisplan.workflow.scenario import Scenario, load_scenario, parse_scenario, scenario_values
 
 __all__ = [
     "CompareOutcome",
@@ -54,6 +55,7 @@ __all__ = [
     "underground_scenario",
     "vnd_from_billions",
     "wifi_scenario",
+    "with_project_frame",
 ]
 
 Progress = Callable[[str], None]
@@ -170,6 +172,26 @@ def run_scenario_text(
     result = run_scenario(scen, progress=progress, layers=None if layers is None else dict(layers))
     write_run(result, out_dir, progress=progress)
     return result
+
+
+def with_project_frame(
+    scen: Scenario, *, metric_crs: str | None = None, region: Sequence[float] | None = None
+) -> Scenario:
+    """The scenario with ``layers.metric_crs`` / ``layers.region`` set (the CLI's ``--metric-crs``, ``--region``).
+
+    The override is written into the scenario's text, so the run folder's ``scenario.yaml`` (and a version saved from
+    it) re-runs with the same frame.
+    """
+    if metric_crs is None and region is None:
+        return scen
+    doc = load_yaml(scen.text) if scen.text else dict(scen.values)
+    layers = dict(doc.get("layers") or {})
+    if metric_crs is not None:
+        layers["metric_crs"] = str(metric_crs)
+    if region is not None:
+        layers["region"] = [float(v) for v in region]
+    doc["layers"] = layers
+    return parse_scenario(scenario_yaml(doc), path=scen.path)
 
 
 # -- versions ----------------------------------------------------------------------------------------------------------
