@@ -252,7 +252,9 @@ def test_levels_join_where_a_road_ends_on_another_and_aliases_are_read():
     layer["cao_do"] = [1, 0, None]
     G = graph_from_roads(layer, catalog=CAT)
     at = {(a["x"], a["y"]): n for n, a in G.nodes(data=True)}
-    assert G.degree(at[(100.0, 0.0)]) == 3  # the ramp joins the flyover
+    assert G.degree(at[(100.0, 0.0)]) == 3  # the ramp joins the flyover, at one node (no zero-length join)
+    assert sum((a["x"], a["y"]) == (100.0, 0.0) for _n, a in G.nodes(data=True)) == 1
+    assert G.graph["joined_dangling"] == 0
     assert (150.0, 0.0) not in at  # the street passes under it
     tunnel = roads([LineString([(0, 0), (100, 0)]), LineString([(50, -50), (50, 50)])])
     tunnel["ham"] = [False, True]

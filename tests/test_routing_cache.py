@@ -197,3 +197,18 @@ def test_zero_and_tiny_edge_mix_is_routed_on_true_weights():
     G = weighted([(1, 2, 0), (2, 3, 0), (1, 3, 1e-10)])
     T = steiner_tree(G, [1, 3], exact=False)
     assert T.graph["cost"] == 0.0 and T.graph["lower_bound"] == 0.0
+
+
+def test_mehlhorn_bound_subtracts_what_the_zero_stand_ins_can_add():
+    """The optimum is 0 (two zero edges); Mehlhorn's bound on the stand-in weights must not exceed it."""
+    from gisplan.routing.settings import DEFAULT_SETTINGS
+    from gisplan.routing.steiner import _heuristic
+
+    G = weighted([(1, 2, 0), (2, 3, 0), (1, 3, 1e-10)])
+    A = graph_arrays(G)
+    assert A.zero_stand_in > 0
+    idx = np.array([A.index[1], A.index[3]])
+    is_term = np.zeros(A.n, dtype=bool)
+    is_term[idx] = True
+    _tree, bound = _heuristic(A, idx, is_term, starts=1, max_rounds=0, seed=0, moves=0, settings=DEFAULT_SETTINGS)
+    assert bound == 0.0

@@ -14,6 +14,8 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gisplan.routing._arrays import GraphArrays, graph_arrays
 from gisplan.routing._bounds import dual_ascent
@@ -268,3 +270,37 @@ def test_dual_ascent_is_the_optimum_on_a_tree_graph():
     T = steiner_tree(G, terms, exact=False)
     assert T.graph["cost"] == pytest.approx(opt) and T.graph["optimal"]
     assert T.graph["lower_bound_method"] == "dual_ascent"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.integers(6, 11), st.integers(2, 6))
+def test_dreyfus_wagner_is_the_brute_force_optimum(seed, n, k):
+    from gisplan.routing._bounds import dreyfus_wagner
+
+    rng = np.random.default_rng(seed)
+    G = nx.gnp_random_graph(n, 0.4, seed=seed)
+    G.add_edges_from((i, i + 1) for i in range(n - 1))
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.integers(0, 15))
+    terms = rng.choice(n, min(k, n), replace=False).tolist()
+    A = graph_arrays(G)
+    eids, bound = dreyfus_wagner(A, np.array([A.index[t] for t in terms]))
+    opt = brute_force_optimum(G, terms)
+    assert float(A.w_true[eids].sum()) == pytest.approx(opt, abs=1e-6)
+    assert bound <= opt + 1e-9 and bound == pytest.approx(opt, abs=1e-5)  # less the zero stand-ins
+    H = nx.Graph([(A.nodes[A.u[e]], A.nodes[A.v[e]]) for e in eids.tolist()])
+    assert set(terms) <= set(H.nodes) | ({terms[0]} if len(terms) == 1 else set()) and nx.is_connected(H)
+
+
+def test_few_terminals_on_a_big_graph_are_solved_exactly_by_the_dynamic_programme():
+    """5 terminals on a 60 x 60 grid: a flow model of 56,640 variables (too big for HiGHS by default)."""
+    rng = np.random.default_rng(4)
+    G = nx.convert_node_labels_to_integers(nx.grid_2d_graph(60, 60), ordering="sorted")
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.integers(1, 30))
+    terms = [0, 59, 3540, 3599, 1830]
+    T = steiner_tree(G, terms)
+    assert T.graph["optimal"] and T.graph["gap"] == 0.0
+    assert T.graph["lower_bound_method"] in ("dreyfus-wagner", "dual_ascent")
+    plain = steiner_tree(G, terms, exact=False)
+    assert T.graph["cost"] <= plain.graph["cost"]

@@ -211,6 +211,8 @@ class LocalSearch:
         or breadth-first step of key-path exchange costs one, a Python move ``(nodes + edges) / 20``.
     insertion
         Also try Steiner-vertex insertion (one MST per candidate vertex; for small graphs).
+    tol
+        Relative margin a move must gain (``RoutingSettings.improvement_tolerance``).
     elimination
         Also try key-vertex elimination (each move a bounded Dijkstra from the whole tree; for graphs
         where that ball stays small).
@@ -225,8 +227,10 @@ class LocalSearch:
         insertion: bool = True,
         elimination: bool = True,
         budget: list[int] | None = None,
+        tol: float = _TOL,
     ):
         self.budget = budget if budget is not None else [1 << 62]
+        self.tol = tol
         #: budget units one Python move (elimination, insertion) costs: about a bounded search of the graph
         self.move_cost = max(1, (A.n + len(A.u)) // 20)
         self.A = A
@@ -298,10 +302,10 @@ class LocalSearch:
             return None
         keep = np.array([e not in removed for e in eids.tolist()], dtype=bool)
         candidate = np.union1d(eids[keep], added)
-        if tree_cost(self.A, added) >= removed_cost - _TOL * removed_cost:
+        if tree_cost(self.A, added) >= removed_cost - self.tol * removed_cost:
             return None
         better = mst_prune(self.A, tree_nodes(self.A, candidate), self.is_terminal)
-        if tree_cost(self.A, better) < tree_cost(self.A, eids) - _TOL * tree_cost(self.A, eids):
+        if tree_cost(self.A, better) < tree_cost(self.A, eids) - self.tol * tree_cost(self.A, eids):
             return better
         return None
 
@@ -334,7 +338,7 @@ class LocalSearch:
             tdeg,
             self.is_terminal,
             int(self.budget[0]),
-            _TOL,
+            self.tol,
         )
         self.budget[0] = left
         if not improved:
@@ -386,7 +390,7 @@ class LocalSearch:
             self.budget[0] -= self.move_cost
             cand = mst_prune(A, np.append(nodes, x), self.is_terminal)
             c = tree_cost(A, cand)
-            if c < cost - _TOL * cost:
+            if c < cost - self.tol * cost:
                 eids, cost, improved = cand, c, True
                 nodes = tree_nodes(A, eids)
         return eids, improved

@@ -57,10 +57,6 @@ __all__ = [
 ]
 
 _ROAD_COLUMNS = ("road_id", "name", "road_class", "surface")
-#: Largest scale error (|scale factor - 1|) of a projected CRS accepted as "metres" at the layer's centre:
-#: UTM stays within 0.1 % inside its zone and VN-2000 TM-3 within 0.01 %; Web Mercator is 1.5 % off at
-#: Phú Quốc (10° N) and 56 % at 50° N.
-_MAX_SCALE_ERROR = 0.005
 
 
 def _scale_error(gdf: gpd.GeoDataFrame, own: CRS) -> float:
@@ -77,18 +73,20 @@ def _scale_error(gdf: gpd.GeoDataFrame, own: CRS) -> float:
     return float(max(abs(f.meridional_scale - 1.0), abs(f.parallel_scale - 1.0)))
 
 
-def _metric(gdf: gpd.GeoDataFrame, crs: CRS | None, what: str) -> gpd.GeoDataFrame:
+def _metric(
+    gdf: gpd.GeoDataFrame, crs: CRS | None, what: str, max_scale_error: float = DEFAULT_SETTINGS.max_scale_error
+) -> gpd.GeoDataFrame:
     """Reproject ``gdf`` to ``crs`` (or to its own UTM zone when ``crs`` is None and it is not truly metric).
 
-    A projected CRS in metres whose scale is more than 0.5 % off at the layer's centre (Web Mercator,
-    EPSG:3857, above all) is not taken as metres: lengths and trench costs would be inflated.
+    A projected CRS in metres whose scale is more than ``max_scale_error`` off at the layer's centre (Web
+    Mercator, EPSG:3857, above all) is not taken as metres: lengths and trench costs would be inflated.
     """
     if gdf.crs is None:
         raise CRSError(f"the {what} layer has no CRS; state one (e.g. EPSG:4326, or EPSG:9207 for VN-2000)")
     if crs is None:
         own = CRS.from_user_input(gdf.crs)
         metres = own.is_projected and own.axis_info[0].unit_name in ("metre", "meter")
-        if metres and _scale_error(gdf, own) <= _MAX_SCALE_ERROR:
+        if metres and _scale_error(gdf, own) <= max_scale_error:
             return gdf.copy()
         crs = choose_metric_crs(gdf)
     return to_metric(gdf, crs)
@@ -405,7 +403,7 @@ def graph_from_roads(
             "roads layer cannot be made into a graph",
             [Problem(f"missing column {c!r}", layer="roads", column=c, hint="add it or map an alias") for c in missing],
         )
-    r = _lines(_metric(roads, None, "roads"))
+    r = _lines(_metric(roads, None, "roads", s_.max_scale_error))
     crs = CRS.from_user_input(r.crs)
     rates, problems = {}, []
     for key in set(zip(r["surface"].astype(str), r["road_class"].astype(str), strict=True)):

@@ -24,6 +24,11 @@ class RoutingSettings:
         the budget of the automatic exact solve.  Measured on SteinLib (2 shared cores, load 7): c01 5,000
         variables 0.7 s, d01 10,000 1.3 s, c02 11,250 1.3 s, d06 16,000 2.8 s, c11 20,000 5.5 s, d11 40,000
         9.3 s, c16 100,000 224 s.  10,000 keeps it near a second.
+    exact_dp_max_work
+        Largest work (2^(terminals - 1) x (nodes + edges), a count) for which ``exact="auto"`` (and ``True``)
+        solves the instance exactly by the Dreyfus-Wagner dynamic programme (one Dijkstra per subset of
+        terminals): with few terminals it is exact in well under a second where the flow model is too big for
+        HiGHS.
     exact_node_limit
         Branch-and-bound node limit of the automatic exact solve (a count; deterministic work limit).
     dual_ascent_max_edges
@@ -58,12 +63,21 @@ class RoutingSettings:
         Relative stand-in for a zero edge weight in the array form (dimensionless): zeros become
         ``zero_weight * smallest positive weight / nodes``, because scipy.sparse.csgraph treats an explicit zero
         as "no edge" (scipy #18892, #18051).  Bounds subtract the most this can add, so they stay valid.
+    max_scale_error
+        Largest scale error (|scale factor - 1|, dimensionless) of a projected CRS in metres that
+        :func:`~gisplan.routing.graph.graph_from_roads` takes as metres at the layer's centre; beyond it the layer
+        is reprojected to its UTM zone.  UTM stays within 0.1 % inside its zone and VN-2000 TM-3 within 0.01 %;
+        Web Mercator (EPSG:3857) is 1.5 % off at Phú Quốc (10° N) and 56 % at 50° N.
+    improvement_tolerance
+        Relative margin (dimensionless) by which a local-search move must lower the cost to be taken: moves
+        that gain less are float noise and could cycle.
     merge_eps_m
         Points closer than this (metres) to a node or to each other along an edge are merged when edges are
         split (attaching poles, joining dangling ends, splitting parallel roads).
     """
 
     exact_max_flow_variables: int = 10_000
+    exact_dp_max_work: int = 2_000_000
     exact_node_limit: int = 2_000
     dual_ascent_max_edges: int = 5_000_000
     dual_ascent_switch_slack: float = 1.25
@@ -78,11 +92,14 @@ class RoutingSettings:
     starts_medium_max_edges: int = 300_000
     max_rounds: int = 20
     zero_weight: float = 1e-6
+    max_scale_error: float = 0.005
+    improvement_tolerance: float = 1e-9
     merge_eps_m: float = 1e-3
 
     def __post_init__(self) -> None:
         for name in (
             "exact_max_flow_variables",
+            "exact_dp_max_work",
             "exact_node_limit",
             "dual_ascent_max_edges",
             "local_neighbourhood_nodes",
@@ -99,7 +116,7 @@ class RoutingSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RoutingSettings.{name} must be an integer >= 1, not {value!r}")
-        for name in ("local_search_work", "zero_weight", "merge_eps_m"):
+        for name in ("local_search_work", "zero_weight", "merge_eps_m", "max_scale_error", "improvement_tolerance"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
                 raise ValueError(f"RoutingSettings.{name} must be a finite number > 0, not {value!r}")

@@ -7,7 +7,10 @@ source (one multi-source Dijkstra).
 
 Both run on the array form of the graph (:mod:`gisplan.routing._arrays`), cached
 outside the graph and checked against it on every call; the networkx graph stays
-the source of truth.
+the source of truth.  The two loops that dominate on big graphs, dual ascent and
+key-path exchange, are compiled by numba (:mod:`gisplan.routing._kernels`; the
+first call of a process imports numba and loads the cached machine code, about a
+second or two).
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ from scipy.sparse import csgraph
 
 from gisplan._errors import RoutingError, did_you_mean
 from gisplan.routing._arrays import GraphArrays, graph_arrays
-from gisplan.routing._bounds import dual_ascent, flow_model_size, solve_exact
+from gisplan.routing._bounds import (
+    dreyfus_wagner,
+    dreyfus_wagner_work,
+    dual_ascent,
+    flow_model_size,
+    solve_exact,
+)
 from gisplan.routing._heuristics import LocalSearch, mehlhorn, mst_prune, shortest_path_heuristic, tree_cost, tree_nodes
 from gisplan.routing.settings import DEFAULT_SETTINGS, RoutingSettings
 
@@ -145,6 +154,7 @@ def _improve(
         insertion=insertion and A.n <= settings.insertion_max_nodes,
         elimination=small,
         budget=budget,
+        tol=settings.improvement_tolerance,
     )
     return ls.run(eids)
 
@@ -194,7 +204,7 @@ def _heuristic(
             start = r[0]
         tree = improve(mst_prune(A, tree_nodes(A, start), is_term), budget())
         c = tree_cost(A, tree)
-        if c < best_cost * (1.0 - 1e-9):
+        if c < best_cost * (1.0 - settings.improvement_tolerance):
             best, best_cost = tree, c
     best = improve(best, left, insertion=True)
     return best, mehlhorn_bound
@@ -236,9 +246,11 @@ def steiner_tree(
     weight
         Edge attribute to minimise.
     exact
-        ``True``: solve the multicommodity flow MILP with HiGHS (node limit ``settings.exact_node_limit``);
-        ``"auto"``: only when it has at most ``settings.exact_max_flow_variables`` flow variables and the
-        heuristic is not already proven optimal; ``False``: never.
+        ``"auto"``: when the heuristic is not proven optimal, solve exactly by the Dreyfus-Wagner dynamic
+        programme when its work (2^(terminals - 1) x (nodes + edges)) is at most
+        ``settings.exact_dp_max_work``, and by the multicommodity flow MILP in HiGHS (node limit
+        ``settings.exact_node_limit``) when it has at most ``settings.exact_max_flow_variables`` flow
+        variables; ``True``: the same, HiGHS whatever the model's size; ``False``: never.
     lower_bound
         ``"dual_ascent"`` (Wong 1984), ``"mehlhorn"`` (the 2-approximation's cost / (2 - 2/l),
         instant but weak: a gap of up to 50 %) or ``"auto"`` (dual ascent up to
@@ -335,6 +347,14 @@ def _steiner_tree(
     use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
     if use_da:
         lb, lb_method = max(lb, dual_ascent(A, idx, settings=s)), "dual_ascent"
+    few = dreyfus_wagner_work(A, len(idx)) <= s.exact_dp_max_work
+    if exact is not False and few and _true_cost(A, best) > lb * (1.0 + 1e-9):
+        dp_tree, bound = dreyfus_wagner(A, idx)
+        dp_tree = mst_prune(A, tree_nodes(A, dp_tree), is_term) if len(dp_tree) else dp_tree
+        if _spans(A, dp_tree, idx) and _true_cost(A, dp_tree) < _true_cost(A, best) * (1.0 - 1e-12):
+            best, method = dp_tree, "dreyfus-wagner"
+        if bound > lb:
+            lb, lb_method = bound, "dreyfus-wagner"
     fits = flow_model_size(A, len(idx)) <= s.exact_max_flow_variables
     run_exact = exact is True or (exact == "auto" and fits)
     if run_exact and _true_cost(A, best) > lb * (1.0 + 1e-9):
