@@ -11,6 +11,7 @@ from shapely.geometry import LineString, Point, box
 from gisplan._errors import PlanningError, RoutingError
 from gisplan.catalog._catalog import load_catalog
 from gisplan.underground.planner import UndergroundParams, plan_undergrounding
+from gisplan.underground.settings import UndergroundSettings
 
 X0, Y0 = 400_000.0, 1_100_000.0
 CRS = "EPSG:32648"
@@ -155,17 +156,50 @@ def test_phases_within_budget_and_connected():
     assert (plan.layers["trenches"].groupby("street_key")["phase"].nunique() == 1).all()
 
 
-def test_boq_lines_sum_to_totals_and_plan_is_deterministic():
+def _yaml_prices() -> tuple[dict[str, int], dict[str, float]]:
+    """Unit prices and params read straight from the catalog file (not through gisplan.catalog)."""
+    import importlib.resources
+
+    import yaml
+
+    raw = yaml.safe_load(importlib.resources.files("gisplan.catalog").joinpath("catalog.yaml").read_text("utf-8"))
+    return {it["code"]: int(it["price_vnd"]) for it in raw["items"]}, dict(raw["params"])
+
+
+def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
+    # every road of the grid is urban asphalt and every cable a 12/24-fibre or copper one: the total is the layers'
+    # quantities times the catalog file's prices, plus the contingency share, up to rounding (1 VND a line)
     plan = _plan(budget=BIG)
-    boq = plan.boq
-    assert int(boq["amount_vnd"].sum()) == plan.kpis["cost_vnd"] == plan.total_vnd
-    assert sum(plan.kpis["phase_totals_vnd"].values()) == plan.kpis["cost_vnd"]
-    assert (boq["amount_vnd"] == (boq["quantity"] * boq["unit_price_vnd"]).round().astype("int64")).all()
-    assert {"TR.ASPHALT", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
-        boq["item_code"]
+    price, par = _yaml_prices()
+    tr, ch, cab = plan.layers["trenches"], plan.layers["manholes"], plan.layers["cables_rerouted"]
+    new = tr[~tr["reuse_duct"]]
+    code_of = {("fibre", 12): "CAB.FO12", ("fibre", 24): "CAB.FO24", ("copper", 0): "CAB.CU"}
+    cable_vnd = sum(
+        m * (1 + par["cable_slack_share"]) * price[code_of[(k, f)]]
+        for k, f, m in zip(cab["kind"], cab["fibre_count"], cab["underground_m"], strict=True)
     )
-    again = _plan(budget=BIG)
-    assert again.boq.equals(boq)
+    subtotal = (
+        new["length_m"].sum() * (price["TR.ASPHALT"] + price["TM.URBAN"])
+        + (new["n_ducts"] * new["length_m"]).sum() * price["DUCT.HDPE40"]
+        + (ch["kind"] == "manhole").sum() * price["MH.STD"]
+        + (ch["kind"] == "handhole").sum() * price["HH.STD"]
+        + plan.kpis["n_crossings"] * price["XING.URBAN"]
+        + cable_vnd
+        + cab["aerial_m"].sum() * price["AERIAL.REMOVE"]
+        + len(plan.layers["poles_removed"]) * price["POLE.REMOVE"]
+    )
+    expected = subtotal * (1 + par["contingency_share"])
+    assert plan.kpis["n_crossings"] >= 1 and len(plan.layers["poles_removed"]) >= 1  # the hand case has them
+    assert plan.total_vnd == pytest.approx(expected, abs=len(plan.boq) + 2)
+    assert sum(plan.kpis["phase_totals_vnd"].values()) == pytest.approx(expected, abs=len(plan.boq) + 2)
+
+
+def test_plan_is_deterministic():
+    plan = _plan(budget=BIG)
+    assert {"TR.ASPHALT", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
+        plan.boq["item_code"]
+    )
+    assert _plan(budget=BIG).boq.equals(plan.boq)
 
 
 def test_zone_outside_the_data():
@@ -546,15 +580,17 @@ def _far_roads(layers: dict[str, gpd.GeoDataFrame], lines: list[LineString]) -> 
     return {**layers, "roads": gpd.GeoDataFrame(gpd.pd.concat([layers["roads"], extra], ignore_index=True), crs=CRS)}
 
 
-def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
+#: Clip every roads layer, with a small margin (the tiny layers here are far below the default threshold).
+CLIP_ALWAYS = UndergroundSettings(clip_min_roads=0, clip_margin_m=10.0)
+
+
+def test_large_road_layers_are_clipped_with_the_same_plan():
     # roads far from the zone and its exchange (5 km east) are left out of the graph; the plan does not change
     layers = _far_roads(_layers(), [LineString([_xy(5000 + 100 * i, 0), _xy(5000 + 100 * i, 300)]) for i in range(5)])
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
-    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append, settings=CLIP_ALWAYS)
     assert any("clipped to 6 of 11 roads" in m for m in said), said
     assert not any("whole roads layer" in m for m in said)
     assert any("clipped to 6 of 11 roads" in m for m in clipped.messages)
@@ -568,7 +604,7 @@ def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
     assert rows(clipped) == rows(full)
 
 
-def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
+def test_clipped_road_graph_falls_back_to_the_whole_layer():
     # the exchange stands 600 m south of the grid, reached only by a road that goes 3 km east and back
     layers = _layers()
     sites = layers["sites"].copy()
@@ -580,11 +616,9 @@ def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
     ]
     layers = {**_far_roads(layers, detour), "sites": sites}
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
-    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append, settings=CLIP_ALWAYS)
     assert any("whole roads layer" in m for m in said), said
     assert clipped.boq.equals(full.boq)
 

@@ -39,9 +39,8 @@ from scipy.sparse import csgraph
 from gisplan.catalog._catalog import Catalog
 from gisplan.underground._inputs import sorted_nodes
 from gisplan.underground._quantities import Edge, chambers, ducts_needed, ekey
+from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
-#: Candidates evaluated exactly per round (the best by estimated net saving).
-_EVALS_PER_ROUND = 40
 _EPS = 1e-6
 
 
@@ -195,6 +194,7 @@ def add_shortcuts(
     spacing_m: float,
     max_length_m: float,
     max_rounds: int,
+    settings: UndergroundSettings | None = None,
 ) -> ShortcutResult:
     """Add shortcut trenches to the tree ``T`` while each saves more cable than it costs (see the module docstring).
 
@@ -234,7 +234,7 @@ def add_shortcuts(
         est = _estimates(r, cands, a_idx, b_idx, d_now, price)
         floor = np.array([_cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m) for c in cands])
         order = [i for i in np.argsort(-(est - floor), kind="stable").tolist() if est[i] - floor[i] > 0]
-        for i in order[:_EVALS_PER_ROUND]:
+        for i in order[: (settings or DEFAULT_SETTINGS).evals_per_round]:
             c = cands[i]
             saving, n_routes = _exact_saving(c, spans, by_route, paths, rcost, r, (a_idx, b_idx, d_now), length)
             cost = _cost(c, n_routes, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)

@@ -65,6 +65,7 @@ from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.plan import Plan
 from gisplan.underground._build import build_plan
 from gisplan.underground.params import UndergroundParams
+from gisplan.underground.settings import UndergroundSettings
 
 __all__ = ["plan_undergrounding"]
 
@@ -80,6 +81,7 @@ def plan_undergrounding(
     *,
     catalog: Catalog | None = None,
     progress: Callable[[str], None] | None = None,
+    settings: UndergroundSettings | None = None,
 ) -> Plan:
     """Plan moving the aerial cables of ``zones`` underground (see the module docstring for the method).
 
@@ -97,6 +99,9 @@ def plan_undergrounding(
         Cost catalog; default :func:`gisplan.catalog._catalog.load_catalog`.
     progress
         Called with a short message at each step (for the app and the CLI).
+    settings
+        Work limits and tolerances (:class:`~gisplan.underground.settings.UndergroundSettings`); default
+        :data:`~gisplan.underground.settings.DEFAULT_SETTINGS`.
 
     Returns
     -------
@@ -122,4 +127,4 @@ def plan_undergrounding(
         The exchange or some poles cannot be reached over the roads (named in the message).
     """
     cat = catalog if catalog is not None else load_catalog()
-    return build_plan(dict(layers), zones, params, cat, progress or _noop)
+    return build_plan(dict(layers), zones, params, cat, progress or _noop, settings)
