@@ -102,6 +102,11 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "n_streets": ("Số tuyến phố", "Streets"),
     "n_manholes": ("Số hố ga", "Manholes"),
     "n_handholes": ("Số bể kéo cáp", "Handholes"),
+    "chambers_by_reason": ("Hố cáp theo công dụng", "Chambers by reason"),
+    "n_chambers_near_intersection": (
+        "Hố cáp gần giao lộ (không còn chỗ khác)",
+        "Chambers near an intersection (no other place)",
+    ),
     "n_poles_removed": ("Số cột thu hồi", "Poles removed"),
     "n_crossings": ("Số điểm băng đường", "Road crossings"),
     "n_cables_moved": ("Số khoảng cáp chuyển ngầm", "Cable spans moved"),

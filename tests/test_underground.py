@@ -90,9 +90,9 @@ def _plan(layers=None, zone=ZONE, **kw):
 def test_grid_trench_network_is_the_known_cheapest():
     plan = _plan()
     tr = plan.layers["trenches"]
-    # cheapest tree: exchange spur 20 m, V0 (0..200), H2 (0..200), H1 (0..50) and five 5 m pole spurs;
+    # cheapest tree: exchange lead-in 20 m, V0 (0..200), H2 (0..200), H1 (0..50); no trench to the poles (5 m off);
     # every other tree connecting the exchange, PA (on H1) and PB, P1, P3, P2 (on H2) is longer.
-    expected = 20 + 200 + 200 + 50 + 5 * 5
+    expected = 20 + 200 + 200 + 50
     assert tr["length_m"].sum() == pytest.approx(expected, abs=1.0)
     assert plan.kpis["trench_km"] == pytest.approx(expected / 1000, abs=0.002)
     assert plan.kpis["steiner_gap"] == pytest.approx(0.0, abs=1e-9)
@@ -124,8 +124,8 @@ def test_manhole_spacing_never_exceeded():
     spacing = 45.0
     plan = _plan(manhole_spacing_m=spacing)
     tr = plan.layers["trenches"]
-    ch = plan.layers["manholes"]
-    assert (ch["kind"] == "handhole").any()
+    ch = plan.layers["chambers"]
+    assert (ch["type"] == "handhole").any()
     merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
     chambers = shapely.union_all(ch.geometry.values)
     pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
@@ -171,7 +171,7 @@ def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
     # quantities times the catalog file's prices, plus the contingency share, up to rounding (1 VND a line)
     plan = _plan(budget=BIG)
     price, par = _yaml_prices()
-    tr, ch, cab = plan.layers["trenches"], plan.layers["manholes"], plan.layers["cables_rerouted"]
+    tr, ch, cab = plan.layers["trenches"], plan.layers["chambers"], plan.layers["cables_rerouted"]
     new = tr[~tr["reuse_duct"]]
     code_of = {("fibre", 12): "CAB.FO12", ("fibre", 24): "CAB.FO24", ("copper", 0): "CAB.CU"}
     cable_vnd = sum(
@@ -181,8 +181,9 @@ def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
     subtotal = (
         new["length_m"].sum() * (price["TR.ASPHALT"] + price["TM.URBAN"])
         + (new["n_ducts"] * new["length_m"]).sum() * price["DUCT.HDPE40"]
-        + (ch["kind"] == "manhole").sum() * price["MH.STD"]
-        + (ch["kind"] == "handhole").sum() * price["HH.STD"]
+        + (ch["type"] == "manhole").sum() * price["MH.STD"]
+        + (ch["type"] == "handhole").sum() * price["HH.STD"]
+        + (ch["reason"] == "riser").sum() * price["RISER.POLE"]
         + plan.kpis["n_crossings"] * price["XING.URBAN"]
         + cable_vnd
         + cab["aerial_m"].sum() * price["AERIAL.REMOVE"]
@@ -393,7 +394,7 @@ def test_ring_manhole_spacing_with_shortcut():
     plan = _plan(layers=_ring(**RING), zone=_ring_zone(200.0), manhole_spacing_m=spacing)
     assert plan.kpis["n_shortcuts"] == 1
     tr = plan.layers["trenches"]
-    ch = plan.layers["manholes"]
+    ch = plan.layers["chambers"]
     merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
     chambers = shapely.union_all(ch.geometry.values)
     pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
@@ -414,7 +415,7 @@ def test_shortcut_params_are_checked():
 def test_network_duct_counts_equal_tree_counts_on_a_tree():
     import random
 
-    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._quantities import root_tree, routes_per_edge, routes_per_edge_network
     from gisplan.underground._shortcuts import root_paths
 
     for seed in range(5):
@@ -429,7 +430,7 @@ def test_network_duct_counts_equal_tree_counts_on_a_tree():
             route_of[f"C{i}"] = f"R{rng.randrange(6)}"
         ends = sorted({n for p in paths.values() for n in (p[0], p[-1])})
         feeders = root_paths(T, 0, ends)
-        assert cables_per_edge_network(T, 0, paths, route_of, feeders) == cables_per_edge(rt, paths, route_of)
+        assert routes_per_edge_network(T, 0, paths, route_of, feeders) == routes_per_edge(rt, paths, route_of)
 
 
 def test_forced_corridor_is_followed_and_priced_in_full():
@@ -451,7 +452,7 @@ def test_forced_corridor_off_the_roads_is_refused():
 
 
 def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
-    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._quantities import root_tree, routes_per_edge, routes_per_edge_network
     from gisplan.underground._shortcuts import root_paths
 
     # exchange 0 - 1 - 2 - 3 - 4: span A (1-2) lies on the way from span B (3-4) to the exchange, so edge 1-2
@@ -462,14 +463,15 @@ def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
     paths = {"A": [1, 2], "B": [3, 4]}
     route_of = {"A": "RA", "B": "RB"}
     want = {(0, 1): 2, (1, 2): 2, (2, 3): 1, (3, 4): 1}
-    assert cables_per_edge(rt, paths, route_of) == want
-    assert cables_per_edge_network(T, 0, paths, route_of, root_paths(T, 0, [1, 2, 3, 4])) == want
+    assert {e: len(r) for e, r in routes_per_edge(rt, paths, route_of).items()} == want
+    feeders = root_paths(T, 0, [1, 2, 3, 4])
+    assert {e: len(r) for e, r in routes_per_edge_network(T, 0, paths, route_of, feeders).items()} == want
 
 
 def test_duct_counts_never_grow_away_from_the_exchange():
     import random
 
-    from gisplan.underground._quantities import cables_per_edge, ekey, root_tree
+    from gisplan.underground._quantities import ekey, root_tree, routes_per_edge
 
     for seed in range(8):
         T = nx.random_labeled_tree(40, seed=seed)
@@ -480,7 +482,7 @@ def test_duct_counts_never_grow_away_from_the_exchange():
             a, b = rng.sample(range(40), 2)
             paths[f"C{i}"] = rt.path(a, b)
             route_of[f"C{i}"] = f"R{rng.randrange(10)}"
-        counts = cables_per_edge(rt, paths, route_of)
+        counts = {e: len(r) for e, r in routes_per_edge(rt, paths, route_of).items()}
         for n in rt.order[1:]:
             up = counts[ekey(n, rt.parent[n])]
             for m in T.adj[n]:
@@ -650,9 +652,9 @@ def test_boq_quantities_match_the_layers():
     assert q[[c for c in q.index if c.startswith("TR.")]].sum() == pytest.approx(trench_m, abs=0.01)
     assert q[[c for c in q.index if c.startswith("TM.")]].sum() == pytest.approx(trench_m, abs=0.01)
     assert q["DUCT.HDPE40"] == pytest.approx((new["n_ducts"] * new["length_m"]).sum(), abs=0.01)
-    mh = plan.layers["manholes"]
-    assert q["MH.STD"] == (mh["kind"] == "manhole").sum() and q["HH.STD"] == (mh["kind"] == "handhole").sum()
-    assert len(set(mh.loc[mh["kind"] == "manhole"].geometry.to_wkt())) == q["MH.STD"]  # one chamber per node
+    mh = plan.layers["chambers"]
+    assert q["MH.STD"] == (mh["type"] == "manhole").sum() and q["HH.STD"] == (mh["type"] == "handhole").sum()
+    assert len(set(mh.loc[mh["type"] == "manhole"].geometry.to_wkt())) == q["MH.STD"]  # one chamber per node
     assert q[[c for c in q.index if c.startswith("XING.")]].sum() == plan.kpis["n_crossings"]
     assert q["POLE.REMOVE"] == plan.kpis["n_poles_removed"]
     cab = plan.layers["cables_rerouted"]
@@ -660,3 +662,107 @@ def test_boq_quantities_match_the_layers():
     slack = 1 + load_catalog().param("cable_slack_share")
     cable_codes = [c for c in q.index if c.startswith("CAB.")]
     assert q[cable_codes].sum() == pytest.approx(cab["underground_m"].sum() * slack, abs=0.01)  # slack once
+
+
+# ---- chambers by rule (issue 12) ----------------------------------------------------------------------------------
+
+
+def _street(side_streets: tuple[float, ...] = ()) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame]:
+    """One 1 km urban street (y = 0), the exchange 20 m south of its west end, side streets at the given x, and one
+    990 m fibre span between two telecom poles 5 m north of the street at x = 5 and x = 995 (both route ends)."""
+    lines = [("S", "Main", LineString([_xy(0, 0), _xy(1000, 0)]))]
+    lines += [(f"X{i}", f"Side {i}", LineString([_xy(x, 0), _xy(x, 100)])) for i, x in enumerate(side_streets)]
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": [r[0] for r in lines],
+            "name": [r[1] for r in lines],
+            "road_class": ["urban"] * len(lines),
+            "surface": ["asphalt"] * len(lines),
+        },
+        geometry=[r[2] for r in lines],
+        crs=CRS,
+    )
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["A", "B"], "owner": ["telecom", "telecom"]},
+        geometry=[Point(_xy(5, 5)), Point(_xy(995, 5))],
+        crs=CRS,
+    )
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": ["C1"],
+            "placement": ["aerial"],
+            "kind": ["fibre"],
+            "fibre_count": [24],
+            "owner": ["VNPT"],
+            "from_pole": ["A"],
+            "to_pole": ["B"],
+        },
+        geometry=[LineString([_xy(5, 5), _xy(995, 5)])],
+        crs=CRS,
+    )
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX1"], "kind": ["exchange"], "name": ["Exchange"], "has_fibre": [True]},
+        geometry=[Point(_xy(0, -20))],
+        crs=CRS,
+    )
+    zone = gpd.GeoDataFrame({"name": ["street"]}, geometry=[box(*_xy(-10, -10), *_xy(1010, 110))], crs=CRS)
+    return {"roads": roads, "poles": poles, "cables": cables, "sites": sites}, zone
+
+
+def _street_plan(side_streets: tuple[float, ...] = (), *, catalog: dict | None = None, **kw):
+    layers, zone = _street(side_streets)
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027, **kw)
+    return plan_undergrounding(layers, zone, params, catalog=load_catalog(overrides=catalog))
+
+
+def _pulling(plan) -> gpd.GeoDataFrame:
+    ch = plan.layers["chambers"]
+    return ch[ch["reason"] == "pulling"]
+
+
+def test_pulling_length_and_spacing_set_the_chamber_count():
+    # the span's two ends are cable ends (splice chambers at x = 5 and x = 995): 990 m between them;
+    # no trench to the poles, and no chamber at the poles' feet other than those
+    default = _street_plan()  # catalog spacing 200 m < fibre pulling 450 m: ceil(990 / 200) - 1 = 4
+    assert default.kpis["trench_km"] == pytest.approx((20 + 995) / 1000, abs=1e-3)
+    assert sorted(default.layers["chambers"]["reason"]) == ["exchange", *["pulling"] * 4, "splice", "splice"]
+    assert len(_pulling(_street_plan(manhole_spacing_m=500.0))) == 2  # fibre pulling 450 m: ceil(990 / 450) - 1
+    assert len(_pulling(_street_plan(manhole_spacing_m=100.0))) == 9  # ceil(990 / 100) - 1
+    shorter = _street_plan(manhole_spacing_m=500.0, catalog={"params": {"pulling_length_fibre_m": 300}})
+    assert len(_pulling(shorter)) == 3  # ceil(990 / 300) - 1
+    xs = sorted(p.x - X0 for p in _pulling(shorter).geometry)
+    assert xs == pytest.approx([252.5, 500.0, 747.5], abs=0.01)  # equal stretches of 247.5 m
+
+
+def test_no_chamber_at_an_intersection_when_another_place_exists():
+    # one pulling chamber halves the 990 m run: at x = 500, where a side street joins; it moves 10 m off
+    cat = {"params": {"pulling_length_fibre_m": 600}}
+    plain = _street_plan(catalog=cat, manhole_spacing_m=600.0)
+    assert [p.x - X0 for p in _pulling(plain).geometry] == pytest.approx([500.0], abs=0.01)
+    plan = _street_plan((500.0,), catalog=cat, manhole_spacing_m=600.0)
+    (p,) = list(_pulling(plan).geometry)
+    assert abs(p.x - X0 - 500.0) >= 10.0 and abs(p.x - X0 - 500.0) <= 11.0
+    ch = plan.layers["chambers"]
+    assert not ch["near_intersection"].any() and plan.kpis["n_chambers_near_intersection"] == 0
+    assert ch.geometry.distance(Point(_xy(500, 0))).min() >= 10.0
+
+
+def test_a_chamber_with_no_other_place_stays_and_is_reported():
+    # a clearance larger than the street: every place is near the side street's junction
+    plan = _street_plan((500.0,), catalog={"params": {"chamber_intersection_clearance_m": 100}})
+    ch = plan.layers["chambers"]
+    near = ch["near_intersection"].astype(bool)
+    assert near.sum() == plan.kpis["n_chambers_near_intersection"] >= 1
+    d = ch.geometry.distance(Point(_xy(500, 0)))
+    assert (near.to_numpy() == (d.to_numpy() < 100.0)).all()  # reported exactly where the rule could not be kept
+    assert any("giao lộ" in m for m in plan.messages)
+
+
+def test_branch_chamber_moves_off_the_junction_towards_the_exchange():
+    plan = _plan()  # the grid: the trench tree branches at (100, 200), a crossroads of Hang 2 and Doc 1
+    ch = plan.layers["chambers"]
+    branch = ch[ch["reason"] == "branch"]
+    assert len(branch) == 1
+    (p,) = list(branch.geometry)
+    assert Point(_xy(100, 200)).distance(p) == pytest.approx(10.0, abs=0.1)
+    assert p.x - X0 == pytest.approx(100.0, abs=1e-6) and p.y - Y0 < 200.0  # down Doc 1, towards the exchange

@@ -18,6 +18,7 @@ from gisplan.catalog._catalog import Catalog
 from gisplan.io.crs import METRIC_CRS
 from gisplan.plan import Plan
 from gisplan.routing.graph import count_crossings
+from gisplan.underground._chambers import Chamber, ChamberRules, intersection_points, place_chambers
 from gisplan.underground._inputs import (
     CommuneLookup,
     check_zones_in_data,
@@ -31,16 +32,13 @@ from gisplan.underground._output import assemble
 from gisplan.underground._phasing import PhaseResult, Street, assign_phases
 from gisplan.underground._quantities import (
     Edge,
-    Handhole,
     RootedTree,
     Work,
-    cables_per_edge,
-    cables_per_edge_network,
-    chambers,
     ducts_needed,
     ekey,
-    handholes,
     root_tree,
+    routes_per_edge,
+    routes_per_edge_network,
 )
 from gisplan.underground._route import Routed, route_trench_tree
 from gisplan.underground._shortcuts import Span, add_shortcuts, root_paths
@@ -175,7 +173,24 @@ def build_plan(
     edges = sorted(net.n_cab, key=repr)
     edge_items, edge_info = _trench_items(net.N, edges, net.n_cab, cat)
     xings = [(c.node, str(c.road_class)) for c in count_crossings(routed.G, net.N)]
-    ch, hh, node_items = _chamber_items(net.N, routed.term_nodes, spacing, xings, edge_items, cat)
+    roles = _terminal_roles(layers, sel, ends, route_of, routed, net.N, st)
+    kinds = _kinds_per_edge(sel, route_of, net.routes)
+    rules = ChamberRules(
+        spacing_m=spacing,
+        pulling_m={k: float(cat.param(f"pulling_length_{k}_m")) for k in ("fibre", "copper", "coax")},
+        clearance_m=float(cat.param("chamber_intersection_clearance_m")),
+        drop_reach_m=float(cat.param("drop_reach_m")),
+    )
+    progress("chambers by rule: branch, exchange, splice, riser, drop and pulling points, off intersections")
+    chambers = place_chambers(
+        net.N,
+        root=routed.root,
+        roles=roles,
+        intersections=intersection_points(routed.roads, routed.G),
+        kinds=kinds,
+        rules=rules,
+    )
+    node_items = _chamber_items(chambers, xings, edge_items, cat)
     cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
     poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
     edge_street = _streets(net.N, rt.order)
@@ -192,8 +207,7 @@ def build_plan(
         edge_info=edge_info,
         edge_street=edge_street,
         node_items=node_items,
-        chamber_nodes=ch,
-        hh=hh,
+        chambers=chambers,
         crossings=xings,
         cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
         cable_paths=net.paths,
@@ -237,8 +251,13 @@ class _Network:
 
     N: nx.Graph
     paths: dict[str, list[Hashable]]
-    n_cab: dict[Edge, int]
+    routes: dict[Edge, frozenset[str]]
     shortcut_kpis: dict[str, Any]
+
+    @property
+    def n_cab(self) -> dict[Edge, int]:
+        """Number of distinct cable routes in each trench edge."""
+        return {e: len(r) for e, r in self.routes.items()}
 
 
 def _trench_network(
@@ -277,7 +296,7 @@ def _trench_network(
         )
     if res is None or not res.added:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
-        return _Network(routed.T, paths, cables_per_edge(rt, paths, route_of), kpis)
+        return _Network(routed.T, paths, routes_per_edge(rt, paths, route_of), kpis)
     kpis = {
         "n_shortcuts": len(res.added),
         "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
@@ -289,7 +308,7 @@ def _trench_network(
     )
     N, paths = res.network, dict(res.paths)
     feeders = root_paths(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
-    return _Network(N, paths, cables_per_edge_network(N, routed.root, paths, route_of, feeders), kpis)
+    return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis)
 
 
 def _trench_items(
@@ -321,22 +340,115 @@ def _trench_items(
 
 
 def _chamber_items(
-    N: nx.Graph,
-    term_nodes: list[Hashable],
-    spacing: float,
+    chambers: list[Chamber],
     xings: list[tuple[Hashable, str]],
     edge_items: dict[Edge, list[tuple[str, float]]],
     cat: Catalog,
-) -> tuple[list[Hashable], list[Handhole], dict[Hashable, list[tuple[str, float]]]]:
-    """Manhole nodes, handholes (their items added to ``edge_items`` in place) and the node items with crossings."""
-    ch = sorted_nodes(chambers(N, term_nodes))
-    hh = handholes(N, set(ch), spacing)
-    node_items: dict[Hashable, list[tuple[str, float]]] = {n: [("MH.STD", 1.0)] for n in ch}
+) -> dict[Hashable, list[tuple[str, float]]]:
+    """Node items (chambers at nodes, road crossings); chambers along edges are added to ``edge_items`` in place.
+
+    A riser chamber also brings the riser on its pole (``RISER.POLE``).
+    """
+    node_items: dict[Hashable, list[tuple[str, float]]] = {}
+    for c in chambers:
+        items = [(c.code, 1.0)] + ([("RISER.POLE", 1.0)] if c.reason == "riser" else [])
+        if c.node is not None:
+            node_items.setdefault(c.node, []).extend(items)
+        else:
+            assert c.edge is not None
+            edge_items[c.edge] = [*edge_items[c.edge], *items]
     for xn, rc in xings:
         node_items.setdefault(xn, []).append((cat.crossing_code(rc), 1.0))
-    for h in hh:
-        edge_items[h.edge] = [*edge_items[h.edge], ("HH.STD", 1.0)]
-    return ch, hh, node_items
+    return node_items
+
+
+def _kinds_per_edge(
+    sel: gpd.GeoDataFrame, route_of: dict[str, str], routes: dict[Edge, frozenset[str]]
+) -> dict[Edge, set[str]]:
+    """The cable kinds (fibre, copper, coax) each trench edge carries."""
+    kind_of: dict[str, set[str]] = {}
+    for cid, kind in zip(sel["cable_id"], sel["kind"], strict=True):
+        kind_of.setdefault(route_of[str(cid)], set()).add(str(kind))
+    return {e: set().union(*(kind_of.get(r, set()) for r in rs)) for e, rs in routes.items()}
+
+
+def _continuing_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> tuple[set[str], list[Any]]:
+    """Poles named by aerial cables that are not moved, and the ends of those cables that name no known pole."""
+    cables = layers["cables"]
+    aerial = cables[cables["placement"] == "aerial"]
+    moved = set(sel["cable_id"].astype(str))
+    poles = layers.get("poles")
+    known = set(poles["pole_id"].astype(str)) if poles is not None and not poles.empty else set()
+    named: set[str] = set()
+    loose: list[Any] = []
+    for cid, fp, tp, g in zip(aerial["cable_id"], aerial["from_pole"], aerial["to_pole"], aerial.geometry, strict=True):
+        if str(cid) in moved:
+            continue
+        for k, p in enumerate((fp, tp)):
+            if isinstance(p, str) and p in known:
+                named.add(p)
+            elif g is not None and not g.is_empty:
+                loose.append(shapely.get_point(g, -k))
+    return named, loose
+
+
+def _terminal_roles(
+    layers: dict[str, gpd.GeoDataFrame],
+    sel: gpd.GeoDataFrame,
+    ends: dict[str, tuple[str, str]],
+    route_of: dict[str, str],
+    routed: Routed,
+    N: nx.Graph,
+    st: UndergroundSettings,
+) -> dict[Hashable, set[str]]:
+    """Roles of the network nodes for the chamber rules (see :mod:`gisplan.underground._chambers`).
+
+    - ``exchange``: the road point where the exchange's lead-in joins the trench network;
+    - ``riser``: the road point of a moved span's end pole that still carries an aerial cable that is not moved
+      (the cable goes on aerially from a riser on that pole);
+    - ``splice``: the road point where a moved cable route ends (its end appears in one span of the route only)
+      and does not go on aerially;
+    - ``distribution``: the road point of every other end pole of a moved span.  Without a buildings layer the
+      poles the moved cables hang from stand for the distribution points: the subscriber drops hang from them.
+    """
+    named, loose = _continuing_poles(layers, sel)
+    pts = {}
+    tids = sorted({t for pair in ends.values() for t in pair})
+    riser: set[str] = {t for t in tids if t.startswith("pole:") and t[5:] in named}
+    if loose:
+        poles = layers.get("poles")
+        xy = dict(zip(poles["pole_id"].astype(str), poles.geometry, strict=True)) if poles is not None else {}
+        for t in tids:
+            if t.startswith("pole:") and t[5:] in xy:
+                pts[t] = xy[t[5:]]
+        end_pts = {
+            f"end:{cid}:{side}": shapely.get_point(g, k)
+            for cid, g in zip(sel["cable_id"].astype(str), sel.geometry, strict=True)
+            for k, side in ((0, "a"), (-1, "b"))
+        }
+        pts.update({t: end_pts[t] for t in tids if t in end_pts})
+        ids = sorted(pts)
+        tree = shapely.STRtree([pts[t] for t in ids])
+        _i, hit = tree.query(np.asarray(loose, dtype=object), predicate="dwithin", distance=st.pole_end_tolerance_m)
+        riser |= {ids[k] for k in set(hit.tolist())}
+    count: dict[tuple[str, str], int] = {}
+    for cid, (a, b) in ends.items():
+        for t in (a, b):
+            count[(route_of[cid], t)] = count.get((route_of[cid], t), 0) + 1
+    route_end = {t for (_r, t), k in count.items() if k == 1}
+    roles: dict[Hashable, set[str]] = {}
+    for t in tids:
+        n = routed.node_of[t]
+        role = "riser" if t in riser else ("splice" if t in route_end else "distribution")
+        roles.setdefault(n, set()).add(role)
+    root = routed.root
+    entry = root
+    if N.degree[root] == 1:
+        (nb,) = N.adj[root]
+        if N.edges[root, nb].get("kind") == "spur":
+            entry = nb
+    roles.setdefault(entry, set()).add("exchange")
+    return roles
 
 
 def _cable_items(

@@ -81,19 +81,19 @@ def assemble(
         district, commune = nloc[n]
         for code, q in w.node_items[n]:
             lines.append(boq_line(cat, code, q, phase=str(year), district=district, commune=commune))
-    chamber_rows = [
-        {"kind": "manhole", "phase": str(ph.node_year[n]), "year": ph.node_year[n], "geometry": _pt(T, n)}
-        for n in w.chamber_nodes
-    ]
-    chamber_rows += [
-        {
-            "kind": "handhole",
-            "phase": str(ph.street_year[w.edge_street[h.edge]]),
-            "year": ph.street_year[w.edge_street[h.edge]],
-            "geometry": h.point,
-        }
-        for h in w.hh
-    ]
+    chamber_rows = []
+    for c in w.chambers:
+        year = ph.node_year[c.node] if c.node is not None else ph.street_year[w.edge_street[c.edge]]
+        chamber_rows.append(
+            {
+                "type": c.type,
+                "reason": c.reason,
+                "near_intersection": bool(c.near_intersection),
+                "phase": str(year),
+                "year": year,
+                "geometry": c.point,
+            }
+        )
     # cables
     sel = w.cables
     cids = [str(c) for c in sel["cable_id"]]
@@ -139,7 +139,7 @@ def assemble(
 
     layers = {
         "trenches": frame(trench_rows, [k for k in trench_rows[0] if k != "geometry"] if trench_rows else ["phase"]),
-        "manholes": frame(chamber_rows, ["kind", "phase", "year"]),
+        "chambers": frame(chamber_rows, ["type", "reason", "near_intersection", "phase", "year"]),
         "poles_removed": frame(pole_rows, ["pole_id", "phase", "year"]),
         "cables_rerouted": frame(
             cable_rows, ["cable_id", "kind", "fibre_count", "aerial_m", "underground_m", "phase", "year"]
@@ -154,8 +154,22 @@ def assemble(
         f"{w.root_site}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
         f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
         *w.notes,
+        *_intersection_notes(layers["chambers"]),
     ]
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
+
+
+def _intersection_notes(ch: gpd.GeoDataFrame) -> list[str]:
+    """One message per chamber left near a road intersection because no other place exists."""
+    if not len(ch):
+        return []
+    near = ch[ch["near_intersection"].astype(bool)]
+    pts = gpd.GeoSeries(list(near.geometry), crs=ch.crs).to_crs("EPSG:4326")
+    return [
+        f"{t} ({r}) at {p.x:.5f}, {p.y:.5f} stays near a road intersection: no other place on its trench / "
+        f"Hố cáp gần giao lộ do không còn vị trí khác"
+        for t, r, p in zip(near["type"], near["reason"], pts, strict=True)
+    ]
 
 
 def _kpis(
@@ -170,7 +184,7 @@ def _kpis(
     years = sorted(int(p) for p in by_phase["phase"]) if len(by_phase) else []
     aerial_m = float(layers["cables_rerouted"]["aerial_m"].sum()) if len(layers["cables_rerouted"]) else 0.0
     net_km = (trench_m + reuse_m) / 1000.0
-    mh = layers["manholes"]
+    mh = layers["chambers"]
     return {
         "aerial_km_removed": round(aerial_m / 1000.0, 3),
         "cable_km_repulled": round(float(layers["cables_rerouted"]["underground_m"].sum()) / 1000.0, 3),
@@ -188,8 +202,10 @@ def _kpis(
         "steiner_gap": round(float(w.tree.graph.get("gap", 0.0)), 6),
         "steiner_method": str(w.tree.graph.get("method", "")),
         "n_streets": len(w.streets),
-        "n_manholes": int((mh["kind"] == "manhole").sum()) if len(mh) else 0,
-        "n_handholes": int((mh["kind"] == "handhole").sum()) if len(mh) else 0,
+        "n_manholes": int((mh["type"] == "manhole").sum()) if len(mh) else 0,
+        "n_handholes": int((mh["type"] == "handhole").sum()) if len(mh) else 0,
+        "chambers_by_reason": {str(r): int(n) for r, n in mh.groupby("reason").size().items()} if len(mh) else {},
+        "n_chambers_near_intersection": int(mh["near_intersection"].astype(bool).sum()) if len(mh) else 0,
         "n_poles_removed": len(layers["poles_removed"]),
         "n_crossings": len(w.crossings),
         "n_cables_moved": len(layers["cables_rerouted"]),

@@ -107,7 +107,24 @@ class Routed:
     root_site: str
     root: Hashable
     T: nx.Graph
+    roads: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
+
+
+def _on_the_road(G: nx.Graph, node_of: dict[Hashable, Hashable], tids: Any) -> dict[Hashable, Hashable]:
+    """``node_of`` with each pole or cable end moved from its spur's far end to the road point the spur joins.
+
+    A removed pole gets no trench of its own: the duct runs along the street and the point of the street nearest
+    the pole is where its cables (and the drops it carried) are served.  Sites (the exchange) keep their spur: it
+    is the lead-in duct into the building.
+    """
+    out = dict(node_of)
+    for t in tids:
+        n = node_of[t]
+        spur = [m for m in G.adj[n] if G.edges[n, m].get("kind") == "spur"]
+        if len(spur) == 1 and G.degree[n] == 1:
+            out[t] = spur[0]
+    return out
 
 
 def _route(
@@ -137,6 +154,7 @@ def _route(
             "site:<id> an exchange) / Có cột hoặc trạm nằm quá xa mạng đường: bổ sung đường hoặc sửa vị trí",
             unreachable=list(exc.unreachable),
         ) from exc
+    node_of = _on_the_road(G, node_of, points["tid"])
     term_nodes = sorted_nodes({node_of[t] for t in points["tid"]})
     site_nodes = {t[5:]: node_of[t] for t in site_pts["tid"]}
     if params.exchange_ids and len(params.exchange_ids) == 1:
@@ -156,7 +174,7 @@ def _route(
     forced_terms = _force_corridors(G, params.forced_corridors, crs, st) if params.forced_corridors is not None else []
     if forced_terms:
         progress(f"forced corridors: {len(forced_terms)} corridor end(s) added as terminals")
-    progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} poles, root {root_site}")
+    progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} road points, root {root_site}")
     T = steiner_tree(
         G,
         sorted_nodes({root, *term_nodes, *forced_terms}),
@@ -164,7 +182,7 @@ def _route(
         starts=params.steiner_starts,
         max_rounds=params.steiner_rounds,
     )
-    return Routed(G=G, node_of=node_of, term_nodes=term_nodes, root_site=root_site, root=root, T=T)
+    return Routed(G=G, node_of=node_of, term_nodes=term_nodes, root_site=root_site, root=root, T=T, roads=roads)
 
 
 def route_trench_tree(

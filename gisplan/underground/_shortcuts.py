@@ -38,7 +38,7 @@ from scipy.sparse import csgraph
 
 from gisplan.catalog._catalog import Catalog
 from gisplan.underground._inputs import sorted_nodes
-from gisplan.underground._quantities import Edge, chambers, ducts_needed, ekey
+from gisplan.underground._quantities import Edge, ducts_needed, ekey
 from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
 _EPS = 1e-6
@@ -229,7 +229,7 @@ def add_shortcuts(
         a_idx = np.array([r.src[s.a] for s in spans], dtype=np.int64)
         b_idx = np.array([r.src[s.b] for s in spans], dtype=np.int64)
         d_now = r.dist[a_idx, np.array([r.index[s.b] for s in spans])]
-        ch = chambers(N, terminal_nodes)
+        ch = {n for n in N.nodes if N.degree[n] >= 3}  # junction manholes already there
         best: tuple[float, int, float, float] | None = None  # (gain, candidate index, saving, cost)
         est = _estimates(r, cands, a_idx, b_idx, d_now, price)
         floor = np.array([_cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m) for c in cands])
