@@ -102,6 +102,11 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "n_streets": ("Số tuyến phố", "Streets"),
     "n_manholes": ("Số hố ga", "Manholes"),
     "n_handholes": ("Số bể kéo cáp", "Handholes"),
+    "repull_ratio_mean": ("Tỷ lệ chiều dài cáp ngầm / cáp treo (trung bình)", "Re-pull ratio, mean"),
+    "repull_ratio_max": ("Tỷ lệ chiều dài cáp ngầm / cáp treo (lớn nhất)", "Re-pull ratio, max"),
+    "n_detours": ("Số khoảng cáp vượt giới hạn đi vòng", "Spans above the detour limit"),
+    "detour_trench_km": ("Hào bổ sung để hạn chế đi vòng (km)", "Trench added for the detour limit (km)"),
+    "n_detours_over_limit": ("Khoảng cáp vẫn vượt giới hạn (không có đường)", "Spans still above the limit (no road)"),
     "chambers_by_reason": ("Hố cáp theo công dụng", "Chambers by reason"),
     "n_chambers_near_intersection": (
         "Hố cáp gần giao lộ (không còn chỗ khác)",

@@ -330,10 +330,10 @@ RING = {"side": 200.0, "step": 20.0, "gap": (60.0, 140.0), "gap_cables": [("fibr
 def test_ring_shortcut_closes_the_gap_and_lowers_the_cost():
     layers = _ring(**RING)
     zone = _ring_zone(200.0)
-    tree = _plan(layers=layers, zone=zone, shortcuts=False)
-    plan = _plan(layers=layers, zone=zone)
-    # without shortcuts the trench tree leaves the 100 m north gap (poles at x = 150 and 50) open and the gap
-    # cables go round the ring
+    tree = _plan(layers=layers, zone=zone, shortcuts=False, max_detour_ratio=None)
+    plan = _plan(layers=layers, zone=zone, max_detour_ratio=None)
+    # without shortcuts (and without the detour limit) the trench tree leaves the 100 m north gap (poles at
+    # x = 150 and 50) open and the gap cables go round the ring
     t_cab = tree.layers["cables_rerouted"].set_index("cable_id")
     assert not tree.layers["trenches"]["shortcut"].any()
     assert tree.kpis["n_shortcuts"] == 0 and tree.kpis["cable_km_saved_by_shortcuts"] == 0
@@ -363,12 +363,37 @@ def test_ring_shortcut_closes_the_gap_and_lowers_the_cost():
 def test_long_gap_with_cheap_cable_gets_no_shortcut():
     layers = _ring(side=400.0, step=50.0, gap=(25.0, 375.0), gap_cables=[("fibre", 12)])
     zone = _ring_zone(400.0)
-    plan = _plan(layers=layers, zone=zone)
+    plan = _plan(layers=layers, zone=zone, max_detour_ratio=None)
     assert plan.kpis["n_shortcuts"] == 0
     assert not plan.layers["trenches"]["shortcut"].any()
-    tree = _plan(layers=layers, zone=zone, shortcuts=False)
+    tree = _plan(layers=layers, zone=zone, shortcuts=False, max_detour_ratio=None)
     assert plan.boq.equals(tree.boq)
     assert plan.layers["cables_rerouted"].set_index("cable_id").loc["G0", "underground_m"] > 1000
+
+
+def test_a_detour_above_the_limit_adds_the_trench_and_is_reported():
+    # the same long gap: the 12-fibre cable does not pay for a shortcut, but 350 m in the air would be re-pulled
+    # over more than 1,000 m round the ring; the detour limit adds the 350 m north street as trench, costed
+    layers = _ring(side=400.0, step=50.0, gap=(25.0, 375.0), gap_cables=[("fibre", 12)])
+    zone = _ring_zone(400.0)
+    free = _plan(layers=layers, zone=zone, max_detour_ratio=None)
+    plan = _plan(layers=layers, zone=zone)  # default limit 1.5
+    cab = plan.layers["cables_rerouted"].set_index("cable_id")
+    assert cab.loc["G0", "aerial_m"] == pytest.approx(350.0, abs=0.01)
+    assert cab.loc["G0", "route_m"] == pytest.approx(350.0, abs=1.0) and cab.loc["G0", "detour"] == "trench_added"
+    assert cab.loc["G0", "before_m"] > 1000
+    assert (cab["ratio"] <= 1.5 + 1e-9).all() and plan.kpis["repull_ratio_max"] <= 1.5
+    tr = plan.layers["trenches"]
+    assert tr.loc[tr["detour"], "length_m"].sum() == pytest.approx(350.0, abs=1.0)
+    assert plan.kpis["detour_trench_km"] == pytest.approx(0.35, abs=0.001) and plan.kpis["n_detours"] == 1
+    assert plan.kpis["trench_km"] == pytest.approx(free.kpis["trench_km"] + 0.35, abs=0.001)
+    price, _par = _yaml_prices()
+    trench_pm = price["TR.ASPHALT"] + price["TM.URBAN"]  # the ring's roads are urban asphalt streets
+    assert tr.loc[tr["detour"], "cost_vnd"].sum() >= 350.0 * trench_pm  # priced like any trench (plus ducts)
+    assert any("0.35 km of trench added for 1" in m for m in plan.messages)
+    # a limit loose enough adds nothing
+    loose = _plan(layers=layers, zone=zone, max_detour_ratio=50.0)
+    assert loose.boq.equals(free.boq)
 
 
 def test_ring_with_shortcut_phases_within_budget_connected_and_deterministic():

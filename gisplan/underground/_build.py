@@ -19,6 +19,7 @@ from gisplan.io.crs import METRIC_CRS
 from gisplan.plan import Plan
 from gisplan.routing.graph import count_crossings
 from gisplan.underground._chambers import Chamber, ChamberRules, intersection_points, place_chambers
+from gisplan.underground._detours import Detour, limit_detours
 from gisplan.underground._inputs import (
     CommuneLookup,
     check_zones_in_data,
@@ -41,7 +42,7 @@ from gisplan.underground._quantities import (
     routes_per_edge_network,
 )
 from gisplan.underground._route import Routed, route_trench_tree
-from gisplan.underground._shortcuts import Span, add_shortcuts, root_paths
+from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, root_paths
 from gisplan.underground.params import DEFAULT_CLASS_WEIGHTS
 from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
@@ -215,6 +216,7 @@ def build_plan(
         poles_removed=poles_removed,
         streets=streets,
         shortcut_kpis=net.shortcut_kpis,
+        detours=net.detours,
         notes=routed.notes,
     )
     lookup = CommuneLookup(layers.get("boundaries"))
@@ -253,6 +255,7 @@ class _Network:
     paths: dict[str, list[Hashable]]
     routes: dict[Edge, frozenset[str]]
     shortcut_kpis: dict[str, Any]
+    detours: list[Detour]
 
     @property
     def n_cab(self) -> dict[Edge, int]:
@@ -272,7 +275,8 @@ def _trench_network(
     progress: Callable[[str], None],
     st: UndergroundSettings,
 ) -> _Network:
-    """The tree with the shortcut trenches that pay for themselves, the span paths and the routes per edge."""
+    """The tree with the shortcut trenches that pay for themselves and the trench the detour limit needs, the span
+    paths and the routes per edge."""
     node_of = routed.node_of
     slack = float(cat.param("cable_slack_share"))
     spans = [
@@ -294,21 +298,30 @@ def _trench_network(
             max_rounds=params.shortcut_rounds,
             settings=st,
         )
-    if res is None or not res.added:
+    N, paths = (res.network, dict(res.paths)) if res is not None and res.added else (routed.T, {})
+    if res is not None and res.added:
+        kpis = {
+            "n_shortcuts": len(res.added),
+            "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
+            "cable_km_saved_by_shortcuts": round((res.cable_m_tree - res.cable_m) / 1000.0, 3),
+        }
+        progress(
+            f"{len(res.added)} shortcut trench(es), {kpis['shortcut_trench_km']:.2f} km, save "
+            f"{kpis['cable_km_saved_by_shortcuts']:.2f} km of cable"
+        )
+    detours: list[Detour] = []
+    if params.max_detour_ratio is not None:
+        aerial = {str(c): float(g.length) for c, g in zip(sel["cable_id"], sel.geometry, strict=True)}
+        N2, detours = limit_detours(routed.G, N, spans, aerial, max_ratio=params.max_detour_ratio)
+        if N2 is not N:
+            N, paths = N2, network_paths(N2, spans)
+            added = sum(d.added_m for d in detours)
+            progress(f"{len(detours)} span(s) above the detour limit; {added / 1000:.2f} km of trench added for them")
+    if N is routed.T:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
-        return _Network(routed.T, paths, routes_per_edge(rt, paths, route_of), kpis)
-    kpis = {
-        "n_shortcuts": len(res.added),
-        "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
-        "cable_km_saved_by_shortcuts": round((res.cable_m_tree - res.cable_m) / 1000.0, 3),
-    }
-    progress(
-        f"{len(res.added)} shortcut trench(es), {kpis['shortcut_trench_km']:.2f} km, save "
-        f"{kpis['cable_km_saved_by_shortcuts']:.2f} km of cable"
-    )
-    N, paths = res.network, dict(res.paths)
+        return _Network(N, paths, routes_per_edge(rt, paths, route_of), kpis, detours)
     feeders = root_paths(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
-    return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis)
+    return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis, detours)
 
 
 def _trench_items(

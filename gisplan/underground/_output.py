@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -67,6 +68,7 @@ def assemble(
                 "n_cables": int(info["n_cables"]),
                 "reuse_duct": bool(info["reuse_duct"]),
                 "shortcut": bool(d.get("shortcut", False)),
+                "detour": bool(d.get("detour", False)),
                 "cost_vnd": round(sum(cat.price(c) * q for c, q in items)),
                 "district": district,
                 "commune": commune,
@@ -101,6 +103,7 @@ def assemble(
         zip(cids, lookup.of(shapely.line_interpolate_point(g, 0.5, normalized=True) for g in sel.geometry), strict=True)
     )
     cable_rows = []
+    detour = {d.cable_id: d for d in w.detours}
     for cid, kind, fc, geom, ul in zip(
         cids, sel["kind"], sel["fibre_count"], sel.geometry, sel["underground_m"], strict=True
     ):
@@ -108,13 +111,18 @@ def assemble(
         district, commune = cloc[cid]
         for code, q in w.cable_items[cid]:
             lines.append(boq_line(cat, code, q, phase=str(year), district=district, commune=commune))
+        route_m = sum(float(T.edges[a, b]["length_m"]) for a, b in itertools.pairwise(w.cable_paths[cid]))
         cable_rows.append(
             {
                 "cable_id": cid,
                 "kind": str(kind),
                 "fibre_count": int(fc) if pd.notna(fc) else 0,
                 "aerial_m": round(float(geom.length), 3),
+                "route_m": round(route_m, 3),
+                "ratio": round(route_m / float(geom.length), 4) if geom.length > 0 else 0.0,
                 "underground_m": round(float(ul), 3),
+                "detour": detour[cid].outcome if cid in detour else "",
+                "before_m": round(detour[cid].before_m, 3) if cid in detour else round(route_m, 3),
                 "phase": str(year),
                 "year": year,
                 "geometry": path_geometry(T, w.cable_paths[cid]),
@@ -142,7 +150,20 @@ def assemble(
         "chambers": frame(chamber_rows, ["type", "reason", "near_intersection", "phase", "year"]),
         "poles_removed": frame(pole_rows, ["pole_id", "phase", "year"]),
         "cables_rerouted": frame(
-            cable_rows, ["cable_id", "kind", "fibre_count", "aerial_m", "underground_m", "phase", "year"]
+            cable_rows,
+            [
+                "cable_id",
+                "kind",
+                "fibre_count",
+                "aerial_m",
+                "route_m",
+                "ratio",
+                "underground_m",
+                "detour",
+                "before_m",
+                "phase",
+                "year",
+            ],
         ),
         "zones": zones.copy(),
     }
@@ -155,8 +176,29 @@ def assemble(
         f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
         *w.notes,
         *_intersection_notes(layers["chambers"]),
+        *_detour_notes(w, params),
     ]
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
+
+
+def _detour_notes(w: Work, params: UndergroundParams) -> list[str]:
+    """A summary of the detour limit, and one message per span still above it (every case is in the layer)."""
+    if not w.detours:
+        return []
+    added = [d for d in w.detours if d.added_m > 0]
+    over = [d for d in w.detours if not d.within_limit]
+    out = [
+        f"{len(w.detours)} moved span(s) ran more than {params.max_detour_ratio} x their aerial length through the "
+        f"trench network: {sum(d.added_m for d in added) / 1000:.2f} km of trench added for {len(added)} of them, "
+        f"{len(w.detours) - len(added) - len(over)} served by that trench, {len(over)} with no road path within "
+        f"the limit (column detour of cables_rerouted) / {len(w.detours)} khoảng cáp đi vòng quá giới hạn"
+    ]
+    out += [
+        f"cable span {d.cable_id}: {d.aerial_m:.0f} m aerial, {d.after_m:.0f} m underground: no road path within "
+        f"{params.max_detour_ratio} x / Khoảng cáp {d.cable_id} vẫn đi vòng quá giới hạn (không có đường)"
+        for d in over
+    ]
+    return out
 
 
 def _intersection_notes(ch: gpd.GeoDataFrame) -> list[str]:
@@ -185,6 +227,8 @@ def _kpis(
     aerial_m = float(layers["cables_rerouted"]["aerial_m"].sum()) if len(layers["cables_rerouted"]) else 0.0
     net_km = (trench_m + reuse_m) / 1000.0
     mh = layers["chambers"]
+    cr = layers["cables_rerouted"]
+    ratio = cr.loc[cr["aerial_m"] >= 1.0, "ratio"] if len(cr) else pd.Series(dtype=float)
     return {
         "aerial_km_removed": round(aerial_m / 1000.0, 3),
         "cable_km_repulled": round(float(layers["cables_rerouted"]["underground_m"].sum()) / 1000.0, 3),
@@ -211,5 +255,10 @@ def _kpis(
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
         "root_site": w.root_site,
+        "repull_ratio_mean": round(float(ratio.mean()), 3) if len(ratio) else 0.0,
+        "repull_ratio_max": round(float(ratio.max()), 3) if len(ratio) else 0.0,
+        "n_detours": len(w.detours),
+        "detour_trench_km": round(sum(d.added_m for d in w.detours) / 1000.0, 3),
+        "n_detours_over_limit": sum(1 for d in w.detours if not d.within_limit),
         **w.shortcut_kpis,
     }

@@ -248,4 +248,5 @@ class Work:
     poles_removed: dict[str, Any]
     streets: dict[str, Street]
     shortcut_kpis: dict[str, Any]
+    detours: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -77,6 +77,11 @@ class UndergroundParams:
         lying along a corridor (within 15 m) are made nearly free for the Steiner tree and the road nodes
         nearest the corridor's ends become terminals, so the tree runs along it; the BOQ still prices them
         at their full cost.  The KPI ``steiner_cost_vnd`` is then the routing objective, not the price.
+    max_detour_ratio
+        Longest underground path of a moved span as a multiple of its aerial length (default 1.5; None: no
+        limit).  Where the trench network sends a span farther, the plan adds the road path that keeps it within
+        the limit as trench (costed, ``detour`` in the trenches layer) and reports each case
+        (:mod:`gisplan.underground._detours`).
     """
 
     budget_per_year_vnd: int
@@ -98,6 +103,7 @@ class UndergroundParams:
     shortcut_max_m: float = 400.0
     shortcut_rounds: int = 50
     forced_corridors: Any = None
+    max_detour_ratio: float | None = 1.5
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -122,6 +128,9 @@ class UndergroundParams:
         r = self.shortcut_rounds
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+        m = self.max_detour_ratio
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int | float) or not m >= 1.0):
+            raise PlanningError(f"max_detour_ratio must be a number >= 1 (or empty for no limit), got {m!r}")
         if isinstance(self.exchange_ids, str) or isinstance(self.owners, str):
             raise PlanningError("exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string")
 
@@ -153,4 +162,5 @@ class UndergroundParams:
             "shortcut_max_m": self.shortcut_max_m,
             "shortcut_rounds": self.shortcut_rounds,
             "forced_corridors": count(self.forced_corridors),
+            "max_detour_ratio": self.max_detour_ratio,
         }

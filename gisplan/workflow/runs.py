@@ -247,6 +247,7 @@ def underground_params(scen: Scenario, catalog: Catalog) -> Any:
         kwargs["owners"] = tuple(u["owners"])
     kwargs["shortcuts"] = u["shortcuts"]
     kwargs["shortcut_max_m"] = u["shortcut_max_m"]
+    kwargs["max_detour_ratio"] = u["max_detour_ratio"]
     forced = scen.geometries.get("forced_corridors")
     if forced is not None:
         kwargs["forced_corridors"] = forced

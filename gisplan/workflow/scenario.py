@@ -146,6 +146,15 @@ SPEC: dict[str, Any] = {
             minimum=1,
             maximum=5000,
         ),
+        "max_detour_ratio": Key(
+            "float",
+            1.5,
+            "longest underground path of a moved span as a multiple of its aerial length; trench is added where "
+            "needed (empty: no limit)",
+            "giới hạn đi vòng của cáp",
+            minimum=1,
+            maximum=100,
+        ),
     },
     "wifi": {
         "enabled": Key("bool", False, "plan remote-area wifi", "lập phương án wifi"),
