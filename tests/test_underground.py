@@ -178,8 +178,15 @@ def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
         m * (1 + par["cable_slack_share"]) * price[code_of[(k, f)]]
         for k, f, m in zip(cab["kind"], cab["fibre_count"], cab["underground_m"], strict=True)
     )
+    # TCVN 8700:2011 by hand: up to 4 ducts in a 0.45 m trench, 2 a layer; under the sidewalk of an urban street
+    # 0.5 m of cover, 0.1 m a layer and 0.1 m of bedding; the sidewalk's paving re-laid 0.2 m wider than the trench
+    assert (new["n_ducts"] <= 4).all() and (new["width_m"] == 0.45).all() and (new["placement"] == "sidewalk").all()
+    depth = 0.5 + 0.1 * ((new["n_ducts"] + 1) // 2) + 0.1
+    assert new["depth_m"].to_numpy() == pytest.approx(depth.to_numpy(), abs=1e-9)
     subtotal = (
-        new["length_m"].sum() * (price["TR.ASPHALT"] + price["TM.URBAN"])
+        (0.45 * depth * new["length_m"]).sum() * price["EXC.TRENCH"]
+        + (0.45 + 0.2) * new["length_m"].sum() * price["REINST.SIDEWALK"]
+        + new["length_m"].sum() * price["TM.URBAN"]
         + (new["n_ducts"] * new["length_m"]).sum() * price["DUCT.HDPE40"]
         + (ch["type"] == "manhole").sum() * price["MH.STD"]
         + (ch["type"] == "handhole").sum() * price["HH.STD"]
@@ -197,7 +204,7 @@ def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
 
 def test_plan_is_deterministic():
     plan = _plan(budget=BIG)
-    assert {"TR.ASPHALT", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
+    assert {"EXC.TRENCH", "REINST.SIDEWALK", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
         plan.boq["item_code"]
     )
     assert _plan(budget=BIG).boq.equals(plan.boq)
@@ -388,7 +395,8 @@ def test_a_detour_above_the_limit_adds_the_trench_and_is_reported():
     assert plan.kpis["detour_trench_km"] == pytest.approx(0.35, abs=0.001) and plan.kpis["n_detours"] == 1
     assert plan.kpis["trench_km"] == pytest.approx(free.kpis["trench_km"] + 0.35, abs=0.001)
     price, _par = _yaml_prices()
-    trench_pm = price["TR.ASPHALT"] + price["TM.URBAN"]  # the ring's roads are urban asphalt streets
+    # the ring's roads are urban asphalt streets: at least a 0.45 x 0.7 m trench under the sidewalk
+    trench_pm = 0.45 * 0.7 * price["EXC.TRENCH"] + 0.65 * price["REINST.SIDEWALK"] + price["TM.URBAN"]
     assert tr.loc[tr["detour"], "cost_vnd"].sum() >= 350.0 * trench_pm  # priced like any trench (plus ducts)
     assert any("0.35 km of trench added for 1" in m for m in plan.messages)
     # a limit loose enough adds nothing
@@ -674,7 +682,10 @@ def test_boq_quantities_match_the_layers():
     q = boq.groupby("item_code")["quantity"].sum()
     new = tr[~tr["reuse_duct"]]
     trench_m = new["length_m"].sum()
-    assert q[[c for c in q.index if c.startswith("TR.")]].sum() == pytest.approx(trench_m, abs=0.01)
+    assert q["EXC.TRENCH"] == pytest.approx((new["width_m"] * new["depth_m"] * new["length_m"]).sum(), abs=0.01)
+    assert q[[c for c in q.index if c.startswith("REINST.")]].sum() == pytest.approx(
+        ((new["width_m"] + 0.2) * new["length_m"]).sum(), abs=0.01
+    )
     assert q[[c for c in q.index if c.startswith("TM.")]].sum() == pytest.approx(trench_m, abs=0.01)
     assert q["DUCT.HDPE40"] == pytest.approx((new["n_ducts"] * new["length_m"]).sum(), abs=0.01)
     mh = plan.layers["chambers"]
@@ -791,3 +802,44 @@ def test_branch_chamber_moves_off_the_junction_towards_the_exchange():
     (p,) = list(branch.geometry)
     assert Point(_xy(100, 200)).distance(p) == pytest.approx(10.0, abs=0.1)
     assert p.x - X0 == pytest.approx(100.0, abs=1e-6) and p.y - Y0 < 200.0  # down Doc 1, towards the exchange
+
+
+# ---- ducts per operator and duct banks (issue 12) -----------------------------------------------------------------
+
+
+def _street_two_operators(share: bool):
+    layers, zone = _street()
+    c1 = layers["cables"]
+    c2 = c1.assign(cable_id=["C2"], owner=["Viettel"])
+    layers = {**layers, "cables": gpd.GeoDataFrame(gpd.pd.concat([c1, c2], ignore_index=True), crs=CRS)}
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027, share_ducts=share)
+    return plan_undergrounding(layers, zone, params)
+
+
+def test_two_operators_never_share_a_duct_unless_allowed():
+    own = _street_two_operators(False).layers["trenches"]
+    street = own[own["street"] == "Main"]
+    # two 24-fibre cables (10 mm) of two operators: one duct each plus the spare
+    assert set(street["operators"]) == {"VNPT:1, Viettel:1"} and set(street["n_ducts"]) == {3}
+    shared = _street_two_operators(True).layers["trenches"]
+    street = shared[shared["street"] == "Main"]
+    # shared: both fit one 34 mm duct (2 x 78.5 mm2 <= 31 % of 908 mm2), plus the spare
+    assert set(street["operators"]) == {"*:1"} and set(street["n_ducts"]) == {2}
+
+
+def test_duct_fill_by_cable_diameter_and_the_bank_cross_section():
+    from gisplan.underground._ductbank import count_ducts, cross_section, ducts_for_cables
+    from gisplan.underground.settings import DEFAULT_SETTINGS as ST
+
+    area = 3.141592653589793 * (34 / 2) ** 2  # 907.9 mm2 inside a 40/34 duct
+    assert ducts_for_cables([10.0] * 4, ST) == (1, 0)  # 4 x 78.5 = 314 mm2 <= 40 % (363 mm2)
+    assert ducts_for_cables([10.0] * 5, ST) == (2, 0)  # 393 mm2 > 363
+    assert 2 * 3.141592653589793 * 9.5**2 > 0.31 * area  # two 19 mm cables exceed the two-cable fill (31 %)
+    assert ducts_for_cables([19.0, 19.0], ST) == (2, 0)
+    assert ducts_for_cables([26.0], ST) == (1, 1)  # 531 mm2 > 53 %: a duct of its own, reported
+    c = count_ducts([("A", 10.0), ("B", 10.0), ("A", 10.0)], share=False, spare=1, st=ST)
+    assert dict(c.by_operator) == {"A": 1, "B": 1} and c.total == 3
+    # TCVN 8700:2011: 2-4 ducts in 0.45 m, up to 20 (5 layers of 4) in 0.75 m; cover 0.5 m sidewalk, 0.7 m road
+    assert cross_section(4, "sidewalk", ST)[:2] == (0.45, pytest.approx(0.5 + 2 * 0.1 + 0.1))
+    assert cross_section(20, "carriageway", ST)[:2] == (0.75, pytest.approx(0.7 + 5 * 0.1 + 0.1))
+    assert cross_section(6, "sidewalk", ST)[:2] == (0.6, pytest.approx(0.5 + 2 * 0.1 + 0.1))

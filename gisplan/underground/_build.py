@@ -20,6 +20,7 @@ from gisplan.plan import Plan
 from gisplan.routing.graph import count_crossings
 from gisplan.underground._chambers import Chamber, ChamberRules, intersection_points, place_chambers
 from gisplan.underground._detours import Detour, limit_detours
+from gisplan.underground._ductbank import count_ducts, cross_section, placement_of
 from gisplan.underground._inputs import (
     CommuneLookup,
     check_zones_in_data,
@@ -35,7 +36,6 @@ from gisplan.underground._quantities import (
     Edge,
     RootedTree,
     Work,
-    ducts_needed,
     ekey,
     root_tree,
     routes_per_edge,
@@ -172,7 +172,8 @@ def build_plan(
     spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
     net = _trench_network(routed, rt, sel, ends, route_of, params, cat, spacing, progress, st)
     edges = sorted(net.n_cab, key=repr)
-    edge_items, edge_info = _trench_items(net.N, edges, net.n_cab, cat)
+    route_cables = _route_cables(sel, route_of, cat, st)
+    edge_items, edge_info = _trench_items(net.N, edges, net.routes, route_cables, params, cat, st)
     xings = [(c.node, str(c.road_class)) for c in count_crossings(routed.G, net.N)]
     roles = _terminal_roles(layers, sel, ends, route_of, routed, net.N, st)
     kinds = _kinds_per_edge(sel, route_of, net.routes)
@@ -324,31 +325,72 @@ def _trench_network(
     return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis, detours)
 
 
+def _route_cables(sel: gpd.GeoDataFrame, route_of: dict[str, str], cat: Catalog, st: UndergroundSettings) -> dict:
+    """Route -> (operator, outer diameter in mm of its largest cable)."""
+    out: dict[str, tuple[str, float]] = {}
+    for cid, kind, fc, owner in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel["owner"], strict=True):
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        code = cat.cable_code(str(kind), fcount)
+        od = float(st.cable_od_mm.get(code, max(st.cable_od_mm.values())))
+        r = route_of[str(cid)]
+        op = str(owner) if isinstance(owner, str) and owner else "?"
+        prev = out.get(r)
+        out[r] = (prev[0] if prev else op, max(od, prev[1] if prev else 0.0))
+    return out
+
+
 def _trench_items(
-    N: nx.Graph, edges: list[Edge], n_cab: dict[Edge, int], cat: Catalog
+    N: nx.Graph,
+    edges: list[Edge],
+    routes: dict[Edge, frozenset[str]],
+    route_cables: dict[str, tuple[str, float]],
+    params: UndergroundParams,
+    cat: Catalog,
+    st: UndergroundSettings,
 ) -> tuple[dict[Edge, list[tuple[str, float]]], dict[Edge, dict[str, Any]]]:
-    """BOQ items (trench, traffic management, ducts; or duct reuse) and figures of every trench edge."""
-    cpd = int(cat.param("cables_per_duct"))
+    """BOQ items and figures of every trench edge (see :mod:`gisplan.underground._ductbank`).
+
+    A new trench is priced by its cross-section: excavation (m3), reinstatement of the surface it breaks (m2:
+    the sidewalk's paving where it runs under a paved street's sidewalk, else the road surface), traffic
+    management (m) and ducts (m).  An existing duct bank with enough free ducts is reused instead.
+    """
     spare = int(cat.param("spare_ducts"))
     edge_items: dict[Edge, list[tuple[str, float]]] = {}
     edge_info: dict[Edge, dict[str, Any]] = {}
     for e in edges:
         d = N.edges[e]
         length = float(d["length_m"])
-        n = n_cab[e]
-        need = math.ceil(n / cpd) if n else 0
+        rs = sorted(routes[e])
+        count = count_ducts([route_cables[r] for r in rs], share=params.share_ducts, spare=spare, st=st)
+        need = count.total - count.spare
         free = int(d.get("free_ducts") or 0)
         reuse = free > 0 and need <= free
-        nd = max(need, 1) if reuse else ducts_needed(n, cables_per_duct=cpd, spare=spare)
+        road_class, surface = str(d["road_class"]), str(d["surface"])
+        placement = placement_of(road_class, st)
+        nd = max(need, 1) if reuse else count.total
+        width, depth, _cols, _layers = cross_section(nd, placement, st)
         if reuse:
             edge_items[e] = [("DUCT.REUSE", nd * length)]
         else:
+            paved = surface in ("asphalt", "concrete")
+            reinst = "REINST.SIDEWALK" if placement == "sidewalk" and paved else f"REINST.{surface.upper()}"
             edge_items[e] = [
-                (cat.trench_code(str(d["surface"])), length),
-                (cat.traffic_code(str(d["road_class"])), length),
+                ("EXC.TRENCH", width * depth * length),
+                (reinst, (width + st.cut_margin_m) * length),
+                (cat.traffic_code(road_class), length),
                 ("DUCT.HDPE40", nd * length),
             ]
-        edge_info[e] = {"length_m": length, "n_cables": n, "n_ducts": nd, "reuse_duct": reuse}
+        edge_info[e] = {
+            "length_m": length,
+            "n_cables": len(rs),
+            "n_ducts": nd,
+            "reuse_duct": reuse,
+            "operators": ", ".join(f"{op}:{k}" for op, k in count.by_operator.items()),
+            "width_m": 0.0 if reuse else width,
+            "depth_m": 0.0 if reuse else depth,
+            "placement": "existing_duct" if reuse else placement,
+            "oversize_cables": count.oversize,
+        }
     return edge_items, edge_info
 
 

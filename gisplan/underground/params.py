@@ -82,6 +82,9 @@ class UndergroundParams:
         limit).  Where the trench network sends a span farther, the plan adds the road path that keeps it within
         the limit as trench (costed, ``detour`` in the trenches layer) and reports each case
         (:mod:`gisplan.underground._detours`).
+    share_ducts
+        Whether operators may share a duct (default False: each operator's cables go in its own ducts; see
+        :mod:`gisplan.underground._ductbank`).
     """
 
     budget_per_year_vnd: int
@@ -104,6 +107,7 @@ class UndergroundParams:
     shortcut_rounds: int = 50
     forced_corridors: Any = None
     max_detour_ratio: float | None = 1.5
+    share_ducts: bool = False
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -128,6 +132,8 @@ class UndergroundParams:
         r = self.shortcut_rounds
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+        if not isinstance(self.share_ducts, bool):
+            raise PlanningError(f"share_ducts must be true or false, got {self.share_ducts!r}")
         m = self.max_detour_ratio
         if m is not None and (isinstance(m, bool) or not isinstance(m, int | float) or not m >= 1.0):
             raise PlanningError(f"max_detour_ratio must be a number >= 1 (or empty for no limit), got {m!r}")
@@ -163,4 +169,5 @@ class UndergroundParams:
             "shortcut_rounds": self.shortcut_rounds,
             "forced_corridors": count(self.forced_corridors),
             "max_detour_ratio": self.max_detour_ratio,
+            "share_ducts": self.share_ducts,
         }

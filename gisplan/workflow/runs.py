@@ -248,6 +248,7 @@ def underground_params(scen: Scenario, catalog: Catalog) -> Any:
     kwargs["shortcuts"] = u["shortcuts"]
     kwargs["shortcut_max_m"] = u["shortcut_max_m"]
     kwargs["max_detour_ratio"] = u["max_detour_ratio"]
+    kwargs["share_ducts"] = u["share_ducts"]
     forced = scen.geometries.get("forced_corridors")
     if forced is not None:
         kwargs["forced_corridors"] = forced

@@ -155,6 +155,12 @@ SPEC: dict[str, Any] = {
             minimum=1,
             maximum=100,
         ),
+        "share_ducts": Key(
+            "bool",
+            False,
+            "let operators share a duct (each operator's cables in its own ducts when false)",
+            "cho phép các doanh nghiệp dùng chung ống",
+        ),
     },
     "wifi": {
         "enabled": Key("bool", False, "plan remote-area wifi", "lập phương án wifi"),
