@@ -191,6 +191,9 @@ def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
         + (ch["type"] == "manhole").sum() * price["MH.STD"]
         + (ch["type"] == "handhole").sum() * price["HH.STD"]
         + (ch["reason"] == "riser").sum() * price["RISER.POLE"]
+        + ch["reason"].isin(["branch", "splice"]).sum() * price["SPLICE.CLOSURE"]
+        + (ch["reason"] == "drop").sum() * price["DIST.BOX"]
+        + 3 * price["TEST.FO"]  # fibre routes C1 (2 sections: it passes the junction at (100, 200)) and C2 (1)
         + plan.kpis["n_crossings"] * price["XING.URBAN"]
         + cable_vnd
         + cab["aerial_m"].sum() * price["AERIAL.REMOVE"]
@@ -850,3 +853,35 @@ def test_duct_fill_by_cable_diameter_and_the_bank_cross_section():
     assert cross_section(4, "sidewalk", ST)[:2] == (0.45, pytest.approx(0.5 + 2 * 0.1 + 0.1))
     assert cross_section(20, "carriageway", ST)[:2] == (0.75, pytest.approx(0.7 + 5 * 0.1 + 0.1))
     assert cross_section(6, "sidewalk", ST)[:2] == (0.6, pytest.approx(0.5 + 2 * 0.1 + 0.1))
+
+
+# ---- buildings and drops (issue 12) -------------------------------------------------------------------------------
+
+
+def test_every_building_in_the_zone_gets_a_drop_or_a_reason():
+    layers, zone = _street()
+    xs = [100.0, 300.0, 520.0, 880.0]
+    b = gpd.GeoDataFrame(
+        {
+            "building_id": [f"B{i}" for i in range(len(xs))] + ["FAR", "OUT"],
+            "households": [1, 3, 2, 1, 4, 9],
+            "operator": ["VNPT"] * (len(xs) + 2),
+        },
+        geometry=[Point(_xy(x, 15)) for x in xs] + [Point(_xy(600, 105)), Point(_xy(600, 500))],
+        crs=CRS,
+    )
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
+    plan = plan_undergrounding({**layers, "buildings": b}, zone, params)
+    dr, far = plan.layers["drops"], plan.layers["buildings_not_served"]
+    # OUT lies outside the zone; FAR is in it but 105 m from the trench (> max_drop_m 60): listed with the reason
+    assert sorted(dr["building_id"]) == ["B0", "B1", "B2", "B3"] and list(far["building_id"]) == ["FAR"]
+    assert "60 m" in far["reason"].iloc[0]
+    assert plan.kpis["households_migrated"] == 1 + 3 + 2 + 1 and plan.kpis["n_drops"] == 4
+    ch = plan.layers["chambers"]
+    # each building is 15 m off the trench: served from a chamber within drop_reach_m (30 m) along the trench
+    assert (dr.geometry.length <= (30.0**2 + 15.0**2) ** 0.5 + 1e-6).all()
+    assert (ch["reason"] == "drop").sum() >= 3  # B0, B1, B2/B3 are too far apart to share one
+    q = plan.boq.groupby("item_code")["quantity"].sum()
+    assert q["DROP.CONNECT"] == 4 and q["DROP.REMOVE"] == 4
+    assert q["DROP.FO"] == pytest.approx(dr["length_m"].sum(), abs=0.01)
+    assert q["DIST.BOX"] == (ch["reason"] == "drop").sum()

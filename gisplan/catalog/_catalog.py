@@ -45,6 +45,7 @@ _REQUIRED_PARAMS = {
     "pulling_length_coax_m": (20.0, 5000.0),
     "chamber_intersection_clearance_m": (0.0, 100.0),
     "drop_reach_m": (1.0, 500.0),
+    "max_drop_m": (1.0, 1000.0),
 }
 _FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
 

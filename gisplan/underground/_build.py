@@ -20,6 +20,7 @@ from gisplan.plan import Plan
 from gisplan.routing.graph import count_crossings
 from gisplan.underground._chambers import Chamber, ChamberRules, intersection_points, place_chambers
 from gisplan.underground._detours import Detour, limit_detours
+from gisplan.underground._drops import Drop, drops_to_chambers, near_trench, remaining_poles, zone_buildings
 from gisplan.underground._ductbank import count_ducts, cross_section, placement_of
 from gisplan.underground._inputs import (
     CommuneLookup,
@@ -175,7 +176,12 @@ def build_plan(
     route_cables = _route_cables(sel, route_of, cat, st)
     edge_items, edge_info = _trench_items(net.N, edges, net.routes, route_cables, params, cat, st)
     xings = [(c.node, str(c.road_class)) for c in count_crossings(routed.G, net.N)]
-    roles = _terminal_roles(layers, sel, ends, route_of, routed, net.N, st)
+    zb = None
+    bframe = zone_buildings(layers.get("buildings"), zones, crs)
+    if bframe is not None:
+        zb = near_trench(bframe, net.N, float(cat.param("max_drop_m")))
+        progress(f"{len(zb.near)} of {len(bframe)} buildings in the zone lie near the trench network")
+    roles = _terminal_roles(layers, sel, ends, route_of, routed, net.N, st, poles_distribute=zb is None)
     kinds = _kinds_per_edge(sel, route_of, net.routes)
     rules = ChamberRules(
         spacing_m=spacing,
@@ -191,10 +197,14 @@ def build_plan(
         intersections=intersection_points(routed.roads, routed.G),
         kinds=kinds,
         rules=rules,
+        points_on_edges=zb.on_edges if zb is not None else (),
     )
-    node_items = _chamber_items(chambers, xings, edge_items, cat)
+    drops = drops_to_chambers(zb, [c.point for c in chambers], st.drop_route_factor) if zb is not None else []
+    node_items = _chamber_items(chambers, xings, edge_items, cat, drops)
     cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
     poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
+    named, _loose = _continuing_poles(layers, sel)
+    remaining = remaining_poles(layers.get("poles"), zones, set(poles_removed), {p: {p} for p in named})
     edge_street = _streets(net.N, rt.order)
     streets = _street_objects(net.N, edges, edge_street, edge_items, edge_info, net.n_cab, cat, params, crs)
     phases = _phase_streets(
@@ -218,6 +228,10 @@ def build_plan(
         streets=streets,
         shortcut_kpis=net.shortcut_kpis,
         detours=net.detours,
+        drops=drops,
+        buildings=zb,
+        poles_remaining=remaining,
+        street_km_freed=float(shapely.union_all(list(sel.geometry)).length) / 1000.0,
         notes=routed.notes,
     )
     lookup = CommuneLookup(layers.get("boundaries"))
@@ -399,14 +413,29 @@ def _chamber_items(
     xings: list[tuple[Hashable, str]],
     edge_items: dict[Edge, list[tuple[str, float]]],
     cat: Catalog,
+    drops: list[Drop],
 ) -> dict[Hashable, list[tuple[str, float]]]:
     """Node items (chambers at nodes, road crossings); chambers along edges are added to ``edge_items`` in place.
 
-    A riser chamber also brings the riser on its pole (``RISER.POLE``).
+    What a chamber holds comes with it: a riser on its pole (``RISER.POLE``), a splice closure in a branch or
+    splice manhole (``SPLICE.CLOSURE``), a distribution box in a drop chamber (``DIST.BOX``), and the drops it
+    feeds: drop cable (``DROP.FO``, m), its connection at the building (``DROP.CONNECT``) and the removal of the
+    building's aerial drop (``DROP.REMOVE``).
     """
+    extra = {"riser": "RISER.POLE", "branch": "SPLICE.CLOSURE", "splice": "SPLICE.CLOSURE", "drop": "DIST.BOX"}
+    fed: dict[int, list[Drop]] = {}
+    for d in drops:
+        fed.setdefault(d.chamber, []).append(d)
     node_items: dict[Hashable, list[tuple[str, float]]] = {}
-    for c in chambers:
-        items = [(c.code, 1.0)] + ([("RISER.POLE", 1.0)] if c.reason == "riser" else [])
+    for k, c in enumerate(chambers):
+        items = [(c.code, 1.0)] + ([(extra[c.reason], 1.0)] if c.reason in extra else [])
+        ds = fed.get(k, [])
+        if ds:
+            items += [
+                ("DROP.FO", sum(d.length_m for d in ds)),
+                ("DROP.CONNECT", float(len(ds))),
+                ("DROP.REMOVE", float(len(ds))),
+            ]
         if c.node is not None:
             node_items.setdefault(c.node, []).extend(items)
         else:
@@ -455,6 +484,8 @@ def _terminal_roles(
     routed: Routed,
     N: nx.Graph,
     st: UndergroundSettings,
+    *,
+    poles_distribute: bool,
 ) -> dict[Hashable, set[str]]:
     """Roles of the network nodes for the chamber rules (see :mod:`gisplan.underground._chambers`).
 
@@ -463,8 +494,9 @@ def _terminal_roles(
       (the cable goes on aerially from a riser on that pole);
     - ``splice``: the road point where a moved cable route ends (its end appears in one span of the route only)
       and does not go on aerially;
-    - ``distribution``: the road point of every other end pole of a moved span.  Without a buildings layer the
-      poles the moved cables hang from stand for the distribution points: the subscriber drops hang from them.
+    - ``distribution`` (``poles_distribute``, when there is no buildings layer): the road point of every other
+      end pole of a moved span: the poles the moved cables hang from stand for the distribution points, the
+      subscriber drops hang from them.  With buildings, the buildings' trench points are the distribution points.
     """
     named, loose = _continuing_poles(layers, sel)
     pts = {}
@@ -495,7 +527,8 @@ def _terminal_roles(
     for t in tids:
         n = routed.node_of[t]
         role = "riser" if t in riser else ("splice" if t in route_end else "distribution")
-        roles.setdefault(n, set()).add(role)
+        if role != "distribution" or poles_distribute:
+            roles.setdefault(n, set()).add(role)
     root = routed.root
     entry = root
     if N.degree[root] == 1:
@@ -538,6 +571,15 @@ def _cable_items(
             (cat.cable_code(str(kind), fcount), ul * (1.0 + slack)),
             ("AERIAL.REMOVE", float(geom.length)),
         ]
+    # fibre testing (OTDR and loss) per section of each fibre route: its spans' union path cut at the junctions
+    first: dict[str, str] = {}
+    for cid, kind in zip(sel["cable_id"], sel["kind"], strict=True):
+        if str(kind) == "fibre":
+            first.setdefault(route_of[str(cid)], str(cid))
+    for route, cid in first.items():
+        nodes = {n for a, b in claimed[route] for n in (a, b)}
+        sections = 1 + sum(1 for n in nodes if N.degree[n] >= 3)
+        cable_items[cid] = [*cable_items[cid], ("TEST.FO", float(sections))]
     return cable_items, cable_len
 
 

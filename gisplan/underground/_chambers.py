@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,6 +245,7 @@ def place_chambers(
     intersections: np.ndarray,
     kinds: Mapping[Edge, set[str]],
     rules: ChamberRules,
+    points_on_edges: Sequence[tuple[Edge, float]] = (),
 ) -> list[Chamber]:
     """Every chamber of the trench network ``N`` by the rules of the module docstring, in a deterministic order.
 
@@ -263,6 +264,9 @@ def place_chambers(
         Trench edge -> the cable kinds it carries (for the pulling length).
     rules
         The figures.
+    points_on_edges
+        More distribution points along the trench (the buildings' nearest trench points): (edge key, distance
+        from the edge key's first node).
     """
     c = rules.clearance_m
     tree = shapely.STRtree(shapely.points(intersections)) if len(intersections) else None
@@ -323,8 +327,18 @@ def place_chambers(
     # 2. drop chambers: every distribution point within drop_reach_m of a chamber
     reach = rules.drop_reach_m
     covered: set[Hashable] = set()
+    on_edge: dict[Edge, tuple[int, float, Hashable]] = {}  # edge -> (run, position of its start, start node)
+    for i, r in enumerate(runs):
+        for j, (a, b) in enumerate(itertools.pairwise(r.nodes)):
+            on_edge[ekey(a, b)] = (i, r.cum[j], a)
+    extra: dict[int, list[tuple[float, Hashable]]] = {}
+    for k, (e, t) in enumerate(points_on_edges):
+        i, base, start = on_edge[e]
+        length = float(N.edges[e]["length_m"])
+        extra.setdefault(i, []).append((base + (t if start == e[0] else length - t), ("point", k)))
     for i, r in enumerate(runs):
         dps = [(s, n) for s, n in zip(r.cum, r.nodes, strict=True) if "distribution" in roles.get(n, set())]
+        dps = sorted([*dps, *extra.get(i, [])], key=lambda sn: (sn[0], repr(sn[1])))
         for s, n in dps:
             if n in covered:
                 continue

@@ -142,7 +142,12 @@ def assemble(
         year = max(ph.cable_year[c] for c in cab)
         district, commune = ploc[p]
         lines.append(boq_line(cat, "POLE.REMOVE", 1.0, phase=str(year), district=district, commune=commune))
-        pole_rows.append({"pole_id": p, "phase": str(year), "year": year, "geometry": g})
+        owner = w.pole_owner.get(p, "telecom") if hasattr(w, "pole_owner") else "telecom"
+        pole_rows.append({"pole_id": p, "owner": owner, "phase": str(year), "year": year, "geometry": g})
+    drop_rows, far_rows = _drop_rows(w, chamber_rows)
+    remaining_rows = [
+        {"pole_id": pid, "owner": owner, "reason": reason, "geometry": g} for pid, owner, reason, g in w.poles_remaining
+    ]
     boq = add_contingency(boq_frame(lines), cat)
 
     def frame(rows: list[dict[str, Any]], cols: list[str]) -> gpd.GeoDataFrame:
@@ -153,7 +158,10 @@ def assemble(
     layers = {
         "trenches": frame(trench_rows, [k for k in trench_rows[0] if k != "geometry"] if trench_rows else ["phase"]),
         "chambers": frame(chamber_rows, ["type", "reason", "near_intersection", "phase", "year"]),
-        "poles_removed": frame(pole_rows, ["pole_id", "phase", "year"]),
+        "poles_removed": frame(pole_rows, ["pole_id", "owner", "phase", "year"]),
+        "poles_remaining": frame(remaining_rows, ["pole_id", "owner", "reason"]),
+        "drops": frame(drop_rows, ["building_id", "households", "operator", "length_m", "chamber", "phase", "year"]),
+        "buildings_not_served": frame(far_rows, ["building_id", "households", "reason"]),
         "cables_rerouted": frame(
             cable_rows,
             [
@@ -184,6 +192,37 @@ def assemble(
         *_detour_notes(w, params),
     ]
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
+
+
+def _drop_rows(w: Work, chamber_rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of the drops layer and of the zone's buildings that get no drop (with the reason)."""
+    zb = w.buildings
+    if zb is None:
+        return [], []
+    f = zb.frame
+    drops = [
+        {
+            "building_id": str(f["building_id"].iloc[d.row]),
+            "households": int(f["households"].iloc[d.row]),
+            "operator": str(f["operator"].iloc[d.row]),
+            "length_m": round(d.length_m, 3),
+            "chamber": f"{chamber_rows[d.chamber]['type']}:{chamber_rows[d.chamber]['reason']}",
+            "phase": chamber_rows[d.chamber]["phase"],
+            "year": chamber_rows[d.chamber]["year"],
+            "geometry": d.geometry,
+        }
+        for d in w.drops
+    ]
+    far = [
+        {
+            "building_id": str(f["building_id"].iloc[i]),
+            "households": int(f["households"].iloc[i]),
+            "reason": reason,
+            "geometry": f.geometry.iloc[i],
+        }
+        for i, reason in sorted(zb.far_reason.items())
+    ]
+    return drops, far
 
 
 def _detour_notes(w: Work, params: UndergroundParams) -> list[str]:
@@ -233,6 +272,12 @@ def _kpis(
     net_km = (trench_m + reuse_m) / 1000.0
     mh = layers["chambers"]
     cr = layers["cables_rerouted"]
+    dr = layers["drops"]
+    base = boq[boq["category"] != "contingency"] if len(boq) else boq
+    base_total = float(base["amount_vnd"].sum()) if len(base) else 0.0
+    is_chamber = base["item_code"].isin(["MH.STD", "HH.STD"]) if len(base) else None
+    chamber_vnd = float(base.loc[is_chamber, "amount_vnd"].sum()) if len(base) else 0.0
+    pr = layers["poles_remaining"]
     ratio = cr.loc[cr["aerial_m"] >= 1.0, "ratio"] if len(cr) else pd.Series(dtype=float)
     return {
         "aerial_km_removed": round(aerial_m / 1000.0, 3),
@@ -260,6 +305,14 @@ def _kpis(
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
         "root_site": w.root_site,
+        "street_km_freed": round(w.street_km_freed, 3),
+        "cost_per_street_km_freed_vnd": round(total / w.street_km_freed) if w.street_km_freed > 0 else 0,
+        "n_drops": len(dr),
+        "households_migrated": int(dr["households"].sum()) if len(dr) else 0,
+        "n_buildings_not_served": len(layers["buildings_not_served"]),
+        "chambers_per_km": round(len(mh) / net_km, 2) if net_km > 0 else 0.0,
+        "chamber_cost_share": round(chamber_vnd / base_total, 4) if base_total > 0 else 0.0,
+        "poles_remaining_by_owner": {str(o): int(n) for o, n in pr.groupby("owner").size().items()} if len(pr) else {},
         "repull_ratio_mean": round(float(ratio.mean()), 3) if len(ratio) else 0.0,
         "repull_ratio_max": round(float(ratio.max()), 3) if len(ratio) else 0.0,
         "n_detours": len(w.detours),

@@ -249,4 +249,8 @@ class Work:
     streets: dict[str, Street]
     shortcut_kpis: dict[str, Any]
     detours: list[Any] = field(default_factory=list)
+    drops: list[Any] = field(default_factory=list)
+    buildings: Any = None
+    poles_remaining: list[Any] = field(default_factory=list)
+    street_km_freed: float = 0.0
     notes: list[str] = field(default_factory=list)
