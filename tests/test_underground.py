@@ -885,3 +885,40 @@ def test_every_building_in_the_zone_gets_a_drop_or_a_reason():
     assert q["DROP.CONNECT"] == 4 and q["DROP.REMOVE"] == 4
     assert q["DROP.FO"] == pytest.approx(dr["length_m"].sum(), abs=0.01)
     assert q["DIST.BOX"] == (ch["reason"] == "drop").sum()
+
+
+# ---- the investment estimate (issue 12) ---------------------------------------------------------------------------
+
+
+def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
+    plan = _plan(budget=BIG)
+    _price, par = _yaml_prices()
+    boq = plan.boq[plan.boq["category"] != "contingency"]
+    est = plan.kpis["estimate_vnd"]
+    phases = sorted({str(p) for p in boq["phase"]})
+    for ph in phases:
+        part = boq[boq["phase"].astype(str) == ph]
+        xd = int(part.loc[part["category"].isin(["civil", "duct", "removal"]), "amount_vnd"].sum())
+        tb = int(part.loc[part["category"] == "cable", "amount_vnd"].sum())
+        assert est["construction"][ph] == xd and est["equipment"][ph] == tb
+        pm, tv, k = (
+            round((xd + tb) * par[n])
+            for n in ("estimate_pm_share", "estimate_consultancy_share", "estimate_other_share")
+        )
+        assert (est["project_management"][ph], est["consultancy"][ph], est["other"][ph]) == (pm, tv, k)
+        s = xd + tb + pm + tv + k
+        vat = round(s * 0.10)
+        dp1 = round((s + vat) * par["contingency_share"])
+        years = int(ph) - 2026
+        dp2 = round((s + vat + dp1) * (1.04**years - 1))
+        assert (est["vat"][ph], est["contingency_quantities"][ph]) == (vat, dp1)
+        assert abs(est["contingency_escalation"][ph] - dp2) <= 1
+        assert abs(est["total"][ph] - (s + vat + dp1 + dp2)) <= 1
+    assert plan.kpis["investment_total_vnd"] == sum(est["total"][ph] for ph in phases) == est["total"]["total"]
+    # who pays: the province the civil and duct works with their share of the overheads, the operator the rest
+    payer = plan.kpis["payer_vnd"]
+    assert set(payer) == {"province", "VNPT"}
+    assert abs(payer["province"] + payer["VNPT"] - plan.kpis["investment_total_vnd"]) <= len(phases)
+    assert payer["province"] > payer["VNPT"] > 0
+    cab = plan.layers["cables_rerouted"]
+    assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)

@@ -13,6 +13,7 @@ from shapely.geometry import Point
 from gisplan.catalog._catalog import Catalog
 from gisplan.catalog.costing import add_contingency, boq_frame, boq_line, boq_totals
 from gisplan.plan import Plan
+from gisplan.underground._estimate import estimate
 from gisplan.underground._inputs import CommuneLookup
 from gisplan.underground._phasing import PhaseResult
 from gisplan.underground._quantities import Work, edge_geometry, path_geometry
@@ -181,6 +182,8 @@ def assemble(
         "zones": zones.copy(),
     }
     kpis = _kpis(w, ph, layers, boq, cat)
+    op_vnd, op_m = _operator_figures(w, cat)
+    kpis.update(estimate(boq, cat, operator_vnd=op_vnd, operator_duct_m=op_m))
     years = sorted({r["year"] for r in trench_rows})
     messages = [
         f"{len(sel)} aerial spans moved underground along {kpis['trench_km']:.2f} km of new trench and "
@@ -192,6 +195,29 @@ def assemble(
         *_detour_notes(w, params),
     ]
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
+
+
+def _operator_figures(w: Work, cat: Catalog) -> tuple[dict[str, float], dict[str, float]]:
+    """Each operator's own cable and removal amount (its cables, drops, and the poles its cables hung from) and its
+    cable-metres in the ducts."""
+    vnd: dict[str, float] = {}
+    metres: dict[str, float] = {}
+    owner = {str(c): str(o) for c, o in zip(w.cables["cable_id"], w.cables["owner"], strict=True)}
+    for cid, ul in zip(w.cables["cable_id"].astype(str), w.cables["underground_m"], strict=True):
+        vnd[owner[cid]] = vnd.get(owner[cid], 0.0) + sum(cat.price(c) * q for c, q in w.cable_items[cid])
+        metres[owner[cid]] = metres.get(owner[cid], 0.0) + float(ul)
+    if w.buildings is not None:
+        per = {
+            "DROP.FO": float(cat.price("DROP.FO")),
+            "each": float(cat.price("DROP.CONNECT") + cat.price("DROP.REMOVE")),
+        }
+        for d in w.drops:
+            op = str(w.buildings.frame["operator"].iloc[d.row]) or "?"
+            vnd[op] = vnd.get(op, 0.0) + d.length_m * per["DROP.FO"] + per["each"]
+    for cids, _g in w.poles_removed.values():
+        op = owner.get(cids[0], "?")
+        vnd[op] = vnd.get(op, 0.0) + float(cat.price("POLE.REMOVE"))
+    return vnd, metres
 
 
 def _drop_rows(w: Work, chamber_rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
