@@ -118,6 +118,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "estimate_vnd": ("Tổng mức đầu tư theo NĐ 10/2021 (VND)", "Investment estimate, Decree 10/2021 (VND)"),
     "investment_total_vnd": ("Tổng mức đầu tư (VND)", "Total investment (VND)"),
     "payer_vnd": ("Nguồn vốn theo bên chi trả (VND)", "Who pays (VND)"),
+    "province_by_phase_vnd": ("Phần của tỉnh theo giai đoạn (VND)", "Province's part by phase (VND)"),
     "payer_shares": ("Tỷ lệ chi trả của các doanh nghiệp", "Operators' shares"),
     "duct_rent_vnd_per_year": ("Tiền thuê ống mỗi năm theo doanh nghiệp (VND)", "Yearly duct rent per operator (VND)"),
     "operator_duct_m": ("Chiều dài cáp trong ống theo doanh nghiệp (m)", "Cable-metres in the ducts per operator"),

@@ -922,3 +922,36 @@ def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
     assert payer["province"] > payer["VNPT"] > 0
     cab = plan.layers["cables_rerouted"]
     assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)
+
+
+def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_recalculate(tmp_path):
+    import openpyxl
+
+    from gisplan.outputs.export import boq_to_xlsx
+
+    plan = _plan(budget=BIG)
+    path = boq_to_xlsx(plan.boq, tmp_path / "boq.xlsx", kpis=plan.kpis, plan_kind="underground")
+    formulas = openpyxl.load_workbook(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    name = "Tổng mức đầu tư - Estimate"
+    f, v = formulas[name], values[name]
+    rows = {str(r[0].value).split(" / ")[-1]: r[0].row for r in f.iter_rows(min_col=1, max_col=1) if r[0].value}
+    head = rows["Item"]
+    last = next(c for c in range(2, f.max_column + 1) if f.cell(row=head, column=c).value == "Tổng / Total")
+    total_cell = f.cell(row=rows["Total investment"], column=last)
+    assert str(total_cell.value).startswith("=SUM(")  # a formula ...
+    assert v.cell(row=total_cell.row, column=last).value == plan.kpis["investment_total_vnd"]  # ... with its figure
+    escal = f.cell(row=rows["Contingency for price escalation"], column=2).value
+    assert "^(" in escal and "$B$" in escal  # compounded by the phase's year over the rates above
+    # every formula of every sheet carries a cached value
+    for ws in formulas.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    assert values[ws.title][cell.coordinate].value is not None, (ws.title, cell.coordinate)
+    # the first phase sheet's total row carries the BOQ's figure
+    phase = formulas.worksheets[1]
+    ph = plan.boq["phase"].astype(str).min()
+    total_row = max(r for r in range(1, phase.max_row + 1) if phase.cell(row=r, column=3).value == "Tổng cộng / Total")
+    want = int(plan.boq.loc[plan.boq["phase"].astype(str) == ph, "amount_vnd"].sum())
+    assert values[phase.title].cell(row=total_row, column=8).value == want

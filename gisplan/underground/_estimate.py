@@ -123,6 +123,7 @@ def estimate(
         "investment_total_vnd": total,
         "payer_vnd": payer,
         "payer_shares": shares,
+        "province_by_phase_vnd": province,
         "duct_rent_vnd_per_year": rent,
         "operator_duct_m": {op: round(m, 3) for op, m in sorted(operator_duct_m.items())},
         "estimate_rates": rates,
