@@ -114,6 +114,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "n_buildings_not_served": ("Công trình trong vùng không có dây ngầm", "Buildings in the zone without a drop"),
     "chambers_per_km": ("Số hố cáp mỗi km", "Chambers per km"),
     "chamber_cost_share": ("Tỷ trọng chi phí hố cáp", "Chambers' share of cost"),
+    "poles_removed_by_owner": ("Cột thu hồi theo chủ sở hữu", "Poles removed by owner"),
     "poles_remaining_by_owner": ("Cột còn lại theo chủ sở hữu", "Poles remaining by owner"),
     "estimate_vnd": ("Tổng mức đầu tư theo NĐ 10/2021 (VND)", "Investment estimate, Decree 10/2021 (VND)"),
     "investment_total_vnd": ("Tổng mức đầu tư (VND)", "Total investment (VND)"),

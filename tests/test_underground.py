@@ -955,3 +955,19 @@ def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_rec
     total_row = max(r for r in range(1, phase.max_row + 1) if phase.cell(row=r, column=3).value == "Tổng cộng / Total")
     want = int(plan.boq.loc[plan.boq["phase"].astype(str) == ph, "amount_vnd"].sum())
     assert values[phase.title].cell(row=total_row, column=8).value == want
+
+
+def test_joint_undergrounding_with_the_power_utility_splits_the_trench_and_removes_its_poles():
+    alone = _plan()
+    joint = _plan(joint_with_power=True, power_cost_share=0.4)
+    qa = alone.boq.groupby("item_code")["quantity"].sum()
+    qj = joint.boq.groupby("item_code")["quantity"].sum()
+    for code in ("EXC.TRENCH", "REINST.SIDEWALK", "TM.URBAN"):
+        assert qj[code] == pytest.approx(0.6 * qa[code], rel=1e-9)  # the telecom share of the shared trench
+    assert qj["DUCT.HDPE40"] == pytest.approx(qa["DUCT.HDPE40"])  # the ducts stay the telecom's
+    # the shared pole P3 carries only moved cables: the power utility removes it (not in the telecom BOQ)
+    pr = joint.layers["poles_removed"].set_index("pole_id")
+    assert pr.loc["P3", "removed_by"] == "power utility" and pr.loc["P3", "owner"] == "shared"
+    assert "P3" in set(alone.layers["poles_remaining"]["pole_id"])
+    assert qj["POLE.REMOVE"] == qa["POLE.REMOVE"] == joint.kpis["n_poles_removed"]
+    assert joint.kpis["poles_removed_by_owner"] == {"shared": 1, "telecom": 3}

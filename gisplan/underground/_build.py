@@ -204,7 +204,9 @@ def build_plan(
     cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
     poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
     named, _loose = _continuing_poles(layers, sel)
-    remaining = remaining_poles(layers.get("poles"), zones, set(poles_removed), {p: {p} for p in named})
+    remaining, by_power = remaining_poles(
+        layers.get("poles"), zones, set(poles_removed), {p: {p} for p in named}, joint=params.joint_with_power
+    )
     edge_street = _streets(net.N, rt.order)
     streets = _street_objects(net.N, edges, edge_street, edge_items, edge_info, net.n_cab, cat, params, crs)
     phases = _phase_streets(
@@ -231,6 +233,7 @@ def build_plan(
         drops=drops,
         buildings=zb,
         poles_remaining=remaining,
+        poles_by_power=by_power,
         street_km_freed=float(shapely.union_all(list(sel.geometry)).length) / 1000.0,
         notes=routed.notes,
     )
@@ -388,10 +391,12 @@ def _trench_items(
         else:
             paved = surface in ("asphalt", "concrete")
             reinst = "REINST.SIDEWALK" if placement == "sidewalk" and paved else f"REINST.{surface.upper()}"
+            # joint undergrounding: the power utility shares the trench and pays its share of the civil works
+            ours = 1.0 - params.power_cost_share if params.joint_with_power else 1.0
             edge_items[e] = [
-                ("EXC.TRENCH", width * depth * length),
-                (reinst, (width + st.cut_margin_m) * length),
-                (cat.traffic_code(road_class), length),
+                ("EXC.TRENCH", width * depth * length * ours),
+                (reinst, (width + st.cut_margin_m) * length * ours),
+                (cat.traffic_code(road_class), length * ours),
                 ("DUCT.HDPE40", nd * length),
             ]
         edge_info[e] = {

@@ -104,17 +104,28 @@ def drops_to_chambers(zb: ZoneBuildings, chamber_points: Sequence[Any], route_fa
 
 
 def remaining_poles(
-    poles: gpd.GeoDataFrame | None, zones: gpd.GeoDataFrame, removed: set[str], carried: dict[str, set[str]]
-) -> list[tuple[str, str, str, Any]]:
-    """Poles inside a zone that stay: (pole id, owner, reason, point)."""
+    poles: gpd.GeoDataFrame | None,
+    zones: gpd.GeoDataFrame,
+    removed: set[str],
+    carried: dict[str, set[str]],
+    *,
+    joint: bool = False,
+) -> tuple[list[tuple[str, str, str, Any]], list[tuple[str, str, Any]]]:
+    """Poles inside a zone that stay, (pole id, owner, reason, point), and with ``joint`` undergrounding with the
+    power utility the power and shared poles it removes, (pole id, owner, point): those that carry no telecom
+    cable that stays aerial."""
     if poles is None or poles.empty:
-        return []
+        return [], []
     area = shapely.union_all(list(zones.geometry.to_crs(poles.crs) if zones.crs != poles.crs else zones.geometry))
     inside = shapely.contains(area, np.asarray(poles.geometry.values, dtype=object))
     out = []
+    by_power = []
     sub = poles[inside].sort_values("pole_id", kind="mergesort")
     for pid, owner, g in zip(sub["pole_id"].astype(str), sub["owner"].astype(str), sub.geometry, strict=True):
         if pid in removed:
+            continue
+        if joint and owner in ("power", "shared") and not carried.get(pid):
+            by_power.append((pid, owner, g))
             continue
         if owner == "power":
             reason = "power pole: the power lines stay aerial"
@@ -125,4 +136,4 @@ def remaining_poles(
         else:
             reason = "carries no moved cable"
         out.append((pid, owner, reason, g))
-    return out
+    return out, by_power

@@ -143,8 +143,13 @@ def assemble(
         year = max(ph.cable_year[c] for c in cab)
         district, commune = ploc[p]
         lines.append(boq_line(cat, "POLE.REMOVE", 1.0, phase=str(year), district=district, commune=commune))
-        owner = w.pole_owner.get(p, "telecom") if hasattr(w, "pole_owner") else "telecom"
-        pole_rows.append({"pole_id": p, "owner": owner, "phase": str(year), "year": year, "geometry": g})
+        pole_rows.append(
+            {"pole_id": p, "owner": "telecom", "removed_by": "telecom", "phase": str(year), "year": year, "geometry": g}
+        )
+    for p, owner, g in w.poles_by_power:
+        pole_rows.append(
+            {"pole_id": p, "owner": owner, "removed_by": "power utility", "phase": "", "year": None, "geometry": g}
+        )
     drop_rows, far_rows = _drop_rows(w, chamber_rows)
     remaining_rows = [
         {"pole_id": pid, "owner": owner, "reason": reason, "geometry": g} for pid, owner, reason, g in w.poles_remaining
@@ -159,7 +164,7 @@ def assemble(
     layers = {
         "trenches": frame(trench_rows, [k for k in trench_rows[0] if k != "geometry"] if trench_rows else ["phase"]),
         "chambers": frame(chamber_rows, ["type", "reason", "near_intersection", "phase", "year"]),
-        "poles_removed": frame(pole_rows, ["pole_id", "owner", "phase", "year"]),
+        "poles_removed": frame(pole_rows, ["pole_id", "owner", "removed_by", "phase", "year"]),
         "poles_remaining": frame(remaining_rows, ["pole_id", "owner", "reason"]),
         "drops": frame(drop_rows, ["building_id", "households", "operator", "length_m", "chamber", "phase", "year"]),
         "buildings_not_served": frame(far_rows, ["building_id", "households", "reason"]),
@@ -326,7 +331,9 @@ def _kpis(
         "n_handholes": int((mh["type"] == "handhole").sum()) if len(mh) else 0,
         "chambers_by_reason": {str(r): int(n) for r, n in mh.groupby("reason").size().items()} if len(mh) else {},
         "n_chambers_near_intersection": int(mh["near_intersection"].astype(bool).sum()) if len(mh) else 0,
-        "n_poles_removed": len(layers["poles_removed"]),
+        "n_poles_removed": int((layers["poles_removed"]["removed_by"] == "telecom").sum())
+        if len(layers["poles_removed"])
+        else 0,
         "n_crossings": len(w.crossings),
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
@@ -338,6 +345,9 @@ def _kpis(
         "n_buildings_not_served": len(layers["buildings_not_served"]),
         "chambers_per_km": round(len(mh) / net_km, 2) if net_km > 0 else 0.0,
         "chamber_cost_share": round(chamber_vnd / base_total, 4) if base_total > 0 else 0.0,
+        "poles_removed_by_owner": {str(o): int(n) for o, n in layers["poles_removed"].groupby("owner").size().items()}
+        if len(layers["poles_removed"])
+        else {},
         "poles_remaining_by_owner": {str(o): int(n) for o, n in pr.groupby("owner").size().items()} if len(pr) else {},
         "repull_ratio_mean": round(float(ratio.mean()), 3) if len(ratio) else 0.0,
         "repull_ratio_max": round(float(ratio.max()), 3) if len(ratio) else 0.0,

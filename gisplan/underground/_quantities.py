@@ -252,5 +252,6 @@ class Work:
     drops: list[Any] = field(default_factory=list)
     buildings: Any = None
     poles_remaining: list[Any] = field(default_factory=list)
+    poles_by_power: list[Any] = field(default_factory=list)
     street_km_freed: float = 0.0
     notes: list[str] = field(default_factory=list)

@@ -85,6 +85,12 @@ class UndergroundParams:
     share_ducts
         Whether operators may share a duct (default False: each operator's cables go in its own ducts; see
         :mod:`gisplan.underground._ductbank`).
+    joint_with_power, power_cost_share
+        Joint undergrounding with the power utility (as Ho Chi Minh City does street by street): the power cables
+        share the trench, the utility pays ``power_cost_share`` (default 0.5, an assumption to agree with it) of
+        the trench's excavation, reinstatement and traffic management (the BOQ holds the telecom share), and it
+        removes its power and shared poles of the zone that carry no telecom cable staying aerial (listed in
+        ``poles_removed`` with ``removed_by = power utility``, not in the BOQ).
     """
 
     budget_per_year_vnd: int
@@ -108,6 +114,8 @@ class UndergroundParams:
     forced_corridors: Any = None
     max_detour_ratio: float | None = 1.5
     share_ducts: bool = False
+    joint_with_power: bool = False
+    power_cost_share: float = 0.5
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -132,6 +140,11 @@ class UndergroundParams:
         r = self.shortcut_rounds
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+        if not isinstance(self.joint_with_power, bool):
+            raise PlanningError(f"joint_with_power must be true or false, got {self.joint_with_power!r}")
+        ps = self.power_cost_share
+        if isinstance(ps, bool) or not isinstance(ps, int | float) or not 0.0 <= ps < 1.0:
+            raise PlanningError(f"power_cost_share must be a share in [0, 1), got {ps!r}")
         if not isinstance(self.share_ducts, bool):
             raise PlanningError(f"share_ducts must be true or false, got {self.share_ducts!r}")
         m = self.max_detour_ratio
@@ -170,4 +183,6 @@ class UndergroundParams:
             "forced_corridors": count(self.forced_corridors),
             "max_detour_ratio": self.max_detour_ratio,
             "share_ducts": self.share_ducts,
+            "joint_with_power": self.joint_with_power,
+            "power_cost_share": self.power_cost_share,
         }

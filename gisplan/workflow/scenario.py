@@ -161,6 +161,21 @@ SPEC: dict[str, Any] = {
             "let operators share a duct (each operator's cables in its own ducts when false)",
             "cho phép các doanh nghiệp dùng chung ống",
         ),
+        "joint_with_power": Key(
+            "bool",
+            False,
+            "joint undergrounding with the power utility: shared trench, civil works split by power_cost_share, "
+            "its poles removed",
+            "ngầm hóa chung với điện lực",
+        ),
+        "power_cost_share": Key(
+            "float",
+            0.5,
+            "share of the shared trench's civil works the power utility pays",
+            "tỷ lệ chi phí điện lực chịu",
+            minimum=0,
+            maximum=0.99,
+        ),
     },
     "wifi": {
         "enabled": Key("bool", False, "plan remote-area wifi", "lập phương án wifi"),
