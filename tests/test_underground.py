@@ -846,6 +846,8 @@ def test_duct_fill_by_cable_diameter_and_the_bank_cross_section():
     assert ducts_for_cables([10.0] * 5, ST) == (2, 0)  # 393 mm2 > 363
     assert 0.31 * area < 2 * 3.141592653589793 * 9.5**2  # two 19 mm cables exceed the two-cable fill (31 %)
     assert ducts_for_cables([19.0, 19.0], ST) == (2, 0)
+    assert ducts_for_cables([22.0], ST) == (1, 0)  # one 22 mm cable: 380 mm2 = 42 % <= 53 % (one-cable fill)
+    assert ducts_for_cables([14.0, 14.0], ST) == (2, 0)  # 308 mm2 = 34 % > 31 % (two-cable fill), though <= 40 %
     assert ducts_for_cables([26.0], ST) == (1, 1)  # 531 mm2 > 53 %: a duct of its own, reported
     c = count_ducts([("A", 10.0), ("B", 10.0), ("A", 10.0)], share=False, spare=1, st=ST)
     assert dict(c.by_operator) == {"A": 1, "B": 1} and c.total == 3
