@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from gisplan.underground._inputs import sorted_nodes
 from gisplan.underground._quantities import ekey
-from gisplan.underground._shortcuts import Span, _Routing
+from gisplan.underground._shortcuts import Span
 
 
 @dataclass(frozen=True)
@@ -86,22 +85,24 @@ def limit_detours(
     ``N`` is not modified; the returned network is ``N`` itself when nothing is added, else a copy with the added
     edges (``detour=True``).  Spans shorter than 1 m in the air are not checked.
     """
-    r = _Routing(N, sorted_nodes({s.a for s in spans}))
-    now = {s.cable_id: r.d(s.a, s.b) for s in spans}
-    over = [s for s in spans if aerial_m[s.cable_id] >= 1.0 and now[s.cable_id] > max_ratio * aerial_m[s.cable_id]]
-    if not over:
-        return N, []
-    over.sort(key=lambda s: (-(now[s.cable_id] - max_ratio * aerial_m[s.cable_id]), s.cable_id))
-    out = N.copy()
 
-    def length(n: nx.Graph, a: Hashable, b: Hashable, cutoff: float) -> float:
-        """Shortest path length from ``a`` to ``b`` in ``n``, or infinity when above ``cutoff`` (a bounded search)."""
+    def length(n: nx.Graph, a: Hashable, b: Hashable, cutoff: float | None) -> float:
+        """Shortest path length from ``a`` to ``b`` in ``n``, infinity above ``cutoff`` (a bounded search)."""
         if a == b:
             return 0.0
         try:
             return float(nx.single_source_dijkstra(n, a, b, cutoff=cutoff, weight="length_m")[0])
         except nx.NetworkXNoPath:
             return float("inf")
+
+    # a search bounded by each span's limit finds the spans above it without routing every span in full
+    checked = [s for s in spans if aerial_m[s.cable_id] >= 1.0]
+    over = [s for s in checked if length(N, s.a, s.b, max_ratio * aerial_m[s.cable_id]) == float("inf")]
+    if not over:
+        return N, []
+    now = {s.cable_id: length(N, s.a, s.b, None) for s in over}
+    over.sort(key=lambda s: (-(now[s.cable_id] - max_ratio * aerial_m[s.cable_id]), s.cable_id))
+    out = N.copy()
 
     added_for: dict[str, float] = {}
     for s in over:
@@ -122,10 +123,9 @@ def limit_detours(
         added_for[s.cable_id] = added
     if not any(added_for.values()):
         out = N
-    r2 = _Routing(out, sorted_nodes({s.a for s in over}))
     cases = []
     for s in over:
-        after = r2.d(s.a, s.b)
+        after = length(out, s.a, s.b, None)
         limit = max_ratio * aerial_m[s.cable_id]
         ok = after <= limit + 1e-6
         cases.append(Detour(s.cable_id, aerial_m[s.cable_id], now[s.cable_id], after, added_for[s.cable_id], ok))

@@ -168,10 +168,20 @@ class _Routing:
         return [self.nodes[i] for i in reversed(out)]
 
 
+#: Sources per block of :func:`network_paths` (bounds its memory to this many rows of distances).
+_BLOCK = 256
+
+
 def network_paths(N: nx.Graph, spans: Sequence[Span]) -> dict[str, list[Hashable]]:
-    """Every span's shortest path (by length) in the network ``N``."""
-    r = _Routing(N, sorted_nodes({s.a for s in spans}))
-    return {s.cable_id: r.path(s.a, s.b) for s in spans}
+    """Every span's shortest path (by length) in the network ``N`` (sources routed in blocks of :data:`_BLOCK`)."""
+    sources = sorted_nodes({s.a for s in spans})
+    out: dict[str, list[Hashable]] = {}
+    for k in range(0, len(sources), _BLOCK):
+        block = sources[k : k + _BLOCK]
+        r = _Routing(N, block)
+        inside = set(block)
+        out.update({s.cable_id: r.path(s.a, s.b) for s in spans if s.a in inside})
+    return {s.cable_id: out[s.cable_id] for s in spans}
 
 
 def root_paths(N: nx.Graph, root: Hashable, nodes: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
