@@ -5,10 +5,11 @@
 
 1. The aerial cables whose midpoint lies in a zone are selected (optionally of some owners only).
    The road points nearest their poles (``from_pole``/``to_pole``; a cable's own end where it names
-   no known pole) are the terminals: a removed pole gets no trench of its own; the root is the serving exchange/POP (the cheapest to reach of
-   ``exchange_ids``, default: every exchange/POP with fibre).  Existing duct banks are
-   near-free edges of the road graph, so the tree runs through them where they help: the
-   duct network acts as an extension of the root.
+   no known pole) are the terminals: a removed pole gets no trench of its own; the root is the
+   serving exchange/POP (the cheapest to reach of ``exchange_ids``, default: every exchange/POP
+   with fibre; one root for every operator: the sites layer names no operator).  Existing duct
+   banks are near-free edges of the road graph, so the tree runs through them where they help:
+   the duct network acts as an extension of the root.
 2. The trench network is the Steiner tree of the terminals and the root over the road graph
    (:func:`gisplan.routing.steiner.steiner_tree`, weight = trench cost in VND), with its proven gap.
 3. Shortcuts (``shortcuts=True``, :mod:`gisplan.underground._shortcuts`): the tree minimises
