@@ -205,11 +205,11 @@ def _maxrss_mb() -> float:
 
 def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool = False) -> dict:
     """Plan the zone once (meant to run in a fresh subprocess); time per step from the progress messages."""
-    import gisplan.underground._clip as clip
+    from gisplan.underground import UndergroundSettings
     from gisplan.underground.planner import UndergroundParams, plan_undergrounding
 
-    if no_clip:
-        clip.CLIP_MIN_ROADS = sys.maxsize  # the whole roads layer, as before the clipping
+    # no_clip: the whole roads layer, as before the clipping
+    settings = UndergroundSettings(clip_min_roads=sys.maxsize) if no_clip else None
 
     t0 = time.perf_counter()
     layers, zone = layers_for(side, zone_km=zone_km)
@@ -226,10 +226,10 @@ def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool
         import pstats
 
         prof = cProfile.Profile()
-        plan = prof.runcall(plan_undergrounding, layers, zone, params, progress=progress)
+        plan = prof.runcall(plan_undergrounding, layers, zone, params, progress=progress, settings=settings)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
     else:
-        plan = plan_undergrounding(layers, zone, params, progress=progress)
+        plan = plan_undergrounding(layers, zone, params, progress=progress, settings=settings)
     total = time.perf_counter() - t0
     marks = [*steps, (total, "done")]
     step_s = {marks[k][1].split(":")[0][:60]: round(marks[k + 1][0] - marks[k][0], 2) for k in range(len(marks) - 1)}

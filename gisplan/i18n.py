@@ -62,6 +62,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # plan result layers
     "layer.trenches": ("Tuyến hào ngầm", "Trenches"),
     "layer.manholes": ("Hố ga", "Manholes"),
+    "layer.chambers": ("Hố cáp (bể cáp)", "Cable chambers"),
     "layer.poles_removed": ("Cột được thu hồi", "Poles removed"),
     "layer.zones": ("Vùng ngầm hóa", "Undergrounding zones"),
     "layer.cables_rerouted": ("Cáp chuyển ngầm", "Cables moved underground"),
@@ -392,6 +393,22 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
             "long_radio": ("Vi ba đường dài", "Long radio hop"),
             "submarine": ("Cáp biển", "Submarine cable"),
             "satellite": ("Vệ tinh", "Satellite"),
+        }.items()
+    },
+    **{
+        ("type", k): v
+        for k, v in {"manhole": ("Hố ga (bể cáp lớn)", "Manhole"), "handhole": ("Bể cáp nhỏ", "Handhole")}.items()
+    },
+    **{
+        ("reason", k): v
+        for k, v in {
+            "branch": ("Điểm rẽ nhánh, hàn nối", "Branch and splice point"),
+            "exchange": ("Bể trước tổng đài", "Exchange entry"),
+            "splice": ("Điểm cuối cáp, măng xông", "Cable end closure"),
+            "riser": ("Chân cột chuyển tiếp ngầm - treo", "Riser pole foot"),
+            "drop": ("Bể phân phối thuê bao", "Drop chamber"),
+            "pulling": ("Bể kéo cáp", "Pulling point"),
+            "duct_end": ("Cuối tuyến ống", "Duct end"),
         }.items()
     },
     **{

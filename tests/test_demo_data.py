@@ -83,12 +83,26 @@ def test_write_demo_gpkg_is_byte_for_byte_repeatable(tmp_path, layers, monkeypat
 def test_every_layer_kind_is_there_in_wgs84(layers):
     assert set(LAYER_NAMES) == {
         "land", "boundaries", "roads", "poles", "cables", "ducts", "coverage", "settlements", "sites", "constraints",
+        "buildings",
     }  # fmt: skip
     for name, frame in layers.items():
         assert len(frame) > 0, name
         assert frame.crs.to_epsg() == 4326, name
         assert frame.geometry.is_valid.all(), name
         assert not frame.geometry.has_z.any(), name
+
+
+def test_buildings_hold_each_settlements_households(layers):
+    b, s = layers["buildings"], layers["settlements"]
+    assert b["building_id"].is_unique and (b["households"] >= 1).all()
+    per = b.groupby("settlement_id")["households"].sum()
+    want = s.set_index("settlement_id")["households"]
+    assert per.reindex(want.index).fillna(0).astype(int).equals(want.astype(int))
+    # on land, near a road: within 30 m of the roads layer (plots are 12 m off a road's centre line)
+    metric = b.to_crs("EPSG:32648")
+    roads = layers["roads"].to_crs("EPSG:32648")
+    d = metric.geometry.distance(shapely.union_all(list(roads.geometry)))
+    assert (d <= 30.0).mean() > 0.95
 
 
 def test_ids_are_unique_strings(layers):

@@ -11,6 +11,7 @@ from shapely.geometry import LineString, Point, box
 from gisplan._errors import PlanningError, RoutingError
 from gisplan.catalog._catalog import load_catalog
 from gisplan.underground.planner import UndergroundParams, plan_undergrounding
+from gisplan.underground.settings import UndergroundSettings
 
 X0, Y0 = 400_000.0, 1_100_000.0
 CRS = "EPSG:32648"
@@ -89,9 +90,9 @@ def _plan(layers=None, zone=ZONE, **kw):
 def test_grid_trench_network_is_the_known_cheapest():
     plan = _plan()
     tr = plan.layers["trenches"]
-    # cheapest tree: exchange spur 20 m, V0 (0..200), H2 (0..200), H1 (0..50) and five 5 m pole spurs;
+    # cheapest tree: exchange lead-in 20 m, V0 (0..200), H2 (0..200), H1 (0..50); no trench to the poles (5 m off);
     # every other tree connecting the exchange, PA (on H1) and PB, P1, P3, P2 (on H2) is longer.
-    expected = 20 + 200 + 200 + 50 + 5 * 5
+    expected = 20 + 200 + 200 + 50
     assert tr["length_m"].sum() == pytest.approx(expected, abs=1.0)
     assert plan.kpis["trench_km"] == pytest.approx(expected / 1000, abs=0.002)
     assert plan.kpis["steiner_gap"] == pytest.approx(0.0, abs=1e-9)
@@ -123,8 +124,8 @@ def test_manhole_spacing_never_exceeded():
     spacing = 45.0
     plan = _plan(manhole_spacing_m=spacing)
     tr = plan.layers["trenches"]
-    ch = plan.layers["manholes"]
-    assert (ch["kind"] == "handhole").any()
+    ch = plan.layers["chambers"]
+    assert (ch["type"] == "handhole").any()
     merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
     chambers = shapely.union_all(ch.geometry.values)
     pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
@@ -155,17 +156,68 @@ def test_phases_within_budget_and_connected():
     assert (plan.layers["trenches"].groupby("street_key")["phase"].nunique() == 1).all()
 
 
-def test_boq_lines_sum_to_totals_and_plan_is_deterministic():
+def _yaml_prices() -> tuple[dict[str, int], dict[str, float]]:
+    """Unit prices and params read straight from the catalog file (not through gisplan.catalog)."""
+    import importlib.resources
+
+    import yaml
+
+    raw = yaml.safe_load(importlib.resources.files("gisplan.catalog").joinpath("catalog.yaml").read_text("utf-8"))
+    return {it["code"]: int(it["price_vnd"]) for it in raw["items"]}, dict(raw["params"])
+
+
+def test_plan_total_recomputes_from_the_layers_and_the_catalog_file():
+    # every road of the grid is urban asphalt and every cable a 12/24-fibre or copper one: the total is the layers'
+    # quantities times the catalog file's prices, plus the contingency share, up to rounding (1 VND a line)
     plan = _plan(budget=BIG)
-    boq = plan.boq
-    assert int(boq["amount_vnd"].sum()) == plan.kpis["cost_vnd"] == plan.total_vnd
-    assert sum(plan.kpis["phase_totals_vnd"].values()) == plan.kpis["cost_vnd"]
-    assert (boq["amount_vnd"] == (boq["quantity"] * boq["unit_price_vnd"]).round().astype("int64")).all()
-    assert {"TR.ASPHALT", "TM.URBAN", "DUCT.HDPE40", "MH.STD", "POLE.REMOVE", "AERIAL.REMOVE", "CONTINGENCY"} <= set(
-        boq["item_code"]
+    price, par = _yaml_prices()
+    tr, ch, cab = plan.layers["trenches"], plan.layers["chambers"], plan.layers["cables_rerouted"]
+    new = tr[~tr["reuse_duct"]]
+    code_of = {("fibre", 12): "CAB.FO12", ("fibre", 24): "CAB.FO24", ("copper", 0): "CAB.CU"}
+    cable_vnd = sum(
+        m * (1 + par["cable_slack_share"]) * price[code_of[(k, f)]]
+        for k, f, m in zip(cab["kind"], cab["fibre_count"], cab["underground_m"], strict=True)
     )
-    again = _plan(budget=BIG)
-    assert again.boq.equals(boq)
+    # TCVN 8700:2011 by hand: up to 4 ducts in a 0.45 m trench, 2 a layer; under the sidewalk of an urban street
+    # 0.5 m of cover, 0.1 m a layer and 0.1 m of bedding; the sidewalk's paving re-laid 0.2 m wider than the trench
+    assert (new["n_ducts"] <= 4).all() and (new["width_m"] == 0.45).all() and (new["placement"] == "sidewalk").all()
+    depth = 0.5 + 0.1 * ((new["n_ducts"] + 1) // 2) + 0.1
+    assert new["depth_m"].to_numpy() == pytest.approx(depth.to_numpy(), abs=1e-9)
+    subtotal = (
+        (0.45 * depth * new["length_m"]).sum() * price["EXC.TRENCH"]
+        + (0.45 + 0.2) * new["length_m"].sum() * price["REINST.SIDEWALK"]
+        + new["length_m"].sum() * price["TM.URBAN"]
+        + (new["n_ducts"] * new["length_m"]).sum() * price["DUCT.HDPE40"]
+        + (ch["type"] == "manhole").sum() * price["MH.STD"]
+        + (ch["type"] == "handhole").sum() * price["HH.STD"]
+        + (ch["reason"] == "riser").sum() * price["RISER.POLE"]
+        + ch["reason"].isin(["branch", "splice"]).sum() * price["SPLICE.CLOSURE"]
+        + (ch["reason"] == "drop").sum() * price["DIST.BOX"]
+        + 3 * price["TEST.FO"]  # fibre routes C1 (2 sections: it passes the junction at (100, 200)) and C2 (1)
+        + plan.kpis["n_crossings"] * price["XING.URBAN"]
+        + cable_vnd
+        + cab["aerial_m"].sum() * price["AERIAL.REMOVE"]
+        + len(plan.layers["poles_removed"]) * price["POLE.REMOVE"]
+    )
+    expected = subtotal * (1 + par["contingency_share"])
+    assert plan.kpis["n_crossings"] >= 1 and len(plan.layers["poles_removed"]) >= 1  # the hand case has them
+    assert plan.total_vnd == pytest.approx(expected, abs=len(plan.boq) + 2)
+    assert sum(plan.kpis["phase_totals_vnd"].values()) == pytest.approx(expected, abs=len(plan.boq) + 2)
+
+
+def test_plan_is_deterministic():
+    plan = _plan(budget=BIG)
+    assert {
+        "EXC.TRENCH",
+        "REINST.SIDEWALK",
+        "TM.URBAN",
+        "DUCT.HDPE40",
+        "MH.STD",
+        "POLE.REMOVE",
+        "AERIAL.REMOVE",
+        "CONTINGENCY",
+    } <= set(plan.boq["item_code"])
+    assert _plan(budget=BIG).boq.equals(plan.boq)
 
 
 def test_zone_outside_the_data():
@@ -295,10 +347,10 @@ RING = {"side": 200.0, "step": 20.0, "gap": (60.0, 140.0), "gap_cables": [("fibr
 def test_ring_shortcut_closes_the_gap_and_lowers_the_cost():
     layers = _ring(**RING)
     zone = _ring_zone(200.0)
-    tree = _plan(layers=layers, zone=zone, shortcuts=False)
-    plan = _plan(layers=layers, zone=zone)
-    # without shortcuts the trench tree leaves the 100 m north gap (poles at x = 150 and 50) open and the gap
-    # cables go round the ring
+    tree = _plan(layers=layers, zone=zone, shortcuts=False, max_detour_ratio=None)
+    plan = _plan(layers=layers, zone=zone, max_detour_ratio=None)
+    # without shortcuts (and without the detour limit) the trench tree leaves the 100 m north gap (poles at
+    # x = 150 and 50) open and the gap cables go round the ring
     t_cab = tree.layers["cables_rerouted"].set_index("cable_id")
     assert not tree.layers["trenches"]["shortcut"].any()
     assert tree.kpis["n_shortcuts"] == 0 and tree.kpis["cable_km_saved_by_shortcuts"] == 0
@@ -328,12 +380,38 @@ def test_ring_shortcut_closes_the_gap_and_lowers_the_cost():
 def test_long_gap_with_cheap_cable_gets_no_shortcut():
     layers = _ring(side=400.0, step=50.0, gap=(25.0, 375.0), gap_cables=[("fibre", 12)])
     zone = _ring_zone(400.0)
-    plan = _plan(layers=layers, zone=zone)
+    plan = _plan(layers=layers, zone=zone, max_detour_ratio=None)
     assert plan.kpis["n_shortcuts"] == 0
     assert not plan.layers["trenches"]["shortcut"].any()
-    tree = _plan(layers=layers, zone=zone, shortcuts=False)
+    tree = _plan(layers=layers, zone=zone, shortcuts=False, max_detour_ratio=None)
     assert plan.boq.equals(tree.boq)
     assert plan.layers["cables_rerouted"].set_index("cable_id").loc["G0", "underground_m"] > 1000
+
+
+def test_a_detour_above_the_limit_adds_the_trench_and_is_reported():
+    # the same long gap: the 12-fibre cable does not pay for a shortcut, but 350 m in the air would be re-pulled
+    # over more than 1,000 m round the ring; the detour limit adds the 350 m north street as trench, costed
+    layers = _ring(side=400.0, step=50.0, gap=(25.0, 375.0), gap_cables=[("fibre", 12)])
+    zone = _ring_zone(400.0)
+    free = _plan(layers=layers, zone=zone, max_detour_ratio=None)
+    plan = _plan(layers=layers, zone=zone)  # default limit 1.5
+    cab = plan.layers["cables_rerouted"].set_index("cable_id")
+    assert cab.loc["G0", "aerial_m"] == pytest.approx(350.0, abs=0.01)
+    assert cab.loc["G0", "route_m"] == pytest.approx(350.0, abs=1.0) and cab.loc["G0", "detour"] == "trench_added"
+    assert cab.loc["G0", "before_m"] > 1000
+    assert (cab["ratio"] <= 1.5 + 1e-9).all() and plan.kpis["repull_ratio_max"] <= 1.5
+    tr = plan.layers["trenches"]
+    assert tr.loc[tr["detour"], "length_m"].sum() == pytest.approx(350.0, abs=1.0)
+    assert plan.kpis["detour_trench_km"] == pytest.approx(0.35, abs=0.001) and plan.kpis["n_detours"] == 1
+    assert plan.kpis["trench_km"] == pytest.approx(free.kpis["trench_km"] + 0.35, abs=0.001)
+    price, _par = _yaml_prices()
+    # the ring's roads are urban asphalt streets: at least a 0.45 x 0.7 m trench under the sidewalk
+    trench_pm = 0.45 * 0.7 * price["EXC.TRENCH"] + 0.65 * price["REINST.SIDEWALK"] + price["TM.URBAN"]
+    assert tr.loc[tr["detour"], "cost_vnd"].sum() >= 350.0 * trench_pm  # priced like any trench (plus ducts)
+    assert any("0.35 km of trench added for 1" in m for m in plan.messages)
+    # a limit loose enough adds nothing
+    loose = _plan(layers=layers, zone=zone, max_detour_ratio=50.0)
+    assert loose.boq.equals(free.boq)
 
 
 def test_ring_with_shortcut_phases_within_budget_connected_and_deterministic():
@@ -359,7 +437,7 @@ def test_ring_manhole_spacing_with_shortcut():
     plan = _plan(layers=_ring(**RING), zone=_ring_zone(200.0), manhole_spacing_m=spacing)
     assert plan.kpis["n_shortcuts"] == 1
     tr = plan.layers["trenches"]
-    ch = plan.layers["manholes"]
+    ch = plan.layers["chambers"]
     merged = shapely.line_merge(shapely.union_all(tr.geometry.values))
     chambers = shapely.union_all(ch.geometry.values)
     pieces = shapely.ops.split(shapely.snap(merged, chambers, 1e-6), chambers)
@@ -380,7 +458,7 @@ def test_shortcut_params_are_checked():
 def test_network_duct_counts_equal_tree_counts_on_a_tree():
     import random
 
-    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._quantities import root_tree, routes_per_edge, routes_per_edge_network
     from gisplan.underground._shortcuts import root_paths
 
     for seed in range(5):
@@ -395,7 +473,7 @@ def test_network_duct_counts_equal_tree_counts_on_a_tree():
             route_of[f"C{i}"] = f"R{rng.randrange(6)}"
         ends = sorted({n for p in paths.values() for n in (p[0], p[-1])})
         feeders = root_paths(T, 0, ends)
-        assert cables_per_edge_network(T, 0, paths, route_of, feeders) == cables_per_edge(rt, paths, route_of)
+        assert routes_per_edge_network(T, 0, paths, route_of, feeders) == routes_per_edge(rt, paths, route_of)
 
 
 def test_forced_corridor_is_followed_and_priced_in_full():
@@ -417,7 +495,7 @@ def test_forced_corridor_off_the_roads_is_refused():
 
 
 def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
-    from gisplan.underground._quantities import cables_per_edge, cables_per_edge_network, root_tree
+    from gisplan.underground._quantities import root_tree, routes_per_edge, routes_per_edge_network
     from gisplan.underground._shortcuts import root_paths
 
     # exchange 0 - 1 - 2 - 3 - 4: span A (1-2) lies on the way from span B (3-4) to the exchange, so edge 1-2
@@ -428,14 +506,15 @@ def test_duct_counts_keep_the_routes_fed_towards_the_exchange():
     paths = {"A": [1, 2], "B": [3, 4]}
     route_of = {"A": "RA", "B": "RB"}
     want = {(0, 1): 2, (1, 2): 2, (2, 3): 1, (3, 4): 1}
-    assert cables_per_edge(rt, paths, route_of) == want
-    assert cables_per_edge_network(T, 0, paths, route_of, root_paths(T, 0, [1, 2, 3, 4])) == want
+    assert {e: len(r) for e, r in routes_per_edge(rt, paths, route_of).items()} == want
+    feeders = root_paths(T, 0, [1, 2, 3, 4])
+    assert {e: len(r) for e, r in routes_per_edge_network(T, 0, paths, route_of, feeders).items()} == want
 
 
 def test_duct_counts_never_grow_away_from_the_exchange():
     import random
 
-    from gisplan.underground._quantities import cables_per_edge, ekey, root_tree
+    from gisplan.underground._quantities import ekey, root_tree, routes_per_edge
 
     for seed in range(8):
         T = nx.random_labeled_tree(40, seed=seed)
@@ -446,7 +525,7 @@ def test_duct_counts_never_grow_away_from_the_exchange():
             a, b = rng.sample(range(40), 2)
             paths[f"C{i}"] = rt.path(a, b)
             route_of[f"C{i}"] = f"R{rng.randrange(10)}"
-        counts = cables_per_edge(rt, paths, route_of)
+        counts = {e: len(r) for e, r in routes_per_edge(rt, paths, route_of).items()}
         for n in rt.order[1:]:
             up = counts[ekey(n, rt.parent[n])]
             for m in T.adj[n]:
@@ -546,15 +625,17 @@ def _far_roads(layers: dict[str, gpd.GeoDataFrame], lines: list[LineString]) -> 
     return {**layers, "roads": gpd.GeoDataFrame(gpd.pd.concat([layers["roads"], extra], ignore_index=True), crs=CRS)}
 
 
-def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
+#: Clip every roads layer, with a small margin (the tiny layers here are far below the default threshold).
+CLIP_ALWAYS = UndergroundSettings(clip_min_roads=0, clip_margin_m=10.0)
+
+
+def test_large_road_layers_are_clipped_with_the_same_plan():
     # roads far from the zone and its exchange (5 km east) are left out of the graph; the plan does not change
     layers = _far_roads(_layers(), [LineString([_xy(5000 + 100 * i, 0), _xy(5000 + 100 * i, 300)]) for i in range(5)])
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
-    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append, settings=CLIP_ALWAYS)
     assert any("clipped to 6 of 11 roads" in m for m in said), said
     assert not any("whole roads layer" in m for m in said)
     assert any("clipped to 6 of 11 roads" in m for m in clipped.messages)
@@ -568,7 +649,7 @@ def test_large_road_layers_are_clipped_with_the_same_plan(monkeypatch):
     assert rows(clipped) == rows(full)
 
 
-def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
+def test_clipped_road_graph_falls_back_to_the_whole_layer():
     # the exchange stands 600 m south of the grid, reached only by a road that goes 3 km east and back
     layers = _layers()
     sites = layers["sites"].copy()
@@ -580,11 +661,9 @@ def test_clipped_road_graph_falls_back_to_the_whole_layer(monkeypatch):
     ]
     layers = {**_far_roads(layers, detour), "sites": sites}
     full = _plan(layers=layers)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MIN_ROADS", 0)
-    monkeypatch.setattr("gisplan.underground._clip.CLIP_MARGIN_M", 10.0)
     said: list[str] = []
     params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
-    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append)
+    clipped = plan_undergrounding(layers, ZONE, params, progress=said.append, settings=CLIP_ALWAYS)
     assert any("whole roads layer" in m for m in said), said
     assert clipped.boq.equals(full.boq)
 
@@ -613,12 +692,15 @@ def test_boq_quantities_match_the_layers():
     q = boq.groupby("item_code")["quantity"].sum()
     new = tr[~tr["reuse_duct"]]
     trench_m = new["length_m"].sum()
-    assert q[[c for c in q.index if c.startswith("TR.")]].sum() == pytest.approx(trench_m, abs=0.01)
+    assert q["EXC.TRENCH"] == pytest.approx((new["width_m"] * new["depth_m"] * new["length_m"]).sum(), abs=0.01)
+    assert q[[c for c in q.index if c.startswith("REINST.")]].sum() == pytest.approx(
+        ((new["width_m"] + 0.2) * new["length_m"]).sum(), abs=0.01
+    )
     assert q[[c for c in q.index if c.startswith("TM.")]].sum() == pytest.approx(trench_m, abs=0.01)
     assert q["DUCT.HDPE40"] == pytest.approx((new["n_ducts"] * new["length_m"]).sum(), abs=0.01)
-    mh = plan.layers["manholes"]
-    assert q["MH.STD"] == (mh["kind"] == "manhole").sum() and q["HH.STD"] == (mh["kind"] == "handhole").sum()
-    assert len(set(mh.loc[mh["kind"] == "manhole"].geometry.to_wkt())) == q["MH.STD"]  # one chamber per node
+    mh = plan.layers["chambers"]
+    assert q["MH.STD"] == (mh["type"] == "manhole").sum() and q["HH.STD"] == (mh["type"] == "handhole").sum()
+    assert len(set(mh.loc[mh["type"] == "manhole"].geometry.to_wkt())) == q["MH.STD"]  # one chamber per node
     assert q[[c for c in q.index if c.startswith("XING.")]].sum() == plan.kpis["n_crossings"]
     assert q["POLE.REMOVE"] == plan.kpis["n_poles_removed"]
     cab = plan.layers["cables_rerouted"]
@@ -626,3 +708,268 @@ def test_boq_quantities_match_the_layers():
     slack = 1 + load_catalog().param("cable_slack_share")
     cable_codes = [c for c in q.index if c.startswith("CAB.")]
     assert q[cable_codes].sum() == pytest.approx(cab["underground_m"].sum() * slack, abs=0.01)  # slack once
+
+
+# ---- chambers by rule (issue 12) ----------------------------------------------------------------------------------
+
+
+def _street(side_streets: tuple[float, ...] = ()) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame]:
+    """One 1 km urban street (y = 0), the exchange 20 m south of its west end, side streets at the given x, and one
+    990 m fibre span between two telecom poles 5 m north of the street at x = 5 and x = 995 (both route ends)."""
+    lines = [("S", "Main", LineString([_xy(0, 0), _xy(1000, 0)]))]
+    lines += [(f"X{i}", f"Side {i}", LineString([_xy(x, 0), _xy(x, 100)])) for i, x in enumerate(side_streets)]
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": [r[0] for r in lines],
+            "name": [r[1] for r in lines],
+            "road_class": ["urban"] * len(lines),
+            "surface": ["asphalt"] * len(lines),
+        },
+        geometry=[r[2] for r in lines],
+        crs=CRS,
+    )
+    poles = gpd.GeoDataFrame(
+        {"pole_id": ["A", "B"], "owner": ["telecom", "telecom"]},
+        geometry=[Point(_xy(5, 5)), Point(_xy(995, 5))],
+        crs=CRS,
+    )
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": ["C1"],
+            "placement": ["aerial"],
+            "kind": ["fibre"],
+            "fibre_count": [24],
+            "owner": ["VNPT"],
+            "from_pole": ["A"],
+            "to_pole": ["B"],
+        },
+        geometry=[LineString([_xy(5, 5), _xy(995, 5)])],
+        crs=CRS,
+    )
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX1"], "kind": ["exchange"], "name": ["Exchange"], "has_fibre": [True]},
+        geometry=[Point(_xy(0, -20))],
+        crs=CRS,
+    )
+    zone = gpd.GeoDataFrame({"name": ["street"]}, geometry=[box(*_xy(-10, -10), *_xy(1010, 110))], crs=CRS)
+    return {"roads": roads, "poles": poles, "cables": cables, "sites": sites}, zone
+
+
+def _street_plan(side_streets: tuple[float, ...] = (), *, catalog: dict | None = None, **kw):
+    layers, zone = _street(side_streets)
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027, **kw)
+    return plan_undergrounding(layers, zone, params, catalog=load_catalog(overrides=catalog))
+
+
+def _pulling(plan) -> gpd.GeoDataFrame:
+    ch = plan.layers["chambers"]
+    return ch[ch["reason"] == "pulling"]
+
+
+def test_pulling_length_and_spacing_set_the_chamber_count():
+    # the span's two ends are cable ends (splice chambers at x = 5 and x = 995): 990 m between them;
+    # no trench to the poles, and no chamber at the poles' feet other than those
+    default = _street_plan()  # catalog spacing 200 m < fibre pulling 450 m: ceil(990 / 200) - 1 = 4
+    assert default.kpis["trench_km"] == pytest.approx((20 + 995) / 1000, abs=1e-3)
+    assert sorted(default.layers["chambers"]["reason"]) == ["exchange", *["pulling"] * 4, "splice", "splice"]
+    assert len(_pulling(_street_plan(manhole_spacing_m=500.0))) == 2  # fibre pulling 450 m: ceil(990 / 450) - 1
+    assert len(_pulling(_street_plan(manhole_spacing_m=100.0))) == 9  # ceil(990 / 100) - 1
+    shorter = _street_plan(manhole_spacing_m=500.0, catalog={"params": {"pulling_length_fibre_m": 300}})
+    assert len(_pulling(shorter)) == 3  # ceil(990 / 300) - 1
+    xs = sorted(p.x - X0 for p in _pulling(shorter).geometry)
+    assert xs == pytest.approx([252.5, 500.0, 747.5], abs=0.01)  # equal stretches of 247.5 m
+
+
+def test_no_chamber_at_an_intersection_when_another_place_exists():
+    # one pulling chamber halves the 990 m run: at x = 500, where a side street joins; it moves 10 m off
+    cat = {"params": {"pulling_length_fibre_m": 600}}
+    plain = _street_plan(catalog=cat, manhole_spacing_m=600.0)
+    assert [p.x - X0 for p in _pulling(plain).geometry] == pytest.approx([500.0], abs=0.01)
+    plan = _street_plan((500.0,), catalog=cat, manhole_spacing_m=600.0)
+    (p,) = list(_pulling(plan).geometry)
+    assert abs(p.x - X0 - 500.0) >= 10.0 and abs(p.x - X0 - 500.0) <= 11.0
+    ch = plan.layers["chambers"]
+    assert not ch["near_intersection"].any() and plan.kpis["n_chambers_near_intersection"] == 0
+    assert ch.geometry.distance(Point(_xy(500, 0))).min() >= 10.0
+
+
+def test_a_chamber_with_no_other_place_stays_and_is_reported():
+    # a clearance larger than the street: every place is near the side street's junction
+    plan = _street_plan((500.0,), catalog={"params": {"chamber_intersection_clearance_m": 100}})
+    ch = plan.layers["chambers"]
+    near = ch["near_intersection"].astype(bool)
+    assert near.sum() == plan.kpis["n_chambers_near_intersection"] >= 1
+    d = ch.geometry.distance(Point(_xy(500, 0)))
+    assert (near.to_numpy() == (d.to_numpy() < 100.0)).all()  # reported exactly where the rule could not be kept
+    assert any("giao lộ" in m for m in plan.messages)
+
+
+def test_branch_chamber_moves_off_the_junction_towards_the_exchange():
+    plan = _plan()  # the grid: the trench tree branches at (100, 200), a crossroads of Hang 2 and Doc 1
+    ch = plan.layers["chambers"]
+    branch = ch[ch["reason"] == "branch"]
+    assert len(branch) == 1
+    (p,) = list(branch.geometry)
+    assert Point(_xy(100, 200)).distance(p) == pytest.approx(10.0, abs=0.1)
+    assert p.x - X0 == pytest.approx(100.0, abs=1e-6) and p.y - Y0 < 200.0  # down Doc 1, towards the exchange
+
+
+# ---- ducts per operator and duct banks (issue 12) -----------------------------------------------------------------
+
+
+def _street_two_operators(share: bool):
+    layers, zone = _street()
+    c1 = layers["cables"]
+    c2 = c1.assign(cable_id=["C2"], owner=["Viettel"])
+    layers = {**layers, "cables": gpd.GeoDataFrame(gpd.pd.concat([c1, c2], ignore_index=True), crs=CRS)}
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027, share_ducts=share)
+    return plan_undergrounding(layers, zone, params)
+
+
+def test_two_operators_never_share_a_duct_unless_allowed():
+    own = _street_two_operators(False).layers["trenches"]
+    street = own[own["street"] == "Main"]
+    # two 24-fibre cables (10 mm) of two operators: one duct each plus the spare
+    assert set(street["operators"]) == {"VNPT:1, Viettel:1"} and set(street["n_ducts"]) == {3}
+    shared = _street_two_operators(True).layers["trenches"]
+    street = shared[shared["street"] == "Main"]
+    # shared: both fit one 34 mm duct (2 x 78.5 mm2 <= 31 % of 908 mm2), plus the spare
+    assert set(street["operators"]) == {"*:1"} and set(street["n_ducts"]) == {2}
+
+
+def test_duct_fill_by_cable_diameter_and_the_bank_cross_section():
+    from gisplan.underground._ductbank import count_ducts, cross_section, ducts_for_cables
+    from gisplan.underground.settings import DEFAULT_SETTINGS as ST
+
+    area = 3.141592653589793 * (34 / 2) ** 2  # 907.9 mm2 inside a 40/34 duct
+    assert ducts_for_cables([10.0] * 4, ST) == (1, 0)  # 4 x 78.5 = 314 mm2 <= 40 % (363 mm2)
+    assert ducts_for_cables([10.0] * 5, ST) == (2, 0)  # 393 mm2 > 363
+    assert 0.31 * area < 2 * 3.141592653589793 * 9.5**2  # two 19 mm cables exceed the two-cable fill (31 %)
+    assert ducts_for_cables([19.0, 19.0], ST) == (2, 0)
+    assert ducts_for_cables([22.0], ST) == (1, 0)  # one 22 mm cable: 380 mm2 = 42 % <= 53 % (one-cable fill)
+    assert ducts_for_cables([14.0, 14.0], ST) == (2, 0)  # 308 mm2 = 34 % > 31 % (two-cable fill), though <= 40 %
+    assert ducts_for_cables([26.0], ST) == (1, 1)  # 531 mm2 > 53 %: a duct of its own, reported
+    c = count_ducts([("A", 10.0), ("B", 10.0), ("A", 10.0)], share=False, spare=1, st=ST)
+    assert dict(c.by_operator) == {"A": 1, "B": 1} and c.total == 3
+    # TCVN 8700:2011: 2-4 ducts in 0.45 m, up to 20 (5 layers of 4) in 0.75 m; cover 0.5 m sidewalk, 0.7 m road
+    assert cross_section(4, "sidewalk", ST)[:2] == (0.45, pytest.approx(0.5 + 2 * 0.1 + 0.1))
+    assert cross_section(20, "carriageway", ST)[:2] == (0.75, pytest.approx(0.7 + 5 * 0.1 + 0.1))
+    assert cross_section(6, "sidewalk", ST)[:2] == (0.6, pytest.approx(0.5 + 2 * 0.1 + 0.1))
+
+
+# ---- buildings and drops (issue 12) -------------------------------------------------------------------------------
+
+
+def test_every_building_in_the_zone_gets_a_drop_or_a_reason():
+    layers, zone = _street()
+    xs = [100.0, 300.0, 520.0, 880.0]
+    b = gpd.GeoDataFrame(
+        {
+            "building_id": [f"B{i}" for i in range(len(xs))] + ["FAR", "OUT"],
+            "households": [1, 3, 2, 1, 4, 9],
+            "operator": ["VNPT"] * (len(xs) + 2),
+        },
+        geometry=[Point(_xy(x, 15)) for x in xs] + [Point(_xy(600, 105)), Point(_xy(600, 500))],
+        crs=CRS,
+    )
+    params = UndergroundParams(budget_per_year_vnd=BIG, start_year=2027)
+    plan = plan_undergrounding({**layers, "buildings": b}, zone, params)
+    dr, far = plan.layers["drops"], plan.layers["buildings_not_served"]
+    # OUT lies outside the zone; FAR is in it but 105 m from the trench (> max_drop_m 60): listed with the reason
+    assert sorted(dr["building_id"]) == ["B0", "B1", "B2", "B3"] and list(far["building_id"]) == ["FAR"]
+    assert "60 m" in far["reason"].iloc[0]
+    assert plan.kpis["households_migrated"] == 1 + 3 + 2 + 1 and plan.kpis["n_drops"] == 4
+    ch = plan.layers["chambers"]
+    # each building is 15 m off the trench: served from a chamber within drop_reach_m (30 m) along the trench
+    assert (dr.geometry.length <= (30.0**2 + 15.0**2) ** 0.5 + 1e-6).all()
+    assert (ch["reason"] == "drop").sum() >= 3  # B0, B1, B2/B3 are too far apart to share one
+    q = plan.boq.groupby("item_code")["quantity"].sum()
+    assert q["DROP.CONNECT"] == 4 and q["DROP.REMOVE"] == 4
+    assert q["DROP.FO"] == pytest.approx(dr["length_m"].sum(), abs=0.01)
+    assert q["DIST.BOX"] == (ch["reason"] == "drop").sum()
+
+
+# ---- the investment estimate (issue 12) ---------------------------------------------------------------------------
+
+
+def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
+    plan = _plan(budget=BIG)
+    _price, par = _yaml_prices()
+    boq = plan.boq[plan.boq["category"] != "contingency"]
+    est = plan.kpis["estimate_vnd"]
+    phases = sorted({str(p) for p in boq["phase"]})
+    for ph in phases:
+        part = boq[boq["phase"].astype(str) == ph]
+        xd = int(part.loc[part["category"].isin(["civil", "duct", "removal"]), "amount_vnd"].sum())
+        tb = int(part.loc[part["category"] == "cable", "amount_vnd"].sum())
+        assert est["construction"][ph] == xd and est["equipment"][ph] == tb
+        pm, tv, k = (
+            round((xd + tb) * par[n])
+            for n in ("estimate_pm_share", "estimate_consultancy_share", "estimate_other_share")
+        )
+        assert (est["project_management"][ph], est["consultancy"][ph], est["other"][ph]) == (pm, tv, k)
+        s = xd + tb + pm + tv + k
+        vat = round(s * 0.10)
+        dp1 = round((s + vat) * par["contingency_share"])
+        years = int(ph) - 2026
+        dp2 = round((s + vat + dp1) * (1.04**years - 1))
+        assert (est["vat"][ph], est["contingency_quantities"][ph]) == (vat, dp1)
+        assert abs(est["contingency_escalation"][ph] - dp2) <= 1
+        assert abs(est["total"][ph] - (s + vat + dp1 + dp2)) <= 1
+    assert plan.kpis["investment_total_vnd"] == sum(est["total"][ph] for ph in phases) == est["total"]["total"]
+    # who pays: the province the civil and duct works with their share of the overheads, the operator the rest
+    payer = plan.kpis["payer_vnd"]
+    assert set(payer) == {"province", "VNPT"}
+    assert abs(payer["province"] + payer["VNPT"] - plan.kpis["investment_total_vnd"]) <= len(phases)
+    assert payer["province"] > payer["VNPT"] > 0
+    cab = plan.layers["cables_rerouted"]
+    assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)
+
+
+def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_recalculate(tmp_path):
+    import openpyxl
+
+    from gisplan.outputs.export import boq_to_xlsx
+
+    plan = _plan(budget=BIG)
+    path = boq_to_xlsx(plan.boq, tmp_path / "boq.xlsx", kpis=plan.kpis, plan_kind="underground")
+    formulas = openpyxl.load_workbook(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    name = "Tổng mức đầu tư - Estimate"
+    f, v = formulas[name], values[name]
+    rows = {str(r[0].value).split(" / ")[-1]: r[0].row for r in f.iter_rows(min_col=1, max_col=1) if r[0].value}
+    head = rows["Item"]
+    last = next(c for c in range(2, f.max_column + 1) if f.cell(row=head, column=c).value == "Tổng / Total")
+    total_cell = f.cell(row=rows["Total investment"], column=last)
+    assert str(total_cell.value).startswith("=SUM(")  # a formula ...
+    assert v.cell(row=total_cell.row, column=last).value == plan.kpis["investment_total_vnd"]  # ... with its figure
+    escal = f.cell(row=rows["Contingency for price escalation"], column=2).value
+    assert "^(" in escal and "$B$" in escal  # compounded by the phase's year over the rates above
+    # every formula of every sheet carries a cached value
+    for ws in formulas.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    assert values[ws.title][cell.coordinate].value is not None, (ws.title, cell.coordinate)
+    # the first phase sheet's total row carries the BOQ's figure
+    phase = formulas.worksheets[1]
+    ph = plan.boq["phase"].astype(str).min()
+    total_row = max(r for r in range(1, phase.max_row + 1) if phase.cell(row=r, column=3).value == "Tổng cộng / Total")
+    want = int(plan.boq.loc[plan.boq["phase"].astype(str) == ph, "amount_vnd"].sum())
+    assert values[phase.title].cell(row=total_row, column=8).value == want
+
+
+def test_joint_undergrounding_with_the_power_utility_splits_the_trench_and_removes_its_poles():
+    alone = _plan()
+    joint = _plan(joint_with_power=True, power_cost_share=0.4)
+    qa = alone.boq.groupby("item_code")["quantity"].sum()
+    qj = joint.boq.groupby("item_code")["quantity"].sum()
+    for code in ("EXC.TRENCH", "REINST.SIDEWALK", "TM.URBAN"):
+        assert qj[code] == pytest.approx(0.6 * qa[code], rel=1e-9)  # the telecom share of the shared trench
+    assert qj["DUCT.HDPE40"] == pytest.approx(qa["DUCT.HDPE40"])  # the ducts stay the telecom's
+    # the shared pole P3 carries only moved cables: the power utility removes it (not in the telecom BOQ)
+    pr = joint.layers["poles_removed"].set_index("pole_id")
+    assert pr.loc["P3", "removed_by"] == "power utility" and pr.loc["P3", "owner"] == "shared"
+    assert "P3" in set(alone.layers["poles_remaining"]["pole_id"])
+    assert qj["POLE.REMOVE"] == qa["POLE.REMOVE"] == joint.kpis["n_poles_removed"]
+    assert joint.kpis["poles_removed_by_owner"] == {"shared": 1, "telecom": 3}

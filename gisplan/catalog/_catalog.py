@@ -40,6 +40,21 @@ _REQUIRED_PARAMS = {
     "manhole_spacing_m": (10.0, 5000.0),
     "satellite_horizon_years": (1, 50),
     "cable_slack_share": (0.0, 1.0),
+    # undergrounding: chambers by rule (gisplan.underground._chambers)
+    "pulling_length_fibre_m": (20.0, 5000.0),
+    "pulling_length_copper_m": (20.0, 5000.0),
+    "pulling_length_coax_m": (20.0, 5000.0),
+    "chamber_intersection_clearance_m": (0.0, 100.0),
+    "drop_reach_m": (1.0, 500.0),
+    "max_drop_m": (1.0, 1000.0),
+    # undergrounding: the investment estimate (gisplan.underground._estimate)
+    "estimate_pm_share": (0.0, 0.2),
+    "estimate_consultancy_share": (0.0, 0.3),
+    "estimate_other_share": (0.0, 0.2),
+    "vat_share": (0.0, 0.3),
+    "escalation_rate": (0.0, 0.5),
+    "price_base_year": (2000, 2100),
+    "duct_rent_vnd_per_m_year": (0.0, 1_000_000.0),
 }
 _FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
 

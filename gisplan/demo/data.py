@@ -34,6 +34,7 @@ from shapely.geometry import Polygon, box
 from gisplan._errors import GisplanError
 from gisplan.demo._admin import DISTRICT_CODE, PROVINCE_CODE, PROVINCE_CODE_2025
 from gisplan.demo._build import Records, build_records
+from gisplan.demo._buildings import buildings_frame
 from gisplan.demo._land import PLACE_BY_KEY, build_land, geom_to_lonlat, snap_inland, to_metric_xy
 from gisplan.demo.zones import demo_zone_duong_dong
 
@@ -51,6 +52,7 @@ LAYER_NAMES = (
     "settlements",
     "sites",
     "constraints",
+    "buildings",
 )
 _CRS = "EPSG:4326"
 _FIXED_TIME = "2026-01-01T00:00:00.000Z"
@@ -212,7 +214,7 @@ def _to_frames(rec: Records) -> dict[str, gpd.GeoDataFrame]:
     )
     for name in ("boundaries", "coverage", "constraints"):
         out[name] = _as_multi(out[name])
-    return {name: out[name] for name in LAYER_NAMES}
+    return {name: out[name] for name in LAYER_NAMES if name in out}
 
 
 def _as_multi(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -246,7 +248,10 @@ def generate_demo_layers(*, seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFr
         One frame per name in :data:`LAYER_NAMES`, all in EPSG:4326 with
         coordinates rounded to 1e-6 degrees (about 0.1 m).
     """
-    return _to_frames(build_records(int(seed)))
+    rec = build_records(int(seed))
+    out = _to_frames(rec)
+    out["buildings"] = buildings_frame(rec.rows["settlements"], rec.rows["roads"], rec.land.all, int(seed))
+    return out
 
 
 def write_demo_gpkg(path: str | os.PathLike[str], *, seed: int = DEFAULT_SEED) -> Path:

@@ -433,6 +433,37 @@ SCHEMAS: dict[str, LayerSchema] = {
         "Đất liền, đảo",
         "Land",
     ),
+    "buildings": LayerSchema(
+        "buildings",
+        ("Point", "Polygon", "MultiPolygon"),
+        "building_id",
+        {
+            "building_id": Column("str", aliases=("ma_nha", "ma_toa_nha", "mã nhà", "mã công trình")),
+            "households": Column(
+                "int",
+                required=False,
+                minimum=0,
+                maximum=100_000,
+                default=1,
+                aliases=("so_ho", "số hộ", "units", "so_can_ho", "số căn hộ"),
+                description="households or units served in the building",
+            ),
+            "operator": Column(
+                "str", required=False, nullable=True, default="", aliases=("nha_mang", "doanh_nghiep", "nhà mạng")
+            ),
+            "service": Column(
+                "str",
+                required=False,
+                nullable=True,
+                default="",
+                allowed=("fibre", "copper", "coax", ""),
+                aliases=("dich_vu", "loai_cap", "dịch vụ"),
+                value_aliases={"quang": "fibre", "cáp quang": "fibre", "dong": "copper", "đồng": "copper"},
+            ),
+        },
+        "Công trình, nhà (điểm hoặc mặt bằng)",
+        "Buildings (points or footprints)",
+    ),
 }
 
 #: Layer kinds in the order they are read and shown.

@@ -32,7 +32,7 @@ PLAN_ORDER: tuple[str, ...] = (
     "trenches",
     "settlements_unserved",
     "backhaul_links",
-    "manholes",
+    "chambers",
     "poles_removed",
     "wifi_sites",
 )
@@ -142,7 +142,7 @@ _KINDS: dict[str, tuple[dict[str, Any], str | None, dict[str, Any], tuple[str, .
         ("cable_id", "kind", "fibre_count", "aerial_m", "underground_m", "phase"),
     ),
     "trenches": ({**_LINE, "color": "#e8590c", "weight": 5}, "phase", {}, ("phase", "length_m", "surface", "n_ducts")),
-    "manholes": ({**_POINT, "radius": 4, "fillColor": "#212529", "color": "#f8f9fa"}, None, {}, ("kind",)),
+    "chambers": ({**_POINT, "radius": 4, "fillColor": "#212529", "color": "#f8f9fa"}, None, {}, ("type", "reason")),
     "poles_removed": (
         {**_POINT, "radius": 5, "fillColor": "#ffffff", "color": "#e03131", "weight": 2.5},
         None,

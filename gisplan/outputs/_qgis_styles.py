@@ -7,7 +7,7 @@ chosen from the layer's name and columns:
 layer name contains    style
 =====================  ===========================================================
 ``trench``             lines, one colour per ``phase`` (categorized renderer)
-``manhole``            dark blue squares
+``chamber``, ``manhole`` dark blue squares
 ``pole`` + ``remov``   red crosses (poles to remove)
 ``pole``               grey circles
 ``cable``              orange dashed lines (aerial cables moved underground)
@@ -97,7 +97,7 @@ def geometry_kind(gdf: gpd.GeoDataFrame | None, name: str = "") -> str:
                 return "polygon"
             return "line"
     low = name.lower()
-    if any(word in low for word in ("manhole", "pole", "site", "wifi", "settlement", "unserved", "demand")):
+    if any(word in low for word in ("chamber", "manhole", "pole", "site", "wifi", "settlement", "unserved", "demand")):
         return "point"
     if any(word in low for word in ("footprint", "coverage", "zone", "boundar", "area")):
         return "polygon"
@@ -174,7 +174,7 @@ def _default_symbol(kind: str) -> tuple[str, Props]:
 def _single_symbol(name: str, kind: str) -> tuple[str, Props]:
     """The single symbol of a layer whose style does not depend on an attribute."""
     low = name.lower()
-    if "manhole" in low:
+    if "chamber" in low or "manhole" in low:
         return _marker("square", "0,70,140,255", "255,255,255,255", 2.2)
     if "pole" in low and "remov" in low:
         return _marker("cross2", "220,0,0,255", "220,0,0,255", 3.2, outline_width=0.7)

@@ -59,6 +59,30 @@ def _deterministic_zip(data: bytes, timestamp: datetime) -> bytes:
 SUMMARY_SHEET = "Tổng hợp - Summary"
 PRICES_SHEET = "Đơn giá - Unit prices"
 
+ESTIMATE_SHEET = "Tổng mức đầu tư - Estimate"
+#: Lines of the investment estimate (gisplan.underground._estimate.LINES): key, Vietnamese, English.
+_ESTIMATE_LINES = (
+    ("construction", "Chi phí xây dựng", "Construction"),
+    ("equipment", "Chi phí thiết bị (cáp, măng xông, dây thuê bao)", "Equipment (cables, closures, drops)"),
+    ("project_management", "Chi phí quản lý dự án", "Project management"),
+    ("consultancy", "Chi phí tư vấn (khảo sát, thiết kế, giám sát)", "Consultancy (survey, design, supervision)"),
+    ("other", "Chi phí khác", "Other costs"),
+    ("vat", "Thuế giá trị gia tăng", "VAT"),
+    ("contingency_quantities", "Dự phòng khối lượng phát sinh", "Contingency for quantities"),
+    ("contingency_escalation", "Dự phòng trượt giá", "Contingency for price escalation"),
+    ("total", "Tổng mức đầu tư", "Total investment"),
+)
+_ESTIMATE_RATES = (
+    ("estimate_pm_share", "Tỷ lệ chi phí quản lý dự án / Project management share", "0.0%"),
+    ("estimate_consultancy_share", "Tỷ lệ chi phí tư vấn / Consultancy share", "0.0%"),
+    ("estimate_other_share", "Tỷ lệ chi phí khác / Other costs share", "0.0%"),
+    ("vat_share", "Thuế suất VAT / VAT rate", "0.0%"),
+    ("contingency_share", "Dự phòng khối lượng / Contingency for quantities", "0.0%"),
+    ("escalation_rate", "Chỉ số trượt giá mỗi năm / Price escalation a year", "0.0%"),
+    ("price_base_year", "Năm giá gốc / Price base year", "0"),
+    ("duct_rent_vnd_per_m_year", "Giá thuê ống (VND/m/năm) / Duct rent (VND per m a year)", "#,##0"),
+)
+
 #: Columns of a BOQ line sheet: (header, source column or None, width, number format).
 _LINE_COLUMNS: tuple[tuple[str, str | None, int, str | None], ...] = (
     ("STT / No.", None, 6, "0"),
@@ -147,9 +171,19 @@ def _put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | 
         cell.number_format = number_format
 
 
-def _put_formula(ws: Worksheet, row: int, column: int, formula: str, number_format: str = _VND_FORMAT) -> None:
+def _put_formula(
+    ws: Worksheet, row: int, column: int, formula: str, number_format: str = _VND_FORMAT, value: Any = None
+) -> None:
+    """Write a formula and remember its computed ``value``, stored as the cell's cached value when the workbook is
+    saved (:func:`_with_cached_values`), so that readers that do not recalculate see the figure."""
     cell = ws.cell(row=row, column=column, value=formula)
     cell.number_format = number_format
+    if value is not None:
+        cached = getattr(ws, "_gisplan_values", None)
+        if cached is None:
+            cached = {}
+            ws._gisplan_values = cached
+        cached[cell.coordinate] = _python(value)
 
 
 def _header(ws: Worksheet, row: int, headers: Iterable[tuple[str, int]]) -> None:
@@ -240,16 +274,16 @@ def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
             if source is None:
                 _put(ws, r, column, offset + 1, number_format)
             elif source == "unit_price_vnd":
-                _put_formula(ws, r, column, f"={lookup}")
+                _put_formula(ws, r, column, f"={lookup}", value=values["unit_price_vnd"])
             elif source == "amount_vnd":
-                _put_formula(ws, r, column, f"=ROUND($F{r}*{lookup},0)")
+                _put_formula(ws, r, column, f"=ROUND($F{r}*{lookup},0)", value=values["amount_vnd"])
             else:
                 _put(ws, r, column, _python(values[source]), number_format)
     total = _FIRST_ROW + len(rows)
     _put(ws, total, 3, "Tổng cộng / Total")
     ws.cell(row=total, column=3).font = _BOLD
     last = max(total - 1, _FIRST_ROW)
-    _put_formula(ws, total, 8, f"=SUM(H{_FIRST_ROW}:H{last})")
+    _put_formula(ws, total, 8, f"=SUM(H{_FIRST_ROW}:H{last})", value=int(rows["amount_vnd"].sum()))
     ws.cell(row=total, column=8).font = _BOLD
     _grid(ws, _HEADER_ROW, total, len(_LINE_COLUMNS))
     return total
@@ -282,11 +316,11 @@ def _percentage_line(
         if source is None:
             _put(ws, r, column, offset + 1, number_format)
         elif source == "quantity":
-            _put_formula(ws, r, column, f"={lookup}", number_format or "0.###")
+            _put_formula(ws, r, column, f"={lookup}", number_format or "0.###", value=values["quantity"])
         elif source == "unit_price_vnd":
-            _put_formula(ws, r, column, f"=ROUND(({base})/100,0)")
+            _put_formula(ws, r, column, f"=ROUND(({base})/100,0)", value=values["unit_price_vnd"])
         elif source == "amount_vnd":
-            _put_formula(ws, r, column, f"=ROUND($F{r}*$G{r},0)")
+            _put_formula(ws, r, column, f"=ROUND($F{r}*$G{r},0)", value=values["amount_vnd"])
         else:
             _put(ws, r, column, _python(values[source]), number_format)
 
@@ -312,7 +346,7 @@ def _prices_sheet(ws: Worksheet, rows: pd.DataFrame) -> None:
     _grid(ws, _HEADER_ROW, _FIRST_ROW + len(codes) - 1, len(_PRICE_COLUMNS))
 
 
-def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str, str]]) -> tuple[int, int]:
+def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str, str, int]]) -> tuple[int, int]:
     """A two-column block (label, amount formula) with a total; return (next free row, total row)."""
     _put(ws, row, 1, heading)
     ws.cell(row=row, column=1).font = _BOLD
@@ -321,18 +355,125 @@ def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str,
     ws.cell(row=row, column=2).font = _BOLD
     ws.cell(row=row, column=2).fill = _HEADER_FILL
     first = row + 1
-    for offset, (label, formula) in enumerate(lines):
+    for offset, (label, formula, value) in enumerate(lines):
         _put(ws, first + offset, 1, label)
-        _put_formula(ws, first + offset, 2, formula)
+        _put_formula(ws, first + offset, 2, formula, value=value)
     total = first + len(lines)
     _put(ws, total, 1, "Tổng cộng / Total")
     ws.cell(row=total, column=1).font = _BOLD
     if lines:
-        _put_formula(ws, total, 2, f"=SUM(B{first}:B{total - 1})")
+        _put_formula(ws, total, 2, f"=SUM(B{first}:B{total - 1})", value=sum(v for _l, _f, v in lines))
     else:
         _put(ws, total, 2, 0, _VND_FORMAT)
     ws.cell(row=total, column=2).font = _BOLD
     return total + 2, total
+
+
+def _estimate_sheet(ws: Worksheet, kpis: dict[str, Any], phase_totals: list[tuple[str, str, int, int]]) -> None:
+    """The investment estimate (Decree 10/2021/NĐ-CP) per phase and in total, every amount a formula over the
+    phase sheets and the rates above it, with the planner's figures as cached values; who pays; duct rent."""
+    est, rates = kpis["estimate_vnd"], kpis["estimate_rates"]
+    _put(ws, 1, 1, "Tổng mức đầu tư (NĐ 10/2021/NĐ-CP) - Investment estimate (Decree 10/2021/NĐ-CP)")
+    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    ws.column_dimensions["A"].width = 62
+    rate_row = {}
+    for k, (key, label, fmt) in enumerate(_ESTIMATE_RATES):
+        r = 3 + k
+        _put(ws, r, 1, label)
+        _put(ws, r, 2, _python(rates[key]), fmt)
+        rate_row[key] = r
+    head = 3 + len(_ESTIMATE_RATES) + 1
+    phases = [(p, sheet, n) for p, sheet, _total, n in phase_totals if str(p) in est["construction"]]
+    cols = [(2 + j, str(p), sheet, n) for j, (p, sheet, n) in enumerate(phases)]
+    total_col = 2 + len(cols)
+    headers = [("Khoản mục / Item", 62)] + [(_phase_label(p), 20) for _c, p, _s, _n in cols] + [("Tổng / Total", 22)]
+    _header(ws, head, headers)
+    year_row = head + 1
+    _put(ws, year_row, 1, "Năm / Year")
+    for c, p, _s, _n in cols:
+        _put(ws, year_row, c, int(p) if p.isdigit() else int(rates["price_base_year"]), "0")
+    first = year_row + 1
+    row_of = {key: first + k for k, (key, _vi, _en) in enumerate(_ESTIMATE_LINES)}
+    B = {key: f"$B${r}" for key, r in rate_row.items()}
+
+    def sumif(sheet: str, n: int, category: str) -> str:
+        rng = f"{_ref(sheet)}!$I${_FIRST_ROW}:$I${_FIRST_ROW + n - 1}"
+        amounts = f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1}"
+        return f'SUMIF({rng},"{category}",{amounts})'
+
+    for key, vi, en in _ESTIMATE_LINES:
+        r = row_of[key]
+        _put(ws, r, 1, f"{vi} / {en}")
+        for c, p, sheet, n in cols:
+            L = get_column_letter(c)
+            rr = {k: f"{L}{v}" for k, v in row_of.items()}
+            base = f"({rr['construction']}+{rr['equipment']})"
+            formula = {
+                "construction": "=" + "+".join(sumif(sheet, n, cat) for cat in ("civil", "duct", "removal")),
+                "equipment": "=" + sumif(sheet, n, "cable"),
+                "project_management": f"=ROUND({base}*{B['estimate_pm_share']},0)",
+                "consultancy": f"=ROUND({base}*{B['estimate_consultancy_share']},0)",
+                "other": f"=ROUND({base}*{B['estimate_other_share']},0)",
+                "vat": f"=ROUND(SUM({rr['construction']}:{rr['other']})*{B['vat_share']},0)",
+                "contingency_quantities": f"=ROUND(SUM({rr['construction']}:{rr['vat']})*{B['contingency_share']},0)",
+                "contingency_escalation": f"=ROUND(SUM({rr['construction']}:{rr['contingency_quantities']})*"
+                f"((1+{B['escalation_rate']})^({L}{year_row}-{B['price_base_year']})-1),0)",
+                "total": f"=SUM({rr['construction']}:{rr['contingency_escalation']})",
+            }[key]
+            _put_formula(ws, r, c, formula, value=est[key][p])
+        last = get_column_letter(total_col - 1)
+        _put_formula(ws, r, total_col, f"=SUM(B{r}:{last}{r})", value=est[key]["total"])
+    for c in range(1, total_col + 1):
+        ws.cell(row=row_of["total"], column=c).font = _BOLD
+    _grid(ws, head, row_of["total"], total_col)
+    # who pays
+    r = row_of["total"] + 2
+    _put(ws, r, 1, "Bên chi trả / Who pays")
+    ws.cell(row=r, column=1).font = _BOLD
+    payer = kpis.get("payer_vnd", {})
+    prov = r + 1
+    _put(ws, prov, 1, "Tỉnh: mạng cống bể (xây dựng, ống) / Province: the duct network (civil works, ducts)")
+    for c, p, sheet, n in cols:
+        L = get_column_letter(c)
+        share = f"({sumif(sheet, n, 'civil')}+{sumif(sheet, n, 'duct')})"
+        rr = {k: f"{L}{v}" for k, v in row_of.items()}
+        value = kpis.get("province_by_phase_vnd", {}).get(p)
+        _put_formula(
+            ws,
+            prov,
+            c,
+            f"=IF(({rr['construction']}+{rr['equipment']})=0,0,"
+            f"ROUND({rr['total']}*{share}/({rr['construction']}+{rr['equipment']}),0))",
+            value=value,
+        )
+    last = get_column_letter(total_col - 1)
+    _put_formula(ws, prov, total_col, f"=SUM(B{prov}:{last}{prov})", value=payer.get("province"))
+    ops_row = prov + 1
+    tot = f"{get_column_letter(total_col)}{row_of['total']}"
+    prov_tot = f"{get_column_letter(total_col)}{prov}"
+    ops_value = est["total"]["total"] - int(payer.get("province", 0))
+    _put(ws, ops_row, 1, "Các doanh nghiệp: cáp, thu hồi / Operators: cable work and removals")
+    _put_formula(ws, ops_row, total_col, f"={tot}-{prov_tot}", value=ops_value)
+    _put(ws, ops_row + 1, 1, "Doanh nghiệp / Operator")
+    _put(ws, ops_row + 1, 2, "Tỷ lệ / Share")
+    _put(ws, ops_row + 1, 3, "Chi trả (VND) / Pays (VND)")
+    _put(ws, ops_row + 1, 4, "Cáp trong ống (m) / Cable in ducts (m)")
+    _put(ws, ops_row + 1, 5, "Thuê ống mỗi năm (VND) / Duct rent a year (VND)")
+    for c in range(1, 6):
+        ws.cell(row=ops_row + 1, column=c).font = _BOLD
+    shares = kpis.get("payer_shares", {})
+    metres = kpis.get("operator_duct_m", {})
+    rent = kpis.get("duct_rent_vnd_per_year", {})
+    ops = sorted(set(shares) | set(metres))
+    ops_cell = f"${get_column_letter(total_col)}${ops_row}"
+    for k, op in enumerate(ops):
+        orow = ops_row + 2 + k
+        _put(ws, orow, 1, op)
+        _put(ws, orow, 2, float(shares.get(op, 0.0)), "0.0000%")
+        _put_formula(ws, orow, 3, f"=ROUND({ops_cell}*B{orow},0)", value=payer.get(op, 0))
+        _put(ws, orow, 4, float(metres.get(op, 0.0)), "#,##0.0")
+        _put_formula(ws, orow, 5, f"=ROUND(D{orow}*{B['duct_rent_vnd_per_m_year']},0)", value=rent.get(op, 0))
+    _print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
 
 
 def _set_properties(workbook: Workbook, title: str, timestamp: datetime) -> None:
@@ -385,15 +526,17 @@ def boq_workbook(
 
     pairs = set(zip(rows["district"], rows["commune"], strict=True))
     places = sorted(pairs, key=lambda p: (natural_key(p[0]), natural_key(p[1])))
-    place_totals: list[tuple[str, str, int]] = []
+    place_totals: list[tuple[str, str, int, int]] = []
     for district, commune in places:
         label = " - ".join(x for x in (district, commune) if x) or "Không rõ xã - No commune"
         ws = workbook.create_sheet(sheet_name(label, used))
         part = rows[(rows["district"] == district) & (rows["commune"] == commune)]
         total = _line_sheet(ws, f"Huyện / District {district or '-'}, Xã / Commune {commune or '-'}", part)
-        place_totals.append((label, ws.title, total))
+        place_totals.append((label, ws.title, total, int(part["amount_vnd"].sum())))
 
     _prices_sheet(workbook.create_sheet(PRICES_SHEET), rows)
+    if "estimate_vnd" in kpis and "estimate_rates" in kpis:
+        _estimate_sheet(workbook.create_sheet(sheet_name(ESTIMATE_SHEET, used)), kpis, phase_totals)
 
     _put(summary, 1, 1, title or "Bảng tổng hợp khối lượng và kinh phí - Bill of quantities summary")
     summary.cell(row=1, column=1).font = Font(bold=True, size=14)
@@ -404,10 +547,14 @@ def boq_workbook(
     summary.column_dimensions["A"].width = 66
     summary.column_dimensions["B"].width = _SUMMARY_B_WIDTH
     _print_setup(summary, landscape=False, title_rows=None)
-    by_phase = [(_phase_label(p), f"={_ref(sheet)}!H{total}") for p, sheet, total, _ in phase_totals]
+    amount = rows.assign(phase=rows["phase"].astype(str))
+    by_phase = [
+        (_phase_label(p), f"={_ref(sheet)}!H{total}", int(amount.loc[amount["phase"] == str(p), "amount_vnd"].sum()))
+        for p, sheet, total, _ in phase_totals
+    ]
     row, grand = _summary_block(summary, 5, "Theo giai đoạn / By phase", by_phase)
     _put(summary, row - 1, 1, "TỔNG CỘNG / GRAND TOTAL")
-    _put_formula(summary, row - 1, 2, f"=B{grand}")
+    _put_formula(summary, row - 1, 2, f"=B{grand}", value=int(rows["amount_vnd"].sum()))
     summary.cell(row=row - 1, column=1).font = _BOLD
     summary.cell(row=row - 1, column=2).font = _BOLD
     row += 1
@@ -418,9 +565,10 @@ def boq_workbook(
             f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1})"
             for _, sheet, _, n in phase_totals
         ]
-        by_category.append((category_label(category) if category else "không rõ / none", "=" + "+".join(terms)))
+        value = int(rows.loc[rows["category"] == category, "amount_vnd"].sum())
+        by_category.append((category_label(category) if category else "không rõ / none", "=" + "+".join(terms), value))
     row, _ = _summary_block(summary, row, "Theo hạng mục / By category", by_category)
-    by_place = [(label, f"={_ref(sheet)}!H{total}") for label, sheet, total in place_totals]
+    by_place = [(label, f"={_ref(sheet)}!H{total}", value) for label, sheet, total, value in place_totals]
     row, _ = _summary_block(summary, row, "Theo huyện - xã / By district - commune", by_place)
     _put(summary, row, 1, "Chỉ tiêu / KPI")
     _put(summary, row, 2, "Giá trị / Value")
@@ -471,4 +619,39 @@ def _save_workbook(workbook: Workbook, path: str | os.PathLike[str], timestamp: 
     """Save ``workbook`` to ``path`` atomically, with deterministic bytes."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return atomic_write_bytes(path, _deterministic_zip(buffer.getvalue(), timestamp))
+    data = _with_cached_values(buffer.getvalue(), workbook)
+    return atomic_write_bytes(path, _deterministic_zip(data, timestamp))
+
+
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/>', re.S)
+
+
+def _with_cached_values(data: bytes, workbook: Workbook) -> bytes:
+    """The saved workbook with each formula's computed value written as its cached value (``<v>``).
+
+    openpyxl writes formulas with an empty cached value, so a reader that does not recalculate (pandas,
+    openpyxl with ``data_only=True``, viewers) sees empty cells.  The values were computed when the formulas were
+    written (:func:`_put_formula`); the workbook still asks Excel and LibreOffice to recalculate on load.
+    """
+    per_sheet = {
+        f"xl/worksheets/sheet{i}.xml": getattr(ws, "_gisplan_values", {}) for i, ws in enumerate(workbook.worksheets, 1)
+    }
+    if not any(per_sheet.values()):
+        return data
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            cached = per_sheet.get(info.filename)
+            if cached:
+
+                def fill(m: re.Match[bytes], cached: dict[str, Any] = cached) -> bytes:
+                    value = cached.get(m.group(1).decode())
+                    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+                        return m.group(0)
+                    text = repr(int(value)) if float(value).is_integer() else repr(float(value))
+                    return b'<c r="%s"%s><f>%s</f><v>%s</v>' % (m.group(1), m.group(2), m.group(3), text.encode())
+
+                content = _FORMULA_CELL.sub(fill, content)
+            target.writestr(info, content)
+    return out.getvalue()

@@ -474,7 +474,7 @@ def plan_map(
 
     Expected result layers and columns (others are drawn with a plain style):
     ``trenches`` (phase, length_m, surface, n_ducts) coloured by phase,
-    ``manholes`` (kind), ``poles_removed`` (pole_id), ``wifi_sites`` (site_id,
+    ``chambers`` (type, reason), ``poles_removed`` (pole_id), ``wifi_sites`` (site_id,
     name, kind, profile, reach_m, backhaul, cost_vnd), ``footprints``
     (site_id), ``backhaul_links`` (site_id, backhaul, length_m, cost_vnd)
     coloured by backhaul type, ``settlements_unserved`` (settlement_id, name,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from gisplan.underground.params import DEFAULT_CLASS_WEIGHTS, UndergroundParams
 from gisplan.underground.planner import plan_undergrounding
+from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
 __all__ = [
     "DEFAULT_CLASS_WEIGHTS",
+    "DEFAULT_SETTINGS",
     "UndergroundParams",
+    "UndergroundSettings",
     "plan_undergrounding",
 ]

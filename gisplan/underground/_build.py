@@ -13,14 +13,15 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from gisplan._errors import PlanningError, RoutingError
+from gisplan._errors import PlanningError
 from gisplan.catalog._catalog import Catalog
 from gisplan.io.crs import METRIC_CRS
 from gisplan.plan import Plan
-from gisplan.routing._arrays import invalidate_arrays
-from gisplan.routing.graph import attach_points, count_crossings, graph_from_roads
-from gisplan.routing.steiner import nearest_source_paths, steiner_tree
-from gisplan.underground._clip import clip_roads
+from gisplan.routing.graph import count_crossings
+from gisplan.underground._chambers import Chamber, ChamberRules, intersection_points, place_chambers
+from gisplan.underground._detours import Detour, limit_detours
+from gisplan.underground._drops import Drop, drops_to_chambers, near_trench, remaining_poles, zone_buildings
+from gisplan.underground._ductbank import count_ducts, cross_section, placement_of
 from gisplan.underground._inputs import (
     CommuneLookup,
     check_zones_in_data,
@@ -31,20 +32,20 @@ from gisplan.underground._inputs import (
     zones_frame,
 )
 from gisplan.underground._output import assemble
-from gisplan.underground._phasing import Street, assign_phases
+from gisplan.underground._phasing import PhaseResult, Street, assign_phases
 from gisplan.underground._quantities import (
     Edge,
+    RootedTree,
     Work,
-    cables_per_edge,
-    cables_per_edge_network,
-    chambers,
-    ducts_needed,
     ekey,
-    handholes,
     root_tree,
+    routes_per_edge,
+    routes_per_edge_network,
 )
-from gisplan.underground._shortcuts import Span, add_shortcuts, root_paths
+from gisplan.underground._route import Routed, route_trench_tree
+from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, root_paths
 from gisplan.underground.params import DEFAULT_CLASS_WEIGHTS
+from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
 if TYPE_CHECKING:
     from gisplan.underground.params import UndergroundParams
@@ -57,8 +58,6 @@ _NEEDED_COLUMNS = {
     "sites": ("site_id", "kind", "has_fibre"),
     "boundaries": ("unit_code", "name", "level", "parent_code"),
 }
-#: Budget headroom kept by the greedy phasing for rounding in the BOQ (share of the yearly budget).
-_BUDGET_HEADROOM = 1e-4
 
 
 def _price(cat: Catalog, items: list[tuple[str, float]]) -> float:
@@ -144,158 +143,107 @@ def _area(obj: Any, crs: Any, what: str, buffer_m: float = 0.0) -> Any:
     return shapely.union_all(geoms) if geoms else None
 
 
-def _choose_root(G: nx.Graph, site_nodes: dict[str, Any], term_nodes: list[Any]) -> str:
-
-    sources = {site_nodes[s]: s for s in sorted(site_nodes)}
-    paths = nearest_source_paths(G, list(sources), term_nodes, unreachable="skip")
-    if not paths:
-        comps = {n: i for i, c in enumerate(nx.connected_components(G)) for n in c}
-        where = ", ".join(
-            f"{s} (road component {comps[n]}, {len(nx.node_connected_component(G, n))} nodes)"
-            for n, s in sources.items()
-        )
-        raise RoutingError(
-            f"no exchange can be reached over the roads from the zone's poles: {where}; the poles lie in road "
-            f"component {comps[term_nodes[0]]}; connect the roads or choose another exchange (exchange_ids) / "
-            "Không tới được tổng đài",
-            unreachable=list[object](sorted(site_nodes)),
-        )
-    votes: dict[str, list[float]] = {}
-    for sp in paths.values():
-        v = votes.setdefault(sources[sp.source], [0.0, 0.0])
-        v[0] -= 1.0
-        v[1] += sp.cost
-    return min(votes, key=lambda s: (votes[s][0], votes[s][1], s))
-
-
-#: Cost factor of road edges along a forced corridor (nearly free, but > 0: scipy drops zero weights).
-_FORCED_FACTOR = 1e-3
-#: How close (metres) an edge must lie to a forced corridor to follow it.
-_FORCED_TOLERANCE_M = 15.0
-
-
-def _corridor_lines(corridors: Any, crs: Any) -> list[Any]:
-    """The forced corridors as non-empty geometries in ``crs``."""
-    if isinstance(corridors, gpd.GeoDataFrame):
-        if corridors.crs is None:
-            raise PlanningError("forced_corridors has no CRS; set one (e.g. EPSG:4326)")
-        lines = list(corridors.to_crs(crs).geometry)
-    else:
-        geoms = [corridors] if isinstance(corridors, shapely.Geometry) else list(corridors)
-        lines = list(gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs(crs))
-    return [g for g in lines if g is not None and not g.is_empty]
-
-
-def _force_corridors(G: nx.Graph, corridors: Any, crs: Any) -> list[Any]:
-    """Make the edges along ``corridors`` nearly free (in place) and return the nodes nearest their ends."""
-
-    lines = _corridor_lines(corridors, crs)
-    if not lines:
-        return []
-    area = shapely.union_all([g.buffer(_FORCED_TOLERANCE_M) for g in lines])
-    shapely.prepare(area)
-    changed = 0
-    for _u, _v, d in G.edges(data=True):
-        geom = d.get("geometry")
-        if geom is None or d.get("length_m", 0) <= 0:
-            continue
-        if area.contains(geom) or geom.intersection(area).length >= 0.8 * geom.length:
-            d["cost"] = max(float(d["cost"]) * _FORCED_FACTOR, 1e-6)
-            changed += 1
-    if changed == 0:
-        raise PlanningError(
-            "no road lies along the forced corridor(s): draw them on streets of the roads layer / "
-            "Tuyến bắt buộc không nằm trên đường nào"
-        )
-    invalidate_arrays(G)
-    nodes = list(G.nodes)
-    xy = np.array([[G.nodes[n]["x"], G.nodes[n]["y"]] for n in nodes])
-    ends = []
-    for g in lines:
-        for part in getattr(g, "geoms", [g]):
-            coords = list(part.exterior.coords) if part.geom_type == "Polygon" else list(part.coords)
-            for x, y in (coords[0], coords[-1]):
-                ends.append(nodes[int(np.argmin((xy[:, 0] - x) ** 2 + (xy[:, 1] - y) ** 2))])
-    return sorted_nodes(set(ends))
-
-
-@dataclass
-class _Routed:
-    """The road graph with the points attached, the chosen exchange and the Steiner tree."""
-
-    G: nx.Graph
-    node_of: dict[Hashable, Hashable]
-    term_nodes: list[Hashable]
-    root_site: str
-    root: Hashable
-    T: nx.Graph
-
-
-def _route(
-    roads: gpd.GeoDataFrame,
-    cands: gpd.GeoDataFrame,
-    points: gpd.GeoDataFrame,
-    layers: dict[str, gpd.GeoDataFrame],
-    params: UndergroundParams,
-    cat: Catalog,
-    crs: Any,
-    progress: Callable[[str], None],
-) -> _Routed:
-    """Build the road graph of ``roads``, attach the poles and the candidate exchanges, choose the root, route."""
-
-    site_pts = gpd.GeoDataFrame(
-        {"tid": [f"site:{s}" for s in cands["site_id"]]}, geometry=list(cands.geometry), crs=cands.crs
-    )
-    allpts = gpd.GeoDataFrame(gpd.pd.concat([points, site_pts.to_crs(points.crs)], ignore_index=True), crs=points.crs)
-    progress("building the road graph")
-    G0 = graph_from_roads(roads, catalog=cat, ducts=layers.get("ducts"), constraints=layers.get("constraints"))
-    try:
-        G, node_of = attach_points(G0, allpts, id_column="tid")
-    except RoutingError as exc:
-        raise RoutingError(
-            f"{exc} (pole:<id> is a pole of the zone's cables, end:<cable id> a cable end naming no known pole, "
-            "site:<id> an exchange) / Có cột hoặc trạm nằm quá xa mạng đường: bổ sung đường hoặc sửa vị trí",
-            unreachable=list(exc.unreachable),
-        ) from exc
-    term_nodes = sorted_nodes({node_of[t] for t in points["tid"]})
-    site_nodes = {t[5:]: node_of[t] for t in site_pts["tid"]}
-    if params.exchange_ids and len(params.exchange_ids) == 1:
-        root_site = str(params.exchange_ids[0])
-        comp = nx.node_connected_component(G, site_nodes[root_site])
-        lost = [t for t in term_nodes if t not in comp]
-        if lost:
-            raise RoutingError(
-                f"exchange {root_site} cannot be reached over the roads: it lies in a road component of "
-                f"{len(comp)} nodes that holds none of {len(lost)} of the zone's poles; connect the roads or "
-                "choose another exchange / Không tới được tổng đài",
-                unreachable=[root_site],
-            )
-    else:
-        root_site = _choose_root(G, site_nodes, term_nodes)
-    root = site_nodes[root_site]
-    forced_terms = _force_corridors(G, params.forced_corridors, crs) if params.forced_corridors is not None else []
-    if forced_terms:
-        progress(f"forced corridors: {len(forced_terms)} corridor end(s) added as terminals")
-    progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} poles, root {root_site}")
-    T = steiner_tree(
-        G,
-        sorted_nodes({root, *term_nodes, *forced_terms}),
-        weight="cost",
-        starts=params.steiner_starts,
-        max_rounds=params.steiner_rounds,
-    )
-    return _Routed(G=G, node_of=node_of, term_nodes=term_nodes, root_site=root_site, root=root, T=T)
-
-
 def build_plan(
     layers: dict[str, gpd.GeoDataFrame],
     zones_in: Any,
     params: UndergroundParams,
     cat: Catalog,
     progress: Callable[[str], None],
+    settings: UndergroundSettings | None = None,
 ) -> Plan:
-    """Run the whole pipeline (see :func:`gisplan.underground.planner.plan_undergrounding`)."""
+    """Run the whole pipeline (see :func:`gisplan.underground.planner.plan_undergrounding`).
 
+    The steps, in order: check the layers, select the cables and their terminals, route the trench tree, add the
+    shortcut trenches, count the cables per trench, price the trenches, place the chambers, price the cables,
+    find the removable poles, phase the streets, assemble the plan.
+    """
+    st = settings or DEFAULT_SETTINGS
+    _check_layers(layers)
+    crs = layers["roads"].crs or METRIC_CRS
+    zones = zones_frame(zones_in, crs)
+    check_zones_in_data(zones, layers)
+    sel = select_cables(layers["cables"], zones, params.owners)
+    progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
+    points, ends = terminal_points(sel, layers.get("poles"))
+    cands = root_candidates(layers.get("sites"), params.exchange_ids)
+    routed = route_trench_tree(layers, zones, points, cands, params, cat, crs, progress, st)
+    rt = root_tree(routed.T, routed.root)
+    _fill_road_attrs(routed.T, rt.order, rt.parent)
+    route_of = _route_ids(sel)
+    spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
+    net = _trench_network(routed, rt, sel, ends, route_of, params, cat, spacing, progress, st)
+    edges = sorted(net.n_cab, key=repr)
+    route_cables = _route_cables(sel, route_of, cat, st)
+    edge_items, edge_info = _trench_items(net.N, edges, net.routes, route_cables, params, cat, st)
+    xings = [(c.node, str(c.road_class)) for c in count_crossings(routed.G, net.N)]
+    zb = None
+    bframe = zone_buildings(layers.get("buildings"), zones, crs)
+    if bframe is not None:
+        zb = near_trench(bframe, net.N, float(cat.param("max_drop_m")))
+        progress(f"{len(zb.near)} of {len(bframe)} buildings in the zone lie near the trench network")
+    roles = _terminal_roles(layers, sel, ends, route_of, routed, net.N, st, poles_distribute=zb is None)
+    kinds = _kinds_per_edge(sel, route_of, net.routes)
+    rules = ChamberRules(
+        spacing_m=spacing,
+        pulling_m={k: float(cat.param(f"pulling_length_{k}_m")) for k in ("fibre", "copper", "coax")},
+        clearance_m=float(cat.param("chamber_intersection_clearance_m")),
+        drop_reach_m=float(cat.param("drop_reach_m")),
+    )
+    progress("chambers by rule: branch, exchange, splice, riser, drop and pulling points, off intersections")
+    chambers = place_chambers(
+        net.N,
+        root=routed.root,
+        roles=roles,
+        intersections=intersection_points(routed.roads, routed.G),
+        kinds=kinds,
+        rules=rules,
+        points_on_edges=zb.on_edges if zb is not None else (),
+    )
+    drops = drops_to_chambers(zb, [c.point for c in chambers], st.drop_route_factor) if zb is not None else []
+    node_items = _chamber_items(chambers, xings, edge_items, cat, drops)
+    cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
+    poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
+    named, _loose = _continuing_poles(layers, sel)
+    remaining, by_power = remaining_poles(
+        layers.get("poles"), zones, set(poles_removed), {p: {p} for p in named}, joint=params.joint_with_power
+    )
+    edge_street = _streets(net.N, rt.order)
+    streets = _street_objects(net.N, edges, edge_street, edge_items, edge_info, net.n_cab, cat, params, crs)
+    phases = _phase_streets(
+        streets, routed.root, node_items, cable_items, net.paths, edge_street, poles_removed, params, cat, progress, st
+    )
+    work = Work(
+        tree=net.N,
+        root=routed.root,
+        root_site=routed.root_site,
+        edges=edges,
+        edge_items=edge_items,
+        edge_info=edge_info,
+        edge_street=edge_street,
+        node_items=node_items,
+        chambers=chambers,
+        crossings=xings,
+        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
+        cable_paths=net.paths,
+        cable_items=cable_items,
+        poles_removed=poles_removed,
+        streets=streets,
+        shortcut_kpis=net.shortcut_kpis,
+        detours=net.detours,
+        drops=drops,
+        buildings=zb,
+        poles_remaining=remaining,
+        poles_by_power=by_power,
+        street_km_freed=float(shapely.union_all(list(sel.geometry)).length) / 1000.0,
+        notes=routed.notes,
+    )
+    lookup = CommuneLookup(layers.get("boundaries"))
+    progress("bill of quantities")
+    return assemble(work, phases, zones, params, cat, lookup, crs)
+
+
+def _check_layers(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Raise PlanningError naming a missing layer or a missing column the planner reads."""
     for k in ("roads", "cables"):
         if k not in layers or layers[k].empty:
             raise PlanningError(f"undergrounding needs a {k} layer with features / Thiếu lớp {k}")
@@ -306,137 +254,312 @@ def build_plan(
                 f"layer {k} lacks column(s) {', '.join(missing)}; read the layers with gisplan.io.layers.read_layers, "
                 f"which maps aliases and fills optional columns / Lớp {k} thiếu cột {', '.join(missing)}"
             )
-    crs = layers["roads"].crs or METRIC_CRS
-    zones = zones_frame(zones_in, crs)
-    check_zones_in_data(zones, layers)
-    sel = select_cables(layers["cables"], zones, params.owners)
-    progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
-    points, ends = terminal_points(sel, layers.get("poles"))
-    cands = root_candidates(layers.get("sites"), params.exchange_ids)
-    clip = clip_roads(
-        layers["roads"],
-        zones=zones,
-        points=points,
-        candidates=cands.to_crs(crs),
-        explicit=bool(params.exchange_ids),
-        extra=_corridor_lines(params.forced_corridors, crs) if params.forced_corridors is not None else (),
-    )
-    routed = None
-    if clip is not None:
-        progress(
-            f"road graph clipped to {len(clip.roads)} of {len(layers['roads'])} roads around the zone and "
-            f"{len(clip.candidates)} exchange(s)"
-        )
-        try:
-            routed = _route(clip.roads, clip.candidates, points, layers, params, cat, crs, progress)
-        except RoutingError as exc:
-            progress(f"the clipped road graph is not enough ({str(exc)[:120]}); using the whole roads layer")
-        else:
-            g = routed.G
-            if not clip.holds(routed.T.nodes, lambda n: (g.nodes[n]["x"], g.nodes[n]["y"])):
-                progress("the trench tree reaches the edge of the clipped road graph; using the whole roads layer")
-                routed = None
-    notes = []
-    if routed is None:
-        routed = _route(layers["roads"], cands, points, layers, params, cat, crs, progress)
-    elif clip is not None:
-        notes.append(
-            f"road graph clipped to {len(clip.roads)} of {len(layers['roads'])} roads around the zone and its "
-            "exchanges; the Steiner gap is proven on that graph / Mạng đường được giới hạn quanh vùng chọn"
-        )
-    G, node_of, term_nodes, root_site, root, T = (
-        routed.G,
-        routed.node_of,
-        routed.term_nodes,
-        routed.root_site,
-        routed.root,
-        routed.T,
-    )
-    rt = root_tree(T, root)
-    _fill_road_attrs(T, rt.order, rt.parent)
+
+
+def _route_ids(sel: gpd.GeoDataFrame) -> dict[str, str]:
+    """Cable id -> its route (``route_id`` where the layer has one, else the cable id itself)."""
     route_col = "route_id" if "route_id" in sel.columns else "cable_id"
-    route_of = {
+    return {
         str(c): (str(r) if isinstance(r, str) and r else str(c))
         for c, r in zip(sel["cable_id"], sel[route_col], strict=True)
     }
-    spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
+
+
+@dataclass
+class _Network:
+    """The built trench network (tree plus shortcuts), each span's path in it and the routes per edge."""
+
+    N: nx.Graph
+    paths: dict[str, list[Hashable]]
+    routes: dict[Edge, frozenset[str]]
+    shortcut_kpis: dict[str, Any]
+    detours: list[Detour]
+
+    @property
+    def n_cab(self) -> dict[Edge, int]:
+        """Number of distinct cable routes in each trench edge."""
+        return {e: len(r) for e, r in self.routes.items()}
+
+
+def _trench_network(
+    routed: Routed,
+    rt: RootedTree,
+    sel: gpd.GeoDataFrame,
+    ends: dict[str, tuple[str, str]],
+    route_of: dict[str, str],
+    params: UndergroundParams,
+    cat: Catalog,
+    spacing: float,
+    progress: Callable[[str], None],
+    st: UndergroundSettings,
+) -> _Network:
+    """The tree with the shortcut trenches that pay for themselves and the trench the detour limit needs, the span
+    paths and the routes per edge."""
+    node_of = routed.node_of
     slack = float(cat.param("cable_slack_share"))
     spans = [
         Span(str(cid), node_of[ends[str(cid)][0]], node_of[ends[str(cid)][1]], route_of[str(cid)], p * (1.0 + slack))
         for cid, p in zip(sel["cable_id"], _cable_prices(sel, cat), strict=True)
     ]
-    shortcut_kpis = {"n_shortcuts": 0, "shortcut_trench_km": 0.0, "cable_km_saved_by_shortcuts": 0.0}
-    N = T
+    kpis: dict[str, Any] = {"n_shortcuts": 0, "shortcut_trench_km": 0.0, "cable_km_saved_by_shortcuts": 0.0}
+    res = None
     if params.shortcuts:
         progress("shortcut trenches where the tree makes cables go round a loop")
         res = add_shortcuts(
-            G,
-            T,
+            routed.G,
+            routed.T,
             spans,
-            terminal_nodes=term_nodes,
+            terminal_nodes=routed.term_nodes,
             cat=cat,
             spacing_m=spacing,
             max_length_m=params.shortcut_max_m,
             max_rounds=params.shortcut_rounds,
+            settings=st,
         )
-        if res.added:
-            N = res.network
-            shortcut_kpis = {
-                "n_shortcuts": len(res.added),
-                "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
-                "cable_km_saved_by_shortcuts": round((res.cable_m_tree - res.cable_m) / 1000.0, 3),
-            }
-            progress(
-                f"{len(res.added)} shortcut trench(es), {shortcut_kpis['shortcut_trench_km']:.2f} km, save "
-                f"{shortcut_kpis['cable_km_saved_by_shortcuts']:.2f} km of cable"
-            )
-    xings = [(c.node, str(c.road_class)) for c in count_crossings(G, N)]
-    edge_street = _streets(N, rt.order)
-    # cable paths and duct counts
-    if N is T:
+    N, paths = (res.network, dict(res.paths)) if res is not None and res.added else (routed.T, {})
+    if res is not None and res.added:
+        kpis = {
+            "n_shortcuts": len(res.added),
+            "shortcut_trench_km": round(sum(c.length_m for c in res.added) / 1000.0, 3),
+            "cable_km_saved_by_shortcuts": round((res.cable_m_tree - res.cable_m) / 1000.0, 3),
+        }
+        progress(
+            f"{len(res.added)} shortcut trench(es), {kpis['shortcut_trench_km']:.2f} km, save "
+            f"{kpis['cable_km_saved_by_shortcuts']:.2f} km of cable"
+        )
+    detours: list[Detour] = []
+    if params.max_detour_ratio is not None:
+        aerial = {str(c): float(g.length) for c, g in zip(sel["cable_id"], sel.geometry, strict=True)}
+        N2, detours = limit_detours(routed.G, N, spans, aerial, max_ratio=params.max_detour_ratio)
+        if N2 is not N:
+            N, paths = N2, network_paths(N2, spans)
+            added = sum(d.added_m for d in detours)
+            progress(f"{len(detours)} span(s) above the detour limit; {added / 1000:.2f} km of trench added for them")
+    if N is routed.T:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
-        n_cab = cables_per_edge(rt, paths, route_of)
-    else:
-        paths = dict(res.paths)
-        feeders = root_paths(N, root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
-        n_cab = cables_per_edge_network(N, root, paths, route_of, feeders)
-    cpd = int(cat.param("cables_per_duct"))
+        return _Network(N, paths, routes_per_edge(rt, paths, route_of), kpis, detours)
+    feeders = root_paths(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
+    return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis, detours)
+
+
+def _route_cables(sel: gpd.GeoDataFrame, route_of: dict[str, str], cat: Catalog, st: UndergroundSettings) -> dict:
+    """Route -> (operator, outer diameter in mm of its largest cable)."""
+    out: dict[str, tuple[str, float]] = {}
+    for cid, kind, fc, owner in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel["owner"], strict=True):
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        code = cat.cable_code(str(kind), fcount)
+        od = float(st.cable_od_mm.get(code, max(st.cable_od_mm.values())))
+        r = route_of[str(cid)]
+        op = str(owner) if isinstance(owner, str) and owner else "?"
+        prev = out.get(r)
+        out[r] = (prev[0] if prev else op, max(od, prev[1] if prev else 0.0))
+    return out
+
+
+def _trench_items(
+    N: nx.Graph,
+    edges: list[Edge],
+    routes: dict[Edge, frozenset[str]],
+    route_cables: dict[str, tuple[str, float]],
+    params: UndergroundParams,
+    cat: Catalog,
+    st: UndergroundSettings,
+) -> tuple[dict[Edge, list[tuple[str, float]]], dict[Edge, dict[str, Any]]]:
+    """BOQ items and figures of every trench edge (see :mod:`gisplan.underground._ductbank`).
+
+    A new trench is priced by its cross-section: excavation (m3), reinstatement of the surface it breaks (m2:
+    the sidewalk's paving where it runs under a paved street's sidewalk, else the road surface), traffic
+    management (m) and ducts (m).  An existing duct bank with enough free ducts is reused instead.
+    """
     spare = int(cat.param("spare_ducts"))
-    edges = sorted(n_cab, key=repr)
     edge_items: dict[Edge, list[tuple[str, float]]] = {}
     edge_info: dict[Edge, dict[str, Any]] = {}
     for e in edges:
         d = N.edges[e]
         length = float(d["length_m"])
-        n = n_cab[e]
-        need = math.ceil(n / cpd) if n else 0
+        rs = sorted(routes[e])
+        count = count_ducts([route_cables[r] for r in rs], share=params.share_ducts, spare=spare, st=st)
+        need = count.total - count.spare
         free = int(d.get("free_ducts") or 0)
         reuse = free > 0 and need <= free
-        nd = max(need, 1) if reuse else ducts_needed(n, cables_per_duct=cpd, spare=spare)
+        road_class, surface = str(d["road_class"]), str(d["surface"])
+        placement = placement_of(road_class, st)
+        nd = max(need, 1) if reuse else count.total
+        width, depth, _cols, _layers = cross_section(nd, placement, st)
         if reuse:
-            items = [("DUCT.REUSE", nd * length)]
+            edge_items[e] = [("DUCT.REUSE", nd * length)]
         else:
-            items = [
-                (cat.trench_code(str(d["surface"])), length),
-                (cat.traffic_code(str(d["road_class"])), length),
+            paved = surface in ("asphalt", "concrete")
+            reinst = "REINST.SIDEWALK" if placement == "sidewalk" and paved else f"REINST.{surface.upper()}"
+            # joint undergrounding: the power utility shares the trench and pays its share of the civil works
+            ours = 1.0 - params.power_cost_share if params.joint_with_power else 1.0
+            edge_items[e] = [
+                ("EXC.TRENCH", width * depth * length * ours),
+                (reinst, (width + st.cut_margin_m) * length * ours),
+                (cat.traffic_code(road_class), length * ours),
                 ("DUCT.HDPE40", nd * length),
             ]
-        edge_items[e] = items
-        edge_info[e] = {"length_m": length, "n_cables": n, "n_ducts": nd, "reuse_duct": reuse}
-    # chambers, handholes and crossings
-    ch = sorted_nodes(chambers(N, term_nodes))
-    hh = handholes(N, set(ch), spacing)
-    node_items: dict[Hashable, list[tuple[str, float]]] = {n: [("MH.STD", 1.0)] for n in ch}
+        edge_info[e] = {
+            "length_m": length,
+            "n_cables": len(rs),
+            "n_ducts": nd,
+            "reuse_duct": reuse,
+            "operators": ", ".join(f"{op}:{k}" for op, k in count.by_operator.items()),
+            "width_m": 0.0 if reuse else width,
+            "depth_m": 0.0 if reuse else depth,
+            "placement": "existing_duct" if reuse else placement,
+            "oversize_cables": count.oversize,
+        }
+    return edge_items, edge_info
+
+
+def _chamber_items(
+    chambers: list[Chamber],
+    xings: list[tuple[Hashable, str]],
+    edge_items: dict[Edge, list[tuple[str, float]]],
+    cat: Catalog,
+    drops: list[Drop],
+) -> dict[Hashable, list[tuple[str, float]]]:
+    """Node items (chambers at nodes, road crossings); chambers along edges are added to ``edge_items`` in place.
+
+    What a chamber holds comes with it: a riser on its pole (``RISER.POLE``), a splice closure in a branch or
+    splice manhole (``SPLICE.CLOSURE``), a distribution box in a drop chamber (``DIST.BOX``), and the drops it
+    feeds: drop cable (``DROP.FO``, m), its connection at the building (``DROP.CONNECT``) and the removal of the
+    building's aerial drop (``DROP.REMOVE``).
+    """
+    extra = {"riser": "RISER.POLE", "branch": "SPLICE.CLOSURE", "splice": "SPLICE.CLOSURE", "drop": "DIST.BOX"}
+    fed: dict[int, list[Drop]] = {}
+    for d in drops:
+        fed.setdefault(d.chamber, []).append(d)
+    node_items: dict[Hashable, list[tuple[str, float]]] = {}
+    for k, c in enumerate(chambers):
+        items = [(c.code, 1.0)] + ([(extra[c.reason], 1.0)] if c.reason in extra else [])
+        ds = fed.get(k, [])
+        if ds:
+            items += [
+                ("DROP.FO", sum(d.length_m for d in ds)),
+                ("DROP.CONNECT", float(len(ds))),
+                ("DROP.REMOVE", float(len(ds))),
+            ]
+        if c.node is not None:
+            node_items.setdefault(c.node, []).extend(items)
+        else:
+            assert c.edge is not None
+            edge_items[c.edge] = [*edge_items[c.edge], *items]
     for xn, rc in xings:
         node_items.setdefault(xn, []).append((cat.crossing_code(rc), 1.0))
-    for h in hh:
-        edge_items[h.edge] = [*edge_items[h.edge], ("HH.STD", 1.0)]
-    # cables and poles
+    return node_items
+
+
+def _kinds_per_edge(
+    sel: gpd.GeoDataFrame, route_of: dict[str, str], routes: dict[Edge, frozenset[str]]
+) -> dict[Edge, set[str]]:
+    """The cable kinds (fibre, copper, coax) each trench edge carries."""
+    kind_of: dict[str, set[str]] = {}
+    for cid, kind in zip(sel["cable_id"], sel["kind"], strict=True):
+        kind_of.setdefault(route_of[str(cid)], set()).add(str(kind))
+    return {e: set().union(*(kind_of.get(r, set()) for r in rs)) for e, rs in routes.items()}
+
+
+def _continuing_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> tuple[set[str], list[Any]]:
+    """Poles named by aerial cables that are not moved, and the ends of those cables that name no known pole."""
+    cables = layers["cables"]
+    aerial = cables[cables["placement"] == "aerial"]
+    moved = set(sel["cable_id"].astype(str))
+    poles = layers.get("poles")
+    known = set(poles["pole_id"].astype(str)) if poles is not None and not poles.empty else set()
+    named: set[str] = set()
+    loose: list[Any] = []
+    for cid, fp, tp, g in zip(aerial["cable_id"], aerial["from_pole"], aerial["to_pole"], aerial.geometry, strict=True):
+        if str(cid) in moved:
+            continue
+        for k, p in enumerate((fp, tp)):
+            if isinstance(p, str) and p in known:
+                named.add(p)
+            elif g is not None and not g.is_empty:
+                loose.append(shapely.get_point(g, -k))
+    return named, loose
+
+
+def _terminal_roles(
+    layers: dict[str, gpd.GeoDataFrame],
+    sel: gpd.GeoDataFrame,
+    ends: dict[str, tuple[str, str]],
+    route_of: dict[str, str],
+    routed: Routed,
+    N: nx.Graph,
+    st: UndergroundSettings,
+    *,
+    poles_distribute: bool,
+) -> dict[Hashable, set[str]]:
+    """Roles of the network nodes for the chamber rules (see :mod:`gisplan.underground._chambers`).
+
+    - ``exchange``: the road point where the exchange's lead-in joins the trench network;
+    - ``riser``: the road point of a moved span's end pole that still carries an aerial cable that is not moved
+      (the cable goes on aerially from a riser on that pole);
+    - ``splice``: the road point where a moved cable route ends (its end appears in one span of the route only)
+      and does not go on aerially;
+    - ``distribution`` (``poles_distribute``, when there is no buildings layer): the road point of every other
+      end pole of a moved span: the poles the moved cables hang from stand for the distribution points, the
+      subscriber drops hang from them.  With buildings, the buildings' trench points are the distribution points.
+    """
+    named, loose = _continuing_poles(layers, sel)
+    pts = {}
+    tids = sorted({t for pair in ends.values() for t in pair})
+    riser: set[str] = {t for t in tids if t.startswith("pole:") and t[5:] in named}
+    if loose:
+        poles = layers.get("poles")
+        xy = dict(zip(poles["pole_id"].astype(str), poles.geometry, strict=True)) if poles is not None else {}
+        for t in tids:
+            if t.startswith("pole:") and t[5:] in xy:
+                pts[t] = xy[t[5:]]
+        end_pts = {
+            f"end:{cid}:{side}": shapely.get_point(g, k)
+            for cid, g in zip(sel["cable_id"].astype(str), sel.geometry, strict=True)
+            for k, side in ((0, "a"), (-1, "b"))
+        }
+        pts.update({t: end_pts[t] for t in tids if t in end_pts})
+        ids = sorted(pts)
+        tree = shapely.STRtree([pts[t] for t in ids])
+        _i, hit = tree.query(np.asarray(loose, dtype=object), predicate="dwithin", distance=st.pole_end_tolerance_m)
+        riser |= {ids[k] for k in set(hit.tolist())}
+    count: dict[tuple[str, str], int] = {}
+    for cid, (a, b) in ends.items():
+        for t in (a, b):
+            count[(route_of[cid], t)] = count.get((route_of[cid], t), 0) + 1
+    route_end = {t for (_r, t), k in count.items() if k == 1}
+    roles: dict[Hashable, set[str]] = {}
+    for t in tids:
+        n = routed.node_of[t]
+        role = "riser" if t in riser else ("splice" if t in route_end else "distribution")
+        if role != "distribution" or poles_distribute:
+            roles.setdefault(n, set()).add(role)
+    root = routed.root
+    entry = root
+    if N.degree[root] == 1:
+        (nb,) = N.adj[root]
+        if N.edges[root, nb].get("kind") == "spur":
+            entry = nb
+    roles.setdefault(entry, set()).add("exchange")
+    return roles
+
+
+def _cable_items(
+    N: nx.Graph,
+    sel: gpd.GeoDataFrame,
+    paths: dict[str, list[Hashable]],
+    route_of: dict[str, str],
+    cat: Catalog,
+) -> tuple[dict[str, list[tuple[str, float]]], dict[str, float]]:
+    """BOQ items (re-pull with slack, aerial removal) and underground metres of every moved cable.
+
+    A cable route (its spans share a route_id) is re-pulled once through the trench network: the union of its
+    spans' paths, not their sum (neighbouring spans' paths overlap where the tree joins their poles from the same
+    branch).  Each span is charged the edges of its path that earlier spans of its route have not.
+    """
+    slack = float(cat.param("cable_slack_share"))
     cable_items: dict[str, list[tuple[str, float]]] = {}
     cable_len: dict[str, float] = {}
-    # A cable route (its spans share a route_id) is re-pulled once through the trench network: the union of its
-    # spans' paths, not their sum (neighbouring spans' paths overlap where the tree joins their poles from
-    # the same branch).  Each span is charged the edges of its path that earlier spans of its route have not.
     claimed: dict[str, set[Edge]] = {}
     for cid, kind, fc, geom in zip(sel["cable_id"], sel["kind"], sel["fibre_count"], sel.geometry, strict=True):
         p = paths[str(cid)]
@@ -453,51 +576,49 @@ def build_plan(
             (cat.cable_code(str(kind), fcount), ul * (1.0 + slack)),
             ("AERIAL.REMOVE", float(geom.length)),
         ]
-    poles_removed = _removable_poles(layers, sel)
-    # streets and their scores
-    streets = _street_objects(N, edges, edge_street, edge_items, edge_info, n_cab, cat, params, crs)
-    cf = 1.0 + float(cat.param("contingency_share"))
-    node_cost = {n: _price(cat, its) for n, its in node_items.items()}
+    # fibre testing (OTDR and loss) per section of each fibre route: its spans' union path cut at the junctions
+    first: dict[str, str] = {}
+    for cid, kind in zip(sel["cable_id"], sel["kind"], strict=True):
+        if str(kind) == "fibre":
+            first.setdefault(route_of[str(cid)], str(cid))
+    for route, cid in first.items():
+        nodes = {n for a, b in claimed[route] for n in (a, b)}
+        sections = 1 + sum(1 for n in nodes if N.degree[n] >= 3)
+        cable_items[cid] = [*cable_items[cid], ("TEST.FO", float(sections))]
+    return cable_items, cable_len
+
+
+def _phase_streets(
+    streets: dict[str, Street],
+    root: Hashable,
+    node_items: dict[Hashable, list[tuple[str, float]]],
+    cable_items: dict[str, list[tuple[str, float]]],
+    paths: dict[str, list[Hashable]],
+    edge_street: dict[Edge, str],
+    poles_removed: dict[str, tuple[list[str], Any]],
+    params: UndergroundParams,
+    cat: Catalog,
+    progress: Callable[[str], None],
+    st: UndergroundSettings,
+) -> PhaseResult:
+    """Years of the streets, chambers, cables and poles under the yearly budget (:func:`assign_phases`)."""
     cable_needs = {
         c: (frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p)), _price(cat, cable_items[c]))
         for c, p in paths.items()
     }
     pole_needs = {p: (frozenset(cids), float(cat.price("POLE.REMOVE"))) for p, (cids, _g) in poles_removed.items()}
     progress(f"phasing {len(streets)} streets under {params.budget_per_year_vnd:,} VND a year")
-    phases = assign_phases(
+    return assign_phases(
         list(streets.values()),
         root_nodes=frozenset({root}),
-        node_costs=node_cost,
+        node_costs={n: _price(cat, its) for n, its in node_items.items()},
         cable_needs=cable_needs,
         pole_needs=pole_needs,
-        budget=params.budget_per_year_vnd * (1.0 - _BUDGET_HEADROOM),
+        budget=params.budget_per_year_vnd * (1.0 - st.budget_headroom),
         start_year=params.start_year,
         max_years=params.max_years,
-        cost_factor=cf,
+        cost_factor=1.0 + float(cat.param("contingency_share")),
     )
-    work = Work(
-        tree=N,
-        root=root,
-        root_site=root_site,
-        edges=edges,
-        edge_items=edge_items,
-        edge_info=edge_info,
-        edge_street=edge_street,
-        node_items=node_items,
-        chamber_nodes=ch,
-        hh=hh,
-        crossings=xings,
-        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
-        cable_paths=paths,
-        cable_items=cable_items,
-        poles_removed=poles_removed,
-        streets=streets,
-        shortcut_kpis=shortcut_kpis,
-        notes=notes,
-    )
-    lookup = CommuneLookup(layers.get("boundaries"))
-    progress("bill of quantities")
-    return assemble(work, phases, zones, params, cat, lookup, crs)
 
 
 def _cable_prices(sel: gpd.GeoDataFrame, cat: Catalog) -> list[float]:
@@ -509,15 +630,13 @@ def _cable_prices(sel: gpd.GeoDataFrame, cat: Catalog) -> list[float]:
     return out
 
 
-#: An aerial cable end naming no known pole that lies this close (metres) to a pole hangs from it.
-_POLE_END_TOLERANCE_M = 1.0
-
-
-def _removable_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame) -> dict[str, tuple[list[str], Any]]:
+def _removable_poles(
+    layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame, tolerance_m: float
+) -> dict[str, tuple[list[str], Any]]:
     """Telecom poles all of whose aerial cables are moved: pole id -> (its cables, its point).
 
     A pole carries the aerial cables (of the whole layer, any owner, in the zone or not) that name it in
-    ``from_pole``/``to_pole``; a pole within :data:`_POLE_END_TOLERANCE_M` of an unmoved aerial cable end
+    ``from_pole``/``to_pole``; a pole within ``tolerance_m`` of an unmoved aerial cable end
     that names no known pole stays too (the cable may hang from it).
     """
     poles = layers.get("poles")
@@ -544,7 +663,7 @@ def _removable_poles(layers: dict[str, gpd.GeoDataFrame], sel: gpd.GeoDataFrame)
     if out and loose:
         ids = list(out)
         tree = shapely.STRtree([out[p][1] for p in ids])
-        _i, hit = tree.query(np.asarray(loose, dtype=object), predicate="dwithin", distance=_POLE_END_TOLERANCE_M)
+        _i, hit = tree.query(np.asarray(loose, dtype=object), predicate="dwithin", distance=tolerance_m)
         for k in set(hit.tolist()):
             del out[ids[k]]
     return out

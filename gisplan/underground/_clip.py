@@ -2,13 +2,14 @@
 
 Building the road graph of a whole province (a few hundred thousand road features) takes far longer than
 routing one zone on it, and the trench network of a zone stays near the zone and on the way to its exchange.
-So a large roads layer (more than :data:`CLIP_MIN_ROADS` features) is clipped before the graph is built:
+So a large roads layer (more than ``settings.clip_min_roads`` features, :mod:`gisplan.underground.settings`) is
+clipped before the graph is built:
 
 - the core is the convex hull of the zone polygons, the points the cables hang from and the forced corridors;
-- the margin ``M`` is ``max(CLIP_MARGIN_M, a quarter of the core's diagonal)``;
+- the margin ``M`` is ``max(settings.clip_margin_m, a quarter of the core's diagonal)``;
 - the candidate exchanges kept are those given by ``exchange_ids``, or (by default) those at most
-  ``3 d + M`` from the core, ``d`` being the distance of the nearest one (a farther exchange is never the
-  cheapest to reach over roads whose trench prices differ by less than that factor);
+  ``settings.exchange_reach * d + M`` from the core, ``d`` being the distance of the nearest one (a farther
+  exchange is never the cheapest to reach over roads whose trench prices differ by less than that factor);
 - the area is the core buffered by ``M`` with, for each kept exchange at distance ``d_i``, a corridor of
   half-width ``max(M, d_i / 2)`` around the straight line from the core to it;
 - every road feature that meets the area is kept whole (so the graph is a subgraph of the full one).
@@ -29,13 +30,7 @@ import numpy as np
 import shapely
 from shapely.ops import nearest_points
 
-#: Road layers with more features than this are clipped to the area the plan needs.
-CLIP_MIN_ROADS = 20_000
-#: Smallest margin (metres) kept around the zone and along the way to each exchange.
-CLIP_MARGIN_M = 2_000.0
-#: A default candidate exchange farther than this factor times the nearest one's distance (plus the margin) is
-#: left out of a clipped plan.
-_EXCHANGE_REACH = 3.0
+from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
 
 @dataclass(frozen=True)
@@ -64,21 +59,24 @@ def clip_roads(
     candidates: gpd.GeoDataFrame,
     explicit: bool,
     extra: Iterable[Any] = (),
+    settings: UndergroundSettings | None = None,
 ) -> Clip | None:
     """The clipped roads layer of a plan (see the module docstring), or None when the layer is small enough.
 
     ``zones``, ``points`` (the terminal points) and ``candidates`` (exchange sites) are in the roads' CRS;
     ``explicit`` says the candidates were named by ``exchange_ids`` (all kept); ``extra`` are more
-    geometries of the core (forced corridors).
+    geometries of the core (forced corridors); ``settings`` default
+    :data:`~gisplan.underground.settings.DEFAULT_SETTINGS`.
     """
-    if len(roads) <= CLIP_MIN_ROADS:
+    st = settings or DEFAULT_SETTINGS
+    if len(roads) <= st.clip_min_roads:
         return None
     parts = [*zones.geometry, *points.geometry, *[g for g in extra if g is not None and not g.is_empty]]
     core = shapely.union_all(parts).convex_hull
     x0, y0, x1, y1 = core.bounds
-    margin = max(CLIP_MARGIN_M, 0.25 * float(np.hypot(x1 - x0, y1 - y0)))
+    margin = max(st.clip_margin_m, 0.25 * float(np.hypot(x1 - x0, y1 - y0)))
     dist = shapely.distance(np.asarray(candidates.geometry.values, dtype=object), core)
-    keep = np.ones(len(candidates), dtype=bool) if explicit else dist <= _EXCHANGE_REACH * dist.min() + margin
+    keep = np.ones(len(candidates), dtype=bool) if explicit else dist <= st.exchange_reach * dist.min() + margin
     areas = [core.buffer(margin)]
     for g, d in zip(candidates.geometry[keep], dist[keep].tolist(), strict=True):
         near = nearest_points(core, g)[0]

@@ -99,10 +99,10 @@ def path_geometry(T: nx.Graph, nodes: list[Hashable]) -> LineString:
     return LineString(coords)
 
 
-def cables_per_edge(
+def routes_per_edge(
     rt: RootedTree, paths: Mapping[str, list[Hashable]], route_of: Mapping[str, str]
-) -> dict[Edge, int]:
-    """Number of distinct cable routes in each tree edge.
+) -> dict[Edge, frozenset[str]]:
+    """The distinct cable routes in each tree edge.
 
     An edge carries the routes of the span paths along it and every route with a span end
     in the subtree below it (the cables continue to the exchange through it), so counts
@@ -118,13 +118,13 @@ def cables_per_edge(
         for n in (nodes[0], nodes[-1]):
             at_node.setdefault(n, set()).add(r)
     below: dict[Hashable, set[str]] = {n: set(at_node.get(n, ())) for n in rt.order}
-    counts: dict[Edge, int] = {}
+    counts: dict[Edge, frozenset[str]] = {}
     for n in reversed(rt.order):
         p = rt.parent[n]
         if p is None:
             continue
         k = ekey(n, p)
-        counts[k] = len(on_edge.get(k, set()) | below[n])
+        counts[k] = frozenset(on_edge.get(k, set()) | below[n])
         below[p] |= below.pop(n)
     return counts
 
@@ -197,19 +197,19 @@ def ducts_needed(n_cables: int, *, cables_per_duct: int, spare: int) -> int:
     return math.ceil(n_cables / cables_per_duct) + spare if n_cables > 0 else spare
 
 
-def cables_per_edge_network(
+def routes_per_edge_network(
     N: nx.Graph,
     root: Hashable,
     paths: Mapping[str, list[Hashable]],
     route_of: Mapping[str, str],
     feeders: Mapping[Hashable, list[Hashable]],
-) -> dict[Edge, int]:
-    """Number of distinct cable routes in each edge of a trench network that may hold loops.
+) -> dict[Edge, frozenset[str]]:
+    """The distinct cable routes in each edge of a trench network that may hold loops.
 
-    As :func:`cables_per_edge`: an edge carries the routes of the span paths along it and the
+    As :func:`routes_per_edge`: an edge carries the routes of the span paths along it and the
     routes whose span ends' paths to the root (``feeders``: node -> its shortest path from
     ``root`` in ``N``) run through it.  On a tree this gives the same counts as
-    :func:`cables_per_edge`.
+    :func:`routes_per_edge`.
     """
     on_edge: dict[Edge, set[str]] = {}
     feed: dict[Edge, set[str]] = {}
@@ -221,10 +221,10 @@ def cables_per_edge_network(
         for n in (nodes[0], nodes[-1]):
             for a, b in itertools.pairwise(feeders[n]):
                 feed.setdefault(ekey(a, b), set()).add(r)
-    out: dict[Edge, int] = {}
+    out: dict[Edge, frozenset[str]] = {}
     for u, v in N.edges:
         k = ekey(u, v)
-        out[k] = len(on_edge.get(k, set()) | feed.get(k, set()))
+        out[k] = frozenset(on_edge.get(k, set()) | feed.get(k, set()))
     return out
 
 
@@ -240,8 +240,7 @@ class Work:
     edge_info: dict[Edge, dict[str, Any]]
     edge_street: dict[Edge, str]
     node_items: dict[Hashable, list[tuple[str, float]]]
-    chamber_nodes: list[Hashable]
-    hh: list[Any]
+    chambers: list[Any]
     crossings: list[tuple[Hashable, str]]
     cables: gpd.GeoDataFrame
     cable_paths: dict[str, list[Hashable]]
@@ -249,4 +248,10 @@ class Work:
     poles_removed: dict[str, Any]
     streets: dict[str, Street]
     shortcut_kpis: dict[str, Any]
+    detours: list[Any] = field(default_factory=list)
+    drops: list[Any] = field(default_factory=list)
+    buildings: Any = None
+    poles_remaining: list[Any] = field(default_factory=list)
+    poles_by_power: list[Any] = field(default_factory=list)
+    street_km_freed: float = 0.0
     notes: list[str] = field(default_factory=list)

@@ -38,10 +38,9 @@ from scipy.sparse import csgraph
 
 from gisplan.catalog._catalog import Catalog
 from gisplan.underground._inputs import sorted_nodes
-from gisplan.underground._quantities import Edge, chambers, ducts_needed, ekey
+from gisplan.underground._quantities import Edge, ducts_needed, ekey
+from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
-#: Candidates evaluated exactly per round (the best by estimated net saving).
-_EVALS_PER_ROUND = 40
 _EPS = 1e-6
 
 
@@ -169,10 +168,20 @@ class _Routing:
         return [self.nodes[i] for i in reversed(out)]
 
 
+#: Sources per block of :func:`network_paths` (bounds its memory to this many rows of distances).
+_BLOCK = 256
+
+
 def network_paths(N: nx.Graph, spans: Sequence[Span]) -> dict[str, list[Hashable]]:
-    """Every span's shortest path (by length) in the network ``N``."""
-    r = _Routing(N, sorted_nodes({s.a for s in spans}))
-    return {s.cable_id: r.path(s.a, s.b) for s in spans}
+    """Every span's shortest path (by length) in the network ``N`` (sources routed in blocks of :data:`_BLOCK`)."""
+    sources = sorted_nodes({s.a for s in spans})
+    out: dict[str, list[Hashable]] = {}
+    for k in range(0, len(sources), _BLOCK):
+        block = sources[k : k + _BLOCK]
+        r = _Routing(N, block)
+        inside = set(block)
+        out.update({s.cable_id: r.path(s.a, s.b) for s in spans if s.a in inside})
+    return {s.cable_id: out[s.cable_id] for s in spans}
 
 
 def root_paths(N: nx.Graph, root: Hashable, nodes: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
@@ -195,6 +204,7 @@ def add_shortcuts(
     spacing_m: float,
     max_length_m: float,
     max_rounds: int,
+    settings: UndergroundSettings | None = None,
 ) -> ShortcutResult:
     """Add shortcut trenches to the tree ``T`` while each saves more cable than it costs (see the module docstring).
 
@@ -229,12 +239,12 @@ def add_shortcuts(
         a_idx = np.array([r.src[s.a] for s in spans], dtype=np.int64)
         b_idx = np.array([r.src[s.b] for s in spans], dtype=np.int64)
         d_now = r.dist[a_idx, np.array([r.index[s.b] for s in spans])]
-        ch = chambers(N, terminal_nodes)
+        ch = {n for n in N.nodes if N.degree[n] >= 3}  # junction manholes already there
         best: tuple[float, int, float, float] | None = None  # (gain, candidate index, saving, cost)
         est = _estimates(r, cands, a_idx, b_idx, d_now, price)
         floor = np.array([_cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m) for c in cands])
         order = [i for i in np.argsort(-(est - floor), kind="stable").tolist() if est[i] - floor[i] > 0]
-        for i in order[:_EVALS_PER_ROUND]:
+        for i in order[: (settings or DEFAULT_SETTINGS).evals_per_round]:
             c = cands[i]
             saving, n_routes = _exact_saving(c, spans, by_route, paths, rcost, r, (a_idx, b_idx, d_now), length)
             cost = _cost(c, n_routes, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)

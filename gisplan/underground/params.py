@@ -77,6 +77,20 @@ class UndergroundParams:
         lying along a corridor (within 15 m) are made nearly free for the Steiner tree and the road nodes
         nearest the corridor's ends become terminals, so the tree runs along it; the BOQ still prices them
         at their full cost.  The KPI ``steiner_cost_vnd`` is then the routing objective, not the price.
+    max_detour_ratio
+        Longest underground path of a moved span as a multiple of its aerial length (default 1.5; None: no
+        limit).  Where the trench network sends a span farther, the plan adds the road path that keeps it within
+        the limit as trench (costed, ``detour`` in the trenches layer) and reports each case
+        (:mod:`gisplan.underground._detours`).
+    share_ducts
+        Whether operators may share a duct (default False: each operator's cables go in its own ducts; see
+        :mod:`gisplan.underground._ductbank`).
+    joint_with_power, power_cost_share
+        Joint undergrounding with the power utility (as Ho Chi Minh City does street by street): the power cables
+        share the trench, the utility pays ``power_cost_share`` (default 0.5, an assumption to agree with it) of
+        the trench's excavation, reinstatement and traffic management (the BOQ holds the telecom share), and it
+        removes its power and shared poles of the zone that carry no telecom cable staying aerial (listed in
+        ``poles_removed`` with ``removed_by = power utility``, not in the BOQ).
     """
 
     budget_per_year_vnd: int
@@ -98,6 +112,10 @@ class UndergroundParams:
     shortcut_max_m: float = 400.0
     shortcut_rounds: int = 50
     forced_corridors: Any = None
+    max_detour_ratio: float | None = 1.5
+    share_ducts: bool = False
+    joint_with_power: bool = False
+    power_cost_share: float = 0.5
 
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
@@ -122,6 +140,16 @@ class UndergroundParams:
         r = self.shortcut_rounds
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
             raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+        if not isinstance(self.joint_with_power, bool):
+            raise PlanningError(f"joint_with_power must be true or false, got {self.joint_with_power!r}")
+        ps = self.power_cost_share
+        if isinstance(ps, bool) or not isinstance(ps, int | float) or not 0.0 <= ps < 1.0:
+            raise PlanningError(f"power_cost_share must be a share in [0, 1), got {ps!r}")
+        if not isinstance(self.share_ducts, bool):
+            raise PlanningError(f"share_ducts must be true or false, got {self.share_ducts!r}")
+        m = self.max_detour_ratio
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int | float) or not m >= 1.0):
+            raise PlanningError(f"max_detour_ratio must be a number >= 1 (or empty for no limit), got {m!r}")
         if isinstance(self.exchange_ids, str) or isinstance(self.owners, str):
             raise PlanningError("exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string")
 
@@ -153,4 +181,8 @@ class UndergroundParams:
             "shortcut_max_m": self.shortcut_max_m,
             "shortcut_rounds": self.shortcut_rounds,
             "forced_corridors": count(self.forced_corridors),
+            "max_detour_ratio": self.max_detour_ratio,
+            "share_ducts": self.share_ducts,
+            "joint_with_power": self.joint_with_power,
+            "power_cost_share": self.power_cost_share,
         }

@@ -4,11 +4,12 @@
 :class:`UndergroundParams` and returns a :class:`~gisplan.plan.Plan`:
 
 1. The aerial cables whose midpoint lies in a zone are selected (optionally of some owners only).
-   Their poles (``from_pole``/``to_pole``; a cable's own end where it names no known pole) are
-   the terminals; the root is the serving exchange/POP (the cheapest to reach of
-   ``exchange_ids``, default: every exchange/POP with fibre).  Existing duct banks are
-   near-free edges of the road graph, so the tree runs through them where they help: the
-   duct network acts as an extension of the root.
+   The road points nearest their poles (``from_pole``/``to_pole``; a cable's own end where it names
+   no known pole) are the terminals: a removed pole gets no trench of its own; the root is the
+   serving exchange/POP (the cheapest to reach of ``exchange_ids``, default: every exchange/POP
+   with fibre; one root for every operator: the sites layer names no operator).  Existing duct
+   banks are near-free edges of the road graph, so the tree runs through them where they help:
+   the duct network acts as an extension of the root.
 2. The trench network is the Steiner tree of the terminals and the root over the road graph
    (:func:`gisplan.routing.steiner.steiner_tree`, weight = trench cost in VND), with its proven gap.
 3. Shortcuts (``shortcuts=True``, :mod:`gisplan.underground._shortcuts`): the tree minimises
@@ -24,12 +25,16 @@
    charged once, x (1 + ``cable_slack_share``); this may exceed its aerial span.  Each trench
    edge carries the distinct cable routes (``route_id`` where the layer has it, else
    ``cable_id``) whose span paths pass through it or whose span ends' shortest paths to the
-   exchange use it (the cables continue to the exchange).  It needs
-   ``ceil(routes / cables_per_duct) + spare_ducts`` ducts.  An existing duct edge whose
-   ``free_ducts`` suffice is reused (``DUCT.REUSE``) instead of trenched.
-5. Manholes (``MH.STD``) at junctions (degree >= 3), at terminals inside a run and at the branch
-   points of terminal spurs; handholes (``HH.STD``) along runs so that no stretch between
-   chambers exceeds ``manhole_spacing_m``.  Road crossings: see :func:`gisplan.routing.graph.count_crossings`.
+   exchange use it (the cables continue to the exchange).  The detour limit
+   (``max_detour_ratio``, :mod:`gisplan.underground._detours`) adds the road path that keeps a span
+   within it as trench.  Ducts per operator, fill by cable diameter, the duct bank's cross-section
+   (TCVN 8700:2011) and the trench's price by excavation and reinstatement:
+   :mod:`gisplan.underground._ductbank`.  An existing duct edge whose ``free_ducts`` suffice is
+   reused (``DUCT.REUSE``) instead of trenched.
+5. Chambers by what they are for, each with a reason, off road intersections
+   (:mod:`gisplan.underground._chambers`); the buildings of a zone get drops from their nearest
+   chamber (:mod:`gisplan.underground._drops`).  Road crossings: see
+   :func:`gisplan.routing.graph.count_crossings`.
 6. Telecom poles all of whose aerial cables move are removed (``POLE.REMOVE``); power and
    shared poles stay, and so does a telecom pole still carrying an unmoved aerial cable (of any
    owner, in the zone or not; named in ``from_pole``/``to_pole``, or ending within 1 m of it
@@ -41,7 +46,8 @@
    :mod:`gisplan.underground._phasing`).  Cable re-pull, aerial removal and pole removal fall in
    the year the cable's whole path is complete.
 8. The BOQ is built through :mod:`gisplan.catalog.costing` with phase = year, district and commune
-   from the boundaries layer, plus contingency per group.
+   from the boundaries layer, plus contingency per group; the investment estimate follows Decree
+   10/2021/NĐ-CP (:mod:`gisplan.underground._estimate`).
 
 Examples
 --------
@@ -65,6 +71,7 @@ from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.plan import Plan
 from gisplan.underground._build import build_plan
 from gisplan.underground.params import UndergroundParams
+from gisplan.underground.settings import UndergroundSettings
 
 __all__ = ["plan_undergrounding"]
 
@@ -80,6 +87,7 @@ def plan_undergrounding(
     *,
     catalog: Catalog | None = None,
     progress: Callable[[str], None] | None = None,
+    settings: UndergroundSettings | None = None,
 ) -> Plan:
     """Plan moving the aerial cables of ``zones`` underground (see the module docstring for the method).
 
@@ -97,12 +105,17 @@ def plan_undergrounding(
         Cost catalog; default :func:`gisplan.catalog._catalog.load_catalog`.
     progress
         Called with a short message at each step (for the app and the CLI).
+    settings
+        Work limits and tolerances (:class:`~gisplan.underground.settings.UndergroundSettings`); default
+        :data:`~gisplan.underground.settings.DEFAULT_SETTINGS`.
 
     Returns
     -------
     Plan
-        ``kind="underground"``; layers ``trenches``, ``manholes``, ``poles_removed``,
-        ``cables_rerouted`` and ``zones`` (EPSG:32648); the BOQ; KPIs ``aerial_km_removed``,
+        ``kind="underground"``; layers ``trenches`` (ducts, operators, width_m, depth_m, placement,
+        phase, ...), ``chambers`` (type, reason, near_intersection), ``drops``, ``buildings_not_served``,
+        ``poles_removed``, ``poles_remaining``, ``cables_rerouted`` (aerial_m, route_m, ratio, detour)
+        and ``zones`` (EPSG:32648); the BOQ; KPIs ``aerial_km_removed``,
         ``trench_km``, ``reused_duct_km``, ``cost_vnd``, ``cost_per_km_vnd`` (per km of trench
         network, new trench plus reused duct), ``n_phases``, ``first_year``, ``last_year``,
         ``steiner_cost_vnd``, ``steiner_lower_bound_vnd``, ``steiner_gap``, ``n_manholes``,
@@ -122,4 +135,4 @@ def plan_undergrounding(
         The exchange or some poles cannot be reached over the roads (named in the message).
     """
     cat = catalog if catalog is not None else load_catalog()
-    return build_plan(dict(layers), zones, params, cat, progress or _noop)
+    return build_plan(dict(layers), zones, params, cat, progress or _noop, settings)

@@ -36,7 +36,7 @@ _ID_COLUMNS = {
     "footprints": "site_id",
 }
 #: Layers shown in the difference (others are compared in counts only).
-DIFF_LAYERS = ("trenches", "manholes", "poles_removed", "wifi_sites", "backhaul_links")
+DIFF_LAYERS = ("trenches", "chambers", "poles_removed", "wifi_sites", "backhaul_links")
 _GEOM_DECIMALS = 2  # centimetres in the metric CRS
 
 

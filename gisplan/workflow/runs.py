@@ -228,6 +228,10 @@ def underground_params(scen: Scenario, catalog: Catalog) -> Any:
         kwargs["owners"] = tuple(u["owners"])
     kwargs["shortcuts"] = u["shortcuts"]
     kwargs["shortcut_max_m"] = u["shortcut_max_m"]
+    kwargs["max_detour_ratio"] = u["max_detour_ratio"]
+    kwargs["share_ducts"] = u["share_ducts"]
+    kwargs["joint_with_power"] = u["joint_with_power"]
+    kwargs["power_cost_share"] = u["power_cost_share"]
     forced = scen.geometries.get("forced_corridors")
     if forced is not None:
         kwargs["forced_corridors"] = forced

@@ -162,6 +162,36 @@ SPEC: dict[str, Any] = {
             minimum=1,
             maximum=5000,
         ),
+        "max_detour_ratio": Key(
+            "float",
+            1.5,
+            "longest underground path of a moved span as a multiple of its aerial length; trench is added where "
+            "needed (empty: no limit)",
+            "giới hạn đi vòng của cáp",
+            minimum=1,
+            maximum=100,
+        ),
+        "share_ducts": Key(
+            "bool",
+            False,
+            "let operators share a duct (each operator's cables in its own ducts when false)",
+            "cho phép các doanh nghiệp dùng chung ống",
+        ),
+        "joint_with_power": Key(
+            "bool",
+            False,
+            "joint undergrounding with the power utility: shared trench, civil works split by power_cost_share, "
+            "its poles removed",
+            "ngầm hóa chung với điện lực",
+        ),
+        "power_cost_share": Key(
+            "float",
+            0.5,
+            "share of the shared trench's civil works the power utility pays",
+            "tỷ lệ chi phí điện lực chịu",
+            minimum=0,
+            maximum=0.99,
+        ),
     },
     "wifi": {
         "enabled": Key("bool", False, "plan remote-area wifi", "lập phương án wifi"),
