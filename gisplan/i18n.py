@@ -167,6 +167,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.save.none": ("Chưa có lần chạy nào để lưu.", "No run to save yet."),
     "app.save.last": ("Lần chạy gần nhất: {title}", "Last run: {title}"),
     "app.save.done": ("Đã lưu phiên bản {id}", "Saved version {id}"),
+    "app.save.identical": (
+        "Lần chạy này giống hệt phiên bản {id} đã lưu: không lưu lại; phiên bản đó được mở.",
+        "This run is identical to saved version {id}: not saved again; that version is opened.",
+    ),
+    "app.versions.current": ("Trạng thái hiện tại: {status}", "Current status: {status}"),
+    "app.review.for": ("Ghi thẩm định cho phiên bản {id}", "Record review of version {id}"),
+    "app.review.done": (
+        "Đã ghi thẩm định phiên bản {id}: {old} → {new}",
+        "Review recorded for version {id}: {old} → {new}",
+    ),
     "app.versions": ("Các phiên bản", "Versions"),
     "app.versions.none": ("Chưa có phiên bản nào.", "No version yet."),
     "app.versions.open": ("Mở phiên bản", "Open a version"),

@@ -11,8 +11,8 @@ import pytest
 from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
 from shapely.geometry import LineString, Point, Polygon
 
-from gisplan.io.crs import METRIC_CRS
 from gisplan.i18n import both, t
+from gisplan.io.crs import METRIC_CRS
 
 pytestmark = pytest.mark.browser
 PlaywrightError = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").Error

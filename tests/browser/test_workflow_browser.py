@@ -99,8 +99,14 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_label(t("app.save.author", "vi")).fill("Lan")
     page.get_by_label(t("app.save.message", "vi")).fill("vẽ trên bản đồ")
     page.get_by_role("button", name=t("app.save.button", "vi")).click()
-    page.get_by_text(t("app.save.done", "vi", id="")).first.wait_for(timeout=TIMEOUT)
+    saved = page.get_by_text(t("app.save.done", "vi", id="")).first
+    saved.wait_for(timeout=TIMEOUT)
+    short = saved.inner_text().split()[-1]
+    # the version just saved is the one open: the review form is bound to it
+    page.get_by_role("button", name=t("app.review.for", "vi", id=short)).wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(screenshot_dir / "scenarios_saved.png"), full_page=True)
+    page.get_by_role("button", name=t("app.save.button", "vi")).click()  # the same run again: a warning
+    page.get_by_text(t("app.save.identical", "vi", id=short)).wait_for(timeout=TIMEOUT)
 
     _nav(page, "app.export")
     with page.expect_download(timeout=TIMEOUT) as dl:
@@ -117,9 +123,9 @@ def _seed_versions(store_path: Path, tmp_path: Path) -> list[str]:
     """Two saved versions of a small-zone plan (yearly budgets 12 and 0.5 billion VND)."""
     import yaml
 
-    from gisplan.workflow.scenario import parse_scenario
     from gisplan.store.versions import VersionStore
     from gisplan.workflow.runs import run_artifacts, run_scenario, write_run
+    from gisplan.workflow.scenario import parse_scenario
 
     zone = gpd.GeoSeries([Point(LON, LAT)], crs="EPSG:4326").to_crs("EPSG:32648").buffer(150, 8).to_crs("EPSG:4326")
     store = VersionStore(store_path)
