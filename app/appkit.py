@@ -18,6 +18,7 @@ from gisplan.i18n import DEFAULT_LANG, LANGS, billion_vnd, display_table, millio
 from gisplan.outputs._assets import install_static_assets
 
 if TYPE_CHECKING:
+    import folium
     from streamlit.delta_generator import DeltaGenerator
 
     from gisplan.store.versions import VersionStore
@@ -193,20 +194,82 @@ def layers_source() -> str:
     return os.environ[PROJECT_ENV] if os.environ.get(PROJECT_ENV) else "demo"
 
 
-def keep_drawings(state_key: str, out: dict | None) -> None:
-    """Add the drawings ``st_folium`` returned that are new to ``st.session_state[state_key]`` (rerun if any)."""
+def _geometry_keys(features: list[dict]) -> list[str]:
     import json
 
-    drawings: list[dict] = st.session_state.setdefault(state_key, [])
-    known = {json.dumps(d.get("geometry"), sort_keys=True) for d in drawings}
-    new = [
-        d
-        for d in (out or {}).get("all_drawings") or []
-        if d.get("geometry") and json.dumps(d.get("geometry"), sort_keys=True) not in known
-    ]
-    if new:
-        st.session_state[state_key] = drawings + new
-        st.rerun()
+    return [json.dumps(f.get("geometry"), sort_keys=True) for f in features]
+
+
+def drawings(state_key: str) -> list[dict]:
+    """The user's drawings kept under ``state_key`` (GeoJSON features, lon/lat)."""
+    return list(st.session_state.setdefault(state_key, []))
+
+
+def set_drawings(state_key: str, features: list[dict]) -> None:
+    """Replace the drawings under ``state_key`` from the app itself (a button): the map is made anew with them.
+
+    Raising the epoch makes the next map a different one, so the browser drops what it drew on the old one
+    (otherwise the map would hand the old drawings back and "clear" would bring them back).
+    """
+    st.session_state[state_key] = list(features)
+    epochs: dict = st.session_state.setdefault("_gisplan_draw_epoch", {})
+    epochs[state_key] = epochs.get(state_key, 0) + 1
+
+
+def _mounted_drawings(state_key: str, scope: str) -> tuple[list[dict], int]:
+    """The drawings the map is built with, and its epoch.
+
+    They stay the same while the user draws on a map that is already in the page (the map's script, hence the
+    component, stays the same: no remount, the view and the draw tool's state stay); they are taken anew when
+    the page is entered again, the map shows something else (``scope``), or the app changed the drawings.
+    """
+    mounted: dict = st.session_state.setdefault("_gisplan_mounted", {})
+    epoch = st.session_state.get("_gisplan_draw_epoch", {}).get(state_key, 0)
+    token = (st.session_state.get("_gisplan_visit", 0), scope, epoch)
+    rec = mounted.get(state_key)
+    if rec is None or rec["token"] != token:
+        rec = {"token": token, "drawings": drawings(state_key)}
+        mounted[state_key] = rec
+    return rec["drawings"], epoch
+
+
+def show_map(
+    m: folium.Map,
+    *,
+    key: str,
+    scope: str,
+    drawings_key: str | None = None,
+    height: int = 560,
+) -> dict | None:
+    """Show map ``m`` (offline assets, the view kept per ``key`` and ``scope``) and, with ``drawings_key``, the
+    draw tool holding the user's drawings; the drawings the browser returns replace the kept ones (a new, an
+    edited or a deleted drawing: the page reruns once)."""
+    from streamlit_folium import st_folium
+
+    from gisplan.outputs import maps
+
+    if drawings_key is not None:
+        shown, epoch = _mounted_drawings(drawings_key, scope)
+        maps.add_draw_control(m, drawings=shown, epoch=epoch)
+    maps.keep_view(m, key=key, scope=scope)
+    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+    out = st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=["all_drawings"] if drawings_key is not None else [],
+    )
+    if drawings_key is not None:
+        got = (out or {}).get("all_drawings")
+        if got is not None:
+            features = [
+                {"type": "Feature", "properties": {}, "geometry": d["geometry"]} for d in got if d.get("geometry")
+            ]
+            if _geometry_keys(features) != _geometry_keys(drawings(drawings_key)):
+                st.session_state[drawings_key] = features
+                st.rerun()
+    return out
 
 
 def show_error(exc: BaseException) -> None:

@@ -48,4 +48,9 @@ with st.sidebar:
     )
 
 pages = [st.Page(str(APP_DIR / path), title=appkit.tr(key), default=(i == 0)) for i, (path, key) in enumerate(PAGES)]
-st.navigation(pages).run()
+page = st.navigation(pages)
+# a visit to another page: maps there are built anew with the drawings kept (appkit.show_map)
+if st.session_state.get("_gisplan_page") != page.url_path:
+    st.session_state["_gisplan_page"] = page.url_path
+    st.session_state["_gisplan_visit"] = st.session_state.get("_gisplan_visit", 0) + 1
+page.run()

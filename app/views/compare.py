@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
-from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, session_dir, show_error, table, tr
-from streamlit_folium import st_folium
+from appkit import current_project, kpi_name, lang, open_store, session_dir, show_error, show_map, table, tr
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import billion_vnd, value_label
-from gisplan.outputs import maps
 from gisplan.workflow import actions
 from gisplan.workflow.compare import comparison_map
 
@@ -81,8 +79,7 @@ m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
 m3.metric(tr("app.compare.params"), summary["params_changed"])
 
 m = comparison_map(comparison.features, last["context"])
-maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
-st_folium(m, key="compare_map", height=480, use_container_width=True, returned_objects=[])
+show_map(m, key="compare_map", scope=f"compare:{last['a']}:{last['b']}", height=480)
 
 st.subheader(tr("app.compare.kpis"))
 kpis = comparison.kpis.copy()

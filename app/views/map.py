@@ -7,14 +7,16 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     current_project,
+    drawings,
     forget_upload,
-    keep_drawings,
     project_or_stop,
+    project_path,
     remember_upload,
+    set_drawings,
     show_error,
+    show_map,
     tr,
 )
-from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import both
@@ -99,29 +101,16 @@ with st.sidebar:
         key="map_tiles",
     )
 
-drawings: list[dict] = st.session_state.setdefault("drawings", [])
 try:
-    m = maps.layers_map(
-        layers, kinds=kinds, tiles=tiles, static_dir=STATIC_DIR, static_url=STATIC_URL, draw=True, drawings=drawings
-    )
-    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+    m = maps.layers_map(layers, kinds=kinds, tiles=tiles, static_dir=STATIC_DIR, static_url=STATIC_URL)
 except GisplanError as exc:
     show_error(exc)
     st.stop()
+show_map(m, key="project_map", scope=f"project:{project_path()}", drawings_key="drawings", height=640)
 
-out = st_folium(
-    m,
-    key="project_map",
-    height=640,
-    use_container_width=True,
-    returned_objects=["all_drawings", "last_active_drawing"],
-)
-
-# Keep the user's drawings across reruns: a changed map remounts the component and drops them.
-keep_drawings("drawings", out)
-
+drawn = drawings("drawings")
 col1, col2 = st.columns([3, 1])
-col1.caption(tr("app.map.drawings", n=len(drawings)))
-if drawings and col2.button(tr("app.map.clear"), key="clear_drawings"):
-    st.session_state["drawings"] = []
+col1.caption(tr("app.map.drawings", n=len(drawn)))
+if drawn and col2.button(tr("app.map.clear"), key="clear_drawings"):
+    set_drawings("drawings", [])
     st.rerun()

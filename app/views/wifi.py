@@ -7,17 +7,19 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    keep_drawings,
+    drawings,
     kpi_metrics,
     lang,
     layers_section,
     project_or_stop,
+    project_path,
     run_scenario_text,
+    set_drawings,
     show_error,
+    show_map,
     table,
     tr,
 )
-from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import column_label
@@ -59,16 +61,16 @@ with st.sidebar:
     )
     year = st.number_input(tr("app.wifi.year"), min_value=2000, max_value=2100, key="wifi_year")
 
-drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
-sites = [d for d in drawings if (d.get("geometry") or {}).get("type") == "Point"]
+drawn = drawings(DRAWINGS)
+sites = [d for d in drawn if (d.get("geometry") or {}).get("type") == "Point"]
 col1, col2 = st.columns([4, 1])
 col1.caption(tr("app.wifi.sites", n=len(sites)))
-if drawings and col2.button(tr("app.draw.clear"), key="wifi_clear"):
-    st.session_state[DRAWINGS] = []
+if drawn and col2.button(tr("app.draw.clear"), key="wifi_clear"):
+    set_drawings(DRAWINGS, [])
     st.rerun()
 
 run = st.session_state.get("runs", {}).get("wifi")
-opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL, "draw": True, "drawings": drawings}
+opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL}
 try:
     if run is not None:
         m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
@@ -78,12 +80,11 @@ try:
             unserved = unserved_settlements(layers)
             if len(unserved):
                 maps.add_layer(m, unserved, kind="settlements_unserved", static_dir=STATIC_DIR, static_url=STATIC_URL)
-    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 except GisplanError as exc:
     show_error(exc)
     st.stop()
-out = st_folium(m, key="wifi_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
-keep_drawings(DRAWINGS, out)
+scope = f"run:{run['dir']}" if run is not None else f"project:{project_path()}"
+show_map(m, key="wifi_map", scope=scope, drawings_key=DRAWINGS)
 
 if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
     try:
