@@ -74,15 +74,17 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
             st.session_state["upload_error"] = exc
         else:
             st.session_state.pop("upload_error", None)
-    if upload is None:
-        st.session_state.pop("uploaded_from", None)
-        st.session_state.pop("upload_error", None)
-        forget_upload()
+    # uploaded layers stay until the user drops them (the uploader forgets its file on another page)
     if st.session_state.get("upload_error") is not None:
         show_error(st.session_state["upload_error"])
     uploaded = st.session_state.get("uploaded_layers") or {}
     if uploaded:
         st.success(tr("app.upload.loaded", kinds=", ".join(f"{k} ({len(v)})" for k, v in uploaded.items())))
+        if st.button(tr("app.upload.clear"), key="map_upload_clear"):
+            forget_upload()
+            st.session_state.pop("uploaded_from", None)
+            st.session_state.pop("upload_error", None)
+            st.rerun()
 layers = current_project()  # the upload, if any, in place of the project's own layers
 
 st.caption(tr("app.project.loaded", n=len(layers)))

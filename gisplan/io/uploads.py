@@ -125,7 +125,7 @@ def read_upload(
         path.write_bytes(data)
         try:
             if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path) > 1):
-                out = read_layers(path, crs=crs)
+                out = read_layers(path, crs=_fallback_crs(path, crs))
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
@@ -143,6 +143,25 @@ def read_upload(
             raise _renamed(exc, (str(path), str(folder)), name) from None
 
 
+def _fallback_crs(path: Path, crs: str | None) -> str | None:
+    """The CRS chosen for an upload applies to a file that states none: a file's own CRS always wins.
+
+    ``crs`` is returned for a CSV (it never states one) and for a file with a layer that states none; None
+    (take the file's own) when every layer states a CRS.  A file that cannot be read keeps ``crs``: the reader
+    reports it.
+    """
+    import pyogrio
+
+    if crs is None or path.suffix.lower() == ".csv":
+        return crs
+    try:
+        names = [name for name, _gtype, _n in list_layers(path)] or [None]
+        stated = [pyogrio.read_info(path, layer=name).get("crs") for name in names]
+    except Exception:  # unreadable: read_file raises the error that names the file
+        return crs
+    return None if all(stated) else crs
+
+
 def _n_layers(path: Path) -> int:
 
     return len(list_layers(path))
@@ -152,7 +171,7 @@ def _read_single(
     path: Path, name: str, stem: str, kind: str | None, crs: str | None, encoding: str | None
 ) -> dict[str, gpd.GeoDataFrame]:
 
-    gdf = read_file(path, crs=crs, encoding=encoding)
+    gdf = read_file(path, crs=_fallback_crs(path, crs), encoding=encoding)
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
         raise _refuse(
