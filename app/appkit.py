@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gisplan.i18n import DEFAULT_LANG, LANGS, billion_vnd, display_table, million_vnd, t, value_label
+from gisplan.i18n import DEFAULT_LANG, LANGS, display_table, million_vnd, t, value_label
 from gisplan.outputs._assets import install_static_assets
 
 if TYPE_CHECKING:
@@ -337,14 +337,52 @@ def kpi_name(key: str) -> str:
 
 
 def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = None) -> None:
-    """Show ``df`` for a planner: labelled columns and codes in the current language, grouped thousands."""
+    """Show ``df`` for a planner: labelled columns and codes, numbers written in the current language (Babel)."""
+    from gisplan.outputs.formatting import frame_text
+
     if isinstance(df, gpd.GeoDataFrame):  # a layer's attributes: its geometry is on the map, not in the table
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
-    shown = display_table(df, lang(), drop=drop)
-    numeric = [c for c in shown.columns if shown[c].dtype.kind in "iuf"]
-    config = {c: st.column_config.NumberColumn(format="localized") for c in numeric}
+    shown = display_table(frame_text(df, lang()), lang(), drop=drop)
     opts: dict = {"height": height} if height else {}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **opts)
+    st.dataframe(shown, hide_index=True, width="stretch", **opts)
+
+
+def bar_chart(col: DeltaGenerator, data: dict[str, list], *, x: str, y: str) -> None:
+    """A bar chart whose axis and tooltips write numbers in the current language (Babel's symbols)."""
+    import altair as alt
+
+    from gisplan.outputs.formatting import vega_number_locale
+
+    chart = (
+        alt.Chart(pd.DataFrame(data))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:N", sort=None, title=x),
+            y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(format=",.1f")),
+            tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:Q", format=",.1f")],
+        )
+        .configure(locale={"number": vega_number_locale(lang())})
+    )
+    col.altair_chart(chart, use_container_width=True)
+
+
+def line_chart(data: pd.DataFrame, *, x: str, y: str) -> None:
+    """A line chart (x and y numbers) written in the current language, like :func:`bar_chart`."""
+    import altair as alt
+
+    from gisplan.outputs.formatting import vega_number_locale
+
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(format=",.0f")),
+            y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(format=",.0f")),
+            tooltip=[alt.Tooltip(f"{x}:Q", format=",.0f"), alt.Tooltip(f"{y}:Q", format=",.0f")],
+        )
+        .configure(locale={"number": vega_number_locale(lang())})
+    )
+    st.altair_chart(chart, use_container_width=True)
 
 
 def boq_charts(boq: pd.DataFrame) -> None:
@@ -363,26 +401,37 @@ def boq_charts(boq: pd.DataFrame) -> None:
             money: [million_vnd(v) for v in totals["amount_vnd"]],
         }
         col.caption(tr(key))
-        col.bar_chart(chart, x=name, y=money)
+        bar_chart(col, chart, x=name, y=money)
 
 
-def cost_metric(col: DeltaGenerator, label: str, vnd: int | float) -> None:
-    """A total in VND as a metric in billions (it fits the column), the exact amount in its help."""
-    col.metric(label, f"{billion_vnd(vnd):,.2f}", help=tr("app.cost_exact", vnd=f"{round(vnd):,d}"))
+def cost_metric(col: DeltaGenerator, label: str, vnd: int | float, *, delta: bool = False) -> None:
+    """A total in VND as a metric in billions (it fits the column), the exact amount in its help; with ``delta``
+    the sign is always written."""
+    from gisplan.outputs.formatting import billions
+    from gisplan.outputs.formatting import vnd as vnd_text
+
+    text = billions(vnd, lang())
+    exact = vnd_text(vnd, lang())
+    if delta and vnd > 0:
+        text, exact = f"+{text}", f"+{exact}"
+    col.metric(label, text, help=tr("app.cost_exact", vnd=exact))
 
 
 def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:
-    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, format)`` that the plan has.
+    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, unused)`` that the plan has, written by
+    :func:`gisplan.outputs.formatting.kpi_value` in the current language.
 
     ``cost_vnd`` is shown in billions of VND (see :func:`cost_metric`).
     """
-    present = [(k, label, fmt) for k, label, fmt in keys if k in kpis]
+    from gisplan.outputs.formatting import kpi_value
+
+    present = [(k, label) for k, label, _fmt in keys if k in kpis]
     if not present:
         return
     cols = st.columns(len(present))
-    for col, (k, label, fmt) in zip(cols, present, strict=True):
+    for col, (k, label) in zip(cols, present, strict=True):
         value = kpis[k]
         if k == "cost_vnd" and isinstance(value, int | float):
             cost_metric(col, tr("app.cost_bn"), value)
         else:
-            col.metric(tr(label), fmt.format(value) if isinstance(value, int | float) else str(value))
+            col.metric(tr(label), kpi_value(k, value, lang()))

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import streamlit as st
-from appkit import current_project, kpi_name, lang, open_store, session_dir, show_error, show_map, table, tr
+from appkit import (
+    cost_metric,
+    current_project,
+    kpi_name,
+    lang,
+    open_store,
+    session_dir,
+    show_error,
+    show_map,
+    table,
+    tr,
+)
 
 from gisplan._errors import GisplanError
-from gisplan.i18n import billion_vnd, value_label
+from gisplan.i18n import value_label
 from gisplan.workflow import actions
 from gisplan.workflow.compare import comparison_map
 
@@ -72,9 +83,7 @@ if comparison.is_empty:
 summary = comparison.summary()
 m1, m2, m3 = st.columns(3)
 delta = summary["amount_delta_vnd"]
-m1.metric(
-    "Δ " + tr("app.compare.cost_delta"), f"{billion_vnd(delta):+,.2f}", help=tr("app.cost_exact", vnd=f"{delta:+,d}")
-)
+cost_metric(m1, "Δ " + tr("app.compare.cost_delta"), delta, delta=True)
 m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
 m3.metric(tr("app.compare.params"), summary["params_changed"])
 

@@ -10,6 +10,7 @@ from appkit import kpi_name, lang, open_store, show_error, store_path, table, tr
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import value_label
+from gisplan.outputs import formatting
 from gisplan.store.versions import TRANSITIONS
 from gisplan.workflow import actions
 
@@ -65,15 +66,13 @@ if not versions:
 
 
 def _value(key: str, v: object) -> str:
-    """A KPI value as text: thousands grouped (not in years), at most three decimals."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or key.endswith("year"):
-        return str(v)
-    return f"{v:,d}" if isinstance(v, int) else f"{v:,.3f}".rstrip("0").rstrip(".")
+    """A KPI value as text in the current language (Babel formats, by the KPI's unit)."""
+    return formatting.kpi_value(key, v, lang())
 
 
 def _when(created_at: str) -> str:
-    """``2026-11-29T13:00:02.665568Z`` -> ``2026-11-29 13:00:02 UTC``."""
-    return f"{created_at[:19].replace('T', ' ')} UTC" if len(created_at) >= 19 else created_at
+    """A stored UTC time in Vietnam's time, written as the current language writes it."""
+    return formatting.when(created_at, lang()) if created_at else created_at
 
 
 def _status(status: str) -> str:

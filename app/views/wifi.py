@@ -11,6 +11,7 @@ from appkit import (
     kpi_metrics,
     lang,
     layers_section,
+    line_chart,
     project_or_stop,
     project_path,
     run_scenario_text,
@@ -116,7 +117,7 @@ if len(curve):
     c1, c2 = st.columns([2, 3])
     with c1:
         x, y = column_label("cumulative_cost_vnd", lang()), column_label("cumulative_people", lang())
-        st.line_chart(curve.rename(columns={"cumulative_cost_vnd": x, "cumulative_people": y}), x=x, y=y)
+        line_chart(curve.rename(columns={"cumulative_cost_vnd": x, "cumulative_people": y}), x=x, y=y)
     with c2:
         table(curve, drop=("vnd_per_person", "cumulative_cost_vnd", "cumulative_people"))
 

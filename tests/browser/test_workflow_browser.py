@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,23 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_text(t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
     page.get_by_text(t("kpi.steiner_gap", "vi")).wait_for(timeout=TIMEOUT)
     cost = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.cost_bn", "vi"))
-    assert "…" not in cost.locator('[data-testid="stMetricValue"]').inner_text()  # the total fits its column
+    cost_text = cost.locator('[data-testid="stMetricValue"]').inner_text()
+    assert "…" not in cost_text  # the total fits its column
+    # one number format, the language's (Babel vi_VN): decimal comma, thousands dot
+    assert re.fullmatch(r"\d{1,3}(\.\d{3})*,\d{2}", cost_text), cost_text
+    trench = page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.trench_km", "vi"))
+    trench_vi = trench.locator('[data-testid="stMetricValue"]').inner_text()
+    assert re.fullmatch(r"\d+,\d{2} km", trench_vi), trench_vi
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    trench_en = (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text=t("kpi.trench_km", "en"))
+        .locator('[data-testid="stMetricValue"]')
+    )
+    trench_en.wait_for(timeout=TIMEOUT)
+    assert trench_en.inner_text() == trench_vi.replace(",", "."), (trench_vi, trench_en.inner_text())
+    page.locator('[data-testid="stSidebar"]').get_by_text("Tiếng Việt", exact=True).click()
+    page.get_by_text(t("kpi.trench_km", "vi")).first.wait_for(timeout=TIMEOUT)
     page.get_by_text("Mã hạng mục").first.wait_for(state="attached", timeout=TIMEOUT)  # BOQ headers in Vietnamese
     page.get_by_text("Xây dựng").first.wait_for(state="attached", timeout=TIMEOUT)  # category 'civil', labelled
     _map_frame(page)
