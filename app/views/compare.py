@@ -17,9 +17,9 @@ from appkit import (
 )
 
 from gisplan._errors import GisplanError
-from gisplan.i18n import value_label
+from gisplan.i18n import both, value_label
 from gisplan.workflow import actions
-from gisplan.workflow.compare import comparison_map
+from gisplan.workflow.compare import comparison_map, feature_change_text
 
 CONTEXT_KINDS = ("land", "boundaries", "roads")
 
@@ -81,15 +81,28 @@ st.subheader(last["title"])
 if comparison.is_empty:
     st.success(tr("app.compare.same"))
 summary = comparison.summary()
-m1, m2, m3 = st.columns(3)
-delta = summary["amount_delta_vnd"]
-cost_metric(m1, "Δ " + tr("app.compare.cost_delta"), delta, delta=True)
-m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
-m3.metric(tr("app.compare.params"), summary["params_changed"])
+m1, m2, m3, m4 = st.columns(4)
+cost_metric(m1, "Δ " + tr("app.compare.cost_delta"), summary["amount_delta_vnd"], delta=True)
+m2.metric(tr("app.compare.phases_changed"), summary["phases_changed"])
+m3.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
+m4.metric(tr("app.compare.params"), summary["params_changed"])
 
-m = comparison_map(comparison.features, last["context"])
+m = comparison_map(comparison.features, last["context"], unchanged=comparison.unchanged)
 show_map(m, key="compare_map", scope=f"compare:{last['a']}:{last['b']}", height=480)
 
+# where the money moved: a plan that only shifts work between years has a zero total and differences here
+by_phase = comparison.by_phase
+if len(by_phase):
+    st.subheader(tr("app.compare.by_phase"))
+    table(by_phase)
+if len(comparison.features):
+    st.subheader(tr("app.compare.features"))
+    feats = comparison.features.drop(columns=comparison.features.geometry.name)
+    feats = feats.assign(
+        layer=[both(f"layer.{k}") for k in feats["layer"]],
+        detail=[feature_change_text(d, lang()) for d in feats["detail"]],
+    )
+    table(feats)
 st.subheader(tr("app.compare.kpis"))
 kpis = comparison.kpis.copy()
 kpis["kpi"] = kpis["kpi"].map(kpi_name)

@@ -187,6 +187,14 @@ def test_compare_two_versions(
     page.get_by_text("Cáp treo thu hồi (km)").first.wait_for(state="attached", timeout=TIMEOUT)  # not aerial_km_removed
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
+    # the smaller yearly budget spreads the same work over more years: the differences by year are shown
+    page.get_by_text(t("app.compare.by_phase", "vi")).wait_for(timeout=TIMEOUT)
+    phases = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.compare.phases_changed", "vi"))
+    assert int(phases.locator('[data-testid="stMetricValue"]').inner_text()) > 0
+    page.get_by_text(t("app.compare.features", "vi")).wait_for(timeout=TIMEOUT)
+    page.get_by_text("Giai đoạn: 2027 →").first.wait_for(state="attached", timeout=TIMEOUT)  # what changed
+    legend = frame.locator(".gisplan-legend").inner_text()
+    assert "Không đổi / unchanged" in legend or "Thay đổi / changed" in legend, legend
     page.screenshot(path=str(screenshot_dir / "compare.png"), full_page=True)
     assert offline_page.blocked == [], offline_page.blocked
 
