@@ -250,7 +250,7 @@ def show_map(
 
     if drawings_key is not None:
         shown, epoch = _mounted_drawings(drawings_key, scope)
-        maps.add_draw_control(m, drawings=shown, epoch=epoch)
+        maps.add_draw_control(m, drawings=shown, epoch=epoch, lang=lang())
     maps.keep_view(m, key=key, scope=scope)
     maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
     out = st_folium(
@@ -294,12 +294,48 @@ def show_error(exc: BaseException) -> None:
         table(pd.DataFrame(rows))
 
 
+#: Progress messages of the library (English, for logs) -> the stage a planner reads, by message start.
+_STAGES: tuple[tuple[str, str], ...] = (
+    ("reading layers", "read"),
+    ("planning undergrounding", "underground"),
+    ("planning wifi", "wifi"),
+    ("building the road graph", "graph"),
+    ("the clipped road graph", "graph"),
+    ("the trench tree reaches", "graph"),
+    ("forced corridors", "steiner"),
+    ("steiner tree", "steiner"),
+    ("shortcut trenches", "shortcuts"),
+    ("phasing", "phasing"),
+    ("bill of quantities", "boq"),
+    ("demand", "sites"),
+    ("candidates", "sites"),
+    ("coverage", "sites"),
+    ("selection", "sites"),
+    ("backhaul", "backhaul"),
+    ("outputs", "boq"),
+    ("writing", "write"),
+    ("wrote", "done"),
+)
+
+
+def progress_stage(message: str) -> str:
+    """The stage of a library progress ``message``, in the current language (``app.run.stage.*``)."""
+    low = message.strip().lower()
+    for start, stage in _STAGES:
+        if low.startswith(start):
+            return tr(f"app.run.stage.{stage}")
+    if " aerial cable spans in " in low:
+        return tr("app.run.stage.spans")
+    return tr("app.run.stage.other")
+
+
 def run_scenario_text(text: str, kind: str) -> RunResult:
-    """Run scenario YAML ``text`` with a progress box (:func:`gisplan.workflow.actions.run_scenario_text`) into a
-    run folder of this session, and remember it as the last run.
+    """Run scenario YAML ``text`` with its progress shown open where it was asked for, stage by stage in the
+    user's language (:func:`gisplan.workflow.actions.run_scenario_text`), into a run folder of this session, and
+    remember it as the last run.
 
     ``st.session_state["runs"][kind]`` and ``st.session_state["last_run"]`` hold
-    ``{"dir", "kind", "name", "title", "scenario_text", "result"}``.  Raises GisplanError.
+    ``{"dir", "kind", "name", "title", "scenario_text", "result", "stages", "seconds"}``.  Raises GisplanError.
     """
     import time
 
@@ -310,11 +346,26 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     st.session_state["_gisplan_run_count"] = n
     out_dir = session_dir() / f"run-{n:03d}-{kind}"
     t0 = time.perf_counter()
-    with st.status(tr("app.run.running"), expanded=False) as status:
+    stages: list[str] = []
+
+    with st.status(tr("app.run.running"), expanded=True) as status:
+
+        def report(message: str) -> None:
+            stage = progress_stage(message)
+            if not stages or stages[-1] != stage:
+                stages.append(stage)
+                status.write(stage)
+                status.update(label=tr("app.run.progress", stage=stage))
+
         project = project_path()
         cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
-        result = actions.run_scenario_text(text, out_dir, layers=cached, progress=lambda msg: status.write(msg))
-        status.update(label=tr("app.run.done", s=f"{time.perf_counter() - t0:.1f}"), state="complete")
+        try:
+            result = actions.run_scenario_text(text, out_dir, layers=cached, progress=report)
+        except Exception:
+            status.update(label=tr("app.error"), state="error", expanded=True)
+            raise
+        seconds = time.perf_counter() - t0
+        status.update(label=tr("app.run.done", s=formatting_number(seconds)), state="complete", expanded=False)
     record = {
         "dir": str(out_dir),
         "kind": kind,
@@ -322,10 +373,56 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
         "title": result.scenario.title,
         "scenario_text": text,
         "result": result,
+        "stages": stages,
+        "seconds": seconds,
     }
     runs[kind] = record
     st.session_state["last_run"] = record
     return result
+
+
+def formatting_number(value: float, decimals: int = 1) -> str:
+    """``value`` with ``decimals`` decimals in the current language (Babel)."""
+    from gisplan.outputs.formatting import number
+
+    return number(value, lang(), decimals=decimals, fixed=True)
+
+
+def run_done(run: dict | None) -> None:
+    """The last run's progress, closed, where the run was asked for: it stays after the result arrives."""
+    if run is None or "stages" not in run:
+        return
+    with st.status(tr("app.run.done", s=formatting_number(run["seconds"])), state="complete", expanded=False):
+        for stage in run["stages"]:
+            st.write(stage)
+
+
+def streamlit_texts() -> None:
+    """Streamlit's own texts (file uploader, "Press Enter to apply") in the current language, by CSS: Streamlit
+    has no translation of them.  The upload limit written is the real one (``read_upload``'s)."""
+    import inspect
+    import json
+
+    from gisplan.io.uploads import ALLOWED_SUFFIXES, read_upload
+
+    limit = inspect.signature(read_upload).parameters["max_bytes"].default
+    types = ", ".join(sfx.lstrip(".").upper() for sfx in ALLOWED_SUFFIXES)
+
+    def css(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
+
+    up = '[data-testid="stFileUploaderDropzone"]'
+    rules = (
+        f'{up} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p{{display:none}}'
+        f'{up} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"]::after'
+        f"{{content:{css(tr('app.st.browse'))}}}"
+        '[data-testid="stFileUploaderDropzoneInstructions"] span{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f"{{content:{css(tr('app.st.limit', mb=limit // 2**20, types=types))};font-size:14px}}"
+        '[data-testid="InputInstructions"] > span{display:none}'
+        f'[data-testid="InputInstructions"]::after{{content:{css(tr("app.st.enter"))}}}'
+    )
+    st.html(f"<style>{rules}</style>")
 
 
 def kpi_name(key: str) -> str:

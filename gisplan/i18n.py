@@ -73,6 +73,44 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.drawings": ("Hình đã vẽ", "Drawings"),
     # map furniture
     "map.legend": ("Chú giải", "Legend"),
+    "map.zoom_in": ("Phóng to", "Zoom in"),
+    "map.zoom_out": ("Thu nhỏ", "Zoom out"),
+    # leaflet.draw's own texts (L.drawLocal), by their path there
+    "draw.draw.toolbar.actions.title": ("Hủy vẽ", "Cancel drawing"),
+    "draw.draw.toolbar.actions.text": ("Hủy", "Cancel"),
+    "draw.draw.toolbar.finish.title": ("Kết thúc vẽ", "Finish drawing"),
+    "draw.draw.toolbar.finish.text": ("Xong", "Finish"),
+    "draw.draw.toolbar.undo.title": ("Xóa điểm vừa vẽ", "Delete last point drawn"),
+    "draw.draw.toolbar.undo.text": ("Xóa điểm cuối", "Delete last point"),
+    "draw.draw.toolbar.buttons.polygon": ("Vẽ vùng (đa giác)", "Draw a polygon"),
+    "draw.draw.toolbar.buttons.rectangle": ("Vẽ hình chữ nhật", "Draw a rectangle"),
+    "draw.draw.toolbar.buttons.marker": ("Đặt điểm", "Place a point"),
+    "draw.draw.handlers.marker.tooltip.start": ("Bấm lên bản đồ để đặt điểm.", "Click the map to place a point."),
+    "draw.draw.handlers.polygon.tooltip.start": ("Bấm để bắt đầu vẽ vùng.", "Click to start drawing the area."),
+    "draw.draw.handlers.polygon.tooltip.cont": ("Bấm để vẽ tiếp.", "Click to continue drawing."),
+    "draw.draw.handlers.polygon.tooltip.end": (
+        "Bấm vào điểm đầu tiên để khép vùng.",
+        "Click the first point to close the area.",
+    ),
+    "draw.draw.handlers.polyline.error": (
+        "<strong>Lỗi:</strong> các cạnh không được cắt nhau!",
+        "<strong>Error:</strong> edges cannot cross!",
+    ),
+    "draw.draw.handlers.rectangle.tooltip.start": ("Bấm và kéo để vẽ hình chữ nhật.", "Click and drag to draw."),
+    "draw.draw.handlers.simpleshape.tooltip.end": ("Thả chuột để kết thúc.", "Release the mouse to finish."),
+    "draw.edit.toolbar.actions.save.title": ("Lưu thay đổi", "Save changes"),
+    "draw.edit.toolbar.actions.save.text": ("Lưu", "Save"),
+    "draw.edit.toolbar.actions.cancel.title": ("Hủy sửa, bỏ mọi thay đổi", "Cancel editing, discard all changes"),
+    "draw.edit.toolbar.actions.cancel.text": ("Hủy", "Cancel"),
+    "draw.edit.toolbar.actions.clearAll.title": ("Xóa mọi hình đã vẽ", "Delete every drawing"),
+    "draw.edit.toolbar.actions.clearAll.text": ("Xóa hết", "Clear all"),
+    "draw.edit.toolbar.buttons.edit": ("Sửa hình đã vẽ", "Edit drawings"),
+    "draw.edit.toolbar.buttons.editDisabled": ("Chưa có hình để sửa", "No drawing to edit"),
+    "draw.edit.toolbar.buttons.remove": ("Xóa hình đã vẽ", "Delete drawings"),
+    "draw.edit.toolbar.buttons.removeDisabled": ("Chưa có hình để xóa", "No drawing to delete"),
+    "draw.edit.handlers.edit.tooltip.text": ("Kéo các điểm để sửa hình.", "Drag the handles to edit."),
+    "draw.edit.handlers.edit.tooltip.subtext": ("Bấm Hủy để bỏ thay đổi.", "Click Cancel to undo the changes."),
+    "draw.edit.handlers.remove.tooltip.text": ("Bấm vào hình để xóa.", "Click a drawing to delete it."),
     "map.phase": ("Giai đoạn", "Phase"),
     "map.backhaul": ("Truyền dẫn", "Backhaul"),
     "map.osm": ("Bản đồ nền OpenStreetMap (cần Internet)", "OpenStreetMap tiles (needs Internet)"),
@@ -88,6 +126,43 @@ STRINGS: dict[str, tuple[str, str]] = {
         "border and island areas.",
     ),
     "app.home.pages": ("Chọn một trang ở thanh bên.", "Choose a page in the sidebar."),
+    "app.guide": ("Cách dùng", "How it works"),
+    "app.guide.short": (
+        "Bản đồ → vẽ vùng (Ngầm hóa cáp) hoặc điểm (Wifi), bấm Lập phương án → lưu, thẩm định (Phương án và phiên "
+        "bản) → So sánh phương án, Xuất kết quả.",
+        "Map → draw zones (Undergrounding) or sites (Remote wifi), press Run the plan → save and review (Scenarios "
+        "and versions) → Compare, Export.",
+    ),
+    "app.guide.steps": (
+        "1. **Bản đồ**: xem các lớp dữ liệu của dự án, nạp thêm tệp nếu cần.  \n"
+        "2. **Ngầm hóa cáp** hoặc **Wifi vùng sâu, vùng xa**: vẽ vùng hoặc điểm trên bản đồ, đặt tham số, bấm "
+        "*Lập phương án*.  \n"
+        "3. **Phương án và phiên bản**: lưu kết quả thành phiên bản, thẩm định.  \n"
+        "4. **So sánh phương án** giữa hai phiên bản; **Xuất kết quả** (BOQ Excel, GeoPackage, bản đồ).",
+        "1. **Map**: the project's layers; upload a file if needed.  \n"
+        "2. **Undergrounding** or **Remote wifi**: draw zones or sites on the map, set the parameters, press "
+        "*Run the plan*.  \n"
+        "3. **Scenarios and versions**: save the result as a version, review it.  \n"
+        "4. **Compare** two versions; **Export** (BOQ in Excel, GeoPackage, map).",
+    ),
+    "app.st.browse": ("Chọn tệp", "Browse files"),
+    "app.st.limit": ("Tối đa {mb} MB mỗi tệp • {types}", "Up to {mb} MB per file • {types}"),
+    "app.st.enter": ("Nhấn Enter để áp dụng", "Press Enter to apply"),
+    "app.run.progress": ("Tiến độ: {stage}", "Progress: {stage}"),
+    "app.run.stage.read": ("Đọc và kiểm tra dữ liệu", "Reading and checking the layers"),
+    "app.run.stage.underground": ("Lập phương án ngầm hóa", "Planning undergrounding"),
+    "app.run.stage.wifi": ("Lập phương án wifi", "Planning wifi"),
+    "app.run.stage.graph": ("Dựng đồ thị mạng đường", "Building the road graph"),
+    "app.run.stage.spans": ("Chọn các khoảng cáp treo trong vùng", "Selecting the aerial spans in the zones"),
+    "app.run.stage.steiner": ("Tìm mạng hào ngắn nhất (cây Steiner)", "Finding the shortest trench network"),
+    "app.run.stage.shortcuts": ("Thêm hào nối vòng", "Adding shortcut trenches"),
+    "app.run.stage.phasing": ("Phân kỳ đầu tư theo ngân sách năm", "Phasing by the yearly budget"),
+    "app.run.stage.boq": ("Lập bảng khối lượng và dự toán", "Bill of quantities"),
+    "app.run.stage.sites": ("Chọn điểm đặt wifi", "Choosing the wifi sites"),
+    "app.run.stage.backhaul": ("Chọn phương án truyền dẫn", "Choosing the backhaul"),
+    "app.run.stage.write": ("Ghi kết quả (Excel, GeoPackage, bản đồ)", "Writing the results (Excel, GeoPackage, map)"),
+    "app.run.stage.done": ("Đã ghi kết quả", "Results written"),
+    "app.run.stage.other": ("Đang tính toán", "Computing"),
     "app.project": ("Dự án", "Project"),
     "app.project.demo": ("Dữ liệu mẫu Phú Quốc", "Phú Quốc demo data"),
     "app.project.loaded": ("Đã nạp {n} lớp dữ liệu", "{n} layers loaded"),

@@ -39,6 +39,9 @@ UPLOAD_ENCODINGS = {
 }
 
 st.title(tr("app.map"))
+st.caption(tr("app.guide.short"))  # the workflow in one line; its steps one click away
+with st.expander(tr("app.guide")):
+    st.markdown(tr("app.guide.steps"))
 
 layers = project_or_stop()
 

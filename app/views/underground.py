@@ -12,6 +12,7 @@ from appkit import (
     layers_section,
     project_or_stop,
     project_path,
+    run_done,
     run_scenario_text,
     set_drawings,
     show_error,
@@ -89,6 +90,7 @@ if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zo
         show_error(exc)
         st.stop()
     st.rerun()
+run_done(run)
 if not zones:
     st.info(tr("app.ug.need_zone"))
 

@@ -14,6 +14,7 @@ from appkit import (
     line_chart,
     project_or_stop,
     project_path,
+    run_done,
     run_scenario_text,
     set_drawings,
     show_error,
@@ -102,6 +103,7 @@ if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
         show_error(exc)
         st.stop()
     st.rerun()
+run_done(run)
 
 if run is None:
     st.info(tr("app.run.none"))

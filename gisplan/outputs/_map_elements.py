@@ -22,7 +22,17 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DrawnItems", "InlineAssets", "Legend", "MapHelpers", "VectorLayer", "ViewKeeper", "js_json", "script_safe"]
+__all__ = [
+    "DrawTexts",
+    "DrawnItems",
+    "InlineAssets",
+    "Legend",
+    "MapHelpers",
+    "VectorLayer",
+    "ViewKeeper",
+    "js_json",
+    "script_safe",
+]
 
 # A map pin drawn by gisplan (not a third-party image), used for the draw tool's markers.
 _PIN_SVG = (
@@ -374,6 +384,40 @@ class DrawnItems(MacroElement):
         self.features_js = js_json(features)
         self.style = style
         self.epoch = int(epoch)
+
+
+class DrawTexts(MacroElement):
+    """The draw toolbar's and the zoom buttons' texts in a language: ``texts`` maps a path of leaflet.draw's
+    ``L.drawLocal`` (``"draw.toolbar.buttons.polygon"``) to its text; ``zoom`` is (zoom in, zoom out).
+
+    Added before the draw control, which reads ``L.drawLocal`` when it is made.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (texts, zoom, map) {
+          Object.keys(texts).forEach(function (path) {
+            var keys = path.split("."), node = L.drawLocal;
+            for (var i = 0; i < keys.length - 1; i++) { node = node[keys[i]] = node[keys[i]] || {}; }
+            node[keys[keys.length - 1]] = texts[path];
+          });
+          if (map.zoomControl) {
+            map.zoomControl._zoomInButton.title = zoom[0];
+            map.zoomControl._zoomInButton.setAttribute("aria-label", zoom[0]);
+            map.zoomControl._zoomOutButton.title = zoom[1];
+            map.zoomControl._zoomOutButton.setAttribute("aria-label", zoom[1]);
+          }
+        })({{ this.texts_js }}, {{ this.zoom|tojson }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, texts: dict[str, str], zoom: tuple[str, str]) -> None:
+        super().__init__()
+        self._name = "GisplanDrawTexts"
+        self.texts_js = js_json(texts)
+        self.zoom = list(zoom)
 
 
 class InlineAssets(MacroElement):

@@ -141,6 +141,10 @@ def frame_text(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         s = out[col]
+        if pd.api.types.is_object_dtype(s) and any(_is_number(v) for v in s):
+            # numbers among text or mappings (a KPI table's values): every cell as text, numbers in the language
+            out[col] = [number(v, lang) if _is_number(v) else "–" if _missing(v) else str(v) for v in s]
+            continue
         if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
             continue
         name = str(col)
@@ -156,3 +160,11 @@ def frame_text(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             for v in s
         ]
     return out
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))

@@ -44,11 +44,12 @@ from pyproj import Transformer
 
 from gisplan._atomic import atomic_write_text
 from gisplan._errors import CRSError, GisplanError
-from gisplan.i18n import VALUE_LABELS, both, column_label, value_label
+from gisplan.i18n import STRINGS, VALUE_LABELS, both, column_label, t, value_label
 from gisplan.io.crs import DISPLAY_CRS
 from gisplan.outputs._assets import DROPPED_ASSETS, asset_local_name, asset_text
 from gisplan.outputs._map_elements import (
     DrawnItems,
+    DrawTexts,
     InlineAssets,
     Legend,
     MapHelpers,
@@ -558,8 +559,11 @@ def plan_map(
 DRAWING_STYLE: dict[str, Any] = {"color": "#e8590c", "weight": 3, "fillColor": "#e8590c", "fillOpacity": 0.08}
 
 
-def add_draw_control(m: folium.Map, *, drawings: Sequence[Mapping[str, Any]] = (), epoch: int = 0) -> folium.Map:
-    """Add the leaflet.draw toolbar (polygon, rectangle, marker; no circle, no line) to ``m``.
+def add_draw_control(
+    m: folium.Map, *, drawings: Sequence[Mapping[str, Any]] = (), epoch: int = 0, lang: str = "vi"
+) -> folium.Map:
+    """Add the leaflet.draw toolbar (polygon, rectangle, marker; no circle, no line) to ``m``, its texts and
+    tooltips (and the zoom buttons') in ``lang``.
 
     ``drawings``, GeoJSON features the user drew before (kept by the app), are put back into the toolbar's own
     group, so its edit and delete tools work on them as on new ones.  ``epoch`` (see
@@ -571,6 +575,8 @@ def add_draw_control(m: folium.Map, *, drawings: Sequence[Mapping[str, Any]] = (
         if (f.get("geometry") if f.get("type") == "Feature" else f)
     ]
     _ensure_helpers(m)
+    texts = {key.removeprefix("draw."): t(key, lang) for key in STRINGS if key.startswith("draw.")}
+    m.add_child(DrawTexts(texts, (t("map.zoom_in", lang), t("map.zoom_out", lang))), name="gisplan_draw_texts")
     group = DrawnItems(feats, style=DRAWING_STYLE, epoch=epoch)
     m.add_child(group, name="gisplan_drawn_items")
     shape = dict(DRAWING_STYLE)
@@ -680,6 +686,7 @@ _LEAN_ELEMENTS = (
     InlineAssets,
     ViewKeeper,
     DrawnItems,
+    DrawTexts,
 )
 
 

@@ -36,11 +36,12 @@ def test_every_page_renders(tiny_project: Path, page: str) -> None:
     assert at.title
 
 
-def test_home_is_vietnamese_first_and_switches_to_english(tiny_project: Path) -> None:
+def test_opens_on_the_map_in_vietnamese_and_switches_to_english(tiny_project: Path) -> None:
     at = _app().run()
-    assert at.title[0].value == t("app.title", "vi")
+    assert at.title[0].value == t("app.map", "vi")
+    assert at.caption[0].value == t("app.guide.short", "vi")  # the workflow in one line
     at.sidebar.radio[0].set_value("en").run()
-    assert at.title[0].value == t("app.title", "en")
+    assert at.title[0].value == t("app.map", "en")
 
 
 def test_map_component_carries_every_layer_offline(tiny_project: Path) -> None:

@@ -151,10 +151,13 @@ def test_saved_versions_are_listed_compared_and_exported(demo: None) -> None:
     at.button(key="compare_run").click().run()
     _ok(at)
     assert any("Δ" in m.label for m in at.metric)
-    kpis = at.dataframe[0].value
+    frames = [df.value for df in at.dataframe]
+    by_year = frames[0]  # first: where the money moved between years
+    assert by_year.columns[0] == "Giai đoạn" and len(by_year) >= 2
+    kpis = next(f for f in frames if f.columns[0] == "Chỉ tiêu")
     assert list(kpis.columns) == ["Chỉ tiêu", "A", "B", "Chênh lệch", "Thay đổi"]  # KPI table, not parameters
     assert "Số giai đoạn" in set(kpis["Chỉ tiêu"])
-    params = at.dataframe[2].value
+    params = frames[-1]
     assert params.astype(str).apply(lambda col: col.str.contains("budget_per_year_vnd")).any().any()
 
     # a comparison other than the default pair stays on the page after a visit elsewhere

@@ -80,7 +80,7 @@ def test_the_view_is_kept_when_a_drawing_comes_back(
     offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path
 ) -> None:
     page = offline_page.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     frame = _map(page)
     _eval(page, f"window.map.setView([{LAT + 0.003}, {LON + 0.004}], 16, {{animate: false}})")
     page.wait_for_timeout(300)
@@ -124,7 +124,7 @@ def test_drawings_can_be_deleted_with_the_toolbar_and_clearing_clears(
     remove = frame.locator(".leaflet-draw-edit-remove")
     assert "leaflet-disabled" not in (remove.get_attribute("class") or "")
     remove.click()
-    frame.get_by_text("Clear All").click()  # leaflet.draw's own action (labelled by the app's language elsewhere)
+    frame.get_by_text(t("draw.edit.toolbar.actions.clearAll.text", "vi"), exact=True).click()
     page.get_by_text(t("app.ug.zones", "vi", n=0)).wait_for(timeout=TIMEOUT)
 
     frame = _map(page)
@@ -140,20 +140,22 @@ def test_drawings_can_be_deleted_with_the_toolbar_and_clearing_clears(
 
 
 def _click_at(page: Any, frame: Any, lat: float, lon: float) -> str:
+    page.locator(MAP_IFRAME).evaluate("e => e.scrollIntoView({block: 'center'})")
     x, y = _eval(page, f"(function (p) {{ return [p.x, p.y]; }})(window.map.latLngToContainerPoint([{lat}, {lon}]))")
     frame.locator(".leaflet-container").click(position={"x": float(x), "y": float(y)})
     popup = frame.locator(".leaflet-popup-content")
-    popup.wait_for(timeout=10_000)
-    text = popup.inner_text()
-    frame.locator(".leaflet-popup-close-button").click()
-    return str(text)
+    popup.first.wait_for(timeout=10_000)
+    texts = popup.all_inner_texts()
+    assert len(texts) == 1, texts  # one feature under the cursor, one popup
+    _eval(page, "window.map.closePopup()")
+    return str(texts[0])
 
 
 def test_a_click_opens_the_feature_under_the_cursor_in_every_layer(
     offline_page: OfflinePage, server: StreamlitServer
 ) -> None:
     page = offline_page.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     frame = _map(page)
     _eval(page, f"window.map.setView([{LAT + 0.001}, {LON + 0.001}], 18, {{animate: false}})")
     page.wait_for_timeout(500)

@@ -47,7 +47,7 @@ def test_a_file_in_utm_is_read_in_its_own_crs_and_stays_until_dropped(
     ).to_crs("EPSG:32648")  # the CRS of gisplan's own plan.gpkg
     gpkg = write_gpkg({"poles": poles}, tmp_path / "poles.gpkg")
     page = offline_page.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     page.get_by_role("heading", name=t("app.map", "vi")).first.wait_for(timeout=TIMEOUT)
     page.get_by_text(t("app.upload", "vi")).first.click()
     # the CRS picker stays on WGS 84: it is for files that state none

@@ -206,7 +206,7 @@ def test_upload_with_a_bad_row_lists_its_problem(offline_page: OfflinePage, serv
         crs="EPSG:4326",
     )
     page = offline_page.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     page.get_by_role("heading", name=t("app.map", "vi")).first.wait_for(timeout=TIMEOUT)
     page.get_by_text(t("app.upload", "vi")).first.click()
     page.locator('input[type="file"]').set_input_files(
