@@ -7,6 +7,8 @@ small glue around the library.
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ import streamlit as st
 
 from gisplan.i18n import DEFAULT_LANG, LANGS, display_table, million_vnd, t, value_label
 from gisplan.outputs._assets import install_static_assets
+from gisplan.plan import Plan
 
 if TYPE_CHECKING:
     import folium
@@ -134,12 +137,14 @@ def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
         files[kind] = str(path)
     st.session_state["uploaded_layers"] = dict(layers)
     st.session_state["uploaded_files"] = files
+    save_user_state()
 
 
 def forget_upload() -> None:
     """Drop the uploaded layers of this session."""
     st.session_state["uploaded_layers"] = {}
     st.session_state["uploaded_files"] = {}
+    save_user_state()
 
 
 def layers_section() -> dict[str, object]:
@@ -178,15 +183,155 @@ def open_store() -> VersionStore:
     return VersionStore(store_path())
 
 
-def session_dir() -> Path:
-    """A private temporary folder of this browser session, for run and comparison folders."""
-    import tempfile
+# --------------------------------------------------------------------------- work kept per user on disk
+#
+# A reload starts a new Streamlit session: what lives only in ``st.session_state`` is gone.  Each browser gets
+# a user id in the page address (``?u=...``, kept by a reload and by a bookmark) and a folder next to the
+# version store, ``app-users/<id>/``, holding its drawings, uploads and last runs (``state.json`` plus the
+# files).  Folders not used for :data:`USER_DAYS` days are deleted when the server starts.
 
-    path = st.session_state.get("_gisplan_session_dir")
-    if path is None or not Path(path).is_dir():
-        path = tempfile.mkdtemp(prefix="gisplan-app-")
-        st.session_state["_gisplan_session_dir"] = path
-    return Path(path)
+#: Days an unused user folder is kept.
+USER_DAYS = 30
+#: Run folders kept per plan kind (the newest); older ones are deleted when a run is written.
+RUNS_KEPT = 2
+_USER_ID = re.compile(r"[0-9a-f]{32}")
+#: Session keys saved to the user's state.json.
+DRAWING_KEYS = ("drawings", "ug_drawings", "wifi_drawings")
+
+
+def user_id() -> str:
+    """This browser's user id: from the address (``?u=``), else new; written back into the address."""
+    import uuid
+
+    uid = st.session_state.get("_gisplan_user")
+    if uid is None:
+        given = st.query_params.get("u", "")
+        uid = given if _USER_ID.fullmatch(given or "") else uuid.uuid4().hex
+        st.session_state["_gisplan_user"] = uid
+    if st.query_params.get("u") != uid:
+        st.query_params["u"] = uid
+    return str(uid)
+
+
+def user_dir() -> Path:
+    """This user's folder (created on first use): ``app-users/<id>`` next to the version store."""
+    path = store_path().parent / "app-users" / user_id()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def session_dir() -> Path:
+    """The folder for this user's run and comparison folders (inside :func:`user_dir`, pruned, not a temp dir)."""
+    path = user_dir() / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@st.cache_resource(show_spinner=False)
+def clean_old_users(root: str) -> int:
+    """Delete user folders under ``root`` not used for :data:`USER_DAYS` days (once per server); return how many."""
+    import shutil
+    import time
+
+    base = Path(root)
+    if not base.is_dir():
+        return 0
+    cutoff = time.time() - USER_DAYS * 86400
+    gone = 0
+    for folder in base.iterdir():
+        state = folder / "state.json"
+        used = state.stat().st_mtime if state.exists() else folder.stat().st_mtime
+        if folder.is_dir() and _USER_ID.fullmatch(folder.name) and used < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def _prune_runs(kind: str, keep: Path) -> None:
+    """Delete this user's older run folders of ``kind`` beyond :data:`RUNS_KEPT` (never ``keep``)."""
+    import shutil
+
+    folders = sorted(session_dir().glob(f"run-*-{kind}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [f for f in folders if f != keep][RUNS_KEPT - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_user_state() -> None:
+    """Write this user's drawings, uploads and runs (their folders, not their results) to ``state.json``."""
+    import json
+
+    from gisplan._atomic import atomic_write_text
+
+    runs = {
+        kind: {k: v for k, v in rec.items() if k not in ("result",)}
+        for kind, rec in (st.session_state.get("runs") or {}).items()
+    }
+    last = st.session_state.get("last_run")
+    state = {
+        "drawings": {k: st.session_state.get(k, []) for k in DRAWING_KEYS},
+        "uploads": st.session_state.get("uploaded_files") or {},
+        "runs": runs,
+        "last_run": last["kind"] if last else None,
+    }
+    atomic_write_text(user_dir() / "state.json", json.dumps(state, ensure_ascii=False, default=str))
+
+
+def restore_user_state() -> None:
+    """Once per session: bring back this user's drawings, uploads and runs from ``state.json``.
+
+    A run whose folder is gone, or an upload that no longer reads, is left out (and said so).
+    """
+    import json
+
+    from gisplan._errors import GisplanError
+
+    if st.session_state.get("_gisplan_restored"):
+        return
+    st.session_state["_gisplan_restored"] = True
+    clean_old_users(str(store_path().parent / "app-users"))
+    path = user_dir() / "state.json"
+    if not path.is_file():
+        return
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for key in DRAWING_KEYS:
+        st.session_state[key] = list(state.get("drawings", {}).get(key) or [])
+    uploads = {k: v for k, v in (state.get("uploads") or {}).items() if Path(v).is_file()}
+    if uploads:
+        from gisplan.io.layers import read_layers
+
+        try:
+            layers = {k: read_layers(v)[k] for k, v in uploads.items()}
+        except (GisplanError, KeyError):
+            layers, uploads = {}, {}
+        st.session_state["uploaded_layers"] = layers
+        st.session_state["uploaded_files"] = uploads
+    runs: dict = {}
+    for kind, rec in (state.get("runs") or {}).items():
+        try:
+            runs[kind] = {**rec, "result": restored_result(rec["dir"], kind)}
+        except (GisplanError, KeyError, OSError):
+            continue
+    st.session_state["runs"] = runs
+    if state.get("last_run") in runs:
+        st.session_state["last_run"] = runs[state["last_run"]]
+
+
+@dataclass(frozen=True)
+class RestoredResult:
+    """A run read back from its folder: the plan (layers, BOQ, KPIs) and the project layers under it."""
+
+    plan: Plan
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def restored_result(run_dir: str, kind: str) -> RestoredResult:
+    """The result of the run folder ``run_dir`` (raises GisplanError when it is not one)."""
+    from gisplan.workflow import actions
+
+    return RestoredResult(actions.plan_of_run(run_dir, kind=kind), dict(current_project()))
 
 
 def layers_source() -> str:
@@ -214,6 +359,7 @@ def set_drawings(state_key: str, features: list[dict]) -> None:
     st.session_state[state_key] = list(features)
     epochs: dict = st.session_state.setdefault("_gisplan_draw_epoch", {})
     epochs[state_key] = epochs.get(state_key, 0) + 1
+    save_user_state()
 
 
 def _mounted_drawings(state_key: str, scope: str) -> tuple[list[dict], int]:
@@ -268,6 +414,7 @@ def show_map(
             ]
             if _geometry_keys(features) != _geometry_keys(drawings(drawings_key)):
                 st.session_state[drawings_key] = features
+                save_user_state()
                 st.rerun()
     return out
 
@@ -339,12 +486,14 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
     """
     import time
 
+    from gisplan.outputs.formatting import VIETNAM_TIME
     from gisplan.workflow import actions
 
     runs: dict = st.session_state.setdefault("runs", {})
-    n = st.session_state.get("_gisplan_run_count", 0) + 1
-    st.session_state["_gisplan_run_count"] = n
-    out_dir = session_dir() / f"run-{n:03d}-{kind}"
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    out_dir = session_dir() / f"run-{stamp}-{kind}"
     t0 = time.perf_counter()
     stages: list[str] = []
 
@@ -375,9 +524,12 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
         "result": result,
         "stages": stages,
         "seconds": seconds,
+        "date": datetime.now(VIETNAM_TIME).date().isoformat(),
     }
     runs[kind] = record
     st.session_state["last_run"] = record
+    _prune_runs(kind, out_dir)
+    save_user_state()
     return result
 
 

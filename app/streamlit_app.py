@@ -38,6 +38,7 @@ st.set_page_config(page_title="gisplan", layout="wide")
 appkit.install_assets()
 appkit.keep_widget_values()  # the pages' parameters survive a visit to another page
 appkit.streamlit_texts()
+appkit.restore_user_state()  # a reload keeps the drawings, uploads and last results (per user, on disk)
 
 with st.sidebar:
     st.radio(

@@ -275,6 +275,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.compare.params": ("Tham số khác nhau", "Parameters that differ"),
     "app.export.run": ("Kết quả lần chạy gần nhất: {title}", "Last run: {title}"),
     "app.export.compare": ("Kết quả so sánh gần nhất", "Last comparison"),
+    "app.export.version": ("Tệp của một phiên bản đã lưu", "Files of a saved version"),
+    "app.reload.restored": (
+        "Đã khôi phục bản vẽ, dữ liệu nạp và kết quả lần trước của bạn.",
+        "Your drawings, uploads and last results were restored.",
+    ),
     "app.export.none_compare": ("Chưa có so sánh nào.", "No comparison yet."),
     "app.upload": ("Nạp tệp dữ liệu", "Upload a layer file"),
     "app.upload.help": (

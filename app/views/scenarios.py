@@ -133,7 +133,9 @@ with c2:
         st.download_button(
             name,
             data=lambda vid=version.id, n=name: store.artifact(vid, n),  # read on click, not on every rerun
-            file_name=f"{version.scenario_name}-{version.short_id}-{name}",
+            file_name=actions.download_name(
+                f"{version.scenario_name}-{formatting.local_date(version.created_at)}-{version.short_id}", name
+            ),
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),
             key=f"dl_{version.id}_{name}",
         )

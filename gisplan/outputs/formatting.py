@@ -36,6 +36,7 @@ __all__ = [
     "frame_text",
     "km",
     "kpi_value",
+    "local_date",
     "number",
     "percent",
     "vega_number_locale",
@@ -103,6 +104,14 @@ def when(value: str | datetime, lang: str) -> str:
     # CLDR's "short" date is two-digit-year in Vietnamese; the full year and the time first are how offices write it
     pattern = "HH:mm dd/MM/yyyy" if lang == "vi" else "MMM d, yyyy, h:mm a"
     return str(format_datetime(moment, pattern, tzinfo=VIETNAM_TIME, locale=_locale(lang)))
+
+
+def local_date(value: str | datetime) -> str:
+    """The day (ISO ``YYYY-MM-DD``) a stored UTC time falls on in Vietnam: for file names."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM_TIME).date().isoformat()
 
 
 def kpi_value(key: str, value: object, lang: str) -> str:

@@ -33,6 +33,7 @@ import geopandas as gpd
 import yaml
 
 from gisplan._errors import GisplanError, ScenarioError
+from gisplan.plan import Plan
 from gisplan.store.versions import Version, VersionStore
 from gisplan.workflow.compare import Comparison, compare_runs, write_comparison
 from gisplan.workflow.folders import RunFolder, read_run, run_artifacts
@@ -43,9 +44,11 @@ __all__ = [
     "CompareOutcome",
     "compare_refs",
     "compare_versions",
+    "download_name",
     "feature_collection",
     "identical_version",
     "kpis_of",
+    "plan_of_run",
     "review_version",
     "run_scenario_text",
     "run_title",
@@ -347,3 +350,26 @@ def compare_versions(
 def kpis_of(run_dir: str | Path) -> dict[str, Any]:
     """The KPIs a run folder recorded (``kpis.json``)."""
     return dict(json.loads((Path(run_dir) / "kpis.json").read_text(encoding="utf-8")))
+
+
+def plan_of_run(run_dir: str | Path, *, kind: str) -> Plan:
+    """The plan a run folder holds (its layers, BOQ and KPIs), as :func:`run_scenario_text` returned it.
+
+    What the app shows again after a reload, without planning again.  ``kind`` is ``"underground"`` or
+    ``"wifi"``; the plan's messages are not in the folder and come back empty.
+    """
+    run = read_run(run_dir)
+    return Plan(kind=kind, layers=dict(run.layers), boq=run.boq, kpis=dict(run.kpis))
+
+
+def download_name(prefix: str, name: str) -> str:
+    """A download's file name: ``prefix`` (scenario, date, version) then the file's own name, e.g.
+    ``duong-dong-2026-12-02-boq.xlsx``; characters a file system refuses become ``-``.
+
+    >>> download_name("Ngầm hóa/Dương Đông 2026-12-02", "boq.xlsx")
+    'Ngầm-hóa-Dương-Đông-2026-12-02-boq.xlsx'
+    """
+    import re
+
+    stem = re.sub(r'[\\/:*?"<>|\s]+', "-", f"{prefix}-{name}".strip()).strip("-.")
+    return re.sub(r"-{2,}", "-", stem) or name

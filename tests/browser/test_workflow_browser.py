@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Iterat
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GISPLAN_STORE", str(store_path))
+        (store_path.parent / "tmp").mkdir(exist_ok=True)
+        mp.setenv("TMPDIR", str(store_path.parent / "tmp"))  # the server's temporary folders, watched by a test
         srv = start_streamlit(demo_gpkg_path(), home)
     yield srv
     stop_streamlit(srv)
@@ -66,7 +69,7 @@ def _zoom_to(page: Any, lat: float, lon: float, zoom: int) -> None:
 
 
 def test_draw_run_save_and_download_the_boq(
-    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, tmp_path: Path
+    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, tmp_path: Path, store_path: Path
 ) -> None:
     import openpyxl
 
@@ -89,6 +92,11 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_role("button", name=t("app.run.button", "vi")).click()
     page.get_by_text(t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
     page.get_by_text(t("kpi.steiner_gap", "vi")).wait_for(timeout=TIMEOUT)
+    # the run's progress stays where it was asked for, closed, in Vietnamese, without server paths
+    done = page.locator('[data-testid="stExpander"]').filter(has_text=t("app.run.done", "vi", s="")[:20])
+    done.first.wait_for(timeout=TIMEOUT)
+    body = page.locator("body").inner_text()
+    assert "/tmp" not in body and "writing" not in body and "Planning" not in body, body[:2000]
     cost = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.cost_bn", "vi"))
     cost_text = cost.locator('[data-testid="stMetricValue"]').inner_text()
     assert "…" not in cost_text  # the total fits its column
@@ -112,6 +120,16 @@ def test_draw_run_save_and_download_the_boq(
     _map_frame(page)
     page.screenshot(path=str(screenshot_dir / "underground_result.png"), full_page=True)
 
+    # a reload keeps the zone and the result (kept per user on disk, not only in the tab)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_text(t("app.ug.zones", "vi", n=1)).wait_for(timeout=TIMEOUT)
+    page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
+    _map_frame(page)
+    users = [p for p in (store_path.parent / "app-users").iterdir() if p.is_dir()]
+    assert len(users) == 1 and (users[0] / "state.json").is_file()
+    assert len(list((users[0] / "work").glob("run-*-underground"))) == 1  # in the user's folder, not in /tmp
+    assert not list((store_path.parent / "tmp").glob("gisplan-app-*"))  # no temporary folder left per session
+
     _nav(page, "app.scenarios")
     page.get_by_label(t("app.save.author", "vi")).fill("Lan")
     page.get_by_label(t("app.save.message", "vi")).fill("vẽ trên bản đồ")
@@ -128,6 +146,11 @@ def test_draw_run_save_and_download_the_boq(
     _nav(page, "app.export")
     with page.expect_download(timeout=TIMEOUT) as dl:
         page.get_by_role("button", name="boq.xlsx").click()
+    # named by scenario and date (Vietnam's), not "boq.xlsx"
+    from gisplan.outputs.formatting import VIETNAM_TIME
+
+    today = datetime.now(VIETNAM_TIME).date().isoformat()
+    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", dl.value.suggested_filename), dl.value.suggested_filename
     target = tmp_path / "boq.xlsx"
     dl.value.save_as(target)
     wb = openpyxl.load_workbook(target)
