@@ -578,11 +578,10 @@ def streamlit_texts() -> None:
 
 
 def kpi_name(key: str) -> str:
-    """A plan KPI's name in the current language (``gisplan.plan.KPI_LABELS``; the key when it has none)."""
-    from gisplan.plan import KPI_LABELS
+    """A plan KPI's name in the current language (:func:`gisplan.i18n.kpi_name`; the key when it has none)."""
+    from gisplan.i18n import kpi_name as name_in
 
-    pair = KPI_LABELS.get(key)
-    return key if pair is None else pair[0 if lang() == "vi" else 1]
+    return name_in(key, lang())
 
 
 def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = None) -> None:

@@ -1,8 +1,22 @@
-"""Vietnamese and English strings of the maps and the app.
+"""Vietnamese and English strings of the maps and the app, kept as gettext catalogs.
 
-A tiny table: :func:`t` returns the string of a key in a language; Vietnamese
-is the default, English the second language.  Pages and map builders take
-every label from here, so a translation is fixed in one place.
+:func:`t` returns the string of a key in a language; Vietnamese is the default, English the second language.
+Pages and map builders take every label from here, so a translation is fixed in one place.
+
+How the strings are kept (for contributors and translators)
+-----------------------------------------------------------
+- **Developers** add a string in the Python tables below (:data:`STRINGS`, :data:`COLUMN_LABELS`,
+  :data:`VALUE_LABELS`, and ``KPI_LABELS`` in :mod:`gisplan.plan`): a key and its (Vietnamese, English) pair.
+  That is all a change needs to work: a key the catalogs do not have yet is shown from the table.
+- **The catalogs** are ``gisplan/locale/<lang>/LC_MESSAGES/gisplan.po`` (``vi`` and ``en``), one message per
+  key: ``msgctxt`` the key (``app.run.button``; ``column:<name>``, ``value:<column>:<code>``, ``kpi:<name>`` for
+  the other tables), ``msgid`` the English text, ``msgstr`` the text shown in that language.  After adding or
+  changing strings in the tables, update them with ``python -m gisplan.i18n`` (new keys get the table's text,
+  existing translations are kept unless their English changed, removed keys are dropped); the test
+  ``tests/app/test_app_i18n.py`` fails until the catalogs hold every key with a Vietnamese text.
+- **Translators** edit the ``.po`` files with the usual tools (Poedit, Lokalize, Weblate): the app shows the
+  catalogs' ``msgstr``, so a corrected translation needs no code change.
+- The ``.po`` files are compiled with Babel when first used (in memory, no ``.mo`` file and no build step).
 
 Examples
 --------
@@ -20,6 +34,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import gettext
+import io
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gisplan.plan import CATEGORY_LABELS
@@ -31,14 +50,18 @@ __all__ = [
     "COLUMN_LABELS",
     "DEFAULT_LANG",
     "LANGS",
+    "LOCALE_DIR",
     "STRINGS",
     "VALUE_LABELS",
     "billion_vnd",
     "both",
+    "catalog_entries",
     "column_label",
     "display_table",
+    "kpi_name",
     "million_vnd",
     "t",
+    "update_catalogs",
     "value_label",
 ]
 
@@ -533,7 +556,7 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     pair = STRINGS.get(key)
-    text = key if pair is None else pair[LANGS.index(lang)]
+    text = key if pair is None else _translated(key, pair, lang)
     return text.format(**fmt) if fmt else text
 
 
@@ -548,7 +571,7 @@ def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     pair = COLUMN_LABELS.get(column)
-    return column if pair is None else pair[LANGS.index(lang)]
+    return column if pair is None else _translated(f"column:{column}", pair, lang)
 
 
 def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> str:
@@ -560,11 +583,13 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     pair = VALUE_LABELS.get((column, str(value)))
     if pair is None:
         return str(value)
+    ctx = f"value:{column}:{value}"
     if lang is None:
-        return pair[0] if pair[0] == pair[1] else f"{pair[0]} / {pair[1]}"
+        vi, en = _translated(ctx, pair, "vi"), _translated(ctx, pair, "en")
+        return vi if vi == en else f"{vi} / {en}"
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
-    return pair[LANGS.index(lang)]
+    return _translated(ctx, pair, lang)
 
 
 def billion_vnd(vnd: float) -> float:
@@ -596,3 +621,111 @@ def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str
         if col in coded and (out[col].dtype == object or str(out[col].dtype) in ("string", "str", "category")):
             out[col] = out[col].map(lambda v, c=col: v if v is None or v != v else value_label(c, v, lang))
     return out.rename(columns={c: column_label(c, lang) for c in out.columns})
+
+
+def kpi_name(key: str, lang: str = DEFAULT_LANG) -> str:
+    """A plan KPI's name in ``lang`` (``gisplan.plan.KPI_LABELS``, through the catalogs); the key when it has
+    none."""
+    from gisplan.plan import KPI_LABELS
+
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    pair = KPI_LABELS.get(key)
+    return key if pair is None else _translated(f"kpi:{key}", pair, lang)
+
+
+# --------------------------------------------------------------------------- gettext catalogs
+
+#: Folder of the catalogs: ``<LOCALE_DIR>/<lang>/LC_MESSAGES/gisplan.po``.
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "gisplan"
+#: Dates written in the catalogs' headers: fixed, so that updating unchanged catalogs changes no byte.
+_CATALOG_DATE = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def catalog_entries() -> dict[str, tuple[str, str]]:
+    """Every string the catalogs hold: message context (the key) -> (Vietnamese, English) from the tables."""
+    from gisplan.plan import KPI_LABELS
+
+    out: dict[str, tuple[str, str]] = dict(STRINGS)
+    out.update({f"column:{c}": pair for c, pair in COLUMN_LABELS.items()})
+    out.update({f"value:{c}:{v}": pair for (c, v), pair in VALUE_LABELS.items()})
+    out.update({f"kpi:{k}": pair for k, pair in KPI_LABELS.items()})
+    return out
+
+
+def _po_path(lang: str, root: Path | None = None) -> Path:
+    return (root or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def _catalog(lang: str, root: str) -> gettext.NullTranslations:
+    """The catalog of ``lang`` under ``root``, its ``.po`` compiled with Babel in memory at first use."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    path = _po_path(lang, Path(root))
+    if not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale="vi" if lang == "vi" else "en", domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def _translated(context: str, pair: tuple[str, str], lang: str) -> str:
+    """The catalog's text of ``context`` in ``lang``; the table's when the catalog does not have it yet."""
+    english = pair[1]
+    found = _catalog(lang, str(LOCALE_DIR)).pgettext(context, english)
+    if found == english and pair[LANGS.index(lang)] != english:
+        return pair[LANGS.index(lang)]  # a key added to the tables and not yet to the catalogs
+    return found
+
+
+def update_catalogs(root: Path | None = None) -> dict[str, int]:
+    """Write the catalogs from the tables, keeping the translations they hold; return messages per language.
+
+    A message whose English text (``msgid``) changed takes the table's text again; new keys take the table's;
+    keys gone from the tables are dropped.  Sorted by key, no source references: diffs stay small.
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    entries = catalog_entries()
+    counts: dict[str, int] = {}
+    for lang in LANGS:
+        path = _po_path(lang, root)
+        old: dict[str, tuple[str, str]] = {}
+        if path.is_file():
+            with path.open("rb") as f:
+                for msg in read_po(f, domain=DOMAIN):
+                    if msg.id and msg.context:
+                        old[str(msg.context)] = (str(msg.id), str(msg.string))
+        cat = Catalog(
+            locale="vi" if lang == "vi" else "en",
+            domain=DOMAIN,
+            project="gisplan",
+            charset="utf-8",
+            fuzzy=False,
+            creation_date=_CATALOG_DATE,
+            revision_date=_CATALOG_DATE,
+            copyright_holder="gisplan contributors",
+        )
+        for ctx in sorted(entries):
+            vi, en = entries[ctx]
+            kept = old.get(ctx)
+            text = kept[1] if kept and kept[0] == en and kept[1] else (vi if lang == "vi" else en)
+            cat.add(en, text, context=ctx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        write_po(buf, cat, width=120, omit_header=False, sort_output=False, no_location=True)
+        path.write_bytes(buf.getvalue())
+        counts[lang] = len(entries)
+    _catalog.cache_clear()
+    return counts
+
+
+if __name__ == "__main__":  # python -m gisplan.i18n: update the catalogs from the tables
+    print(update_catalogs())
