@@ -155,7 +155,7 @@ def _fallback_crs(path: Path, crs: str | None) -> str | None:
     if crs is None or path.suffix.lower() == ".csv":
         return crs
     try:
-        names = [name for name, _gtype, _n in list_layers(path)] or [None]
+        names: list[str | None] = [name for name, _gtype, _n in list_layers(path)] or [None]
         stated = [pyogrio.read_info(path, layer=name).get("crs") for name in names]
     except Exception:  # unreadable: read_file raises the error that names the file
         return crs
