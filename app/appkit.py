@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,12 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from gisplan.i18n import DEFAULT_LANG, LANGS, billion_vnd, display_table, million_vnd, t, value_label
+from gisplan.i18n import DEFAULT_LANG, LANGS, display_table, million_vnd, t, value_label
 from gisplan.outputs._assets import install_static_assets
+from gisplan.plan import Plan
 
 if TYPE_CHECKING:
+    import folium
     from streamlit.delta_generator import DeltaGenerator
 
     from gisplan.store.versions import VersionStore
@@ -155,6 +158,7 @@ def remember_upload(layers: dict[str, gpd.GeoDataFrame]) -> None:
             files[kind] = str(path)
     st.session_state["uploaded_layers"] = dict(layers)
     st.session_state["uploaded_files"] = files
+    save_user_state()
 
 
 @contextlib.contextmanager
@@ -181,6 +185,7 @@ def forget_upload() -> None:
     """Drop the uploaded layers of this session."""
     st.session_state["uploaded_layers"] = {}
     st.session_state["uploaded_files"] = {}
+    save_user_state()
 
 
 def layers_section() -> dict[str, object]:
@@ -215,15 +220,165 @@ def open_store() -> VersionStore:
     return open_at(None)
 
 
-def session_dir() -> Path:
-    """A private temporary folder of this browser session, for run and comparison folders."""
-    import tempfile
+# --------------------------------------------------------------------------- work kept per user on disk
+#
+# A reload starts a new Streamlit session: what lives only in ``st.session_state`` is gone.  Each browser gets
+# a user id in the page address (``?u=...``, kept by a reload and by a bookmark) and a folder next to the
+# version store, ``app-users/<id>/``, holding its drawings, uploads and last runs (``state.json`` plus the
+# files).  Folders not used for :data:`USER_DAYS` days are deleted when the server starts.
 
-    path = st.session_state.get("_gisplan_session_dir")
-    if path is None or not Path(path).is_dir():
-        path = tempfile.mkdtemp(prefix="gisplan-app-")
-        st.session_state["_gisplan_session_dir"] = path
-    return Path(path)
+#: Days an unused user folder is kept.
+USER_DAYS = 30
+#: Run folders kept per plan kind (the newest); older ones are deleted when a run is written.
+RUNS_KEPT = 2
+_USER_ID = re.compile(r"[0-9a-f]{32}")
+#: Session keys saved to the user's state.json.
+DRAWING_KEYS = ("drawings", "ug_drawings", "wifi_drawings")
+
+
+def user_id() -> str:
+    """This browser's user id: from the address (``?u=``), else new; written back into the address."""
+    import uuid
+
+    uid = st.session_state.get("_gisplan_user")
+    if uid is None:
+        given = st.query_params.get("u", "")
+        uid = given if _USER_ID.fullmatch(given or "") else uuid.uuid4().hex
+        st.session_state["_gisplan_user"] = uid
+    if st.query_params.get("u") != uid:
+        st.query_params["u"] = uid
+    return str(uid)
+
+
+def users_root() -> Path:
+    """Where the app keeps its users' work: beside the version store when it is a file, else in the per-user data
+    folder (a PostgreSQL store has no folder)."""
+    from gisplan.store.location import default_store_path, is_database_location, store_location
+
+    location = store_location(None)
+    base = default_store_path().parent if is_database_location(location) else Path(location).parent
+    return base / "app-users"
+
+
+def user_dir() -> Path:
+    """This user's folder (created on first use): ``app-users/<id>`` next to the version store."""
+    path = users_root() / user_id()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def session_dir() -> Path:
+    """The folder for this user's run and comparison folders (inside :func:`user_dir`, pruned, not a temp dir)."""
+    path = user_dir() / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@st.cache_resource(show_spinner=False)
+def clean_old_users(root: str) -> int:
+    """Delete user folders under ``root`` not used for :data:`USER_DAYS` days (once per server); return how many."""
+    import shutil
+    import time
+
+    base = Path(root)
+    if not base.is_dir():
+        return 0
+    cutoff = time.time() - USER_DAYS * 86400
+    gone = 0
+    for folder in base.iterdir():
+        state = folder / "state.json"
+        used = state.stat().st_mtime if state.exists() else folder.stat().st_mtime
+        if folder.is_dir() and _USER_ID.fullmatch(folder.name) and used < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
+
+
+def _prune_runs(kind: str, keep: Path) -> None:
+    """Delete this user's older run folders of ``kind`` beyond :data:`RUNS_KEPT` (never ``keep``)."""
+    import shutil
+
+    folders = sorted(session_dir().glob(f"run-*-{kind}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [f for f in folders if f != keep][RUNS_KEPT - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_user_state() -> None:
+    """Write this user's drawings, uploads and runs (their folders, not their results) to ``state.json``."""
+    import json
+
+    from gisplan._atomic import atomic_write_text
+
+    runs = {
+        kind: {k: v for k, v in rec.items() if k not in ("result",)}
+        for kind, rec in (st.session_state.get("runs") or {}).items()
+    }
+    last = st.session_state.get("last_run")
+    state = {
+        "drawings": {k: st.session_state.get(k, []) for k in DRAWING_KEYS},
+        "uploads": st.session_state.get("uploaded_files") or {},
+        "runs": runs,
+        "last_run": last["kind"] if last else None,
+    }
+    atomic_write_text(user_dir() / "state.json", json.dumps(state, ensure_ascii=False, default=str))
+
+
+def restore_user_state() -> None:
+    """Once per session: bring back this user's drawings, uploads and runs from ``state.json``.
+
+    A run whose folder is gone, or an upload that no longer reads, is left out (and said so).
+    """
+    import json
+
+    from gisplan._errors import GisplanError
+
+    if st.session_state.get("_gisplan_restored"):
+        return
+    st.session_state["_gisplan_restored"] = True
+    clean_old_users(str(users_root()))
+    path = user_dir() / "state.json"
+    if not path.is_file():
+        return
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for key in DRAWING_KEYS:
+        st.session_state[key] = list(state.get("drawings", {}).get(key) or [])
+    uploads = {k: v for k, v in (state.get("uploads") or {}).items() if Path(v).is_file()}
+    if uploads:
+        from gisplan.io.layers import read_layers
+
+        try:
+            layers = {k: read_layers(v)[k] for k, v in uploads.items()}
+        except (GisplanError, KeyError):
+            layers, uploads = {}, {}
+        st.session_state["uploaded_layers"] = layers
+        st.session_state["uploaded_files"] = uploads
+    runs: dict = {}
+    for kind, rec in (state.get("runs") or {}).items():
+        try:
+            runs[kind] = {**rec, "result": restored_result(rec["dir"], kind)}
+        except (GisplanError, KeyError, OSError):
+            continue
+    st.session_state["runs"] = runs
+    if state.get("last_run") in runs:
+        st.session_state["last_run"] = runs[state["last_run"]]
+
+
+@dataclass(frozen=True)
+class RestoredResult:
+    """A run read back from its folder: the plan (layers, BOQ, KPIs) and the project layers under it."""
+
+    plan: Plan
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def restored_result(run_dir: str, kind: str) -> RestoredResult:
+    """The result of the run folder ``run_dir`` (raises GisplanError when it is not one)."""
+    from gisplan.workflow import actions
+
+    return RestoredResult(actions.plan_of_run(run_dir, kind=kind), dict(current_project()))
 
 
 def layers_source() -> str:
@@ -231,20 +386,84 @@ def layers_source() -> str:
     return os.environ[PROJECT_ENV] if os.environ.get(PROJECT_ENV) else "demo"
 
 
-def keep_drawings(state_key: str, out: dict | None) -> None:
-    """Add the drawings ``st_folium`` returned that are new to ``st.session_state[state_key]`` (rerun if any)."""
+def _geometry_keys(features: list[dict]) -> list[str]:
     import json
 
-    drawings: list[dict] = st.session_state.setdefault(state_key, [])
-    known = {json.dumps(d.get("geometry"), sort_keys=True) for d in drawings}
-    new = [
-        d
-        for d in (out or {}).get("all_drawings") or []
-        if d.get("geometry") and json.dumps(d.get("geometry"), sort_keys=True) not in known
-    ]
-    if new:
-        st.session_state[state_key] = drawings + new
-        st.rerun()
+    return [json.dumps(f.get("geometry"), sort_keys=True) for f in features]
+
+
+def drawings(state_key: str) -> list[dict]:
+    """The user's drawings kept under ``state_key`` (GeoJSON features, lon/lat)."""
+    return list(st.session_state.setdefault(state_key, []))
+
+
+def set_drawings(state_key: str, features: list[dict]) -> None:
+    """Replace the drawings under ``state_key`` from the app itself (a button): the map is made anew with them.
+
+    Raising the epoch makes the next map a different one, so the browser drops what it drew on the old one
+    (otherwise the map would hand the old drawings back and "clear" would bring them back).
+    """
+    st.session_state[state_key] = list(features)
+    epochs: dict = st.session_state.setdefault("_gisplan_draw_epoch", {})
+    epochs[state_key] = epochs.get(state_key, 0) + 1
+    save_user_state()
+
+
+def _mounted_drawings(state_key: str, scope: str) -> tuple[list[dict], int]:
+    """The drawings the map is built with, and its epoch.
+
+    They stay the same while the user draws on a map that is already in the page (the map's script, hence the
+    component, stays the same: no remount, the view and the draw tool's state stay); they are taken anew when
+    the page is entered again, the map shows something else (``scope``), or the app changed the drawings.
+    """
+    mounted: dict = st.session_state.setdefault("_gisplan_mounted", {})
+    epoch = st.session_state.get("_gisplan_draw_epoch", {}).get(state_key, 0)
+    token = (st.session_state.get("_gisplan_visit", 0), scope, epoch)
+    rec = mounted.get(state_key)
+    if rec is None or rec["token"] != token:
+        rec = {"token": token, "drawings": drawings(state_key)}
+        mounted[state_key] = rec
+    return rec["drawings"], epoch
+
+
+def show_map(
+    m: folium.Map,
+    *,
+    key: str,
+    scope: str,
+    drawings_key: str | None = None,
+    height: int = 560,
+) -> dict | None:
+    """Show map ``m`` (offline assets, the view kept per ``key`` and ``scope``) and, with ``drawings_key``, the
+    draw tool holding the user's drawings; the drawings the browser returns replace the kept ones (a new, an
+    edited or a deleted drawing: the page reruns once)."""
+    from streamlit_folium import st_folium
+
+    from gisplan.outputs import maps
+
+    if drawings_key is not None:
+        shown, epoch = _mounted_drawings(drawings_key, scope)
+        maps.add_draw_control(m, drawings=shown, epoch=epoch, lang=lang())
+    maps.keep_view(m, key=key, scope=scope)
+    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+    out = st_folium(
+        m,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=["all_drawings"] if drawings_key is not None else [],
+    )
+    if drawings_key is not None:
+        got = (out or {}).get("all_drawings")
+        if got is not None:
+            features = [
+                {"type": "Feature", "properties": {}, "geometry": d["geometry"]} for d in got if d.get("geometry")
+            ]
+            if _geometry_keys(features) != _geometry_keys(drawings(drawings_key)):
+                st.session_state[drawings_key] = features
+                save_user_state()
+                st.rerun()
+    return out
 
 
 def show_error(exc: BaseException) -> None:
@@ -269,27 +488,80 @@ def show_error(exc: BaseException) -> None:
         table(pd.DataFrame(rows))
 
 
+#: Progress messages of the library (English, for logs) -> the stage a planner reads, by message start.
+_STAGES: tuple[tuple[str, str], ...] = (
+    ("reading layers", "read"),
+    ("planning undergrounding", "underground"),
+    ("planning wifi", "wifi"),
+    ("building the road graph", "graph"),
+    ("the clipped road graph", "graph"),
+    ("the trench tree reaches", "graph"),
+    ("forced corridors", "steiner"),
+    ("steiner tree", "steiner"),
+    ("shortcut trenches", "shortcuts"),
+    ("phasing", "phasing"),
+    ("bill of quantities", "boq"),
+    ("demand", "sites"),
+    ("candidates", "sites"),
+    ("coverage", "sites"),
+    ("selection", "sites"),
+    ("backhaul", "backhaul"),
+    ("outputs", "boq"),
+    ("writing", "write"),
+    ("wrote", "done"),
+)
+
+
+def progress_stage(message: str) -> str:
+    """The stage of a library progress ``message``, in the current language (``app.run.stage.*``)."""
+    low = message.strip().lower()
+    for start, stage in _STAGES:
+        if low.startswith(start):
+            return tr(f"app.run.stage.{stage}")
+    if " aerial cable spans in " in low:
+        return tr("app.run.stage.spans")
+    return tr("app.run.stage.other")
+
+
 def run_scenario_text(text: str, kind: str) -> RunResult:
-    """Run scenario YAML ``text`` with a progress box (:func:`gisplan.workflow.actions.run_scenario_text`) into a
-    run folder of this session, and remember it as the last run.
+    """Run scenario YAML ``text`` with its progress shown open where it was asked for, stage by stage in the
+    user's language (:func:`gisplan.workflow.actions.run_scenario_text`), into a run folder of this session, and
+    remember it as the last run.
 
     ``st.session_state["runs"][kind]`` and ``st.session_state["last_run"]`` hold
-    ``{"dir", "kind", "name", "title", "scenario_text", "result"}``.  Raises GisplanError.
+    ``{"dir", "kind", "name", "title", "scenario_text", "result", "stages", "seconds"}``.  Raises GisplanError.
     """
     import time
 
+    from gisplan.outputs.formatting import VIETNAM_TIME
     from gisplan.workflow import actions
 
     runs: dict = st.session_state.setdefault("runs", {})
-    n = st.session_state.get("_gisplan_run_count", 0) + 1
-    st.session_state["_gisplan_run_count"] = n
-    out_dir = session_dir() / f"run-{n:03d}-{kind}"
+    from datetime import datetime
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    out_dir = session_dir() / f"run-{stamp}-{kind}"
     t0 = time.perf_counter()
-    with disk_errors(), st.status(tr("app.run.running"), expanded=False) as status:
+    stages: list[str] = []
+
+    with disk_errors(), st.status(tr("app.run.running"), expanded=True) as status:
+
+        def report(message: str) -> None:
+            stage = progress_stage(message)
+            if not stages or stages[-1] != stage:
+                stages.append(stage)
+                status.write(stage)
+                status.update(label=tr("app.run.progress", stage=stage))
+
         project = project_path()
         cached = load_project(str(project), project.stat().st_mtime_ns) if project.exists() else None
-        result = actions.run_scenario_text(text, out_dir, layers=cached, progress=lambda msg: status.write(msg))
-        status.update(label=tr("app.run.done", s=f"{time.perf_counter() - t0:.1f}"), state="complete")
+        try:
+            result = actions.run_scenario_text(text, out_dir, layers=cached, progress=report)
+        except Exception:
+            status.update(label=tr("app.error"), state="error", expanded=True)
+            raise
+        seconds = time.perf_counter() - t0
+        status.update(label=tr("app.run.done", s=formatting_number(seconds)), state="complete", expanded=False)
     record = {
         "dir": str(out_dir),
         "kind": kind,
@@ -297,29 +569,115 @@ def run_scenario_text(text: str, kind: str) -> RunResult:
         "title": result.scenario.title,
         "scenario_text": text,
         "result": result,
+        "stages": stages,
+        "seconds": seconds,
+        "date": datetime.now(VIETNAM_TIME).date().isoformat(),
     }
     runs[kind] = record
     st.session_state["last_run"] = record
+    _prune_runs(kind, out_dir)
+    save_user_state()
     return result
 
 
-def kpi_name(key: str) -> str:
-    """A plan KPI's name in the current language (``gisplan.plan.KPI_LABELS``; the key when it has none)."""
-    from gisplan.plan import KPI_LABELS
+def formatting_number(value: float, decimals: int = 1) -> str:
+    """``value`` with ``decimals`` decimals in the current language (Babel)."""
+    from gisplan.outputs.formatting import number
 
-    pair = KPI_LABELS.get(key)
-    return key if pair is None else pair[0 if lang() == "vi" else 1]
+    return number(value, lang(), decimals=decimals, fixed=True)
+
+
+def run_done(run: dict | None) -> None:
+    """The last run's progress, closed, where the run was asked for: it stays after the result arrives."""
+    if run is None or "stages" not in run:
+        return
+    with st.status(tr("app.run.done", s=formatting_number(run["seconds"])), state="complete", expanded=False):
+        for stage in run["stages"]:
+            st.write(stage)
+
+
+def streamlit_texts() -> None:
+    """Streamlit's own texts (file uploader, "Press Enter to apply") in the current language, by CSS: Streamlit
+    has no translation of them.  The upload limit written is the real one (``read_upload``'s)."""
+    import inspect
+    import json
+
+    from gisplan.io.uploads import ALLOWED_SUFFIXES, read_upload
+
+    limit = inspect.signature(read_upload).parameters["max_bytes"].default
+    types = ", ".join(sfx.lstrip(".").upper() for sfx in ALLOWED_SUFFIXES)
+
+    def css(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
+
+    up = '[data-testid="stFileUploaderDropzone"]'
+    rules = (
+        f'{up} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p{{display:none}}'
+        f'{up} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"]::after'
+        f"{{content:{css(tr('app.st.browse'))}}}"
+        '[data-testid="stFileUploaderDropzoneInstructions"] span{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after'
+        f"{{content:{css(tr('app.st.limit', mb=limit // 2**20, types=types))};font-size:14px}}"
+        '[data-testid="InputInstructions"] > span{display:none}'
+        f'[data-testid="InputInstructions"]::after{{content:{css(tr("app.st.enter"))}}}'
+    )
+    st.html(f"<style>{rules}</style>")
+
+
+def kpi_name(key: str) -> str:
+    """A plan KPI's name in the current language (:func:`gisplan.i18n.kpi_name`; the key when it has none)."""
+    from gisplan.i18n import kpi_name as name_in
+
+    return name_in(key, lang())
 
 
 def table(df: pd.DataFrame, *, drop: tuple[str, ...] = (), height: int | None = None) -> None:
-    """Show ``df`` for a planner: labelled columns and codes in the current language, grouped thousands."""
+    """Show ``df`` for a planner: labelled columns and codes, numbers written in the current language (Babel)."""
+    from gisplan.outputs.formatting import frame_text
+
     if isinstance(df, gpd.GeoDataFrame):  # a layer's attributes: its geometry is on the map, not in the table
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
-    shown = display_table(df, lang(), drop=drop)
-    numeric = [c for c in shown.columns if shown[c].dtype.kind in "iuf"]
-    config = {c: st.column_config.NumberColumn(format="localized") for c in numeric}
+    shown = display_table(frame_text(df, lang()), lang(), drop=drop)
     opts: dict = {"height": height} if height else {}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, **opts)
+    st.dataframe(shown, hide_index=True, width="stretch", **opts)
+
+
+def bar_chart(col: DeltaGenerator, data: dict[str, list], *, x: str, y: str) -> None:
+    """A bar chart whose axis and tooltips write numbers in the current language (Babel's symbols)."""
+    import altair as alt
+
+    from gisplan.outputs.formatting import vega_number_locale
+
+    chart = (
+        alt.Chart(pd.DataFrame(data))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:N", sort=None, title=x),
+            y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(format=",.1f")),
+            tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:Q", format=",.1f")],
+        )
+        .configure(locale={"number": vega_number_locale(lang())})
+    )
+    col.altair_chart(chart, use_container_width=True)
+
+
+def line_chart(data: pd.DataFrame, *, x: str, y: str) -> None:
+    """A line chart (x and y numbers) written in the current language, like :func:`bar_chart`."""
+    import altair as alt
+
+    from gisplan.outputs.formatting import vega_number_locale
+
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(format=",.0f")),
+            y=alt.Y(f"{y}:Q", title=y, axis=alt.Axis(format=",.0f")),
+            tooltip=[alt.Tooltip(f"{x}:Q", format=",.0f"), alt.Tooltip(f"{y}:Q", format=",.0f")],
+        )
+        .configure(locale={"number": vega_number_locale(lang())})
+    )
+    st.altair_chart(chart, use_container_width=True)
 
 
 def boq_charts(boq: pd.DataFrame) -> None:
@@ -338,26 +696,37 @@ def boq_charts(boq: pd.DataFrame) -> None:
             money: [million_vnd(v) for v in totals["amount_vnd"]],
         }
         col.caption(tr(key))
-        col.bar_chart(chart, x=name, y=money)
+        bar_chart(col, chart, x=name, y=money)
 
 
-def cost_metric(col: DeltaGenerator, label: str, vnd: int | float) -> None:
-    """A total in VND as a metric in billions (it fits the column), the exact amount in its help."""
-    col.metric(label, f"{billion_vnd(vnd):,.2f}", help=tr("app.cost_exact", vnd=f"{round(vnd):,d}"))
+def cost_metric(col: DeltaGenerator, label: str, vnd: int | float, *, delta: bool = False) -> None:
+    """A total in VND as a metric in billions (it fits the column), the exact amount in its help; with ``delta``
+    the sign is always written."""
+    from gisplan.outputs.formatting import billions
+    from gisplan.outputs.formatting import vnd as vnd_text
+
+    text = billions(vnd, lang())
+    exact = vnd_text(vnd, lang())
+    if delta and vnd > 0:
+        text, exact = f"+{text}", f"+{exact}"
+    col.metric(label, text, help=tr("app.cost_exact", vnd=exact))
 
 
 def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:
-    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, format)`` that the plan has.
+    """``st.metric`` for the KPIs named by ``(kpi, i18n label key, unused)`` that the plan has, written by
+    :func:`gisplan.outputs.formatting.kpi_value` in the current language.
 
     ``cost_vnd`` is shown in billions of VND (see :func:`cost_metric`).
     """
-    present = [(k, label, fmt) for k, label, fmt in keys if k in kpis]
+    from gisplan.outputs.formatting import kpi_value
+
+    present = [(k, label) for k, label, _fmt in keys if k in kpis]
     if not present:
         return
     cols = st.columns(len(present))
-    for col, (k, label, fmt) in zip(cols, present, strict=True):
+    for col, (k, label) in zip(cols, present, strict=True):
         value = kpis[k]
         if k == "cost_vnd" and isinstance(value, int | float):
             cost_metric(col, tr("app.cost_bn"), value)
         else:
-            col.metric(tr(label), fmt.format(value) if isinstance(value, int | float) else str(value))
+            col.metric(tr(label), kpi_value(k, value, lang()))

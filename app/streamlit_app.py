@@ -24,8 +24,8 @@ from gisplan.i18n import LANGS, both  # noqa: E402
 #: (page file under app/, i18n key of its title). Add planner pages here.
 #: No page icons: Streamlit turns a page's icon into the favicon, fetched from a Google font server (offline: fails).
 PAGES: list[tuple[str, str]] = [
+    ("views/map.py", "app.map"),  # the default page (at "/"): the app opens on the project's map, with a guide
     ("views/home.py", "app.home"),
-    ("views/map.py", "app.map"),
     ("views/underground.py", "app.underground"),
     ("views/wifi.py", "app.wifi"),
     ("views/scenarios.py", "app.scenarios"),
@@ -37,6 +37,8 @@ PAGES: list[tuple[str, str]] = [
 st.set_page_config(page_title="gisplan", layout="wide")
 appkit.install_assets()
 appkit.keep_widget_values()  # the pages' parameters survive a visit to another page
+appkit.streamlit_texts()
+appkit.restore_user_state()  # a reload keeps the drawings, uploads and last results (per user, on disk)
 
 with st.sidebar:
     st.radio(
@@ -48,4 +50,9 @@ with st.sidebar:
     )
 
 pages = [st.Page(str(APP_DIR / path), title=appkit.tr(key), default=(i == 0)) for i, (path, key) in enumerate(PAGES)]
-st.navigation(pages).run()
+page = st.navigation(pages)
+# a visit to another page: maps there are built anew with the drawings kept (appkit.show_map)
+if st.session_state.get("_gisplan_page") != page.url_path:
+    st.session_state["_gisplan_page"] = page.url_path
+    st.session_state["_gisplan_visit"] = st.session_state.get("_gisplan_visit", 0) + 1
+page.run()

@@ -1,8 +1,22 @@
-"""Vietnamese and English strings of the maps and the app.
+"""Vietnamese and English strings of the maps and the app, kept as gettext catalogs.
 
-A tiny table: :func:`t` returns the string of a key in a language; Vietnamese
-is the default, English the second language.  Pages and map builders take
-every label from here, so a translation is fixed in one place.
+:func:`t` returns the string of a key in a language; Vietnamese is the default, English the second language.
+Pages and map builders take every label from here, so a translation is fixed in one place.
+
+How the strings are kept (for contributors and translators)
+-----------------------------------------------------------
+- **Developers** add a string in the Python tables below (:data:`STRINGS`, :data:`COLUMN_LABELS`,
+  :data:`VALUE_LABELS`, and ``KPI_LABELS`` in :mod:`gisplan.plan`): a key and its (Vietnamese, English) pair.
+  That is all a change needs to work: a key the catalogs do not have yet is shown from the table.
+- **The catalogs** are ``gisplan/locale/<lang>/LC_MESSAGES/gisplan.po`` (``vi`` and ``en``), one message per
+  key: ``msgctxt`` the key (``app.run.button``; ``column:<name>``, ``value:<column>:<code>``, ``kpi:<name>`` for
+  the other tables), ``msgid`` the English text, ``msgstr`` the text shown in that language.  After adding or
+  changing strings in the tables, update them with ``python -m gisplan.i18n`` (new keys get the table's text,
+  existing translations are kept unless their English changed, removed keys are dropped); the test
+  ``tests/app/test_app_i18n.py`` fails until the catalogs hold every key with a Vietnamese text.
+- **Translators** edit the ``.po`` files with the usual tools (Poedit, Lokalize, Weblate): the app shows the
+  catalogs' ``msgstr``, so a corrected translation needs no code change.
+- The ``.po`` files are compiled with Babel when first used (in memory, no ``.mo`` file and no build step).
 
 Examples
 --------
@@ -20,6 +34,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import gettext
+import io
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gisplan.plan import CATEGORY_LABELS
@@ -31,14 +50,18 @@ __all__ = [
     "COLUMN_LABELS",
     "DEFAULT_LANG",
     "LANGS",
+    "LOCALE_DIR",
     "STRINGS",
     "VALUE_LABELS",
     "billion_vnd",
     "both",
+    "catalog_entries",
     "column_label",
     "display_table",
+    "kpi_name",
     "million_vnd",
     "t",
+    "update_catalogs",
     "value_label",
 ]
 
@@ -74,6 +97,44 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.drawings": ("Hình đã vẽ", "Drawings"),
     # map furniture
     "map.legend": ("Chú giải", "Legend"),
+    "map.zoom_in": ("Phóng to", "Zoom in"),
+    "map.zoom_out": ("Thu nhỏ", "Zoom out"),
+    # leaflet.draw's own texts (L.drawLocal), by their path there
+    "draw.draw.toolbar.actions.title": ("Hủy vẽ", "Cancel drawing"),
+    "draw.draw.toolbar.actions.text": ("Hủy", "Cancel"),
+    "draw.draw.toolbar.finish.title": ("Kết thúc vẽ", "Finish drawing"),
+    "draw.draw.toolbar.finish.text": ("Xong", "Finish"),
+    "draw.draw.toolbar.undo.title": ("Xóa điểm vừa vẽ", "Delete last point drawn"),
+    "draw.draw.toolbar.undo.text": ("Xóa điểm cuối", "Delete last point"),
+    "draw.draw.toolbar.buttons.polygon": ("Vẽ vùng (đa giác)", "Draw a polygon"),
+    "draw.draw.toolbar.buttons.rectangle": ("Vẽ hình chữ nhật", "Draw a rectangle"),
+    "draw.draw.toolbar.buttons.marker": ("Đặt điểm", "Place a point"),
+    "draw.draw.handlers.marker.tooltip.start": ("Bấm lên bản đồ để đặt điểm.", "Click the map to place a point."),
+    "draw.draw.handlers.polygon.tooltip.start": ("Bấm để bắt đầu vẽ vùng.", "Click to start drawing the area."),
+    "draw.draw.handlers.polygon.tooltip.cont": ("Bấm để vẽ tiếp.", "Click to continue drawing."),
+    "draw.draw.handlers.polygon.tooltip.end": (
+        "Bấm vào điểm đầu tiên để khép vùng.",
+        "Click the first point to close the area.",
+    ),
+    "draw.draw.handlers.polyline.error": (
+        "<strong>Lỗi:</strong> các cạnh không được cắt nhau!",
+        "<strong>Error:</strong> edges cannot cross!",
+    ),
+    "draw.draw.handlers.rectangle.tooltip.start": ("Bấm và kéo để vẽ hình chữ nhật.", "Click and drag to draw."),
+    "draw.draw.handlers.simpleshape.tooltip.end": ("Thả chuột để kết thúc.", "Release the mouse to finish."),
+    "draw.edit.toolbar.actions.save.title": ("Lưu thay đổi", "Save changes"),
+    "draw.edit.toolbar.actions.save.text": ("Lưu", "Save"),
+    "draw.edit.toolbar.actions.cancel.title": ("Hủy sửa, bỏ mọi thay đổi", "Cancel editing, discard all changes"),
+    "draw.edit.toolbar.actions.cancel.text": ("Hủy", "Cancel"),
+    "draw.edit.toolbar.actions.clearAll.title": ("Xóa mọi hình đã vẽ", "Delete every drawing"),
+    "draw.edit.toolbar.actions.clearAll.text": ("Xóa hết", "Clear all"),
+    "draw.edit.toolbar.buttons.edit": ("Sửa hình đã vẽ", "Edit drawings"),
+    "draw.edit.toolbar.buttons.editDisabled": ("Chưa có hình để sửa", "No drawing to edit"),
+    "draw.edit.toolbar.buttons.remove": ("Xóa hình đã vẽ", "Delete drawings"),
+    "draw.edit.toolbar.buttons.removeDisabled": ("Chưa có hình để xóa", "No drawing to delete"),
+    "draw.edit.handlers.edit.tooltip.text": ("Kéo các điểm để sửa hình.", "Drag the handles to edit."),
+    "draw.edit.handlers.edit.tooltip.subtext": ("Bấm Hủy để bỏ thay đổi.", "Click Cancel to undo the changes."),
+    "draw.edit.handlers.remove.tooltip.text": ("Bấm vào hình để xóa.", "Click a drawing to delete it."),
     "map.phase": ("Giai đoạn", "Phase"),
     "map.backhaul": ("Truyền dẫn", "Backhaul"),
     "map.osm": ("Bản đồ nền OpenStreetMap (cần Internet)", "OpenStreetMap tiles (needs Internet)"),
@@ -89,6 +150,43 @@ STRINGS: dict[str, tuple[str, str]] = {
         "border and island areas.",
     ),
     "app.home.pages": ("Chọn một trang ở thanh bên.", "Choose a page in the sidebar."),
+    "app.guide": ("Cách dùng", "How it works"),
+    "app.guide.short": (
+        "Bản đồ → vẽ vùng (Ngầm hóa cáp) hoặc điểm (Wifi), bấm Lập phương án → lưu, thẩm định (Phương án và phiên "
+        "bản) → So sánh phương án, Xuất kết quả.",
+        "Map → draw zones (Undergrounding) or sites (Remote wifi), press Run the plan → save and review (Scenarios "
+        "and versions) → Compare, Export.",
+    ),
+    "app.guide.steps": (
+        "1. **Bản đồ**: xem các lớp dữ liệu của dự án, nạp thêm tệp nếu cần.  \n"
+        "2. **Ngầm hóa cáp** hoặc **Wifi vùng sâu, vùng xa**: vẽ vùng hoặc điểm trên bản đồ, đặt tham số, bấm "
+        "*Lập phương án*.  \n"
+        "3. **Phương án và phiên bản**: lưu kết quả thành phiên bản, thẩm định.  \n"
+        "4. **So sánh phương án** giữa hai phiên bản; **Xuất kết quả** (BOQ Excel, GeoPackage, bản đồ).",
+        "1. **Map**: the project's layers; upload a file if needed.  \n"
+        "2. **Undergrounding** or **Remote wifi**: draw zones or sites on the map, set the parameters, press "
+        "*Run the plan*.  \n"
+        "3. **Scenarios and versions**: save the result as a version, review it.  \n"
+        "4. **Compare** two versions; **Export** (BOQ in Excel, GeoPackage, map).",
+    ),
+    "app.st.browse": ("Chọn tệp", "Browse files"),
+    "app.st.limit": ("Tối đa {mb} MB mỗi tệp • {types}", "Up to {mb} MB per file • {types}"),
+    "app.st.enter": ("Nhấn Enter để áp dụng", "Press Enter to apply"),
+    "app.run.progress": ("Tiến độ: {stage}", "Progress: {stage}"),
+    "app.run.stage.read": ("Đọc và kiểm tra dữ liệu", "Reading and checking the layers"),
+    "app.run.stage.underground": ("Lập phương án ngầm hóa", "Planning undergrounding"),
+    "app.run.stage.wifi": ("Lập phương án wifi", "Planning wifi"),
+    "app.run.stage.graph": ("Dựng đồ thị mạng đường", "Building the road graph"),
+    "app.run.stage.spans": ("Chọn các khoảng cáp treo trong vùng", "Selecting the aerial spans in the zones"),
+    "app.run.stage.steiner": ("Tìm mạng hào ngắn nhất (cây Steiner)", "Finding the shortest trench network"),
+    "app.run.stage.shortcuts": ("Thêm hào nối vòng", "Adding shortcut trenches"),
+    "app.run.stage.phasing": ("Phân kỳ đầu tư theo ngân sách năm", "Phasing by the yearly budget"),
+    "app.run.stage.boq": ("Lập bảng khối lượng và dự toán", "Bill of quantities"),
+    "app.run.stage.sites": ("Chọn điểm đặt wifi", "Choosing the wifi sites"),
+    "app.run.stage.backhaul": ("Chọn phương án truyền dẫn", "Choosing the backhaul"),
+    "app.run.stage.write": ("Ghi kết quả (Excel, GeoPackage, bản đồ)", "Writing the results (Excel, GeoPackage, map)"),
+    "app.run.stage.done": ("Đã ghi kết quả", "Results written"),
+    "app.run.stage.other": ("Đang tính toán", "Computing"),
     "app.project": ("Dự án", "Project"),
     "app.project.demo": ("Dữ liệu mẫu Phú Quốc", "Phú Quốc demo data"),
     "app.project.loaded": ("Đã nạp {n} lớp dữ liệu", "{n} layers loaded"),
@@ -152,15 +250,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.chart.by_category": ("Chi phí theo nhóm hạng mục (triệu đồng)", "Cost by category (million VND)"),
     "app.boq": ("Bảng khối lượng (BOQ)", "Bill of quantities (BOQ)"),
     "app.messages": ("Ghi chú của phương án", "Plan notes"),
-    "kpi.trench_km": ("Tuyến hào (km)", "Trench (km)"),
-    "kpi.aerial_km_removed": ("Cáp treo thu hồi (km)", "Aerial removed (km)"),
+    "kpi.trench_km": ("Tuyến hào mới", "New trench"),
+    "kpi.aerial_km_removed": ("Cáp treo thu hồi", "Aerial cable removed"),
     "kpi.cost_vnd": ("Tổng chi phí (đồng)", "Total cost (VND)"),
     "kpi.n_phases": ("Số giai đoạn", "Phases"),
     "kpi.steiner_gap": ("Sai số Steiner", "Steiner gap"),
     "kpi.n_poles_removed": ("Cột thu hồi", "Poles removed"),
     "kpi.n_sites": ("Số điểm wifi", "Wifi sites"),
     "kpi.people_newly_covered": ("Dân được phủ mới", "People newly covered"),
-    "kpi.people_unserved": ("Dân chưa được phục vụ", "People unserved"),
+    "kpi.people_unserved": ("Dân chưa được phục vụ (trước phương án)", "People unserved before the plan"),
     "kpi.cost_per_person_vnd": ("Chi phí mỗi người (đồng)", "Cost per person (VND)"),
     "app.save.message": ("Ghi chú phiên bản", "Version message"),
     "app.save.author": ("Người lập", "Author"),
@@ -168,6 +266,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.save.none": ("Chưa có lần chạy nào để lưu.", "No run to save yet."),
     "app.save.last": ("Lần chạy gần nhất: {title}", "Last run: {title}"),
     "app.save.done": ("Đã lưu phiên bản {id}", "Saved version {id}"),
+    "app.save.identical": (
+        "Lần chạy này giống hệt phiên bản {id} đã lưu: không lưu lại; phiên bản đó được mở.",
+        "This run is identical to saved version {id}: not saved again; that version is opened.",
+    ),
+    "app.versions.current": ("Trạng thái hiện tại: {status}", "Current status: {status}"),
+    "app.review.for": ("Ghi thẩm định cho phiên bản {id}", "Record review of version {id}"),
+    "app.review.done": (
+        "Đã ghi thẩm định phiên bản {id}: {old} → {new}",
+        "Review recorded for version {id}: {old} → {new}",
+    ),
     "app.versions": ("Các phiên bản", "Versions"),
     "app.versions.none": ("Chưa có phiên bản nào.", "No version yet."),
     "app.versions.open": ("Mở phiên bản", "Open a version"),
@@ -191,6 +299,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.compare.params": ("Tham số khác nhau", "Parameters that differ"),
     "app.export.run": ("Kết quả lần chạy gần nhất: {title}", "Last run: {title}"),
     "app.export.compare": ("Kết quả so sánh gần nhất", "Last comparison"),
+    "app.export.version": ("Tệp của một phiên bản đã lưu", "Files of a saved version"),
+    "app.reload.restored": (
+        "Đã khôi phục bản vẽ, dữ liệu nạp và kết quả lần trước của bạn.",
+        "Your drawings, uploads and last results were restored.",
+    ),
     "app.export.none_compare": ("Chưa có so sánh nào.", "No comparison yet."),
     "app.upload": ("Nạp tệp dữ liệu", "Upload a layer file"),
     "app.upload.help": (
@@ -208,8 +321,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.upload.loaded": ("Đã nạp từ tệp: {kinds}", "Loaded from the file: {kinds}"),
     "app.upload.clear": ("Bỏ dữ liệu đã nạp", "Drop uploaded layers"),
     "app.cost_bn": ("Tổng chi phí (tỷ đồng)", "Cost (billion VND)"),
-    "app.cost_exact": ("Chính xác: {vnd} đồng", "Exactly {vnd} VND"),
+    "app.cost_exact": ("Chính xác: {vnd}", "Exactly {vnd}"),
     "app.compare.kpis_changed": ("Số KPI thay đổi", "KPIs changed"),
+    "app.compare.phases_changed": ("Số năm có chi phí thay đổi", "Years whose cost changed"),
+    "app.compare.by_phase": ("Chênh lệch chi phí theo năm (B - A)", "Cost differences by year (B - A)"),
+    "app.compare.features": ("Đối tượng thay đổi trên bản đồ", "Features that changed on the map"),
+    "compare.moved": ("vị trí thay đổi", "geometry moved"),
     "app.compare.cost_delta": ("Chênh lệch chi phí (tỷ đồng)", "Cost difference (billion VND)"),
     "app.chart.category": ("Nhóm hạng mục", "Category"),
     "app.chart.million_vnd": ("Triệu đồng", "Million VND"),
@@ -456,7 +573,7 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     pair = STRINGS.get(key)
-    text = key if pair is None else pair[LANGS.index(lang)]
+    text = key if pair is None else _translated(key, pair, lang)
     return text.format(**fmt) if fmt else text
 
 
@@ -471,7 +588,7 @@ def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     pair = COLUMN_LABELS.get(column)
-    return column if pair is None else pair[LANGS.index(lang)]
+    return column if pair is None else _translated(f"column:{column}", pair, lang)
 
 
 def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> str:
@@ -483,11 +600,13 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     pair = VALUE_LABELS.get((column, str(value)))
     if pair is None:
         return str(value)
+    ctx = f"value:{column}:{value}"
     if lang is None:
-        return pair[0] if pair[0] == pair[1] else f"{pair[0]} / {pair[1]}"
+        vi, en = _translated(ctx, pair, "vi"), _translated(ctx, pair, "en")
+        return vi if vi == en else f"{vi} / {en}"
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
-    return pair[LANGS.index(lang)]
+    return _translated(ctx, pair, lang)
 
 
 def billion_vnd(vnd: float) -> float:
@@ -519,3 +638,111 @@ def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str
         if col in coded and (out[col].dtype == object or str(out[col].dtype) in ("string", "str", "category")):
             out[col] = out[col].map(lambda v, c=col: v if v is None or v != v else value_label(c, v, lang))
     return out.rename(columns={c: column_label(c, lang) for c in out.columns})
+
+
+def kpi_name(key: str, lang: str = DEFAULT_LANG) -> str:
+    """A plan KPI's name in ``lang`` (``gisplan.plan.KPI_LABELS``, through the catalogs); the key when it has
+    none."""
+    from gisplan.plan import KPI_LABELS
+
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    pair = KPI_LABELS.get(key)
+    return key if pair is None else _translated(f"kpi:{key}", pair, lang)
+
+
+# --------------------------------------------------------------------------- gettext catalogs
+
+#: Folder of the catalogs: ``<LOCALE_DIR>/<lang>/LC_MESSAGES/gisplan.po``.
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "gisplan"
+#: Dates written in the catalogs' headers: fixed, so that updating unchanged catalogs changes no byte.
+_CATALOG_DATE = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def catalog_entries() -> dict[str, tuple[str, str]]:
+    """Every string the catalogs hold: message context (the key) -> (Vietnamese, English) from the tables."""
+    from gisplan.plan import KPI_LABELS
+
+    out: dict[str, tuple[str, str]] = dict(STRINGS)
+    out.update({f"column:{c}": pair for c, pair in COLUMN_LABELS.items()})
+    out.update({f"value:{c}:{v}": pair for (c, v), pair in VALUE_LABELS.items()})
+    out.update({f"kpi:{k}": pair for k, pair in KPI_LABELS.items()})
+    return out
+
+
+def _po_path(lang: str, root: Path | None = None) -> Path:
+    return (root or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def _catalog(lang: str, root: str) -> gettext.NullTranslations:
+    """The catalog of ``lang`` under ``root``, its ``.po`` compiled with Babel in memory at first use."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    path = _po_path(lang, Path(root))
+    if not path.is_file():
+        return gettext.NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale="vi" if lang == "vi" else "en", domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def _translated(context: str, pair: tuple[str, str], lang: str) -> str:
+    """The catalog's text of ``context`` in ``lang``; the table's when the catalog does not have it yet."""
+    english = pair[1]
+    found = _catalog(lang, str(LOCALE_DIR)).pgettext(context, english)
+    if found == english and pair[LANGS.index(lang)] != english:
+        return pair[LANGS.index(lang)]  # a key added to the tables and not yet to the catalogs
+    return found
+
+
+def update_catalogs(root: Path | None = None) -> dict[str, int]:
+    """Write the catalogs from the tables, keeping the translations they hold; return messages per language.
+
+    A message whose English text (``msgid``) changed takes the table's text again; new keys take the table's;
+    keys gone from the tables are dropped.  Sorted by key, no source references: diffs stay small.
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    entries = catalog_entries()
+    counts: dict[str, int] = {}
+    for lang in LANGS:
+        path = _po_path(lang, root)
+        old: dict[str, tuple[str, str]] = {}
+        if path.is_file():
+            with path.open("rb") as f:
+                for msg in read_po(f, domain=DOMAIN):
+                    if msg.id and msg.context:
+                        old[str(msg.context)] = (str(msg.id), str(msg.string))
+        cat = Catalog(
+            locale="vi" if lang == "vi" else "en",
+            domain=DOMAIN,
+            project="gisplan",
+            charset="utf-8",
+            fuzzy=False,
+            creation_date=_CATALOG_DATE,
+            revision_date=_CATALOG_DATE,
+            copyright_holder="gisplan contributors",
+        )
+        for ctx in sorted(entries):
+            vi, en = entries[ctx]
+            kept = old.get(ctx)
+            text = kept[1] if kept and kept[0] == en and kept[1] else (vi if lang == "vi" else en)
+            cat.add(en, text, context=ctx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        write_po(buf, cat, width=120, omit_header=False, sort_output=False, no_location=True)
+        path.write_bytes(buf.getvalue())
+        counts[lang] = len(entries)
+    _catalog.cache_clear()
+    return counts
+
+
+if __name__ == "__main__":  # python -m gisplan.i18n: update the catalogs from the tables
+    print(update_catalogs())

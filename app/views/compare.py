@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import streamlit as st
-from appkit import STATIC_URL, current_project, kpi_name, lang, open_store, plain, session_dir, show_error, table, tr
-from streamlit_folium import st_folium
+from appkit import (
+    cost_metric,
+    current_project,
+    kpi_name,
+    lang,
+    open_store,
+    plain,
+    session_dir,
+    show_error,
+    show_map,
+    table,
+    tr,
+)
 
 from gisplan._errors import GisplanError
-from gisplan.i18n import billion_vnd, value_label
-from gisplan.outputs import maps
+from gisplan.i18n import both, value_label
 from gisplan.workflow import actions
-from gisplan.workflow.compare import comparison_map
+from gisplan.workflow.compare import comparison_map, feature_change_text
 
 CONTEXT_KINDS = ("land", "boundaries", "roads")
 
@@ -72,18 +82,28 @@ st.subheader(plain(last["title"]))
 if comparison.is_empty:
     st.success(tr("app.compare.same"))
 summary = comparison.summary()
-m1, m2, m3 = st.columns(3)
-delta = summary["amount_delta_vnd"]
-m1.metric(
-    "Δ " + tr("app.compare.cost_delta"), f"{billion_vnd(delta):+,.2f}", help=tr("app.cost_exact", vnd=f"{delta:+,d}")
-)
-m2.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
-m3.metric(tr("app.compare.params"), summary["params_changed"])
+m1, m2, m3, m4 = st.columns(4)
+cost_metric(m1, "Δ " + tr("app.compare.cost_delta"), summary["amount_delta_vnd"], delta=True)
+m2.metric(tr("app.compare.phases_changed"), summary["phases_changed"])
+m3.metric(tr("app.compare.kpis_changed"), summary["kpis_changed"])
+m4.metric(tr("app.compare.params"), summary["params_changed"])
 
-m = comparison_map(comparison.features, last["context"])
-maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
-st_folium(m, key="compare_map", height=480, use_container_width=True, returned_objects=[])
+m = comparison_map(comparison.features, last["context"], unchanged=comparison.unchanged)
+show_map(m, key="compare_map", scope=f"compare:{last['a']}:{last['b']}", height=480)
 
+# where the money moved: a plan that only shifts work between years has a zero total and differences here
+by_phase = comparison.by_phase
+if len(by_phase):
+    st.subheader(tr("app.compare.by_phase"))
+    table(by_phase)
+if len(comparison.features):
+    st.subheader(tr("app.compare.features"))
+    feats = comparison.features.drop(columns=comparison.features.geometry.name)
+    feats = feats.assign(
+        layer=[both(f"layer.{k}") for k in feats["layer"]],
+        detail=[feature_change_text(d, lang()) for d in feats["detail"]],
+    )
+    table(feats)
 st.subheader(tr("app.compare.kpis"))
 kpis = comparison.kpis.copy()
 kpis["kpi"] = kpis["kpi"].map(kpi_name)

@@ -7,14 +7,16 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     current_project,
+    drawings,
     forget_upload,
-    keep_drawings,
     project_or_stop,
+    project_path,
     remember_upload,
+    set_drawings,
     show_error,
+    show_map,
     tr,
 )
-from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import both
@@ -37,6 +39,9 @@ UPLOAD_ENCODINGS = {
 }
 
 st.title(tr("app.map"))
+st.caption(tr("app.guide.short"))  # the workflow in one line; its steps one click away
+with st.expander(tr("app.guide")):
+    st.markdown(tr("app.guide.steps"))
 
 layers = project_or_stop()
 
@@ -72,15 +77,17 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
             st.session_state["upload_error"] = exc
         else:
             st.session_state.pop("upload_error", None)
-    if upload is None:
-        st.session_state.pop("uploaded_from", None)
-        st.session_state.pop("upload_error", None)
-        forget_upload()
+    # uploaded layers stay until the user drops them (the uploader forgets its file on another page)
     if st.session_state.get("upload_error") is not None:
         show_error(st.session_state["upload_error"])
     uploaded = st.session_state.get("uploaded_layers") or {}
     if uploaded:
         st.success(tr("app.upload.loaded", kinds=", ".join(f"{k} ({len(v)})" for k, v in uploaded.items())))
+        if st.button(tr("app.upload.clear"), key="map_upload_clear"):
+            forget_upload()
+            st.session_state.pop("uploaded_from", None)
+            st.session_state.pop("upload_error", None)
+            st.rerun()
 layers = current_project()  # the upload, if any, in place of the project's own layers
 
 st.caption(tr("app.project.loaded", n=len(layers)))
@@ -99,29 +106,16 @@ with st.sidebar:
         key="map_tiles",
     )
 
-drawings: list[dict] = st.session_state.setdefault("drawings", [])
 try:
-    m = maps.layers_map(
-        layers, kinds=kinds, tiles=tiles, static_dir=STATIC_DIR, static_url=STATIC_URL, draw=True, drawings=drawings
-    )
-    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
+    m = maps.layers_map(layers, kinds=kinds, tiles=tiles, static_dir=STATIC_DIR, static_url=STATIC_URL)
 except GisplanError as exc:
     show_error(exc)
     st.stop()
+show_map(m, key="project_map", scope=f"project:{project_path()}", drawings_key="drawings", height=640)
 
-out = st_folium(
-    m,
-    key="project_map",
-    height=640,
-    use_container_width=True,
-    returned_objects=["all_drawings", "last_active_drawing"],
-)
-
-# Keep the user's drawings across reruns: a changed map remounts the component and drops them.
-keep_drawings("drawings", out)
-
+drawn = drawings("drawings")
 col1, col2 = st.columns([3, 1])
-col1.caption(tr("app.map.drawings", n=len(drawings)))
-if drawings and col2.button(tr("app.map.clear"), key="clear_drawings"):
-    st.session_state["drawings"] = []
+col1.caption(tr("app.map.drawings", n=len(drawn)))
+if drawn and col2.button(tr("app.map.clear"), key="clear_drawings"):
+    set_drawings("drawings", [])
     st.rerun()

@@ -10,6 +10,7 @@ from appkit import kpi_name, lang, open_store, plain, show_error, store_path, ta
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import value_label
+from gisplan.outputs import formatting
 from gisplan.store.versions import TRANSITIONS
 from gisplan.workflow import actions
 
@@ -41,14 +42,20 @@ else:
         message = st.text_input(tr("app.save.message"), key="save_message")
         if st.form_submit_button(tr("app.save.button"), type="primary"):
             try:
-                version = actions.save_run(
-                    store, last["dir"], name=last["name"], author=author, message=message, on_head=True
-                )
+                same = actions.identical_version(store, last["dir"], name=last["name"])
+                if same is None:
+                    version = actions.save_run(
+                        store, last["dir"], name=last["name"], author=author, message=message, on_head=True
+                    )
             except GisplanError as exc:
                 show_error(exc)
             else:
-                st.session_state["open_version"] = version.id
-                st.success(tr("app.save.done", id=version.short_id))
+                if same is not None:
+                    st.session_state["open_version"] = same.id
+                    st.warning(tr("app.save.identical", id=same.short_id))
+                else:
+                    st.session_state["open_version"] = version.id
+                    st.success(tr("app.save.done", id=version.short_id))
 
 # -- versions ------------------------------------------------------------------------------------------------------
 st.subheader(tr("app.versions"))
@@ -59,15 +66,13 @@ if not versions:
 
 
 def _value(key: str, v: object) -> str:
-    """A KPI value as text: thousands grouped (not in years), at most three decimals."""
-    if isinstance(v, bool) or not isinstance(v, int | float) or key.endswith("year"):
-        return str(v)
-    return f"{v:,d}" if isinstance(v, int) else f"{v:,.3f}".rstrip("0").rstrip(".")
+    """A KPI value as text in the current language (Babel formats, by the KPI's unit)."""
+    return formatting.kpi_value(key, v, lang())
 
 
 def _when(created_at: str) -> str:
-    """``2026-11-29T13:00:02.665568Z`` -> ``2026-11-29 13:00:02 UTC``."""
-    return f"{created_at[:19].replace('T', ' ')} UTC" if len(created_at) >= 19 else created_at
+    """A stored UTC time in Vietnam's time, written as the current language writes it."""
+    return formatting.when(created_at, lang()) if created_at else created_at
 
 
 def _status(status: str) -> str:
@@ -93,17 +98,29 @@ table(
 
 ids = [v.id for v in versions]
 by_id = {v.id: v for v in versions}
-chosen = st.session_state.get("open_version")
+# The version on screen is ``open_version`` (the one just saved, or the last picked): the picker is set from it
+# before it is drawn, so a rerun never swaps the version under a reviewer.  Its labels leave out the status
+# (a label that changes after a review would make Streamlit drop the choice and fall back to the newest).
+if st.session_state.get("open_version") not in ids:
+    st.session_state["open_version"] = ids[0]
+st.session_state["versions_pick"] = st.session_state["open_version"]
+
+
+def _picked() -> None:
+    st.session_state["open_version"] = st.session_state["versions_pick"]
+
+
 picked = st.selectbox(
     tr("app.versions.open"),
     options=ids,
-    index=ids.index(chosen) if chosen in ids else 0,
     format_func=lambda i: (
-        f"{by_id[i].short_id} · {by_id[i].scenario_name} · {_status(by_id[i].status)} · {by_id[i].message}"
+        f"{by_id[i].short_id} · {by_id[i].scenario_name} · {_when(by_id[i].created_at)} · {by_id[i].message}"
     ),
     key="versions_pick",
+    on_change=_picked,
 )
 version = by_id[picked]
+st.info(tr("app.versions.current", status=_status(version.status)))
 
 c1, c2 = st.columns(2)
 with c1:
@@ -116,7 +133,9 @@ with c2:
         st.download_button(
             plain(name),
             data=lambda vid=version.id, n=name: store.artifact(vid, n),  # read on click, not on every rerun
-            file_name=f"{version.scenario_name}-{version.short_id}-{name}",
+            file_name=actions.download_name(
+                f"{version.scenario_name}-{formatting.local_date(version.created_at)}-{version.short_id}", name
+            ),
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),
             key=f"dl_{version.id}_{name}",
         )
@@ -128,18 +147,27 @@ if reviews:
     rows = pd.DataFrame([r.to_dict() for r in reviews])
     rows["created_at"] = rows["created_at"].map(_when)
     table(rows, drop=("version_id",))
-allowed = TRANSITIONS[version.status]
+done = st.session_state.pop("review_done", None)
+if done:
+    st.success(tr("app.review.done", id=done["id"], old=_status(done["old"]), new=_status(done["new"])))
+# a review changes the status: the current one is not offered (a comment alone is not a decision)
+allowed = [s for s in TRANSITIONS[version.status] if s != version.status]
 if not allowed:
     st.info(tr("app.review.final", status=_status(version.status)))
 else:
-    with st.form("review_version"):
-        status = st.selectbox(tr("app.review.status"), options=list(allowed), format_func=_status, key="review_status")
-        reviewer = st.text_input(tr("app.review.reviewer"), key="review_reviewer")
-        comment = st.text_area(tr("app.review.comment"), key="review_comment")
-        if st.form_submit_button(tr("app.review.button")):
+    # the form is keyed by the version and its status: its fields belong to this version as it is shown now
+    form_key = f"review_{version.id}_{version.status}"
+    with st.form(form_key, clear_on_submit=True):
+        status = st.selectbox(tr("app.review.status"), options=allowed, format_func=_status, key=f"{form_key}_status")
+        reviewer = st.text_input(tr("app.review.reviewer"), key=f"{form_key}_reviewer")
+        comment = st.text_area(tr("app.review.comment"), key=f"{form_key}_comment")
+        if st.form_submit_button(tr("app.review.for", id=version.short_id)):
             try:
-                store.review(version.id, status=status, reviewer=reviewer.strip(), comment=comment)
+                reviewed = actions.review_version(
+                    store, version.id, status=status, reviewer=reviewer, comment=comment, shown_status=version.status
+                )
             except GisplanError as exc:
                 show_error(exc)
             else:
+                st.session_state["review_done"] = {"id": reviewed.short_id, "old": version.status, "new": status}
                 st.rerun()

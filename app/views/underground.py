@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    keep_drawings,
+    drawings,
     kpi_metrics,
     layers_section,
     plain,
     project_or_stop,
+    project_path,
+    run_done,
     run_scenario_text,
+    set_drawings,
     show_error,
+    show_map,
     table,
     tr,
 )
-from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
 from gisplan.demo import demo_zone_feature
@@ -49,34 +50,30 @@ with st.sidebar:
     budget_bn = st.number_input(tr("app.ug.budget"), min_value=0.1, max_value=10_000.0, step=1.0, key="ug_budget")
     start_year = st.number_input(tr("app.ug.start_year"), min_value=2000, max_value=2100, key="ug_start_year")
 
-drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
-zones = [d for d in drawings if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+drawn = drawings(DRAWINGS)
+zones = [d for d in drawn if (d.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
 
 col1, col2, col3 = st.columns([2, 2, 1])
 if col1.button(tr("app.ug.demo_zone"), key="ug_demo_zone"):
-    st.session_state[DRAWINGS] = [*drawings, demo_zone_feature()]
+    set_drawings(DRAWINGS, [*drawn, demo_zone_feature()])
     st.rerun()
 col2.caption(tr("app.ug.zones", n=len(zones)))
-if drawings and col3.button(tr("app.draw.clear"), key="ug_clear"):
-    st.session_state[DRAWINGS] = []
+if drawn and col3.button(tr("app.draw.clear"), key="ug_clear"):
+    set_drawings(DRAWINGS, [])
     st.rerun()
 
 run = st.session_state.get("runs", {}).get("underground")
-opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL, "draw": True, "drawings": drawings}
+opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL}
 try:
     if run is not None:
-        # the plan shows its zones itself: draw back only what was drawn since, so trenches stay visible
-        used = {json.dumps(f["geometry"], sort_keys=True) for f in run.get("zones", [])}
-        opts["drawings"] = [d for d in drawings if json.dumps(d["geometry"], sort_keys=True) not in used]
         m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
     else:
         m = maps.layers_map(layers, kinds=[k for k in BASE_KINDS if k in layers], **opts)
-    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 except GisplanError as exc:
     show_error(exc)
     st.stop()
-out = st_folium(m, key="ug_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
-keep_drawings(DRAWINGS, out)
+scope = f"run:{run['dir']}" if run is not None else f"project:{project_path()}"
+show_map(m, key="ug_map", scope=scope, drawings_key=DRAWINGS)
 
 if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zones):
     try:
@@ -94,6 +91,7 @@ if st.button(tr("app.run.button"), type="primary", key="ug_run", disabled=not zo
         show_error(exc)
         st.stop()
     st.rerun()
+run_done(run)
 if not zones:
     st.info(tr("app.ug.need_zone"))
 

@@ -7,18 +7,22 @@ from appkit import (
     STATIC_DIR,
     STATIC_URL,
     boq_charts,
-    keep_drawings,
+    drawings,
     kpi_metrics,
     lang,
     layers_section,
+    line_chart,
     plain,
     project_or_stop,
+    project_path,
+    run_done,
     run_scenario_text,
+    set_drawings,
     show_error,
+    show_map,
     table,
     tr,
 )
-from streamlit_folium import st_folium
 
 from gisplan._errors import GisplanError
 from gisplan.i18n import column_label
@@ -60,16 +64,16 @@ with st.sidebar:
     )
     year = st.number_input(tr("app.wifi.year"), min_value=2000, max_value=2100, key="wifi_year")
 
-drawings: list[dict] = st.session_state.setdefault(DRAWINGS, [])
-sites = [d for d in drawings if (d.get("geometry") or {}).get("type") == "Point"]
+drawn = drawings(DRAWINGS)
+sites = [d for d in drawn if (d.get("geometry") or {}).get("type") == "Point"]
 col1, col2 = st.columns([4, 1])
 col1.caption(tr("app.wifi.sites", n=len(sites)))
-if drawings and col2.button(tr("app.draw.clear"), key="wifi_clear"):
-    st.session_state[DRAWINGS] = []
+if drawn and col2.button(tr("app.draw.clear"), key="wifi_clear"):
+    set_drawings(DRAWINGS, [])
     st.rerun()
 
 run = st.session_state.get("runs", {}).get("wifi")
-opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL, "draw": True, "drawings": drawings}
+opts = {"static_dir": STATIC_DIR, "static_url": STATIC_URL}
 try:
     if run is not None:
         m = maps.plan_map(run["result"].plan, run["result"].layers, **opts)
@@ -79,12 +83,11 @@ try:
             unserved = unserved_settlements(layers)
             if len(unserved):
                 maps.add_layer(m, unserved, kind="settlements_unserved", static_dir=STATIC_DIR, static_url=STATIC_URL)
-    maps.make_offline(m, mode="static", static_url=f"{STATIC_URL}/vendor")
 except GisplanError as exc:
     show_error(exc)
     st.stop()
-out = st_folium(m, key="wifi_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
-keep_drawings(DRAWINGS, out)
+scope = f"run:{run['dir']}" if run is not None else f"project:{project_path()}"
+show_map(m, key="wifi_map", scope=scope, drawings_key=DRAWINGS)
 
 if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
     try:
@@ -101,6 +104,7 @@ if st.button(tr("app.run.button"), type="primary", key="wifi_run"):
         show_error(exc)
         st.stop()
     st.rerun()
+run_done(run)
 
 if run is None:
     st.info(tr("app.run.none"))
@@ -116,7 +120,7 @@ if len(curve):
     c1, c2 = st.columns([2, 3])
     with c1:
         x, y = column_label("cumulative_cost_vnd", lang()), column_label("cumulative_people", lang())
-        st.line_chart(curve.rename(columns={"cumulative_cost_vnd": x, "cumulative_people": y}), x=x, y=y)
+        line_chart(curve.rename(columns={"cumulative_cost_vnd": x, "cumulative_people": y}), x=x, y=y)
     with c2:
         table(curve, drop=("vnd_per_person", "cumulative_cost_vnd", "cumulative_people"))
 

@@ -32,6 +32,7 @@ from gisplan._errors import CRSError, GisplanError, LayerError, UploadError
 from gisplan.io._validate import DEFAULT_LIMITS, ReadLimits
 from gisplan.io.layers import (
     check_text_limits,
+    crs_if_unstated,
     infer_kind,
     list_layers,
     read_file,
@@ -147,7 +148,8 @@ def read_upload(
                 _check_geopackage(path, name, lim)
             check_text_limits(path, lim)
             if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path, lim) > 1):
-                out = read_layers(path, crs=crs)  # measured above: _check_geopackage, check_text_limits
+                # measured above (_check_geopackage, check_text_limits); the picker's CRS only for layers stating none
+                out = read_layers(path, crs=crs_if_unstated(path, crs))
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
@@ -291,7 +293,7 @@ def _read_single(
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> dict[str, gpd.GeoDataFrame]:
 
-    gdf = read_file(path, crs=crs, encoding=encoding, limits=limits)
+    gdf = read_file(path, crs=crs_if_unstated(path, crs), encoding=encoding, limits=limits)
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
         raise _refuse(

@@ -22,7 +22,17 @@ from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["InlineAssets", "Legend", "MapHelpers", "VectorLayer", "js_json", "script_safe"]
+__all__ = [
+    "DrawTexts",
+    "DrawnItems",
+    "InlineAssets",
+    "Legend",
+    "MapHelpers",
+    "VectorLayer",
+    "ViewKeeper",
+    "js_json",
+    "script_safe",
+]
 
 # A map pin drawn by gisplan (not a third-party image), used for the draw tool's markers.
 _PIN_SVG = (
@@ -54,8 +64,97 @@ gisplan.popup = function (spec) {
       "</table></div>";
   };
 };
-gisplan.layer = function (spec, data) {
-  var renderer = L.canvas({padding: 0.5});
+// One canvas for every vector layer of a map (also the map's default renderer, so the draw tool's shapes share
+// it): one canvas receives every click, and its hit test below finds the feature under the cursor in any layer.
+gisplan.RANK = function (layer) {
+  if (layer instanceof L.CircleMarker) { return 3; }
+  if (layer instanceof L.Polygon) { return 1; }
+  if (layer instanceof L.Polyline) { return 2; }
+  return 0;
+};
+gisplan.contains = function (layer, p) {
+  // an unfilled polygon (boundaries, zones drawn as outlines) is hit on its outline only
+  if (layer instanceof L.Polygon && layer.options.fill === false) {
+    return L.Polyline.prototype._containsPoint.call(layer, p, true);
+  }
+  return layer._containsPoint(p);
+};
+gisplan.canvasFor = function (map) {
+  if (map._gisplanCanvas) { return map._gisplanCanvas; }
+  var r = L.canvas({padding: 0.5, tolerance: 4});
+  // the feature under the cursor: points before lines before areas, then the topmost; Leaflet's own test takes
+  // the topmost shape only, so a settlement area or a zone hides the road and the poles inside it
+  r._gisplanPick = function (e) {
+    var point = this._map.mouseEventToLayerPoint(e), best = null, bestRank = -1;
+    for (var order = this._drawFirst; order; order = order.next) {
+      var layer = order.layer;
+      if (!layer.options.interactive || !gisplan.contains(layer, point)) { continue; }
+      if ((e.type === "click" || e.type === "preclick") && this._map._draggableMoved(layer)) { continue; }
+      var rank = gisplan.RANK(layer);
+      if (rank >= bestRank) { best = layer; bestRank = rank; }
+    }
+    return best;
+  };
+  r._onClick = function (e) {
+    var layer = this._gisplanPick(e);
+    this._fireEvent(layer ? [layer] : false, e);
+  };
+  r._handleMouseHover = function (e, point) {
+    if (this._mouseHoverThrottled) { return; }
+    var candidate = this._gisplanPick(e);
+    if (candidate !== this._hoveredLayer) {
+      this._handleMouseOut(e);
+      if (candidate) {
+        L.DomUtil.addClass(this._container, "leaflet-interactive");
+        this._fireEvent([candidate], e, "mouseover");
+        this._hoveredLayer = candidate;
+      }
+    }
+    this._fireEvent(this._hoveredLayer ? [this._hoveredLayer] : false, e);
+    this._mouseHoverThrottled = true;
+    var self = this;
+    setTimeout(function () { self._mouseHoverThrottled = false; }, 32);
+  };
+  map._gisplanCanvas = r;
+  map.options.renderer = r;
+  return r;
+};
+// Drawings kept by the app, put back into the draw tool's own group: the toolbar's edit and delete work on them.
+gisplan.drawBack = function (group, features, style) {
+  L.geoJSON({type: "FeatureCollection", features: features}, {
+    style: function () { return style; },
+    pointToLayer: function (f, latlng) { return L.marker(latlng); }
+  }).eachLayer(function (l) { group.addLayer(l); });
+};
+// The view (centre, zoom) a user left a map at, kept in the tab's sessionStorage under the map's key: the map
+// opens there again after a rerun, a new map of the same page or a reload, as long as its scope is the same
+// (a new result has another scope: its map opens on the result).
+gisplan.keepView = function (map, key, scope) {
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) { return; }
+  var name = "gisplan.view." + key;
+  function save() {
+    var c = map.getCenter();
+    store.setItem(name, JSON.stringify({scope: scope, lat: c.lat, lng: c.lng, zoom: map.getZoom()}));
+  }
+  function restore() {
+    if (map._animatingZoom) {  // an animated fitBounds would end on its own zoom after ours: wait for it
+      map.once("zoomend", function () { setTimeout(restore, 0); });
+      return;
+    }
+    var saved = null;
+    try { saved = JSON.parse(store.getItem(name) || "null"); } catch (e) { saved = null; }
+    if (saved && saved.scope === scope && isFinite(saved.lat) && isFinite(saved.lng) && isFinite(saved.zoom)) {
+      map.setView([saved.lat, saved.lng], saved.zoom, {animate: false});
+    }
+    save();
+    map.on("moveend", save);
+  }
+  setTimeout(restore, 0);  // after the page's own fitBounds
+};
+gisplan.layer = function (spec, data, map) {
+  var renderer = gisplan.canvasFor(map);
   function style(f) {
     var s = Object.assign({}, spec.style);
     if (spec.by) {
@@ -131,6 +230,7 @@ class MapHelpers(MacroElement):
         L.Icon.Default.mergeOptions({iconUrl: {{ this.pin|tojson }}, iconRetinaUrl: {{ this.pin|tojson }},
             shadowUrl: "", iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34]});
         {{ this._parent.get_name() }}.getContainer().style.background = {{ this.background|tojson }};
+        gisplan.canvasFor({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -150,7 +250,8 @@ class VectorLayer(Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = gisplan.layer({{ this.spec_js }}, {{ this.data_js }});
+        {%- set map = this._parent.get_name() %}
+        var {{ this.get_name() }} = gisplan.layer({{ this.spec_js }}, {{ this.data_js }}, {{ map }});
         {% endmacro %}
         """
     )
@@ -190,7 +291,7 @@ class Legend(MacroElement):
         {{ this.get_name() }}.onAdd = function () {
             var div = L.DomUtil.create("div", "gisplan-legend");
             div.style.cssText = "background:rgba(255,255,255,0.92);padding:6px 8px;font:12px/1.35 sans-serif;" +
-                "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.3);max-height:45vh;overflow:auto";
+                "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,0.3);max-height:35vh;max-width:40vw;overflow:auto";
             div.innerHTML = {{ this.html_js }};
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
@@ -211,15 +312,28 @@ class Legend(MacroElement):
         """Add a row: ``label`` (plain text), ``geom`` in point/line/polygon, the Leaflet path style."""
         self.entries.append((label, geom, style, indent))
 
+    #: A legend with more rows than this opens folded to its title (a click unfolds it): it does not cover the map.
+    OPEN_ROWS = 10
+
     @property
     def html_js(self) -> str:
-        rows = [f"<div style='font-weight:bold;margin-bottom:3px'>{html.escape(self.title)}</div>"]
+        # one group per layer (its row and its value rows), the last layer added (drawn on top) first
+        groups: list[list[str]] = []
         for label, geom, style, indent in self.entries:
-            rows.append(
+            row = (
                 f"<div style='margin-left:{12 * indent}px;white-space:nowrap'>{_swatch(geom, style)} "
                 f"{html.escape(label)}</div>"
             )
-        return js_json("".join(rows))
+            if indent == 0 or not groups:
+                groups.append([row])
+            else:
+                groups[-1].append(row)
+        rows = [r for group in reversed(groups) for r in group]
+        opened = " open" if len(rows) <= self.OPEN_ROWS else ""
+        return js_json(
+            f"<details{opened}><summary style='font-weight:bold;cursor:pointer;margin-bottom:3px'>"
+            f"{html.escape(self.title)}</summary>{''.join(rows)}</details>"
+        )
 
 
 def _swatch(geom: str, style: dict[str, Any]) -> str:
@@ -243,6 +357,83 @@ def _swatch(geom: str, style: dict[str, Any]) -> str:
         f"<span style='display:inline-block;width:14px;height:10px;background:{fill_css};opacity:{max(opacity, 0.35)};"
         f"border:1px solid {color};vertical-align:middle'></span>"
     )
+
+
+class ViewKeeper(MacroElement):
+    """Keeps the map's view across reruns and reloads of a page (see ``gisplan.keepView``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gisplan.keepView({{ this._parent.get_name() }}, {{ this.key|tojson }}, {{ this.scope|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, key: str, scope: str) -> None:
+        super().__init__()
+        self._name = "GisplanViewKeeper"
+        self.key = key
+        self.scope = scope
+
+
+class DrawnItems(MacroElement):
+    """The draw tool's feature group, holding the drawings the app kept (GeoJSON features, lon/lat).
+
+    ``epoch`` is written into the script: the app raises it when it changes the drawings itself (clear), so the
+    map is a new one and the browser forgets what was drawn on the old one.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.featureGroup().addTo({{ this._parent.get_name() }});
+        {{ this.get_name() }}.gisplanEpoch = {{ this.epoch|tojson }};
+        gisplan.drawBack({{ this.get_name() }}, {{ this.features_js }}, {{ this.style|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, features: list[dict[str, Any]], *, style: dict[str, Any], epoch: int = 0) -> None:
+        super().__init__()
+        self._name = "GisplanDrawnItems"
+        self.features_js = js_json(features)
+        self.style = style
+        self.epoch = int(epoch)
+
+
+class DrawTexts(MacroElement):
+    """The draw toolbar's and the zoom buttons' texts in a language: ``texts`` maps a path of leaflet.draw's
+    ``L.drawLocal`` (``"draw.toolbar.buttons.polygon"``) to its text; ``zoom`` is (zoom in, zoom out).
+
+    Added before the draw control, which reads ``L.drawLocal`` when it is made.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (texts, zoom, map) {
+          Object.keys(texts).forEach(function (path) {
+            var keys = path.split("."), node = L.drawLocal;
+            for (var i = 0; i < keys.length - 1; i++) { node = node[keys[i]] = node[keys[i]] || {}; }
+            node[keys[keys.length - 1]] = texts[path];
+          });
+          if (map.zoomControl) {
+            map.zoomControl._zoomInButton.title = zoom[0];
+            map.zoomControl._zoomInButton.setAttribute("aria-label", zoom[0]);
+            map.zoomControl._zoomOutButton.title = zoom[1];
+            map.zoomControl._zoomOutButton.setAttribute("aria-label", zoom[1]);
+          }
+        })({{ this.texts_js }}, {{ this.zoom|tojson }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, texts: dict[str, str], zoom: tuple[str, str]) -> None:
+        super().__init__()
+        self._name = "GisplanDrawTexts"
+        self.texts_js = js_json(texts)
+        self.zoom = list(zoom)
 
 
 class InlineAssets(MacroElement):

@@ -44,10 +44,19 @@ from pyproj import Transformer
 
 from gisplan._atomic import atomic_write_text
 from gisplan._errors import CRSError, GisplanError
-from gisplan.i18n import VALUE_LABELS, both, column_label, value_label
+from gisplan.i18n import STRINGS, VALUE_LABELS, both, column_label, t, value_label
 from gisplan.io.crs import DISPLAY_CRS
 from gisplan.outputs._assets import DROPPED_ASSETS, asset_local_name, asset_text
-from gisplan.outputs._map_elements import InlineAssets, Legend, MapHelpers, VectorLayer, is_jscss
+from gisplan.outputs._map_elements import (
+    DrawnItems,
+    DrawTexts,
+    InlineAssets,
+    Legend,
+    MapHelpers,
+    VectorLayer,
+    ViewKeeper,
+    is_jscss,
+)
 from gisplan.outputs._map_styles import (
     BASE_KINDS,
     LAYER_ORDER,
@@ -66,6 +75,7 @@ __all__ = [
     "add_draw_control",
     "add_layer",
     "base_map",
+    "keep_view",
     "layers_map",
     "make_offline",
     "plan_map",
@@ -119,7 +129,7 @@ def base_map(
     if tiles not in ("offline", "osm"):
         raise GisplanError(f"unknown tiles {tiles!r}; use 'offline' (no Internet needed) or 'osm'")
     frames = [g for g in fit if g is not None and len(g)] if fit is not None else []
-    bounds = _layers_bounds(frames) if frames else _layers_bounds(layers.values())
+    bounds = _layers_bounds(frames) if frames else _main_area_bounds(layers) or _layers_bounds(layers.values())
     if center is None:
         center = ((bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2) if bounds else (10.2, 104.0)
     if zoom is None:
@@ -171,6 +181,45 @@ def _layers_bounds(frames: Any) -> list[list[float]] | None:
         return None
     arr = np.array(boxes)
     return [[float(arr[:, 1].min()), float(arr[:, 0].min())], [float(arr[:, 3].max()), float(arr[:, 2].max())]]
+
+
+#: Share of features left out on each side when the first view fits a project's main area (outlying islands,
+#: the far end of a border road): the view holds the middle 90 % of the features in each direction.
+MAIN_AREA_TAIL = 0.05
+
+
+def _main_area_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]] | None:
+    """Bounds ``[[south, west], [north, east]]`` of where most of a project's features are.
+
+    The centres of the features' boxes of every layer but the base (land, boundaries: they cover the whole
+    province, sea included) are reprojected to lon/lat, and the box of the middle ``1 - 2 * MAIN_AREA_TAIL``
+    of them in longitude and in latitude is returned.  None when no layer has a feature.
+    """
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for kind, gdf in layers.items():
+        if kind in ("land", "boundaries") or gdf is None or len(gdf) == 0 or gdf.crs is None:
+            continue
+        boxes = shapely.bounds(gdf.geometry.values)
+        ok = np.isfinite(boxes).all(axis=1)
+        if not ok.any():
+            continue
+        cx, cy = (boxes[ok, 0] + boxes[ok, 2]) / 2, (boxes[ok, 1] + boxes[ok, 3]) / 2
+        if not gdf.crs.equals(DISPLAY_CRS):
+            cx, cy = Transformer.from_crs(gdf.crs, DISPLAY_CRS, always_xy=True).transform(cx, cy)
+        xs.append(np.asarray(cx, dtype=float))
+        ys.append(np.asarray(cy, dtype=float))
+    if not xs:
+        return None
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if not keep.any():
+        return None
+    lo, hi = MAIN_AREA_TAIL, 1 - MAIN_AREA_TAIL
+    west, east = np.quantile(x[keep], [lo, hi])
+    south, north = np.quantile(y[keep], [lo, hi])
+    pad = 0.002  # about 200 m: a single feature still gets a street-level view
+    return [[float(south) - pad, float(west) - pad], [float(north) + pad, float(east) + pad]]
 
 
 def _zoom_for(bounds: list[list[float]]) -> int:
@@ -506,33 +555,59 @@ def plan_map(
     return m
 
 
-def add_draw_control(m: folium.Map, *, drawings: Sequence[Mapping[str, Any]] = ()) -> folium.Map:
-    """Add the leaflet.draw toolbar (polygon, rectangle, marker; no circle, no line) to ``m``.
+#: Style of the user's drawings (new and drawn back): orange, lightly filled.
+DRAWING_STYLE: dict[str, Any] = {"color": "#e8590c", "weight": 3, "fillColor": "#e8590c", "fillOpacity": 0.08}
 
-    ``drawings``, GeoJSON features the user drew before (kept by the app in its
-    session), are shown as a layer of their own.
+
+def add_draw_control(
+    m: folium.Map, *, drawings: Sequence[Mapping[str, Any]] = (), epoch: int = 0, lang: str = "vi"
+) -> folium.Map:
+    """Add the leaflet.draw toolbar (polygon, rectangle, marker; no circle, no line) to ``m``, its texts and
+    tooltips (and the zoom buttons') in ``lang``.
+
+    ``drawings``, GeoJSON features the user drew before (kept by the app), are put back into the toolbar's own
+    group, so its edit and delete tools work on them as on new ones.  ``epoch`` (see
+    :class:`~gisplan.outputs._map_elements.DrawnItems`) makes a map with the same drawings a new map.
     """
-    if drawings:
-        import geopandas as gpd
-
-        feats = [dict(f) for f in drawings]
-        gdf = gpd.GeoDataFrame.from_features(feats, crs=DISPLAY_CRS)
-        add_layer(m, gdf, kind="drawings", popup_columns=[], style={"color": "#e8590c", "fillColor": "#e8590c"})
+    feats = [
+        {"type": "Feature", "properties": {}, "geometry": dict(f["geometry"] if f.get("type") == "Feature" else f)}
+        for f in drawings
+        if (f.get("geometry") if f.get("type") == "Feature" else f)
+    ]
+    _ensure_helpers(m)
+    texts = {key.removeprefix("draw."): t(key, lang) for key in STRINGS if key.startswith("draw.")}
+    m.add_child(DrawTexts(texts, (t("map.zoom_in", lang), t("map.zoom_out", lang))), name="gisplan_draw_texts")
+    group = DrawnItems(feats, style=DRAWING_STYLE, epoch=epoch)
+    m.add_child(group, name="gisplan_drawn_items")
+    shape = dict(DRAWING_STYLE)
     folium.plugins.Draw(
         export=False,
         position="topleft",
         show_geometry_on_click=False,
+        feature_group=group,
         draw_options={
             "polyline": False,
             "circle": False,
             "circlemarker": False,
-            "polygon": {"allowIntersection": False, "showArea": True},
-            "rectangle": True,
+            "polygon": {"allowIntersection": False, "showArea": True, "shapeOptions": shape},
+            "rectangle": {"shapeOptions": shape},
             "marker": True,
         },
         edit_options={"edit": True, "remove": True},
     ).add_to(m)
     _move_controls_last(m)
+    return m
+
+
+def keep_view(m: folium.Map, *, key: str, scope: str) -> folium.Map:
+    """Make ``m`` open where the user left the map ``key`` when it showed the same ``scope``; return ``m``.
+
+    The view is kept in the browser tab (sessionStorage), so a rerun, a rebuilt map or a reload of the page
+    keeps it; a new ``scope`` (a new result, another project) opens on the map's own extent instead.
+    """
+    for name in [k for k, c in m._children.items() if isinstance(c, ViewKeeper)]:
+        del m._children[name]
+    m.add_child(ViewKeeper(key=key, scope=scope), name="gisplan_view_keeper")
     return m
 
 
@@ -609,6 +684,9 @@ _LEAN_ELEMENTS = (
     VectorLayer,
     Legend,
     InlineAssets,
+    ViewKeeper,
+    DrawnItems,
+    DrawTexts,
 )
 
 

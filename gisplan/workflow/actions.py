@@ -35,6 +35,7 @@ import yaml
 
 from gisplan._errors import GisplanError, Problem, ScenarioError
 from gisplan._yaml import load_yaml
+from gisplan.plan import Plan
 from gisplan.store.location import is_database_location
 from gisplan.store.versions import Version, VersionStore
 from gisplan.workflow.compare import Comparison, compare_runs, write_comparison
@@ -46,8 +47,12 @@ __all__ = [
     "CompareOutcome",
     "compare_refs",
     "compare_versions",
+    "download_name",
     "feature_collection",
+    "identical_version",
     "kpis_of",
+    "plan_of_run",
+    "review_version",
     "run_scenario_text",
     "run_title",
     "save_run",
@@ -286,6 +291,60 @@ def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
         )
 
 
+def identical_version(store: VersionStore, run_dir: str | Path, *, name: str) -> Version | None:
+    """The saved version of scenario ``name`` holding exactly this run (same scenario text, same artifact bytes).
+
+    Runs are byte-identical for the same input (fixed timestamps in every export), so saving the same run folder
+    twice, or a rerun of an unchanged scenario, finds the version saved the first time.  None when there is none.
+    """
+    import hashlib
+
+    files = run_artifacts(run_dir)
+    if "scenario.yaml" not in files:
+        raise GisplanError(f"{run_dir} is not a run folder: it has no scenario.yaml (không phải thư mục kết quả)")
+    # the text as save_run stores it (read as UTF-8 text, so line endings are those of the file)
+    scenario_sha = hashlib.sha256(files["scenario.yaml"].decode("utf-8").encode("utf-8")).hexdigest()
+    artifacts = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
+    for version in store.log(scenario_name=name):
+        if version.scenario_sha256 == scenario_sha and {a.name: a.sha256 for a in version.artifacts} == artifacts:
+            return version
+    return None
+
+
+def review_version(
+    store: VersionStore, version_id: str, *, status: str, reviewer: str, comment: str, shown_status: str
+) -> Version:
+    """Record a review of the version ``version_id`` a reviewer sees, whose status they see as ``shown_status``.
+
+    The review is bound to that version: a full id (not a prefix, not ``name@latest``), a status that has not
+    moved since the page showed it (another reviewer may have reviewed it meanwhile), and a status that changes
+    (a review that keeps the status is refused: a comment alone is not a decision).
+
+    Raises
+    ------
+    StoreError
+        When the id is unknown, the status moved since it was shown, ``status`` equals the current status, or
+        :data:`~gisplan.store.versions.TRANSITIONS` does not allow the change.
+    """
+    from gisplan._errors import StoreError
+
+    version = store.get(version_id)
+    if version.id != version_id:
+        raise StoreError(f"review needs the full version id, got {version_id!r} (cần mã phiên bản đầy đủ)")
+    if version.status != shown_status:
+        raise StoreError(
+            f"version {version.short_id} is now {version.status!r}, not {shown_status!r} as shown: "
+            "someone reviewed it meanwhile; reload the page "
+            f"(phiên bản {version.short_id} đã đổi trạng thái; hãy tải lại trang)"
+        )
+    if status == version.status:
+        raise StoreError(
+            f"version {version.short_id} is already {status!r}; choose another status "
+            f"(phiên bản {version.short_id} đã ở trạng thái này; hãy chọn trạng thái khác)"
+        )
+    return store.review(version.id, status=status, reviewer=reviewer.strip(), comment=comment.strip())
+
+
 def run_title(run: RunFolder, ref: str) -> str:
     """A short label of a compared side: the scenario's title and the reference given (version id or file)."""
     try:
@@ -370,3 +429,26 @@ def compare_versions(
 def kpis_of(run_dir: str | Path) -> dict[str, Any]:
     """The KPIs a run folder recorded (``kpis.json``)."""
     return dict(json.loads((Path(run_dir) / "kpis.json").read_text(encoding="utf-8")))
+
+
+def plan_of_run(run_dir: str | Path, *, kind: str) -> Plan:
+    """The plan a run folder holds (its layers, BOQ and KPIs), as :func:`run_scenario_text` returned it.
+
+    What the app shows again after a reload, without planning again.  ``kind`` is ``"underground"`` or
+    ``"wifi"``; the plan's messages are not in the folder and come back empty.
+    """
+    run = read_run(run_dir)
+    return Plan(kind=kind, layers=dict(run.layers), boq=run.boq, kpis=dict(run.kpis))
+
+
+def download_name(prefix: str, name: str) -> str:
+    """A download's file name: ``prefix`` (scenario, date, version) then the file's own name, e.g.
+    ``duong-dong-2026-12-02-boq.xlsx``; characters a file system refuses become ``-``.
+
+    >>> download_name("Ngầm hóa/Dương Đông 2026-12-02", "boq.xlsx")
+    'Ngầm-hóa-Dương-Đông-2026-12-02-boq.xlsx'
+    """
+    import re
+
+    stem = re.sub(r'[\\/:*?"<>|\s]+', "-", f"{prefix}-{name}".strip()).strip("-.")
+    return re.sub(r"-{2,}", "-", stem) or name

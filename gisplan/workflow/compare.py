@@ -49,6 +49,17 @@ class Comparison:
     boq_phases: pd.DataFrame  # per item and phase
     kpis: pd.DataFrame  # kpi, a, b, delta
     params: pd.DataFrame  # key path, a, b
+    #: B's features of :data:`DIFF_LAYERS` that are the same in A (layer, key; geometry in METRIC_CRS): the plan
+    #: around the differences, drawn grey under them.
+    unchanged: gpd.GeoDataFrame | None = None
+
+    @property
+    def by_phase(self) -> pd.DataFrame:
+        """The BOQ amount of each phase (year) in A and in B and its difference B - A, phases in order.
+
+        A plan that only moves work between years changes nothing in its total and everything here.
+        """
+        return phase_differences(self.boq_phases)
 
     @property
     def is_empty(self) -> bool:
@@ -65,6 +76,7 @@ class Comparison:
         return {
             "features": {f"{k[0]}.{k[1]}": int(v) for k, v in counts.items()},
             "amount_delta_vnd": int(self.boq_items["amount_delta_vnd"].sum()) if len(self.boq_items) else 0,
+            "phases_changed": int((self.by_phase["amount_delta_vnd"] != 0).sum()),
             "kpis_changed": int(self.kpis["changed"].sum()) if len(self.kpis) else 0,
             "params_changed": len(self.params),
         }
@@ -72,17 +84,41 @@ class Comparison:
 
 def compare_runs(a: RunFolder, b: RunFolder) -> Comparison:
     """Compare two run folders (A is the reference, B the proposal: deltas are B - A)."""
+    unchanged: list[dict[str, Any]] = []
     return Comparison(
-        features=_feature_diff(a.layers, b.layers),
+        features=_feature_diff(a.layers, b.layers, unchanged=unchanged),
         boq_items=_boq_diff(a.boq, b.boq, ["item_code"]),
         boq_phases=_boq_diff(a.boq, b.boq, ["item_code", "phase"]),
         kpis=_kpi_diff(a.kpis, b.kpis),
         params=_param_diff(a.scenario_text, b.scenario_text),
+        unchanged=gpd.GeoDataFrame(unchanged, geometry="geometry", crs=METRIC_CRS)
+        if unchanged
+        else gpd.GeoDataFrame({"layer": [], "key": []}, geometry=[], crs=METRIC_CRS),
     )
 
 
-def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+def phase_differences(boq_phases: pd.DataFrame) -> pd.DataFrame:
+    """Per phase (year): ``amount_a_vnd``, ``amount_b_vnd`` and ``amount_delta_vnd`` (integers, B - A) from the
+    per-item-and-phase BOQ difference (:attr:`Comparison.boq_phases`)."""
+    cols = ["phase", "amount_a_vnd", "amount_b_vnd", "amount_delta_vnd"]
+    if boq_phases.empty or "phase" not in boq_phases.columns:
+        return pd.DataFrame(columns=cols)
+    frame = boq_phases.assign(phase=boq_phases["phase"].astype(str))
+    out = frame.groupby("phase", sort=True)[cols[1:]].sum().reset_index()
+    for c in cols[1:]:
+        out[c] = out[c].astype("int64")
+    return out[cols]
+
+
+def _feature_diff(
+    la: Mapping[str, gpd.GeoDataFrame],
+    lb: Mapping[str, gpd.GeoDataFrame],
+    *,
+    unchanged: list[dict[str, Any]] | None = None,
+) -> gpd.GeoDataFrame:
     """Features added, removed and changed per layer of :data:`DIFF_LAYERS`, keyed by id or by geometry.
+
+    ``unchanged``, when given, receives a row (layer, key, geometry in B) per feature that is the same in both.
 
     Vectorised over the features (keys, attribute and geometry comparisons); Python loops only build the rows
     of the features that differ.
@@ -127,6 +163,9 @@ def _feature_diff(la: Mapping[str, gpd.GeoDataFrame], lb: Mapping[str, gpd.GeoDa
                 if moved[i]:
                     parts.append("geometry moved")
                 rows.append(_row(name, k, "changed", "; ".join(parts), geom_b[pos_b[i]]))
+            elif unchanged is not None:
+                row = _row(name, k, "unchanged", "", geom_b[ib[k]])
+                unchanged.append({"layer": row["layer"], "key": row["key"], "geometry": row["geometry"]})
     if not rows:
         return gpd.GeoDataFrame({"layer": [], "key": [], "change": [], "detail": []}, geometry=[], crs=crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
@@ -204,6 +243,27 @@ def _same(a: Any, b: Any) -> bool:
         except (TypeError, ValueError):
             return False
     return bool(a == b)
+
+
+def feature_change_text(detail: str, lang: str) -> str:
+    """A feature's change (the ``detail`` of :attr:`Comparison.features`, ``"phase: 2027 -> 2028; geometry
+    moved"``) for a reader of ``lang``: columns and coded values labelled, ``→`` between the two values."""
+    from gisplan.i18n import column_label, t, value_label
+
+    parts = []
+    for part in filter(None, (p.strip() for p in str(detail or "").split("; "))):
+        if part == "geometry moved":
+            parts.append(t("compare.moved", lang))
+            continue
+        column, sep, change = part.partition(": ")
+        before, arrow, after = change.partition(" -> ")
+        if not sep or not arrow:
+            parts.append(part)
+            continue
+        parts.append(
+            f"{column_label(column, lang)}: {value_label(column, before, lang)} → {value_label(column, after, lang)}"
+        )
+    return "; ".join(parts)
 
 
 def _fmt(v: Any) -> str:
@@ -336,7 +396,12 @@ def _yaml(v: Any) -> str:
 # outputs
 # ------------------------------------------------------------------------------------------------------------
 CHANGE_COLOURS = {"added": "#1a9641", "removed": "#d7191c", "changed": "#fdae61"}
-_CHANGE_LABELS = {"added": "Thêm mới / added", "removed": "Bỏ đi / removed", "changed": "Thay đổi / changed"}
+_CHANGE_LABELS = {
+    "added": "Thêm mới / added",
+    "removed": "Bỏ đi / removed",
+    "changed": "Thay đổi / changed",
+    "unchanged": "Không đổi / unchanged",
+}
 
 
 def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
@@ -354,6 +419,7 @@ def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
         "Tóm tắt - Summary": pd.DataFrame(rows, columns=["item", "value"]),
         "KPI": kpis,
         "BOQ theo hạng mục - by item": c.boq_items,
+        "Theo năm - by year": c.by_phase,
         "BOQ theo giai đoạn - by phase": c.boq_phases,
         "Tham số - Parameters": c.params,
         "Đối tượng - Features": feats,
@@ -363,15 +429,31 @@ def comparison_tables(c: Comparison) -> dict[str, pd.DataFrame]:
 _SUMMARY_LABELS = {
     "features": "Đối tượng / Features",
     "amount_delta_vnd": "Chênh lệch kinh phí (VND) / Cost difference (VND)",
+    "phases_changed": "Số năm có chi phí thay đổi / Years whose cost changed",
     "kpis_changed": "Số chỉ tiêu thay đổi / KPIs changed",
     "params_changed": "Số tham số thay đổi / Parameters changed",
 }
 
 
-def comparison_map(features: gpd.GeoDataFrame, context: Mapping[str, gpd.GeoDataFrame] | None = None) -> Any:
-    """A folium map of the differences: added green, removed red, changed orange, over the context layers."""
+def comparison_map(
+    features: gpd.GeoDataFrame,
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
+    *,
+    unchanged: gpd.GeoDataFrame | None = None,
+) -> Any:
+    """A folium map of the differences: added green, removed red, changed orange, over the context layers and
+    the ``unchanged`` part of the plan (grey)."""
 
     m = base_map(dict(context or {}), fit=[features])  # open on what changed
+    if unchanged is not None and len(unchanged):
+        add_layer(
+            m,
+            unchanged,
+            kind="diff",
+            name=_CHANGE_LABELS["unchanged"],
+            style={"color": "#868e96", "fillColor": "#868e96", "weight": 3, "radius": 3, "fillOpacity": 0.5},
+            popup_columns=["layer", "key"],
+        )
     for change, colour in CHANGE_COLOURS.items():
         part = features[features["change"] == change] if len(features) else features
         if len(part) == 0:
@@ -398,7 +480,7 @@ def write_comparison(
     out.mkdir(parents=True, exist_ok=True)
     tables = comparison_tables(c)
     compare_to_xlsx(tables, out / "compare.xlsx", title=title)
-    m = comparison_map(c.features, context)
+    m = comparison_map(c.features, context, unchanged=c.unchanged)
     body = [
         f"<h1>{_esc(title or 'So sánh phương án / Plan comparison')}</h1>",
         "<p>A = phương án gốc / reference, B = phương án đề xuất / proposal; chênh lệch = B - A. "

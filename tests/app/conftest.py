@@ -28,3 +28,9 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_gpkg(tiny_layers(), tmp_path / "tiny.gpkg")
     monkeypatch.setenv("GISPLAN_PROJECT", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every app test has its own version store and user folders (never the tester's own)."""
+    monkeypatch.setenv("GISPLAN_STORE", str(tmp_path / "autouse-store" / "store.sqlite"))

@@ -112,3 +112,12 @@ def is_local(url: str) -> bool:
     if parsed.scheme in ("data", "blob", "about", "chrome-error"):
         return True
     return parsed.hostname in ("127.0.0.1", "localhost")
+
+
+def tiny_project(path: Path) -> Path:
+    """Write the tiny Dương Đông project of ``tests/tiny_project.py`` to the GeoPackage ``path``."""
+    from tiny_project import tiny_frames
+
+    from gisplan.io.layers import write_gpkg
+
+    return write_gpkg(tiny_frames(), path)

@@ -11,8 +11,8 @@ import pytest
 from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
 from shapely.geometry import LineString, Point, Polygon
 
-from gisplan.io.crs import METRIC_CRS
 from gisplan.i18n import both, t
+from gisplan.io.crs import METRIC_CRS
 
 pytestmark = pytest.mark.browser
 PlaywrightError = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").Error
@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
 
 def _open_map(op: OfflinePage, server: StreamlitServer) -> Any:
     page = op.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     page.wait_for_selector(MAP_IFRAME, timeout=90_000)
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=60_000)

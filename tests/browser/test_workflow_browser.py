@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Iterat
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GISPLAN_STORE", str(store_path))
+        (store_path.parent / "tmp").mkdir(exist_ok=True)
+        mp.setenv("TMPDIR", str(store_path.parent / "tmp"))  # the server's temporary folders, watched by a test
         srv = start_streamlit(demo_gpkg_path(), home)
     yield srv
     stop_streamlit(srv)
@@ -65,7 +69,7 @@ def _zoom_to(page: Any, lat: float, lon: float, zoom: int) -> None:
 
 
 def test_draw_run_save_and_download_the_boq(
-    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, tmp_path: Path
+    offline_page: OfflinePage, server: StreamlitServer, screenshot_dir: Path, tmp_path: Path, store_path: Path
 ) -> None:
     import openpyxl
 
@@ -88,23 +92,65 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_role("button", name=t("app.run.button", "vi")).click()
     page.get_by_text(t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
     page.get_by_text(t("kpi.steiner_gap", "vi")).wait_for(timeout=TIMEOUT)
+    # the run's progress stays where it was asked for, closed, in Vietnamese, without server paths
+    done = page.locator('[data-testid="stExpander"]').filter(has_text=t("app.run.done", "vi", s="")[:20])
+    done.first.wait_for(timeout=TIMEOUT)
+    body = page.locator("body").inner_text()
+    assert "/tmp" not in body and "writing" not in body and "Planning" not in body, body[:2000]
     cost = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.cost_bn", "vi"))
-    assert "…" not in cost.locator('[data-testid="stMetricValue"]').inner_text()  # the total fits its column
+    cost_text = cost.locator('[data-testid="stMetricValue"]').inner_text()
+    assert "…" not in cost_text  # the total fits its column
+    # one number format, the language's (Babel vi_VN): decimal comma, thousands dot
+    assert re.fullmatch(r"\d{1,3}(\.\d{3})*,\d{2}", cost_text), cost_text
+    trench = page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.trench_km", "vi"))
+    trench_vi = trench.locator('[data-testid="stMetricValue"]').inner_text()
+    assert re.fullmatch(r"\d+,\d{2} km", trench_vi), trench_vi
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    trench_en = (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text=t("kpi.trench_km", "en"))
+        .locator('[data-testid="stMetricValue"]')
+    )
+    trench_en.wait_for(timeout=TIMEOUT)
+    assert trench_en.inner_text() == trench_vi.replace(",", "."), (trench_vi, trench_en.inner_text())
+    page.locator('[data-testid="stSidebar"]').get_by_text("Tiếng Việt", exact=True).click()
+    page.get_by_text(t("kpi.trench_km", "vi")).first.wait_for(timeout=TIMEOUT)
     page.get_by_text("Mã hạng mục").first.wait_for(state="attached", timeout=TIMEOUT)  # BOQ headers in Vietnamese
     page.get_by_text("Xây dựng").first.wait_for(state="attached", timeout=TIMEOUT)  # category 'civil', labelled
     _map_frame(page)
     page.screenshot(path=str(screenshot_dir / "underground_result.png"), full_page=True)
 
+    # a reload keeps the zone and the result (kept per user on disk, not only in the tab)
+    page.reload(wait_until="domcontentloaded")
+    page.get_by_text(t("app.ug.zones", "vi", n=1)).wait_for(timeout=TIMEOUT)
+    page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.trench_km", "vi")).wait_for(timeout=TIMEOUT)
+    _map_frame(page)
+    users = [p for p in (store_path.parent / "app-users").iterdir() if p.is_dir()]
+    assert len(users) == 1 and (users[0] / "state.json").is_file()
+    assert len(list((users[0] / "work").glob("run-*-underground"))) == 1  # in the user's folder, not in /tmp
+    assert not list((store_path.parent / "tmp").glob("gisplan-app-*"))  # no temporary folder left per session
+
     _nav(page, "app.scenarios")
     page.get_by_label(t("app.save.author", "vi")).fill("Lan")
     page.get_by_label(t("app.save.message", "vi")).fill("vẽ trên bản đồ")
     page.get_by_role("button", name=t("app.save.button", "vi")).click()
-    page.get_by_text(t("app.save.done", "vi", id="")).first.wait_for(timeout=TIMEOUT)
+    saved = page.get_by_text(t("app.save.done", "vi", id="")).first
+    saved.wait_for(timeout=TIMEOUT)
+    short = saved.inner_text().split()[-1]
+    # the version just saved is the one open: the review form is bound to it
+    page.get_by_role("button", name=t("app.review.for", "vi", id=short)).wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(screenshot_dir / "scenarios_saved.png"), full_page=True)
+    page.get_by_role("button", name=t("app.save.button", "vi")).click()  # the same run again: a warning
+    page.get_by_text(t("app.save.identical", "vi", id=short)).wait_for(timeout=TIMEOUT)
 
     _nav(page, "app.export")
     with page.expect_download(timeout=TIMEOUT) as dl:
-        page.get_by_role("button", name="boq.xlsx").click()
+        page.get_by_role("button", name="boq.xlsx").first.click()  # the last run's (a saved version's follow)
+    # named by scenario and date (Vietnam's), not "boq.xlsx"
+    from gisplan.outputs.formatting import VIETNAM_TIME
+
+    today = datetime.now(VIETNAM_TIME).date().isoformat()
+    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", dl.value.suggested_filename), dl.value.suggested_filename
     target = tmp_path / "boq.xlsx"
     dl.value.save_as(target)
     wb = openpyxl.load_workbook(target)
@@ -117,9 +163,9 @@ def _seed_versions(store_path: Path, tmp_path: Path) -> list[str]:
     """Two saved versions of a small-zone plan (yearly budgets 12 and 0.5 billion VND)."""
     import yaml
 
-    from gisplan.workflow.scenario import parse_scenario
     from gisplan.store.versions import VersionStore
     from gisplan.workflow.runs import run_artifacts, run_scenario, write_run
+    from gisplan.workflow.scenario import parse_scenario
 
     zone = gpd.GeoSeries([Point(LON, LAT)], crs="EPSG:4326").to_crs("EPSG:32648").buffer(150, 8).to_crs("EPSG:4326")
     store = VersionStore(store_path)
@@ -164,6 +210,14 @@ def test_compare_two_versions(
     page.get_by_text("Cáp treo thu hồi (km)").first.wait_for(state="attached", timeout=TIMEOUT)  # not aerial_km_removed
     frame = page.frame_locator(MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
+    # the smaller yearly budget spreads the same work over more years: the differences by year are shown
+    page.get_by_text(t("app.compare.by_phase", "vi")).wait_for(timeout=TIMEOUT)
+    phases = page.locator('[data-testid="stMetric"]').filter(has_text=t("app.compare.phases_changed", "vi"))
+    assert int(phases.locator('[data-testid="stMetricValue"]').inner_text()) > 0
+    page.get_by_text(t("app.compare.features", "vi")).wait_for(timeout=TIMEOUT)
+    page.get_by_text("Giai đoạn: 2027 →").first.wait_for(state="attached", timeout=TIMEOUT)  # what changed
+    legend = frame.locator(".gisplan-legend").inner_text()
+    assert "Không đổi / unchanged" in legend or "Thay đổi / changed" in legend, legend
     page.screenshot(path=str(screenshot_dir / "compare.png"), full_page=True)
     assert offline_page.blocked == [], offline_page.blocked
 
@@ -175,7 +229,7 @@ def test_upload_with_a_bad_row_lists_its_problem(offline_page: OfflinePage, serv
         crs="EPSG:4326",
     )
     page = offline_page.page
-    page.goto(f"{server.url}/map", wait_until="domcontentloaded")
+    page.goto(f"{server.url}/", wait_until="domcontentloaded")
     page.get_by_role("heading", name=t("app.map", "vi")).first.wait_for(timeout=TIMEOUT)
     page.get_by_text(t("app.upload", "vi")).first.click()
     page.locator('input[type="file"]').set_input_files(
