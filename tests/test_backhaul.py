@@ -7,8 +7,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from gisplan._errors import CRSError, PlanningError
-from gisplan.wifi.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.catalog._catalog import load_catalog
+from gisplan.wifi.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
 
 CRS = "EPSG:32648"
 
@@ -130,8 +130,8 @@ def test_site_far_from_every_road_gets_no_fibre_option_but_still_a_backhaul():
     import geopandas as gpd
     from shapely.geometry import LineString, Point
 
-    from gisplan.wifi.backhaul import backhaul_options
     from gisplan.routing.graph import graph_from_roads
+    from gisplan.wifi.backhaul import backhaul_options
 
     crs = "EPSG:32648"
     roads = gpd.GeoDataFrame(

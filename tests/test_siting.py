@@ -190,3 +190,40 @@ def test_reproduces_spopt_san_francisco_mclp() -> None:
     assert result.status == "optimal"
     assert int((~result.covered).sum()) == 21
     assert 100.0 * result.covered.mean() == pytest.approx(89.75609756097561)
+
+
+def _overlapping_instance(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small instances where most rows are seen by two or more sites (where a double count would show)."""
+    rng = np.random.default_rng(1000 + seed)
+    n_rows, n_sites = int(rng.integers(3, 10)), int(rng.integers(2, 7))
+    coverage = rng.random((n_rows, n_sites)) < 0.55
+    weights = rng.integers(1, 30, n_rows).astype(float)
+    costs = rng.integers(1, 12, n_sites).astype(float)
+    return coverage, weights, costs
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_covered_weight_counts_each_row_once_against_brute_force(seed: int) -> None:
+    """The covered weight is the weight of the union of the chosen sites' rows: a row seen by two chosen sites
+    counts once, and the optimum found equals the brute-force optimum of that union."""
+    from gisplan.wifi import _siting_solve
+
+    coverage, weights, costs = _overlapping_instance(seed)
+    budget = max(float(costs.sum()) / 2, float(costs.min()))
+    for method in ("auto", "heuristic"):
+        result = maximize_coverage(coverage, weights, budget=budget, site_costs=costs, method=method)
+        union = coverage[:, result.selected].any(axis=1)
+        assert result.covered_weight == float(weights[union].sum())
+        assert result.covered.tolist() == union.tolist()
+        assert result.covered_weight <= _brute_max(coverage, weights, costs, budget, None)
+    assert result.bound >= _brute_max(coverage, weights, costs, budget, None) - 1e-9
+    auto = maximize_coverage(coverage, weights, budget=budget, site_costs=costs)
+    assert auto.covered_weight == _brute_max(coverage, weights, costs, budget, None)
+    # the solver's own counter, on every subset of sites
+    a_csc = sp.csc_matrix(coverage)
+    for k in range(coverage.shape[1] + 1):
+        for subset in itertools.combinations(range(coverage.shape[1]), k):
+            chosen = np.zeros(coverage.shape[1], dtype=bool)
+            chosen[list(subset)] = True
+            expected = float(weights[coverage[:, list(subset)].any(axis=1)].sum()) if subset else 0.0
+            assert _siting_solve.covered_value(a_csc, weights, chosen) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -34,10 +35,8 @@ from gisplan.wifi.backhaul import backhaul_items, backhaul_options, chosen_backh
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.params import Progress, WifiParams
 from gisplan.wifi.radio import line_of_sight, open_elevation
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import cover_all, maximize_coverage
-
-#: VND per site kept out of the budget for the BOQ's rounding (AP, mast, solar lines and the contingency line).
-_ROUNDING_VND_PER_SITE = 10
 
 
 def _tick(progress: Progress | None, fraction: float, message: str) -> None:
@@ -89,16 +88,88 @@ def _coverage_matrix(
     return matrix, len(unchecked)
 
 
-def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catalog, progress: Progress | None) -> Plan:
+@dataclass
+class _Context:
+    """What the steps of :func:`run` hand to each other (filled in as the plan is built)."""
+
+    cat: Catalog
+    p: WifiParams
+    cfg: WifiSettings
+    crs: Any
+    L: dict[str, Any]
+    years: float
+    messages: list[str] = field(default_factory=list)
+    unserved: Any = None
+    hq_all: Any = None
+    hq_ok: Any = None
+    hq_needed: list[Any] = field(default_factory=list)
+    cand: Any = None
+    profiles: list[Any] = field(default_factory=list)
+    options: Any = None
+    best: Any = None
+    cov: sp.csc_matrix | None = None
+    col_site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    col_prof: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    col_cost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    col_total: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    selected: list[int] = field(default_factory=list)
+    status: str = "optimal"
+    gap: float = 0.0
+    bound: float | None = None
+
+
+def run(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    p: WifiParams,
+    *,
+    catalog: Catalog,
+    progress: Progress | None,
+    settings: WifiSettings | None = None,
+) -> Plan:
+    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each."""
     cat = catalog
     crs, L = _prepare(layers, p)
-    settlements, sites = L["settlements"], L["sites"]
-    assert settlements is not None and sites is not None
-    messages: list[str] = []
-    _tick(progress, 0.05, "demand")
     years = float(
         cat.param("satellite_horizon_years") if p.satellite_horizon_years is None else p.satellite_horizon_years
     )
+    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years)
+    _tick(progress, 0.05, "demand")
+    demand, focus = _unserved_demand(ctx)
+    _commune_hqs_to_connect(ctx)
+    if len(demand) == 0 and not ctx.hq_needed:
+        return _nothing_to_build(ctx, focus)
+    _tick(progress, 0.15, "candidates")
+    ctx.profiles = _profiles(cat, p.profiles)
+    _usable_candidates(ctx, demand)
+    _tick(progress, 0.3, "backhaul")
+    graph = _road_graph(L["roads"], cat, ctx.messages)
+    ctx.options = backhaul_options(
+        ctx.cand, fibre_sites=_fibre_sites(L["sites"]), land=L["land"], graph=graph, catalog=cat,
+        elevation=p.elevation, horizon_years=years, settings=ctx.cfg,
+    )  # fmt: skip
+    ctx.best = chosen_backhaul(ctx.options)
+    _tick(progress, 0.5, "coverage")
+    _column_costs(ctx)
+    _coverage(ctx, demand)
+    _tick(progress, 0.6, "selection")
+    _column_totals(ctx)
+    _select(ctx)
+    _tick(progress, 0.8, "outputs")
+    return _outputs(ctx)
+
+
+def _fibre_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The sites with fibre (``has_fibre`` true; the column is optional and defaults to False)."""
+    if "has_fibre" not in sites.columns:
+        return sites.iloc[:0]
+    return sites[sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
+
+
+def _unserved_demand(ctx: _Context) -> tuple[gpd.GeoDataFrame, Any]:
+    """The settlements outside good coverage, inside the focus, with a weight: the demand (index reset) and the
+    ``settlements_unserved`` layer (``ctx.unserved``) with their classes; returns (demand, focus)."""
+    p, L, crs = ctx.p, ctx.L, ctx.crs
+    settlements, sites = L["settlements"], L["sites"]
     served = served_mask(settlements, L["coverage"], p.coverage_technologies, p.min_quality)
     focus = as_geometry(p.focus, crs, "focus")
     in_focus = (
@@ -106,35 +177,13 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
         if focus is None
         else np.asarray(shapely.intersects(focus, np.asarray(settlements.geometry)))
     )
-    word_vi = {"population": "dân số", "households": "số hộ"}[p.weight]
-    if p.weight not in settlements.columns:
-        raise PlanningError(
-            f"the settlements layer has no {p.weight!r} column for weight={p.weight!r}; add it or choose the other "
-            f"weight / Lớp điểm dân cư thiếu cột {word_vi}"
-        )
-    weight = pd.to_numeric(settlements[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
-    no_weight = ~served & in_focus & ~(weight > 0)
-    if no_weight.any():
-        ids = settlements.loc[no_weight, "settlement_id"].astype(str).tolist()
-        listed = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-        if not (~served & in_focus & (weight > 0)).any():
-            raise PlanningError(
-                f"{len(ids)} settlement(s) lie outside good coverage but none has a {p.weight} above 0 ({listed}); "
-                f"fill the {p.weight!r} column or use the other weight / Các điểm dân cư chưa được phủ sóng đều "
-                f"thiếu số liệu {word_vi}"
-            )
-        messages.append(
-            f"{len(ids)} settlement(s) outside good coverage have no {p.weight} (empty or 0) and are left out of the "
-            f"plan: {listed}. / {len(ids)} điểm dân cư chưa được phủ sóng không có số liệu {word_vi}, không được tính."
-        )
+    weight = _weights(settlements, p.weight)
+    _check_weights(ctx, settlements, ~served & in_focus, weight)
     demand = settlements[~served & in_focus & (weight > 0)].copy()
-    if "has_fibre" not in sites.columns:
-        sites = sites.assign(has_fibre=False)  # an optional column of the schema (default False)
-    fibre_sites = sites[sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
     classes = classify(
         demand,
         land=L["land"],
-        fibre_sites=fibre_sites,
+        fibre_sites=_fibre_sites(sites),
         exchanges=sites[sites["kind"] == "exchange"],
         border=as_geometry(p.border, crs, "border"),
         border_distance_m=p.border_distance_km * 1000.0,
@@ -145,41 +194,85 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
     unserved["weight"] = pd.to_numeric(demand[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
     unserved["covered_by"] = ""
     unserved = gpd.GeoDataFrame(unserved.loc[:, list(UNSERVED_COLUMNS)], geometry=list(demand.geometry), crs=crs)
-    unserved = unserved.reset_index(drop=True)
-    demand = demand.reset_index(drop=True)
+    ctx.unserved = unserved.reset_index(drop=True)
+    return demand.reset_index(drop=True), focus
 
-    # commune HQs to connect: no fibre and outside good coverage
-    hq_all = sites[sites["kind"] == "commune_hq"]
-    hq_ok = hq_all["has_fibre"].astype("boolean").fillna(False).astype(bool).to_numpy() | served_mask(
-        hq_all, L["coverage"], p.coverage_technologies, p.min_quality
-    )
-    hq_needed = list(hq_all.loc[~hq_ok, "site_id"]) if p.connect_all_commune_hq else []
-    if len(demand) == 0 and not hq_needed:
-        where = " inside the focus area" if focus is not None else ""
-        return _empty_plan(
-            crs,
-            unserved,
-            p,
-            f"No unserved settlement{where}: every settlement lies inside {'/'.join(p.coverage_technologies)} "
-            f"coverage of quality '{p.min_quality}' or better, and every commune People's Committee is connected; "
-            "nothing to build.",
-            f"Không có điểm dân cư nào chưa được phục vụ{' trong vùng chọn' if focus is not None else ''}: mọi điểm "
-            f"đều có vùng phủ {'/'.join(p.coverage_technologies)} chất lượng '{p.min_quality}' trở lên và mọi UBND xã "
-            "đã được kết nối; không cần xây dựng.",
+
+def _weights(settlements: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """The weight column as floats (empty or non-numeric: 0); an error naming it when it is missing."""
+    if column not in settlements.columns:
+        word_vi = {"population": "dân số", "households": "số hộ"}[column]
+        raise PlanningError(
+            f"the settlements layer has no {column!r} column for weight={column!r}; add it or choose the other "
+            f"weight / Lớp điểm dân cư thiếu cột {word_vi}"
         )
+    return pd.to_numeric(settlements[column], errors="coerce").fillna(0).to_numpy(dtype=float)
 
-    _tick(progress, 0.15, "candidates")
-    profiles = _profiles(cat, p.profiles)
-    max_reach = max(r for *_, r in profiles)
-    cand = _candidates(sites, p, crs, demand, max_reach)
+
+def _check_weights(ctx: _Context, settlements: gpd.GeoDataFrame, wanted: np.ndarray, weight: np.ndarray) -> None:
+    """Unserved settlements without a weight: named in a message, or an error when no unserved one has one."""
+    p = ctx.p
+    word_vi = {"population": "dân số", "households": "số hộ"}[p.weight]
+    no_weight = wanted & ~(weight > 0)
+    if not no_weight.any():
+        return
+    ids = settlements.loc[no_weight, "settlement_id"].astype(str).tolist()
+    listed = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    if not (wanted & (weight > 0)).any():
+        raise PlanningError(
+            f"{len(ids)} settlement(s) lie outside good coverage but none has a {p.weight} above 0 ({listed}); "
+            f"fill the {p.weight!r} column or use the other weight / Các điểm dân cư chưa được phủ sóng đều "
+            f"thiếu số liệu {word_vi}"
+        )
+    ctx.messages.append(
+        f"{len(ids)} settlement(s) outside good coverage have no {p.weight} (empty or 0) and are left out of the "
+        f"plan: {listed}. / {len(ids)} điểm dân cư chưa được phủ sóng không có số liệu {word_vi}, không được tính."
+    )
+
+
+def _commune_hqs_to_connect(ctx: _Context) -> None:
+    """Commune People's Committee sites without fibre and outside good coverage (``ctx.hq_needed``)."""
+    p, L = ctx.p, ctx.L
+    hq_all = L["sites"][L["sites"]["kind"] == "commune_hq"]
+    has_fibre = (
+        hq_all["has_fibre"].astype("boolean").fillna(False).astype(bool).to_numpy()
+        if "has_fibre" in hq_all.columns
+        else np.zeros(len(hq_all), dtype=bool)
+    )
+    ctx.hq_all = hq_all
+    ctx.hq_ok = has_fibre | served_mask(hq_all, L["coverage"], p.coverage_technologies, p.min_quality)
+    ctx.hq_needed = list(hq_all.loc[~ctx.hq_ok, "site_id"]) if p.connect_all_commune_hq else []
+
+
+def _nothing_to_build(ctx: _Context, focus: Any) -> Plan:
+    p = ctx.p
+    where = " inside the focus area" if focus is not None else ""
+    return _empty_plan(
+        ctx.crs,
+        ctx.unserved,
+        p,
+        f"No unserved settlement{where}: every settlement lies inside {'/'.join(p.coverage_technologies)} "
+        f"coverage of quality '{p.min_quality}' or better, and every commune People's Committee is connected; "
+        "nothing to build.",
+        f"Không có điểm dân cư nào chưa được phục vụ{' trong vùng chọn' if focus is not None else ''}: mọi điểm "
+        f"đều có vùng phủ {'/'.join(p.coverage_technologies)} chất lượng '{p.min_quality}' trở lên và mọi UBND xã "
+        "đã được kết nối; không cần xây dựng.",
+    )
+
+
+def _usable_candidates(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
+    """Candidate sites (``ctx.cand``), those without mains power dropped (``require_power``) or given solar."""
+    p, messages = ctx.p, ctx.messages
+    max_reach = max(r for *_, r in ctx.profiles)
+    cand = _candidates(ctx.L["sites"], p, ctx.crs, demand, max_reach)
     no_power = cand.loc[~cand["has_power"], "site_id"].astype(str).tolist()
     if no_power and p.require_power:
         messages.append(
             f"{len(no_power)} candidate site(s) without mains power excluded (require_power): {', '.join(no_power)}. "
             f"/ Loại {len(no_power)} vị trí không có điện lưới: {', '.join(no_power)}."
         )
-        dropped_hq = [s for s in hq_needed if s in set(no_power)]
-        hq_needed = [s for s in hq_needed if s not in set(no_power)]
+        dropped_hq = [s for s in ctx.hq_needed if s in set(no_power)]
+        ctx.hq_needed = [s for s in ctx.hq_needed if s not in set(no_power)]
         if dropped_hq:
             messages.append(
                 f"Commune HQ site(s) without power not connected (require_power): {', '.join(map(str, dropped_hq))}. "
@@ -197,16 +290,12 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
             "add extra_candidates or set generate_candidates=True / Không còn vị trí ứng viên nào: thêm loại vị trí, "
             "vẽ thêm vị trí hoặc cho phép tạo cột mới"
         )
+    ctx.cand = cand
 
-    _tick(progress, 0.3, "backhaul")
-    graph = _road_graph(L["roads"], cat, messages)
-    options = backhaul_options(
-        cand, fibre_sites=fibre_sites, land=L["land"], graph=graph, catalog=cat, elevation=p.elevation,
-        horizon_years=years,
-    )  # fmt: skip
-    best = chosen_backhaul(options)
 
-    _tick(progress, 0.5, "coverage")
+def _column_costs(ctx: _Context) -> None:
+    """One column per (candidate, profile): its site, profile and cost (AP, mast if too low, solar, backhaul)."""
+    cat, cand, profiles = ctx.cat, ctx.cand, ctx.profiles
     n_p = len(profiles)
     heights = pd.to_numeric(cand["height_m"], errors="coerce").to_numpy(dtype=float)
     col_site = np.repeat(np.arange(len(cand)), n_p)
@@ -215,173 +304,241 @@ def run(layers: Mapping[str, gpd.GeoDataFrame], p: WifiParams, *, catalog: Catal
     prof_h = np.array([pr.height_m for _, pr, _, _ in profiles])
     needs_mast = ~(heights[col_site] >= prof_h[col_prof])  # NaN height -> mast
     needs_solar = ~cand["has_power"].to_numpy(dtype=bool)[col_site]
-    bh_cost = best.loc[cand["site_id"], "cost_vnd"].to_numpy(dtype=np.int64)[col_site]
-    col_cost = (
+    bh_cost = ctx.best.loc[cand["site_id"], "cost_vnd"].to_numpy(dtype=np.int64)[col_site]
+    ctx.col_site, ctx.col_prof = col_site, col_prof
+    ctx.col_cost = (
         ap_price[col_prof] + needs_mast * cat.price("MAST.15M") + needs_solar * cat.price("POWER.SOLAR") + bh_cost
     ).astype(np.int64)
-    cov, unchecked = _coverage_matrix(demand, cand, profiles, p.elevation, crs) if len(demand) else (None, 0)
+
+
+def _coverage(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
+    """The coverage matrix (``ctx.cov``, None without demand) and messages on what line of sight checked."""
+    p = ctx.p
+    cov, unchecked = (None, 0)
+    if len(demand):
+        cov, unchecked = _coverage_matrix(demand, ctx.cand, ctx.profiles, p.elevation, ctx.crs)
+    ctx.cov = cov
     if unchecked:
-        messages.append(
+        ctx.messages.append(
             f"Line of sight not checked for {unchecked} site-settlement link(s) whose path leaves the elevation "
             "raster (counted as in range); use a raster that covers the whole area. / Chưa kiểm tra tầm nhìn thẳng "
             f"cho {unchecked} cặp điểm phát - điểm dân cư nằm ngoài dữ liệu độ cao."
         )
     if p.elevation is None:
-        messages.append(
+        ctx.messages.append(
             "Line of sight not checked (no elevation raster): coverage is range only. "
             "/ Chưa kiểm tra tầm nhìn thẳng (không có dữ liệu độ cao)."
         )
-    w = unserved["weight"].to_numpy(dtype=float)
 
-    # forced commune HQs: their best-covering column
-    forced_cols: list[int] = []
-    ids = cand["site_id"].tolist()
-    for sid in hq_needed:
+
+def _column_totals(ctx: _Context) -> None:
+    """What each column adds to the BOQ total (``ctx.col_total``): its cost plus the catalog's contingency and a
+    reserve for the BOQ's rounding (amounts per line and contingency per group; quantities summed per group then
+    rounded to 3 decimals, which for an item priced per km such as SUB.CABLE is worth up to 0.0005 km x its price).
+    """
+    cat, cf = ctx.cat, 1.0 + float(ctx.cat.param("contingency_share"))
+    reserve = np.array(
+        [
+            ctx.cfg.rounding_vnd_per_site
+            + sum(
+                math.ceil((0.0005 * cat.price(code) + 1.0) * cf)
+                for code, qty in backhaul_items(ctx.best.loc[sid], horizon_years=ctx.years)
+                if qty != round(qty)
+            )
+            for sid in ctx.cand["site_id"]
+        ],
+        dtype=np.int64,
+    )[ctx.col_site]
+    ctx.col_total = (np.ceil(np.round(ctx.col_cost * cf, 6)) + reserve).astype(np.int64)
+
+
+def _forced_columns(ctx: _Context, w: np.ndarray) -> list[int]:
+    """The best-covering column (then the cheapest) of each commune HQ to connect."""
+    n_p, cov = len(ctx.profiles), ctx.cov
+    ids = ctx.cand["site_id"].tolist()
+    forced: list[int] = []
+    for sid in ctx.hq_needed:
         j = ids.index(sid)
         colsj = list(range(j * n_p, (j + 1) * n_p))
         gain = [float(w[cov[:, c].nonzero()[0]].sum()) if cov is not None else 0.0 for c in colsj]
-        forced_cols.append(min(colsj, key=lambda c: (-gain[c - j * n_p], col_cost[c])))
-    forced_cost = int(col_cost[forced_cols].sum()) if forced_cols else 0
-    if forced_cols:
-        messages.append(
-            f"{len(forced_cols)} commune People's Committee site(s) without fibre or good coverage are connected "
-            f"(connect_all_commune_hq): {', '.join(map(str, hq_needed))}. / Kết nối {len(forced_cols)} UBND xã."
+        forced.append(min(colsj, key=lambda c: (-gain[c - j * n_p], ctx.col_cost[c])))
+    if forced:
+        ctx.messages.append(
+            f"{len(forced)} commune People's Committee site(s) without fibre or good coverage are connected "
+            f"(connect_all_commune_hq): {', '.join(map(str, ctx.hq_needed))}. / Kết nối {len(forced)} UBND xã."
         )
+    return forced
 
-    _tick(progress, 0.6, "selection")
-    # The budget covers the BOQ total: each site's cost plus the catalog's contingency, and a reserve for the
-    # BOQ's rounding (amounts per line and contingency per group; quantities summed per group then rounded to
-    # 3 decimals, which for an item priced per km such as SUB.CABLE is worth up to 0.0005 km x its price).
-    cf = 1.0 + float(cat.param("contingency_share"))
-    pct = f"{(cf - 1.0) * 100:g}%"
-    reserve = np.array(
-        [
-            _ROUNDING_VND_PER_SITE
-            + sum(
-                math.ceil((0.0005 * cat.price(code) + 1.0) * cf)
-                for code, qty in backhaul_items(best.loc[sid], horizon_years=years)
-                if qty != round(qty)
-            )
-            for sid in cand["site_id"]
-        ],
-        dtype=np.int64,
-    )[col_site]
-    col_total = (np.ceil(np.round(col_cost * cf, 6)) + reserve).astype(np.int64)  # what a column adds to the total
-    forced_total = int(col_total[forced_cols].sum()) if forced_cols else 0
+
+def _pct(ctx: _Context) -> str:
+    return f"{float(ctx.cat.param('contingency_share')) * 100:g}%"
+
+
+def _select(ctx: _Context) -> None:
+    """Forced commune HQs, then the rest by :func:`cover_all` or :func:`maximize_coverage` under the budget left;
+    ``ctx.selected``, and status, bound and gap of the whole selection in the units of its objective: a lower bound
+    on ``selection_cost_vnd`` (cover_all) or an upper bound on the weight covered (budget)."""
+    p, cov = ctx.p, ctx.cov
+    w = ctx.unserved["weight"].to_numpy(dtype=float)
+    forced = _forced_columns(ctx, w)
+    forced_total = int(ctx.col_total[forced].sum()) if forced else 0
     if p.budget_vnd is not None and forced_total > p.budget_vnd:
         raise PlanningError(
             f"the budget {p.budget_vnd:,} VND is below the cost of connecting the commune People's Committees "
-            f"({forced_total:,} VND with {pct} contingency, for {', '.join(map(str, hq_needed))}); raise the "
-            "budget or set connect_all_commune_hq=False / Ngân sách thấp hơn chi phí kết nối các UBND xã "
+            f"({forced_total:,} VND with {_pct(ctx)} contingency, for {', '.join(map(str, ctx.hq_needed))}); raise "
+            "the budget or set connect_all_commune_hq=False / Ngân sách thấp hơn chi phí kết nối các UBND xã "
             f"({forced_total:,} VND); tăng ngân sách hoặc bỏ chọn kết nối UBND xã"
         )
-    selected = list(forced_cols)
-    status, gap, bound = "optimal", 0.0, None
-    covered = np.zeros(len(demand), dtype=bool)
-    if cov is not None and forced_cols:
-        covered = np.asarray(cov[:, forced_cols].sum(axis=1)).ravel() > 0
-    free_cols = np.flatnonzero(~np.isin(col_site, col_site[forced_cols]))
+    covered = np.zeros(len(w), dtype=bool)
+    if cov is not None and forced:
+        covered = np.asarray(cov[:, forced].sum(axis=1)).ravel() > 0
+    free_cols = np.flatnonzero(~np.isin(ctx.col_site, ctx.col_site[forced]))
     rest = np.flatnonzero(~covered & (w > 0))
     sub = cov[rest][:, free_cols] if cov is not None and len(rest) and len(free_cols) else None
     useful = np.asarray(sub.sum(axis=0)).ravel() > 0 if sub is not None else np.zeros(0, dtype=bool)
-    chosen_free, chosen_weight = np.zeros(0, dtype=np.int64), 0.0
+    chosen_free, chosen_weight, status, bound = np.zeros(0, dtype=np.int64), 0.0, "optimal", 0.0
     if sub is not None and useful.any():
-        costs = col_cost[free_cols]
         if p.cover_all:
-            res = cover_all(sub, site_costs=costs, time_limit_s=p.time_limit_s)
-            need = forced_total + int(col_total[free_cols[res.selected]].sum())
-            if p.budget_vnd is not None and need > p.budget_vnd:
-                raise PlanningError(
-                    f"covering every unserved settlement costs {need:,} VND with {pct} contingency, above the budget "
-                    f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within "
-                    f"it / Phủ toàn bộ cần {need:,} VND, vượt ngân sách {p.budget_vnd:,} VND"
-                )
+            res = _cover_everyone(ctx, sub, free_cols, forced_total)
         else:
-            assert p.budget_vnd is not None
-            left = p.budget_vnd - forced_total
-            totals = col_total[free_cols]
-            cheapest = int(np.argmin(np.where(useful, totals, np.iinfo(np.int64).max)))
-            res = None
-            if left < totals[cheapest]:
-                c = int(free_cols[cheapest])
-                sid = ids[col_site[c]]
-                need = forced_total + int(col_total[c])
-                why = (
-                    f"the budget {p.budget_vnd:,} VND{' (after the commune HQs)' if forced_cols else ''} is below "
-                    f"the cheapest useful site: {sid} ({cand['name'].iloc[col_site[c]]}) with profile "
-                    f"{profiles[col_prof[c]][0]} costs {int(col_cost[c]):,} VND including its "
-                    f"{best.loc[sid, 'option']} backhaul, plus {pct} contingency"
-                )
-                if not forced_cols:
-                    raise PlanningError(
-                        f"{why}; raise the budget to at least {need:,} VND / Ngân sách không đủ cho điểm rẻ nhất "
-                        f"({sid}); cần ít nhất {need:,} VND"
-                    )
-                messages.append(
-                    f"Only the commune People's Committees are connected: {why}; {need:,} VND would add it. "
-                    f"/ Ngân sách chỉ đủ kết nối các UBND xã; cần {need:,} VND để thêm điểm {sid}."
-                )
-            else:
-                res = maximize_coverage(
-                    sub, w[rest], budget=float(left), site_costs=totals, time_limit_s=p.time_limit_s
-                )
+            res = _best_within_budget(ctx, sub, w[rest], free_cols, useful, forced, forced_total)
         if res is not None:
             chosen_free, chosen_weight = free_cols[res.selected], float(res.covered_weight)
-            status, gap, bound = res.status, float(res.gap), float(res.bound)
-    selected += [int(c) for c in chosen_free]
-    # bound and gap of the whole selection, forced commune HQs included, in the units of its objective: a lower
-    # bound on selection_cost_vnd (cover_all) or an upper bound on the weight covered (budget)
-    forced_weight = float(w[covered].sum())
+            status, bound = res.status, float(res.bound)
+    ctx.selected = sorted({*forced, *(int(c) for c in chosen_free)})
+    ctx.status = status
     if p.cover_all:
-        value = float(forced_cost + col_cost[chosen_free].sum())
-        bound = float(forced_cost + (bound or 0.0))
-        gap = (value - bound) / value if value > 0 else 0.0
+        forced_cost = int(ctx.col_cost[forced].sum()) if forced else 0
+        value = float(forced_cost + ctx.col_cost[chosen_free].sum())
+        ctx.bound = float(forced_cost + bound)
+        ctx.gap = (value - ctx.bound) / value if value > 0 else 0.0
     else:
+        forced_weight = float(w[covered].sum())
         value = forced_weight + chosen_weight
-        bound = forced_weight + (bound or 0.0)
-        gap = (bound - value) / bound if bound > 0 else 0.0
-    selected = sorted(set(selected))
-    _tick(progress, 0.8, "outputs")
-    return _outputs(locals())
+        ctx.bound = forced_weight + bound
+        ctx.gap = (ctx.bound - value) / ctx.bound if ctx.bound > 0 else 0.0
 
 
-def _outputs(v: dict[str, Any]) -> Plan:
-    (cat, crs, p, cand, cov, selected, profiles, col_site, col_prof, best, options) = (
-        v[k]
-        for k in ("cat", "crs", "p", "cand", "cov", "selected", "profiles", "col_site", "col_prof", "best",
-                  "options")
-    )  # fmt: skip
-    unserved, L, messages, years = v["unserved"], v["L"], v["messages"], v["years"]
+def _cover_everyone(ctx: _Context, sub: sp.csc_matrix, free_cols: np.ndarray, forced_total: int) -> Any:
+    """:func:`cover_all` on the free columns; an error when its total exceeds the budget."""
+    p = ctx.p
+    res = cover_all(sub, site_costs=ctx.col_cost[free_cols], time_limit_s=p.time_limit_s, settings=ctx.cfg)
+    need = forced_total + int(ctx.col_total[free_cols[res.selected]].sum())
+    if p.budget_vnd is not None and need > p.budget_vnd:
+        raise PlanningError(
+            f"covering every unserved settlement costs {need:,} VND with {_pct(ctx)} contingency, above the budget "
+            f"{p.budget_vnd:,} VND; raise the budget or set cover_all=False to cover the most people within "
+            f"it / Phủ toàn bộ cần {need:,} VND, vượt ngân sách {p.budget_vnd:,} VND"
+        )
+    return res
+
+
+def _best_within_budget(
+    ctx: _Context,
+    sub: sp.csc_matrix,
+    weights: np.ndarray,
+    free_cols: np.ndarray,
+    useful: np.ndarray,
+    forced: list[int],
+    forced_total: int,
+) -> Any:
+    """:func:`maximize_coverage` under the budget left after the forced HQs; ``None`` (with a message, or an
+    error when nothing is forced) when the budget left is below the cheapest useful column."""
+    p = ctx.p
+    assert p.budget_vnd is not None
+    left = p.budget_vnd - forced_total
+    totals = ctx.col_total[free_cols]
+    cheapest = int(np.argmin(np.where(useful, totals, np.iinfo(np.int64).max)))
+    if left >= totals[cheapest]:
+        return maximize_coverage(
+            sub, weights, budget=float(left), site_costs=totals, time_limit_s=p.time_limit_s, settings=ctx.cfg
+        )
+    c = int(free_cols[cheapest])
+    j = int(ctx.col_site[c])
+    sid = ctx.cand["site_id"].iloc[j]
+    need = forced_total + int(ctx.col_total[c])
+    why = (
+        f"the budget {p.budget_vnd:,} VND{' (after the commune HQs)' if forced else ''} is below "
+        f"the cheapest useful site: {sid} ({ctx.cand['name'].iloc[j]}) with profile "
+        f"{ctx.profiles[ctx.col_prof[c]][0]} costs {int(ctx.col_cost[c]):,} VND including its "
+        f"{ctx.best.loc[sid, 'option']} backhaul, plus {_pct(ctx)} contingency"
+    )
+    if not forced:
+        raise PlanningError(
+            f"{why}; raise the budget to at least {need:,} VND / Ngân sách không đủ cho điểm rẻ nhất "
+            f"({sid}); cần ít nhất {need:,} VND"
+        )
+    ctx.messages.append(
+        f"Only the commune People's Committees are connected: {why}; {need:,} VND would add it. "
+        f"/ Ngân sách chỉ đủ kết nối các UBND xã; cần {need:,} VND để thêm điểm {sid}."
+    )
+    return None
+
+
+def _outputs(ctx: _Context) -> Plan:
+    """The plan: sites, footprints, backhaul links, the unserved settlements with who covers them, BOQ and KPIs."""
+    cat, crs, p, cand = ctx.cat, ctx.crs, ctx.p, ctx.cand
     # one entry per chosen site; a site chosen with two profiles gets both APs but its mast, solar kit and
     # backhaul once
     site_cols: dict[int, list[int]] = {}
-    for c in selected:
-        site_cols.setdefault(int(col_site[c]), []).append(int(c))
+    for c in ctx.selected:
+        site_cols.setdefault(int(ctx.col_site[c]), []).append(int(c))
     sel_sites = list(site_cols)
     sids = [cand["site_id"].iloc[j] for j in sel_sites]
-    fp_sids = [cand["site_id"].iloc[int(col_site[c])] for c in selected]
-    people = unserved["population"].to_numpy(dtype=float)
-    # settlement -> nearest chosen site covering it (each settlement counted once)
-    covered_by = [""] * len(unserved)
-    per_site = np.zeros(len(sel_sites))
-    if cov is not None and selected:
-        pts = shapely.get_coordinates(np.asarray(unserved.geometry))
-        sxy = shapely.get_coordinates(np.asarray(cand.geometry.iloc[sel_sites]))
-        m = np.column_stack([cov[:, cols].toarray().any(axis=1) for cols in site_cols.values()])
-        d = np.hypot(pts[:, None, 0] - sxy[None, :, 0], pts[:, None, 1] - sxy[None, :, 1])
-        d = np.where(m, d, np.inf)
-        for i in np.flatnonzero(m.any(axis=1)):
-            k = int(np.argmin(d[i]))
-            covered_by[i] = str(sids[k])
-            per_site[k] += people[i]
-    unserved = unserved.assign(covered_by=covered_by)
-    land = shapely.union_all(np.asarray(L["land"].geometry)) if L["land"] is not None and len(L["land"]) else None
-    bh = best.loc[sids] if sids else best.iloc[:0]
-    site_rows, fp_geoms, links = [], [], []
+    covered_by, per_site = _attribute(ctx, site_cols, sids)
+    unserved = ctx.unserved.assign(covered_by=covered_by)
+    bh = ctx.best.loc[sids] if sids else ctx.best.iloc[:0]
+    sites_df = _site_rows(ctx, site_cols, bh, per_site)
+    geoms = list(cand.geometry.iloc[sel_sites])
+    wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
+    links = [link_geometry(bh.iloc[k], cand.geometry.iloc[j]) for k, j in enumerate(sel_sites)]
+    link_df = pd.DataFrame(
+        {"site_id": sids, "backhaul": list(bh["option"]), "peer_id": list(bh["peer_id"]),
+         "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"])},
+        columns=list(LINK_COLUMNS),
+    )  # fmt: skip
+    districts, communes = commune_of(gpd.GeoSeries(geoms, crs=crs), ctx.L["boundaries"])
+    boq = build_boq(
+        sites_df, bh, catalog=cat, horizon_years=ctx.years, districts=districts, communes=communes, phase=p.phase
+    )
+    kpis = _kpis(ctx, boq, bh, sites_df, sids, covered_by)
+    layers = {
+        "wifi_sites": wifi_sites,
+        "footprints": _footprints(ctx),
+        "backhaul_links": gpd.GeoDataFrame(link_df, geometry=links, crs=crs),
+        "settlements_unserved": unserved,
+        "backhaul_options": ctx.options,
+    }
+    return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=ctx.messages)
+
+
+def _attribute(ctx: _Context, site_cols: dict[int, list[int]], sids: list[Any]) -> tuple[list[str], np.ndarray]:
+    """Each unserved settlement's nearest chosen site covering it ("" when none), and the people each chosen site
+    covers: every settlement counted once, by one site."""
+    people = ctx.unserved["population"].to_numpy(dtype=float)
+    covered_by = [""] * len(ctx.unserved)
+    per_site = np.zeros(len(site_cols))
+    if ctx.cov is None or not ctx.selected:
+        return covered_by, per_site
+    pts = shapely.get_coordinates(np.asarray(ctx.unserved.geometry))
+    sxy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[list(site_cols)]))
+    m = np.column_stack([ctx.cov[:, cols].toarray().any(axis=1) for cols in site_cols.values()])
+    d = np.hypot(pts[:, None, 0] - sxy[None, :, 0], pts[:, None, 1] - sxy[None, :, 1])
+    d = np.where(m, d, np.inf)
+    for i in np.flatnonzero(m.any(axis=1)):
+        k = int(np.argmin(d[i]))
+        covered_by[i] = str(sids[k])
+        per_site[k] += people[i]
+    return covered_by, per_site
+
+
+def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame, per_site: np.ndarray) -> pd.DataFrame:
+    """One row per chosen site: profiles, reach, backhaul, cost (AP per profile; mast, solar, backhaul once)."""
+    cat, rows = ctx.cat, []
     for k, (j, cols) in enumerate(site_cols.items()):
-        row = cand.iloc[j]
+        row = ctx.cand.iloc[j]
         b = bh.iloc[k]
-        profs = [profiles[int(col_prof[c])] for c in cols]
+        profs = [ctx.profiles[int(ctx.col_prof[c])] for c in cols]
         height = pd.to_numeric(row["height_m"], errors="coerce")
         needs_mast = any(not (height >= prof.height_m) for _, prof, _, _ in profs)  # NaN height -> mast
         needs_solar = not bool(row["has_power"])
@@ -391,7 +548,7 @@ def _outputs(v: dict[str, Any]) -> Plan:
             + needs_solar * cat.price("POWER.SOLAR")
             + int(b["cost_vnd"])
         )
-        site_rows.append(
+        rows.append(
             {
                 "site_id": row["site_id"],
                 "name": row["name"],
@@ -407,71 +564,67 @@ def _outputs(v: dict[str, Any]) -> Plan:
                 "needs_solar": needs_solar,
             }
         )
-        links.append(link_geometry(b, row.geometry))
-    fp_unchecked = 0
+    return pd.DataFrame(rows, columns=[*SITE_COLUMNS, "ap_item", "needs_mast", "needs_solar"])
+
+
+def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
+    """One footprint per chosen column, cut by line of sight over the elevation raster when there is one."""
+    p, cand, profiles = ctx.p, ctx.cand, ctx.profiles
+    land_layer = ctx.L["land"]
+    land = shapely.union_all(np.asarray(land_layer.geometry)) if land_layer is not None and len(land_layer) else None
+    fp_geoms, fp_unchecked = [], 0
     with open_elevation(p.elevation) if p.elevation is not None else nullcontext(None) as dem:
-        for c in selected:
-            _, prof, _, reach = profiles[int(col_prof[c])]
+        for c in ctx.selected:
+            _, prof, _, reach = profiles[int(ctx.col_prof[c])]
             shape, off = footprint(
-                cand.geometry.iloc[int(col_site[c])], reach, land=land, elevation=dem, ap_height_m=prof.height_m,
-                client_height_m=prof.client_height_m, crs=crs,
+                cand.geometry.iloc[int(ctx.col_site[c])], reach, land=land, elevation=dem, ap_height_m=prof.height_m,
+                client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg,
             )  # fmt: skip
             fp_geoms.append(shape)
             fp_unchecked += off
     if fp_unchecked:
-        messages.append(
+        ctx.messages.append(
             f"Footprints: line of sight not checked at {fp_unchecked} ray point(s) off the elevation raster (drawn "
             "to full reach). / Vùng phủ: chưa kiểm tra tầm nhìn thẳng ở các điểm ngoài dữ liệu độ cao."
         )
-    sites_df = pd.DataFrame(site_rows, columns=[*SITE_COLUMNS, "ap_item", "needs_mast", "needs_solar"])
-    geoms = list(cand.geometry.iloc[sel_sites])
-    wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
-    footprints = gpd.GeoDataFrame(
-        {"site_id": fp_sids, "profile": [profiles[int(col_prof[c])][0] for c in selected],
-         "reach_m": [round(float(profiles[int(col_prof[c])][3]), 1) for c in selected],
+    sel = ctx.selected
+    return gpd.GeoDataFrame(
+        {"site_id": [cand["site_id"].iloc[int(ctx.col_site[c])] for c in sel],
+         "profile": [profiles[int(ctx.col_prof[c])][0] for c in sel],
+         "reach_m": [round(float(profiles[int(ctx.col_prof[c])][3]), 1) for c in sel],
          "los_checked": p.elevation is not None},
-        geometry=fp_geoms, crs=crs,
+        geometry=fp_geoms, crs=ctx.crs,
     )  # fmt: skip
-    link_df = pd.DataFrame(
-        {"site_id": sids, "backhaul": list(bh["option"]), "peer_id": list(bh["peer_id"]),
-         "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"])},
-        columns=list(LINK_COLUMNS),
-    )  # fmt: skip
-    backhaul_links = gpd.GeoDataFrame(link_df, geometry=links, crs=crs)
-    districts, communes = commune_of(gpd.GeoSeries(geoms, crs=crs), L["boundaries"])
-    boq = build_boq(
-        sites_df, bh, catalog=cat, horizon_years=years, districts=districts, communes=communes, phase=p.phase
-    )
+
+
+def _kpis(
+    ctx: _Context, boq: pd.DataFrame, bh: pd.DataFrame, sites_df: pd.DataFrame, sids: list[Any], covered_by: list[str]
+) -> dict[str, Any]:
+    """The plan's KPIs: people reached (each settlement once), communes connected, money, the selection's proof."""
+    people = ctx.unserved["population"].to_numpy(dtype=float)
     total = int(boq["amount_vnd"].sum()) if len(boq) else 0
     opex = int(bh["opex_vnd"].sum()) if len(bh) else 0
     newly = int(sum(people[i] for i, s in enumerate(covered_by) if s))
     unserved_people = int(people.sum())
     # a commune HQ is connected when it has fibre, lies in good coverage or is one of the chosen wifi sites
-    hq_all = v["hq_all"]
-    hq_kpis = commune_hq_kpis(hq_all, v["hq_ok"] | hq_all["site_id"].isin(sids).to_numpy(), L["boundaries"])
-    kpis = {
+    hq_all = ctx.hq_all
+    hq_kpis = commune_hq_kpis(hq_all, ctx.hq_ok | hq_all["site_id"].isin(sids).to_numpy(), ctx.L["boundaries"])
+    mix = pd.Series(list(bh["option"])).value_counts()
+    return {
         "people_unserved": unserved_people,
         "people_newly_covered": newly,
         "share_unserved_reached": round(newly / unserved_people, 4) if unserved_people else 0.0,
         **hq_kpis,
-        "communes_hq_forced": ", ".join(map(str, v["hq_needed"])),
+        "communes_hq_forced": ", ".join(map(str, ctx.hq_needed)),
         "cost_vnd": total,
         "capex_vnd": total - opex,
         "opex_vnd": opex,
         "cost_per_person_vnd": round(total / newly) if newly else 0,
         "selection_cost_vnd": int(sites_df["cost_vnd"].sum()) if len(sites_df) else 0,
-        "selection_status": v["status"],
-        "selection_gap": round(v["gap"], 6),
-        "selection_bound": v["bound"],
-        "n_sites": len(sel_sites),
-        "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(pd.Series(list(bh["option"])).value_counts().items())),
-        "los_checked": p.elevation is not None,
+        "selection_status": ctx.status,
+        "selection_gap": round(ctx.gap, 6),
+        "selection_bound": ctx.bound,
+        "n_sites": len(sids),
+        "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(mix.items())),
+        "los_checked": ctx.p.elevation is not None,
     }
-    layers = {
-        "wifi_sites": wifi_sites,
-        "footprints": footprints,
-        "backhaul_links": backhaul_links,
-        "settlements_unserved": unserved,
-        "backhaul_options": options,
-    }
-    return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=messages)

@@ -69,6 +69,7 @@ from gisplan.wifi._select import run
 from gisplan.wifi.backhaul import metric_crs_of
 from gisplan.wifi.demand import as_geometry, served_mask
 from gisplan.wifi.params import Progress, WifiParams
+from gisplan.wifi.settings import WifiSettings
 
 __all__ = ["plan_wifi", "unserved_settlements"]
 
@@ -115,6 +116,7 @@ def plan_wifi(
     *,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    settings: WifiSettings | None = None,
 ) -> Plan:
     """Plan wifi sites for the settlements existing coverage misses; see the module notes.
 
@@ -128,6 +130,8 @@ def plan_wifi(
         Cost catalog; the package default when ``None``.
     progress
         Called as ``progress(fraction, message)`` between stages.
+    settings
+        The planner's tunable constants (:class:`~gisplan.wifi.settings.WifiSettings`); the defaults when ``None``.
 
     Returns
     -------
@@ -142,4 +146,5 @@ def plan_wifi(
         HQs, or (no HQ forced) below every useful site's cost; the message says
         the budget needed.
     """
-    return run(layers, params, catalog=load_catalog() if catalog is None else catalog, progress=progress)
+    cat = load_catalog() if catalog is None else catalog
+    return run(layers, params, catalog=cat, progress=progress, settings=settings)

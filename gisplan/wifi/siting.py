@@ -58,9 +58,7 @@ import scipy.sparse as sp
 from gisplan._errors import SitingError
 from gisplan.wifi import _siting_solve as _solve
 from gisplan.wifi._siting_reduce import Reduced, reduce_instance
-
-#: Above this many non-zeros in the reduced matrix the MILP is not attempted (method="auto").
-MAX_EXACT_NONZEROS = 30_000_000
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
 Method = Literal["auto", "exact", "heuristic"]
 
@@ -168,6 +166,7 @@ def maximize_coverage(
     p: int | None = None,
     time_limit_s: float | None = None,
     method: Method = "auto",
+    settings: WifiSettings | None = None,
 ) -> SitingResult:
     """Choose sites that cover the most demand weight within a budget and/or a number of sites.
 
@@ -190,6 +189,8 @@ def maximize_coverage(
     method
         ``"auto"`` (exact unless the instance is huge), ``"exact"`` (always try
         the MILP) or ``"heuristic"`` (greedy + local search + LP bound only).
+    settings
+        Solver limits and tolerance (:class:`~gisplan.wifi.settings.WifiSettings`); the defaults when ``None``.
 
     Returns
     -------
@@ -203,6 +204,7 @@ def maximize_coverage(
         sites, or neither ``budget`` nor ``p``.
     """
     start = time.perf_counter()
+    cfg = DEFAULT_SETTINGS if settings is None else settings
     matrix = _as_csr(coverage)
     n_rows, n_sites = matrix.shape
     w = _vector(weights, n_rows, "weights", "demand row")
@@ -228,12 +230,12 @@ def maximize_coverage(
         raise SitingError(f"p must be an integer between 1 and the number of candidate sites ({n_sites}), got {p!r}")
     p = None if p is None else int(p)
 
-    red = reduce_instance(matrix, w, costs, budget=budget)
+    red = reduce_instance(matrix, w, costs, budget=budget, max_dominance_work=cfg.max_dominance_work)
     chosen = np.zeros(red.matrix.shape[1], dtype=bool)
     bound, optimal, solver = 0.0, True, "greedy+local-search"
     if red.matrix.shape[1] > 0 and red.matrix.shape[0] > 0:
         chosen, bound, optimal, solver = _solve_max_cover(
-            red, budget=budget, p=p, start=start, limit=time_limit_s, method=method
+            red, budget=budget, p=p, start=start, limit=time_limit_s, method=method, cfg=cfg
         )
     selected = np.sort(red.sites[chosen])
     covered = np.asarray(matrix[:, selected].sum(axis=1)).ravel() > 0
@@ -255,7 +257,14 @@ def maximize_coverage(
 
 
 def _solve_max_cover(
-    red: Reduced, *, budget: float | None, p: int | None, start: float, limit: float | None, method: Method
+    red: Reduced,
+    *,
+    budget: float | None,
+    p: int | None,
+    start: float,
+    limit: float | None,
+    method: Method,
+    cfg: WifiSettings,
 ) -> tuple[np.ndarray, float, bool, str]:
     a_csr, w, c = red.matrix, red.weights, red.costs
     a_csc = a_csr.tocsc()
@@ -264,18 +273,19 @@ def _solve_max_cover(
     def rounded(b: float) -> float:
         return float(np.floor(b + 1e-6)) if integral else b
 
-    chosen = _solve.greedy_max_cover(a_csc, w, c, budget=budget, p=p)
+    tol = cfg.tolerance
+    chosen = _solve.greedy_max_cover(a_csc, w, c, budget=budget, p=p, tol=tol)
     rest = _remaining(start, limit)
-    ls_budget = 10.0 if rest is None else max(0.2 * rest, 0.05)
+    ls_budget = cfg.local_search_s if rest is None else max(cfg.local_search_share * rest, 0.05)
     chosen = _solve.local_search_max_cover(
-        a_csr, a_csc, w, c, chosen, budget=budget, p=p, deadline=time.perf_counter() + ls_budget
+        a_csr, a_csc, w, c, chosen, budget=budget, p=p, deadline=time.perf_counter() + ls_budget, tol=tol
     )
     chosen = _solve.drop_redundant(a_csc, c, chosen)
     value = _solve.covered_value(a_csc, w, chosen)
     bound = rounded(_solve.online_bound_max_cover(a_csr, a_csc, w, c, chosen, budget=budget, p=p))
     if bound - value <= 1e-9 * max(bound, 1.0):
         return chosen, bound, True, "greedy+local-search"
-    exact = method == "exact" or (method == "auto" and a_csr.nnz <= MAX_EXACT_NONZEROS)
+    exact = method == "exact" or (method == "auto" and a_csr.nnz <= cfg.max_exact_nonzeros)
     rest = _remaining(start, limit)
     if rest is not None and rest <= 0.01:
         return chosen, bound, False, "greedy+local-search"
@@ -296,6 +306,7 @@ def cover_all(
     site_costs: object | None = None,
     time_limit_s: float | None = None,
     method: Method = "auto",
+    settings: WifiSettings | None = None,
 ) -> SitingResult:
     """Choose the cheapest set of sites that covers every coverable demand row.
 
@@ -310,6 +321,8 @@ def cover_all(
         Wall-clock limit for the whole call; ``None`` for no limit.
     method
         ``"auto"``, ``"exact"`` or ``"heuristic"`` as in :func:`maximize_coverage`.
+    settings
+        As in :func:`maximize_coverage`.
 
     Returns
     -------
@@ -323,11 +336,14 @@ def cover_all(
         On a malformed matrix or costs.
     """
     start = time.perf_counter()
+    cfg = DEFAULT_SETTINGS if settings is None else settings
     matrix = _as_csr(coverage)
     n_rows, n_sites = matrix.shape
     _check_time_limit(time_limit_s)
     costs = np.ones(n_sites) if site_costs is None else _vector(site_costs, n_sites, "site_costs", "candidate site")
-    red = reduce_instance(matrix, np.ones(n_rows), costs, drop_zero_weight=False)
+    red = reduce_instance(
+        matrix, np.ones(n_rows), costs, drop_zero_weight=False, max_dominance_work=cfg.max_dominance_work
+    )
     a_csr = red.matrix
     chosen = np.zeros(a_csr.shape[1], dtype=bool)
     bound, optimal, solver = 0.0, True, "greedy+local-search"
@@ -339,13 +355,13 @@ def cover_all(
         def rounded(b: float) -> float:
             return float(np.ceil(b - 1e-6)) if integral else b
 
-        chosen = _solve.greedy_set_cover(a_csc, c)
+        chosen = _solve.greedy_set_cover(a_csc, c, tol=cfg.tolerance)
         cost = float(c[chosen].sum())
         bound = rounded(_solve.dual_bound_set_cover(a_csr, c))
         optimal = cost - bound <= 1e-9 * max(cost, 1.0)
         rest = _remaining(start, time_limit_s)
         if not optimal and (rest is None or rest > 0.01):
-            exact = method == "exact" or (method == "auto" and a_csr.nnz <= MAX_EXACT_NONZEROS)
+            exact = method == "exact" or (method == "auto" and a_csr.nnz <= cfg.max_exact_nonzeros)
             outcome = _solve.highs_set_cover(a_csr, c, start=chosen, time_limit=rest, mip=exact)
             bound = max(bound, rounded(outcome.bound))
             if exact and outcome.selected is not None and c[outcome.selected].sum() <= cost + 1e-9:
