@@ -412,3 +412,84 @@ def highs_set_cover(
         maximize=False,
     )
     return _run(h, n_sites, start, mip=mip, maximize=False)
+
+
+def highs_min_cost_at_value(
+    a_csr: sp.csr_matrix,
+    weights: np.ndarray,
+    costs: np.ndarray,
+    *,
+    value: float,
+    budget: float | None,
+    p: int | None,
+    start: np.ndarray | None,
+    time_limit: float | None,
+) -> HighsOutcome:
+    """Solve min sum c y s.t. x_i <= sum_{j covers i} y_j, sum w x >= value, budget and count rows; y binary.
+
+    The second stage of maximal covering: among the selections that cover ``value`` (the maximum), the cheapest.
+    """
+    n_rows, n_sites = a_csr.shape
+    integral_w = bool(np.all(weights == np.round(weights)))
+    need = value - 0.5 if integral_w else value * (1.0 - 1e-9)
+    blocks = [
+        [-a_csr.astype(np.float64), sp.identity(n_rows, format="csr")],
+        [None, sp.csr_matrix(weights.reshape(1, -1).astype(np.float64))],
+    ]
+    lower, upper = [np.full(n_rows, -_INF), np.array([need])], [np.zeros(n_rows), np.array([_INF])]
+    if budget is not None:
+        blocks.append([sp.csr_matrix(costs.reshape(1, -1).astype(np.float64)), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(budget)]))
+    if p is not None:
+        blocks.append([sp.csr_matrix(np.ones((1, n_sites))), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(p)]))
+    matrix = sp.bmat(blocks, format="csr")
+    integral_c = bool(np.all(costs == np.round(costs)))
+    h = _highs(time_limit, abs_gap=0.999 if integral_c else 1e-7 * max(float(costs.sum()), 1.0))
+    _pass_model(
+        h,
+        matrix,
+        np.r_[costs, np.zeros(n_rows)],
+        np.ones(n_sites + n_rows),
+        np.concatenate(lower),
+        np.concatenate(upper),
+        np.r_[np.ones(n_sites, dtype=bool), np.zeros(n_rows, dtype=bool)],
+        maximize=False,
+    )
+    if start is not None:
+        start = np.r_[start.astype(np.float64), np.minimum(_cover_counts(a_csr, start), 1)]
+    return _run(h, n_sites, start, mip=True, maximize=False)
+
+
+def cheaper_swaps(
+    a_csc: sp.csc_matrix,
+    weights: np.ndarray,
+    costs: np.ndarray,
+    selected: np.ndarray,
+    *,
+    value: float,
+    deadline: float,
+    tol: float = _TOL,
+) -> np.ndarray:
+    """Swap a chosen site for a cheaper one while the covered weight stays at least ``value`` (first improvement,
+    cheapest replacement first), then drop sites that add nothing."""
+    selected = drop_redundant(a_csc, costs, selected)
+    floor = value - tol * max(abs(value), 1.0)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for s in np.flatnonzero(selected)[np.argsort(-costs[selected], kind="stable")]:
+            cheaper = np.flatnonzero(~selected & (costs < costs[s] - tol))
+            for t in cheaper[np.argsort(costs[cheaper], kind="stable")]:
+                if time.perf_counter() >= deadline:
+                    return selected
+                trial = selected.copy()
+                trial[s], trial[t] = False, True
+                if covered_value(a_csc, weights, trial) >= floor:
+                    selected, improved = drop_redundant(a_csc, costs, trial), True
+                    break
+            if improved:
+                break
+    return selected
