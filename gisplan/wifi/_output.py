@@ -17,7 +17,21 @@ from gisplan.wifi.backhaul import backhaul_items
 from gisplan.wifi.radio import line_of_sight
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
-SITE_COLUMNS = ("site_id", "name", "kind", "profile", "reach_m", "backhaul", "cost_vnd", "capex_vnd", "people_covered")
+SITE_COLUMNS = (
+    "site_id",
+    "name",
+    "kind",
+    "technology",
+    "profile",
+    "azimuth_deg",
+    "reach_m",
+    "capacity_mbps",
+    "demand_mbps",
+    "backhaul",
+    "cost_vnd",
+    "capex_vnd",
+    "people_covered",
+)
 LINK_COLUMNS = ("site_id", "backhaul", "peer_id", "length_m", "cost_vnd")
 FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -33,8 +34,9 @@ from gisplan.wifi._output import (
 )
 from gisplan.wifi.backhaul import backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
+from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.params import Progress, WifiParams
-from gisplan.wifi.radio import line_of_sight, open_elevation
+from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import cover_all, maximize_coverage
 
@@ -55,7 +57,10 @@ def _coverage_matrix(
     demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any
 ) -> tuple[sp.csc_matrix, int]:
     """Demand x (candidate, profile) boolean matrix (column ``j * len(profiles) + q``) and the number of
-    site-settlement links whose line of sight could not be checked (their path leaves the elevation raster).
+    site-demand links whose line of sight could not be checked (their path leaves the elevation raster).
+
+    A demand point is in reach within the profile's outdoor reach, or for an ``indoor`` point (a household) its
+    reach with the building entry loss (:func:`indoor_reach_m`).
 
     Distances are in the metric CRS; with ``elevation`` every pair within reach is checked in one
     :func:`gisplan.wifi.radio.line_of_sight` call per profile (the raster opened once).  Unchecked links count as in
@@ -67,9 +72,13 @@ def _coverage_matrix(
     tree = shapely.STRtree(np.asarray(demand.geometry))
     cxy = shapely.get_coordinates(np.asarray(cand.geometry))
     dxy = shapely.get_coordinates(np.asarray(demand.geometry))
+    indoor = demand["indoor"].to_numpy(dtype=bool) if "indoor" in demand.columns else np.zeros(len(demand), dtype=bool)
     with open_elevation(elevation) if elevation is not None else nullcontext(None) as dem:
         for q, (_, prof, _, reach) in enumerate(profiles):
             ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=reach)
+            limit = np.where(indoor[di], indoor_reach_m(prof), reach)
+            inside = np.hypot(*(cxy[ci] - dxy[di]).T) <= limit
+            ci, di = ci[inside], di[inside]
             keep = np.ones(len(ci), dtype=bool)
             if dem is not None and len(ci):
                 far = np.flatnonzero(np.hypot(*(cxy[ci] - dxy[di]).T) > 1.0)  # a client at the mast sees it
@@ -100,6 +109,7 @@ class _Context:
     years: float
     messages: list[str] = field(default_factory=list)
     unserved: Any = None
+    points: Any = None
     hq_all: Any = None
     hq_ok: Any = None
     hq_needed: list[Any] = field(default_factory=list)
@@ -113,9 +123,15 @@ class _Context:
     col_cost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     col_total: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     selected: list[int] = field(default_factory=list)
+    capacity_aps: int = 0
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
+
+
+def indoor_reach_m(profile: Any) -> float:
+    """Reach (m) of ``profile`` to a client indoors: its link budget less the building entry loss."""
+    return reach_m(profile, extra_loss_db=profile.building_entry_loss_db)
 
 
 def run(
@@ -138,9 +154,10 @@ def run(
     _commune_hqs_to_connect(ctx)
     if len(demand) == 0 and not ctx.hq_needed:
         return _nothing_to_build(ctx, focus)
+    _demand_points(ctx, demand, focus)
     _tick(progress, 0.15, "candidates")
-    ctx.profiles = _profiles(cat, p.profiles)
-    _usable_candidates(ctx, demand)
+    _load_profiles(ctx)
+    _usable_candidates(ctx, ctx.points)
     _tick(progress, 0.3, "backhaul")
     graph = _road_graph(L["roads"], cat, ctx.messages)
     ctx.options = backhaul_options(
@@ -150,10 +167,12 @@ def run(
     ctx.best = chosen_backhaul(ctx.options)
     _tick(progress, 0.5, "coverage")
     _column_costs(ctx)
-    _coverage(ctx, demand)
+    _coverage(ctx, ctx.points)
     _tick(progress, 0.6, "selection")
     _column_totals(ctx)
     _select(ctx)
+    _tick(progress, 0.7, "capacity")
+    _add_aps_for_capacity(ctx)
     _tick(progress, 0.8, "outputs")
     return _outputs(ctx)
 
@@ -193,9 +212,53 @@ def _unserved_demand(ctx: _Context) -> tuple[gpd.GeoDataFrame, Any]:
     unserved = pd.concat([unserved, classes], axis=1)
     unserved["weight"] = pd.to_numeric(demand[p.weight], errors="coerce").fillna(0).to_numpy(dtype=float)
     unserved["covered_by"] = ""
+    unserved["demand_mbps"] = 0.0
+    unserved["people_covered"] = 0
+    unserved["mbps_delivered"] = 0.0
     unserved = gpd.GeoDataFrame(unserved.loc[:, list(UNSERVED_COLUMNS)], geometry=list(demand.geometry), crs=crs)
     ctx.unserved = unserved.reset_index(drop=True)
     return demand.reset_index(drop=True), focus
+
+
+def _load_profiles(ctx: _Context) -> None:
+    """The allowed AP profiles with their reach; a reach outside its model's validity range becomes a message."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RadioValidityWarning)
+        ctx.profiles = _profiles(ctx.cat, ctx.p.profiles)
+        for _, prof, _, _ in ctx.profiles:
+            indoor_reach_m(prof)
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        ctx.messages.append(f"Radio: {text}. / Mô hình truyền sóng được dùng ngoài phạm vi hợp lệ: {text}.")
+
+
+def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
+    """Households spread inside the unserved settlements and the unserved institutions (``ctx.points``), each
+    with its Mbps (catalog) and its weight (people, or 1 per household with ``weight="households"``)."""
+    bh, L, p = ctx.cat.backhaul, ctx.L, ctx.p
+    homes = households_in_settlements(
+        demand, plot_m2=float(bh["household_plot_m2"]), demand_mbps=float(bh["demand_household_mbps"]),
+        land=L["land"], buildings=L.get("buildings"), spread=p.spread_households,
+    )  # fmt: skip
+    sites = L["sites"]
+    if "has_fibre" in sites.columns:  # an institution with fibre has its connection
+        sites = sites[~sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
+    if not p.connect_all_commune_hq:  # the People's Committees are then left to the planner
+        sites = sites[sites["kind"] != "commune_hq"]
+    inst = institutions_demand(sites, {k: float(bh[key]) for k, key in INSTITUTION_KINDS.items()})
+    if len(inst):
+        out = ~served_mask(inst, L["coverage"], p.coverage_technologies, p.min_quality)
+        if focus is not None:
+            out &= np.asarray(shapely.intersects(focus, np.asarray(inst.geometry)), dtype=bool)
+        inst = inst[out]
+    points = gpd.GeoDataFrame(pd.concat([homes, inst], ignore_index=True), geometry="geometry", crs=ctx.crs)
+    points["weight"] = points["people"] if p.weight == "population" else (points["kind"] == "household") * 1.0
+    ctx.points = points.reset_index(drop=True)
+    if len(homes) and (homes["source"] == "generated").any():
+        n = int((homes["source"] == "generated").sum())
+        ctx.messages.append(
+            f"{n:,} household location(s) generated inside the settlements (no buildings layer; seeded, labelled "
+            f"'generated'). / {n:,} vị trí hộ gia đình được tạo trong khu dân cư (không có lớp nhà)."
+        )
 
 
 def _weights(settlements: gpd.GeoDataFrame, column: str) -> np.ndarray:
@@ -263,7 +326,8 @@ def _nothing_to_build(ctx: _Context, focus: Any) -> Plan:
 def _usable_candidates(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
     """Candidate sites (``ctx.cand``), those without mains power dropped (``require_power``) or given solar."""
     p, messages = ctx.p, ctx.messages
-    max_reach = max(r for *_, r in ctx.profiles)
+    # generated masts are placed for the hardest case: the longest reach to a client indoors
+    max_reach = max(indoor_reach_m(prof) for _, prof, _, _ in ctx.profiles)
     cand = _candidates(ctx.L["sites"], p, ctx.crs, demand, max_reach)
     no_power = cand.loc[~cand["has_power"], "site_id"].astype(str).tolist()
     if no_power and p.require_power:
@@ -379,7 +443,7 @@ def _select(ctx: _Context) -> None:
     ``ctx.selected``, and status, bound and gap of the whole selection in the units of its objective: a lower bound
     on ``selection_cost_vnd`` (cover_all) or an upper bound on the weight covered (budget)."""
     p, cov = ctx.p, ctx.cov
-    w = ctx.unserved["weight"].to_numpy(dtype=float)
+    w = ctx.points["weight"].to_numpy(dtype=float) if ctx.points is not None else np.zeros(0)
     forced = _forced_columns(ctx, w)
     forced_total = int(ctx.col_total[forced].sum()) if forced else 0
     if p.budget_vnd is not None and forced_total > p.budget_vnd:
@@ -393,7 +457,8 @@ def _select(ctx: _Context) -> None:
     if cov is not None and forced:
         covered = np.asarray(cov[:, forced].sum(axis=1)).ravel() > 0
     free_cols = np.flatnonzero(~np.isin(ctx.col_site, ctx.col_site[forced]))
-    rest = np.flatnonzero(~covered & (w > 0))
+    institution = ctx.points["kind"].to_numpy() != "household"
+    rest = np.flatnonzero(~covered & ((w > 0) | (institution & p.cover_all)))
     sub = cov[rest][:, free_cols] if cov is not None and len(rest) and len(free_cols) else None
     useful = np.asarray(sub.sum(axis=0)).ravel() > 0 if sub is not None else np.zeros(0, dtype=bool)
     chosen_free, chosen_weight, status, bound = np.zeros(0, dtype=np.int64), 0.0, "optimal", 0.0
@@ -417,6 +482,83 @@ def _select(ctx: _Context) -> None:
         value = forced_weight + chosen_weight
         ctx.bound = forced_weight + bound
         ctx.gap = (ctx.bound - value) / ctx.bound if ctx.bound > 0 else 0.0
+
+
+def _site_columns(ctx: _Context) -> dict[int, list[int]]:
+    """Chosen columns by site (a column chosen twice is two APs: the second on another channel)."""
+    site_cols: dict[int, list[int]] = {}
+    for c in ctx.selected:
+        site_cols.setdefault(int(ctx.col_site[c]), []).append(int(c))
+    return site_cols
+
+
+def _add_aps_for_capacity(ctx: _Context) -> None:
+    """Add APs where the chosen ones lack airtime, in rounds, until every demand point in reach is served (or the
+    budget, the rounds or the channels run out).
+
+    Each round takes the demand points not served (in a full AP's reach, or in nobody's) and covers them again
+    (:func:`cover_all`, or :func:`maximize_coverage` within the budget left): a column at a site already chosen
+    costs its AP only (mast, power and backhaul are there), and one column serves at most
+    ``settings.max_aps_per_column`` APs (non-overlapping channels).  Heuristic: the coverage stage before it is
+    exact, this stage is not (its figures are reported apart: ``capacity_aps``).
+    """
+    p, cfg, cov = ctx.p, ctx.cfg, ctx.cov
+    if cov is None or not ctx.selected:
+        return
+    cf = 1.0 + float(ctx.cat.param("contingency_share"))
+    ap_price = np.array([ctx.cat.price(item) for _, _, item, _ in ctx.profiles], dtype=np.int64)[ctx.col_prof]
+    w = ctx.points["weight"].to_numpy(dtype=float)
+    institution = ctx.points["kind"].to_numpy() != "household"
+    for _ in range(cfg.capacity_rounds):
+        site_cols = _site_columns(ctx)
+        sids = [ctx.cand["site_id"].iloc[j] for j in site_cols]
+        served = np.array([bool(x) for x in _assign(ctx, site_cols, sids).served_by], dtype=bool)
+        short = np.flatnonzero(~served & ((w > 0) | institution) & (np.asarray(cov.sum(axis=1)).ravel() > 0))
+        if len(short) == 0:
+            return
+        count = np.bincount(np.asarray(ctx.selected, dtype=np.int64), minlength=cov.shape[1])
+        chosen_site = np.isin(ctx.col_site, list(site_cols))
+        cost = np.where(chosen_site, ap_price, ctx.col_cost)
+        total = np.where(chosen_site, np.ceil(ap_price * cf) + cfg.rounding_vnd_per_site, ctx.col_total)
+        open_cols = np.flatnonzero(count < cfg.max_aps_per_column)
+        sub = cov[short][:, open_cols]
+        useful = np.asarray(sub.sum(axis=0)).ravel() > 0
+        if not useful.any():
+            return
+        open_cols, sub = open_cols[useful], sub[:, useful]
+        if p.budget_vnd is None:
+            res = cover_all(sub, site_costs=cost[open_cols], time_limit_s=p.time_limit_s, settings=cfg)
+        else:
+            left = p.budget_vnd - _plan_total(ctx)
+            if left < total[open_cols].min() or not (w[short] > 0).any():
+                return
+            res = maximize_coverage(
+                sub, w[short], budget=float(left), site_costs=total[open_cols], time_limit_s=p.time_limit_s,
+                settings=cfg,
+            )  # fmt: skip
+        if len(res.selected) == 0:
+            return
+        ctx.selected = sorted([*ctx.selected, *(int(c) for c in open_cols[res.selected])])
+        ctx.capacity_aps += len(res.selected)
+    ctx.messages.append(
+        f"Capacity: stopped after {cfg.capacity_rounds} rounds of added APs; some demand in reach is still not "
+        f"served. / Dung lượng: còn nhu cầu trong vùng phủ chưa được phục vụ sau {cfg.capacity_rounds} vòng."
+    )
+
+
+def _plan_total(ctx: _Context) -> int:
+    """What the chosen columns add to the BOQ total: a site's first column in full, further APs at AP price."""
+    cf = 1.0 + float(ctx.cat.param("contingency_share"))
+    total, seen = 0, set()
+    for c in ctx.selected:
+        j = int(ctx.col_site[c])
+        if j in seen:
+            item = ctx.profiles[int(ctx.col_prof[c])][2]
+            total += math.ceil(ctx.cat.price(item) * cf) + ctx.cfg.rounding_vnd_per_site
+        else:
+            total += int(ctx.col_total[c])
+            seen.add(j)
+    return total
 
 
 def _cover_everyone(ctx: _Context, sub: sp.csc_matrix, free_cols: np.ndarray, forced_total: int) -> Any:
@@ -480,15 +622,14 @@ def _outputs(ctx: _Context) -> Plan:
     cat, crs, p, cand = ctx.cat, ctx.crs, ctx.p, ctx.cand
     # one entry per chosen site; a site chosen with two profiles gets both APs but its mast, solar kit and
     # backhaul once
-    site_cols: dict[int, list[int]] = {}
-    for c in ctx.selected:
-        site_cols.setdefault(int(ctx.col_site[c]), []).append(int(c))
+    site_cols = _site_columns(ctx)
     sel_sites = list(site_cols)
     sids = [cand["site_id"].iloc[j] for j in sel_sites]
-    covered_by, per_site = _attribute(ctx, site_cols, sids)
-    unserved = ctx.unserved.assign(covered_by=covered_by)
+    assignment = _assign(ctx, site_cols, sids)
+    figures = _settlement_figures(ctx, assignment)
+    unserved = ctx.unserved.assign(**{c: figures[c].to_numpy() for c in figures.columns})
     bh = ctx.best.loc[sids] if sids else ctx.best.iloc[:0]
-    sites_df = _site_rows(ctx, site_cols, bh, per_site)
+    sites_df = _site_rows(ctx, site_cols, bh, assignment)
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
     links = [link_geometry(bh.iloc[k], cand.geometry.iloc[j]) for k, j in enumerate(sel_sites)]
@@ -501,38 +642,115 @@ def _outputs(ctx: _Context) -> Plan:
     boq = build_boq(
         sites_df, bh, catalog=cat, horizon_years=ctx.years, districts=districts, communes=communes, phase=p.phase
     )
-    kpis = _kpis(ctx, boq, bh, sites_df, sids, covered_by)
+    kpis = _kpis(ctx, boq, bh, sites_df, sids, assignment)
+    points = ctx.points.assign(
+        served_by=assignment.served_by,
+        in_footprint=assignment.in_footprint,
+        rate_mbps=assignment.rate_mbps.round(1),
+    )
     layers = {
         "wifi_sites": wifi_sites,
         "footprints": _footprints(ctx),
         "backhaul_links": gpd.GeoDataFrame(link_df, geometry=links, crs=crs),
         "settlements_unserved": unserved,
+        "demand_points": points,
         "backhaul_options": ctx.options,
     }
     return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=ctx.messages)
 
 
-def _attribute(ctx: _Context, site_cols: dict[int, list[int]], sids: list[Any]) -> tuple[list[str], np.ndarray]:
-    """Each unserved settlement's nearest chosen site covering it ("" when none), and the people each chosen site
-    covers: every settlement counted once, by one site."""
-    people = ctx.unserved["population"].to_numpy(dtype=float)
-    covered_by = [""] * len(ctx.unserved)
-    per_site = np.zeros(len(site_cols))
-    if ctx.cov is None or not ctx.selected:
-        return covered_by, per_site
-    pts = shapely.get_coordinates(np.asarray(ctx.unserved.geometry))
-    sxy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[list(site_cols)]))
-    m = np.column_stack([ctx.cov[:, cols].toarray().any(axis=1) for cols in site_cols.values()])
-    d = np.hypot(pts[:, None, 0] - sxy[None, :, 0], pts[:, None, 1] - sxy[None, :, 1])
-    d = np.where(m, d, np.inf)
-    for i in np.flatnonzero(m.any(axis=1)):
-        k = int(np.argmin(d[i]))
-        covered_by[i] = str(sids[k])
-        per_site[k] += people[i]
-    return covered_by, per_site
+@dataclass(frozen=True)
+class _Assignment:
+    """Who serves each demand point within the chosen APs' airtime, and what each chosen site carries."""
+
+    served_by: list[str]  # per demand point: the serving site ("" when none)
+    in_footprint: np.ndarray  # per demand point: inside a chosen AP's reach
+    rate_mbps: np.ndarray  # per demand point: throughput of its serving AP at its distance (0 when unserved)
+    site_people: np.ndarray  # per chosen site
+    site_demand_mbps: np.ndarray
+    site_capacity_mbps: np.ndarray
 
 
-def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame, per_site: np.ndarray) -> pd.DataFrame:
+def _assign(ctx: _Context, site_cols: dict[int, list[int]], sids: list[Any]) -> _Assignment:
+    """Serve each demand point from one chosen AP within its airtime.
+
+    A point's throughput from an AP is the link-budget rate at its distance (:func:`downlink_rate_mbps`, indoors
+    with the building entry loss); it takes ``demand / rate`` of the AP's airtime, and an AP's airtime adds up to
+    1.  Points with fewest APs in reach are served first, each by the fastest AP with airtime left; a point in
+    reach whose demand fits no AP is in the footprint but not served.  Every point is counted once, by one site.
+    """
+    pts = ctx.points
+    n = len(pts) if pts is not None else 0
+    k_of_site = {j: k for k, j in enumerate(site_cols)}
+    cols = [c for cs in site_cols.values() for c in cs]
+    people = np.zeros(len(site_cols))
+    demand_site = np.zeros(len(site_cols))
+    served_by, rate_pt = [""] * n, np.zeros(n)
+    if ctx.cov is None or not cols or n == 0:
+        return _Assignment(served_by, np.zeros(n, dtype=bool), rate_pt, people, demand_site, np.zeros(len(site_cols)))
+    xy = shapely.get_coordinates(np.asarray(pts.geometry))
+    indoor = pts["indoor"].to_numpy(dtype=bool)
+    need_mbps = pts["demand_mbps"].to_numpy(dtype=float)
+    m = ctx.cov[:, cols].toarray()
+    rate = np.zeros(m.shape)
+    for t, c in enumerate(cols):
+        prof = ctx.profiles[int(ctx.col_prof[c])][1]
+        sxy = shapely.get_coordinates(ctx.cand.geometry.iloc[int(ctx.col_site[c])])[0]
+        rows = np.flatnonzero(m[:, t])
+        rate[rows, t] = downlink_rate_mbps(prof, np.hypot(*(xy[rows] - sxy).T), indoor=indoor[rows])
+    # in reach but below the slowest MCS after losses (LOS cut, rounding at the edge): no service from that AP
+    m &= rate > 0
+    airtime = np.ones(len(cols))
+    used = np.zeros(len(cols))
+    served_mbps = np.zeros(len(cols))
+    options = m.sum(axis=1)
+    household = (pts["kind"] == "household").to_numpy()
+    for i in np.lexsort((np.arange(n), options, household)):  # institutions first, then the fewest options
+        if options[i] == 0:
+            continue
+        for t in np.flatnonzero(m[i])[np.argsort(-rate[i, m[i]], kind="stable")]:
+            share = need_mbps[i] / rate[i, t]
+            if share <= airtime[t] + 1e-12:
+                airtime[t] -= share
+                used[t] += share
+                served_mbps[t] += need_mbps[i]
+                k = k_of_site[int(ctx.col_site[cols[t]])]
+                served_by[i], rate_pt[i] = str(sids[k]), rate[i, t]
+                people[k] += float(pts["people"].iloc[i])
+                demand_site[k] += need_mbps[i]
+                break
+    capacity = np.zeros(len(site_cols))
+    for t, c in enumerate(cols):
+        k = k_of_site[int(ctx.col_site[c])]
+        # what the AP delivers at full airtime with the mix of clients it serves (its fastest rate when idle)
+        top = float(rate[m[:, t], t].max()) if m[:, t].any() else 0.0
+        capacity[k] += served_mbps[t] / used[t] if used[t] > 0 else top
+    return _Assignment(served_by, m.any(axis=1), rate_pt, people, demand_site, capacity)
+
+
+def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
+    """Per unserved settlement: households, people and Mbps demanded, people served, Mbps delivered, sites."""
+    pts = ctx.points.assign(served_by=a.served_by, served=[bool(s) for s in a.served_by])
+    homes = pts[pts["kind"] == "household"]
+    g = homes.groupby("settlement_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "demand_mbps": g["demand_mbps"].sum(),
+            "people_covered": g.apply(lambda f: f.loc[f["served"], "people"].sum(), include_groups=False),
+            "mbps_delivered": g.apply(lambda f: f.loc[f["served"], "demand_mbps"].sum(), include_groups=False),
+            "covered_by": g["served_by"].agg(lambda s: ", ".join(sorted({x for x in s if x}))),
+        }
+    )
+    ids = ctx.unserved["settlement_id"].astype(str)
+    out = out.reindex(ids).reset_index(drop=True)
+    out["demand_mbps"] = out["demand_mbps"].fillna(0.0).round(1)
+    out["people_covered"] = out["people_covered"].fillna(0.0).round().astype(np.int64)
+    out["mbps_delivered"] = out["mbps_delivered"].fillna(0.0).round(1)
+    out["covered_by"] = out["covered_by"].fillna("")
+    return out
+
+
+def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame, a: _Assignment) -> pd.DataFrame:
     """One row per chosen site: profiles, reach, backhaul, cost (AP per profile; mast, solar, backhaul once)."""
     cat, rows = ctx.cat, []
     for k, (j, cols) in enumerate(site_cols.items()):
@@ -558,7 +776,11 @@ def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame,
                 "backhaul": b["option"],
                 "cost_vnd": int(cost),
                 "capex_vnd": int(cost - b["opex_vnd"]),
-                "people_covered": int(per_site[k]),
+                "people_covered": round(float(a.site_people[k])),
+                "technology": "public_wifi",
+                "azimuth_deg": np.nan,  # omni antennas: no azimuth
+                "capacity_mbps": round(float(a.site_capacity_mbps[k]), 1),
+                "demand_mbps": round(float(a.site_demand_mbps[k]), 1),
                 "ap_item": tuple(item for _, _, item, _ in profs),
                 "needs_mast": needs_mast,
                 "needs_solar": needs_solar,
@@ -573,8 +795,9 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
     land_layer = ctx.L["land"]
     land = shapely.union_all(np.asarray(land_layer.geometry)) if land_layer is not None and len(land_layer) else None
     fp_geoms, fp_unchecked = [], 0
+    sel = sorted(set(ctx.selected))  # a column with two APs (two channels) has one footprint
     with open_elevation(p.elevation) if p.elevation is not None else nullcontext(None) as dem:
-        for c in ctx.selected:
+        for c in sel:
             _, prof, _, reach = profiles[int(ctx.col_prof[c])]
             shape, off = footprint(
                 cand.geometry.iloc[int(ctx.col_site[c])], reach, land=land, elevation=dem, ap_height_m=prof.height_m,
@@ -587,7 +810,6 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
             f"Footprints: line of sight not checked at {fp_unchecked} ray point(s) off the elevation raster (drawn "
             "to full reach). / Vùng phủ: chưa kiểm tra tầm nhìn thẳng ở các điểm ngoài dữ liệu độ cao."
         )
-    sel = ctx.selected
     return gpd.GeoDataFrame(
         {"site_id": [cand["site_id"].iloc[int(ctx.col_site[c])] for c in sel],
          "profile": [profiles[int(ctx.col_prof[c])][0] for c in sel],
@@ -598,14 +820,19 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
 
 
 def _kpis(
-    ctx: _Context, boq: pd.DataFrame, bh: pd.DataFrame, sites_df: pd.DataFrame, sids: list[Any], covered_by: list[str]
+    ctx: _Context, boq: pd.DataFrame, bh: pd.DataFrame, sites_df: pd.DataFrame, sids: list[Any], a: _Assignment
 ) -> dict[str, Any]:
-    """The plan's KPIs: people reached (each settlement once), communes connected, money, the selection's proof."""
-    people = ctx.unserved["population"].to_numpy(dtype=float)
+    """The plan's KPIs: people served (households whose demand fits an AP, each once), Mbps, communes connected,
+    money, the selection's proof."""
+    pts = ctx.points
+    served = np.array([bool(s) for s in a.served_by], dtype=bool)
+    homes = (pts["kind"] == "household").to_numpy()
+    people = pts["people"].to_numpy(dtype=float)
     total = int(boq["amount_vnd"].sum()) if len(boq) else 0
     opex = int(bh["opex_vnd"].sum()) if len(bh) else 0
-    newly = int(sum(people[i] for i, s in enumerate(covered_by) if s))
-    unserved_people = int(people.sum())
+    newly = round(float(people[served].sum()))
+    unserved_people = int(ctx.unserved["population"].sum())
+    mbps = pts["demand_mbps"].to_numpy(dtype=float)
     # a commune HQ is connected when it has fibre, lies in good coverage or is one of the chosen wifi sites
     hq_all = ctx.hq_all
     hq_kpis = commune_hq_kpis(hq_all, ctx.hq_ok | hq_all["site_id"].isin(sids).to_numpy(), ctx.L["boundaries"])
@@ -613,6 +840,13 @@ def _kpis(
     return {
         "people_unserved": unserved_people,
         "people_newly_covered": newly,
+        "people_in_footprint": round(float(people[a.in_footprint].sum())),
+        "households_served": int((served & homes).sum()),
+        "households_total": int(homes.sum()),
+        "institutions_served": int((served & ~homes).sum()),
+        "institutions_total": int((~homes).sum()),
+        "demand_mbps": round(float(mbps.sum()), 1),
+        "mbps_delivered": round(float(mbps[served].sum()), 1),
         "share_unserved_reached": round(newly / unserved_people, 4) if unserved_people else 0.0,
         **hq_kpis,
         "communes_hq_forced": ", ".join(map(str, ctx.hq_needed)),
@@ -625,6 +859,8 @@ def _kpis(
         "selection_gap": round(ctx.gap, 6),
         "selection_bound": ctx.bound,
         "n_sites": len(sids),
+        "n_aps": len(ctx.selected),
+        "capacity_aps": ctx.capacity_aps,
         "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(mix.items())),
         "los_checked": ctx.p.elevation is not None,
     }

@@ -65,6 +65,12 @@ class WifiSettings:
         this figure fit in the time left, so that ``time_limit_s`` holds.  Measured: 25-31 s for 12.0 million
         non-zeros (200,000 x 20,000 synthetic instance of ``benchmarks/bench_siting.py``, HiGHS 1.16, 2 cores),
         rounded up to 2.5e-6 s.
+    capacity_rounds
+        Rounds of APs added where the chosen ones lack airtime (see the wifi planner's capacity stage).  Assumption.
+    max_aps_per_column
+        APs of one profile at one site, each on its own channel: 3, the non-overlapping 20 MHz channels at
+        2.4 GHz in Europe and Vietnam (1, 6, 11 of ETSI EN 300 328); at 5 GHz there are more, 3 is kept as the
+        mounting limit of one pole (assumption).
     """
 
     rounding_vnd_per_site: int = 10
@@ -78,6 +84,8 @@ class WifiSettings:
     local_search_share: float = 0.2
     local_search_s: float = 10.0
     highs_setup_s_per_nonzero: float = 2.5e-6
+    capacity_rounds: int = 6
+    max_aps_per_column: int = 3
 
     def __post_init__(self) -> None:
         bad = [f.name for f in fields(self) if not getattr(self, f.name) >= 0]
