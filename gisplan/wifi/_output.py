@@ -32,7 +32,18 @@ SITE_COLUMNS = (
     "capex_vnd",
     "people_covered",
 )
-LINK_COLUMNS = ("site_id", "backhaul", "peer_id", "length_m", "cost_vnd")
+LINK_COLUMNS = (
+    "site_id",
+    "backhaul",
+    "kind",
+    "peer_id",
+    "length_m",
+    "cost_vnd",
+    "clearance_m",
+    "los_checked",
+    "load_mbps",
+    "capacity_mbps",
+)
 FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
 
 

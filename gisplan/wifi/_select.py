@@ -35,6 +35,7 @@ from gisplan.wifi._output import (
 from gisplan.wifi.backhaul import backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
+from gisplan.wifi.network import relay_forest
 from gisplan.wifi.params import Progress, WifiParams
 from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
@@ -177,11 +178,20 @@ def run(
     return _outputs(ctx)
 
 
+#: Site kinds that are transport nodes: with fibre, they are fibre hubs other sites may connect to.
+TRANSPORT_KINDS = ("exchange", "pop", "tower")
+
+
 def _fibre_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The sites with fibre (``has_fibre`` true; the column is optional and defaults to False)."""
+    """The fibre hubs: transport nodes (:data:`TRANSPORT_KINDS`) with fibre, or sites whose optional ``fibre_hub``
+    column says so.  A school or health station with fibre has its own connection but is no hub for others."""
     if "has_fibre" not in sites.columns:
         return sites.iloc[:0]
-    return sites[sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
+    fibre = sites["has_fibre"].astype("boolean").fillna(False).astype(bool)
+    hub = sites["kind"].isin(TRANSPORT_KINDS)
+    if "fibre_hub" in sites.columns:
+        hub = sites["fibre_hub"].astype("boolean").fillna(hub).astype(bool)
+    return sites[fibre & hub]
 
 
 def _unserved_demand(ctx: _Context) -> tuple[gpd.GeoDataFrame, Any]:
@@ -629,13 +639,18 @@ def _outputs(ctx: _Context) -> Plan:
     figures = _settlement_figures(ctx, assignment)
     unserved = ctx.unserved.assign(**{c: figures[c].to_numpy() for c in figures.columns})
     bh = ctx.best.loc[sids] if sids else ctx.best.iloc[:0]
+    bh, net = _backhaul_network(ctx, bh, sel_sites, assignment)
     sites_df = _site_rows(ctx, site_cols, bh, assignment)
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
     links = [link_geometry(bh.iloc[k], cand.geometry.iloc[j]) for k, j in enumerate(sel_sites)]
+    radio = bh["option"].isin(["radio", "radio_long", "relay"]).to_numpy()
     link_df = pd.DataFrame(
-        {"site_id": sids, "backhaul": list(bh["option"]), "peer_id": list(bh["peer_id"]),
-         "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"])},
+        {"site_id": sids, "backhaul": list(bh["option"]), "kind": list(bh["option"]), "peer_id": list(bh["peer_id"]),
+         "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
+         "clearance_m": np.nan,  # no elevation raster is checked for relays yet (see the los_checked column)
+         "los_checked": radio & (p.elevation is not None) & (net["link"] == "direct").to_numpy(),
+         "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
     districts, communes = commune_of(gpd.GeoSeries(geoms, crs=crs), ctx.L["boundaries"])
@@ -748,6 +763,46 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     out["mbps_delivered"] = out["mbps_delivered"].fillna(0.0).round(1)
     out["covered_by"] = out["covered_by"].fillna("")
     return out
+
+
+def _backhaul_network(
+    ctx: _Context, bh: pd.DataFrame, sel_sites: list[int], a: _Assignment
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chosen sites' backhaul as a network (:func:`gisplan.wifi.network.relay_forest`): a site relays through
+    another where that is cheaper than its own backhaul, within the links' capacities; returns the backhaul rows
+    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table."""
+    cat, b = ctx.cat, ctx.cat.backhaul
+    if len(bh) == 0:
+        return bh, pd.DataFrame(columns=["parent", "link", "length_m", "cost", "load_mbps", "capacity_mbps", "root"])
+    cap = {"fibre": np.inf, "submarine": np.inf, "radio": float(b["ptp_5g_capacity_mbps"]),
+           "radio_long": float(b["ptp_long_capacity_mbps"]),
+           "satellite": float(b["satellite_capacity_mbps"])}  # fmt: skip
+    xy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[sel_sites]))
+    net = relay_forest(
+        xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
+        direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
+        ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
+        ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
+        ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]),
+    )  # fmt: skip
+    out = bh.copy()
+    ids = out["site_id"].tolist()
+    for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
+        par = int(net["parent"].iloc[k])
+        option = "relay" if net["link"].iloc[k] == "relay" else "radio"
+        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G"))
+        idx = out.index[k]
+        out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
+        out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
+        out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
+    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+    if len(over):
+        listed = ", ".join(str(ids[i]) for i in over.index[:20])
+        ctx.messages.append(
+            f"Backhaul: {len(over)} link(s) carry more than their capacity even on their own backhaul: {listed}. / "
+            f"{len(over)} tuyến truyền dẫn vượt dung lượng."
+        )
+    return out, net
 
 
 def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame, a: _Assignment) -> pd.DataFrame:

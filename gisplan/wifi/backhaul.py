@@ -142,7 +142,9 @@ def backhaul_items(row: Any, *, horizon_years: float) -> list[tuple[str, float]]
         return out + ([("FO.DROP", float(row["land_m"]))] if row["land_m"] > 0 else [])
     if option == "satellite":
         return [("SAT.TERMINAL", 1.0), ("SAT.FEE", float(horizon_years))]
-    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)}")
+    if option == "relay":  # through another chosen site (gisplan.wifi.network)
+        return [("RELAY.5G", 1.0)]
+    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
 
 
 def _fibre_paths(
