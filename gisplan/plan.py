@@ -137,6 +137,12 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "mbps_delivered": ("Lưu lượng đáp ứng (Mbit/s)", "Demand met (Mbit/s)"),
     "n_aps": ("Số điểm phát (AP)", "Access points"),
     "capacity_aps": ("AP thêm vì dung lượng", "APs added for capacity"),
+    "opex_vnd_per_year": ("Chi phí vận hành năm đầu (VND)", "Operating cost, first year (VND)"),
+    "opex_by_year_vnd": ("Chi phí vận hành theo năm (VND)", "Operating cost by year (VND)"),
+    "lcc_vnd": ("Chi phí vòng đời, chiết khấu (VND)", "Life-cycle cost, discounted (VND)"),
+    "lcc_per_person_vnd": ("Chi phí vòng đời mỗi người (VND)", "Life-cycle cost per person (VND)"),
+    "lcc_years": ("Số năm tính vòng đời", "Life-cycle years"),
+    "discount_rate": ("Tỷ lệ chiết khấu", "Discount rate"),
 }
 
 #: Bilingual labels of BOQ categories.

@@ -84,7 +84,12 @@ def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
     # by hand from the catalog: 3 APs (AP.OUT2G4, 15 M), 2 masts (schools A and B are 6 m high; MAST.15M, 20 M),
     # 3 radio links (PTP.5G, 60 M) = 265 M VND, plus 10 % contingency
     assert plan.total_vnd == plan.kpis["cost_vnd"] == 291_500_000
-    assert plan.kpis["capex_vnd"] == 291_500_000 and plan.kpis["opex_vnd"] == 0
+    assert plan.kpis["capex_vnd"] == 291_500_000
+    # yearly opex by hand: grid power of one AP per site (20 W x 8,760 h = 175.2 kWh x 2,204 VND = 386,141 VND)
+    # and 5 % maintenance of each site's capital (A, B: 15 + 20 + 60 M; C: 15 + 60 M)
+    assert plan.kpis["opex_vnd_per_year"] == 3 * 386_141 + round(0.05 * 95e6) * 2 + round(0.05 * 75e6)
+    lines = plan.layers["opex_lines"]
+    assert sorted(set(lines["year"])) == list(range(2027, 2037)) and "SAT.FEE" not in set(plan.boq["item_code"])
     unserved = plan.layers["settlements_unserved"]
     assert dict(zip(unserved["settlement_id"], unserved["covered_by"], strict=True)) == {
         "S1": "A",
@@ -183,7 +188,7 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     # the BOQ total against the sites' own costs (computed apart from the BOQ) plus the catalog's contingency;
     # the BOQ rounds each line and each contingency line to whole VND
     share = load_catalog().param("contingency_share")
-    expected = plan.layers["wifi_sites"]["cost_vnd"].sum() * (1 + share)
+    expected = plan.layers["wifi_sites"]["capex_vnd"].sum() * (1 + share)
     assert abs(plan.total_vnd - expected) <= 2 * len(plan.boq)
 
 
@@ -500,3 +505,14 @@ def test_a_settlement_seen_by_two_chosen_sites_is_counted_once() -> None:
     assert dict(zip(chosen["site_id"], chosen["people_covered"], strict=True)) == {
         s: int(per_site.get(s, 0)) for s in chosen["site_id"]
     }
+
+
+def test_life_cycle_cost_is_capital_plus_discounted_yearly_lines() -> None:
+    """The LCC KPI against the plan's own yearly lines, discounted by hand (9 %, end of year, from 2027)."""
+    plan = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
+    lines = plan.layers["opex_lines"]
+    per_year = lines.groupby("year")["amount_vnd"].sum()
+    pv = sum(v / 1.09 ** (y - 2026) for y, v in per_year.items())
+    assert plan.kpis["lcc_vnd"] == round(plan.total_vnd + pv)
+    assert plan.kpis["opex_vnd"] == int(per_year.sum()) and len(per_year) == 10
+    assert plan.kpis["lcc_per_person_vnd"] == round((plan.total_vnd + pv) / 900)

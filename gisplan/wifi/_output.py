@@ -172,13 +172,13 @@ def build_boq(
     bh_rows: pd.DataFrame,
     *,
     catalog: Catalog,
-    horizon_years: float,
     districts: list[str],
     communes: list[str],
     phase: str,
 ) -> pd.DataFrame:
-    """BOQ of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of codes), then the mast,
-    solar kit and backhaul items once per site, then contingency."""
+    """BOQ (capital items only) of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of
+    codes), then the mast, solar kit and backhaul items once per site, then contingency; yearly fees are not in it
+    (see the plan's ``opex_lines``)."""
     if len(sites) == 0:
         return empty_boq()
     lines = []
@@ -190,6 +190,6 @@ def build_boq(
             lines.append(boq_line(catalog, "MAST.15M", 1, **where))
         if site.needs_solar:
             lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
-        for code, qty in backhaul_items(bh_rows.loc[site.site_id], horizon_years=horizon_years):
+        for code, qty in backhaul_items(bh_rows.loc[site.site_id]):
             lines.append(boq_line(catalog, code, qty, **where))
     return add_contingency(boq_frame(lines), catalog)

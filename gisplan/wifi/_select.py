@@ -32,9 +32,10 @@ from gisplan.wifi._output import (
     footprint,
     link_geometry,
 )
-from gisplan.wifi.backhaul import backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
+from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.network import relay_forest
 from gisplan.wifi.params import Progress, WifiParams
 from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
@@ -163,7 +164,7 @@ def run(
     graph = _road_graph(L["roads"], cat, ctx.messages)
     ctx.options = backhaul_options(
         ctx.cand, fibre_sites=_fibre_sites(L["sites"]), land=L["land"], graph=graph, catalog=cat,
-        elevation=p.elevation, horizon_years=years, settings=ctx.cfg,
+        elevation=p.elevation, horizon_years=years, settings=ctx.cfg, start_year=_start_year(p),
     )  # fmt: skip
     ctx.best = chosen_backhaul(ctx.options)
     _tick(progress, 0.5, "coverage")
@@ -180,6 +181,11 @@ def run(
 
 #: Site kinds that are transport nodes: with fibre, they are fibre hubs other sites may connect to.
 TRANSPORT_KINDS = ("exchange", "pop", "tower")
+
+
+def _start_year(p: WifiParams) -> int:
+    """First year of service: the plan's phase when it is a year, else 2027 (the scenario's default year)."""
+    return int(p.phase) if str(p.phase).isdigit() else 2027
 
 
 def _fibre_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -416,14 +422,16 @@ def _column_totals(ctx: _Context) -> None:
             ctx.cfg.rounding_vnd_per_site
             + sum(
                 math.ceil((0.0005 * cat.price(code) + 1.0) * cf)
-                for code, qty in backhaul_items(ctx.best.loc[sid], horizon_years=ctx.years)
+                for code, qty in backhaul_items(ctx.best.loc[sid])
                 if qty != round(qty)
             )
             for sid in ctx.cand["site_id"]
         ],
         dtype=np.int64,
     )[ctx.col_site]
-    ctx.col_total = (np.ceil(np.round(ctx.col_cost * cf, 6)) + reserve).astype(np.int64)
+    # the budget holds the BOQ (capital) total: the backhaul's fees are yearly lines, not in it
+    fees = ctx.best.loc[ctx.cand["site_id"], "opex_vnd"].to_numpy(dtype=np.int64)[ctx.col_site]
+    ctx.col_total = (np.ceil(np.round((ctx.col_cost - fees) * cf, 6)) + reserve).astype(np.int64)
 
 
 def _forced_columns(ctx: _Context, w: np.ndarray) -> list[int]:
@@ -654,10 +662,10 @@ def _outputs(ctx: _Context) -> Plan:
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
     districts, communes = commune_of(gpd.GeoSeries(geoms, crs=crs), ctx.L["boundaries"])
-    boq = build_boq(
-        sites_df, bh, catalog=cat, horizon_years=ctx.years, districts=districts, communes=communes, phase=p.phase
-    )
+    boq = build_boq(sites_df, bh, catalog=cat, districts=districts, communes=communes, phase=p.phase)
+    opex = _opex_lines(ctx, sites_df, bh, net, geoms)
     kpis = _kpis(ctx, boq, bh, sites_df, sids, assignment)
+    kpis.update(_money_kpis(ctx, boq, opex, kpis["people_newly_covered"]))
     points = ctx.points.assign(
         served_by=assignment.served_by,
         in_footprint=assignment.in_footprint,
@@ -669,6 +677,7 @@ def _outputs(ctx: _Context) -> Plan:
         "backhaul_links": gpd.GeoDataFrame(link_df, geometry=links, crs=crs),
         "settlements_unserved": unserved,
         "demand_points": points,
+        "opex_lines": opex,
         "backhaul_options": ctx.options,
     }
     return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=ctx.messages)
@@ -805,6 +814,63 @@ def _backhaul_network(
     return out, net
 
 
+def _opex_lines(
+    ctx: _Context, sites_df: pd.DataFrame, bh: pd.DataFrame, net: pd.DataFrame, geoms: list[Any]
+) -> gpd.GeoDataFrame:
+    """Yearly operating cost lines per chosen site over the horizon: satellite or VSAT fee (sites with their own
+    satellite terminal), grid power of its APs and relay radios, maintenance as a share of its capital cost."""
+    cat, b = ctx.cat, ctx.cat.backhaul
+    start = _start_year(ctx.p)
+    years = horizon_years(start, round(ctx.years))
+    share = float(b["maintenance_share_per_year"])
+    rows: list[dict[str, Any]] = []
+    for k, site in enumerate(sites_df.itertuples(index=False)):
+        row = bh.iloc[k]
+        fees = backhaul_fees(row, years, licence_end_year=int(b["satellite_licence_end_year"]))
+        watts = len(site.ap_item) * float(b["ap_power_w"]) + (float(b["relay_power_w"]) * 2 if row["option"] == "relay"
+                                                              else 0.0)  # fmt: skip
+        kwh = 0.0 if site.needs_solar else round(watts * 8760 / 1000, 3)
+        for y in years:
+            lines = [(code, qty) for fy, code, qty in fees if fy == y]
+            if kwh:
+                lines.append(("POWER.GRID", kwh))
+            for code, qty in lines:
+                price = cat.price(code)
+                rows.append({"site_id": site.site_id, "year": y, "item_code": code, "quantity": qty,
+                             "unit_price_vnd": price, "amount_vnd": round(qty * price)})  # fmt: skip
+            capex = int(site.capex_vnd)
+            rows.append({"site_id": site.site_id, "year": y, "item_code": "MAINTENANCE", "quantity": share,
+                         "unit_price_vnd": capex, "amount_vnd": round(share * capex)})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["site_id", "year", "item_code", "quantity", "unit_price_vnd", "amount_vnd"])
+    where = dict(zip(sites_df["site_id"], geoms, strict=True))
+    return gpd.GeoDataFrame(frame, geometry=[where[s] for s in frame["site_id"]], crs=ctx.crs)
+
+
+def _money_kpis(ctx: _Context, boq: pd.DataFrame, opex: gpd.GeoDataFrame, people: int) -> dict[str, Any]:
+    """Capital (the BOQ), yearly operating cost, and the life-cycle cost: capital plus operating cost discounted to
+    the first year at the catalog's rate."""
+    rate = float(ctx.cat.backhaul["discount_rate"])
+    start = _start_year(ctx.p)
+    n = round(ctx.years)
+    yearly = np.zeros(n)
+    if len(opex):
+        per_year = opex.groupby("year")["amount_vnd"].sum()
+        for y, v in per_year.items():
+            yearly[int(y) - start] = float(v)
+    capex = int(boq["amount_vnd"].sum()) if len(boq) else 0
+    lcc = capex + present_value(yearly, rate)
+    return {
+        "capex_vnd": capex,
+        "opex_vnd_per_year": round(yearly[0]) if n else 0,
+        "opex_vnd": round(yearly.sum()),
+        "opex_by_year_vnd": ", ".join(f"{start + k}: {int(v):,}" for k, v in enumerate(yearly)),
+        "lcc_vnd": round(lcc),
+        "lcc_per_person_vnd": round(lcc / people) if people else 0,
+        "lcc_years": n,
+        "discount_rate": rate,
+    }
+
+
 def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame, a: _Assignment) -> pd.DataFrame:
     """One row per chosen site: profiles, reach, backhaul, cost (AP per profile; mast, solar, backhaul once)."""
     cat, rows = ctx.cat, []
@@ -884,7 +950,6 @@ def _kpis(
     homes = (pts["kind"] == "household").to_numpy()
     people = pts["people"].to_numpy(dtype=float)
     total = int(boq["amount_vnd"].sum()) if len(boq) else 0
-    opex = int(bh["opex_vnd"].sum()) if len(bh) else 0
     newly = round(float(people[served].sum()))
     unserved_people = int(ctx.unserved["population"].sum())
     mbps = pts["demand_mbps"].to_numpy(dtype=float)
@@ -906,8 +971,6 @@ def _kpis(
         **hq_kpis,
         "communes_hq_forced": ", ".join(map(str, ctx.hq_needed)),
         "cost_vnd": total,
-        "capex_vnd": total - opex,
-        "opex_vnd": opex,
         "cost_per_person_vnd": round(total / newly) if newly else 0,
         "selection_cost_vnd": int(sites_df["cost_vnd"].sum()) if len(sites_df) else 0,
         "selection_status": ctx.status,

@@ -28,10 +28,12 @@ why an option is infeasible:
     km, plus two ``SUB.LANDING`` and aerial fibre (straight line) from the
     landing points to the site and to the nearest fibre site on the far shore.
 ``satellite``
-    ``SAT.TERMINAL`` plus ``SAT.FEE`` per year over ``horizon_years``; always feasible.
+    ``SAT.TERMINAL``, then a fee a year over ``horizon_years`` from ``start_year``: ``SAT.FEE`` within the
+    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.
 
-Amounts are integer VND; ``capex_vnd`` excludes recurring fees, ``opex_vnd``
-is the fee over the horizon, ``cost_vnd`` their sum, and the choice minimises
+Amounts are integer VND; ``capex_vnd`` is the investment (the BOQ's), ``opex_vnd``
+the present value of the fees over the horizon at the catalog's ``discount_rate``,
+``cost_vnd`` their sum (the option's life-cycle cost), and the choice minimises
 ``cost_vnd`` (ties broken in the option order above).
 
 Examples
@@ -64,10 +66,20 @@ from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.io.crs import METRIC_CRS, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
+from gisplan.wifi.money import horizon_years as horizon_years_list
+from gisplan.wifi.money import present_value, satellite_fee_codes
 from gisplan.wifi.radio import line_of_sight
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
-__all__ = ["BACKHAUL_OPTIONS", "OPTION_COLUMNS", "backhaul_items", "backhaul_options", "chosen_backhaul"]
+__all__ = [
+    "BACKHAUL_OPTIONS",
+    "OPTION_COLUMNS",
+    "backhaul_fees",
+    "backhaul_items",
+    "backhaul_options",
+    "chosen_backhaul",
+    "fees_present_value",
+]
 
 #: The options, in tie-breaking order.
 BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "radio", "radio_long", "submarine", "satellite")
@@ -117,19 +129,33 @@ def _heights(frame: gpd.GeoDataFrame, default_m: float) -> np.ndarray:
     return np.where(np.isfinite(h), np.maximum(h, default_m), default_m)
 
 
-def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> tuple[int, int]:
-    capex = opex = 0
-    for code, qty in items:
-        amount = round(round(qty, 3) * catalog.price(code))
-        if code == "SAT.FEE":
-            opex += amount
-        else:
-            capex += amount
-    return int(capex), int(opex)
+def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
+    return int(sum(round(round(qty, 3) * catalog.price(code)) for code, qty in items))
 
 
-def backhaul_items(row: Any, *, horizon_years: float) -> list[tuple[str, float]]:
-    """Catalog items and quantities of one option row of :func:`backhaul_options` (for the BOQ)."""
+def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
+    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee."""
+    if row["option"] != "satellite":
+        return []
+    return [(y, code, 1.0) for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year),
+                                               strict=True)]  # fmt: skip
+
+
+def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
+    """Present value (VND, first year) of an option row's fees over the horizon at the catalog's discount rate."""
+    years = horizon_years_list(start_year, round(horizon_years))
+    fees = backhaul_fees(row, years, licence_end_year=int(catalog.backhaul["satellite_licence_end_year"]))
+    if not fees:
+        return 0
+    yearly = np.zeros(len(years))
+    for y, code, qty in fees:
+        yearly[y - start_year] += qty * catalog.price(code)
+    return round(present_value(yearly, float(catalog.backhaul["discount_rate"])))
+
+
+def backhaul_items(row: Any) -> list[tuple[str, float]]:
+    """Capital items and quantities of one option row of :func:`backhaul_options` (for the BOQ; fees are yearly
+    lines, see :func:`backhaul_fees`)."""
     option = row["option"]
     if option == "fibre":
         return [("FO.DROP", float(row["length_m"]))] if row["length_m"] > 0 else []
@@ -141,7 +167,7 @@ def backhaul_items(row: Any, *, horizon_years: float) -> list[tuple[str, float]]
         out = [("SUB.CABLE", float(row["length_m"]) / 1000.0), ("SUB.LANDING", 2.0)]
         return out + ([("FO.DROP", float(row["land_m"]))] if row["land_m"] > 0 else [])
     if option == "satellite":
-        return [("SAT.TERMINAL", 1.0), ("SAT.FEE", float(horizon_years))]
+        return [("SAT.TERMINAL", 1.0)]
     if option == "relay":  # through another chosen site (gisplan.wifi.network)
         return [("RELAY.5G", 1.0)]
     raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
@@ -216,6 +242,7 @@ def backhaul_options(
     horizon_years: float | None = None,
     id_column: str = "site_id",
     settings: WifiSettings | None = None,
+    start_year: int = 2027,
 ) -> gpd.GeoDataFrame:
     """Price every backhaul option for every candidate site and mark the cheapest feasible one.
 
@@ -236,11 +263,13 @@ def backhaul_options(
     elevation
         Elevation raster (path or open rasterio dataset) for line of sight of radio hops.
     horizon_years
-        Years of satellite fees; default the catalog's ``satellite_horizon_years``.
+        Years of fees in the life-cycle cost; default the catalog's ``satellite_horizon_years``.
     id_column
         Id column of both point layers.
     settings
         Default mast height and line-of-sight tries (:class:`~gisplan.wifi.settings.WifiSettings`).
+    start_year
+        First year of service (fees from then on; the licence of satellite service is checked per year).
 
     Returns
     -------
@@ -280,7 +309,7 @@ def backhaul_options(
         found.append(_submarine_option(net, k, route_factor))
         found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
         rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
-    table = _priced(pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY]), cat, years)
+    table = _priced(pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY]), cat, years, start_year)
     table = _choose(table)
     position = {cid: k for k, cid in enumerate(net.cand_ids)}
     geom = list(net.cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
@@ -436,13 +465,14 @@ def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
     return "submarine", True, reason, {"length_m": route, "land_m": land_len, **net.peer(j)}
 
 
-def _priced(table: pd.DataFrame, cat: Catalog, years: float) -> pd.DataFrame:
-    """``table`` with ``capex_vnd``, ``opex_vnd`` and ``cost_vnd`` of every feasible option (0 when infeasible)."""
+def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) -> pd.DataFrame:
+    """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the fees) and ``cost_vnd`` of every feasible
+    option (0 when infeasible)."""
     capex, opex = [], []
     for r in table.loc[:, ["option", "feasible", "length_m", "land_m"]].to_dict("records"):
-        c, o = _price_items(cat, backhaul_items(r, horizon_years=years)) if r["feasible"] else (0, 0)
-        capex.append(c)
-        opex.append(o)
+        feasible = bool(r["feasible"])
+        capex.append(_price_items(cat, backhaul_items(r)) if feasible else 0)
+        opex.append(fees_present_value(cat, r, start_year=start_year, horizon_years=years) if feasible else 0)
     table = table.copy()
     table["capex_vnd"] = pd.Series(capex, dtype="int64", index=table.index)
     table["opex_vnd"] = pd.Series(opex, dtype="int64", index=table.index)
