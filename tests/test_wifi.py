@@ -307,7 +307,7 @@ def test_hill_between_site_and_village_end_to_end(tmp_path) -> None:
     assert not radio["feasible"] and "no line of sight" in radio["reason"]
     assert sites_out["backhaul"].iloc[0] == "satellite"
     a_radio = options[(options["site_id"] == "A") & (options["option"] == "radio")].iloc[0]
-    assert a_radio["feasible"] and "line of sight clear" in a_radio["reason"]
+    assert a_radio["feasible"] and "line of sight and 0.6 Fresnel zone clear" in a_radio["reason"]
     fp = plan.layers["footprints"].geometry.iloc[0]
     assert fp.area > 0 and fp.bounds[2] > X0 + 1_010  # drawn to full reach past the raster's edge
     assert any("off the elevation raster" in m for m in plan.messages)

@@ -652,12 +652,14 @@ def _outputs(ctx: _Context) -> Plan:
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
     links = [link_geometry(bh.iloc[k], cand.geometry.iloc[j]) for k, j in enumerate(sel_sites)]
-    radio = bh["option"].isin(["radio", "radio_long", "relay"]).to_numpy()
+    # hops checked over the elevation raster: the direct radio hops (relays between chosen sites are not checked)
+    direct = (net["link"] == "direct").to_numpy() if len(net) else np.zeros(0, dtype=bool)
+    clearance = np.where(direct, pd.to_numeric(bh["clearance_m"], errors="coerce").to_numpy(dtype=float), np.nan)
     link_df = pd.DataFrame(
         {"site_id": sids, "backhaul": list(bh["option"]), "kind": list(bh["option"]), "peer_id": list(bh["peer_id"]),
          "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
-         "clearance_m": np.nan,  # no elevation raster is checked for relays yet (see the los_checked column)
-         "los_checked": radio & (p.elevation is not None) & (net["link"] == "direct").to_numpy(),
+         "clearance_m": clearance,  # 0.6 Fresnel zone over terrain, clutter and bulge; NaN where not checked
+         "los_checked": np.isfinite(clearance),
          "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip

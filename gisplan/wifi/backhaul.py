@@ -68,7 +68,7 @@ from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
 from gisplan.wifi.money import horizon_years as horizon_years_list
 from gisplan.wifi.money import present_value, satellite_fee_codes
-from gisplan.wifi.radio import line_of_sight
+from gisplan.wifi.radio import line_of_sight, radio_horizon_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
 __all__ = [
@@ -99,6 +99,7 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "cost_vnd",
     "chosen",
     "why",
+    "clearance_m",
 )
 
 
@@ -296,20 +297,27 @@ def backhaul_options(
     long_max = float(bh.get("ptp_long_max_km", 60.0)) * 1000.0
     route_factor = float(bh.get("submarine_route_factor", 1.3))
     paths = _fibre_paths(graph, net.cands, net.fibre, net.cand_ids, net.fibre_ids)
-    sight = _radio_sight(net.cxy, net.fxy, net.c_h, net.f_h, long_max, elevation, net.crs, tries=cfg.los_tries)
+    clutter = float(bh.get("clutter_m", 0.0))
+    sight = {
+        option: _radio_sight(
+            net, limit, elevation, tries=cfg.los_tries, f_mhz=float(bh.get(f"{key}_f_mhz", 5600.0)), clutter_m=clutter
+        )
+        for option, limit, key in (("radio", ptp_max, "ptp_5g"), ("radio_long", long_max, "ptp_long"))
+    }
 
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(net.cand_ids):
         base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0}
         found = [_fibre_option(net, k, graph, paths)]
         found += [
-            _radio_option(net, k, option, limit, elevation is not None, sight, cfg.los_tries)
+            _radio_option(net, k, option, limit, elevation is not None, sight[option], cfg.los_tries)
             for option, limit in (("radio", ptp_max), ("radio_long", long_max))
         ]
         found.append(_submarine_option(net, k, route_factor))
         found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
         rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
-    table = _priced(pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY]), cat, years, start_year)
+    frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
+    table = _priced(frame.astype({"clearance_m": float}), cat, years, start_year)
     table = _choose(table)
     position = {cid: k for k, cid in enumerate(net.cand_ids)}
     geom = list(net.cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
@@ -418,29 +426,39 @@ def _radio_option(
     option: str,
     limit: float,
     checked: bool,
-    sight: dict[tuple[int, int], str],
+    sight: dict[tuple[int, int], tuple[str, float]],
     tries: int,
 ) -> _Option:
-    """A radio hop to the nearest fibre site within ``limit`` that is not known to be blocked."""
+    """A radio hop to the nearest fibre site within reach that is not known to be blocked: within ``limit`` (the
+    equipment's) and the radio horizon of the two antenna heights (k = 4/3)."""
     d, order = net.distances(k)
-    in_range = [int(j) for j in order if d[j] <= limit]
+    horizon = radio_horizon_m(net.c_h[k], net.f_h) if len(net.f_h) else np.zeros(0)
+    reach = np.minimum(limit, horizon)
+    in_range = [int(j) for j in order if d[j] <= reach[j]]
     if not in_range:
         nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
+        if len(order) and d[order[0]] <= limit:
+            j = int(order[0])
+            why = f"beyond the radio horizon of the antennas ({horizon[j] / 1000:,.1f} km for {net.c_h[k]:g} m and "
+            return option, False, f"{why}{net.f_h[j]:g} m){nearest}", {}
         return option, False, f"beyond {limit / 1000:g} km{nearest}", {}
     if not checked:
         j = in_range[0]
         reason = f"{d[j] / 1000:,.1f} km to {net.fibre_ids[j]} (line of sight not checked: no elevation raster)"
         return option, True, reason, {"length_m": float(d[j]), **net.peer(j)}
-    hit = next((j for j in in_range[:tries] if d[j] <= 0 or sight.get((k, j), "clear") != "blocked"), None)
+    unknown = ("clear", np.inf)
+    hit = next((j for j in in_range[:tries] if d[j] <= 0 or sight.get((k, j), unknown)[0] != "blocked"), None)
     if hit is None:
         return option, False, f"no line of sight to the {min(tries, len(in_range))} nearest fibre site(s) in range", {}
+    state, margin = sight.get((k, hit), unknown)
     seen = (
-        "line of sight clear"
-        if sight.get((k, hit), "clear") == "clear"
+        f"line of sight and 0.6 Fresnel zone clear by {margin:,.1f} m"
+        if state == "clear"
         else "line of sight not checked: the path leaves the elevation raster"
     )
     reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}"
-    return option, True, reason, {"length_m": float(d[hit]), **net.peer(hit)}
+    extra = {"clearance_m": float(margin) if state == "clear" and np.isfinite(margin) else np.nan}
+    return option, True, reason, {"length_m": float(d[hit]), **net.peer(hit), **extra}
 
 
 def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
@@ -481,21 +499,15 @@ def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) ->
 
 
 def _radio_sight(
-    cxy: np.ndarray,
-    fxy: np.ndarray,
-    c_h: np.ndarray,
-    f_h: np.ndarray,
-    limit: float,
-    elevation: Any,
-    crs: CRS,
-    *,
-    tries: int,
-) -> dict[tuple[int, int], str]:
-    """(candidate, fibre site) -> "clear", "blocked" or "unchecked" for the radio hops that may be tried.
+    net: _Network, limit: float, elevation: Any, *, tries: int, f_mhz: float, clutter_m: float
+) -> dict[tuple[int, int], tuple[str, float]]:
+    """(candidate, fibre site) -> ("clear" | "blocked" | "unchecked", clearance in m) for the radio hops that may be
+    tried: 0.6 of the first Fresnel zone at ``f_mhz`` over the terrain, the earth bulge (k = 4/3) and ``clutter_m``.
 
-    Those are each candidate's ``tries`` nearest fibre sites within ``limit`` (the nearest within the
-    shorter radio range are among them), checked in one :func:`gisplan.wifi.radio.line_of_sight` call.
+    Those are each candidate's ``tries`` nearest fibre sites within ``limit``, checked in one
+    :func:`gisplan.wifi.radio.line_of_sight` call.
     """
+    cxy, fxy, c_h, f_h, crs = net.cxy, net.fxy, net.c_h, net.f_h, net.crs
     if elevation is None or len(cxy) == 0 or len(fxy) == 0:
         return {}
 
@@ -507,9 +519,12 @@ def _radio_sight(
     if not pairs:
         return {}
     ci, fi = np.array(pairs).T
-    los = line_of_sight(cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs)
+    los = line_of_sight(
+        cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs, f_mhz=f_mhz, clutter_m=clutter_m
+    )
     state = np.where(~los.checked, "unchecked", np.where(los.clear, "clear", "blocked"))
-    return dict(zip(pairs, state.tolist(), strict=True))
+    margin = los.clearance_m if los.clearance_m is not None else np.full(len(pairs), np.nan)
+    return {pair: (str(st), float(m)) for pair, st, m in zip(pairs, state.tolist(), margin.tolist(), strict=True)}
 
 
 def _m(v: int) -> str:

@@ -570,13 +570,18 @@ class LineOfSight:
     Attributes
     ----------
     clear
-        The straight ray between the antennas clears the ground (with the earth bulge) everywhere.
+        The straight ray between the antennas clears the ground (with the earth bulge, the clutter and the share
+        of the first Fresnel zone asked for) everywhere.
     checked
         False where the path leaves the raster or crosses nodata: nothing is known there and ``clear`` is False.
+    clearance_m
+        The least margin (m) along the path between the ray and ground + bulge + clutter + Fresnel share; NaN
+        where not checked, ``inf`` for links of zero length.
     """
 
     clear: np.ndarray
     checked: np.ndarray
+    clearance_m: np.ndarray | None = None
 
 
 def line_of_sight(
@@ -589,6 +594,9 @@ def line_of_sight(
     k_factor: float = 4.0 / 3.0,
     crs: str | CRS = METRIC_CRS,
     max_samples: int = 2_000_000,
+    f_mhz: float | None = None,
+    fresnel_share: float = 0.6,
+    clutter_m: float = 0.0,
 ) -> LineOfSight:
     """Line of sight of many links at once, the raster opened and read once (``point_to_point``'s rule).
 
@@ -606,6 +614,11 @@ def line_of_sight(
         Elevation raster: a path or an open rasterio dataset (see :func:`open_elevation`).
     max_samples
         Ground samples held in memory at once (links are processed in chunks).
+    f_mhz, fresnel_share
+        With a frequency the ray must also clear ``fresnel_share`` of the first Fresnel zone, radius
+        ``sqrt(lambda d1 d2 / d)`` (ITU-R P.530: 0.6 of the first zone for k = 4/3).
+    clutter_m
+        Height of trees and buildings over the ground along the path (not at the ends, where the antennas are).
 
     Returns
     -------
@@ -624,10 +637,12 @@ def line_of_sight(
         raise PlanningError("antenna heights must be finite and not negative")
     clear = np.ones(n, dtype=bool)
     checked = np.ones(n, dtype=bool)
+    margin = np.full(n, np.inf)
     dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
     links = np.flatnonzero(dist > 0)
+    wavelength = SPEED_OF_LIGHT / (f_mhz * 1e6) if f_mhz is not None else 0.0
     if links.size == 0:
-        return LineOfSight(clear=clear, checked=checked)
+        return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
     counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
     ends = np.cumsum(counts)
     with open_elevation(elevation) as dataset:
@@ -647,13 +662,30 @@ def line_of_sight(
             bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
             g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
             ray = g0 + h_a[sel][pair] + (g1 + h_b[sel][pair] - g0 - h_a[sel][pair]) * t
-            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - ground - bulge)
+            fresnel = fresnel_share * np.sqrt(wavelength * d1 * (d - d1) / d)
+            need = ground + bulge + clutter_m + fresnel
+            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - need)
             ok = np.logical_and.reduceat(valid, starts)
             with np.errstate(invalid="ignore"):
-                clear[sel] = ok & (np.minimum.reduceat(clearance, starts) > 0)
+                least = np.minimum.reduceat(clearance, starts)
+                clear[sel] = ok & (least > 0)
+            margin[sel] = np.where(ok, least, np.nan)
             checked[sel] = ok
             lo = hi
-    return LineOfSight(clear=clear, checked=checked)
+    return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
+
+
+def radio_horizon_m(h_a_m: ArrayLike, h_b_m: ArrayLike, *, k_factor: float = 4.0 / 3.0) -> np.ndarray:
+    """Longest line-of-sight path (m) over a smooth earth between antennas ``h_a_m`` and ``h_b_m`` high:
+    ``sqrt(2 k R h_a) + sqrt(2 k R h_b)`` (4.12 (sqrt h_a + sqrt h_b) km for k = 4/3).
+
+    Examples
+    --------
+    >>> round(float(radio_horizon_m(15.0, 15.0)) / 1000, 1)
+    31.9
+    """
+    two_kr = 2.0 * k_factor * EARTH_RADIUS_M
+    return np.sqrt(two_kr * np.asarray(h_a_m, dtype=float)) + np.sqrt(two_kr * np.asarray(h_b_m, dtype=float))
 
 
 def point_to_point(
