@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ def test_shipped_raster_is_a_fresh_generation_labelled_synthetic(tmp_path) -> No
     from gisplan.demo._elevation import write_demo_elevation
 
     fresh = write_demo_elevation(tmp_path / "dem.tif")
-    with rasterio.open(SHIPPED) as a, rasterio.open(fresh) as b:
+    with rasterio.open(SHIPPED) as a, rasterio.open(fresh) as b, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
         assert np.array_equal(a.read(1), b.read(1)) and a.transform == b.transform and a.crs == b.crs
         assert a.tags()["SYNTHETIC"] == "yes"
         z = a.read(1)

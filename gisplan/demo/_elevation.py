@@ -42,14 +42,14 @@ def synthetic_elevation(
 ) -> tuple[np.ndarray, tuple[float, float, float, float, float, float]]:
     """Heights (int16, metres) and the affine transform ``(a, b, c, d, e, f)`` of the synthetic raster over
     ``land`` (with 2 km of sea around it), in EPSG:32648; see the module notes."""
+    from affine import Affine
     from rasterio.features import geometry_mask
-    from rasterio.transform import from_origin
     from scipy.ndimage import distance_transform_edt
 
     metric = land.to_crs(CRS)
     west, south, east, north = metric.total_bounds + np.array([-2000.0, -2000.0, 2000.0, 2000.0])
     width, height = int(np.ceil((east - west) / res_m)), int(np.ceil((north - south) / res_m))
-    transform = from_origin(west, north, res_m, res_m)
+    transform = Affine(res_m, 0.0, west, 0.0, -res_m, north)
     on_land = ~geometry_mask(list(metric.geometry), out_shape=(height, width), transform=transform)
     xs = west + (np.arange(width) + 0.5) * res_m
     ys = north - (np.arange(height) + 0.5) * res_m
@@ -60,7 +60,7 @@ def synthetic_elevation(
         z = np.maximum(z, h * np.exp(-((gx - pt.x) ** 2 + (gy - pt.y) ** 2) / (2 * 2500.0**2)))
     rng = np.random.default_rng(seed)
     rows, cols = np.nonzero(on_land)
-    picks = rng.choice(len(rows), size=min(n_hills, len(rows)), replace=False) if len(rows) else []
+    picks = rng.choice(len(rows), size=min(n_hills, len(rows)), replace=False) if len(rows) else np.zeros(0, int)
     for k in picks:
         h, sigma = rng.uniform(20.0, 150.0), rng.uniform(400.0, 1500.0)
         cx, cy = xs[cols[k]], ys[rows[k]]
