@@ -81,3 +81,59 @@ def test_links_keep_within_their_capacity() -> None:
             j = int(out["parent"].iloc[j])
             loads[j] += 60.0
     assert out["load_mbps"].tolist() == loads.tolist()
+
+
+@pytest.mark.parametrize(("ridge_m", "b_backhaul"), [(0.0, "relay"), (300.0, "satellite")])
+def test_relays_are_checked_over_the_terrain(tmp_path, ridge_m: float, b_backhaul: str) -> None:
+    """Village B lies 1.5 km east of village A, whose site reaches the exchange 5 km west by radio. Over flat
+    ground B relays through A (8 M VND instead of its own 60 M radio hop); a 300 m ridge between them blocks the
+    relay (and B's own hop west), so B keeps a satellite terminal."""
+    import warnings
+
+    import geopandas as gpd
+    import rasterio
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi.planner import WifiParams, plan_wifi
+
+    crs, x0, y0 = "EPSG:32648", 400_000.0, 1_100_000.0
+    res, n = 20.0, 1_000
+    west, north = x0 - 10_000, y0 + 10_000
+    z = np.zeros((n, n), dtype="float32")
+    z[
+        int((north - (y0 + 500)) / res) : int((north - (y0 - 500)) / res),
+        int((x0 + 700 - west) / res) : int((x0 + 760 - west) / res),
+    ] = ridge_m
+    dem = str(tmp_path / "ridge.tif")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            dem, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs=crs,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z, 1)
+    settlements = gpd.GeoDataFrame(
+        {"settlement_id": ["SA", "SB"], "name": ["A", "B"], "commune_code": ["C1", "C1"], "population": [40, 40],
+         "households": [10, 10]},
+        geometry=[Point(x0 + 20, y0), Point(x0 + 1_520, y0)], crs=crs,
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX", "A", "B"], "kind": ["exchange", "community", "community"], "name": ["EX", "A", "B"],
+         "has_fibre": [True, False, False], "height_m": [30.0, 6.0, 6.0], "has_power": [True, True, True]},
+        geometry=[Point(x0 - 5_000, y0), Point(x0, y0), Point(x0 + 1_500, y0)], crs=crs,
+    )  # fmt: skip
+    cat = load_catalog(overrides={"backhaul": {"demand_household_mbps": 0.01},
+                                  "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})  # fmt: skip
+    plan = plan_wifi(
+        {"settlements": settlements, "sites": sites},
+        WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), elevation=dem),
+        catalog=cat,
+    )
+    links = plan.layers["backhaul_links"].set_index("site_id")
+    assert links.loc["A", "backhaul"] == "radio" and links.loc["A", "los_checked"]
+    assert links.loc["B", "backhaul"] == b_backhaul
+    if b_backhaul == "relay":
+        assert links.loc["B", "peer_id"] == "A" and links.loc["B", "los_checked"]
+        assert links.loc["B", "clearance_m"] > 0

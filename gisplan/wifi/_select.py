@@ -126,6 +126,7 @@ class _Context:
     col_total: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     selected: list[int] = field(default_factory=list)
     capacity_aps: int = 0
+    relay_clearance: list[float] = field(default_factory=list)
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
@@ -652,9 +653,10 @@ def _outputs(ctx: _Context) -> Plan:
     geoms = list(cand.geometry.iloc[sel_sites])
     wifi_sites = gpd.GeoDataFrame(sites_df.loc[:, list(SITE_COLUMNS)], geometry=geoms, crs=crs)
     links = [link_geometry(bh.iloc[k], cand.geometry.iloc[j]) for k, j in enumerate(sel_sites)]
-    # hops checked over the elevation raster: the direct radio hops (relays between chosen sites are not checked)
+    # hops checked over the elevation raster: direct radio hops (their option row) and relays (the network step)
     direct = (net["link"] == "direct").to_numpy() if len(net) else np.zeros(0, dtype=bool)
-    clearance = np.where(direct, pd.to_numeric(bh["clearance_m"], errors="coerce").to_numpy(dtype=float), np.nan)
+    own = pd.to_numeric(bh["clearance_m"], errors="coerce").to_numpy(dtype=float)
+    clearance = np.where(direct, own, np.asarray(ctx.relay_clearance, dtype=float)) if len(net) else own
     link_df = pd.DataFrame(
         {"site_id": sids, "backhaul": list(bh["option"]), "kind": list(bh["option"]), "peer_id": list(bh["peer_id"]),
          "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
@@ -789,13 +791,38 @@ def _backhaul_network(
            "radio_long": float(b["ptp_long_capacity_mbps"]),
            "satellite": float(b["satellite_capacity_mbps"])}  # fmt: skip
     xy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[sel_sites]))
-    net = relay_forest(
-        xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
-        direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
-        ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
-        ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
-        ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]),
-    )  # fmt: skip
+    heights = pd.to_numeric(ctx.cand["height_m"].iloc[sel_sites], errors="coerce").to_numpy(dtype=float)
+    heights = np.where(np.isfinite(heights), np.maximum(heights, ctx.cfg.default_mast_m), ctx.cfg.default_mast_m)
+    blocked: set[tuple[int, int]] = set()
+    margins: dict[tuple[int, int], float] = {}
+    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
+        net = relay_forest(
+            xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
+            direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
+            ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
+            ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
+            ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
+        )  # fmt: skip
+        if ctx.p.elevation is None:
+            break
+        pairs = [(min(k, int(q)), max(k, int(q))) for k, q in enumerate(net["parent"]) if q >= 0]
+        todo = [pq for pq in pairs if pq not in margins]
+        if not todo:
+            break
+        i, j = np.array(todo).T
+        los = line_of_sight(
+            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
+            f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
+        )  # fmt: skip
+        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
+        margins.update(zip(todo, margin.tolist(), strict=True))
+        newly = {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+        if not newly:
+            break
+        blocked |= newly
+    ctx.relay_clearance = [
+        margins.get((min(k, int(q)), max(k, int(q))), np.nan) if q >= 0 else np.nan for k, q in enumerate(net["parent"])
+    ]
     out = bh.copy()
     ids = out["site_id"].tolist()
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
