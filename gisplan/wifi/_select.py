@@ -795,6 +795,26 @@ def _backhaul_network(
     heights = np.where(np.isfinite(heights), np.maximum(heights, ctx.cfg.default_mast_m), ctx.cfg.default_mast_m)
     blocked: set[tuple[int, int]] = set()
     margins: dict[tuple[int, int], float] = {}
+    relay_max_m = float(b["relay_max_km"]) * 1000.0
+
+    def check(todo: list[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Check ``todo`` pairs over the raster; record their clearance; return those found blocked."""
+        i, j = np.array(todo).T
+        los = line_of_sight(
+            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
+            f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
+        )  # fmt: skip
+        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
+        margins.update(zip(todo, margin.tolist(), strict=True))
+        return {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+
+    if ctx.p.elevation is not None and len(xy) > 1:  # every short relay at once (few samples each)
+        a_i, b_j = shapely.STRtree(shapely.points(xy)).query(
+            shapely.points(xy), predicate="dwithin", distance=relay_max_m
+        )
+        short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
+        if short:
+            blocked |= check(short)
     while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
         net = relay_forest(
             xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
@@ -809,14 +829,7 @@ def _backhaul_network(
         todo = [pq for pq in pairs if pq not in margins]
         if not todo:
             break
-        i, j = np.array(todo).T
-        los = line_of_sight(
-            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
-            f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
-        )  # fmt: skip
-        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
-        margins.update(zip(todo, margin.tolist(), strict=True))
-        newly = {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+        newly = check(todo)
         if not newly:
             break
         blocked |= newly
