@@ -27,7 +27,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -82,27 +82,63 @@ def relay_forest(
     forced_direct: set[int] = set()
     while True:
         parent = _spanning_forest(n, direct, edges, forced_direct)
-        table = _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
-                       relay_capacity_mbps, ptp_capacity_mbps)  # fmt: skip
+
+        def loads(parent: np.ndarray) -> pd.DataFrame:
+            return _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
+                          relay_capacity_mbps, ptp_capacity_mbps)  # fmt: skip
+
+        table = loads(parent)
         over = table[(table["load_mbps"] > table["capacity_mbps"] + 1e-9)]
         if over.empty:
-            return table
-        # each overloaded link: its site goes direct (a relay), or its heaviest relayed child does (a direct link);
-        # only the deepest overloaded links of a path are cut in one round (cutting them unloads the ones above)
+            return _unforce(n, direct, edges, forced_direct, table, loads)
+        # each overloaded link (the deepest of a path first: cutting below unloads the links above): a site of its
+        # subtree goes direct, the one whose subtree load just covers the excess (best fit), else the heaviest
         cuts: set[int] = set()
+        load = table["load_mbps"].to_numpy()
         for worst in over.index:
             if any(parent[c] == worst for c in over.index):
                 continue  # a child link is overloaded too: cut that one first
-            if parent[worst] != _ROOT:
-                cuts.add(int(worst))
-            else:
-                children = [i for i in range(n) if parent[i] == worst]
-                if children:
-                    cuts.add(max(children, key=lambda i: (table.loc[i, "load_mbps"], -i)))
+            excess = load[worst] - float(table.loc[worst, "capacity_mbps"])
+            below = _subtree(parent, int(worst))
+            if parent[worst] == _ROOT:
+                below = [i for i in below if i != worst]
+            if not below:
+                continue
+            fits = [i for i in below if load[i] >= excess - 1e-9]
+            cuts.add(min(fits, key=lambda i: (load[i], i)) if fits else max(below, key=lambda i: (load[i], -i)))
         cuts -= forced_direct
         if not cuts:
             return table  # a site's own demand exceeds its direct backhaul: nothing left to move
         forced_direct |= cuts
+
+
+def _subtree(parent: np.ndarray, top: int) -> list[int]:
+    """``top`` and every site below it."""
+    out, stack = [], [top]
+    while stack:
+        i = stack.pop()
+        out.append(i)
+        stack.extend(int(c) for c in np.flatnonzero(parent == i))
+    return out
+
+
+def _unforce(
+    n: int,
+    direct: np.ndarray,
+    edges: list[tuple[int, int, float]],
+    forced: set[int],
+    table: pd.DataFrame,
+    loads: Callable[[np.ndarray], pd.DataFrame],
+) -> pd.DataFrame:
+    """Undo the capacity repair's cuts one at a time (lightest first) where the network still fits and costs less:
+    the repair cuts greedily and may leave more gateways than the capacities need."""
+    best = table
+    for site in sorted(forced, key=lambda i: (float(table.loc[i, "load_mbps"]), i)):
+        trial = forced - {site}
+        t = loads(_spanning_forest(n, direct, edges, trial))
+        if (t["load_mbps"] <= t["capacity_mbps"] + 1e-9).all() and t["cost"].sum() < best["cost"].sum() - 1e-9:
+            forced, best = trial, t
+    return best
 
 
 def _relay_edges(
