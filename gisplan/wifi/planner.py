@@ -67,6 +67,7 @@ included: a lower bound on its cost (``cover_all``) or an upper bound on the wei
 capacity rounds after it are a heuristic (``capacity_aps``).  ``capex_vnd`` is the BOQ total,
 ``opex_vnd_per_year`` the first year's operating cost, ``lcc_vnd`` and ``lcc_per_person_vnd`` the life-cycle cost.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
