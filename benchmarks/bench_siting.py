@@ -154,10 +154,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the large sizes")
     args = parser.parse_args()
     have_spopt = importlib.util.find_spec("spopt") is not None
+    quick = " --quick" if args.quick else ""
     lines = ["# Site selection benchmark (gisplan vs spopt)", ""]
     lines += [
         f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}; "
-        f"CBC time limit {CBC_TIME_LIMIT_S} s. Command: `python benchmarks/bench_siting.py`.",
+        f"CBC time limit {CBC_TIME_LIMIT_S} s. Command: `python benchmarks/bench_siting.py{quick}`.",
         "",
     ]
     if have_spopt:
