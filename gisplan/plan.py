@@ -155,6 +155,21 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "selection_bound": ("Cận trên (chọn điểm)", "Selection bound"),
     "selection_cost_vnd": ("Chi phí các điểm được chọn (VND)", "Cost of the chosen sites (VND)"),
     "communes_not_connected": ("Xã chưa kết nối UBND", "Communes not connected"),
+    "people_in_footprint": ("Dân số trong vùng phủ", "People inside a footprint"),
+    "households_served": ("Số hộ được phục vụ", "Households served"),
+    "households_total": ("Tổng số hộ chưa được phục vụ", "Unserved households"),
+    "institutions_served": ("Cơ quan, trường, trạm y tế được phục vụ", "Institutions served"),
+    "institutions_total": ("Cơ quan, trường, trạm y tế chưa được phục vụ", "Unserved institutions"),
+    "demand_mbps": ("Nhu cầu giờ cao điểm (Mbit/s)", "Busy-hour demand (Mbit/s)"),
+    "mbps_delivered": ("Lưu lượng đáp ứng (Mbit/s)", "Demand met (Mbit/s)"),
+    "n_aps": ("Số điểm phát (AP)", "Access points"),
+    "capacity_aps": ("AP thêm vì dung lượng", "APs added for capacity"),
+    "opex_vnd_per_year": ("Chi phí vận hành năm đầu (VND)", "Operating cost, first year (VND)"),
+    "opex_by_year_vnd": ("Chi phí vận hành theo năm (VND)", "Operating cost by year (VND)"),
+    "lcc_vnd": ("Chi phí vòng đời, chiết khấu (VND)", "Life-cycle cost, discounted (VND)"),
+    "lcc_per_person_vnd": ("Chi phí vòng đời mỗi người (VND)", "Life-cycle cost per person (VND)"),
+    "lcc_years": ("Số năm tính vòng đời", "Life-cycle years"),
+    "discount_rate": ("Tỷ lệ chiết khấu", "Discount rate"),
 }
 
 #: Bilingual labels of BOQ categories.

@@ -7,8 +7,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from gisplan._errors import CRSError, PlanningError
-from gisplan.wifi.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.catalog._catalog import load_catalog
+from gisplan.wifi.backhaul import BACKHAUL_OPTIONS, backhaul_items, backhaul_options, chosen_backhaul
 
 CRS = "EPSG:32648"
 
@@ -49,9 +49,12 @@ def test_far_island_satellite_wins_and_radio_reasons() -> None:
     assert "beyond 15 km" in table.loc["radio", "reason"]
     assert "beyond 60 km" in table.loc["radio_long", "reason"]
     cat = load_catalog()
-    years = cat.param("satellite_horizon_years")
     assert table.loc["satellite", "capex_vnd"] == cat.price("SAT.TERMINAL")
-    assert table.loc["satellite", "opex_vnd"] == round(years * cat.price("SAT.FEE"))
+    # ten years of fees from 2027, discounted at 9 % (end of year): the LEO fee (24 M) within the licence
+    # (2027-2030), the VSAT fee (60 M) after it (2031-2036)
+    pv = sum(24_000_000 / 1.09**k for k in range(1, 5)) + sum(60_000_000 / 1.09**k for k in range(5, 11))
+    assert table.loc["satellite", "opex_vnd"] == round(pv)
+    assert table.loc["satellite", "cost_vnd"] == cat.price("SAT.TERMINAL") + round(pv)
 
 
 def test_submarine_wins_when_satellite_and_long_radio_are_dear() -> None:
@@ -66,7 +69,7 @@ def test_submarine_wins_when_satellite_and_long_radio_are_dear() -> None:
     assert 1_500 <= row["land_m"] <= 1_900
     expected = round(52.0 * 1_000_000) + 2 * 5_000_000 + round(round(row["land_m"], 3) * cat.price("FO.DROP"))
     assert row["cost_vnd"] == expected
-    items = dict(backhaul_items(row, horizon_years=10))
+    items = dict(backhaul_items(row))
     assert items["SUB.LANDING"] == 2 and items["SUB.CABLE"] == pytest.approx(52.0)
 
 
@@ -130,8 +133,8 @@ def test_site_far_from_every_road_gets_no_fibre_option_but_still_a_backhaul():
     import geopandas as gpd
     from shapely.geometry import LineString, Point
 
-    from gisplan.wifi.backhaul import backhaul_options
     from gisplan.routing.graph import graph_from_roads
+    from gisplan.wifi.backhaul import backhaul_options
 
     crs = "EPSG:32648"
     roads = gpd.GeoDataFrame(

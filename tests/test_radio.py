@@ -324,3 +324,29 @@ def test_line_of_sight_reports_links_off_the_raster_instead_of_failing(tmp_path)
     (tmp_path / "not_a_raster.tif").write_text("hello")
     with pytest.raises(PlanningError, match="cannot be read"):
         line_of_sight([A], [B], h_a_m=20.0, h_b_m=20.0, elevation=str(tmp_path / "not_a_raster.tif"))
+
+
+def test_clearance_counts_the_fresnel_zone_the_bulge_and_the_clutter(tmp_path) -> None:
+    """A 2 km hop over flat ground, 15 m masts, 5.6 GHz, 10 m clutter: the least margin is at mid-path,
+    15 - bulge (1000 * 1000 / (2 * 4/3 * 6,371 km) = 0.059 m) - 10 - 0.6 * sqrt(lambda * 1000 * 1000 / 2000) with
+    lambda = c / 5.6 GHz (0.6 * 5.174 = 3.104 m) = 1.837 m; 12 m of clutter blocks it."""
+    from gisplan.wifi.radio import line_of_sight, radio_horizon_m
+
+    path = str(tmp_path / "flat.tif")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", width=300, height=10, count=1, dtype="float32", crs="EPSG:32648",
+            transform=Affine(10.0, 0.0, 399_500.0, 0.0, -10.0, 1_100_050.0),
+        ) as dst:  # fmt: skip
+            dst.write(np.zeros((10, 300), dtype="float32"), 1)
+    a, b = [[400_000.0, 1_100_000.0]], [[402_000.0, 1_100_000.0]]
+    lam = 299_792_458.0 / 5.6e9
+    expected = 15.0 - 1e6 / (2 * 4 / 3 * 6_371_000.0) - 10.0 - 0.6 * math.sqrt(lam * 1e6 / 2000.0)
+    los = line_of_sight(a, b, h_a_m=15.0, h_b_m=15.0, elevation=path, f_mhz=5600.0, clutter_m=10.0)
+    assert los.clear[0] and los.clearance_m[0] == pytest.approx(expected, abs=2e-3)
+    assert not line_of_sight(a, b, h_a_m=15.0, h_b_m=15.0, elevation=path, f_mhz=5600.0, clutter_m=12.0).clear[0]
+    bare = line_of_sight(a, b, h_a_m=15.0, h_b_m=15.0, elevation=path)  # no Fresnel zone, no clutter
+    assert bare.clearance_m[0] == pytest.approx(15.0 - 1e6 / (2 * 4 / 3 * 6_371_000.0), abs=2e-3)
+    # radio horizon, k = 4/3: 4.12 km x (sqrt 15 + sqrt 72) for a 15 m mast and Thổ Châu's 72 m tower
+    assert radio_horizon_m(15.0, 72.0) / 1000 == pytest.approx(4.1224 * (math.sqrt(15) + math.sqrt(72)), rel=1e-3)

@@ -190,3 +190,176 @@ def test_reproduces_spopt_san_francisco_mclp() -> None:
     assert result.status == "optimal"
     assert int((~result.covered).sum()) == 21
     assert 100.0 * result.covered.mean() == pytest.approx(89.75609756097561)
+
+
+def _overlapping_instance(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small instances where most rows are seen by two or more sites (where a double count would show)."""
+    rng = np.random.default_rng(1000 + seed)
+    n_rows, n_sites = int(rng.integers(3, 10)), int(rng.integers(2, 7))
+    coverage = rng.random((n_rows, n_sites)) < 0.55
+    weights = rng.integers(1, 30, n_rows).astype(float)
+    costs = rng.integers(1, 12, n_sites).astype(float)
+    return coverage, weights, costs
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_covered_weight_counts_each_row_once_against_brute_force(seed: int) -> None:
+    """The covered weight is the weight of the union of the chosen sites' rows: a row seen by two chosen sites
+    counts once, and the optimum found equals the brute-force optimum of that union."""
+    from gisplan.wifi import _siting_solve
+
+    coverage, weights, costs = _overlapping_instance(seed)
+    budget = max(float(costs.sum()) / 2, float(costs.min()))
+    for method in ("auto", "heuristic"):
+        result = maximize_coverage(coverage, weights, budget=budget, site_costs=costs, method=method)
+        union = coverage[:, result.selected].any(axis=1)
+        assert result.covered_weight == float(weights[union].sum())
+        assert result.covered.tolist() == union.tolist()
+        assert result.covered_weight <= _brute_max(coverage, weights, costs, budget, None)
+    assert result.bound >= _brute_max(coverage, weights, costs, budget, None) - 1e-9
+    auto = maximize_coverage(coverage, weights, budget=budget, site_costs=costs)
+    assert auto.covered_weight == _brute_max(coverage, weights, costs, budget, None)
+    # the solver's own counter, on every subset of sites
+    a_csc = sp.csc_matrix(coverage)
+    for k in range(coverage.shape[1] + 1):
+        for subset in itertools.combinations(range(coverage.shape[1]), k):
+            chosen = np.zeros(coverage.shape[1], dtype=bool)
+            chosen[list(subset)] = True
+            expected = float(weights[coverage[:, list(subset)].any(axis=1)].sum()) if subset else 0.0
+            assert _siting_solve.covered_value(a_csc, weights, chosen) == expected
+
+
+def _varied_instance(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small random instances with varied costs: integer or fractional, equal or spread over two decades."""
+    rng = np.random.default_rng(5000 + seed)
+    n_rows, n_sites = int(rng.integers(2, 11)), int(rng.integers(2, 8))
+    coverage = rng.random((n_rows, n_sites)) < rng.uniform(0.15, 0.6)
+    kind = seed % 4
+    if kind == 0:
+        costs = rng.integers(1, 10, n_sites).astype(float)
+    elif kind == 1:
+        costs = np.round(rng.lognormal(np.log(300e6), 0.6, n_sites))  # VND-like
+    elif kind == 2:
+        costs = rng.uniform(0.5, 50.0, n_sites)
+    else:
+        costs = np.full(n_sites, 7.0)
+    weights = rng.integers(0, 40, n_rows).astype(float) if seed % 3 else rng.uniform(0, 40, n_rows)
+    return coverage, weights, costs
+
+
+def _brute_cheapest_max(coverage, weights, costs, budget, p):
+    """(best covered weight, least cost among the selections reaching it) by enumeration."""
+    best, cheapest = -1.0, np.inf
+    for k in range(coverage.shape[1] + 1):
+        if p is not None and k > p:
+            break
+        for subset in itertools.combinations(range(coverage.shape[1]), k):
+            cols = list(subset)
+            cost = float(costs[cols].sum())
+            if budget is not None and cost > budget:
+                continue
+            value = float(weights[coverage[:, cols].any(axis=1)].sum())
+            if value > best + 1e-9 * max(best, 1.0):
+                best, cheapest = value, cost
+            elif abs(value - best) <= 1e-9 * max(best, 1.0):
+                cheapest = min(cheapest, cost)
+    return best, cheapest
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_property_against_brute_force_on_small_instances(seed: int) -> None:
+    """On 300 small instances: "optimal" is claimed only for the brute-force optimum, the bound is valid, the
+    covered weight is that of the union of the chosen sites, and with budget left over the selection is the
+    cheapest among those of maximum coverage; cover_all finds the least-cost cover."""
+    coverage, weights, costs = _varied_instance(seed)
+    rng = np.random.default_rng(seed)
+    budget = float(max(costs.min(), costs.sum() * rng.uniform(0.2, 0.9)))
+    p = int(rng.integers(1, coverage.shape[1] + 1))
+    for b, k in [(budget, None), (None, p), (budget, p)]:
+        c = costs  # p-only runs price the sites too (the cheapest at the same coverage)
+        best, cheapest = _brute_cheapest_max(coverage, weights, c, b, k)
+        for method in ("auto", "heuristic"):
+            r = maximize_coverage(coverage, weights, budget=b, site_costs=c, p=k, method=method)
+            assert r.covered_weight == pytest.approx(float(weights[coverage[:, r.selected].any(axis=1)].sum()))
+            assert r.bound >= best - 1e-6 * max(best, 1.0)
+            assert r.covered_weight <= best + 1e-6 * max(best, 1.0)
+            assert b is None or r.cost <= b
+            assert k is None or len(r.selected) <= k
+            if r.status == "optimal":
+                assert r.covered_weight == pytest.approx(best)
+            if method == "auto":
+                assert r.status == "optimal", (b, k)
+                assert r.cost == pytest.approx(cheapest), (b, k)
+    r = cover_all(coverage, site_costs=costs)
+    assert r.status == "optimal"
+    assert r.cost == pytest.approx(_brute_cover(coverage, costs))
+    assert np.array_equal(r.covered, coverage.any(axis=1))
+    h = cover_all(coverage, site_costs=costs, method="heuristic")
+    assert h.bound <= _brute_cover(coverage, costs) + 1e-6
+    if h.status == "optimal":
+        assert h.cost == pytest.approx(_brute_cover(coverage, costs))
+
+
+def test_budget_left_over_buys_the_cheapest_selection_of_maximum_coverage() -> None:
+    """Hand-made: site 0 (cost 9) and site 1 (cost 2) cover the same two rows; site 2 (cost 1) covers row 0.
+    With a budget of 100 the maximum (both rows) is reached by {1} at cost 2."""
+    coverage = np.array([[1, 1, 1], [1, 1, 0]], dtype=bool)
+    for method in ("auto", "heuristic"):
+        r = maximize_coverage(coverage, [3, 4], budget=100.0, site_costs=[9.0, 2.0, 1.0], method=method)
+        assert r.selected.tolist() == [1] and r.cost == 2.0 and r.covered_weight == 7.0
+
+
+def test_status_is_optimal_only_when_the_bound_proves_it() -> None:
+    """Without HiGHS (its set-up priced above the time left) the status follows the heuristic's own bound."""
+    from gisplan.wifi.settings import WifiSettings
+
+    slow = WifiSettings(highs_setup_s_per_nonzero=1e6)
+    for seed in range(40):
+        coverage, weights, costs = _varied_instance(seed)
+        best = (
+            _brute_max(coverage, weights, costs, float(costs.sum() / 3), None)
+            if costs.min() <= costs.sum() / 3
+            else None
+        )
+        if best is None:
+            continue
+        r = maximize_coverage(
+            coverage, weights, budget=float(costs.sum() / 3), site_costs=costs, time_limit_s=60, settings=slow
+        )
+        assert r.solver == "greedy+local-search"
+        assert (r.status == "optimal") == (r.bound - r.covered_weight <= 1e-9 * max(r.bound, 1.0))
+        assert r.bound >= best - 1e-6
+        c = cover_all(coverage, site_costs=costs, time_limit_s=60, settings=slow)
+        assert c.solver == "greedy+local-search"
+        assert (c.status == "optimal") == (c.cost - c.bound <= 1e-9 * max(c.cost, 1.0))
+        assert c.bound <= _brute_cover(coverage, costs) + 1e-6
+
+
+@pytest.mark.parametrize("call", ["maximize", "cover"])
+def test_unknown_method_names_the_valid_ones(call: str) -> None:
+    with pytest.raises(SitingError, match=r"unknown method 'exakt'.*'exact'.*auto, exact, heuristic"):
+        if call == "maximize":
+            maximize_coverage(np.ones((2, 2), dtype=bool), [1, 1], p=1, method="exakt")  # type: ignore[arg-type]
+        else:
+            cover_all(np.ones((2, 2), dtype=bool), method="exakt")  # type: ignore[arg-type]
+
+
+def test_a_misled_solver_is_asked_again_without_the_warm_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS claiming "optimal" for a cover dearer than its own bound (as with a miscounted warm start) is not
+    believed: cover_all solves again without the start and reports what its own bound proves."""
+    from gisplan.wifi import _siting_solve
+
+    coverage, _, costs = _random_instance(1, n_rows=10, n_sites=8)  # greedy is not optimal there
+    real = _siting_solve.highs_set_cover
+    calls: list[bool] = []
+
+    def misled(a_csr, c, *, start, time_limit, mip=True):
+        calls.append(start is not None)
+        if start is not None:  # "optimal" for every site, with a bound of 1 (it contradicts itself)
+            return _siting_solve.HighsOutcome(selected=np.ones(a_csr.shape[1], dtype=bool), bound=1.0, optimal=True)
+        return real(a_csr, c, start=start, time_limit=time_limit, mip=mip)
+
+    monkeypatch.setattr(_siting_solve, "highs_set_cover", misled)
+    result = cover_all(coverage, site_costs=costs, method="exact")
+    assert calls == [True, False]
+    assert result.status == "optimal" and result.cost == _brute_cover(coverage, costs)

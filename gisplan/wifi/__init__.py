@@ -22,11 +22,13 @@ from gisplan.wifi.radio import (
     point_to_point,
     reach_m,
 )
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import SitingResult, cover_all, maximize_coverage
 
 __all__ = [
     "BACKHAUL_OPTIONS",
     "DEFAULT_CANDIDATE_KINDS",
+    "DEFAULT_SETTINGS",
     "OPTION_COLUMNS",
     "APProfile",
     "LineOfSight",
@@ -34,6 +36,7 @@ __all__ = [
     "PointToPoint",
     "SitingResult",
     "WifiParams",
+    "WifiSettings",
     "backhaul_items",
     "backhaul_options",
     "chosen_backhaul",

@@ -66,26 +66,7 @@ def candidates(
         parts.append(extra.reindex(columns=cols))
     cand = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
     if p.generate_candidates and len(demand):
-        d = np.asarray(
-            shapely.STRtree(np.asarray(cand.geometry)).query_nearest(
-                np.asarray(demand.geometry), return_distance=True, all_matches=False
-            )[1]
-            if len(cand)
-            else np.full(len(demand), np.inf)
-        )
-        far = demand[d > max_reach]
-        gen = gpd.GeoDataFrame(
-            {
-                "site_id": "GEN-" + far["settlement_id"].astype(str),
-                "name": far["name"].astype(str),
-                "kind": "generated",
-                "has_fibre": False,
-                "height_m": np.nan,
-                "has_power": False,
-            },
-            geometry=list(far.geometry),
-            crs=crs,
-        )
+        gen = generated_candidates(demand, cand, max_reach, crs)
         cand = gpd.GeoDataFrame(pd.concat([cand, gen], ignore_index=True), geometry="geometry", crs=crs)
     cand["has_fibre"] = cand["has_fibre"].astype("boolean").fillna(False).astype(bool)
     cand["has_power"] = cand["has_power"].astype(bool)
@@ -94,6 +75,58 @@ def candidates(
         dup = cand.loc[cand["site_id"].duplicated(), "site_id"].iloc[0]
         raise PlanningError(f"candidate site id {dup!r} occurs twice (sites and extra_candidates must not share ids)")
     return cand.reset_index(drop=True)
+
+
+def generated_candidates(demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, reach: float, crs: Any) -> gpd.GeoDataFrame:
+    """New masts where no candidate reaches the demand: one per grid cell of side ``reach * sqrt(2)`` (every point
+    of a cell lies within ``reach`` of its centre) at the demand point nearest the cell's centre, then one at each
+    point still out of reach.  Ids ``GEN-<settlement>-<n>`` (or ``GEN-<demand id>``), ordered, so repeatable."""
+    xy = shapely.get_coordinates(np.asarray(demand.geometry))
+    far = _out_of_reach(xy, cand, reach)
+    if not far.any():
+        return gpd.GeoDataFrame(columns=["site_id", "name", "kind", "has_fibre", "height_m", "has_power"],
+                                geometry=[], crs=crs)  # fmt: skip
+    side = max(reach * np.sqrt(2.0), 1.0)
+    idx = np.flatnonzero(far)
+    cells = np.floor(xy[idx] / side).astype(np.int64)
+    picks: list[int] = []
+    for cell in np.unique(cells, axis=0):
+        members = idx[(cells == cell).all(axis=1)]
+        centre = (cell + 0.5) * side
+        picks.append(int(members[np.argmin(np.hypot(*(xy[members] - centre).T))]))
+    placed = xy[picks]
+    left = idx[_out_of_reach(xy[idx], None, reach, extra=placed)]
+    picks += [int(i) for i in left]
+    picks = sorted(set(picks))
+    sid = demand["settlement_id"].astype(str).to_numpy() if "settlement_id" in demand.columns else None
+    did = demand["demand_id"].astype(str).to_numpy() if "demand_id" in demand.columns else None
+    names: list[str] = []
+    ids: list[str] = []
+    count: dict[str, int] = {}
+    for i in picks:
+        key = sid[i] if sid is not None and sid[i] else (did[i] if did is not None else str(i))
+        count[key] = count.get(key, 0) + 1
+        ids.append(f"GEN-{key}-{count[key]}")
+        names.append(f"{key} #{count[key]}")
+    return gpd.GeoDataFrame(
+        {"site_id": ids, "name": names, "kind": "generated", "has_fibre": False, "height_m": np.nan,
+         "has_power": False},
+        geometry=list(shapely.points(xy[picks])), crs=crs,
+    )  # fmt: skip
+
+
+def _out_of_reach(
+    xy: np.ndarray, cand: gpd.GeoDataFrame | None, reach: float, *, extra: np.ndarray | None = None
+) -> np.ndarray:
+    """True for points farther than ``reach`` from every candidate (and every ``extra`` point)."""
+    sources = [] if cand is None or len(cand) == 0 else [shapely.get_coordinates(np.asarray(cand.geometry))]
+    if extra is not None and len(extra):
+        sources.append(extra)
+    if not sources:
+        return np.ones(len(xy), dtype=bool)
+    tree = shapely.STRtree(shapely.points(np.vstack(sources)))
+    _, d = tree.query_nearest(shapely.points(xy), return_distance=True, all_matches=False)
+    return np.asarray(d) > reach
 
 
 def empty_plan(crs: Any, unserved: gpd.GeoDataFrame, params: WifiParams, why_en: str, why_vi: str) -> Plan:
@@ -128,7 +161,7 @@ def prepare(
             raise PlanningError(f"the wifi planner needs a {name!r} layer; add it to the scenario")
     crs = metric_crs_of(layers["settlements"])
     out: dict[str, gpd.GeoDataFrame | None] = {}
-    for name in ("settlements", "sites", "coverage", "land", "boundaries", "roads"):
+    for name in ("settlements", "sites", "coverage", "land", "boundaries", "roads", "buildings"):
         frame = layers.get(name)
         out[name] = None if frame is None else to_metric(frame, crs)
     return crs, out

@@ -15,12 +15,36 @@ from gisplan.catalog.costing import add_contingency, boq_frame, boq_line
 from gisplan.plan import empty_boq
 from gisplan.wifi.backhaul import backhaul_items
 from gisplan.wifi.radio import line_of_sight
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
-SITE_COLUMNS = ("site_id", "name", "kind", "profile", "reach_m", "backhaul", "cost_vnd", "capex_vnd", "people_covered")
-LINK_COLUMNS = ("site_id", "backhaul", "peer_id", "length_m", "cost_vnd")
+SITE_COLUMNS = (
+    "site_id",
+    "name",
+    "kind",
+    "technology",
+    "profile",
+    "azimuth_deg",
+    "reach_m",
+    "capacity_mbps",
+    "demand_mbps",
+    "backhaul",
+    "cost_vnd",
+    "capex_vnd",
+    "people_covered",
+)
+LINK_COLUMNS = (
+    "site_id",
+    "backhaul",
+    "kind",
+    "peer_id",
+    "length_m",
+    "cost_vnd",
+    "clearance_m",
+    "los_checked",
+    "load_mbps",
+    "capacity_mbps",
+)
 FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
-_RAYS = 24
-_RAY_STEPS = 8
 
 
 def empty_layer(columns: tuple[str, ...], crs: Any) -> gpd.GeoDataFrame:
@@ -37,20 +61,24 @@ def footprint(
     ap_height_m: float,
     client_height_m: float,
     crs: Any,
+    settings: WifiSettings | None = None,
 ) -> tuple[shapely.Geometry, int]:
     """Coverage footprint and the number of ray points off the elevation raster.
 
-    A disc of ``reach``; with ``elevation`` (a path or an open dataset) it is cut along 24 rays at the first of
-    8 steps a client cannot see the AP from (all 192 checks in one :func:`gisplan.wifi.radio.line_of_sight` call).
+    A disc of ``reach``; with ``elevation`` (a path or an open dataset) it is cut along ``settings.footprint_rays``
+    rays at the first of ``settings.footprint_ray_steps`` steps a client cannot see the AP from (all checks in one
+    :func:`gisplan.wifi.radio.line_of_sight` call).
     Ray points whose path leaves the raster are not checked (range only, as without a raster) and counted.
     The shape is intersected with ``land``.
     """
+    cfg = DEFAULT_SETTINGS if settings is None else settings
+    n_rays, n_steps = cfg.footprint_rays, cfg.footprint_ray_steps
     unchecked = 0
     if elevation is None or reach <= 0:
         shape: shapely.Geometry = point.buffer(reach, quad_segs=16)
     else:
-        angles = np.linspace(0.0, 2.0 * np.pi, _RAYS, endpoint=False)
-        steps = np.linspace(reach / _RAY_STEPS, reach, _RAY_STEPS)
+        angles = np.linspace(0.0, 2.0 * np.pi, n_rays, endpoint=False)
+        steps = np.linspace(reach / n_steps, reach, n_steps)
         ends = np.c_[
             (point.x + np.outer(np.cos(angles), steps)).ravel(), (point.y + np.outer(np.sin(angles), steps)).ravel()
         ]
@@ -58,10 +86,10 @@ def footprint(
             np.broadcast_to([point.x, point.y], ends.shape), ends, h_a_m=ap_height_m, h_b_m=client_height_m,
             elevation=elevation, crs=crs,
         )  # fmt: skip
-        seen = (los.clear | ~los.checked).reshape(_RAYS, _RAY_STEPS)
+        seen = (los.clear | ~los.checked).reshape(n_rays, n_steps)
         unchecked = int((~los.checked).sum())
         # the ray reaches the last step before the first blocked one
-        n_clear = np.where(seen.all(axis=1), _RAY_STEPS, np.argmin(seen, axis=1))
+        n_clear = np.where(seen.all(axis=1), n_steps, np.argmin(seen, axis=1))
         far = np.where(n_clear > 0, steps[np.maximum(n_clear - 1, 0)], 1.0)
         shape = Polygon(np.c_[point.x + far * np.cos(angles), point.y + far * np.sin(angles)])
     if land is not None:
@@ -144,13 +172,13 @@ def build_boq(
     bh_rows: pd.DataFrame,
     *,
     catalog: Catalog,
-    horizon_years: float,
     districts: list[str],
     communes: list[str],
     phase: str,
 ) -> pd.DataFrame:
-    """BOQ of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of codes), then the mast,
-    solar kit and backhaul items once per site, then contingency."""
+    """BOQ (capital items only) of the chosen sites: an AP per chosen profile (``ap_item``: a code or a tuple of
+    codes), then the mast, solar kit and backhaul items once per site, then contingency; yearly fees are not in it
+    (see the plan's ``opex_lines``)."""
     if len(sites) == 0:
         return empty_boq()
     lines = []
@@ -162,6 +190,6 @@ def build_boq(
             lines.append(boq_line(catalog, "MAST.15M", 1, **where))
         if site.needs_solar:
             lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
-        for code, qty in backhaul_items(bh_rows.loc[site.site_id], horizon_years=horizon_years):
+        for code, qty in backhaul_items(bh_rows.loc[site.site_id]):
             lines.append(boq_line(catalog, code, qty, **where))
     return add_contingency(boq_frame(lines), catalog)

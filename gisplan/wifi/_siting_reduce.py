@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-#: Skip the dominated-site test when A^T A would hold more entries than this.
-MAX_DOMINANCE_WORK = 40_000_000
+from gisplan.wifi.settings import DEFAULT_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -64,17 +63,20 @@ def merge_identical_rows(matrix: sp.csr_matrix, weights: np.ndarray) -> tuple[sp
     return matrix[keep], merged_weights
 
 
-def dominated_sites(matrix: sp.csr_matrix, costs: np.ndarray) -> np.ndarray:
+def dominated_sites(
+    matrix: sp.csr_matrix, costs: np.ndarray, *, max_work: int = DEFAULT_SETTINGS.max_dominance_work
+) -> np.ndarray:
     """Return a boolean mask of sites dominated by another site.
 
     Site ``j`` is dominated by ``k`` when every row ``j`` covers is covered by
     ``k`` and ``k`` costs no more; among identical sites of equal cost the one
     with the lowest index is kept.  Returns all False when the test would be too
-    costly (see :data:`MAX_DOMINANCE_WORK`).
+    costly: ``A^T A`` would hold more than ``max_work`` entries
+    (:attr:`gisplan.wifi.settings.WifiSettings.max_dominance_work`).
     """
     n_sites = matrix.shape[1]
     row_deg = np.diff(matrix.indptr).astype(np.int64)
-    if int((row_deg**2).sum()) > MAX_DOMINANCE_WORK:
+    if int((row_deg**2).sum()) > max_work:
         return np.zeros(n_sites, dtype=bool)
     a = matrix.astype(np.int32)
     overlap = (a.T @ a).tocoo()
@@ -98,6 +100,7 @@ def reduce_instance(
     *,
     budget: float | None = None,
     drop_zero_weight: bool = True,
+    max_dominance_work: int = DEFAULT_SETTINGS.max_dominance_work,
 ) -> Reduced:
     """Apply the reductions and return the reduced instance.
 
@@ -113,6 +116,8 @@ def reduce_instance(
         Sites costing more are dropped.
     drop_zero_weight
         Drop rows of zero weight (maximal covering); keep them for set covering.
+    max_dominance_work
+        Work limit of the dominated-site test (see :func:`dominated_sites`).
     """
     row_deg = np.diff(matrix.indptr)
     uncoverable = np.flatnonzero(row_deg == 0)
@@ -132,7 +137,7 @@ def reduce_instance(
     matrix, weights = merge_identical_rows(matrix, weights)
     useful = np.diff(matrix.tocsc().indptr) > 0
     matrix, sites, costs = matrix[:, useful].tocsr(), sites[useful], costs[useful]
-    dominated = dominated_sites(matrix, costs)
+    dominated = dominated_sites(matrix, costs, max_work=max_dominance_work)
     if dominated.any():
         keep = ~dominated
         matrix, sites, costs = matrix[:, keep].tocsr(), sites[keep], costs[keep]

@@ -19,8 +19,10 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from gisplan.wifi.settings import DEFAULT_SETTINGS
+
 _INF = highspy.kHighsInf
-_TOL = 1e-9
+_TOL = DEFAULT_SETTINGS.tolerance
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,13 @@ def _cover_counts(a_csr: sp.csr_matrix, selected: np.ndarray) -> np.ndarray:
 
 
 def greedy_max_cover(
-    a_csc: sp.csc_matrix, weights: np.ndarray, costs: np.ndarray, *, budget: float | None, p: int | None
+    a_csc: sp.csc_matrix,
+    weights: np.ndarray,
+    costs: np.ndarray,
+    *,
+    budget: float | None,
+    p: int | None,
+    tol: float = _TOL,
 ) -> np.ndarray:
     """Lazy greedy for maximal covering: best gain (per cost under a budget) first.
 
@@ -75,12 +83,12 @@ def greedy_max_cover(
     spent, count = 0.0, 0
     while heap and (p is None or count < p):
         _, cost_j, j = heapq.heappop(heap)
-        if budget is not None and spent + cost_j > budget + _TOL:
+        if budget is not None and spent + cost_j > budget + tol:
             continue
         g = gain(j)
         if g <= 0:
             continue
-        if heap and -key(g, j) > heap[0][0] + _TOL:
+        if heap and -key(g, j) > heap[0][0] + tol:
             heapq.heappush(heap, (-key(g, j), cost_j, j))
             continue
         selected[j] = True
@@ -89,10 +97,10 @@ def greedy_max_cover(
         spent += cost_j
         count += 1
     if budget is not None:
-        affordable = np.flatnonzero(costs <= budget + _TOL)
+        affordable = np.flatnonzero(costs <= budget + tol)
         if affordable.size:
             best = affordable[np.argmax(gains[affordable])]
-            if gains[best] > weights[covered].sum() + _TOL:
+            if gains[best] > weights[covered].sum() + tol:
                 selected[:] = False
                 selected[best] = True
     return selected
@@ -106,6 +114,7 @@ def _fill(
     *,
     budget: float | None,
     p: int | None,
+    tol: float = _TOL,
 ) -> np.ndarray:
     """Add sites while one fits and gains something (after a swap freed budget)."""
     selected = selected.copy()
@@ -113,9 +122,9 @@ def _fill(
     while p is None or selected.sum() < p:
         u = weights * (counts == 0)
         gains = np.asarray(a_csc.T @ u).ravel()
-        ok = ~selected & (gains > _TOL)
+        ok = ~selected & (gains > tol)
         if budget is not None:
-            ok &= costs <= budget - costs[selected].sum() + _TOL
+            ok &= costs <= budget - costs[selected].sum() + tol
         if not ok.any():
             break
         score = gains / np.where(costs > 0, costs, 1e-12) if budget is not None else gains
@@ -135,9 +144,10 @@ def local_search_max_cover(
     budget: float | None,
     p: int | None,
     deadline: float,
+    tol: float = _TOL,
 ) -> np.ndarray:
     """Improve a selection by first-improvement swaps (drop one site, add one) and refills."""
-    selected = _fill(a_csc, weights, costs, selected, budget=budget, p=p)
+    selected = _fill(a_csc, weights, costs, selected, budget=budget, p=p, tol=tol)
     scale = max(float(weights.sum()), 1.0)
     improved = True
     while improved and time.perf_counter() < deadline:
@@ -155,14 +165,14 @@ def local_search_max_cover(
             delta = base + extra - loss
             ok = ~selected
             if budget is not None:
-                ok &= costs <= budget - spent + costs[s] + _TOL
+                ok &= costs <= budget - spent + costs[s] + tol
             if not ok.any():
                 continue
             cand = np.flatnonzero(ok)
             t = int(cand[np.argmax(delta[cand])])
-            if delta[t] > _TOL * scale:
+            if delta[t] > tol * scale:
                 selected[s], selected[t] = False, True
-                selected = _fill(a_csc, weights, costs, selected, budget=budget, p=p)
+                selected = _fill(a_csc, weights, costs, selected, budget=budget, p=p, tol=tol)
                 improved = True
                 break
     return selected
@@ -207,7 +217,7 @@ def online_bound_max_cover(
     return min(bounds)
 
 
-def greedy_set_cover(a_csc: sp.csc_matrix, costs: np.ndarray) -> np.ndarray:
+def greedy_set_cover(a_csc: sp.csc_matrix, costs: np.ndarray, *, tol: float = _TOL) -> np.ndarray:
     """Chvátal's lazy greedy for set covering (cost per newly covered row), then redundant sites dropped."""
     n_rows, n_sites = a_csc.shape
     covered = np.zeros(n_rows, dtype=bool)
@@ -227,7 +237,7 @@ def greedy_set_cover(a_csc: sp.csc_matrix, costs: np.ndarray) -> np.ndarray:
         g = int((~covered[rows]).sum())
         if g == 0:
             continue
-        if heap and -key(g, j) > heap[0][0] + _TOL:
+        if heap and -key(g, j) > heap[0][0] + tol:
             heapq.heappush(heap, (-key(g, j), j))
             continue
         selected[j] = True
@@ -402,3 +412,84 @@ def highs_set_cover(
         maximize=False,
     )
     return _run(h, n_sites, start, mip=mip, maximize=False)
+
+
+def highs_min_cost_at_value(
+    a_csr: sp.csr_matrix,
+    weights: np.ndarray,
+    costs: np.ndarray,
+    *,
+    value: float,
+    budget: float | None,
+    p: int | None,
+    start: np.ndarray | None,
+    time_limit: float | None,
+) -> HighsOutcome:
+    """Solve min sum c y s.t. x_i <= sum_{j covers i} y_j, sum w x >= value, budget and count rows; y binary.
+
+    The second stage of maximal covering: among the selections that cover ``value`` (the maximum), the cheapest.
+    """
+    n_rows, n_sites = a_csr.shape
+    integral_w = bool(np.all(weights == np.round(weights)))
+    need = value - 0.5 if integral_w else value * (1.0 - 1e-9)
+    blocks = [
+        [-a_csr.astype(np.float64), sp.identity(n_rows, format="csr")],
+        [None, sp.csr_matrix(weights.reshape(1, -1).astype(np.float64))],
+    ]
+    lower, upper = [np.full(n_rows, -_INF), np.array([need])], [np.zeros(n_rows), np.array([_INF])]
+    if budget is not None:
+        blocks.append([sp.csr_matrix(costs.reshape(1, -1).astype(np.float64)), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(budget)]))
+    if p is not None:
+        blocks.append([sp.csr_matrix(np.ones((1, n_sites))), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(p)]))
+    matrix = sp.bmat(blocks, format="csr")
+    integral_c = bool(np.all(costs == np.round(costs)))
+    h = _highs(time_limit, abs_gap=0.999 if integral_c else 1e-7 * max(float(costs.sum()), 1.0))
+    _pass_model(
+        h,
+        matrix,
+        np.r_[costs, np.zeros(n_rows)],
+        np.ones(n_sites + n_rows),
+        np.concatenate(lower),
+        np.concatenate(upper),
+        np.r_[np.ones(n_sites, dtype=bool), np.zeros(n_rows, dtype=bool)],
+        maximize=False,
+    )
+    if start is not None:
+        start = np.r_[start.astype(np.float64), np.minimum(_cover_counts(a_csr, start), 1)]
+    return _run(h, n_sites, start, mip=True, maximize=False)
+
+
+def cheaper_swaps(
+    a_csc: sp.csc_matrix,
+    weights: np.ndarray,
+    costs: np.ndarray,
+    selected: np.ndarray,
+    *,
+    value: float,
+    deadline: float,
+    tol: float = _TOL,
+) -> np.ndarray:
+    """Swap a chosen site for a cheaper one while the covered weight stays at least ``value`` (first improvement,
+    cheapest replacement first), then drop sites that add nothing."""
+    selected = drop_redundant(a_csc, costs, selected)
+    floor = value - tol * max(abs(value), 1.0)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for s in np.flatnonzero(selected)[np.argsort(-costs[selected], kind="stable")]:
+            cheaper = np.flatnonzero(~selected & (costs < costs[s] - tol))
+            for t in cheaper[np.argsort(costs[cheaper], kind="stable")]:
+                if time.perf_counter() >= deadline:
+                    return selected
+                trial = selected.copy()
+                trial[s], trial[t] = False, True
+                if covered_value(a_csc, weights, trial) >= floor:
+                    selected, improved = drop_redundant(a_csc, costs, trial), True
+                    break
+            if improved:
+                break
+    return selected

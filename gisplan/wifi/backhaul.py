@@ -28,10 +28,12 @@ why an option is infeasible:
     km, plus two ``SUB.LANDING`` and aerial fibre (straight line) from the
     landing points to the site and to the nearest fibre site on the far shore.
 ``satellite``
-    ``SAT.TERMINAL`` plus ``SAT.FEE`` per year over ``horizon_years``; always feasible.
+    ``SAT.TERMINAL``, then a fee a year over ``horizon_years`` from ``start_year``: ``SAT.FEE`` within the
+    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.
 
-Amounts are integer VND; ``capex_vnd`` excludes recurring fees, ``opex_vnd``
-is the fee over the horizon, ``cost_vnd`` their sum, and the choice minimises
+Amounts are integer VND; ``capex_vnd`` is the investment (the BOQ's), ``opex_vnd``
+the present value of the fees over the horizon at the catalog's ``discount_rate``,
+``cost_vnd`` their sum (the option's life-cycle cost), and the choice minimises
 ``cost_vnd`` (ties broken in the option order above).
 
 Examples
@@ -48,6 +50,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -63,9 +66,20 @@ from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.io.crs import METRIC_CRS, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
-from gisplan.wifi.radio import line_of_sight
+from gisplan.wifi.money import horizon_years as horizon_years_list
+from gisplan.wifi.money import present_value, satellite_fee_codes
+from gisplan.wifi.radio import line_of_sight, radio_horizon_m
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
-__all__ = ["BACKHAUL_OPTIONS", "OPTION_COLUMNS", "backhaul_items", "backhaul_options", "chosen_backhaul"]
+__all__ = [
+    "BACKHAUL_OPTIONS",
+    "OPTION_COLUMNS",
+    "backhaul_fees",
+    "backhaul_items",
+    "backhaul_options",
+    "chosen_backhaul",
+    "fees_present_value",
+]
 
 #: The options, in tie-breaking order.
 BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "radio", "radio_long", "submarine", "satellite")
@@ -85,10 +99,8 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "cost_vnd",
     "chosen",
     "why",
+    "clearance_m",
 )
-_DEFAULT_MAST_M = 15.0
-#: Fibre sites tried (nearest first) for a radio hop with line of sight.
-_LOS_TRIES = 5
 
 
 def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
@@ -111,26 +123,40 @@ def _ids(frame: gpd.GeoDataFrame, id_column: str, what: str) -> list[Hashable]:
     return ids
 
 
-def _heights(frame: gpd.GeoDataFrame) -> np.ndarray:
+def _heights(frame: gpd.GeoDataFrame, default_m: float) -> np.ndarray:
     if "height_m" not in frame.columns:
-        return np.full(len(frame), _DEFAULT_MAST_M)
+        return np.full(len(frame), default_m)
     h = pd.to_numeric(frame["height_m"], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(h), np.maximum(h, _DEFAULT_MAST_M), _DEFAULT_MAST_M)
+    return np.where(np.isfinite(h), np.maximum(h, default_m), default_m)
 
 
-def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> tuple[int, int]:
-    capex = opex = 0
-    for code, qty in items:
-        amount = round(round(qty, 3) * catalog.price(code))
-        if code == "SAT.FEE":
-            opex += amount
-        else:
-            capex += amount
-    return int(capex), int(opex)
+def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
+    return int(sum(round(round(qty, 3) * catalog.price(code)) for code, qty in items))
 
 
-def backhaul_items(row: Any, *, horizon_years: float) -> list[tuple[str, float]]:
-    """Catalog items and quantities of one option row of :func:`backhaul_options` (for the BOQ)."""
+def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
+    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee."""
+    if row["option"] != "satellite":
+        return []
+    return [(y, code, 1.0) for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year),
+                                               strict=True)]  # fmt: skip
+
+
+def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
+    """Present value (VND, first year) of an option row's fees over the horizon at the catalog's discount rate."""
+    years = horizon_years_list(start_year, round(horizon_years))
+    fees = backhaul_fees(row, years, licence_end_year=int(catalog.backhaul["satellite_licence_end_year"]))
+    if not fees:
+        return 0
+    yearly = np.zeros(len(years))
+    for y, code, qty in fees:
+        yearly[y - start_year] += qty * catalog.price(code)
+    return round(present_value(yearly, float(catalog.backhaul["discount_rate"])))
+
+
+def backhaul_items(row: Any) -> list[tuple[str, float]]:
+    """Capital items and quantities of one option row of :func:`backhaul_options` (for the BOQ; fees are yearly
+    lines, see :func:`backhaul_fees`)."""
     option = row["option"]
     if option == "fibre":
         return [("FO.DROP", float(row["length_m"]))] if row["length_m"] > 0 else []
@@ -142,8 +168,10 @@ def backhaul_items(row: Any, *, horizon_years: float) -> list[tuple[str, float]]
         out = [("SUB.CABLE", float(row["length_m"]) / 1000.0), ("SUB.LANDING", 2.0)]
         return out + ([("FO.DROP", float(row["land_m"]))] if row["land_m"] > 0 else [])
     if option == "satellite":
-        return [("SAT.TERMINAL", 1.0), ("SAT.FEE", float(horizon_years))]
-    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)}")
+        return [("SAT.TERMINAL", 1.0)]
+    if option == "relay":  # through another chosen site (gisplan.wifi.network)
+        return [("RELAY.5G", 1.0)]
+    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
 
 
 def _fibre_paths(
@@ -214,6 +242,8 @@ def backhaul_options(
     elevation: Any = None,
     horizon_years: float | None = None,
     id_column: str = "site_id",
+    settings: WifiSettings | None = None,
+    start_year: int = 2027,
 ) -> gpd.GeoDataFrame:
     """Price every backhaul option for every candidate site and mark the cheapest feasible one.
 
@@ -234,9 +264,13 @@ def backhaul_options(
     elevation
         Elevation raster (path or open rasterio dataset) for line of sight of radio hops.
     horizon_years
-        Years of satellite fees; default the catalog's ``satellite_horizon_years``.
+        Years of fees in the life-cycle cost; default the catalog's ``satellite_horizon_years``.
     id_column
         Id column of both point layers.
+    settings
+        Default mast height and line-of-sight tries (:class:`~gisplan.wifi.settings.WifiSettings`).
+    start_year
+        First year of service (fees from then on; the licence of satellite service is checked per year).
 
     Returns
     -------
@@ -253,9 +287,86 @@ def backhaul_options(
         When a layer has no CRS.
     """
     cat = load_catalog() if catalog is None else catalog
+    cfg = DEFAULT_SETTINGS if settings is None else settings
     years = float(cat.param("satellite_horizon_years") if horizon_years is None else horizon_years)
     if not years > 0:
         raise PlanningError(f"horizon_years must be positive, got {horizon_years!r}")
+    net = _network(candidates, fibre_sites, land, id_column, cfg)
+    bh = cat.backhaul
+    ptp_max = float(bh.get("ptp_5g_max_km", 15.0)) * 1000.0
+    long_max = float(bh.get("ptp_long_max_km", 60.0)) * 1000.0
+    route_factor = float(bh.get("submarine_route_factor", 1.3))
+    paths = _fibre_paths(graph, net.cands, net.fibre, net.cand_ids, net.fibre_ids)
+    clutter = float(bh.get("clutter_m", 0.0))
+    sight = {
+        option: _radio_sight(
+            net, limit, elevation, tries=cfg.los_tries, f_mhz=float(bh.get(f"{key}_f_mhz", 5600.0)), clutter_m=clutter
+        )
+        for option, limit, key in (("radio", ptp_max, "ptp_5g"), ("radio_long", long_max, "ptp_long"))
+    }
+
+    rows: list[dict[str, Any]] = []
+    for k, cid in enumerate(net.cand_ids):
+        base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0}
+        found = [_fibre_option(net, k, graph, paths)]
+        found += [
+            _radio_option(net, k, option, limit, elevation is not None, sight[option], cfg.los_tries)
+            for option, limit in (("radio", ptp_max), ("radio_long", long_max))
+        ]
+        found.append(_submarine_option(net, k, route_factor))
+        found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
+        rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
+    frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
+    table = _priced(frame.astype({"clearance_m": float}), cat, years, start_year)
+    table = _choose(table)
+    position = {cid: k for k, cid in enumerate(net.cand_ids)}
+    geom = list(net.cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
+    return gpd.GeoDataFrame(table.loc[:, list(OPTION_COLUMNS)], geometry=geom, crs=net.crs)
+
+
+_MONEY = ("capex_vnd", "opex_vnd", "cost_vnd")
+#: One option of one site: (option, feasible, reason, extra columns).
+_Option = tuple[str, bool, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Network:
+    """Candidates and fibre sites in one metric CRS, with what every option needs of them."""
+
+    crs: CRS
+    cands: gpd.GeoDataFrame
+    fibre: gpd.GeoDataFrame
+    land: gpd.GeoDataFrame | None
+    cand_ids: list[Hashable]
+    fibre_ids: list[Hashable]
+    cxy: np.ndarray
+    fxy: np.ndarray
+    c_h: np.ndarray
+    f_h: np.ndarray
+    own_fibre: np.ndarray
+    c_land: np.ndarray
+    f_land: np.ndarray
+    fibre_lands: list[int]
+
+    def distances(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances (m) from candidate ``k`` to every fibre site, and their order, nearest first."""
+        x, y = self.cxy[k]
+        d = np.hypot(self.fxy[:, 0] - x, self.fxy[:, 1] - y) if len(self.fxy) else np.zeros(0)
+        return d, np.argsort(d, kind="stable")
+
+    def peer(self, j: int) -> dict[str, Any]:
+        """The peer columns of fibre site ``j``."""
+        return {"peer_id": self.fibre_ids[j], "peer_x": float(self.fxy[j, 0]), "peer_y": float(self.fxy[j, 1])}
+
+
+def _network(
+    candidates: gpd.GeoDataFrame,
+    fibre_sites: gpd.GeoDataFrame,
+    land: gpd.GeoDataFrame | None,
+    id_column: str,
+    cfg: WifiSettings,
+) -> _Network:
+    """Project and check the inputs: point candidates, unique ids, heights, land polygon of every site."""
     crs = metric_crs_of(candidates)
     cands = to_metric(candidates, crs)
     fibre = to_metric(fibre_sites, crs)
@@ -266,134 +377,137 @@ def backhaul_options(
             f"backhaul candidates must be points; {', '.join(bad[:10]) or 'some rows'} "
             f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location"
         )
-    cand_ids = _ids(cands, id_column, "candidate sites")
-    fibre_ids = _ids(fibre, id_column, "fibre sites")
-    bh = cat.backhaul
-    ptp_max = float(bh.get("ptp_5g_max_km", 15.0)) * 1000.0
-    long_max = float(bh.get("ptp_long_max_km", 60.0)) * 1000.0
-    route_factor = float(bh.get("submarine_route_factor", 1.3))
-
-    cxy = shapely.get_coordinates(np.asarray(cands.geometry)) if len(cands) else np.zeros((0, 2))
-    fxy = shapely.get_coordinates(np.asarray(fibre.geometry)) if len(fibre) else np.zeros((0, 2))
-    c_h, f_h = _heights(cands), _heights(fibre)
     own_fibre = (
         cands["has_fibre"].fillna(False).astype(bool).to_numpy()
         if "has_fibre" in cands.columns
         else np.zeros(len(cands), dtype=bool)
     )
-    paths = _fibre_paths(graph, cands, fibre, cand_ids, fibre_ids)
-    c_land, f_land = _land_index(land_m, cands.geometry), _land_index(land_m, fibre.geometry)
-    fibre_lands = sorted({int(i) for i in f_land if i >= 0})
+    f_land = _land_index(land_m, fibre.geometry)
+    return _Network(
+        crs=crs,
+        cands=cands,
+        fibre=fibre,
+        land=land_m,
+        cand_ids=_ids(cands, id_column, "candidate sites"),
+        fibre_ids=_ids(fibre, id_column, "fibre sites"),
+        cxy=shapely.get_coordinates(np.asarray(cands.geometry)) if len(cands) else np.zeros((0, 2)),
+        fxy=shapely.get_coordinates(np.asarray(fibre.geometry)) if len(fibre) else np.zeros((0, 2)),
+        c_h=_heights(cands, cfg.default_mast_m),
+        f_h=_heights(fibre, cfg.default_mast_m),
+        own_fibre=own_fibre,
+        c_land=_land_index(land_m, cands.geometry),
+        f_land=f_land,
+        fibre_lands=sorted({int(i) for i in f_land if i >= 0}),
+    )
 
-    sight = _radio_sight(cxy, fxy, c_h, f_h, long_max, elevation, crs)
 
-    rows: list[dict[str, Any]] = []
-    for k, cid in enumerate(cand_ids):
-        x, y = cxy[k]
-        d = np.hypot(fxy[:, 0] - x, fxy[:, 1] - y) if len(fxy) else np.zeros(0)
-        order = np.argsort(d, kind="stable")
-        base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0}
+def _fibre_option(
+    net: _Network, k: int, graph: nx.Graph | None, paths: dict[Hashable, tuple[Hashable, float]]
+) -> _Option:
+    """Aerial fibre along the roads from the nearest site with fibre (free when the site has fibre)."""
+    cid = net.cand_ids[k]
+    if net.own_fibre[k]:
+        x, y = net.cxy[k]
+        return "fibre", True, "the site has fibre", {"peer_id": cid, "peer_x": x, "peer_y": y}
+    if graph is None:
+        return "fibre", False, "no road graph given", {}
+    if len(net.fibre_ids) == 0:
+        return "fibre", False, "no site with fibre", {}
+    if cid not in paths:
+        return "fibre", False, "no road path to a site with fibre", {}
+    src, length = paths[cid]
+    j = net.fibre_ids.index(src)
+    return "fibre", True, f"{length:,.0f} m of aerial fibre along roads from {src}", {"length_m": length, **net.peer(j)}
 
-        def row(option: str, feasible: bool, reason: str, base: dict[str, Any] = base, **kw: Any) -> None:
-            rows.append({**base, "option": option, "feasible": feasible, "reason": reason, **kw})
 
-        def peer(j: int) -> dict[str, Any]:
-            return {"peer_id": fibre_ids[j], "peer_x": float(fxy[j, 0]), "peer_y": float(fxy[j, 1])}
+def _radio_option(
+    net: _Network,
+    k: int,
+    option: str,
+    limit: float,
+    checked: bool,
+    sight: dict[tuple[int, int], tuple[str, float]],
+    tries: int,
+) -> _Option:
+    """A radio hop to the nearest fibre site within reach that is not known to be blocked: within ``limit`` (the
+    equipment's) and the radio horizon of the two antenna heights (k = 4/3)."""
+    d, order = net.distances(k)
+    horizon = radio_horizon_m(net.c_h[k], net.f_h) if len(net.f_h) else np.zeros(0)
+    reach = np.minimum(limit, horizon)
+    in_range = [int(j) for j in order if d[j] <= reach[j]]
+    if not in_range:
+        nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
+        if len(order) and d[order[0]] <= limit:
+            j = int(order[0])
+            why = f"beyond the radio horizon of the antennas ({horizon[j] / 1000:,.1f} km for {net.c_h[k]:g} m and "
+            return option, False, f"{why}{net.f_h[j]:g} m){nearest}", {}
+        return option, False, f"beyond {limit / 1000:g} km{nearest}", {}
+    if not checked:
+        j = in_range[0]
+        reason = f"{d[j] / 1000:,.1f} km to {net.fibre_ids[j]} (line of sight not checked: no elevation raster)"
+        return option, True, reason, {"length_m": float(d[j]), **net.peer(j)}
+    unknown = ("clear", np.inf)
+    hit = next((j for j in in_range[:tries] if d[j] <= 0 or sight.get((k, j), unknown)[0] != "blocked"), None)
+    if hit is None:
+        return option, False, f"no line of sight to the {min(tries, len(in_range))} nearest fibre site(s) in range", {}
+    state, margin = sight.get((k, hit), unknown)
+    seen = (
+        f"line of sight and 0.6 Fresnel zone clear by {margin:,.1f} m"
+        if state == "clear"
+        else "line of sight not checked: the path leaves the elevation raster"
+    )
+    reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}"
+    extra = {"clearance_m": float(margin) if state == "clear" and np.isfinite(margin) else np.nan}
+    return option, True, reason, {"length_m": float(d[hit]), **net.peer(hit), **extra}
 
-        # fibre
-        if own_fibre[k]:
-            row("fibre", True, "the site has fibre", peer_id=cid, peer_x=x, peer_y=y)
-        elif graph is None:
-            row("fibre", False, "no road graph given")
-        elif len(fibre_ids) == 0:
-            row("fibre", False, "no site with fibre")
-        elif cid not in paths:
-            row("fibre", False, "no road path to a site with fibre")
-        else:
-            src, length = paths[cid]
-            j = fibre_ids.index(src)
-            row("fibre", True, f"{length:,.0f} m of aerial fibre along roads from {src}", length_m=length, **peer(j))
-        # radio hops
-        for option, limit in (("radio", ptp_max), ("radio_long", long_max)):
-            in_range = [int(j) for j in order if d[j] <= limit]
-            if not in_range:
-                nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
-                row(option, False, f"beyond {limit / 1000:g} km{nearest}")
-                continue
-            if elevation is None:
-                j = in_range[0]
-                row(
-                    option,
-                    True,
-                    f"{d[j] / 1000:,.1f} km to {fibre_ids[j]} (line of sight not checked: no elevation raster)",
-                    length_m=float(d[j]),
-                    **peer(j),
-                )
-                continue
-            hit = next((j for j in in_range[:_LOS_TRIES] if d[j] <= 0 or sight.get((k, j), "clear") != "blocked"), None)
-            if hit is None:
-                row(option, False, f"no line of sight to the {min(_LOS_TRIES, len(in_range))} nearest fibre site(s) "
-                    "in range")  # fmt: skip
-            else:
-                seen = (
-                    "line of sight clear"
-                    if sight.get((k, hit), "clear") == "clear"
-                    else "line of sight not checked: the path leaves the elevation raster"
-                )
-                row(option, True, f"{d[hit] / 1000:,.1f} km to {fibre_ids[hit]}, {seen}", length_m=float(d[hit]),
-                    **peer(hit))  # fmt: skip
-        # submarine
-        if land_m is None:
-            row("submarine", False, "no land layer given")
-        elif c_land[k] < 0:
-            row("submarine", False, "the site is not on any land polygon")
-        elif c_land[k] in fibre_lands:
-            row("submarine", False, "not an island: fibre on the same land")
-        elif not fibre_lands:
-            row("submarine", False, "no land polygon with fibre")
-        else:
-            here = land_m.geometry.iloc[c_land[k]]
-            dists = [(here.distance(land_m.geometry.iloc[i]), i) for i in fibre_lands]
-            sea, far = min(dists)
-            near_pt, far_pt = shapely.ops.nearest_points(here, land_m.geometry.iloc[far])
-            on_far = [j for j in range(len(fibre_ids)) if f_land[j] == far]
-            jd = [(far_pt.distance(shapely.Point(fxy[j])), j) for j in on_far]
-            far_land, j = min(jd)
-            land_len = float(near_pt.distance(shapely.Point(x, y)) + far_land)
-            route = float(sea * route_factor)
-            row(
-                "submarine",
-                True,
-                f"{route / 1000:,.1f} km of sea cable ({sea / 1000:,.1f} km x {route_factor:g}) from {fibre_ids[j]}",
-                length_m=route,
-                land_m=land_len,
-                **peer(j),
-            )
-        row("satellite", True, f"terminal and {years:g} years of fees")
 
-    table = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in ("capex_vnd", "opex_vnd", "cost_vnd")])
+def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
+    """Sea cable from the island's nearest shore to the nearest land with fibre, landings and land fibre."""
+    if net.land is None:
+        return "submarine", False, "no land layer given", {}
+    if net.c_land[k] < 0:
+        return "submarine", False, "the site is not on any land polygon", {}
+    if net.c_land[k] in net.fibre_lands:
+        return "submarine", False, "not an island: fibre on the same land", {}
+    if not net.fibre_lands:
+        return "submarine", False, "no land polygon with fibre", {}
+    lands = net.land.geometry
+    here = lands.iloc[net.c_land[k]]
+    sea, far = min((here.distance(lands.iloc[i]), i) for i in net.fibre_lands)
+    near_pt, far_pt = shapely.ops.nearest_points(here, lands.iloc[far])
+    on_far = [j for j in range(len(net.fibre_ids)) if net.f_land[j] == far]
+    far_land, j = min((far_pt.distance(shapely.Point(net.fxy[j])), j) for j in on_far)
+    land_len = float(near_pt.distance(shapely.Point(*net.cxy[k])) + far_land)
+    route = float(sea * route_factor)
+    reason = f"{route / 1000:,.1f} km of sea cable ({sea / 1000:,.1f} km x {route_factor:g}) from {net.fibre_ids[j]}"
+    return "submarine", True, reason, {"length_m": route, "land_m": land_len, **net.peer(j)}
+
+
+def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) -> pd.DataFrame:
+    """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the fees) and ``cost_vnd`` of every feasible
+    option (0 when infeasible)."""
     capex, opex = [], []
     for r in table.loc[:, ["option", "feasible", "length_m", "land_m"]].to_dict("records"):
-        c, o = _price_items(cat, backhaul_items(r, horizon_years=years)) if r["feasible"] else (0, 0)
-        capex.append(c)
-        opex.append(o)
-    table["capex_vnd"] = pd.Series(capex, dtype="int64")
-    table["opex_vnd"] = pd.Series(opex, dtype="int64")
+        feasible = bool(r["feasible"])
+        capex.append(_price_items(cat, backhaul_items(r)) if feasible else 0)
+        opex.append(fees_present_value(cat, r, start_year=start_year, horizon_years=years) if feasible else 0)
+    table = table.copy()
+    table["capex_vnd"] = pd.Series(capex, dtype="int64", index=table.index)
+    table["opex_vnd"] = pd.Series(opex, dtype="int64", index=table.index)
     table["cost_vnd"] = table["capex_vnd"] + table["opex_vnd"]
-    table = _choose(table)
-    position = {cid: k for k, cid in enumerate(cand_ids)}
-    geom = list(cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
-    return gpd.GeoDataFrame(table.loc[:, list(OPTION_COLUMNS)], geometry=geom, crs=crs)
+    return table
 
 
 def _radio_sight(
-    cxy: np.ndarray, fxy: np.ndarray, c_h: np.ndarray, f_h: np.ndarray, limit: float, elevation: Any, crs: CRS
-) -> dict[tuple[int, int], str]:
-    """(candidate, fibre site) -> "clear", "blocked" or "unchecked" for the radio hops that may be tried.
+    net: _Network, limit: float, elevation: Any, *, tries: int, f_mhz: float, clutter_m: float
+) -> dict[tuple[int, int], tuple[str, float]]:
+    """(candidate, fibre site) -> ("clear" | "blocked" | "unchecked", clearance in m) for the radio hops that may be
+    tried: 0.6 of the first Fresnel zone at ``f_mhz`` over the terrain, the earth bulge (k = 4/3) and ``clutter_m``.
 
-    Those are each candidate's :data:`_LOS_TRIES` nearest fibre sites within ``limit`` (the nearest within the
-    shorter radio range are among them), checked in one :func:`gisplan.wifi.radio.line_of_sight` call.
+    Those are each candidate's ``tries`` nearest fibre sites within ``limit``, checked in one
+    :func:`gisplan.wifi.radio.line_of_sight` call.
     """
+    cxy, fxy, c_h, f_h, crs = net.cxy, net.fxy, net.c_h, net.f_h, net.crs
     if elevation is None or len(cxy) == 0 or len(fxy) == 0:
         return {}
 
@@ -401,13 +515,16 @@ def _radio_sight(
     for k in range(len(cxy)):
         d = np.hypot(fxy[:, 0] - cxy[k, 0], fxy[:, 1] - cxy[k, 1])
         order = np.argsort(d, kind="stable")
-        pairs += [(k, int(j)) for j in order[d[order] <= limit][:_LOS_TRIES] if d[j] > 0]
+        pairs += [(k, int(j)) for j in order[d[order] <= limit][:tries] if d[j] > 0]
     if not pairs:
         return {}
     ci, fi = np.array(pairs).T
-    los = line_of_sight(cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs)
+    los = line_of_sight(
+        cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs, f_mhz=f_mhz, clutter_m=clutter_m
+    )
     state = np.where(~los.checked, "unchecked", np.where(los.clear, "clear", "blocked"))
-    return dict(zip(pairs, state.tolist(), strict=True))
+    margin = los.clearance_m if los.clearance_m is not None else np.full(len(pairs), np.nan)
+    return {pair: (str(st), float(m)) for pair, st, m in zip(pairs, state.tolist(), margin.tolist(), strict=True)}
 
 
 def _m(v: int) -> str:

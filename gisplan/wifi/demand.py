@@ -31,6 +31,9 @@ UNSERVED_COLUMNS = (
     "dist_exchange_m",
     "near_border",
     "weight",
+    "demand_mbps",
+    "people_covered",
+    "mbps_delivered",
     "covered_by",
 )
 

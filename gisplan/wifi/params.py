@@ -62,6 +62,9 @@ class WifiParams:
         Elevation raster path for line of sight (coverage, footprints, radio backhaul).
     phase
         Phase label of the BOQ lines.
+    spread_households
+        Spread each settlement's households over its settlement area (generated, seeded; or the ``buildings``
+        layer's buildings); ``False`` puts them all on the settlement point (a register with nothing better).
     """
 
     budget_vnd: int | None = None
@@ -82,6 +85,7 @@ class WifiParams:
     time_limit_s: float = 30.0
     elevation: str | None = None
     phase: str = ""
+    spread_households: bool = True
 
     def __post_init__(self) -> None:
         if self.weight not in ("population", "households"):

@@ -40,16 +40,32 @@ No unserved settlement (and no commune HQ to connect) gives an empty plan with
 an explanation, not an error; a budget that pays for the commune HQs and
 nothing more gives a plan of the HQs that says what one more site would cost.
 
+6. **Demand where people are.** Each unserved settlement's households are spread over its area
+   (:mod:`gisplan.wifi.households`: a ``buildings`` layer, else generated, seeded, labelled), each with the
+   catalog's busy-hour Mbps; schools, health stations and (with ``connect_all_commune_hq``) People's Committees
+   without fibre add their own Mbps.  The coverage matrix has one row per household or institution; households
+   are indoors (the profile's building entry loss), the profiles' model is village clutter (P.1411 NLOS).
+7. **Capacity.** Every demand point is served by one AP within its airtime: it takes ``demand / rate`` of it, the
+   rate being the 802.11ax MCS its link budget allows at its distance (:func:`gisplan.wifi.radio.downlink_rate_mbps`).
+   Where APs lack airtime, APs are added in rounds (a second or third AP at a chosen site costs the AP only).
+8. **Backhaul as a network** (:mod:`gisplan.wifi.network`): chosen sites relay through each other on a minimum
+   spanning forest (an island shares a gateway), within link capacities; hops and relays are checked over the
+   elevation raster for 0.6 of the first Fresnel zone over terrain, clutter and the earth bulge.
+9. **Money** (:mod:`gisplan.wifi.money`): the BOQ holds capital items only; fees (satellite within its licence,
+   VSAT after), power and maintenance are yearly ``opex_lines``; the life-cycle cost discounts them.
+
 KPIs
 ----
-``people_newly_covered`` counts each settlement once, however many chosen sites
-reach it; ``share_unserved_reached`` divides it by ``people_unserved``.
+``people_newly_covered`` counts the people of the households whose demand an AP serves (each once, by one site);
+``people_in_footprint`` those inside a chosen AP's reach; ``mbps_delivered`` against ``demand_mbps``;
+``share_unserved_reached`` divides people served by ``people_unserved``.
 ``communes_hq_connected`` counts communes (``boundaries`` of level
 ``commune``; without them, commune HQ sites) of which a People's Committee site
 has fibre, lies in good coverage or is chosen; ``communes_not_connected`` names
-the others.  ``selection_bound`` and ``selection_gap`` are those of the whole
-selection, forced HQs included: a lower bound on ``selection_cost_vnd``
-(``cover_all``) or an upper bound on the weight covered (budget).
+the others.  ``selection_bound`` and ``selection_gap`` are those of the coverage selection (step 5), forced HQs
+included: a lower bound on its cost (``cover_all``) or an upper bound on the weight covered (budget); the
+capacity rounds after it are a heuristic (``capacity_aps``).  ``capex_vnd`` is the BOQ total,
+``opex_vnd_per_year`` the first year's operating cost, ``lcc_vnd`` and ``lcc_per_person_vnd`` the life-cycle cost.
 """
 
 from __future__ import annotations
@@ -69,6 +85,7 @@ from gisplan.wifi._select import run
 from gisplan.wifi.backhaul import metric_crs_of
 from gisplan.wifi.demand import as_geometry, served_mask
 from gisplan.wifi.params import Progress, WifiParams
+from gisplan.wifi.settings import WifiSettings
 
 __all__ = ["plan_wifi", "unserved_settlements"]
 
@@ -115,6 +132,7 @@ def plan_wifi(
     *,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    settings: WifiSettings | None = None,
 ) -> Plan:
     """Plan wifi sites for the settlements existing coverage misses; see the module notes.
 
@@ -128,6 +146,8 @@ def plan_wifi(
         Cost catalog; the package default when ``None``.
     progress
         Called as ``progress(fraction, message)`` between stages.
+    settings
+        The planner's tunable constants (:class:`~gisplan.wifi.settings.WifiSettings`); the defaults when ``None``.
 
     Returns
     -------
@@ -142,4 +162,5 @@ def plan_wifi(
         HQs, or (no HQ forced) below every useful site's cost; the message says
         the budget needed.
     """
-    return run(layers, params, catalog=load_catalog() if catalog is None else catalog, progress=progress)
+    cat = load_catalog() if catalog is None else catalog
+    return run(layers, params, catalog=cat, progress=progress, settings=settings)

@@ -53,6 +53,25 @@ P1411_COEFFICIENTS: dict[str, tuple[float, float, float, float, tuple[float, flo
 }
 
 
+#: IEEE 802.11ax-2021 (HE SU PPDU, 20 MHz, one spatial stream, 0.8 us guard interval): minimum receiver sensitivity
+#: (dBm) and PHY data rate (Mbit/s) of MCS 0-11 (the standard's Tables 27-49 to 27-51 and its minimum input
+#: sensitivity table).  A receiver better or worse than the standard's MCS0 figure shifts the whole column.
+HE_MCS_20MHZ_1SS: tuple[tuple[float, float], ...] = (
+    (-82.0, 8.6),
+    (-79.0, 17.2),
+    (-77.0, 25.8),
+    (-74.0, 34.4),
+    (-70.0, 51.6),
+    (-66.0, 68.8),
+    (-65.0, 77.4),
+    (-64.0, 86.0),
+    (-59.0, 103.2),
+    (-57.0, 114.7),
+    (-54.0, 129.0),
+    (-52.0, 143.4),
+)
+
+
 class RadioValidityWarning(UserWarning):
     """A propagation model was used outside the range it is valid for."""
 
@@ -192,7 +211,9 @@ class APProfile:
     ``rx_sensitivity_dbm``\\* (AP side, for the target MCS),
     ``client_rx_sensitivity_dbm``\\* (client side), ``fade_margin_db`` (10),
     ``height_m``\\*, ``client_height_m`` (1.5), ``model`` ("p1411_los", see
-    :data:`MODELS`), ``path_loss_exponent`` (3.0, for "log_distance"), ``price_vnd`` (0).
+    :data:`MODELS`), ``path_loss_exponent`` (3.0, for "log_distance"), ``price_vnd`` (0),
+    ``building_entry_loss_db`` (0: loss into a building for indoor clients, ITU-R P.2109),
+    ``mac_efficiency`` (0.6: share of the PHY rate left as throughput after 802.11 MAC overheads).
     """
 
     name: str
@@ -211,6 +232,8 @@ class APProfile:
     model: str = "p1411_los"
     path_loss_exponent: float = 3.0
     price_vnd: int = 0
+    building_entry_loss_db: float = 0.0
+    mac_efficiency: float = 0.6
 
     def __post_init__(self) -> None:
         problems = _profile_problems(self)
@@ -256,6 +279,10 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         problems.append(Problem("unknown propagation model", column="model", value=profile.model, hint=hint))
     if profile.price_vnd < 0:
         problems.append(Problem("must not be negative", column="price_vnd", value=profile.price_vnd))
+    if not profile.building_entry_loss_db >= 0:
+        problems.append(Problem("must not be negative", column="building_entry_loss_db"))
+    if not 0 < profile.mac_efficiency <= 1:
+        problems.append(Problem("must lie in (0, 1]", column="mac_efficiency", value=profile.mac_efficiency))
     return problems
 
 
@@ -311,13 +338,14 @@ class LinkBudget:
         )
 
 
-def link_budget(profile: APProfile, *, model: str | None = None) -> LinkBudget:
+def link_budget(profile: APProfile, *, model: str | None = None, extra_loss_db: float = 0.0) -> LinkBudget:
     """Solve the link budget of ``profile`` (downlink and uplink) for its reach.
 
     Allowed loss = EIRP + receive antenna gain - receiver sensitivity - fade
     margin, each way; the smaller wins.  The reach is where the model's loss
     equals it (bisection on log distance, 1 m to 1000 km; a reach outside the
-    model's validity range warns).  ``model`` overrides ``profile.model``.
+    model's validity range warns).  ``model`` overrides ``profile.model``; ``extra_loss_db`` (e.g. the
+    profile's building entry loss for a client indoors) is taken off both ways.
     """
     name = profile.model if model is None else model
     if name not in MODELS:
@@ -325,6 +353,7 @@ def link_budget(profile: APProfile, *, model: str | None = None) -> LinkBudget:
     loss = MODELS[name]
     down = profile.ap_eirp_dbm + profile.client_gain_dbi - profile.client_rx_sensitivity_dbm - profile.fade_margin_db
     up = profile.client_eirp_dbm + profile.antenna_gain_dbi - profile.rx_sensitivity_dbm - profile.fade_margin_db
+    down, up = down - extra_loss_db, up - extra_loss_db
     allowed = min(down, up)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RadioValidityWarning)
@@ -352,9 +381,36 @@ def link_budget(profile: APProfile, *, model: str | None = None) -> LinkBudget:
     )
 
 
-def reach_m(profile: APProfile, *, model: str | None = None) -> float:
+def reach_m(profile: APProfile, *, model: str | None = None, extra_loss_db: float = 0.0) -> float:
     """The distance (m) at which ``profile``'s link budget runs out; see :func:`link_budget`."""
-    return link_budget(profile, model=model).reach_m
+    return link_budget(profile, model=model, extra_loss_db=extra_loss_db).reach_m
+
+
+def downlink_rate_mbps(profile: APProfile, d_m: ArrayLike, *, indoor: ArrayLike = False) -> np.ndarray:
+    """Throughput (Mbit/s) the AP can send a client at ``d_m`` metres: the fastest 802.11ax MCS whose sensitivity
+    the received power clears after the fade margin (:data:`HE_MCS_20MHZ_1SS`, shifted by the client's MCS0
+    sensitivity), times the profile's MAC efficiency; 0 beyond reach.  ``indoor`` clients lose the building entry
+    loss.  The uplink limit is the reach of :func:`link_budget`; capacity is downlink-bound.
+
+    Examples
+    --------
+    >>> p = APProfile(name="a", freq_mhz=2437, eirp_dbm=20, antenna_gain_dbi=8, client_eirp_dbm=18,
+    ...               rx_sensitivity_dbm=-82, client_rx_sensitivity_dbm=-82, height_m=15, model="free_space")
+    >>> [round(float(r), 1) for r in downlink_rate_mbps(p, [10.0, 1000.0])]
+    [86.0, 0.0]
+    """
+    d = np.maximum(np.asarray(d_m, dtype=float), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RadioValidityWarning)
+        loss = np.asarray(MODELS[profile.model](d, profile), dtype=float)
+    bel = np.where(np.asarray(indoor, dtype=bool), profile.building_entry_loss_db, 0.0)
+    usable = profile.ap_eirp_dbm + profile.client_gain_dbi - loss - bel - profile.fade_margin_db
+    shift = profile.client_rx_sensitivity_dbm - HE_MCS_20MHZ_1SS[0][0]
+    sens = np.array([s for s, _ in HE_MCS_20MHZ_1SS]) + shift
+    rates = np.array([r for _, r in HE_MCS_20MHZ_1SS])
+    level = np.searchsorted(sens, usable, side="right")  # number of MCS whose sensitivity is cleared (ascending)
+    phy = np.where(level > 0, rates[np.maximum(level - 1, 0)], 0.0)
+    return np.asarray(phy * profile.mac_efficiency * (usable >= sens[0]), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -514,13 +570,18 @@ class LineOfSight:
     Attributes
     ----------
     clear
-        The straight ray between the antennas clears the ground (with the earth bulge) everywhere.
+        The straight ray between the antennas clears the ground (with the earth bulge, the clutter and the share
+        of the first Fresnel zone asked for) everywhere.
     checked
         False where the path leaves the raster or crosses nodata: nothing is known there and ``clear`` is False.
+    clearance_m
+        The least margin (m) along the path between the ray and ground + bulge + clutter + Fresnel share; NaN
+        where not checked, ``inf`` for links of zero length.
     """
 
     clear: np.ndarray
     checked: np.ndarray
+    clearance_m: np.ndarray | None = None
 
 
 def line_of_sight(
@@ -533,6 +594,9 @@ def line_of_sight(
     k_factor: float = 4.0 / 3.0,
     crs: str | CRS = METRIC_CRS,
     max_samples: int = 2_000_000,
+    f_mhz: float | None = None,
+    fresnel_share: float = 0.6,
+    clutter_m: float = 0.0,
 ) -> LineOfSight:
     """Line of sight of many links at once, the raster opened and read once (``point_to_point``'s rule).
 
@@ -550,6 +614,11 @@ def line_of_sight(
         Elevation raster: a path or an open rasterio dataset (see :func:`open_elevation`).
     max_samples
         Ground samples held in memory at once (links are processed in chunks).
+    f_mhz, fresnel_share
+        With a frequency the ray must also clear ``fresnel_share`` of the first Fresnel zone, radius
+        ``sqrt(lambda d1 d2 / d)`` (ITU-R P.530: 0.6 of the first zone for k = 4/3).
+    clutter_m
+        Height of trees and buildings over the ground along the path (not at the ends, where the antennas are).
 
     Returns
     -------
@@ -568,10 +637,12 @@ def line_of_sight(
         raise PlanningError("antenna heights must be finite and not negative")
     clear = np.ones(n, dtype=bool)
     checked = np.ones(n, dtype=bool)
+    margin = np.full(n, np.inf)
     dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
     links = np.flatnonzero(dist > 0)
+    wavelength = SPEED_OF_LIGHT / (f_mhz * 1e6) if f_mhz is not None else 0.0
     if links.size == 0:
-        return LineOfSight(clear=clear, checked=checked)
+        return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
     counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
     ends = np.cumsum(counts)
     with open_elevation(elevation) as dataset:
@@ -591,13 +662,30 @@ def line_of_sight(
             bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
             g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
             ray = g0 + h_a[sel][pair] + (g1 + h_b[sel][pair] - g0 - h_a[sel][pair]) * t
-            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - ground - bulge)
+            fresnel = fresnel_share * np.sqrt(wavelength * d1 * (d - d1) / d)
+            need = ground + bulge + clutter_m + fresnel
+            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - need)
             ok = np.logical_and.reduceat(valid, starts)
             with np.errstate(invalid="ignore"):
-                clear[sel] = ok & (np.minimum.reduceat(clearance, starts) > 0)
+                least = np.minimum.reduceat(clearance, starts)
+                clear[sel] = ok & (least > 0)
+            margin[sel] = np.where(ok, least, np.nan)
             checked[sel] = ok
             lo = hi
-    return LineOfSight(clear=clear, checked=checked)
+    return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
+
+
+def radio_horizon_m(h_a_m: ArrayLike, h_b_m: ArrayLike, *, k_factor: float = 4.0 / 3.0) -> np.ndarray:
+    """Longest line-of-sight path (m) over a smooth earth between antennas ``h_a_m`` and ``h_b_m`` high:
+    ``sqrt(2 k R h_a) + sqrt(2 k R h_b)`` (4.12 (sqrt h_a + sqrt h_b) km for k = 4/3).
+
+    Examples
+    --------
+    >>> round(float(radio_horizon_m(15.0, 15.0)) / 1000, 1)
+    31.9
+    """
+    two_kr = 2.0 * k_factor * EARTH_RADIUS_M
+    return np.sqrt(two_kr * np.asarray(h_a_m, dtype=float)) + np.sqrt(two_kr * np.asarray(h_b_m, dtype=float))
 
 
 def point_to_point(

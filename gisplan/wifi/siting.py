@@ -55,14 +55,14 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from gisplan._errors import SitingError
+from gisplan._errors import SitingError, did_you_mean
 from gisplan.wifi import _siting_solve as _solve
 from gisplan.wifi._siting_reduce import Reduced, reduce_instance
-
-#: Above this many non-zeros in the reduced matrix the MILP is not attempted (method="auto").
-MAX_EXACT_NONZEROS = 30_000_000
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
 Method = Literal["auto", "exact", "heuristic"]
+#: The values of ``method``.
+METHODS: tuple[str, ...] = ("auto", "exact", "heuristic")
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ def maximize_coverage(
     p: int | None = None,
     time_limit_s: float | None = None,
     method: Method = "auto",
+    settings: WifiSettings | None = None,
 ) -> SitingResult:
     """Choose sites that cover the most demand weight within a budget and/or a number of sites.
 
@@ -190,6 +191,8 @@ def maximize_coverage(
     method
         ``"auto"`` (exact unless the instance is huge), ``"exact"`` (always try
         the MILP) or ``"heuristic"`` (greedy + local search + LP bound only).
+    settings
+        Solver limits and tolerance (:class:`~gisplan.wifi.settings.WifiSettings`); the defaults when ``None``.
 
     Returns
     -------
@@ -203,10 +206,12 @@ def maximize_coverage(
         sites, or neither ``budget`` nor ``p``.
     """
     start = time.perf_counter()
+    cfg = DEFAULT_SETTINGS if settings is None else settings
     matrix = _as_csr(coverage)
     n_rows, n_sites = matrix.shape
     w = _vector(weights, n_rows, "weights", "demand row")
     _check_time_limit(time_limit_s)
+    _check_method(method)
     if site_costs is None:
         if budget is not None:
             raise SitingError("a budget needs site_costs (one cost per candidate site, backhaul included)")
@@ -228,12 +233,12 @@ def maximize_coverage(
         raise SitingError(f"p must be an integer between 1 and the number of candidate sites ({n_sites}), got {p!r}")
     p = None if p is None else int(p)
 
-    red = reduce_instance(matrix, w, costs, budget=budget)
+    red = reduce_instance(matrix, w, costs, budget=budget, max_dominance_work=cfg.max_dominance_work)
     chosen = np.zeros(red.matrix.shape[1], dtype=bool)
-    bound, optimal, solver = 0.0, True, "greedy+local-search"
+    bound, solver = 0.0, "greedy+local-search"
     if red.matrix.shape[1] > 0 and red.matrix.shape[0] > 0:
-        chosen, bound, optimal, solver = _solve_max_cover(
-            red, budget=budget, p=p, start=start, limit=time_limit_s, method=method
+        chosen, bound, solver = _solve_max_cover(
+            red, budget=budget, p=p, start=start, limit=time_limit_s, method=method, cfg=cfg
         )
     selected = np.sort(red.sites[chosen])
     covered = np.asarray(matrix[:, selected].sum(axis=1)).ravel() > 0
@@ -244,7 +249,7 @@ def maximize_coverage(
         selected=selected,
         covered_weight=value,
         cost=float(costs[selected].sum()),
-        status="optimal" if optimal or gap <= 1e-12 else "feasible",
+        status="optimal" if _proved_max(value, bound, cfg.tolerance) else "feasible",
         bound=bound,
         gap=gap,
         solver=solver,
@@ -255,39 +260,128 @@ def maximize_coverage(
 
 
 def _solve_max_cover(
-    red: Reduced, *, budget: float | None, p: int | None, start: float, limit: float | None, method: Method
-) -> tuple[np.ndarray, float, bool, str]:
+    red: Reduced,
+    *,
+    budget: float | None,
+    p: int | None,
+    start: float,
+    limit: float | None,
+    method: Method,
+    cfg: WifiSettings,
+) -> tuple[np.ndarray, float, str]:
+    """The maximum-coverage selection of a reduced instance, its upper bound and the solver that found it.
+
+    Then, with room in the budget (or the count), the cheapest selection of that coverage.
+    """
     a_csr, w, c = red.matrix, red.weights, red.costs
     a_csc = a_csr.tocsc()
+    tol = cfg.tolerance
     integral = bool(np.all(w == np.round(w)))
 
     def rounded(b: float) -> float:
         return float(np.floor(b + 1e-6)) if integral else b
 
-    chosen = _solve.greedy_max_cover(a_csc, w, c, budget=budget, p=p)
+    chosen = _solve.greedy_max_cover(a_csc, w, c, budget=budget, p=p, tol=tol)
     rest = _remaining(start, limit)
-    ls_budget = 10.0 if rest is None else max(0.2 * rest, 0.05)
+    ls_budget = cfg.local_search_s if rest is None else max(cfg.local_search_share * rest, 0.05)
     chosen = _solve.local_search_max_cover(
-        a_csr, a_csc, w, c, chosen, budget=budget, p=p, deadline=time.perf_counter() + ls_budget
+        a_csr, a_csc, w, c, chosen, budget=budget, p=p, deadline=time.perf_counter() + ls_budget, tol=tol
     )
     chosen = _solve.drop_redundant(a_csc, c, chosen)
     value = _solve.covered_value(a_csc, w, chosen)
     bound = rounded(_solve.online_bound_max_cover(a_csr, a_csc, w, c, chosen, budget=budget, p=p))
-    if bound - value <= 1e-9 * max(bound, 1.0):
-        return chosen, bound, True, "greedy+local-search"
-    exact = method == "exact" or (method == "auto" and a_csr.nnz <= MAX_EXACT_NONZEROS)
-    rest = _remaining(start, limit)
-    if rest is not None and rest <= 0.01:
-        return chosen, bound, False, "greedy+local-search"
-    outcome = _solve.highs_max_cover(a_csr, w, c, budget=budget, p=p, start=chosen, time_limit=rest, mip=exact)
-    bound = min(bound, rounded(outcome.bound))
     solver = "greedy+local-search"
-    if exact and outcome.selected is not None:
-        mip_value = _solve.covered_value(a_csc, w, outcome.selected)
-        if mip_value >= value - 1e-9 * max(value, 1.0):
-            chosen, value, solver = _solve.drop_redundant(a_csc, c, outcome.selected), mip_value, "highs"
-    optimal = (exact and outcome.optimal) or bound - value <= 1e-9 * max(bound, 1.0)
-    return chosen, bound, optimal, solver
+    exact = _exact(method, a_csr.nnz, cfg)
+    if not _proved_max(value, bound, tol) and _highs_fits(a_csr.nnz, start, limit, cfg):
+
+        def solve(warm: np.ndarray | None) -> _solve.HighsOutcome:
+            return _solve.highs_max_cover(
+                a_csr, w, c, budget=budget, p=p, start=warm, time_limit=_remaining(start, limit), mip=exact
+            )
+
+        def disagrees(out: _solve.HighsOutcome) -> bool:
+            # a bound below a selection we hold, or "optimal" for an incumbent that by our count misses the bound
+            if rounded(out.bound) < value - tol * max(value, 1.0):
+                return True
+            got = None if out.selected is None else _solve.covered_value(a_csc, w, out.selected)
+            return out.optimal and got is not None and got < rounded(out.bound) - tol * max(got, 1.0)
+
+        outcome = solve(chosen)
+        if disagrees(outcome) and _highs_fits(a_csr.nnz, start, limit, cfg):
+            outcome = solve(None)  # the warm start misled it: again from scratch
+        if not disagrees(outcome):
+            bound = min(bound, rounded(outcome.bound))
+        if exact and outcome.selected is not None and _fits(outcome.selected, c, budget, p, tol):
+            mip_value = _solve.covered_value(a_csc, w, outcome.selected)
+            if mip_value > value + tol * max(value, 1.0):
+                chosen, value, solver = _solve.drop_redundant(a_csc, c, outcome.selected), mip_value, "highs"
+    if budget is not None or p is not None:
+        chosen = _cheapest_at_value(a_csr, a_csc, w, c, chosen, value, budget, p, start, limit, exact, cfg)
+    return chosen, bound, solver
+
+
+def _cheapest_at_value(
+    a_csr: sp.csr_matrix,
+    a_csc: sp.csc_matrix,
+    w: np.ndarray,
+    c: np.ndarray,
+    chosen: np.ndarray,
+    value: float,
+    budget: float | None,
+    p: int | None,
+    start: float,
+    limit: float | None,
+    exact: bool,
+    cfg: WifiSettings,
+) -> np.ndarray:
+    """The cheapest selection found that covers ``value``: cheaper swaps, then (exact) a MILP warm-started with
+    them; budget left over buys nothing more."""
+    tol = cfg.tolerance
+    rest = _remaining(start, limit)
+    deadline = time.perf_counter() + (cfg.local_search_s if rest is None else max(cfg.local_search_share * rest, 0.0))
+    chosen = _solve.cheaper_swaps(a_csc, w, c, chosen, value=value, deadline=deadline, tol=tol)
+    cost = float(c[chosen].sum())
+    cheapest_possible = float(np.min(c)) if len(c) else 0.0
+    if not exact or cost <= cheapest_possible + tol or not _highs_fits(a_csr.nnz, start, limit, cfg):
+        return chosen
+    out = _solve.highs_min_cost_at_value(
+        a_csr, w, c, value=value, budget=budget, p=p, start=chosen, time_limit=_remaining(start, limit)
+    )
+    if out.selected is None or not _fits(out.selected, c, budget, p, tol):
+        return chosen
+    if _solve.covered_value(a_csc, w, out.selected) < value - tol * max(value, 1.0):
+        return chosen
+    better = _solve.drop_redundant(a_csc, c, out.selected)
+    return better if float(c[better].sum()) < cost - tol * max(cost, 1.0) else chosen
+
+
+def _fits(selected: np.ndarray, c: np.ndarray, budget: float | None, p: int | None, tol: float) -> bool:
+    """Whether a selection keeps within the budget and the count."""
+    if budget is not None and float(c[selected].sum()) > budget + tol * max(budget, 1.0):
+        return False
+    return p is None or int(selected.sum()) <= p
+
+
+def _proved_max(value: float, bound: float, tol: float) -> bool:
+    return bound - value <= tol * max(bound, 1.0)
+
+
+def _exact(method: Method, nnz: int, cfg: WifiSettings) -> bool:
+    """Whether the MILP is attempted (otherwise HiGHS gives the LP bound only)."""
+    return method == "exact" or (method == "auto" and nnz <= cfg.max_exact_nonzeros)
+
+
+def _highs_fits(nnz: int, start: float, limit: float | None, cfg: WifiSettings) -> bool:
+    """Whether HiGHS may start: no time limit, or its set-up (which ignores the limit) fits in the time left."""
+    rest = _remaining(start, limit)
+    return rest is None or (rest > 0.01 and nnz * cfg.highs_setup_s_per_nonzero <= rest)
+
+
+def _check_method(method: object) -> None:
+    if method not in METHODS:
+        raise SitingError(
+            f"unknown method {method!r} ({did_you_mean(method, METHODS)}); valid methods: {', '.join(METHODS)}"
+        )
 
 
 def cover_all(
@@ -296,6 +390,7 @@ def cover_all(
     site_costs: object | None = None,
     time_limit_s: float | None = None,
     method: Method = "auto",
+    settings: WifiSettings | None = None,
 ) -> SitingResult:
     """Choose the cheapest set of sites that covers every coverable demand row.
 
@@ -310,6 +405,8 @@ def cover_all(
         Wall-clock limit for the whole call; ``None`` for no limit.
     method
         ``"auto"``, ``"exact"`` or ``"heuristic"`` as in :func:`maximize_coverage`.
+    settings
+        As in :func:`maximize_coverage`.
 
     Returns
     -------
@@ -323,45 +420,30 @@ def cover_all(
         On a malformed matrix or costs.
     """
     start = time.perf_counter()
+    cfg = DEFAULT_SETTINGS if settings is None else settings
     matrix = _as_csr(coverage)
     n_rows, n_sites = matrix.shape
     _check_time_limit(time_limit_s)
+    _check_method(method)
     costs = np.ones(n_sites) if site_costs is None else _vector(site_costs, n_sites, "site_costs", "candidate site")
-    red = reduce_instance(matrix, np.ones(n_rows), costs, drop_zero_weight=False)
-    a_csr = red.matrix
-    chosen = np.zeros(a_csr.shape[1], dtype=bool)
-    bound, optimal, solver = 0.0, True, "greedy+local-search"
-    if a_csr.shape[0] > 0:
-        a_csc = a_csr.tocsc()
-        c = red.costs
-        integral = bool(np.all(c == np.round(c)))
-
-        def rounded(b: float) -> float:
-            return float(np.ceil(b - 1e-6)) if integral else b
-
-        chosen = _solve.greedy_set_cover(a_csc, c)
-        cost = float(c[chosen].sum())
-        bound = rounded(_solve.dual_bound_set_cover(a_csr, c))
-        optimal = cost - bound <= 1e-9 * max(cost, 1.0)
-        rest = _remaining(start, time_limit_s)
-        if not optimal and (rest is None or rest > 0.01):
-            exact = method == "exact" or (method == "auto" and a_csr.nnz <= MAX_EXACT_NONZEROS)
-            outcome = _solve.highs_set_cover(a_csr, c, start=chosen, time_limit=rest, mip=exact)
-            bound = max(bound, rounded(outcome.bound))
-            if exact and outcome.selected is not None and c[outcome.selected].sum() <= cost + 1e-9:
-                chosen = _solve.drop_redundant(a_csc, c, outcome.selected)
-                cost, solver = float(c[chosen].sum()), "highs"
-            optimal = (exact and outcome.optimal) or cost - bound <= 1e-9 * max(cost, 1.0)
+    red = reduce_instance(
+        matrix, np.ones(n_rows), costs, drop_zero_weight=False, max_dominance_work=cfg.max_dominance_work
+    )
+    chosen = np.zeros(red.matrix.shape[1], dtype=bool)
+    bound, solver = 0.0, "greedy+local-search"
+    if red.matrix.shape[0] > 0:
+        chosen, bound, solver = _solve_set_cover(red, start=start, limit=time_limit_s, method=method, cfg=cfg)
     selected = np.sort(red.sites[chosen])
     covered = np.asarray(matrix[:, selected].sum(axis=1)).ravel() > 0
     cost = float(costs[selected].sum())
+    proved = cost - bound <= cfg.tolerance * max(cost, 1.0)
     bound = min(bound, cost)
     gap = _gap(cost - bound, cost)
     return SitingResult(
         selected=selected,
         covered_weight=float(covered.sum()),
         cost=cost,
-        status="optimal" if optimal or gap <= 1e-12 else "feasible",
+        status="optimal" if proved else "feasible",
         bound=bound,
         gap=gap,
         solver=solver,
@@ -369,3 +451,53 @@ def cover_all(
         covered=covered,
         uncoverable=red.uncoverable,
     )
+
+
+def _solve_set_cover(
+    red: Reduced, *, start: float, limit: float | None, method: Method, cfg: WifiSettings
+) -> tuple[np.ndarray, float, str]:
+    """The cheapest cover found of a reduced instance, a lower bound on its cost and the solver that found it.
+
+    HiGHS's answer is checked against our own count: a bound above a cover we hold, or "optimal" for a selection
+    that does not cover every row or costs more than its bound, makes it solve again without the warm start, and
+    a bound that still disagrees is not used.
+    """
+    a_csr, c, tol = red.matrix, red.costs, cfg.tolerance
+    a_csc = a_csr.tocsc()
+    integral = bool(np.all(c == np.round(c)))
+
+    def rounded(b: float) -> float:
+        return float(np.ceil(b - 1e-6)) if integral else b
+
+    chosen = _solve.greedy_set_cover(a_csc, c, tol=tol)
+    cost = float(c[chosen].sum())
+    bound = rounded(_solve.dual_bound_set_cover(a_csr, c))
+    solver = "greedy+local-search"
+    if cost - bound <= tol * max(cost, 1.0) or not _highs_fits(a_csr.nnz, start, limit, cfg):
+        return chosen, bound, solver
+    exact = _exact(method, a_csr.nnz, cfg)
+
+    def covers(sel: np.ndarray | None) -> bool:
+        return sel is not None and bool(_solve._cover_counts(a_csr, sel).min() >= 1)
+
+    def disagrees(out: _solve.HighsOutcome) -> bool:
+        if rounded(out.bound) > cost + tol * max(cost, 1.0):
+            return True
+        if not out.optimal or out.selected is None:
+            return False
+        return not covers(out.selected) or float(c[out.selected].sum()) > rounded(out.bound) + tol * max(cost, 1.0)
+
+    def solve(warm: np.ndarray | None) -> _solve.HighsOutcome:
+        return _solve.highs_set_cover(a_csr, c, start=warm, time_limit=_remaining(start, limit), mip=exact)
+
+    outcome = solve(chosen)
+    if disagrees(outcome) and _highs_fits(a_csr.nnz, start, limit, cfg):
+        outcome = solve(None)  # the warm start misled it: again from scratch
+    if not disagrees(outcome):
+        bound = max(bound, rounded(outcome.bound))
+    if exact and covers(outcome.selected):
+        assert outcome.selected is not None
+        better = _solve.drop_redundant(a_csc, c, outcome.selected)
+        if float(c[better].sum()) < cost - tol * max(cost, 1.0):
+            chosen, solver = better, "highs"
+    return chosen, bound, solver

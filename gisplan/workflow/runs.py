@@ -253,6 +253,7 @@ def wifi_params(scen: Scenario, catalog: Catalog) -> Any:
             "require_power",
             "connect_all_commune_hq",
             "time_limit_s",
+            "spread_households",
         )
     }
     kwargs["coverage_technologies"] = tuple(w["coverage_technologies"])

@@ -273,6 +273,13 @@ SPEC: dict[str, Any] = {
         "year": Key(
             "int", 2027, "year of the wifi investment (its BOQ phase)", "năm đầu tư", minimum=2000, maximum=2100
         ),
+        "spread_households": Key(
+            "bool",
+            True,
+            "spread each settlement's households over its area (buildings layer, else generated and seeded); false "
+            "puts them on the settlement point",
+            "phân bố hộ gia đình trong khu dân cư",
+        ),
     },
     "catalog": {
         "file": Key("path", None, "a catalog YAML replacing the built-in one", "tệp đơn giá"),

@@ -1,0 +1,139 @@
+"""The backhaul network of the chosen wifi sites: relays, a shared island gateway, capacity limits."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from gisplan.wifi.network import relay_forest
+
+KW = dict(relay_max_m=2_000.0, ptp_max_m=15_000.0, relay_cost=8.0, ptp_cost=60.0, relay_capacity_mbps=100.0,
+          ptp_capacity_mbps=300.0)  # fmt: skip
+
+
+def _brute(xy, direct):
+    """Least cost over every parent function without cycles (each tree pays one direct backhaul)."""
+    n = len(xy)
+    best = np.inf
+    for parents in itertools.product(range(-1, n), repeat=n):
+        if any(p == i for i, p in enumerate(parents)):
+            continue
+        ok, cost = True, 0.0
+        for i in range(n):
+            seen, j = set(), i
+            while parents[j] != -1 and ok:
+                if j in seen:
+                    ok = False
+                seen.add(j)
+                j = parents[j]
+            if not ok:
+                break
+            p = parents[i]
+            if p == -1:
+                cost += direct[i]
+            else:
+                d = float(np.hypot(*(xy[i] - xy[p])))
+                if d > KW["ptp_max_m"]:
+                    ok = False
+                    break
+                cost += KW["relay_cost"] if d <= KW["relay_max_m"] else KW["ptp_cost"]
+        if ok:
+            best = min(best, cost)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_relay_forest_is_the_least_cost_network_against_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    xy = rng.random((n, 2)) * rng.choice([3_000.0, 20_000.0, 40_000.0])
+    direct = rng.choice([0.0, 15.0, 60.0, 265.0, 450.0], size=n)
+    out = relay_forest(xy, direct_cost=direct, demand_mbps=np.zeros(n), direct_capacity_mbps=np.full(n, np.inf), **KW)
+    assert out["cost"].sum() == pytest.approx(_brute(xy, direct))
+    roots = out["root"].to_numpy()
+    assert all(out["parent"].iloc[r] == -1 for r in roots)  # every tree hangs on a site with its own backhaul
+
+
+def test_an_island_shares_one_satellite_terminal() -> None:
+    """Five sites 0.9-3.8 km apart on an island, each alone on satellite (terminal and ten years of fees:
+    265 M VND): one terminal, relays where under 2 km (8 M), 5 GHz hops beyond (60 M)."""
+    xy = np.array([[0.0, 0.0], [900.0, 0.0], [900.0, 1_500.0], [4_700.0, 0.0], [4_700.0, 1_800.0]])
+    out = relay_forest(xy, direct_cost=[265.0] * 5, demand_mbps=[5.0] * 5, direct_capacity_mbps=[100.0] * 5, **KW)
+    assert (out["parent"] == -1).sum() == 1
+    # one terminal; 0-1 (900 m) and 1-2 (1,500 m) relays; 3-4 (1,800 m) relay; 1-3 (3,800 m) a 5 GHz hop
+    assert out["cost"].sum() == pytest.approx(265.0 + 8 + 8 + 8 + 60)
+    assert out.loc[out["parent"] == -1, "load_mbps"].iloc[0] == pytest.approx(25.0)
+
+
+def test_links_keep_within_their_capacity() -> None:
+    """Three sites 1 km apart on satellite (100 Mbit/s a terminal), 60 Mbit/s each: one shared terminal would
+    carry 180; the repair gives each tree at most 100 and every relay its subtree's demand."""
+    xy = np.array([[0.0, 0.0], [1_000.0, 0.0], [2_000.0, 0.0]])
+    out = relay_forest(xy, direct_cost=[265.0] * 3, demand_mbps=[60.0] * 3, direct_capacity_mbps=[100.0] * 3, **KW)
+    assert (out["load_mbps"] <= out["capacity_mbps"] + 1e-9).all()
+    assert (out["parent"] == -1).sum() == 3  # 120 > 100: no two sites can share a terminal
+    loads = np.array([60.0, 60.0, 60.0])
+    for i in range(3):  # the load of a link is its subtree's demand
+        j = i
+        while out["parent"].iloc[j] != -1:
+            j = int(out["parent"].iloc[j])
+            loads[j] += 60.0
+    assert out["load_mbps"].tolist() == loads.tolist()
+
+
+@pytest.mark.parametrize(("ridge_m", "b_backhaul"), [(0.0, "relay"), (300.0, "satellite")])
+def test_relays_are_checked_over_the_terrain(tmp_path, ridge_m: float, b_backhaul: str) -> None:
+    """Village B lies 1.5 km east of village A, whose site reaches the exchange 5 km west by radio. Over flat
+    ground B relays through A (8 M VND instead of its own 60 M radio hop); a 300 m ridge between them blocks the
+    relay (and B's own hop west), so B keeps a satellite terminal."""
+    import warnings
+
+    import geopandas as gpd
+    import rasterio
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi.planner import WifiParams, plan_wifi
+
+    crs, x0, y0 = "EPSG:32648", 400_000.0, 1_100_000.0
+    res, n = 20.0, 1_000
+    west, north = x0 - 10_000, y0 + 10_000
+    z = np.zeros((n, n), dtype="float32")
+    z[
+        int((north - (y0 + 500)) / res) : int((north - (y0 - 500)) / res),
+        int((x0 + 700 - west) / res) : int((x0 + 760 - west) / res),
+    ] = ridge_m
+    dem = str(tmp_path / "ridge.tif")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            dem, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs=crs,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z, 1)
+    settlements = gpd.GeoDataFrame(
+        {"settlement_id": ["SA", "SB"], "name": ["A", "B"], "commune_code": ["C1", "C1"], "population": [40, 40],
+         "households": [10, 10]},
+        geometry=[Point(x0 + 20, y0), Point(x0 + 1_520, y0)], crs=crs,
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX", "A", "B"], "kind": ["exchange", "community", "community"], "name": ["EX", "A", "B"],
+         "has_fibre": [True, False, False], "height_m": [30.0, 6.0, 6.0], "has_power": [True, True, True]},
+        geometry=[Point(x0 - 5_000, y0), Point(x0, y0), Point(x0 + 1_500, y0)], crs=crs,
+    )  # fmt: skip
+    cat = load_catalog(overrides={"backhaul": {"demand_household_mbps": 0.01},
+                                  "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})  # fmt: skip
+    plan = plan_wifi(
+        {"settlements": settlements, "sites": sites},
+        WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), elevation=dem),
+        catalog=cat,
+    )
+    links = plan.layers["backhaul_links"].set_index("site_id")
+    assert links.loc["A", "backhaul"] == "radio" and links.loc["A", "los_checked"]
+    assert links.loc["B", "backhaul"] == b_backhaul
+    if b_backhaul == "relay":
+        assert links.loc["B", "peer_id"] == "A" and links.loc["B", "los_checked"]
+        assert links.loc["B", "clearance_m"] > 0
