@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import folium
 import geopandas as gpd
 from shapely.geometry import Point
@@ -37,9 +39,10 @@ def test_a_long_legend_opens_folded_and_lists_the_last_layer_first() -> None:
     legend = Legend("Chú giải / Legend")
     for i in range(12):
         legend.add(f"layer {i}", "point", {"color": "#000"})
-    html = legend.html_js
+    # the legend travels as script-safe JSON (< escaped as \u003c, issue 11): read it back as the browser does
+    html = json.loads(legend.html_js)
     assert "<details>" in html and "<details open>" not in html
     assert html.index("layer 11") < html.index("layer 0")
     short = Legend("L")
     short.add("a", "line", {"color": "#000"})
-    assert "<details open>" in short.html_js
+    assert "<details open>" in json.loads(short.html_js)
