@@ -142,6 +142,6 @@ def test_save_run_chains_versions_on_the_head_and_keeps_the_run_kpis(tmp_path, c
     write_run(app, revised)  # the same plan drawn in the app: another scenario text, so another version
     second = actions.save_run(store, revised, name="dd", author="A", message="m2", on_head=True)
     assert second.parent == first.id
-    with pytest.raises(ScenarioError, match="manifest.json"):  # a folder that is no run folder saves nothing
+    with pytest.raises(ScenarioError, match=r"manifest\.json"):  # a folder that is no run folder saves nothing
         actions.save_run(store, tmp_path, author="A", message="m")
     assert [v.id for v in store.log()] == [second.id, first.id]

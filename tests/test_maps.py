@@ -13,11 +13,11 @@ import pytest
 from shapely.geometry import LineString, Point
 from tiny_project import LAT, LON, tiny_frames
 
+from gisplan._errors import CRSError, GisplanError
+from gisplan.i18n import both, t
+from gisplan.io.crs import METRIC_CRS
 from gisplan.outputs import maps
 from gisplan.outputs._assets import DROPPED_ASSETS, asset_texts, folium_asset_urls, install_static_assets
-from gisplan._errors import CRSError, GisplanError
-from gisplan.io.crs import METRIC_CRS
-from gisplan.i18n import both, t
 from gisplan.plan import Plan, empty_boq
 
 
