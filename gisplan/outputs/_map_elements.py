@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 import folium
@@ -201,22 +202,27 @@ def js_json(value: Any) -> str:
 def script_safe(text: str) -> str:
     """Return JSON ``text`` safe to place inside a ``<script>`` element (same value once parsed).
 
-    Every ``<``, ``>`` and ``&`` becomes its ``\\u`` escape (they occur only inside JSON strings), so no value can
-    end the script (``</script>``) or switch the HTML parser into its comment-in-script state (``<!--<script>``,
-    which swallowed the rest of the page's script); U+2028 and U+2029 are escaped for older JavaScript engines.
+    ``</`` becomes ``<\\/``, a ``<`` starting ``<!`` or ``<script`` becomes ``\\u003c`` (inside JSON strings), so no
+    value can end the script (``</script>``) or switch the HTML parser into its comment-in-script state
+    (``<!--<script>``, which swallowed the rest of the page's script); U+2028 and U+2029 are escaped for older
+    JavaScript engines.  Other ``<`` stay: the popup and legend HTML the map's own code builds from them is read by
+    code that expects them.
 
     Examples
     --------
     >>> script_safe('"<!--<script></script>"')
-    '"\\\\u003c!--\\\\u003cscript\\\\u003e\\\\u003c/script\\\\u003e"'
+    '"\\\\u003c!--\\\\u003cscript><\\\\/script>"'
     """
     return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
+        _SCRIPT_OPENERS.sub(r"\\u003c", text.replace("</", "<\\/"))
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+#: ``<`` where it could open a comment or a script inside the script: ``<!`` and ``<script`` (any case); ``</`` is
+#: written ``<\/`` (the same string once parsed).
+_SCRIPT_OPENERS = re.compile(r"<(?=!|script)", re.IGNORECASE)
 
 
 class MapHelpers(MacroElement):
