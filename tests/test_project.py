@@ -124,3 +124,26 @@ def test_cli_metric_crs_and_region_reach_the_run_and_its_saved_scenario(tmp_path
     far = subprocess.run([*cmd[:-3], "--out", str(tmp_path / "f"), "--region", "0", "40", "10", "50"],
                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert far.returncode == 1 and "outside the plausible area" in far.stderr
+
+
+@pytest.mark.slow
+def test_web_mercator_layers_passed_straight_to_the_planners_are_not_measured_in_mercator():
+    """Python users may hand the planners Web Mercator frames: the plan must equal the metric one (it was x1.56 at
+    50°N; 1.5 % in Kiên Giang, enough to change a BOQ)."""
+    from gisplan.demo import demo_gpkg_path, demo_zone_duong_dong
+    from gisplan.underground import UndergroundParams, plan_undergrounding
+    from gisplan.wifi import WifiParams, plan_wifi
+
+    layers = read_layers(demo_gpkg_path())
+    merc = {k: v.to_crs("EPSG:3857") for k, v in layers.items()}
+    params = UndergroundParams(budget_per_year_vnd=12_000_000_000, start_year=2027)
+    a = plan_undergrounding(layers, demo_zone_duong_dong(), params)
+    b = plan_undergrounding(merc, demo_zone_duong_dong(), params)
+    assert b.layers["trenches"].crs.to_epsg() == 32648
+    assert b.kpis["trench_km"] == pytest.approx(a.kpis["trench_km"], rel=1e-3)
+    assert b.total_vnd == pytest.approx(a.total_vnd, rel=1e-3)
+    focus = gpd.GeoDataFrame(geometry=[box(103.95, 10.30, 104.10, 10.45)], crs="EPSG:4326")
+    wa = plan_wifi(layers, WifiParams(cover_all=True, focus=focus))
+    wb = plan_wifi(merc, WifiParams(cover_all=True, focus=focus))
+    assert wb.kpis["n_sites"] == wa.kpis["n_sites"]
+    assert wb.total_vnd == pytest.approx(wa.total_vnd, rel=1e-3)

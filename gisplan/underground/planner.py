@@ -68,6 +68,7 @@ from typing import Any
 import geopandas as gpd
 
 from gisplan.catalog._catalog import Catalog, load_catalog
+from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.plan import Plan
 from gisplan.underground._build import build_plan
 from gisplan.underground.params import UndergroundParams
@@ -135,4 +136,15 @@ def plan_undergrounding(
         The exchange or some poles cannot be reached over the roads (named in the message).
     """
     cat = catalog if catalog is not None else load_catalog()
-    return build_plan(dict(layers), zones, params, cat, progress or _noop, settings)
+    return build_plan(_measuring(layers), zones, params, cat, progress or _noop, settings)
+
+
+def _measuring(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """The layers in one CRS lengths can be measured in: the roads' own when it measures (the project's metric CRS,
+    as :func:`gisplan.io.read_layers` gives them), else the UTM zone of the roads (geographic or Web Mercator
+    layers passed straight from Python would otherwise be measured in degrees or stretched by 1/cos(latitude))."""
+    roads = layers.get("roads")
+    if roads is None or roads.crs is None:
+        return dict(layers)  # build_plan names the missing layer or CRS
+    crs = metric_crs_for(roads)
+    return {k: v if v is None or v.crs is None or v.crs == crs else to_metric(v, crs) for k, v in layers.items()}

@@ -63,7 +63,7 @@ from pyproj import CRS
 
 from gisplan._errors import CRSError, PlanningError, RoutingError
 from gisplan.catalog._catalog import Catalog, load_catalog
-from gisplan.io.crs import METRIC_CRS, to_metric
+from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
 from gisplan.wifi.money import horizon_years as horizon_years_list
@@ -104,13 +104,11 @@ OPTION_COLUMNS: tuple[str, ...] = (
 
 
 def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
-    """The CRS to compute in: ``frame``'s own when it is projected in metres, else :data:`METRIC_CRS`."""
+    """The CRS to compute in: ``frame``'s own when lengths can be measured in it (projected, metres, not a
+    Mercator: :func:`gisplan.io.crs.is_measuring_crs`), else the UTM zone of its centre."""
     if frame.crs is None:
         raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:32648)")
-    own = CRS.from_user_input(frame.crs)
-    if own.is_projected and own.axis_info[0].unit_name in ("metre", "meter"):
-        return own
-    return CRS.from_user_input(METRIC_CRS)
+    return metric_crs_for(frame)
 
 
 def _ids(frame: gpd.GeoDataFrame, id_column: str, what: str) -> list[Hashable]:
