@@ -130,6 +130,21 @@ def current_project() -> dict[str, gpd.GeoDataFrame]:
     return {**base, **uploaded} if uploaded else base
 
 
+def project_metric_crs() -> str | None:
+    """The metric CRS of the loaded project (uploads join it in that CRS); None when no project is loaded."""
+    from gisplan._errors import GisplanError
+
+    path = project_path()
+    if not path.is_file():
+        return None
+    try:
+        base = load_project(str(path), path.stat().st_mtime_ns)
+    except GisplanError:
+        return None
+    crs = next((g.crs for g in base.values() if g.crs is not None), None)
+    return None if crs is None else str(crs.to_string())
+
+
 def project_or_stop() -> dict[str, gpd.GeoDataFrame]:
     """:func:`current_project`, or an error on the page (missing file, invalid layers) and the page stops."""
     from gisplan._errors import GisplanError

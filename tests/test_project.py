@@ -147,3 +147,14 @@ def test_web_mercator_layers_passed_straight_to_the_planners_are_not_measured_in
     wb = plan_wifi(merc, WifiParams(cover_all=True, focus=focus))
     assert wb.kpis["n_sites"] == wa.kpis["n_sites"]
     assert wb.total_vnd == pytest.approx(wa.total_vnd, rel=1e-3)
+
+
+def test_an_upload_joins_the_project_in_the_project_crs():
+    from gisplan.io.uploads import read_upload
+
+    data = _roads(*HELSINKI).to_json().encode("utf-8")
+    own = read_upload("roads.geojson", data)["roads"]
+    assert own.crs.to_epsg() == 32635  # the upload's own UTM zone when no project frames it
+    joined = read_upload("roads.geojson", data, metric_crs="EPSG:3067")["roads"]
+    assert joined.crs.to_epsg() == 3067
+    assert joined.length.sum() == pytest.approx(own.length.sum(), rel=1e-3)

@@ -9,6 +9,7 @@ from appkit import (
     current_project,
     drawings,
     forget_upload,
+    project_metric_crs,
     project_or_stop,
     project_path,
     remember_upload,
@@ -71,7 +72,13 @@ with st.expander(tr("app.upload"), expanded=bool(st.session_state.get("uploaded_
         forget_upload()
         try:
             remember_upload(
-                read_upload(upload.name, upload.getvalue(), crs=upload_crs, encoding=upload_encoding or None)
+                read_upload(
+                    upload.name,
+                    upload.getvalue(),
+                    crs=upload_crs,
+                    encoding=upload_encoding or None,
+                    metric_crs=project_metric_crs(),
+                )
             )
         except GisplanError as exc:
             st.session_state["upload_error"] = exc

@@ -30,6 +30,7 @@ import geopandas as gpd
 
 from gisplan._errors import CRSError, GisplanError, LayerError, UploadError
 from gisplan.io._validate import DEFAULT_LIMITS, ReadLimits
+from gisplan.io.crs import to_metric
 from gisplan.io.layers import (
     check_text_limits,
     crs_if_unstated,
@@ -64,7 +65,7 @@ def _safe_name(name: str) -> tuple[str, str]:
     return stem, suffix
 
 
-def read_upload(
+def _read_upload_impl(
     name: str,
     data: bytes,
     *,
@@ -77,51 +78,7 @@ def read_upload(
     encoding: str | None = None,
     limits: ReadLimits | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Read an uploaded layer file into validated layers by kind.
-
-    Parameters
-    ----------
-    name
-        The file name the user gave (only its last part and suffix are used).
-    data
-        The file's content.
-    max_bytes
-        Largest upload accepted.
-    max_members, max_unzipped, max_ratio
-        Limits of a ``.zip``: number of members, total uncompressed bytes (counted
-        while unpacking, so a lying header does not help), and compression ratio of
-        any member larger than 1 MiB (zip bombs).
-    kind
-        The layer kind of a single-layer file; inferred from its name or id column if omitted.
-    crs
-        CRS of a file that states none (CSV always needs one), e.g. ``"EPSG:4326"``.
-    encoding
-        Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
-        default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
-        :func:`gisplan.io.layers.read_file`).
-    limits
-        Work one upload may cost (:class:`~gisplan.io._validate.ReadLimits`): a GeoPackage is inspected with
-        SQLite before GDAL opens it (views and foreign triggers refused; features claimed and held, geometry
-        bytes and the estimated memory bounded); text files are measured before they are parsed.
-
-    Returns
-    -------
-    dict
-        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage, or a KML with several
-        folders, gives every layer named after a kind; other files give one layer).
-
-    Raises
-    ------
-    UploadError
-        The upload is refused: too large, unsupported type, content not of its
-        type, an unsafe archive (absolute or ``..`` member paths, links, too
-        many members, too large unpacked, damaged members), a GeoPackage with views,
-        foreign triggers or more work than ``limits`` allow, or a file the readers fail on.
-        No message names the server's temporary folder.
-    LayerError, CRSError
-        The file was read but its layers are invalid (``LayerError.problems``
-        lists every problem) or its CRS is missing.
-    """
+    """The body of :func:`read_upload` (layers in the upload's own metric CRS)."""
     stem, suffix = _safe_name(name)
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(
@@ -444,3 +401,82 @@ def _renamed(
         ]
         return type(exc)(_hide(exc.summary, tmp_paths, name), problems)
     return type(exc)(_hide(str(exc), tmp_paths, name))
+
+
+def read_upload(
+    name: str,
+    data: bytes,
+    *,
+    max_bytes: int = 50 * 2**20,
+    max_members: int = 200,
+    max_unzipped: int = 500 * 2**20,
+    max_ratio: float = 200.0,
+    kind: str | None = None,
+    crs: str | None = None,
+    encoding: str | None = None,
+    limits: ReadLimits | None = None,
+    metric_crs: str | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Read an uploaded layer file into validated layers by kind.
+
+    Parameters
+    ----------
+    name
+        The file name the user gave (only its last part and suffix are used).
+    data
+        The file's content.
+    max_bytes
+        Largest upload accepted.
+    max_members, max_unzipped, max_ratio
+        Limits of a ``.zip``: number of members, total uncompressed bytes (counted
+        while unpacking, so a lying header does not help), and compression ratio of
+        any member larger than 1 MiB (zip bombs).
+    kind
+        The layer kind of a single-layer file; inferred from its name or id column if omitted.
+    crs
+        CRS of a file that states none (CSV always needs one), e.g. ``"EPSG:4326"``.
+    encoding
+        Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
+        default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
+        :func:`gisplan.io.layers.read_file`).
+    metric_crs
+        The project's metric CRS: the layers come back in it, to join the project's own (default: the UTM zone
+        of the upload's data, see :mod:`gisplan.io.project`).
+    limits
+        Work one upload may cost (:class:`~gisplan.io._validate.ReadLimits`): a GeoPackage is inspected with
+        SQLite before GDAL opens it (views and foreign triggers refused; features claimed and held, geometry
+        bytes and the estimated memory bounded); text files are measured before they are parsed.
+
+    Returns
+    -------
+    dict
+        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage, or a KML with several
+        folders, gives every layer named after a kind; other files give one layer).
+
+    Raises
+    ------
+    UploadError
+        The upload is refused: too large, unsupported type, content not of its
+        type, an unsafe archive (absolute or ``..`` member paths, links, too
+        many members, too large unpacked, damaged members), a GeoPackage with views,
+        foreign triggers or more work than ``limits`` allow, or a file the readers fail on.
+        No message names the server's temporary folder.
+    LayerError, CRSError
+        The file was read but its layers are invalid (``LayerError.problems``
+        lists every problem) or its CRS is missing.
+    """
+    out = _read_upload_impl(
+        name,
+        data,
+        max_bytes=max_bytes,
+        max_members=max_members,
+        max_unzipped=max_unzipped,
+        max_ratio=max_ratio,
+        kind=kind,
+        crs=crs,
+        encoding=encoding,
+        limits=limits,
+    )
+    if metric_crs is None:
+        return out
+    return {k: to_metric(gdf, metric_crs) for k, gdf in out.items()}
