@@ -182,3 +182,38 @@ def test_the_grids_exercise_several_shortcuts() -> None:
         assert sum(metres.values()) == pytest.approx(res.cable_m, rel=1e-12)
         assert res.cable_m < res.cable_m_tree or not res.added
     assert sum(n_added) >= 16 and min(n_added) >= 1, n_added
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bounded_estimates_equal_the_span_by_span_sums(seed: int) -> None:
+    """The estimate skips (candidate, span) pairs out of reach; the sums must equal the plain ones."""
+    from gisplan.underground._shortcuts import _estimates_fast
+
+    G, T, spans = _street_grid(seed)
+    cands = candidate_shortcuts(G, T, max_length_m=200.0)
+    nodes = sorted(T.nodes)
+    dist = dict(nx.all_pairs_dijkstra_path_length(T, weight="length_m"))
+    row = {n: i for i, n in enumerate(nodes)}
+    D = np.array([[dist[x][y] for y in nodes] for x in nodes])
+    a_col = np.array([row[s.a] for s in spans])
+    b_col = np.array([row[s.b] for s in spans])
+    d_now = np.array([dist[s.a][s.b] for s in spans])
+    price = np.array([s.price_per_m for s in spans])
+    want = [
+        sum(
+            s.price_per_m
+            * max(
+                dn
+                - min(
+                    dist[c.nodes[0]][s.a] + c.length_m + dist[c.nodes[-1]][s.b],
+                    dist[c.nodes[-1]][s.a] + c.length_m + dist[c.nodes[0]][s.b],
+                ),
+                0.0,
+            )
+            for s, dn in zip(spans, d_now, strict=True)
+        )
+        for c in cands
+    ]
+    got = _estimates_fast(D, row, cands, a_col, b_col, d_now, price)
+    assert sum(w > 0 for w in want) >= 3
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-3)
