@@ -163,12 +163,14 @@ class _Matrix:
 class _Routing:
     """Shortest paths (by length) from a fixed set of source nodes in a network, on scipy arrays."""
 
-    def __init__(self, N: nx.Graph, sources: Sequence[Hashable], matrix: _Matrix | None = None) -> None:
+    def __init__(
+        self, N: nx.Graph, sources: Sequence[Hashable], matrix: _Matrix | None = None, limit: float = np.inf
+    ) -> None:
         mat = matrix or _Matrix(N)
         self.nodes, self.index, M = mat.nodes, mat.index, mat.M
         self.src = {s: k for k, s in enumerate(sources)}
         self.dist, self.pred = csgraph.dijkstra(
-            M, directed=False, indices=[self.index[s] for s in sources], return_predecessors=True
+            M, directed=False, indices=[self.index[s] for s in sources], return_predecessors=True, limit=limit
         )
 
     def d(self, s: Hashable, t: Hashable) -> float:
@@ -187,6 +189,27 @@ class _Routing:
 
 #: Sources per block of :func:`network_paths` (bounds its memory to this many rows of distances).
 _BLOCK = 256
+
+#: Margin (metres) added to the search radius of a bounded Dijkstra search.
+_MARGIN = 1.0
+
+
+class _Bounded:
+    """Shortest paths from sources each needed only within a radius: bounded searches, sources in blocks by radius."""
+
+    def __init__(self, N: nx.Graph, radius: Mapping[Hashable, float], mat: _Matrix) -> None:
+        order = sorted(sorted_nodes(radius), key=lambda n: radius[n])
+        self.by_source: dict[Hashable, _Routing] = {}
+        for k0 in range(0, len(order), _BLOCK):
+            block = order[k0 : k0 + _BLOCK]
+            r = _Routing(N, block, mat, limit=max(radius[n] for n in block) + _MARGIN)
+            self.by_source.update(dict.fromkeys(block, r))
+
+    def path(self, s: Hashable, t: Hashable) -> list[Hashable]:
+        return self.by_source[s].path(s, t)
+
+    def d(self, s: Hashable, t: Hashable) -> float:
+        return self.by_source[s].d(s, t)
 
 
 def network_paths(N: nx.Graph, spans: Sequence[Span]) -> dict[str, list[Hashable]]:
@@ -279,8 +302,12 @@ def add_shortcuts(
             break
         vias = {i: _via_fast(D, row, cands[i], a_col, b_col) for i in order}
         hit = {i: np.flatnonzero(np.minimum(*vias[i]) < d_now - _EPS) for i in order}
-        need = sorted_nodes({n for i in order for k in hit[i].tolist() for n in (spans[k].a, spans[k].b)})
-        r = _Routing(N, need, mat) if need else None
+        radius: dict[Hashable, float] = {}
+        for i in order:
+            for k in hit[i].tolist():
+                for n in (spans[k].a, spans[k].b):
+                    radius[n] = max(radius.get(n, 0.0), float(d_now[k]))
+        r = _Bounded(N, radius, mat) if radius else None
         best: tuple[float, int, float, float] | None = None  # (gain, candidate index, saving, cost)
         for i in order:
             c = cands[i]
@@ -309,7 +336,7 @@ def add_shortcuts(
         # spans the shortcut shortens (ties included: re-routing them is exact, never wrong)
         moved = np.flatnonzero(np.minimum(fwd, rev) <= d_now + _TIE).tolist()
         if moved:
-            new_paths, new_d = _span_paths(N, spans, moved, mat)
+            new_paths, new_d = _span_paths(N, spans, moved, mat, bound=d_now)
             paths.update(new_paths)
             keys.update({cid: (p, _path_edges(p)) for cid, p in new_paths.items()})
             d_now[moved] = new_d[moved]
@@ -349,22 +376,23 @@ def _touching(cands: Sequence[Shortcut], c: Shortcut) -> list[Shortcut]:
 
 
 def _span_paths(
-    N: nx.Graph, spans: Sequence[Span], which: Sequence[int] | range, mat: _Matrix
+    N: nx.Graph, spans: Sequence[Span], which: Sequence[int] | range, mat: _Matrix, bound: np.ndarray | None = None
 ) -> tuple[dict[str, list[Hashable]], np.ndarray]:
-    """Paths and lengths (the Dijkstra distance) of the spans ``which`` in ``N``, sources routed in blocks."""
+    """Paths and lengths (the Dijkstra distance) of the spans ``which`` in ``N``, sources routed in blocks.
+
+    ``bound`` (per span, optional) is an upper bound of each span's path length: the searches stop there.
+    """
     d = np.zeros(len(spans))
     out: dict[str, list[Hashable]] = {}
-    which = list(which)
-    sources = sorted_nodes({spans[k].a for k in which})
-    for k0 in range(0, len(sources), _BLOCK):
-        block = sources[k0 : k0 + _BLOCK]
-        r = _Routing(N, block, mat)
-        inside = set(block)
-        for k in which:
-            s = spans[k]
-            if s.a in inside:
-                out[s.cable_id] = r.path(s.a, s.b)
-                d[k] = r.d(s.a, s.b)
+    radius: dict[Hashable, float] = {}
+    for k in which:
+        a = spans[k].a
+        radius[a] = max(radius.get(a, 0.0), np.inf if bound is None else float(bound[k]))
+    r = _Bounded(N, radius, mat)
+    for k in which:
+        s = spans[k]
+        out[s.cable_id] = r.path(s.a, s.b)
+        d[k] = r.d(s.a, s.b)
     return out, d
 
 
@@ -433,7 +461,7 @@ def _exact_saving_fast(
     by_route: Mapping[str, list[Span]],
     current: tuple[Mapping[str, list[Hashable]], Mapping[str, tuple[Sequence[Hashable], list[Edge]]]],
     rcost: Mapping[str, float],
-    r: _Routing | None,
+    r: _Bounded | None,
     via: tuple[np.ndarray, np.ndarray],
     hit: np.ndarray,
     length: Mapping[Edge, float],
