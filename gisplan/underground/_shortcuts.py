@@ -116,12 +116,16 @@ def candidate_shortcuts(G: nx.Graph, N: nx.Graph, *, max_length_m: float) -> lis
 
 
 def route_cable_costs(
-    spans: Sequence[Span], paths: Mapping[str, Sequence[Hashable]], length: Mapping[Edge, float]
+    spans: Sequence[Span],
+    paths: Mapping[str, Sequence[Hashable]],
+    length: Mapping[Edge, float],
+    keys: Mapping[str, tuple[Sequence[Hashable], list[Edge]]] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Cost (VND) and metres of cable per route: the union of its spans' paths, each edge charged once.
 
     Spans are taken in the given order; each is charged the edges of its path that earlier
-    spans of its route have not claimed, at its own price per metre.
+    spans of its route have not claimed, at its own price per metre.  ``keys`` optionally
+    gives, per cable id, a path and its edge keys, used when ``paths`` holds that same path object.
     """
     claimed: dict[str, set[Edge]] = {}
     cost: dict[str, float] = {}
@@ -129,8 +133,9 @@ def route_cable_costs(
     for s in spans:
         seen = claimed.setdefault(s.route, set())
         m = 0.0
-        for a, b in itertools.pairwise(paths[s.cable_id]):
-            k = ekey(a, b)
+        p = paths[s.cable_id]
+        hit = keys.get(s.cable_id) if keys is not None else None
+        for k in hit[1] if hit is not None and hit[0] is p else _path_edges(p):
             if k not in seen:
                 seen.add(k)
                 m += length[k]
@@ -139,19 +144,33 @@ def route_cable_costs(
     return cost, metres
 
 
-class _Routing:
-    """Shortest paths (by length) from a fixed set of source nodes in a network, on scipy arrays."""
+def _path_edges(p: Sequence[Hashable]) -> list[Edge]:
+    return [ekey(a, b) for a, b in itertools.pairwise(p)]
 
-    def __init__(self, N: nx.Graph, sources: Sequence[Hashable]) -> None:
+
+class _Matrix:
+    """The network ``N`` as a sparse matrix of edge lengths (nodes in :func:`sorted_nodes` order)."""
+
+    def __init__(self, N: nx.Graph) -> None:
         self.nodes = sorted_nodes(N.nodes)
         self.index = {n: i for i, n in enumerate(self.nodes)}
         ij = np.array([(self.index[a], self.index[b]) for a, b in N.edges], dtype=np.int64).reshape(-1, 2)
         w = np.array([max(float(d["length_m"]), 1e-9) for _a, _b, d in N.edges(data=True)])
         n = len(self.nodes)
-        M = sparse.coo_matrix((w, (ij[:, 0], ij[:, 1])), shape=(n, n)).tocsr()
+        self.M = sparse.coo_matrix((w, (ij[:, 0], ij[:, 1])), shape=(n, n)).tocsr()
+
+
+class _Routing:
+    """Shortest paths (by length) from a fixed set of source nodes in a network, on scipy arrays."""
+
+    def __init__(
+        self, N: nx.Graph, sources: Sequence[Hashable], matrix: _Matrix | None = None, limit: float = np.inf
+    ) -> None:
+        mat = matrix or _Matrix(N)
+        self.nodes, self.index, M = mat.nodes, mat.index, mat.M
         self.src = {s: k for k, s in enumerate(sources)}
         self.dist, self.pred = csgraph.dijkstra(
-            M, directed=False, indices=[self.index[s] for s in sources], return_predecessors=True
+            M, directed=False, indices=[self.index[s] for s in sources], return_predecessors=True, limit=limit
         )
 
     def d(self, s: Hashable, t: Hashable) -> float:
@@ -170,6 +189,27 @@ class _Routing:
 
 #: Sources per block of :func:`network_paths` (bounds its memory to this many rows of distances).
 _BLOCK = 256
+
+#: Margin (metres) added to the search radius of a bounded Dijkstra search.
+_MARGIN = 1.0
+
+
+class _Bounded:
+    """Shortest paths from sources each needed only within a radius: bounded searches, sources in blocks by radius."""
+
+    def __init__(self, N: nx.Graph, radius: Mapping[Hashable, float], mat: _Matrix) -> None:
+        order = sorted(sorted_nodes(radius), key=lambda n: radius[n])
+        self.by_source: dict[Hashable, _Routing] = {}
+        for k0 in range(0, len(order), _BLOCK):
+            block = order[k0 : k0 + _BLOCK]
+            r = _Routing(N, block, mat, limit=max(radius[n] for n in block) + _MARGIN)
+            self.by_source.update(dict.fromkeys(block, r))
+
+    def path(self, s: Hashable, t: Hashable) -> list[Hashable]:
+        return self.by_source[s].path(s, t)
+
+    def d(self, s: Hashable, t: Hashable) -> float:
+        return self.by_source[s].d(s, t)
 
 
 def network_paths(N: nx.Graph, spans: Sequence[Span]) -> dict[str, list[Hashable]]:
@@ -211,6 +251,13 @@ def add_shortcuts(
     ``spans`` must be in the order the BOQ charges them (cable id).  ``T`` is not modified; the
     returned network is a copy with the shortcut edges (their road attributes from ``G``, plus
     ``shortcut=True``) and ``T``'s graph attributes.
+
+    Incremental (issue 12, section 5): the span paths are routed once; the distances from the
+    candidates' ends to the span ends are computed once and, after each addition ``u-v`` of
+    length ``L``, updated by ``d'(x, y) = min(d(x, y), d(x, u) + L + d(v, y), d(x, v) + L + d(u, y))``
+    (exact: a shortest path uses the new trench at most once).  Only the spans the addition
+    shortens (or ties) are re-routed, and only their routes re-priced; the exact evaluation
+    routes only the span ends it needs.  The greedy rule is the one described above.
     """
     N = T.copy()
     length = _edge_lengths(G)
@@ -219,34 +266,52 @@ def add_shortcuts(
     duct_pm = float(cat.price("DUCT.HDPE40"))
     mh = float(cat.price("MH.STD"))
     hh = float(cat.price("HH.STD"))
+    evals = (settings or DEFAULT_SETTINGS).evals_per_round
     by_route: dict[str, list[Span]] = {}
     for s in spans:
         by_route.setdefault(s.route, []).append(s)
-    sources = sorted_nodes({n for s in spans for n in (s.a, s.b)})
+    mat = _Matrix(N)
+    paths, d_now = _span_paths(N, spans, range(len(spans)), mat)
+    keys = {cid: (p, _path_edges(p)) for cid, p in paths.items()}
+    rcost, rmetres = route_cable_costs(spans, paths, length, keys)
+    cable_m_tree = sum(rmetres.values())
     cands = candidate_shortcuts(G, N, max_length_m=max_length_m) if max_rounds > 0 else []
     added: list[Shortcut] = []
     saving_total = cost_total = 0.0
-    cable_m_tree = -1.0
+    if not cands or not spans:
+        return ShortcutResult(N, paths, added, cable_m_tree, cable_m_tree, 0.0, 0.0)
     price = np.array([s.price_per_m for s in spans])
-    while True:
-        r = _Routing(N, sources)
-        paths = {s.cable_id: r.path(s.a, s.b) for s in spans}
-        rcost, rmetres = route_cable_costs(spans, paths, length)
-        if cable_m_tree < 0:
-            cable_m_tree = sum(rmetres.values())
-        if len(added) >= max_rounds or not cands:
+    ends = sorted_nodes({n for c in cands for n in (c.nodes[0], c.nodes[-1])})
+    cols = sorted_nodes(set(ends) | {n for s in spans for n in (s.a, s.b)})
+    row = {n: i for i, n in enumerate(ends)}
+    col = {n: j for j, n in enumerate(cols)}
+    D = _distances(N, ends, cols, mat)  # candidate ends x (candidate ends and span ends)
+    a_col = np.array([col[s.a] for s in spans], dtype=np.int64)
+    b_col = np.array([col[s.b] for s in spans], dtype=np.int64)
+    ch = {n for n in N.nodes if N.degree[n] >= 3}  # junction manholes already there
+    cand_edges = {id(c): set(c.edges) for c in cands}
+    floors: dict[int, float] = {}  # a candidate's cost with one route changes only when its ends change degree
+    while len(added) < max_rounds and cands:
+        est = _estimates_fast(D, row, cands, a_col, b_col, d_now, price)
+        for c in cands:
+            if id(c) not in floors:
+                floors[id(c)] = _cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)
+        floor = np.array([floors[id(c)] for c in cands])
+        order = [i for i in np.argsort(-(est - floor), kind="stable").tolist() if est[i] - floor[i] > 0][:evals]
+        if not order:
             break
-        a_idx = np.array([r.src[s.a] for s in spans], dtype=np.int64)
-        b_idx = np.array([r.src[s.b] for s in spans], dtype=np.int64)
-        d_now = r.dist[a_idx, np.array([r.index[s.b] for s in spans])]
-        ch = {n for n in N.nodes if N.degree[n] >= 3}  # junction manholes already there
+        vias = {i: _via_fast(D, row, cands[i], a_col, b_col) for i in order}
+        hit = {i: np.flatnonzero(np.minimum(*vias[i]) < d_now - _EPS) for i in order}
+        radius: dict[Hashable, float] = {}
+        for i in order:
+            for k in hit[i].tolist():
+                for n in (spans[k].a, spans[k].b):
+                    radius[n] = max(radius.get(n, 0.0), float(d_now[k]))
+        r = _Bounded(N, radius, mat) if radius else None
         best: tuple[float, int, float, float] | None = None  # (gain, candidate index, saving, cost)
-        est = _estimates(r, cands, a_idx, b_idx, d_now, price)
-        floor = np.array([_cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m) for c in cands])
-        order = [i for i in np.argsort(-(est - floor), kind="stable").tolist() if est[i] - floor[i] > 0]
-        for i in order[: (settings or DEFAULT_SETTINGS).evals_per_round]:
+        for i in order:
             c = cands[i]
-            saving, n_routes = _exact_saving(c, spans, by_route, paths, rcost, r, (a_idx, b_idx, d_now), length)
+            saving, n_routes = _exact_saving_fast(c, spans, by_route, (paths, keys), rcost, r, vias[i], hit[i], length)
             cost = _cost(c, n_routes, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)
             gain = saving - cost
             if gain > _EPS and (best is None or gain > best[0] + _EPS):
@@ -254,15 +319,38 @@ def add_shortcuts(
         if best is None:
             break
         c = cands[best[1]]
+        fwd, rev = _via_fast(D, row, c, a_col, b_col)
         for a, b in itertools.pairwise(c.nodes):
             N.add_edge(a, b, **G.edges[a, b], shortcut=True)
             for n in (a, b):
                 N.nodes[n].update(G.nodes[n])
+        mat = _Matrix(N)
+        for n in (c.nodes[0], c.nodes[-1]):
+            if N.degree[n] >= 3:
+                ch.add(n)
+        stale = {id(x) for x in _touching(cands, c)}
+        floors = {k: f for k, f in floors.items() if k not in stale}
         added.append(c)
         saving_total += best[2]
         cost_total += best[3]
-        used_e, used_n = set(c.edges), set(c.nodes[1:-1])
-        cands = [k for k in cands if not (used_e & set(k.edges) or used_n & set(k.nodes))]
+        # spans the shortcut shortens (ties included: re-routing them is exact, never wrong)
+        moved = np.flatnonzero(np.minimum(fwd, rev) <= d_now + _TIE).tolist()
+        if moved:
+            new_paths, new_d = _span_paths(N, spans, moved, mat, bound=d_now)
+            paths.update(new_paths)
+            keys.update({cid: (p, _path_edges(p)) for cid, p in new_paths.items()})
+            d_now[moved] = new_d[moved]
+            routes = sorted({spans[k].route for k in moved})
+            rc, rm = route_cable_costs([s for rt in routes for s in by_route[rt]], paths, length, keys)
+            rcost.update(rc)
+            rmetres.update(rm)
+        iu, iv = row[c.nodes[0]], row[c.nodes[-1]]
+        du, dv = D[iu].copy(), D[iv].copy()
+        cu, cv = D[:, col[c.nodes[0]]].copy(), D[:, col[c.nodes[-1]]].copy()
+        np.minimum(D, cu[:, None] + c.length_m + dv[None, :], out=D)
+        np.minimum(D, cv[:, None] + c.length_m + du[None, :], out=D)
+        used_e, used_n = cand_edges[id(c)], set(c.nodes[1:-1])
+        cands = [k for k in cands if not (used_e & cand_edges[id(k)] or used_n & set(k.nodes))]
     return ShortcutResult(
         network=N,
         paths=paths,
@@ -274,41 +362,119 @@ def add_shortcuts(
     )
 
 
-def _via(r: _Routing, c: Shortcut, a_idx: np.ndarray, b_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    u, v = r.index[c.nodes[0]], r.index[c.nodes[-1]]
-    fwd = r.dist[a_idx, u] + c.length_m + r.dist[b_idx, v]
-    rev = r.dist[a_idx, v] + c.length_m + r.dist[b_idx, u]
-    return fwd, rev
+#: Slack (metres) under which a span counts as tied with a path through a new shortcut and is re-routed.
+_TIE = 1e-6
+
+#: Candidates per block of :func:`_estimates_fast` (bounds its memory to this many rows of spans).
+_CAND_BLOCK = 128
 
 
-def _estimates(
-    r: _Routing, cands: Sequence[Shortcut], a_idx: np.ndarray, b_idx: np.ndarray, d_now: np.ndarray, price: np.ndarray
-) -> np.ndarray:
-    """Cable saving of each candidate summed span by span (an estimate: routes share edges)."""
-    out = np.zeros(len(cands))
-    for i, c in enumerate(cands):
-        fwd, rev = _via(r, c, a_idx, b_idx)
-        out[i] = float(np.sum(price * np.maximum(d_now - np.minimum(fwd, rev), 0.0)))
+def _touching(cands: Sequence[Shortcut], c: Shortcut) -> list[Shortcut]:
+    """Candidates with an end at one of ``c``'s ends (their junction manholes may change)."""
+    e = {c.nodes[0], c.nodes[-1]}
+    return [k for k in cands if k.nodes[0] in e or k.nodes[-1] in e]
+
+
+def _span_paths(
+    N: nx.Graph, spans: Sequence[Span], which: Sequence[int] | range, mat: _Matrix, bound: np.ndarray | None = None
+) -> tuple[dict[str, list[Hashable]], np.ndarray]:
+    """Paths and lengths (the Dijkstra distance) of the spans ``which`` in ``N``, sources routed in blocks.
+
+    ``bound`` (per span, optional) is an upper bound of each span's path length: the searches stop there.
+    """
+    d = np.zeros(len(spans))
+    out: dict[str, list[Hashable]] = {}
+    radius: dict[Hashable, float] = {}
+    for k in which:
+        a = spans[k].a
+        radius[a] = max(radius.get(a, 0.0), np.inf if bound is None else float(bound[k]))
+    r = _Bounded(N, radius, mat)
+    for k in which:
+        s = spans[k]
+        out[s.cable_id] = r.path(s.a, s.b)
+        d[k] = r.d(s.a, s.b)
+    return out, d
+
+
+def _distances(N: nx.Graph, sources: Sequence[Hashable], cols: Sequence[Hashable], mat: _Matrix) -> np.ndarray:
+    """Shortest distances (by length) from ``sources`` to ``cols`` in ``N`` (rows routed in blocks)."""
+    out = np.empty((len(sources), len(cols)))
+    for k0 in range(0, len(sources), _BLOCK):
+        block = sources[k0 : k0 + _BLOCK]
+        r = _Routing(N, block, mat)
+        j = np.array([r.index[n] for n in cols], dtype=np.int64)
+        out[k0 : k0 + len(block)] = r.dist[:, j]
     return out
 
 
-def _exact_saving(
+def _via_fast(
+    D: np.ndarray, row: Mapping[Hashable, int], c: Shortcut, a_col: np.ndarray, b_col: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    u, v = row[c.nodes[0]], row[c.nodes[-1]]
+    return D[u, a_col] + c.length_m + D[v, b_col], D[v, a_col] + c.length_m + D[u, b_col]
+
+
+def _estimates_fast(
+    D: np.ndarray,
+    row: Mapping[Hashable, int],
+    cands: Sequence[Shortcut],
+    a_col: np.ndarray,
+    b_col: np.ndarray,
+    d_now: np.ndarray,
+    price: np.ndarray,
+) -> np.ndarray:
+    """Cable saving of each candidate summed span by span (as :func:`_estimates`), candidates in blocks.
+
+    Only spans longer than the shortest candidate can gain; the others are left out of the sums.
+    """
+    out = np.zeros(len(cands))
+    lmin = min(c.length_m for c in cands)
+    keep = np.flatnonzero(d_now > lmin)
+    if not len(keep):
+        return out
+    # a span gains from u-v only if both its ends lie within d_now - L of the candidate's ends:
+    # pairs outside that reach add exactly 0 to the sums and are left out
+    reach = d_now[keep] - lmin + _TIE
+    near_a, near_b = D[:, a_col[keep]] < reach, D[:, b_col[keep]] < reach
+    keep = keep[near_a.any(axis=0) & near_b.any(axis=0)]
+    if not len(keep):
+        return out
+    near = np.asarray((D[:, a_col[keep]] < d_now[keep] - lmin + _TIE).any(axis=1))
+    live = np.array([bool(near[row[c.nodes[0]]] or near[row[c.nodes[-1]]]) for c in cands])
+    which = np.flatnonzero(live)
+    dn, pr = d_now[keep], price[keep]
+    DA, DB = D[:, a_col[keep]], D[:, b_col[keep]]  # rows: candidate ends; columns: the spans' two ends
+    for k0 in range(0, len(which), _CAND_BLOCK):
+        idx = which[k0 : k0 + _CAND_BLOCK]
+        block = [cands[i] for i in idx.tolist()]
+        u = np.array([row[c.nodes[0]] for c in block], dtype=np.int64)
+        v = np.array([row[c.nodes[-1]] for c in block], dtype=np.int64)
+        L = np.array([c.length_m for c in block])[:, None]
+        via = np.minimum(DA[u] + L + DB[v], DA[v] + L + DB[u])
+        out[idx] = np.sum(pr * np.maximum(dn - via, 0.0), axis=1)
+    return out
+
+
+def _exact_saving_fast(
     c: Shortcut,
     spans: Sequence[Span],
     by_route: Mapping[str, list[Span]],
-    paths: Mapping[str, list[Hashable]],
+    current: tuple[Mapping[str, list[Hashable]], Mapping[str, tuple[Sequence[Hashable], list[Edge]]]],
     rcost: Mapping[str, float],
-    r: _Routing,
-    now: tuple[np.ndarray, np.ndarray, np.ndarray],
+    r: _Bounded | None,
+    via: tuple[np.ndarray, np.ndarray],
+    hit: np.ndarray,
     length: Mapping[Edge, float],
 ) -> tuple[float, int]:
     """Cable saving (VND) of adding ``c`` with the route-union rule, and the number of routes it would carry."""
-    a_idx, b_idx, d_now = now
-    fwd, rev = _via(r, c, a_idx, b_idx)
+    fwd, rev = via
+    if r is None or not len(hit):
+        return 0.0, 0
+    paths, keys = current
     new = dict(paths)
     routes: set[str] = set()
     u, v = c.nodes[0], c.nodes[-1]
-    for k in np.flatnonzero(np.minimum(fwd, rev) < d_now - _EPS).tolist():
+    for k in hit.tolist():
         s = spans[k]
         if fwd[k] <= rev[k]:
             p = r.path(s.a, u) + list(c.nodes[1:]) + r.path(s.b, v)[::-1][1:]
@@ -316,10 +482,8 @@ def _exact_saving(
             p = r.path(s.a, v) + list(c.nodes[-2::-1]) + r.path(s.b, u)[::-1][1:]
         new[s.cable_id] = p
         routes.add(s.route)
-    if not routes:
-        return 0.0, 0
     affected = [s for rt in sorted(routes) for s in by_route[rt]]
-    after, _m = route_cable_costs(affected, new, length)
+    after, _m = route_cable_costs(affected, new, length, keys)
     return sum(rcost[rt] - after[rt] for rt in routes), len(routes)
 
 
