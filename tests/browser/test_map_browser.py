@@ -142,8 +142,25 @@ def test_drawings_can_be_deleted_with_the_toolbar_and_clearing_clears(
     assert offline_page.blocked == [], offline_page.blocked
 
 
+def _settled(page: Any) -> None:
+    """Wait until Streamlit is idle (no rerun running) and the map has kept its view for half a second: a click
+    made while a rerun rebuilds the map lands on the old one."""
+    for _ in range(40):
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        page.wait_for_timeout(250)
+    last = None
+    for _ in range(20):
+        view = _eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
+        if view == last:
+            return
+        last = view
+        page.wait_for_timeout(500)
+
+
 def _click_at(page: Any, frame: Any, lat: float, lon: float) -> str:
     page.locator(MAP_IFRAME).evaluate("e => e.scrollIntoView({block: 'center'})")
+    _settled(page)
     x, y = _eval(page, f"(function (p) {{ return [p.x, p.y]; }})(window.map.latLngToContainerPoint([{lat}, {lon}]))")
     frame.locator(".leaflet-container").click(position={"x": float(x), "y": float(y)})
     popup = frame.locator(".leaflet-popup-content")
