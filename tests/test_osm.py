@@ -190,3 +190,30 @@ def test_the_app_opens_an_imported_city(project, monkeypatch):
     n_roads = len(read_layers(project)["roads"])
     assert json.dumps(f"{both('layer.roads')} ({n_roads})") in args["script"]
     assert "24.9" in args["script"]  # the map is drawn in lon/lat around Helsinki, not in metres
+
+
+def _coast_extract(path: Path, *, southward: bool) -> Path:
+    """A tiny extract made here with pyosmium: a coastline along 104°E crossing the area, and one street."""
+    import osmium
+
+    north, south = (1, 104.0, 10.35), (2, 104.0, 10.15)
+    writer = osmium.SimpleWriter(str(path))
+    for i, x, y in [north, south, (10, 103.99, 10.25), (11, 104.01, 10.25), (12, 104.01, 10.26)]:
+        writer.add_node(osmium.osm.mutable.Node(id=i, location=(x, y)))
+    order = [1, 2] if southward else [2, 1]
+    writer.add_way(osmium.osm.mutable.Way(id=100, nodes=order, tags={"natural": "coastline"}))
+    writer.add_way(osmium.osm.mutable.Way(id=101, nodes=[10, 11, 12], tags={"highway": "residential"}))
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("southward", [True, False])
+def test_land_lies_on_the_left_of_the_coastline(tmp_path, southward):
+    """OSM draws a coastline with the land on its left: going south along 104°E the land is east, going north west."""
+    area = (103.98, 10.19, 104.02, 10.31)
+    layers, report, _ = import_osm(_coast_extract(tmp_path / "coast.osm", southward=southward), bbox=area)
+    (land,) = layers["land"].geometry
+    w, s, e, n = land.bounds
+    assert (s, n) == pytest.approx((10.19, 10.31))
+    assert (w, e) == pytest.approx((104.0, 104.02) if southward else (103.98, 104.0))
+    assert report.mapped["land"] == 1 and report.found["coastline"] == 1
