@@ -30,7 +30,6 @@ import geopandas as gpd
 
 from gisplan._errors import CRSError, GisplanError, LayerError, UploadError
 from gisplan.io._validate import DEFAULT_LIMITS, ReadLimits
-from gisplan.io.crs import to_metric
 from gisplan.io.layers import (
     check_text_limits,
     crs_if_unstated,
@@ -65,7 +64,7 @@ def _safe_name(name: str) -> tuple[str, str]:
     return stem, suffix
 
 
-def _read_upload_impl(
+def read_upload(
     name: str,
     data: bytes,
     *,
@@ -77,8 +76,56 @@ def _read_upload_impl(
     crs: str | None = None,
     encoding: str | None = None,
     limits: ReadLimits | None = None,
+    metric_crs: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """The body of :func:`read_upload` (layers in the upload's own metric CRS)."""
+    """Read an uploaded layer file into validated layers by kind.
+
+    Parameters
+    ----------
+    name
+        The file name the user gave (only its last part and suffix are used).
+    data
+        The file's content.
+    max_bytes
+        Largest upload accepted.
+    max_members, max_unzipped, max_ratio
+        Limits of a ``.zip``: number of members, total uncompressed bytes (counted
+        while unpacking, so a lying header does not help), and compression ratio of
+        any member larger than 1 MiB (zip bombs).
+    kind
+        The layer kind of a single-layer file; inferred from its name or id column if omitted.
+    crs
+        CRS of a file that states none (CSV always needs one), e.g. ``"EPSG:4326"``.
+    encoding
+        Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
+        default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
+        :func:`gisplan.io.layers.read_file`).
+    metric_crs
+        The project's metric CRS: the layers come back in it, to join the project's own (default: the UTM zone
+        of the upload's data, see :mod:`gisplan.io.project`).
+    limits
+        Work one upload may cost (:class:`~gisplan.io._validate.ReadLimits`): a GeoPackage is inspected with
+        SQLite before GDAL opens it (views and foreign triggers refused; features claimed and held, geometry
+        bytes and the estimated memory bounded); text files are measured before they are parsed.
+
+    Returns
+    -------
+    dict
+        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage, or a KML with several
+        folders, gives every layer named after a kind; other files give one layer).
+
+    Raises
+    ------
+    UploadError
+        The upload is refused: too large, unsupported type, content not of its
+        type, an unsafe archive (absolute or ``..`` member paths, links, too
+        many members, too large unpacked, damaged members), a GeoPackage with views,
+        foreign triggers or more work than ``limits`` allow, or a file the readers fail on.
+        No message names the server's temporary folder.
+    LayerError, CRSError
+        The file was read but its layers are invalid (``LayerError.problems``
+        lists every problem) or its CRS is missing.
+    """
     stem, suffix = _safe_name(name)
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(
@@ -106,7 +153,7 @@ def _read_upload_impl(
             check_text_limits(path, lim)
             if suffix == ".gpkg" or (suffix == ".kml" and kind is None and _n_layers(path, lim) > 1):
                 # measured above (_check_geopackage, check_text_limits); the picker's CRS only for layers stating none
-                out = read_layers(path, crs=crs_if_unstated(path, crs))
+                out = read_layers(path, crs=crs_if_unstated(path, crs), metric_crs=metric_crs)
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
@@ -117,9 +164,10 @@ def _read_upload_impl(
                 return out
             if suffix == ".zip":
                 return _read_zipped_shapefiles(
-                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs, encoding, lim
-                )
-            return _read_single(path, name, stem, kind, crs, encoding, lim)
+                    path, folder / "unzipped", name, max_members, max_unzipped, max_ratio, kind, crs, encoding, lim,
+                    metric_crs,
+                )  # fmt: skip
+            return _read_single(path, name, stem, kind, crs, encoding, lim, metric_crs)
         except (LayerError, CRSError, UploadError) as exc:
             raise _renamed(exc, (str(path), str(folder)), name) from None
         except GisplanError:
@@ -248,8 +296,8 @@ def _read_single(
     crs: str | None,
     encoding: str | None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    metric_crs: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-
     gdf = read_file(path, crs=crs_if_unstated(path, crs), encoding=encoding, limits=limits)
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
@@ -259,7 +307,7 @@ def _read_single(
             + ", ".join(KINDS)
             + ") or choose the kind",
         )
-    return {k: validate_layer(gdf, k, source=name, layer_name=stem)}
+    return {k: validate_layer(gdf, k, source=name, layer_name=stem, metric_crs=metric_crs)}
 
 
 def _read_zipped_shapefiles(
@@ -273,6 +321,7 @@ def _read_zipped_shapefiles(
     crs: str | None,
     encoding: str | None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    metric_crs: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     if not zipfile.is_zipfile(path):
         raise _refuse("Tệp không phải ZIP", f"{name!r} is not a ZIP archive")
@@ -301,7 +350,8 @@ def _read_zipped_shapefiles(
         )
     out: dict[str, gpd.GeoDataFrame] = {}
     for shp in found:
-        got = _read_single(shp, f"{name}/{shp.relative_to(dest).as_posix()}", shp.stem, kind, crs, encoding, limits)
+        label = f"{name}/{shp.relative_to(dest).as_posix()}"
+        got = _read_single(shp, label, shp.stem, kind, crs, encoding, limits, metric_crs)
         dup = set(got) & set(out)
         if dup:
             raise _refuse(
@@ -401,82 +451,3 @@ def _renamed(
         ]
         return type(exc)(_hide(exc.summary, tmp_paths, name), problems)
     return type(exc)(_hide(str(exc), tmp_paths, name))
-
-
-def read_upload(
-    name: str,
-    data: bytes,
-    *,
-    max_bytes: int = 50 * 2**20,
-    max_members: int = 200,
-    max_unzipped: int = 500 * 2**20,
-    max_ratio: float = 200.0,
-    kind: str | None = None,
-    crs: str | None = None,
-    encoding: str | None = None,
-    limits: ReadLimits | None = None,
-    metric_crs: str | None = None,
-) -> dict[str, gpd.GeoDataFrame]:
-    """Read an uploaded layer file into validated layers by kind.
-
-    Parameters
-    ----------
-    name
-        The file name the user gave (only its last part and suffix are used).
-    data
-        The file's content.
-    max_bytes
-        Largest upload accepted.
-    max_members, max_unzipped, max_ratio
-        Limits of a ``.zip``: number of members, total uncompressed bytes (counted
-        while unpacking, so a lying header does not help), and compression ratio of
-        any member larger than 1 MiB (zip bombs).
-    kind
-        The layer kind of a single-layer file; inferred from its name or id column if omitted.
-    crs
-        CRS of a file that states none (CSV always needs one), e.g. ``"EPSG:4326"``.
-    encoding
-        Text encoding of a Shapefile's ``.dbf`` or a CSV (``utf-8``, ``cp1258``, ``tcvn3``, ``vni``); by
-        default a Shapefile's ``.cpg`` is obeyed and other text must be UTF-8 (see
-        :func:`gisplan.io.layers.read_file`).
-    metric_crs
-        The project's metric CRS: the layers come back in it, to join the project's own (default: the UTM zone
-        of the upload's data, see :mod:`gisplan.io.project`).
-    limits
-        Work one upload may cost (:class:`~gisplan.io._validate.ReadLimits`): a GeoPackage is inspected with
-        SQLite before GDAL opens it (views and foreign triggers refused; features claimed and held, geometry
-        bytes and the estimated memory bounded); text files are measured before they are parsed.
-
-    Returns
-    -------
-    dict
-        Layer kind -> GeoDataFrame in the metric CRS (a GeoPackage, or a KML with several
-        folders, gives every layer named after a kind; other files give one layer).
-
-    Raises
-    ------
-    UploadError
-        The upload is refused: too large, unsupported type, content not of its
-        type, an unsafe archive (absolute or ``..`` member paths, links, too
-        many members, too large unpacked, damaged members), a GeoPackage with views,
-        foreign triggers or more work than ``limits`` allow, or a file the readers fail on.
-        No message names the server's temporary folder.
-    LayerError, CRSError
-        The file was read but its layers are invalid (``LayerError.problems``
-        lists every problem) or its CRS is missing.
-    """
-    out = _read_upload_impl(
-        name,
-        data,
-        max_bytes=max_bytes,
-        max_members=max_members,
-        max_unzipped=max_unzipped,
-        max_ratio=max_ratio,
-        kind=kind,
-        crs=crs,
-        encoding=encoding,
-        limits=limits,
-    )
-    if metric_crs is None:
-        return out
-    return {k: to_metric(gdf, metric_crs) for k, gdf in out.items()}
