@@ -158,3 +158,16 @@ def test_an_upload_joins_the_project_in_the_project_crs():
     joined = read_upload("roads.geojson", data, metric_crs="EPSG:3067")["roads"]
     assert joined.crs.to_epsg() == 3067
     assert joined.length.sum() == pytest.approx(own.length.sum(), rel=1e-3)
+
+
+def test_a_crs_far_from_its_data_is_not_measured_in():
+    """Helsinki's roads stored in Kiên Giang's UTM 48N: a Transverse Mercator, but 80° of longitude from its central
+    meridian the scale is 14 % off; they are measured in their own zone (35N), the issue's '30 % too long' case."""
+    from gisplan.io.crs import metric_crs_for, scale_error
+
+    far = _roads(*HELSINKI).to_crs("EPSG:32648")
+    assert scale_error(far) > 0.1
+    assert metric_crs_for(far).to_epsg() == 32635
+    home = _roads(103.96, 10.22).to_crs("EPSG:32648")
+    assert scale_error(home) < 0.001 and metric_crs_for(home).to_epsg() == 32648
+    assert metric_crs_for(_roads(*HELSINKI, crs="EPSG:3857")).to_epsg() == 32635

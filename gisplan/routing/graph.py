@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 
 from gisplan._errors import CRSError, LayerError, Problem, RoutingError
 from gisplan.catalog._catalog import load_catalog
-from gisplan.io.crs import DISPLAY_CRS, choose_metric_crs, to_metric
+from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.io.schemas import get_schema
 from gisplan.routing._arrays import graph_arrays
 from gisplan.routing._noding import split_and_connect
@@ -59,37 +59,15 @@ __all__ = [
 _ROAD_COLUMNS = ("road_id", "name", "road_class", "surface")
 
 
-def _scale_error(gdf: gpd.GeoDataFrame, own: CRS) -> float:
-    """|scale factor - 1| of projected CRS ``own`` at the centre of ``gdf`` (the worse of the two directions)."""
-    from pyproj import Proj, Transformer
-
-    if len(gdf) == 0:
-        return 0.0
-    minx, miny, maxx, maxy = gdf.total_bounds
-    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-        return 0.0
-    lon, lat = Transformer.from_crs(own, DISPLAY_CRS, always_xy=True).transform((minx + maxx) / 2, (miny + maxy) / 2)
-    f = Proj(own).get_factors(lon, lat)
-    return float(max(abs(f.meridional_scale - 1.0), abs(f.parallel_scale - 1.0)))
-
-
 def _metric(
     gdf: gpd.GeoDataFrame, crs: CRS | None, what: str, max_scale_error: float = DEFAULT_SETTINGS.max_scale_error
 ) -> gpd.GeoDataFrame:
-    """Reproject ``gdf`` to ``crs`` (or to its own UTM zone when ``crs`` is None and it is not truly metric).
-
-    A projected CRS in metres whose scale is more than ``max_scale_error`` off at the layer's centre (Web
-    Mercator, EPSG:3857, above all) is not taken as metres: lengths and trench costs would be inflated.
-    """
+    """Reproject ``gdf`` to ``crs``, or when ``crs`` is None to the CRS it can be measured in
+    (:func:`gisplan.io.crs.metric_crs_for`: its own unless a Mercator or more than ``max_scale_error`` off scale at
+    the layer's centre, where lengths and trench costs would be inflated; then its UTM zone)."""
     if gdf.crs is None:
         raise CRSError(f"the {what} layer has no CRS; state one (e.g. EPSG:4326, or EPSG:9207 for VN-2000)")
-    if crs is None:
-        own = CRS.from_user_input(gdf.crs)
-        metres = own.is_projected and own.axis_info[0].unit_name in ("metre", "meter")
-        if metres and _scale_error(gdf, own) <= max_scale_error:
-            return gdf.copy()
-        crs = choose_metric_crs(gdf)
-    return to_metric(gdf, crs)
+    return to_metric(gdf, crs if crs is not None else metric_crs_for(gdf, max_scale_error=max_scale_error))
 
 
 def _lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gisplan.io.crs import MAX_SCALE_ERROR
+
 __all__ = ["DEFAULT_SETTINGS", "RoutingSettings"]
 
 
@@ -92,7 +94,7 @@ class RoutingSettings:
     starts_medium_max_edges: int = 300_000
     max_rounds: int = 20
     zero_weight: float = 1e-6
-    max_scale_error: float = 0.005
+    max_scale_error: float = MAX_SCALE_ERROR
     improvement_tolerance: float = 1e-9
     merge_eps_m: float = 1e-3
 
