@@ -332,17 +332,7 @@ def _register_workflow(sub: Any) -> None:
         "--workers", type=int, default=0, help="programme: plan the areas on a Dask LocalCluster of N processes"
     )
     r.add_argument("--scheduler", metavar="ADDRESS", help="programme: use the Dask scheduler at ADDRESS instead")
-    r.add_argument(
-        "--metric-crs",
-        help="projected CRS in metres to compute in (sets layers.metric_crs; default: the UTM zone of the data)",
-    )
-    r.add_argument(
-        "--region",
-        nargs=4,
-        type=float,
-        metavar=("W", "S", "E", "N"),
-        help="plausible extent of the data in degrees (sets layers.region; default: drawn from the data)",
-    )
+    _add_frame_options(r, "; sets layers.metric_crs / layers.region in the run's scenario.yaml")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
     r.set_defaults(func=_cmd_run)
 
@@ -432,6 +422,22 @@ _ENCODING_HELP = (
 )
 
 
+def _add_frame_options(parser: argparse.ArgumentParser, note: str) -> None:
+    """``--metric-crs`` and ``--region``: the project frame (see :mod:`gisplan.io.project`)."""
+    parser.add_argument(
+        "--metric-crs",
+        help=f"projected CRS in metres to compute in (default: the UTM zone of the data{note})",
+    )
+    parser.add_argument(
+        "--region",
+        nargs=4,
+        type=float,
+        metavar=("W", "S", "E", "N"),
+        help="plausible extent of the data in degrees, rows outside are errors (default: Vietnam for data in "
+        "Vietnam, else drawn from the data)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``gisplan`` command."""
     p = argparse.ArgumentParser(
@@ -464,14 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--layer", help="layer name inside a multi-layer file")
     v.add_argument("--crs", help="CRS of a file that states none, e.g. EPSG:4326, EPSG:4756 (VN-2000), EPSG:9207")
     v.add_argument("--encoding", help=_ENCODING_HELP)
-    v.add_argument("--metric-crs", help="projected CRS in metres to compute in (default: the UTM zone of the data)")
-    v.add_argument(
-        "--region",
-        nargs=4,
-        type=float,
-        metavar=("W", "S", "E", "N"),
-        help="plausible extent of the data in degrees (default: Vietnam for data in Vietnam, else from the data)",
-    )
+    _add_frame_options(v, "")
     v.set_defaults(func=_cmd_layers_validate)
     i = lsub.add_parser("info", help="list layers, kinds, counts, CRS and extent", description="Describe a file.")
     i.add_argument("path")
