@@ -151,3 +151,18 @@ def boq_totals(boq: pd.DataFrame, by: Sequence[str] = ("phase",)) -> pd.DataFram
     if boq.empty:
         return pd.DataFrame(columns=[*by, "amount_vnd"])
     return boq.groupby(list(by), sort=True, dropna=False)["amount_vnd"].sum().astype("int64").reset_index()
+
+
+#: Lines of an investment estimate as Decree 10/2021/NĐ-CP structures it, in order: (key, Vietnamese, English).
+#: The undergrounding planner computes them (:mod:`gisplan.underground._estimate`); the XLSX writes them.
+ESTIMATE_LINES: tuple[tuple[str, str, str], ...] = (
+    ("construction", "Chi phí xây dựng", "Construction"),
+    ("equipment", "Chi phí thiết bị (cáp, măng xông, dây thuê bao)", "Equipment (cables, closures, drops)"),
+    ("project_management", "Chi phí quản lý dự án", "Project management"),
+    ("consultancy", "Chi phí tư vấn (khảo sát, thiết kế, giám sát)", "Consultancy (survey, design, supervision)"),
+    ("other", "Chi phí khác", "Other costs"),
+    ("vat", "Thuế giá trị gia tăng", "VAT"),
+    ("contingency_quantities", "Dự phòng khối lượng phát sinh", "Contingency for quantities"),
+    ("contingency_escalation", "Dự phòng trượt giá", "Contingency for price escalation"),
+    ("total", "Tổng mức đầu tư", "Total investment"),
+)

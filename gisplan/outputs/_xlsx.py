@@ -25,6 +25,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gisplan._atomic import atomic_write_bytes
+from gisplan.catalog.costing import ESTIMATE_LINES
 from gisplan.plan import category_label, kpi_label
 
 
@@ -60,18 +61,6 @@ SUMMARY_SHEET = "Tổng hợp - Summary"
 PRICES_SHEET = "Đơn giá - Unit prices"
 
 ESTIMATE_SHEET = "Tổng mức đầu tư - Estimate"
-#: Lines of the investment estimate (gisplan.underground._estimate.LINES): key, Vietnamese, English.
-_ESTIMATE_LINES = (
-    ("construction", "Chi phí xây dựng", "Construction"),
-    ("equipment", "Chi phí thiết bị (cáp, măng xông, dây thuê bao)", "Equipment (cables, closures, drops)"),
-    ("project_management", "Chi phí quản lý dự án", "Project management"),
-    ("consultancy", "Chi phí tư vấn (khảo sát, thiết kế, giám sát)", "Consultancy (survey, design, supervision)"),
-    ("other", "Chi phí khác", "Other costs"),
-    ("vat", "Thuế giá trị gia tăng", "VAT"),
-    ("contingency_quantities", "Dự phòng khối lượng phát sinh", "Contingency for quantities"),
-    ("contingency_escalation", "Dự phòng trượt giá", "Contingency for price escalation"),
-    ("total", "Tổng mức đầu tư", "Total investment"),
-)
 _ESTIMATE_RATES = (
     ("estimate_pm_share", "Tỷ lệ chi phí quản lý dự án / Project management share", "0.0%"),
     ("estimate_consultancy_share", "Tỷ lệ chi phí tư vấn / Consultancy share", "0.0%"),
@@ -393,7 +382,7 @@ def _estimate_sheet(ws: Worksheet, kpis: dict[str, Any], phase_totals: list[tupl
     for c, p, _s, _n in cols:
         _put(ws, year_row, c, int(p) if p.isdigit() else int(rates["price_base_year"]), "0")
     first = year_row + 1
-    row_of = {key: first + k for k, (key, _vi, _en) in enumerate(_ESTIMATE_LINES)}
+    row_of = {key: first + k for k, (key, _vi, _en) in enumerate(ESTIMATE_LINES)}
     B = {key: f"$B${r}" for key, r in rate_row.items()}
 
     def sumif(sheet: str, n: int, category: str) -> str:
@@ -401,7 +390,7 @@ def _estimate_sheet(ws: Worksheet, kpis: dict[str, Any], phase_totals: list[tupl
         amounts = f"{_ref(sheet)}!$H${_FIRST_ROW}:$H${_FIRST_ROW + n - 1}"
         return f'SUMIF({rng},"{category}",{amounts})'
 
-    for key, vi, en in _ESTIMATE_LINES:
+    for key, vi, en in ESTIMATE_LINES:
         r = row_of[key]
         _put(ws, r, 1, f"{vi} / {en}")
         for c, p, sheet, n in cols:

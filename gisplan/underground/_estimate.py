@@ -29,19 +29,8 @@ from typing import Any
 import pandas as pd
 
 from gisplan.catalog._catalog import Catalog
+from gisplan.catalog.costing import ESTIMATE_LINES as LINES
 
-#: The estimate's lines, in order: (key, Vietnamese label, English label).
-LINES: tuple[tuple[str, str, str], ...] = (
-    ("construction", "Chi phí xây dựng", "Construction"),
-    ("equipment", "Chi phí thiết bị (cáp, măng xông, dây thuê bao)", "Equipment (cables, closures, drops)"),
-    ("project_management", "Chi phí quản lý dự án", "Project management"),
-    ("consultancy", "Chi phí tư vấn (khảo sát, thiết kế, giám sát)", "Consultancy (survey, design, supervision)"),
-    ("other", "Chi phí khác", "Other costs"),
-    ("vat", "Thuế giá trị gia tăng", "VAT"),
-    ("contingency_quantities", "Dự phòng khối lượng phát sinh", "Contingency for quantities"),
-    ("contingency_escalation", "Dự phòng trượt giá", "Contingency for price escalation"),
-    ("total", "Tổng mức đầu tư", "Total investment"),
-)
 CONSTRUCTION_CATEGORIES = ("civil", "duct", "removal")
 EQUIPMENT_CATEGORIES = ("cable",)
 PROVINCE_CATEGORIES = ("civil", "duct")
