@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -32,6 +33,26 @@ class HighsOutcome:
     selected: np.ndarray | None
     bound: float
     optimal: bool
+
+
+def _add_budget_and_count_rows(
+    blocks: list[list[Any]],
+    lower: list[np.ndarray],
+    upper: list[np.ndarray],
+    costs: np.ndarray,
+    budget: float | None,
+    p: int | None,
+    n_sites: int,
+) -> None:
+    """Append the rows sum(cost y) <= budget and sum(y) <= p (when given) over the site columns."""
+    if budget is not None:
+        blocks.append([sp.csr_matrix(costs.reshape(1, -1).astype(np.float64)), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(budget)]))
+    if p is not None:
+        blocks.append([sp.csr_matrix(np.ones((1, n_sites))), None])
+        lower.append(np.array([-_INF]))
+        upper.append(np.array([float(p)]))
 
 
 def covered_value(a_csc: sp.csc_matrix, weights: np.ndarray, selected: np.ndarray) -> float:
@@ -362,14 +383,7 @@ def highs_max_cover(
     n_rows, n_sites = a_csr.shape
     blocks = [[-a_csr.astype(np.float64), sp.identity(n_rows, format="csr")]]
     lower, upper = [np.full(n_rows, -_INF)], [np.zeros(n_rows)]
-    if budget is not None:
-        blocks.append([sp.csr_matrix(costs.reshape(1, -1).astype(np.float64)), None])
-        lower.append(np.array([-_INF]))
-        upper.append(np.array([float(budget)]))
-    if p is not None:
-        blocks.append([sp.csr_matrix(np.ones((1, n_sites))), None])
-        lower.append(np.array([-_INF]))
-        upper.append(np.array([float(p)]))
+    _add_budget_and_count_rows(blocks, lower, upper, costs, budget, p, n_sites)
     matrix = sp.bmat(blocks, format="csr")
     integral = bool(np.all(weights == np.round(weights)))
     h = _highs(time_limit, abs_gap=0.999 if integral else 1e-7 * max(float(weights.sum()), 1.0))
@@ -437,14 +451,7 @@ def highs_min_cost_at_value(
         [None, sp.csr_matrix(weights.reshape(1, -1).astype(np.float64))],
     ]
     lower, upper = [np.full(n_rows, -_INF), np.array([need])], [np.zeros(n_rows), np.array([_INF])]
-    if budget is not None:
-        blocks.append([sp.csr_matrix(costs.reshape(1, -1).astype(np.float64)), None])
-        lower.append(np.array([-_INF]))
-        upper.append(np.array([float(budget)]))
-    if p is not None:
-        blocks.append([sp.csr_matrix(np.ones((1, n_sites))), None])
-        lower.append(np.array([-_INF]))
-        upper.append(np.array([float(p)]))
+    _add_budget_and_count_rows(blocks, lower, upper, costs, budget, p, n_sites)
     matrix = sp.bmat(blocks, format="csr")
     integral_c = bool(np.all(costs == np.round(costs)))
     h = _highs(time_limit, abs_gap=0.999 if integral_c else 1e-7 * max(float(costs.sum()), 1.0))
