@@ -276,10 +276,10 @@ def boq_to_xlsx(
     Every line's unit price is ``INDEX/MATCH`` of its item code in the
     unit-price sheet and every amount is ``ROUND(quantity * that price, 0)``;
     totals are ``SUM``/``SUMIF`` formulas.  An engineer who edits a price in
-    the unit-price sheet sees every amount and total follow.  openpyxl writes
-    formulas without cached values, so the workbook asks Excel/LibreOffice to
-    recalculate on load (``fullCalcOnLoad``); a program reading the file with
-    ``data_only=True`` sees empty cells.  Sheet names are cut to Excel's 31
+    the unit-price sheet sees every amount and total follow.  Every formula also
+    carries its computed value as the cell's cached value, so a program that
+    does not recalculate (openpyxl with ``data_only=True``, a viewer) sees the
+    figures; Excel/LibreOffice recalculate on load (``fullCalcOnLoad``).  Sheet names are cut to Excel's 31
     characters, ``[]:*?/\\`` replaced by ``-``, and kept unique.
 
     Sheets print as an estimate does: A4 (line sheets landscape, the summary
