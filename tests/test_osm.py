@@ -96,6 +96,13 @@ def test_bbox_and_bad_input(tmp_path):
         OsmSettings(m2_per_household=0)
     result = _cli("import", "osm", str(HELSINKI), "--out", str(tmp_path / "p.txt"), cwd=tmp_path)
     assert result.returncode == 1 and "GeoPackage" in result.stderr and "Traceback" not in result.stderr
+    # a planner's existing project is never replaced without --overwrite
+    mine = tmp_path / "mine.gpkg"
+    mine.write_bytes(b"my edited project")
+    refused = _cli("import", "osm", str(HELSINKI), "--out", str(mine), cwd=tmp_path)
+    assert refused.returncode == 1 and "already exists" in refused.stderr and mine.read_bytes() == b"my edited project"
+    replaced = _cli("import", "osm", str(HELSINKI), "--out", str(mine), "--overwrite", "--quiet", cwd=tmp_path)
+    assert replaced.returncode == 0 and mine.read_bytes().startswith(b"SQLite format 3")
 
 
 def _inventory(project: Path, folder: Path) -> tuple[Path, Path, dict]:

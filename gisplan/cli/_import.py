@@ -9,7 +9,9 @@ from typing import Any
 def _cmd_import_osm(args: argparse.Namespace) -> int:
     import time
 
-    from gisplan.io.osm import OsmSettings, import_osm, write_osm_project
+    from gisplan.io.osm import OsmSettings, check_project_out, import_osm, write_osm_project
+
+    check_project_out(args.out, overwrite=args.overwrite)  # before the reading, which may take long
 
     settings = OsmSettings(
         m2_per_household=args.m2_per_household,
@@ -23,7 +25,7 @@ def _cmd_import_osm(args: argparse.Namespace) -> int:
         metric_crs=args.metric_crs,
         settings=settings,
     )
-    gpkg, rep = write_osm_project(layers, report, args.out)
+    gpkg, rep = write_osm_project(layers, report, args.out, overwrite=args.overwrite)
     if not args.quiet:
         print(report.text())
     print(f"wrote {gpkg} ({', '.join(f'{k} {len(v)}' for k, v in layers.items())}) and {rep.name} "
@@ -67,5 +69,6 @@ def register_import(sub: Any) -> None:
         default=3.5,
         help="persons per household, to estimate a place's population from its buildings (default 3.5)",
     )
+    o.add_argument("--overwrite", action="store_true", help="replace --out if it exists (refused otherwise)")
     o.add_argument("--quiet", action="store_true", help="print only the last line, not the report")
     o.set_defaults(func=_cmd_import_osm)

@@ -71,6 +71,7 @@ __all__ = [
     "SURFACE_BY_OSM",
     "OsmReport",
     "OsmSettings",
+    "check_project_out",
     "import_osm",
     "write_osm_project",
 ]
@@ -749,13 +750,28 @@ def _unique_ids(ids: pd.Series) -> list[str]:
     return out
 
 
-def write_osm_project(layers: Mapping[str, gpd.GeoDataFrame], report: OsmReport, out: str | Path) -> tuple[Path, Path]:
-    """Write the imported layers as a GeoPackage (atomically) and the report beside it (``<out>.import.json``)."""
-    out = Path(out)
-    if out.suffix.lower() != ".gpkg":
+def check_project_out(out: str | Path, *, overwrite: bool = False) -> Path:
+    """The GeoPackage ``out`` an import may write: a ``.gpkg``, and not an existing file unless ``overwrite``
+    (a planner's project, perhaps edited since, is never replaced silently).  Checked before any work."""
+    path = Path(out)
+    if path.suffix.lower() != ".gpkg":
         raise LayerError(
-            f"{out}: a gisplan project is a GeoPackage", [Problem("not .gpkg", file=str(out), hint="name it *.gpkg")]
+            f"{path}: a gisplan project is a GeoPackage", [Problem("not .gpkg", file=str(path), hint="name it *.gpkg")]
         )
+    if path.exists() and not overwrite:
+        raise LayerError(
+            f"{path} already exists; nothing was written (tệp đã có, không ghi đè)",
+            [Problem("output exists", file=str(path), hint="choose another --out, or pass --overwrite to replace it")],
+        )
+    return path
+
+
+def write_osm_project(
+    layers: Mapping[str, gpd.GeoDataFrame], report: OsmReport, out: str | Path, *, overwrite: bool = False
+) -> tuple[Path, Path]:
+    """Write the imported layers as a GeoPackage (atomically) and the report beside it (``<out>.import.json``);
+    see :func:`check_project_out` for ``out`` and ``overwrite``."""
+    out = check_project_out(out, overwrite=overwrite)
     gpkg = write_gpkg(dict(layers), out)
     rep = out.with_name(out.name + ".import.json")
     atomic_write_text(rep, json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
