@@ -53,7 +53,6 @@ __all__ = [
     "LOCALE_DIR",
     "STRINGS",
     "VALUE_LABELS",
-    "billion_vnd",
     "both",
     "catalog_entries",
     "column_label",
@@ -607,11 +606,6 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     return _translated(ctx, pair, lang)
-
-
-def billion_vnd(vnd: float) -> float:
-    """An amount in VND as billions (tỷ đồng), the unit totals are read in: ``21_385_604_192`` -> ``21.385604192``."""
-    return float(vnd) / 1_000_000_000
 
 
 def million_vnd(vnd: float) -> float:

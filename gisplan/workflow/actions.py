@@ -50,7 +50,6 @@ __all__ = [
     "download_name",
     "feature_collection",
     "identical_version",
-    "kpis_of",
     "plan_of_run",
     "review_version",
     "run_scenario_text",
@@ -424,11 +423,6 @@ def compare_versions(
         comparison, base / f"compare-{va.id[:12]}-{vb.id[:12]}", title=title, context=dict(context or {})
     )
     return CompareOutcome(comparison, title, files)
-
-
-def kpis_of(run_dir: str | Path) -> dict[str, Any]:
-    """The KPIs a run folder recorded (``kpis.json``)."""
-    return dict(json.loads((Path(run_dir) / "kpis.json").read_text(encoding="utf-8")))
 
 
 def plan_of_run(run_dir: str | Path, *, kind: str) -> Plan:
