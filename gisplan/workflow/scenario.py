@@ -19,10 +19,11 @@ from typing import Any
 import geopandas as gpd
 import yaml
 
-from gisplan._errors import CatalogError, Problem, ScenarioError, did_you_mean
+from gisplan._errors import CatalogError, CRSError, Problem, ScenarioError, did_you_mean
 from gisplan._yaml import YamlInputError, load_yaml, read_utf8
 from gisplan.catalog._catalog import load_catalog
 from gisplan.io.layers import read_file
+from gisplan.io.project import parse_region
 from gisplan.io.schemas import KINDS
 
 
@@ -623,10 +624,10 @@ def _check_value(v: Any, k: Key) -> Any:
             or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
         ):
             raise ValueError("expected [west, south, east, north] in degrees / cần [tây, nam, đông, bắc]")
-        w, s, e, n = (float(x) for x in v)
-        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-            raise ValueError("need west < east and south < north, in degrees / tây < đông, nam < bắc")
-        out = [w, s, e, n]
+        try:
+            out = list(parse_region(v) or ())
+        except CRSError:
+            raise ValueError("need west < east and south < north, in degrees / tây < đông, nam < bắc") from None
     elif t == "mapping":
         if not isinstance(v, Mapping):
             raise ValueError("expected a mapping, e.g. {key: value} / cần bảng khóa: giá trị")
