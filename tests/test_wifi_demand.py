@@ -48,9 +48,25 @@ def test_households_stay_on_land_and_use_buildings_when_given() -> None:
     assert (homes.geometry.x <= X0).all() and len(homes) == 100
     buildings = gpd.GeoDataFrame(geometry=[Point(X0 + 10 * k, Y0).buffer(3) for k in range(150)], crs=CRS)
     homes = households_in_settlements(_settlements().iloc[[0]], plot_m2=400.0, demand_mbps=2.0, buildings=buildings)
-    assert set(homes["source"]) == {"buildings"}
-    assert len(homes) == 12  # buildings within the 112.8 m settlement area: x = 0, 10, ..., 110
+    # the 12 buildings inside the 112.8 m settlement area (x = 0, 10, ..., 110) hold one household each (no
+    # households column): the other 88 of the settlement's 100 households are generated, never dropped
+    assert len(homes) == 100
+    assert (homes["source"] == "buildings").sum() == 12 and (homes["source"] == "generated").sum() == 88
     assert homes["people"].sum() == pytest.approx(403.0)
+
+
+def test_a_building_stands_for_its_households_and_belongs_to_its_settlement() -> None:
+    """A building holding 3 households is 3 demand points; buildings naming a settlement serve it wherever they are
+    (the demo's buildings carry settlement_id), nearest first."""
+    sett = _settlements().iloc[[0]]  # 100 households, 403 people
+    far = [Point(X0 + 5_000 + 10 * k, Y0) for k in range(40)]  # outside the settlement's disc, but named for it
+    buildings = gpd.GeoDataFrame(
+        {"households": [3] * 40, "settlement_id": [str(sett["settlement_id"].iloc[0])] * 40}, geometry=far, crs=CRS
+    )
+    homes = households_in_settlements(sett, plot_m2=400.0, demand_mbps=2.0, buildings=buildings)
+    assert len(homes) == 100 and set(homes["source"]) == {"buildings"}  # 40 x 3 = 120 >= 100: the nearest 34
+    assert homes.geometry.x.max() <= X0 + 5_000 + 10 * 33 + 1e-6
+    assert homes["demand_mbps"].sum() == pytest.approx(200.0) and homes["people"].sum() == pytest.approx(403.0)
 
 
 def _profile(**kw) -> APProfile:

@@ -101,22 +101,24 @@ def households_in_settlements(
     ground = shapely.union_all(np.asarray(land.geometry)) if land is not None and len(land) else None
     if ground is not None:
         shapely.prepare(ground)
-    bpts = _building_points(buildings)
+    homes_in = _BuildingHomes(buildings)
     frames = []
     ids = settlements["settlement_id"].astype(str).tolist()
     centres = shapely.get_coordinates(np.asarray(settlements.geometry))
     for k, sid in enumerate(ids):
         if hh[k] == 0:
             continue
-        xy, source = None, "generated"
+        n_hh = int(hh[k])
         if not spread:
-            xy, source = np.repeat(centres[k][None, :], int(hh[k]), axis=0), "settlement_point"
-        elif bpts is not None:
-            xy = _nearest_buildings(bpts, centres[k], radius[k], int(hh[k]))
-            source = "buildings"
-        if xy is None or len(xy) == 0:  # no building in the settlement area: generated
-            rng = np.random.default_rng([seed, zlib.crc32(sid.encode("utf-8"))])
-            xy, source = _scatter(rng, centres[k], radius[k], int(hh[k]), ground), "generated"
+            xy, source = np.repeat(centres[k][None, :], n_hh, axis=0), np.full(n_hh, "settlement_point")
+        else:
+            xy = homes_in.settlement(sid, centres[k], radius[k], n_hh)
+            source = np.full(len(xy), "buildings")
+            if len(xy) < n_hh:  # fewer households in the buildings than the settlement has: the rest generated
+                rng = np.random.default_rng([seed, zlib.crc32(sid.encode("utf-8"))])
+                rest = _scatter(rng, centres[k], radius[k], n_hh - len(xy), ground)
+                xy = np.vstack([xy, rest])
+                source = np.r_[source, np.full(len(rest), "generated")]
         n = len(xy)
         frames.append(
             pd.DataFrame(
@@ -158,17 +160,33 @@ def _scatter(
     return np.vstack([out, np.repeat(centre[None, :], n - len(out), axis=0)])
 
 
-def _building_points(buildings: gpd.GeoDataFrame | None) -> np.ndarray | None:
-    if buildings is None or len(buildings) == 0:
-        return None
-    geoms = np.asarray(buildings.geometry)
-    return shapely.get_coordinates(shapely.point_on_surface(geoms))
+class _BuildingHomes:
+    """The households of a ``buildings`` layer as points: a building holding h households stands for h of them.
 
+    A settlement's households are the buildings that name it (``settlement_id``) when the layer says, else the
+    buildings inside its area; nearest first."""
 
-def _nearest_buildings(points: np.ndarray, centre: np.ndarray, radius: float, n: int) -> np.ndarray:
-    d = np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1])
-    inside = np.flatnonzero(d <= radius)
-    return points[inside[np.argsort(d[inside], kind="stable")][:n]]
+    def __init__(self, buildings: gpd.GeoDataFrame | None) -> None:
+        self.xy = np.zeros((0, 2))
+        self.households = np.zeros(0, dtype=np.int64)
+        self.by_id: dict[str, np.ndarray] = {}
+        if buildings is None or len(buildings) == 0:
+            return
+        self.xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(buildings.geometry)))
+        hh = buildings["households"] if "households" in buildings.columns else pd.Series(1, index=buildings.index)
+        self.households = pd.to_numeric(hh, errors="coerce").fillna(1).clip(lower=1).to_numpy(dtype=np.int64)
+        if "settlement_id" in buildings.columns:
+            sids = buildings["settlement_id"].astype("string").fillna("").to_numpy(dtype=object)
+            order = np.argsort(sids, kind="stable")
+            uniq, first = np.unique(sids[order], return_index=True)
+            self.by_id = dict(zip(uniq, np.split(order, first[1:]), strict=True))
+
+    def settlement(self, sid: str, centre: np.ndarray, radius: float, n: int) -> np.ndarray:
+        """Up to ``n`` household points of settlement ``sid`` (centre and area radius in the metric CRS)."""
+        d = np.hypot(self.xy[:, 0] - centre[0], self.xy[:, 1] - centre[1])
+        idx = self.by_id[sid] if sid in self.by_id else np.flatnonzero(d <= radius)
+        idx = idx[np.argsort(d[idx], kind="stable")]
+        return np.repeat(self.xy[idx], self.households[idx], axis=0)[:n]
 
 
 def institutions_demand(sites: gpd.GeoDataFrame, mbps: dict[str, float]) -> gpd.GeoDataFrame:
