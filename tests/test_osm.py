@@ -67,6 +67,10 @@ def test_import_maps_what_a_planner_needs_and_reports_the_rest(project):
     assert set(layers["sites"]["has_fibre_source"]) == {"unknown"}  # nothing in Helsinki's extract says fibre
     estimated = layers["settlements"][layers["settlements"]["population_source"] == "estimated"]
     assert len(estimated) and (estimated["population"] > 0).all()
+    # the "Helsinki" city node says 629,725 people (the whole city) for a 2 km extract: the buildings' figure is used
+    city = layers["settlements"].set_index("name").loc["Helsinki"]
+    assert city["population_source"] == "estimated" and city["population"] < 20_000
+    assert any("Helsinki: tagged population 629,725" in n for n in report["notes"])
 
 
 def test_imported_lengths_are_geodesic_lengths(project):

@@ -503,10 +503,14 @@ def _map_settlements(
         population = int(pop_tag) if pop_tag.isdigit() else None
         source = "osm"
         if population is not None and hh and population > 20 * hh * settings.persons_per_household:
+            # a city node's population is the whole city's, not what the extract holds: planning 630,000 people on
+            # one point of a 2 km extract is wrong (and exhausts memory); the extract's buildings are used instead
             report.notes.append(
                 f"{tags.get('name', p['osm_id'])}: tagged population {population:,} is the whole {tags['place']}'s, "
-                f"far more than its buildings in the extract hold ({hh:,} households): check it before planning"
+                f"far more than its buildings in the extract hold ({hh:,} households): the buildings' estimate is "
+                "used (population_source = estimated); set the population yourself if the extract is the whole place"
             )
+            population = None
         if population is None:
             if not hh:
                 report.leave_out("settlements", "no population tag and no residential building around it")
