@@ -26,10 +26,13 @@ saving is a conservative figure.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Hashable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -152,12 +155,45 @@ class _Matrix:
     """The network ``N`` as a sparse matrix of edge lengths (nodes in :func:`sorted_nodes` order)."""
 
     def __init__(self, N: nx.Graph) -> None:
-        self.nodes = sorted_nodes(N.nodes)
-        self.index = {n: i for i, n in enumerate(self.nodes)}
-        ij = np.array([(self.index[a], self.index[b]) for a, b in N.edges], dtype=np.int64).reshape(-1, 2)
+        nodes = sorted_nodes(N.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        ij = np.array([(index[a], index[b]) for a, b in N.edges], dtype=np.int64).reshape(-1, 2)
         w = np.array([max(float(d["length_m"]), 1e-9) for _a, _b, d in N.edges(data=True)])
-        n = len(self.nodes)
-        self.M = sparse.coo_matrix((w, (ij[:, 0], ij[:, 1])), shape=(n, n)).tocsr()
+        self._set(nodes, [_node_key(n) for n in nodes], ij[:, 0], ij[:, 1], w)
+
+    def _set(
+        self, nodes: list[Hashable], keys: list[tuple[str, str]], i: np.ndarray, j: np.ndarray, w: np.ndarray
+    ) -> None:
+        self.nodes, self._keys, self._i, self._j, self._w = nodes, keys, i, j, w
+        self.index = {n: k for k, n in enumerate(nodes)}
+        n = len(nodes)
+        self.M = sparse.coo_matrix((w, (i, j)), shape=(n, n)).tocsr()
+
+    def with_edges(self, edges: Sequence[tuple[Hashable, Hashable, float]]) -> _Matrix:
+        """This matrix with ``edges`` (end, end, length) added, new nodes inserted in their sorted place (work
+        linear in the network, without sorting it again)."""
+        new = sorted({n for a, b, _w in edges for n in (a, b) if n not in self.index}, key=_node_key)
+        pos = np.array([bisect.bisect_left(self._keys, _node_key(n)) for n in new], dtype=np.int64)
+        shift = np.arange(len(self.nodes)) + np.searchsorted(pos, np.arange(len(self.nodes)), side="right")
+        nodes: list[Hashable] = [None] * (len(self.nodes) + len(new))
+        for k, n in zip(shift.tolist(), self.nodes, strict=True):
+            nodes[k] = n
+        for k, n in zip((pos + np.arange(len(new))).tolist(), new, strict=True):
+            nodes[k] = n
+        keys = [_node_key(n) for n in nodes] if new else self._keys
+        out = object.__new__(_Matrix)
+        index = {n: k for k, n in enumerate(nodes)}
+        ei = np.array([index[a] for a, _b, _w in edges], dtype=np.int64)
+        ej = np.array([index[b] for _a, b, _w in edges], dtype=np.int64)
+        ew = np.array([max(float(w), 1e-9) for _a, _b, w in edges])
+        i, j = np.concatenate([shift[self._i], ei]), np.concatenate([shift[self._j], ej])
+        out._set(nodes, keys, i, j, np.concatenate([self._w, ew]))
+        return out
+
+
+def _node_key(n: Hashable) -> tuple[str, str]:
+    """The sort key of :func:`sorted_nodes`."""
+    return (str(type(n)), repr(n))
 
 
 class _Routing:
@@ -193,6 +229,9 @@ _BLOCK = 256
 #: Margin (metres) added to the search radius of a bounded Dijkstra search.
 _MARGIN = 1.0
 
+#: Largest ratio of two search radii routed in one block of :class:`_Bounded`.
+_RADIUS_RATIO = 2.0
+
 
 class _Bounded:
     """Shortest paths from sources each needed only within a radius: bounded searches, sources in blocks by radius."""
@@ -200,10 +239,18 @@ class _Bounded:
     def __init__(self, N: nx.Graph, radius: Mapping[Hashable, float], mat: _Matrix) -> None:
         order = sorted(sorted_nodes(radius), key=lambda n: radius[n])
         self.by_source: dict[Hashable, _Routing] = {}
-        for k0 in range(0, len(order), _BLOCK):
-            block = order[k0 : k0 + _BLOCK]
+        k0 = 0
+        while k0 < len(order):
+            # a block's sources have radii within a factor of _RADIUS_RATIO: a far search does not make the near
+            # ones of its block search as far
+            top = _RADIUS_RATIO * radius[order[k0]] + _MARGIN
+            k1 = k0 + 1
+            while k1 < len(order) and k1 - k0 < _BLOCK and radius[order[k1]] <= top:
+                k1 += 1
+            block = order[k0:k1]
             r = _Routing(N, block, mat, limit=max(radius[n] for n in block) + _MARGIN)
             self.by_source.update(dict.fromkeys(block, r))
+            k0 = k1
 
     def path(self, s: Hashable, t: Hashable) -> list[Hashable]:
         return self.by_source[s].path(s, t)
@@ -271,7 +318,7 @@ def add_shortcuts(
     for s in spans:
         by_route.setdefault(s.route, []).append(s)
     mat = _Matrix(N)
-    paths, d_now = _span_paths(N, spans, range(len(spans)), mat)
+    paths, d_now = _tree_paths(N, spans, mat) if nx.is_tree(N) else _span_paths(N, spans, range(len(spans)), mat)
     keys = {cid: (p, _path_edges(p)) for cid, p in paths.items()}
     rcost, rmetres = route_cable_costs(spans, paths, length, keys)
     cable_m_tree = sum(rmetres.values())
@@ -282,36 +329,54 @@ def add_shortcuts(
         return ShortcutResult(N, paths, added, cable_m_tree, cable_m_tree, 0.0, 0.0)
     price = np.array([s.price_per_m for s in spans])
     ends = sorted_nodes({n for c in cands for n in (c.nodes[0], c.nodes[-1])})
-    cols = sorted_nodes(set(ends) | {n for s in spans for n in (s.a, s.b)})
+    cols = sorted_nodes({n for s in spans for n in (s.a, s.b)})
     row = {n: i for i, n in enumerate(ends)}
     col = {n: j for j, n in enumerate(cols)}
-    D = _distances(N, ends, cols, mat)  # candidate ends x (candidate ends and span ends)
     a_col = np.array([col[s.a] for s in spans], dtype=np.int64)
     b_col = np.array([col[s.b] for s in spans], dtype=np.int64)
+    reach = _Reach(len(cols), a_col, b_col, d_now)
+    D = _distances_within(N, ends, cols, reach.r_col, mat)  # candidate ends x span ends, exact below the radii
+    u_row = np.array([row[c.nodes[0]] for c in cands], dtype=np.int64)
+    v_row = np.array([row[c.nodes[-1]] for c in cands], dtype=np.int64)
+    lengths = np.array([c.length_m for c in cands])
+    est = _estimates_of(D, np.arange(len(cands)), u_row, v_row, lengths, a_col, b_col, d_now, price)
+    alive = np.ones(len(cands), dtype=bool)
     ch = {n for n in N.nodes if N.degree[n] >= 3}  # junction manholes already there
-    cand_edges = {id(c): set(c.edges) for c in cands}
+    cand_edges = [set(c.edges) for c in cands]
+    cand_nodes = [set(c.nodes) for c in cands]
     floors: dict[int, float] = {}  # a candidate's cost with one route changes only when its ends change degree
-    while len(added) < max_rounds and cands:
-        est = _estimates_fast(D, row, cands, a_col, b_col, d_now, price)
-        for c in cands:
-            if id(c) not in floors:
-                floors[id(c)] = _cost(c, 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)
-        floor = np.array([floors[id(c)] for c in cands])
-        order = [i for i in np.argsort(-(est - floor), kind="stable").tolist() if est[i] - floor[i] > 0][:evals]
+    # exact saving and routes of a candidate, kept until an addition changes the spans it shortens or their
+    # lengths through it, or re-routes a span of one of its routes (lazy: only those are evaluated again)
+    exact: dict[int, _Exact] = {}
+    while len(added) < max_rounds and alive.any():
+        live = np.flatnonzero(alive)
+        for i in live.tolist():
+            if i not in floors:
+                floors[i] = _cost(cands[i], 1, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)
+        net = est[live] - np.array([floors[i] for i in live.tolist()])
+        order = [int(live[k]) for k in np.argsort(-net, kind="stable").tolist() if net[k] > 0][:evals]
         if not order:
             break
-        vias = {i: _via_fast(D, row, cands[i], a_col, b_col) for i in order}
-        hit = {i: np.flatnonzero(np.minimum(*vias[i]) < d_now - _EPS) for i in order}
-        radius: dict[Hashable, float] = {}
-        for i in order:
-            for k in hit[i].tolist():
-                for n in (spans[k].a, spans[k].b):
-                    radius[n] = max(radius.get(n, 0.0), float(d_now[k]))
+        todo = [i for i in order if i not in exact]
+        vias = {i: _via_fast(D, row, cands[i], a_col, b_col) for i in todo}
+        hit = {i: np.flatnonzero(np.minimum(*vias[i]) < d_now - _EPS) for i in todo}
+        radius: dict[Hashable, float] = {}  # searches from the candidates' ends, as far as their spans' paths
+        for i in todo:
+            if len(hit[i]):
+                far = float(d_now[hit[i]].max())
+                for n in (cands[i].nodes[0], cands[i].nodes[-1]):
+                    radius[n] = max(radius.get(n, 0.0), far)
         r = _Bounded(N, radius, mat) if radius else None
         best: tuple[float, int, float, float] | None = None  # (gain, candidate index, saving, cost)
         for i in order:
             c = cands[i]
-            saving, n_routes = _exact_saving_fast(c, spans, by_route, (paths, keys), rcost, r, vias[i], hit[i], length)
+            if i not in exact:
+                saving, routes = _exact_saving_fast(
+                    c, spans, by_route, (paths, keys), rcost, r, vias[i], hit[i], length
+                )
+                fwd_i, rev_i = vias[i]
+                exact[i] = _Exact(saving, len(routes), frozenset(routes), hit[i], fwd_i[hit[i]], rev_i[hit[i]])
+            saving, n_routes = exact[i].saving, exact[i].n_routes
             cost = _cost(c, n_routes, N, ch, G, cpd, spare, duct_pm, mh, hh, spacing_m)
             gain = saving - cost
             if gain > _EPS and (best is None or gain > best[0] + _EPS):
@@ -320,37 +385,70 @@ def add_shortcuts(
             break
         c = cands[best[1]]
         fwd, rev = _via_fast(D, row, c, a_col, b_col)
+        d_uv = reach.from_ends(mat, c, ends, cols)  # distances from its ends before it is built
         for a, b in itertools.pairwise(c.nodes):
             N.add_edge(a, b, **G.edges[a, b], shortcut=True)
             for n in (a, b):
                 N.nodes[n].update(G.nodes[n])
-        mat = _Matrix(N)
+        mat = mat.with_edges([(a, b, G.edges[a, b]["length_m"]) for a, b in itertools.pairwise(c.nodes)])
         for n in (c.nodes[0], c.nodes[-1]):
             if N.degree[n] >= 3:
                 ch.add(n)
-        stale = {id(x) for x in _touching(cands, c)}
-        floors = {k: f for k, f in floors.items() if k not in stale}
+        ends_c = {c.nodes[0], c.nodes[-1]}
+        for i in live.tolist():  # their junction manholes may change
+            if cands[i].nodes[0] in ends_c or cands[i].nodes[-1] in ends_c:
+                floors.pop(i, None)
         added.append(c)
         saving_total += best[2]
         cost_total += best[3]
         # spans the shortcut shortens (ties included: re-routing them is exact, never wrong)
-        moved = np.flatnonzero(np.minimum(fwd, rev) <= d_now + _TIE).tolist()
-        if moved:
-            new_paths, new_d = _span_paths(N, spans, moved, mat, bound=d_now)
+        moved = np.flatnonzero(np.minimum(fwd, rev) <= d_now + _TIE)
+        d_old = d_now.copy()
+        routes_moved: set[str] = set()
+        if len(moved):
+            # a span the shortcut makes shorter by more than a tie takes the path through it, built from the
+            # searches from its ends (a shortest path uses it once); ties are routed again in the new network
+            sure = moved[np.minimum(fwd, rev)[moved] < d_now[moved] - _EPS]
+            new_paths = {}
+            for k in sure.tolist():
+                p, d_now[k] = d_uv.through(c, spans[k].a, spans[k].b, fwd[k] <= rev[k])
+                new_paths[spans[k].cable_id] = p
+            tied = np.setdiff1d(moved, sure)
+            if len(tied):
+                tied_paths, new_d = _span_paths(N, spans, tied.tolist(), mat, bound=d_now)
+                new_paths.update(tied_paths)
+                d_now[tied] = new_d[tied]
             paths.update(new_paths)
             keys.update({cid: (p, _path_edges(p)) for cid, p in new_paths.items()})
-            d_now[moved] = new_d[moved]
-            routes = sorted({spans[k].route for k in moved})
-            rc, rm = route_cable_costs([s for rt in routes for s in by_route[rt]], paths, length, keys)
+            routes_moved = {spans[k].route for k in moved.tolist()}
+            rc, rm = route_cable_costs([s for rt in sorted(routes_moved) for s in by_route[rt]], paths, length, keys)
             rcost.update(rc)
             rmetres.update(rm)
-        iu, iv = row[c.nodes[0]], row[c.nodes[-1]]
-        du, dv = D[iu].copy(), D[iv].copy()
-        cu, cv = D[:, col[c.nodes[0]]].copy(), D[:, col[c.nodes[-1]]].copy()
-        np.minimum(D, cu[:, None] + c.length_m + dv[None, :], out=D)
-        np.minimum(D, cv[:, None] + c.length_m + du[None, :], out=D)
-        used_e, used_n = cand_edges[id(c)], set(c.nodes[1:-1])
-        cands = [k for k in cands if not (used_e & cand_edges[id(k)] or used_n & set(k.nodes))]
+        changed = reach.add(D, d_uv, c.length_m)
+        used_e, used_n = cand_edges[best[1]], set(c.nodes[1:-1])
+        for i in live.tolist():
+            if used_e & cand_edges[i] or used_n & cand_nodes[i]:
+                alive[i] = False
+                exact.pop(i, None)
+        live = np.flatnonzero(alive)
+        # the estimates that change: a candidate end's distances changed, or a re-routed span counted in the sum
+        touched = changed[u_row[live]] | changed[v_row[live]]
+        if len(moved) and len(live):
+            L = lengths[live][:, None]
+            dm = d_old[moved][None, :]
+            am, bm = a_col[moved], b_col[moved]
+            u, v = u_row[live], v_row[live]
+            via = np.minimum(D[np.ix_(u, am)] + L + D[np.ix_(v, bm)], D[np.ix_(v, am)] + L + D[np.ix_(u, bm)])
+            touched |= (via < dm).any(axis=1)
+        redo = live[touched]
+        if len(redo):
+            est[redo] = _estimates_of(D, redo, u_row, v_row, lengths, a_col, b_col, d_now, price)
+        for i in [i for i in redo.tolist() if i in exact]:
+            if not exact[i].holds(_via_fast(D, row, cands[i], a_col, b_col), d_now):
+                del exact[i]
+        if routes_moved:
+            for i in [i for i, x in exact.items() if x.routes & routes_moved]:
+                del exact[i]
     return ShortcutResult(
         network=N,
         paths=paths,
@@ -369,10 +467,139 @@ _TIE = 1e-6
 _CAND_BLOCK = 128
 
 
-def _touching(cands: Sequence[Shortcut], c: Shortcut) -> list[Shortcut]:
-    """Candidates with an end at one of ``c``'s ends (their junction manholes may change)."""
-    e = {c.nodes[0], c.nodes[-1]}
-    return [k for k in cands if k.nodes[0] in e or k.nodes[-1] in e]
+@dataclass(frozen=True)
+class _FromEnds:
+    """Shortest distances and predecessors from a shortcut's two ends (rows 0 and 1) in the network before it."""
+
+    mat: _Matrix
+    dist: np.ndarray
+    pred: np.ndarray
+    rows_cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+    def _path(self, end: int, t: Hashable) -> list[Hashable]:
+        row, j = self.pred[end], self.mat.index[t]
+        out = [j]
+        while row[j] >= 0:
+            j = int(row[j])
+            out.append(j)
+        return [self.mat.nodes[i] for i in reversed(out)]
+
+    def through(self, c: Shortcut, a: Hashable, b: Hashable, forward: bool) -> tuple[list[Hashable], float]:
+        """The path from ``a`` to ``b`` through ``c`` (``forward``: entering at its first end) and its length."""
+        ia, ib = self.mat.index[a], self.mat.index[b]
+        if forward:
+            p = self._path(0, a)[::-1] + list(c.nodes[1:]) + self._path(1, b)[1:]
+            return p, float(self.dist[0, ia] + c.length_m + self.dist[1, ib])
+        p = self._path(1, a)[::-1] + list(c.nodes[-2::-1]) + self._path(0, b)[1:]
+        return p, float(self.dist[1, ia] + c.length_m + self.dist[0, ib])
+
+
+class _Reach:
+    """How far the distances ``D`` (candidate ends x span ends) must stay exact, and their update per addition.
+
+    Column ``y`` of ``D`` is read only against the current path length of a span ending at ``y``: an entry at or
+    above the longest first path of those spans (its radius, plus :data:`_MARGIN`; span paths only shorten)
+    never makes a span shorter and may be left stale.  An addition ``u-v`` of length ``L`` updates
+    ``D[x, y] = min(D[x, y], d(x, u) + L + d(v, y), d(x, v) + L + d(u, y))`` (exact: a shortest path uses the new
+    trench at most once) only where the new value is below the radius of ``y``; ``d(., u)`` and ``d(., v)`` come
+    from two searches from ``u`` and ``v`` bounded by the largest radius, so the work and the rows whose
+    estimates change stay near the addition.
+    """
+
+    def __init__(self, n_cols: int, a_col: np.ndarray, b_col: np.ndarray, d_now: np.ndarray) -> None:
+        r = np.zeros(n_cols)
+        np.maximum.at(r, a_col, d_now)
+        np.maximum.at(r, b_col, d_now)
+        self.r_col = r + _MARGIN
+        self.r_max = float(self.r_col.max()) if n_cols else 0.0
+
+    def from_ends(self, mat: _Matrix, c: Shortcut, ends: Sequence[Hashable], cols: Sequence[Hashable]) -> _FromEnds:
+        """Searches in ``mat`` from ``c``'s two ends, as far as the largest radius."""
+        dist, pred = csgraph.dijkstra(
+            mat.M,
+            directed=False,
+            indices=[mat.index[c.nodes[0]], mat.index[c.nodes[-1]]],
+            return_predecessors=True,
+            limit=self.r_max,
+        )
+        ri = np.array([mat.index[n] for n in ends], dtype=np.int64)
+        ci = np.array([mat.index[n] for n in cols], dtype=np.int64)
+        return _FromEnds(mat, dist, pred, (dist[0, ri], dist[1, ri], dist[0, ci], dist[1, ci]))
+
+    def add(self, D: np.ndarray, d_uv: _FromEnds, length_m: float) -> np.ndarray:
+        """Update ``D`` (in place) for an addition of ``length_m`` whose ends are at the distances ``d_uv``
+        (:meth:`from_ends`); the rows in which an entry below its radius changed (boolean mask)."""
+        cu, cv, du, dv = d_uv.rows_cols
+        changed = np.zeros(D.shape[0], dtype=bool)
+        for cx, dy in ((cu, dv), (cv, du)):
+            rows = np.flatnonzero(cx + length_m < self.r_max)
+            cols = np.flatnonzero(dy + length_m < self.r_col)
+            if not len(rows) or not len(cols):
+                continue
+            block = np.ix_(rows, cols)
+            sub = D[block]
+            new = cx[rows, None] + length_m + dy[None, cols]
+            better = (new < sub) & (new < self.r_col[cols][None, :])
+            if better.any():
+                changed[rows[better.any(axis=1)]] = True
+                D[block] = np.minimum(sub, new)
+        return changed
+
+
+def _estimates_of(
+    D: np.ndarray,
+    which: np.ndarray,
+    u_row: np.ndarray,
+    v_row: np.ndarray,
+    lengths: np.ndarray,
+    a_col: np.ndarray,
+    b_col: np.ndarray,
+    d_now: np.ndarray,
+    price: np.ndarray,
+) -> np.ndarray:
+    """Span-by-span cable saving of the candidates ``which`` (as :func:`_estimates_fast`), in blocks.
+
+    A span counts only where both its ends lie within ``d_now - L`` of the ends of a candidate of the block
+    (the others add exactly 0), so a block reads only the rows of its own candidates' ends.
+    """
+    out = np.zeros(len(which))
+    for k0 in range(0, len(which), _CAND_BLOCK):
+        idx = which[k0 : k0 + _CAND_BLOCK]
+        u, v = u_row[idx], v_row[idx]
+        lmin = float(lengths[idx].min())
+        keep = np.flatnonzero(d_now > lmin)
+        rows = np.unique(np.concatenate([u, v]))
+        reach = d_now[keep] - lmin + _TIE
+        keep = keep[
+            (D[np.ix_(rows, a_col[keep])] < reach).any(axis=0) & (D[np.ix_(rows, b_col[keep])] < reach).any(axis=0)
+        ]
+        if not len(keep):
+            continue
+        ac, bc, dn, pr = a_col[keep], b_col[keep], d_now[keep], price[keep]
+        L = lengths[idx][:, None]
+        via = np.minimum(D[np.ix_(u, ac)] + L + D[np.ix_(v, bc)], D[np.ix_(v, ac)] + L + D[np.ix_(u, bc)])
+        out[k0 : k0 + len(idx)] = np.sum(pr * np.maximum(dn - via, 0.0), axis=1)
+    return out
+
+
+@dataclass(frozen=True)
+class _Exact:
+    """A candidate's exact evaluation and what it depends on: the spans it shortens and their lengths through it."""
+
+    saving: float
+    n_routes: int
+    routes: frozenset[str]
+    hit: np.ndarray
+    fwd: np.ndarray
+    rev: np.ndarray
+
+    def holds(self, via: tuple[np.ndarray, np.ndarray], d_now: np.ndarray) -> bool:
+        """True when the same spans gain from the candidate, by the same lengths through it (``via`` now)."""
+        fwd, rev = via
+        hit = np.flatnonzero(np.minimum(fwd, rev) < d_now - _EPS)
+        return (
+            np.array_equal(hit, self.hit) and np.array_equal(fwd[hit], self.fwd) and np.array_equal(rev[hit], self.rev)
+        )
 
 
 def _span_paths(
@@ -396,15 +623,54 @@ def _span_paths(
     return out, d
 
 
-def _distances(N: nx.Graph, sources: Sequence[Hashable], cols: Sequence[Hashable], mat: _Matrix) -> np.ndarray:
-    """Shortest distances (by length) from ``sources`` to ``cols`` in ``N`` (rows routed in blocks)."""
-    out = np.empty((len(sources), len(cols)))
-    for k0 in range(0, len(sources), _BLOCK):
-        block = sources[k0 : k0 + _BLOCK]
-        r = _Routing(N, block, mat)
-        j = np.array([r.index[n] for n in cols], dtype=np.int64)
-        out[k0 : k0 + len(block)] = r.dist[:, j]
+def _distances_within(
+    N: nx.Graph, rows: Sequence[Hashable], cols: Sequence[Hashable], radius: np.ndarray, mat: _Matrix
+) -> np.ndarray:
+    """Shortest distances (by length) from ``rows`` to ``cols`` in ``N``, exact where below the column's
+    ``radius`` (``inf`` or exact beyond): bounded searches from the columns, in blocks of similar radius."""
+    r = _Bounded(N, dict(zip(cols, radius.tolist(), strict=True)), mat)
+    ri = np.array([mat.index[n] for n in rows], dtype=np.int64)
+    out = np.empty((len(rows), len(cols)))
+    for j, n in enumerate(cols):
+        out[:, j] = r.by_source[n].dist[r.by_source[n].src[n], ri]
     return out
+
+
+def _tree_paths(N: nx.Graph, spans: Sequence[Span], mat: _Matrix) -> tuple[dict[str, list[Hashable]], np.ndarray]:
+    """Paths and lengths of the spans in a tree ``N`` (the one path between the ends; length summed from the
+    first end, as a search from it would): parent pointers from a root, no search."""
+    parent: dict[Hashable, Hashable | None] = {}
+    depth: dict[Hashable, int] = {}
+    for root in mat.nodes:  # sorted order: deterministic roots
+        if root in parent:
+            continue
+        parent[root], depth[root] = None, 0
+        stack = [root]
+        while stack:
+            x = stack.pop()
+            for y in N.adj[x]:
+                if y not in parent:
+                    parent[y], depth[y] = x, depth[x] + 1
+                    stack.append(y)
+    out: dict[str, list[Hashable]] = {}
+    d = np.zeros(len(spans))
+    for k, s in enumerate(spans):
+        x, y = s.a, s.b
+        up: list[Hashable] = [x]
+        down: list[Hashable] = [y]
+        while x != y:
+            if depth[x] >= depth[y]:
+                x = parent[x]
+                up.append(x)
+            else:
+                y = parent[y]
+                down.append(y)
+        p = up + down[-2::-1]
+        total = 0.0
+        for a, b in itertools.pairwise(p):
+            total += max(float(N.edges[a, b]["length_m"]), 1e-9)
+        out[s.cable_id], d[k] = p, total
+    return out, d
 
 
 def _via_fast(
@@ -465,26 +731,31 @@ def _exact_saving_fast(
     via: tuple[np.ndarray, np.ndarray],
     hit: np.ndarray,
     length: Mapping[Edge, float],
-) -> tuple[float, int]:
-    """Cable saving (VND) of adding ``c`` with the route-union rule, and the number of routes it would carry."""
+) -> tuple[float, set[str]]:
+    """Cable saving (VND) of adding ``c`` with the route-union rule, and the routes it would carry.
+
+    ``r`` holds searches from ``c``'s two ends reaching the ends of the spans ``hit`` (those it shortens): a
+    span's new path is its shortest path to one end of ``c``, ``c`` and the shortest path from the other end.
+    """
     fwd, rev = via
     if r is None or not len(hit):
-        return 0.0, 0
+        return 0.0, set()
     paths, keys = current
-    new = dict(paths)
+    changed: dict[str, list[Hashable]] = {}
+    new = ChainMap(changed, cast("MutableMapping[str, list[Hashable]]", paths))  # read only
     routes: set[str] = set()
     u, v = c.nodes[0], c.nodes[-1]
     for k in hit.tolist():
         s = spans[k]
         if fwd[k] <= rev[k]:
-            p = r.path(s.a, u) + list(c.nodes[1:]) + r.path(s.b, v)[::-1][1:]
+            p = r.path(u, s.a)[::-1] + list(c.nodes[1:]) + r.path(v, s.b)[1:]
         else:
-            p = r.path(s.a, v) + list(c.nodes[-2::-1]) + r.path(s.b, u)[::-1][1:]
-        new[s.cable_id] = p
+            p = r.path(v, s.a)[::-1] + list(c.nodes[-2::-1]) + r.path(u, s.b)[1:]
+        changed[s.cable_id] = p
         routes.add(s.route)
     affected = [s for rt in sorted(routes) for s in by_route[rt]]
     after, _m = route_cable_costs(affected, new, length, keys)
-    return sum(rcost[rt] - after[rt] for rt in routes), len(routes)
+    return sum(rcost[rt] - after[rt] for rt in routes), routes
 
 
 def _cost(
