@@ -12,13 +12,22 @@ The plan is run in a fresh subprocess per variant and timed step by step through
 - ``plan_undergrounding`` as a user calls it (a roads layer this large is clipped to the zone and the way to its
   exchanges before the graph is built, see :mod:`gisplan.underground._clip`);
 - ``--no-clip``: the graph of the whole roads layer (the behaviour before the clipping), to compare;
-- ``--profile``: under cProfile (top functions printed).
+- ``--profile``: under cProfile (top functions printed);
+- ``--zones 1 3 10``: the growth table of issue 12 section 5, one fresh process per zone, one after the other:
+  spans, road edges, graph + Steiner seconds, whole plan seconds, their ratio, peak memory, and the growth
+  exponent of the plan time between consecutive sizes, ``log(t2 / t1) / log(n2 / n1)`` in the number of spans
+  ``n``, beside that of ``n log n``; with the CPU seconds of every step (``time.process_time``, less sensitive
+  than wall-clock time to the other jobs of a shared machine; the exponents are computed from CPU seconds).
+
+Each process routes a 100-node graph before the clock starts, so that numba's import and the load (or the first
+compilation) of its machine code are not counted in the Steiner step.
 
 Usage::
 
     python benchmarks/bench_underground_scale.py                  # writes benchmarks/results/underground_scale.md
     python benchmarks/bench_underground_scale.py --side 120       # quick small run
     python benchmarks/bench_underground_scale.py --no-clip --label "whole layer"
+    python benchmarks/bench_underground_scale.py --zones 1 3 10   # the growth table (a few minutes)
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ import argparse
 import hashlib
 import itertools
 import json
+import math
+import os
 import resource
 import subprocess
 import sys
@@ -199,6 +210,17 @@ def layers_for(side: int, *, zone_km: float, seed: int = 7) -> tuple[dict, objec
     return layers, zone
 
 
+def _warm_up() -> None:
+    """Route a 100-node graph: numba's import and compiled-code load are then paid before the clock starts."""
+    import networkx as nx
+
+    from gisplan.routing.steiner import steiner_tree
+
+    warm = nx.convert_node_labels_to_integers(nx.grid_2d_graph(10, 10))
+    nx.set_edge_attributes(warm, 1.0, "cost")
+    steiner_tree(warm, [0, 55, 99])
+
+
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -211,14 +233,15 @@ def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool
     # no_clip: the whole roads layer, as before the clipping
     settings = UndergroundSettings(clip_min_roads=sys.maxsize) if no_clip else None
 
+    _warm_up()
     t0 = time.perf_counter()
     layers, zone = layers_for(side, zone_km=zone_km)
     make_s = time.perf_counter() - t0
-    steps: list[tuple[float, str]] = []
-    t0 = time.perf_counter()
+    steps: list[tuple[float, float, str]] = []
+    t0, c0 = time.perf_counter(), time.process_time()
 
     def progress(msg: str) -> None:
-        steps.append((time.perf_counter() - t0, msg))
+        steps.append((time.perf_counter() - t0, time.process_time() - c0, msg))
 
     params = UndergroundParams(budget_per_year_vnd=budget)
     if profile:
@@ -230,12 +253,21 @@ def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool
         pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
     else:
         plan = plan_undergrounding(layers, zone, params, progress=progress, settings=settings)
-    total = time.perf_counter() - t0
-    marks = [*steps, (total, "done")]
-    step_s = {marks[k][1].split(":")[0][:60]: round(marks[k + 1][0] - marks[k][0], 2) for k in range(len(marks) - 1)}
+    total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
+    marks = [*steps, (total, total_cpu, "done")]
+    step_s = {marks[k][2].split(":")[0][:60]: round(marks[k + 1][0] - marks[k][0], 2) for k in range(len(marks) - 1)}
+    step_cpu = {marks[k][2].split(":")[0][:60]: round(marks[k + 1][1] - marks[k][1], 3) for k in range(len(marks) - 1)}
     k = plan.kpis
+    graph = [m for m in marks if m[2].startswith("building the road graph")]
+    after = [m for m in marks if m[2].startswith("shortcut trenches")] or [marks[-1]]
     return {
         "side": side,
+        "spans": int(steps[0][2].split()[0]) if steps else 0,
+        "graph_edges": int(next((m[2].split()[3] for m in marks if m[2].startswith("Steiner tree over")), 0)),
+        "graph_steiner_s": round(after[0][0] - graph[0][0], 2) if graph else None,
+        "graph_steiner_cpu_s": round(after[0][1] - graph[0][1], 3) if graph else None,
+        "plan_cpu_s": round(total_cpu, 3),
+        "steps_cpu_s": step_cpu,
         "road_edges": len(layers["roads"]),
         "poles": len(layers["poles"]),
         "cables": len(layers["cables"]),
@@ -254,6 +286,54 @@ def run_one(side: int, zone_km: float, budget: int, profile: bool, no_clip: bool
     }
 
 
+def _nlogn_exponent(n1: float, n2: float) -> float:
+    """The growth exponent of ``n log n`` between ``n1`` and ``n2``: ``log(f(n2) / f(n1)) / log(n2 / n1)``."""
+    return math.log((n2 * math.log(n2)) / (n1 * math.log(n1))) / math.log(n2 / n1)
+
+
+def growth_table(rows: list[dict], command: str) -> list[str]:
+    """The growth table of issue 12 section 5 (markdown lines) from one run per zone, smallest first."""
+    out = [
+        "| zone km | spans | road edges (graph) | graph + Steiner s | whole plan s | plan / (graph + Steiner) | "
+        "peak MB | plan CPU s | growth exponent of plan CPU s | n log n's |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for k, r in enumerate(rows):
+        if k:
+            p = rows[k - 1]
+            g = math.log(r["plan_cpu_s"] / p["plan_cpu_s"]) / math.log(r["spans"] / p["spans"])
+            exp, ref = f"{g:.2f}", f"{_nlogn_exponent(p['spans'], r['spans']):.2f}"
+        else:
+            exp = ref = "-"
+        out.append(
+            f"| {r['zone_km']:g} | {r['spans']:,} | {r['graph_edges']:,} | {r['graph_steiner_s']} | {r['plan_s']} | "
+            f"{r['plan_s'] / r['graph_steiner_s']:.1f} | {r['peak_rss_mb']:,} | {r['plan_cpu_s']:.2f} | {exp} | {ref} |"
+        )
+    out += ["", "CPU seconds per step (each step runs to the next progress message):", ""]
+    names = list(
+        dict.fromkeys(k.split(" ", 1)[-1][:40] if k[0].isdigit() else k[:40] for r in rows for k in r["steps_cpu_s"])
+    )
+    out.append("| step | " + " | ".join(f"{r['zone_km']:g} km" for r in rows) + " | growth exponent (first to last) |")
+    out.append("|---|" + "---|" * (len(rows) + 1))
+    for name in names:
+        vals = []
+        for r in rows:
+            v = sum(
+                t
+                for k, t in r["steps_cpu_s"].items()
+                if (k.split(" ", 1)[-1][:40] if k[0].isdigit() else k[:40]) == name
+            )
+            vals.append(v)
+        g = (
+            f"{math.log(vals[-1] / vals[0]) / math.log(rows[-1]['spans'] / rows[0]['spans']):.2f}"
+            if len(rows) > 1 and vals[0] > 0.01 and vals[-1] > 0
+            else "-"
+        )
+        out.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in vals) + f" | {g} |")
+    out += ["", f"`{command}`"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=320, help="grid side (320 gives about 200,000 road edges)")
@@ -262,18 +342,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true", help="print a cProfile of the plan to stderr")
     ap.add_argument("--no-clip", action="store_true", help="build the graph of the whole roads layer")
     ap.add_argument("--label", default="", help="label of this run in the results table (e.g. before/after)")
+    ap.add_argument("--zones", type=float, nargs="+", help="the growth table over these zone sides (km), e.g. 1 3 10")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.side, args.zone_km, args.budget, args.profile, args.no_clip)))
         return
-    cmd = [sys.executable, __file__, "--one", "--side", str(args.side), "--zone-km", str(args.zone_km)]
-    cmd += ["--budget", str(args.budget)] + (["--profile"] if args.profile else [])
-    cmd += ["--no-clip"] if args.no_clip else []
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent)
-    if args.profile:
-        print(out.stderr)
-    row = json.loads(out.stdout.strip().splitlines()[-1])
+    if args.zones:
+        _growth(args)
+        return
+    row = _fresh(args, args.zone_km)
     print(json.dumps(row, indent=1))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "underground_scale.md"
@@ -297,6 +375,54 @@ def main(argv: list[str] | None = None) -> None:
     )
     path.write_text("\n".join([*old, line]) + "\n", encoding="utf-8")
     print(line)
+
+
+def _fresh(args: argparse.Namespace, zone_km: float) -> dict:
+    """One plan in a fresh process (its result row)."""
+    cmd = [sys.executable, __file__, "--one", "--side", str(args.side), "--zone-km", str(zone_km)]
+    cmd += ["--budget", str(args.budget)] + (["--profile"] if args.profile else [])
+    cmd += ["--no-clip"] if args.no_clip else []
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent)
+    if args.profile:
+        print(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _growth(args: argparse.Namespace) -> None:
+    """The growth table over ``args.zones`` (printed, appended to results/underground_scale.md, rows to a CSV)."""
+    rows = []
+    for z in sorted(args.zones):
+        rows.append(_fresh(args, z))
+        print(f"{z:g} km: {rows[-1]['spans']} spans, plan {rows[-1]['plan_s']} s", flush=True)
+    load = os.getloadavg()[0]
+    label = args.label or time.strftime("%Y-%m-%d %H:%M")
+    command = f"python benchmarks/bench_underground_scale.py --zones {' '.join(f'{z:g}' for z in sorted(args.zones))}"
+    lines = [f"### Growth with the zone: {label} (load average {load:.1f} on {os.cpu_count()} cores)", ""]
+    lines += growth_table(rows, command)
+    lines += ["", "BOQ sha256: " + ", ".join(f"{r['zone_km']:g} km `{r['boq_sha256']}`" for r in rows)]
+    print("\n".join(lines))
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "underground_scale.md"
+    old = path.read_text(encoding="utf-8").rstrip("\n").splitlines() if path.exists() else []
+    path.write_text("\n".join([*old, "", *lines]) + "\n", encoding="utf-8")
+    csv_path = RESULTS / "underground_scale_growth.csv"
+    cols = [
+        "label",
+        "zone_km",
+        "spans",
+        "graph_edges",
+        "road_edges",
+        "graph_steiner_s",
+        "graph_steiner_cpu_s",
+        "plan_s",
+    ]
+    cols += ["plan_cpu_s", "peak_rss_mb", "cost_vnd", "boq_sha256"]
+    new = not csv_path.exists()
+    with csv_path.open("a", encoding="utf-8") as f:
+        if new:
+            f.write(",".join(cols) + "\n")
+        for r in rows:
+            f.write(",".join(str({**r, "label": label}[c]).replace(",", ";") for c in cols) + "\n")
 
 
 if __name__ == "__main__":

@@ -40,10 +40,10 @@ from gisplan.underground._quantities import (
     ekey,
     root_tree,
     routes_per_edge,
-    routes_per_edge_network,
+    routes_per_edge_feeder_tree,
 )
 from gisplan.underground._route import Routed, route_trench_tree
-from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, root_paths
+from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, path_length, root_parents
 from gisplan.underground.params import DEFAULT_CLASS_WEIGHTS
 from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
@@ -330,16 +330,18 @@ def _trench_network(
     detours: list[Detour] = []
     if params.max_detour_ratio is not None:
         aerial = {str(c): float(g.length) for c, g in zip(sel["cable_id"], sel.geometry, strict=True)}
-        N2, detours = limit_detours(routed.G, N, spans, aerial, max_ratio=params.max_detour_ratio)
+        # the span paths' lengths bound the searches (a network that grows only shortens them)
+        now = {c: path_length(N, p) for c, p in res.paths.items()} if res is not None else None
+        N2, detours = limit_detours(routed.G, N, spans, aerial, max_ratio=params.max_detour_ratio, current_m=now)
         if N2 is not N:
-            N, paths = N2, network_paths(N2, spans)
+            N, paths = N2, network_paths(N2, spans, bound=now)
             added = sum(d.added_m for d in detours)
             progress(f"{len(detours)} span(s) above the detour limit; {added / 1000:.2f} km of trench added for them")
     if N is routed.T:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
         return _Network(N, paths, routes_per_edge(rt, paths, route_of), kpis, detours)
-    feeders = root_paths(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
-    return _Network(N, paths, routes_per_edge_network(N, routed.root, paths, route_of, feeders), kpis, detours)
+    feeders = root_parents(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
+    return _Network(N, paths, routes_per_edge_feeder_tree(N, paths, route_of, feeders), kpis, detours)
 
 
 def _route_cables(sel: gpd.GeoDataFrame, route_of: dict[str, str], cat: Catalog, st: UndergroundSettings) -> dict:

@@ -63,6 +63,10 @@ class Detour:
         return "served_by_other" if self.within_limit else "over_limit"
 
 
+#: Metres added to a known path length used as a search bound (rounding of sums in another order).
+_SLACK_M = 1.0
+
+
 def _road_weight(a: Hashable, b: Hashable, d: Mapping) -> float | None:
     if d.get("kind") == "spur":
         return None
@@ -79,11 +83,14 @@ def limit_detours(
     aerial_m: Mapping[str, float],
     *,
     max_ratio: float,
+    current_m: Mapping[str, float] | None = None,
 ) -> tuple[nx.Graph, list[Detour]]:
     """The network with the trench that keeps each span within ``max_ratio`` x its aerial length, and the cases.
 
     ``N`` is not modified; the returned network is ``N`` itself when nothing is added, else a copy with the added
-    edges (``detour=True``).  Spans shorter than 1 m in the air are not checked.
+    edges (``detour=True``).  Spans shorter than 1 m in the air are not checked.  ``current_m`` (per cable id,
+    optional): an upper bound of each span's path length in ``N`` (the length of a path it has there), which
+    bounds the searches for its length before and after (the figures are the same).
     """
 
     def length(n: nx.Graph, a: Hashable, b: Hashable, cutoff: float | None) -> float:
@@ -100,7 +107,11 @@ def limit_detours(
     over = [s for s in checked if length(N, s.a, s.b, max_ratio * aerial_m[s.cable_id]) == float("inf")]
     if not over:
         return N, []
-    now = {s.cable_id: length(N, s.a, s.b, None) for s in over}
+
+    def bound(s: Span) -> float | None:
+        return None if current_m is None else float(current_m[s.cable_id]) + _SLACK_M
+
+    now = {s.cable_id: length(N, s.a, s.b, bound(s)) for s in over}
     over.sort(key=lambda s: (-(now[s.cable_id] - max_ratio * aerial_m[s.cable_id]), s.cable_id))
     out = N.copy()
 
@@ -125,7 +136,7 @@ def limit_detours(
         out = N
     cases = []
     for s in over:
-        after = length(out, s.a, s.b, None)
+        after = length(out, s.a, s.b, now[s.cable_id] + _SLACK_M)  # the network only grew
         limit = max_ratio * aerial_m[s.cable_id]
         ok = after <= limit + 1e-6
         cases.append(Detour(s.cable_id, aerial_m[s.cable_id], now[s.cable_id], after, added_for[s.cable_id], ok))

@@ -228,6 +228,48 @@ def routes_per_edge_network(
     return out
 
 
+def routes_per_edge_feeder_tree(
+    N: nx.Graph,
+    paths: Mapping[str, list[Hashable]],
+    route_of: Mapping[str, str],
+    parent: Mapping[Hashable, Hashable],
+) -> dict[Edge, frozenset[str]]:
+    """:func:`routes_per_edge_network` with the feeders given as one tree (``parent``: each node's parent towards
+    the root, :func:`gisplan.underground._shortcuts.root_parents`): the routes feeding an edge are those of the
+    span ends below it, gathered once up the tree instead of along every span end's whole path to the root."""
+    on_edge: dict[Edge, set[str]] = {}
+    below: dict[Hashable, set[str]] = {}
+    for cid in sorted(paths):
+        nodes = paths[cid]
+        r = route_of[cid]
+        for a, b in itertools.pairwise(nodes):
+            on_edge.setdefault(ekey(a, b), set()).add(r)
+        for n in (nodes[0], nodes[-1]):
+            below.setdefault(n, set()).add(r)
+    depth: dict[Hashable, int] = {}
+    for n in parent:
+        chain = []
+        x = n
+        while x in parent and x not in depth:
+            chain.append(x)
+            x = parent[x]
+        d = depth.get(x, 0)
+        for y in reversed(chain):
+            d += 1
+            depth[y] = d
+    feed: dict[Edge, set[str]] = {}
+    for x in sorted(parent, key=lambda n: -depth[n]):  # children before their parents
+        routes = below.get(x)
+        if routes:
+            feed[ekey(parent[x], x)] = routes
+            below.setdefault(parent[x], set()).update(routes)
+    out: dict[Edge, frozenset[str]] = {}
+    for u, v in N.edges:
+        k = ekey(u, v)
+        out[k] = frozenset(on_edge.get(k, set()) | feed.get(k, set()))
+    return out
+
+
 @dataclass
 class Work:
     """Everything the BOQ and the layers are built from."""

@@ -259,22 +259,54 @@ class _Bounded:
         return self.by_source[s].d(s, t)
 
 
-def network_paths(N: nx.Graph, spans: Sequence[Span]) -> dict[str, list[Hashable]]:
-    """Every span's shortest path (by length) in the network ``N`` (sources routed in blocks of :data:`_BLOCK`)."""
+def network_paths(
+    N: nx.Graph, spans: Sequence[Span], bound: Mapping[str, float] | None = None
+) -> dict[str, list[Hashable]]:
+    """Every span's shortest path (by length) in the network ``N`` (sources routed in blocks of :data:`_BLOCK`).
+
+    ``bound`` (per cable id, optional) is an upper bound of each span's path length (its length in a network
+    ``N`` contains): the searches stop there, in blocks of similar radius; the paths are the same.
+    """
+    mat = _Matrix(N)
+    if bound is not None:
+        radius: dict[Hashable, float] = {}
+        for s in spans:
+            radius[s.a] = max(radius.get(s.a, 0.0), float(bound[s.cable_id]))
+        r = _Bounded(N, radius, mat)
+        return {s.cable_id: r.path(s.a, s.b) for s in spans}
     sources = sorted_nodes({s.a for s in spans})
     out: dict[str, list[Hashable]] = {}
     for k in range(0, len(sources), _BLOCK):
         block = sources[k : k + _BLOCK]
-        r = _Routing(N, block)
+        rb = _Routing(N, block, mat)
         inside = set(block)
-        out.update({s.cable_id: r.path(s.a, s.b) for s in spans if s.a in inside})
+        out.update({s.cable_id: rb.path(s.a, s.b) for s in spans if s.a in inside})
     return {s.cable_id: out[s.cable_id] for s in spans}
+
+
+def path_length(N: nx.Graph, p: Sequence[Hashable]) -> float:
+    """Length (m) of the node path ``p`` in ``N``."""
+    return float(sum(float(N.edges[a, b]["length_m"]) for a, b in itertools.pairwise(p)))
 
 
 def root_paths(N: nx.Graph, root: Hashable, nodes: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
     """Shortest path (by length) from ``root`` to each of ``nodes`` in the network ``N``."""
     r = _Routing(N, [root])
     return {n: r.path(root, n) for n in nodes}
+
+
+def root_parents(N: nx.Graph, root: Hashable, nodes: Sequence[Hashable]) -> dict[Hashable, Hashable]:
+    """The tree of the shortest paths from ``root`` to ``nodes`` in ``N`` (those of :func:`root_paths`), as each
+    node's parent towards the root: work proportional to the tree, not to the sum of the paths."""
+    r = _Routing(N, [root])
+    pred = r.pred[0]
+    parent: dict[Hashable, Hashable] = {}
+    for n in nodes:
+        j = r.index[n]
+        while pred[j] >= 0 and r.nodes[j] not in parent:
+            parent[r.nodes[j]] = r.nodes[int(pred[j])]
+            j = int(pred[j])
+    return parent
 
 
 def _edge_lengths(G: nx.Graph) -> dict[Edge, float]:
