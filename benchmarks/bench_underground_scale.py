@@ -38,6 +38,7 @@ import itertools
 import json
 import math
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -291,6 +292,11 @@ def _nlogn_exponent(n1: float, n2: float) -> float:
     return math.log((n2 * math.log(n2)) / (n1 * math.log(n1))) / math.log(n2 / n1)
 
 
+def _step_name(msg: str) -> str:
+    """A progress message without its figures (the same step at every size)."""
+    return re.sub(r"\d[\d,.]*", "#", msg).strip()[:48]
+
+
 def growth_table(rows: list[dict], command: str) -> list[str]:
     """The growth table of issue 12 section 5 (markdown lines) from one run per zone, smallest first."""
     out = [
@@ -309,27 +315,19 @@ def growth_table(rows: list[dict], command: str) -> list[str]:
             f"| {r['zone_km']:g} | {r['spans']:,} | {r['graph_edges']:,} | {r['graph_steiner_s']} | {r['plan_s']} | "
             f"{r['plan_s'] / r['graph_steiner_s']:.1f} | {r['peak_rss_mb']:,} | {r['plan_cpu_s']:.2f} | {exp} | {ref} |"
         )
-    out += ["", "CPU seconds per step (each step runs to the next progress message):", ""]
-    names = list(
-        dict.fromkeys(k.split(" ", 1)[-1][:40] if k[0].isdigit() else k[:40] for r in rows for k in r["steps_cpu_s"])
-    )
-    out.append("| step | " + " | ".join(f"{r['zone_km']:g} km" for r in rows) + " | growth exponent (first to last) |")
+    out += ["", "CPU seconds per step (`time.process_time`; a step runs from its progress message to the next):", ""]
+    names = list(dict.fromkeys(_step_name(k) for r in rows for k in r["steps_cpu_s"]))
+    out.append("| step | " + " | ".join(f"{r['zone_km']:g} km" for r in rows) + " | growth exponent |")
     out.append("|---|" + "---|" * (len(rows) + 1))
     for name in names:
-        vals = []
-        for r in rows:
-            v = sum(
-                t
-                for k, t in r["steps_cpu_s"].items()
-                if (k.split(" ", 1)[-1][:40] if k[0].isdigit() else k[:40]) == name
-            )
-            vals.append(v)
+        vals = [sum(t for k, t in r["steps_cpu_s"].items() if _step_name(k) == name) for r in rows]
         g = (
-            f"{math.log(vals[-1] / vals[0]) / math.log(rows[-1]['spans'] / rows[0]['spans']):.2f}"
-            if len(rows) > 1 and vals[0] > 0.01 and vals[-1] > 0
+            f"{math.log(vals[-1] / vals[-2]) / math.log(rows[-1]['spans'] / rows[-2]['spans']):.2f}"
+            if len(rows) > 1 and vals[-2] >= 0.05 and vals[-1] > 0
             else "-"
         )
         out.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in vals) + f" | {g} |")
+    out += ["", "(a step's growth exponent: between the last two sizes, where it takes 0.05 s or more)"]
     out += ["", f"`{command}`"]
     return out
 
