@@ -217,3 +217,106 @@ def test_bounded_estimates_equal_the_span_by_span_sums(seed: int) -> None:
     got = _estimates_fast(D, row, cands, a_col, b_col, d_now, price)
     assert sum(w > 0 for w in want) >= 3
     assert got == pytest.approx(want, rel=1e-9, abs=1e-3)
+
+
+def _loop_grid(seed: int, side: int = 12) -> tuple[nx.Graph, nx.Graph, list[Span]]:
+    """A street grid whose tree leaves every block open on one side: a comb (the first column and every row), so
+    the cables along the columns go round long loops and many shortcuts compete for the same spans."""
+    rng = random.Random(seed)
+    G = nx.Graph()
+    pos = {
+        (i, j): (i * 70.0 + rng.uniform(-9, 9), j * 70.0 + rng.uniform(-9, 9)) for i in range(side) for j in range(side)
+    }
+    for n, (x, y) in pos.items():
+        G.add_node(n, x=x, y=y)
+    for (i, j), (x, y) in pos.items():
+        for m in ((i + 1, j), (i, j + 1)):
+            if m in pos:
+                L = math.dist((x, y), pos[m])
+                G.add_edge((i, j), m, length_m=L, cost=L * rng.uniform(0.6e6, 1.2e6), kind="road")
+    T = nx.Graph()
+    for (a, b), d in G.edges.items():
+        if a[1] == b[1] or (a[0] == 0 and b[0] == 0):  # the rows, and the first column joining them
+            T.add_edge(a, b, **d)
+    T.add_nodes_from((n, G.nodes[n]) for n in T.nodes)
+    spans: list[Span] = []
+    for k in range(90):  # along the columns, each line a route of a few spans
+        i, j = rng.randrange(1, side), rng.randrange(side - 1)
+        spans.append(Span(f"C{k:03d}", (i, j), (i, j + 1), f"R{i}", rng.uniform(60e3, 700e3)))
+    return G, T, spans
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lazy_shortcuts_pick_what_the_eager_greedy_picks_on_a_loop_grid(seed: int) -> None:
+    """The lazy step keeps estimates and exact savings until an addition touches them; with many evaluations a
+    round (the default 40) and many additions, it must add the same shortcuts as the eager reference greedy that
+    re-evaluates everything every round."""
+    G, T, spans = _loop_grid(seed)
+    cat = load_catalog()
+    kw = {"cat": cat, "spacing_m": 80.0, "max_length_m": 160.0, "max_rounds": 40}
+    lazy = add_shortcuts(G, T, spans, terminal_nodes=[], settings=UndergroundSettings(evals_per_round=40), **kw)
+    ref = _reference(G, T, spans, evals=40, **kw)
+    assert len(ref.added) >= 5  # the grid makes the greedy work: several rounds, candidates re-evaluated
+    assert [c.nodes for c in lazy.added] == [c.nodes for c in ref.added]
+    assert lazy.paths == ref.paths
+    assert lazy.cable_m == pytest.approx(ref.cable_m, rel=1e-12)
+    assert lazy.saving_vnd == pytest.approx(ref.saving_vnd, rel=1e-12)
+    assert lazy.cost_vnd == pytest.approx(ref.cost_vnd, rel=1e-12)
+
+
+def test_matrix_with_edges_equals_the_matrix_rebuilt() -> None:
+    """Adding a shortcut's edges to the network's matrix gives the matrix of the grown network (same node order)."""
+    from gisplan.underground._shortcuts import _Matrix
+
+    G, T, _spans = _loop_grid(3)
+    # every other row's far half left out: the shortcuts across it bring new nodes
+    N = nx.Graph(T.subgraph([n for n in T.nodes if n[0] < 6 or n[1] % 2 == 0]))
+    mat = _Matrix(N)
+    cands = candidate_shortcuts(G, N, max_length_m=250.0)
+    assert any(len(c.nodes) > 2 for c in cands)  # some bring new nodes
+    for c in sorted(cands, key=lambda c: -len(c.nodes))[:5]:
+        new = [(a, b, G.edges[a, b]["length_m"]) for a, b in itertools.pairwise(c.nodes) if not N.has_edge(a, b)]
+        N.add_edges_from((a, b, G.edges[a, b]) for a, b, _w in new)
+        mat = mat.with_edges(new)
+        want = _Matrix(N)
+        assert mat.nodes == want.nodes
+        # the searches are undirected: each edge once, in either direction
+        assert ((mat.M + mat.M.T) != (want.M + want.M.T)).nnz == 0
+
+
+def test_feeder_tree_counts_equal_the_per_path_counts() -> None:
+    """Gathering the routes up the root's shortest-path tree counts the same routes per edge as walking every
+    span end's path to the root, on networks with loops."""
+    from gisplan.underground._quantities import routes_per_edge_feeder_tree, routes_per_edge_network
+    from gisplan.underground._shortcuts import network_paths, root_parents, root_paths
+
+    for seed in range(4):
+        G, T, spans = _street_grid(seed)
+        N = T.copy()
+        for a, b in list(G.edges)[seed::7]:  # a few loops
+            N.add_edge(a, b, **G.edges[a, b])
+        paths = network_paths(N, spans)
+        route_of = {s.cable_id: s.route for s in spans}
+        ends = sorted({n for p in paths.values() for n in (p[0], p[-1])})
+        root = ends[0]
+        want = routes_per_edge_network(N, root, paths, route_of, root_paths(N, root, ends))
+        assert routes_per_edge_feeder_tree(N, paths, route_of, root_parents(N, root, ends)) == want
+        assert sum(len(r) for r in want.values()) > len(want)  # edges carry several routes
+
+
+def test_bounded_network_paths_and_detours_equal_the_unbounded_ones() -> None:
+    """Searches bounded by the span paths' lengths in a smaller network give the same paths and detour cases."""
+    from gisplan.underground._detours import limit_detours
+    from gisplan.underground._shortcuts import network_paths, path_length
+
+    for seed in range(4):
+        G, T, spans = _street_grid(seed)
+        tree_paths = network_paths(T, spans)
+        now = {c: path_length(T, p) for c, p in tree_paths.items()}
+        xy = {n: (G.nodes[n]["x"], G.nodes[n]["y"]) for n in G.nodes}
+        aerial = {s.cable_id: 0.8 * math.dist(xy[s.a], xy[s.b]) + 1.0 for s in spans}
+        N1, cases1 = limit_detours(G, T, spans, aerial, max_ratio=1.5)
+        N2, cases2 = limit_detours(G, T, spans, aerial, max_ratio=1.5, current_m=now)
+        assert cases1 and cases1 == cases2
+        assert sorted(N1.edges) == sorted(N2.edges)
+        assert network_paths(N1, spans, bound=now) == network_paths(N1, spans)
