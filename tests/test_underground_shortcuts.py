@@ -320,3 +320,9 @@ def test_bounded_network_paths_and_detours_equal_the_unbounded_ones() -> None:
         assert cases1 and cases1 == cases2
         assert sorted(N1.edges) == sorted(N2.edges)
         assert network_paths(N1, spans, bound=now) == network_paths(N1, spans)
+        # a span over the limit that no road can bring within it: no trench, its length the same before and after
+        far = max(spans, key=lambda s: now[s.cable_id])
+        only = {s.cable_id: (0.01 if s is far else 100.0) * now[s.cable_id] for s in spans}
+        N3, cases3 = limit_detours(G, T, spans, only, max_ratio=1.5, current_m=now)
+        assert N3 is T and len(cases3) == 1 and not cases3[0].within_limit
+        assert cases3[0].after_m == cases3[0].before_m == pytest.approx(now[far.cable_id], rel=1e-9)
