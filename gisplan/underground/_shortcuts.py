@@ -331,12 +331,19 @@ def add_shortcuts(
     returned network is a copy with the shortcut edges (their road attributes from ``G``, plus
     ``shortcut=True``) and ``T``'s graph attributes.
 
-    Incremental (issue 12, section 5): the span paths are routed once; the distances from the
-    candidates' ends to the span ends are computed once and, after each addition ``u-v`` of
-    length ``L``, updated by ``d'(x, y) = min(d(x, y), d(x, u) + L + d(v, y), d(x, v) + L + d(u, y))``
-    (exact: a shortest path uses the new trench at most once).  Only the spans the addition
-    shortens (or ties) are re-routed, and only their routes re-priced; the exact evaluation
-    routes only the span ends it needs.  The greedy rule is the one described above.
+    Incremental and lazy (issue 12, section 5), with the decisions of the plain greedy above:
+
+    - the span paths are routed once (in the tree, without search); the distances from the candidates' ends to
+      the span ends are computed once, each only as far as a span ending there needs (:class:`_Reach`), and
+      after each addition ``u-v`` of length ``L`` updated by
+      ``d'(x, y) = min(d(x, y), d(x, u) + L + d(v, y), d(x, v) + L + d(u, y))`` (exact: a shortest path uses the
+      new trench at most once) where that can matter, from two bounded searches from ``u`` and ``v``;
+    - the spans the addition shortens take the path through it (from those two searches; ties are routed again),
+      and only their routes are re-priced;
+    - a candidate's estimate is recomputed only when its ends' distances or a span it counted changed, and its
+      exact evaluation is kept until the spans it shortens, their lengths through it or the paths of their routes
+      change (lazy greedy: each round evaluates only the best candidates whose evaluation is stale);
+    - the exact evaluation searches from the candidates' two ends, as far as the spans they shorten.
     """
     N = T.copy()
     length = _edge_lengths(G)
