@@ -309,6 +309,20 @@ def root_parents(N: nx.Graph, root: Hashable, nodes: Sequence[Hashable]) -> dict
     return parent
 
 
+class _LazyLengths(dict[Edge, float]):
+    """Lengths (m) of the road graph's edges by :func:`ekey`, read from ``G`` when first asked for: the step
+    reads the edges of the network's paths only, not the whole road graph."""
+
+    def __init__(self, G: nx.Graph) -> None:
+        super().__init__()
+        self._G = G
+
+    def __missing__(self, k: Edge) -> float:
+        v = float(self._G.edges[k]["length_m"])
+        self[k] = v
+        return v
+
+
 def _edge_lengths(G: nx.Graph) -> dict[Edge, float]:
     return {ekey(a, b): float(d["length_m"]) for a, b, d in G.edges(data=True)}
 
@@ -346,7 +360,7 @@ def add_shortcuts(
     - the exact evaluation searches from the candidates' two ends, as far as the spans they shorten.
     """
     N = T.copy()
-    length = _edge_lengths(G)
+    length = _LazyLengths(G)
     cpd = int(cat.param("cables_per_duct"))
     spare = int(cat.param("spare_ducts"))
     duct_pm = float(cat.price("DUCT.HDPE40"))
