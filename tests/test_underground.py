@@ -973,3 +973,23 @@ def test_joint_undergrounding_with_the_power_utility_splits_the_trench_and_remov
     assert "P3" in set(alone.layers["poles_remaining"]["pole_id"])
     assert qj["POLE.REMOVE"] == qa["POLE.REMOVE"] == joint.kpis["n_poles_removed"]
     assert joint.kpis["poles_removed_by_owner"] == {"shared": 1, "telecom": 3}
+
+
+def test_every_plan_layer_is_named_in_both_languages_and_styled_on_the_map():
+    """The engineer reads each result layer by its own name and sees ducts, operators and cross-section on a click."""
+    import json
+    import re
+
+    from gisplan import i18n
+    from gisplan.outputs import maps
+
+    layers = _layers()
+    plan = _plan(layers)
+    for kind in plan.layers:
+        vi, en = i18n.t(f"layer.{kind}", "vi"), i18n.t(f"layer.{kind}", "en")
+        assert vi != f"layer.{kind}" and en != f"layer.{kind}" and vi != en, kind
+    html = maps.standalone_html(maps.plan_map(plan, layers))
+    specs = {s["kind"]: s for s in (json.loads(x) for x in re.findall(r"gisplan\.layer\((\{.*?\}), ", html))}
+    assert {"operators", "width_m", "depth_m", "placement", "n_ducts"} <= set(specs["trenches"]["popup"])
+    assert specs["chambers"]["by"] == "type" and specs["chambers"]["popup"][:2] == ["type", "reason"]
+    assert specs["poles_remaining"]["popup"] == ["pole_id", "owner", "reason"]
