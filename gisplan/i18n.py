@@ -224,6 +224,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.scenario.title": ("Tên phương án", "Scenario title"),
     "app.scenario.yaml": ("Tệp kịch bản (YAML)", "Scenario file (YAML)"),
     "app.draw.clear": ("Xóa hình đã vẽ", "Clear drawings"),
+    "app.ug.estimate": (
+        "Tổng mức đầu tư theo Nghị định 10/2021/NĐ-CP, theo giai đoạn (đồng)",
+        "Investment estimate per Decree 10/2021/NĐ-CP, by phase (VND)",
+    ),
     "app.ug.help": (
         "Vẽ vùng ngầm hóa bằng công cụ đa giác (hoặc chọn vùng mẫu), đặt tham số rồi lập phương án.",
         "Draw undergrounding zones with the polygon tool (or pick the demo zone), set the parameters, run.",
