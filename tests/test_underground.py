@@ -881,12 +881,45 @@ def test_every_building_in_the_zone_gets_a_drop_or_a_reason():
     assert plan.kpis["households_migrated"] == 1 + 3 + 2 + 1 and plan.kpis["n_drops"] == 4
     ch = plan.layers["chambers"]
     # each building is 15 m off the trench: served from a chamber within drop_reach_m (30 m) along the trench
-    assert (dr.geometry.length <= (30.0**2 + 15.0**2) ** 0.5 + 1e-6).all()
+    # routed as laid: in the trench (at most drop_reach_m) then 15 m across; its length is the route's
+    assert (dr["length_m"] <= 30.0 + 15.0 + 1e-6).all() and (dr["length_m"] >= 15.0).all()
+    assert dr["length_m"].to_numpy() == pytest.approx(dr.geometry.length.to_numpy(), abs=0.01)
     assert (ch["reason"] == "drop").sum() >= 3  # B0, B1, B2/B3 are too far apart to share one
     q = plan.boq.groupby("item_code")["quantity"].sum()
     assert q["DROP.CONNECT"] == 4 and q["DROP.REMOVE"] == 4
     assert q["DROP.FO"] == pytest.approx(dr["length_m"].sum(), abs=0.01)
     assert q["DIST.BOX"] == (ch["reason"] == "drop").sum()
+
+
+def test_a_drop_runs_along_the_trench_to_its_chamber_not_across_the_block():
+    """A U-shaped trench (bottom, right, top of a 100 x 40 m block; the left side has none).  A building 5 m below
+    the top street at x = 10 is 36 m in a straight line from a chamber at the bottom-left corner, but 230 m from it
+    along the trench; the chamber on the top street at x = 60 is 50 m along: that one feeds it, over 50 + 5 m."""
+    from gisplan.underground._chambers import Chamber
+    from gisplan.underground._drops import drops_to_chambers, near_trench
+
+    N = nx.Graph()
+    corners = {"A": (0.0, 0.0), "B": (100.0, 0.0), "C": (100.0, 40.0), "D": (0.0, 40.0)}
+    for n, (x, y) in corners.items():
+        N.add_node(n, x=X0 + x, y=Y0 + y)
+    for u, v in (("A", "B"), ("B", "C"), ("C", "D")):
+        (x1, y1), (x2, y2) = corners[u], corners[v]
+        N.add_edge(u, v, length_m=abs(x2 - x1) + abs(y2 - y1), kind="trench")
+    chambers = [
+        Chamber("handhole", "riser", Point(_xy(0, 0)), "A", None, False),
+        Chamber("handhole", "drop", Point(_xy(60, 40)), None, ("C", "D"), False),
+    ]
+    b = gpd.GeoDataFrame(
+        {"building_id": ["H"], "households": [2], "operator": [""]}, geometry=[Point(_xy(10, 35))], crs=CRS
+    )
+    zb = near_trench(b, N, 60.0)
+    (drop,) = drops_to_chambers(zb, N, chambers)
+    assert drop.chamber == 1
+    assert drop.length_m == pytest.approx(50.0 + 5.0)
+    assert drop.geometry.length == pytest.approx(55.0)
+    # with only the corner chamber, the drop goes the long way round, never through the block
+    (far,) = drops_to_chambers(zb, N, chambers[:1])
+    assert far.chamber == 0 and far.length_m == pytest.approx(90.0 + 40.0 + 100.0 + 5.0)
 
 
 # ---- the investment estimate (issue 12) ---------------------------------------------------------------------------

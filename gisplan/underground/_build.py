@@ -199,7 +199,7 @@ def build_plan(
         rules=rules,
         points_on_edges=zb.on_edges if zb is not None else (),
     )
-    drops = drops_to_chambers(zb, [c.point for c in chambers], st.drop_route_factor) if zb is not None else []
+    drops = drops_to_chambers(zb, net.N, chambers) if zb is not None else []
     node_items = _chamber_items(chambers, xings, edge_items, cat, drops)
     cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
     poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
