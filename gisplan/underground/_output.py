@@ -110,6 +110,10 @@ def assemble(
     )
     cable_rows = []
     detour = {d.cable_id: d for d in w.detours}
+    op_of = {
+        str(c): (o.strip() if isinstance(o, str) and o.strip() else "")
+        for c, o in zip(sel["cable_id"], sel["owner"], strict=True)
+    }
     for cid, kind, fc, geom, ul in zip(
         cids, sel["kind"], sel["fibre_count"], sel.geometry, sel["underground_m"], strict=True
     ):
@@ -121,6 +125,8 @@ def assemble(
         cable_rows.append(
             {
                 "cable_id": cid,
+                "owner": op_of[cid],
+                "exchange_id": w.cable_exchange.get(cid, w.root_site),
                 "kind": str(kind),
                 "fibre_count": int(fc) if pd.notna(fc) else 0,
                 "aerial_m": round(float(geom.length), 3),
@@ -172,6 +178,8 @@ def assemble(
             cable_rows,
             [
                 "cable_id",
+                "owner",
+                "exchange_id",
                 "kind",
                 "fibre_count",
                 "aerial_m",
@@ -192,8 +200,8 @@ def assemble(
     years = sorted({r["year"] for r in trench_rows})
     messages = [
         f"{len(sel)} aerial spans moved underground along {kpis['trench_km']:.2f} km of new trench and "
-        f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange "
-        f"{w.root_site}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
+        f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange(s) "
+        f"{', '.join(kpis['root_sites'])}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
         f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
         *w.notes,
         *_intersection_notes(layers["chambers"]),
@@ -338,6 +346,9 @@ def _kpis(
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
         "root_site": w.root_site,
+        "roots_by_operator": dict(sorted(w.roots.items())),
+        "root_sites": sorted(set(w.roots.values()) or {w.root_site}),
+        "n_roots": len(set(w.roots.values()) or {w.root_site}),
         "street_km_freed": round(w.street_km_freed, 3),
         "cost_per_street_km_freed_vnd": round(total / w.street_km_freed) if w.street_km_freed > 0 else 0,
         "n_drops": len(dr),
