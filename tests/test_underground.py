@@ -143,6 +143,18 @@ def _connected_by_year(tr: gpd.GeoDataFrame, root: tuple[float, float] | None) -
             assert min(shapely.distance(Point(root), Point(n)) for n in G.nodes) < 1e-3
 
 
+def _rooted_by_year(tr: gpd.GeoDataFrame, roots: list[Point]) -> None:
+    """Every connected part of the trench built up to each year reaches one of ``roots``."""
+    for year in sorted(tr["year"].unique()):
+        G = nx.Graph()
+        for g in tr.loc[tr["year"] <= year].geometry:
+            a, b = g.coords[0], g.coords[-1]
+            G.add_edge((round(a[0], 3), round(a[1], 3)), (round(b[0], 3), round(b[1], 3)))
+        for comp in nx.connected_components(G):
+            near = min(shapely.distance(r, Point(n)) for n in comp for r in roots)
+            assert near < 1e-3, f"a part of the phases up to {year} reaches no exchange"
+
+
 def test_phases_within_budget_and_connected():
     full = _plan()
     budget = int(full.total_vnd * 0.45)
@@ -267,7 +279,10 @@ def test_demo_zone_duong_dong_sanity():
     tr = plan.layers["trenches"]
     first = tr[tr["year"] == k["first_year"]]
     assert min(first.distance(root)) < 300  # the first phase starts at the exchange (site spur included)
-    _connected_by_year(tr, None)
+    # each operator's cables go to its own exchange/POP (issue 12): what is built by each year is connected to a root
+    roots = [sites.geometry[s] for s in k["root_sites"]]
+    assert k["n_roots"] >= 2
+    _rooted_by_year(tr, roots)
     assert set(plan.boq["commune"]) - {""}
 
 

@@ -274,9 +274,7 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
     sites: list[dict] = []
 
     def add(kind, name, xy, fibre, height, power=True, owner=""):
-        sites.append(
-            dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power, owner=owner)
-        )
+        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power, owner=owner))
 
     for key in ("duong_dong", "an_thoi"):
         xy = _offset_on_land(rng, centres[key], land, 60, 120)

@@ -1,0 +1,182 @@
+"""Each operator's cables led to its own exchange or POP (issue 12): constructed street grids in EPSG:32648."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from gisplan._errors import PlanningError
+from gisplan.io.layers import load_layer
+from gisplan.underground.planner import UndergroundParams, plan_undergrounding
+
+X0, Y0 = 400_000.0, 1_100_000.0
+CRS = "EPSG:32648"
+#: West exchange of VNPT, east POP of Viettel (opposite ends of the grid).
+EA, EB = (-20.0, 0.0), (620.0, 100.0)
+
+
+def _xy(x: float, y: float) -> tuple[float, float]:
+    return (X0 + x, Y0 + y)
+
+
+def _layers(owners: list[object] | None = ("VNPT", "Viettel")) -> dict[str, gpd.GeoDataFrame]:
+    """Two streets (y = 0 and 100, x 0..600) joined every 100 m; poles along y = 100 from x = 150 to 400.
+
+    VNPT hangs cables from x 150 to 250, Viettel from 300 to 400, SCTV (no exchange of its own) 200 to 250.
+    """
+    roads = [("H0", LineString([_xy(0, 0), _xy(600, 0)])), ("H1", LineString([_xy(0, 100), _xy(600, 100)]))]
+    roads += [(f"V{i}", LineString([_xy(100 * i, 0), _xy(100 * i, 100)])) for i in range(7)]
+    rd = gpd.GeoDataFrame(
+        {
+            "road_id": [r[0] for r in roads],
+            "name": [r[0] for r in roads],
+            "road_class": ["urban"] * len(roads),
+            "surface": ["asphalt"] * len(roads),
+        },
+        geometry=[r[1] for r in roads],
+        crs=CRS,
+    )
+    xs = [150, 200, 250, 300, 350, 400]
+    poles = gpd.GeoDataFrame(
+        {"pole_id": [f"P{x}" for x in xs], "owner": ["telecom"] * len(xs)},
+        geometry=[Point(_xy(x, 105)) for x in xs],
+        crs=CRS,
+    )
+    spans = [
+        ("A1", "VNPT", "P150", "P200", "fibre"),
+        ("A2", "VNPT", "P200", "P250", "fibre"),
+        ("B1", "Viettel", "P300", "P350", "fibre"),
+        ("B2", "Viettel", "P350", "P400", "fibre"),
+        ("S1", "SCTV", "P200", "P250", "coax"),
+    ]
+    at = {p: g for p, g in zip(poles["pole_id"], poles.geometry, strict=True)}
+    cables = gpd.GeoDataFrame(
+        {
+            "cable_id": [s[0] for s in spans],
+            "placement": ["aerial"] * len(spans),
+            "kind": [s[4] for s in spans],
+            "fibre_count": [24 if s[4] == "fibre" else None for s in spans],
+            "owner": [s[1] for s in spans],
+            "from_pole": [s[2] for s in spans],
+            "to_pole": [s[3] for s in spans],
+        },
+        geometry=[LineString([at[s[2]], at[s[3]]]) for s in spans],
+        crs=CRS,
+    )
+    cols = {"site_id": ["EA", "EB"], "kind": ["exchange", "pop"], "name": ["A", "B"], "has_fibre": [True, True]}
+    if owners is not None:
+        cols["owner"] = list(owners)
+    sites = gpd.GeoDataFrame(cols, geometry=[Point(_xy(*EA)), Point(_xy(*EB))], crs=CRS)
+    return {"roads": rd, "poles": poles, "cables": cables, "sites": sites}
+
+
+ZONE = gpd.GeoDataFrame({"name": ["grid"]}, geometry=[box(*_xy(100, 50), *_xy(450, 150))], crs=CRS)
+
+
+def _plan(layers: dict[str, gpd.GeoDataFrame], **kw):
+    params = UndergroundParams(budget_per_year_vnd=10_000_000_000, start_year=2027, **kw)
+    return plan_undergrounding(layers, ZONE, params)
+
+
+def _exchange_of(plan) -> dict[str, str]:
+    cr = plan.layers["cables_rerouted"]
+    return dict(zip(cr["cable_id"], cr["exchange_id"], strict=True))
+
+
+def _near(frame: gpd.GeoDataFrame, xy: tuple[float, float], d: float) -> gpd.GeoDataFrame:
+    return frame[frame.distance(Point(_xy(*xy))) <= d]
+
+
+def test_each_operator_is_led_to_its_own_exchange_and_the_trench_reaches_both():
+    plan = _plan(_layers())
+    ex = _exchange_of(plan)
+    assert ex["A1"] == ex["A2"] == "EA"
+    assert ex["B1"] == ex["B2"] == "EB"
+    assert plan.kpis["roots_by_operator"]["VNPT"] == "EA"
+    assert plan.kpis["roots_by_operator"]["Viettel"] == "EB"
+    assert plan.kpis["n_roots"] == 2 and plan.kpis["root_sites"] == ["EA", "EB"]
+    tr = plan.layers["trenches"]
+    # the lead-in reaches each site (the spur's far end is the site itself)
+    assert len(_near(tr, EA, 1.0)) >= 1
+    assert len(_near(tr, EB, 1.0)) >= 1
+    # an exchange chamber where each site's lead-in joins the street
+    ch = plan.layers["chambers"]
+    exch = ch[ch["reason"] == "exchange"]
+    assert len(_near(exch, (0, 0), 25.0)) == 1
+    assert len(_near(exch, (600, 100), 25.0)) == 1
+
+
+def test_ducts_near_each_exchange_carry_only_the_cables_led_to_it():
+    plan = _plan(_layers())
+    tr = plan.layers["trenches"]
+    west = _near(tr, EA, 1.0)  # VNPT's lead-in
+    east = _near(tr, EB, 1.0)  # Viettel's, and SCTV's (EB is the common root: see the next test)
+    assert len(west) and all(ops == "VNPT:1" for ops in west["operators"])
+    assert len(east) and all(ops == "SCTV:1, Viettel:1" for ops in east["operators"])
+    # the street between the two groups carries each operator towards its own root only
+    mid = tr[tr.intersects(Point(_xy(275, 100)).buffer(1.0))]
+    assert len(mid) and all("VNPT" not in ops or "Viettel" not in ops for ops in mid["operators"])
+
+
+def test_operator_without_an_exchange_falls_back_to_the_common_root_and_is_named():
+    plan = _plan(_layers())
+    common = plan.kpis["root_site"]
+    # the common root is the one most terminals reach first: poles at x 300..400 are nearer EB, 150..200 EA
+    assert common == "EB"
+    assert _exchange_of(plan)["S1"] == common
+    assert plan.kpis["roots_by_operator"]["SCTV"] == common
+    notes = [m for m in plan.messages if "SCTV" in m]
+    assert len(notes) == 1
+    assert "operator SCTV" in notes[0] and "Nhà mạng SCTV" in notes[0] and common in notes[0]
+    assert not any("operator VNPT:" in m or "operator Viettel:" in m for m in plan.messages)
+
+
+def test_owner_is_matched_whatever_the_case_and_spaces():
+    plan = _plan(_layers([" vnpt", "VIETTEL "]))
+    ex = _exchange_of(plan)
+    assert ex["A1"] == "EA" and ex["B1"] == "EB"
+
+
+def test_exchange_ids_still_restrict_the_choice():
+    plan = _plan(_layers(), exchange_ids=("EA",))
+    assert set(_exchange_of(plan).values()) == {"EA"}
+    assert plan.kpis["n_roots"] == 1
+    assert any("operator Viettel" in m for m in plan.messages)
+    tr = plan.layers["trenches"]
+    assert len(_near(tr, EB, 50.0)) == 0
+
+
+def test_sites_without_owner_work_as_before():
+    plan = _plan(_layers(owners=None))
+    ex = _exchange_of(plan)
+    assert len(set(ex.values())) == 1 and set(ex.values()) == {plan.kpis["root_site"]}
+    assert plan.kpis["n_roots"] == 1
+    # one common root: the trench does not go to the other site
+    other = EB if plan.kpis["root_site"] == "EA" else EA
+    assert len(_near(plan.layers["trenches"], other, 50.0)) == 0
+    assert sum("names no owner" in m for m in plan.messages) == 3  # one per operator
+    # the same plan as with an empty owner column
+    same = _plan(_layers(["", ""]))
+    assert same.kpis["trench_km"] == plan.kpis["trench_km"] and same.total_vnd == plan.total_vnd
+
+
+def test_a_non_text_owner_is_refused_with_row_and_column():
+    with pytest.raises(
+        PlanningError, match=r"layer sites, row EB, column owner.*Tiếng|layer sites, row EB, column owner"
+    ):
+        _plan(_layers(["VNPT", 7]))
+    with pytest.raises(PlanningError) as exc:
+        _plan(_layers(["VNPT", 7]))
+    assert "owner" in str(exc.value) and "tên nhà mạng" in str(exc.value)
+
+
+def test_sites_owner_aliases_are_read_and_missing_owner_is_filled_empty(tmp_path):
+    sites = _layers()["sites"].rename(columns={"owner": "nha_mang"}).to_crs("EPSG:4326")
+    p = tmp_path / "sites.geojson"
+    sites.to_file(p, driver="GeoJSON")
+    got = load_layer(p, "sites")
+    assert list(got.sort_values("site_id")["owner"]) == ["VNPT", "Viettel"]
+    p2 = tmp_path / "bare.geojson"
+    sites.drop(columns=["nha_mang"]).to_file(p2, driver="GeoJSON")
+    assert list(load_layer(p2, "sites")["owner"]) == ["", ""]
