@@ -938,7 +938,13 @@ def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
     assert abs(payer["province"] + payer["VNPT"] - plan.kpis["investment_total_vnd"]) <= len(phases)
     assert payer["province"] > payer["VNPT"] > 0
     cab = plan.layers["cables_rerouted"]
-    assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)
+    # duct rent by cable diameter (fibre 12/24: 10 mm; copper: 22 mm), 12 x the monthly rate, capped by the ceiling
+    yearly = {
+        "fibre": 12 * par["duct_rent_d10_vnd_per_m_month"],
+        "copper": min(12 * par["duct_rent_d35_vnd_per_m_month"], par["duct_rent_ceiling_vnd_per_m_year"]),
+    }
+    want = sum(m * yearly[k] for m, k in zip(cab["underground_m"], cab["kind"], strict=True))
+    assert abs(plan.kpis["duct_rent_vnd_per_year"]["VNPT"] - want) <= 1
 
 
 def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_recalculate(tmp_path):

@@ -180,3 +180,90 @@ def test_sites_owner_aliases_are_read_and_missing_owner_is_filled_empty(tmp_path
     p2 = tmp_path / "bare.geojson"
     sites.drop(columns=["nha_mang"]).to_file(p2, driver="GeoJSON")
     assert list(load_layer(p2, "sites")["owner"]) == ["", ""]
+
+
+# ---- duct rent per operator by cable diameter -------------------------------------------------------------------
+
+
+def _yaml_params() -> dict[str, float]:
+    """The catalog's params read straight from the file (not through gisplan.catalog)."""
+    import importlib.resources
+
+    import yaml
+
+    raw = yaml.safe_load(importlib.resources.files("gisplan.catalog").joinpath("catalog.yaml").read_text("utf-8"))
+    return dict(raw["params"])
+
+
+def _copper_layers() -> dict[str, gpd.GeoDataFrame]:
+    """As :func:`_layers`, with one of VNPT's spans a copper cable (22 mm: the 20-35 mm rent class)."""
+    layers = _layers()
+    cab = layers["cables"].copy()
+    cab.loc[cab["cable_id"] == "A2", ["kind", "fibre_count"]] = ["copper", None]
+    layers["cables"] = cab
+    return layers
+
+
+def test_duct_rent_per_operator_recomputes_from_the_unit_prices():
+    par = _yaml_params()
+    plan = _plan(_copper_layers())
+    cr = plan.layers["cables_rerouted"].set_index("cable_id")
+    ceiling = par["duct_rent_ceiling_vnd_per_m_year"]
+    # fibre 24 is 10 mm (5-10 mm class), coax 15 mm (10-15 mm), copper 22 mm (20-35 mm, capped by the ceiling)
+    fibre = 12 * par["duct_rent_d10_vnd_per_m_month"]
+    coax = 12 * par["duct_rent_d15_vnd_per_m_month"]
+    copper = min(12 * par["duct_rent_d35_vnd_per_m_month"], ceiling)
+    assert copper == ceiling < 12 * par["duct_rent_d35_vnd_per_m_month"]  # the ceiling binds for this class
+    want = {
+        "VNPT": cr.loc["A1", "underground_m"] * fibre + cr.loc["A2", "underground_m"] * copper,
+        "Viettel": (cr.loc["B1", "underground_m"] + cr.loc["B2", "underground_m"]) * fibre,
+        "SCTV": cr.loc["S1", "underground_m"] * coax,
+    }
+    got = plan.kpis["duct_rent_vnd_per_year"]
+    assert set(got) == set(want)
+    for op, v in want.items():
+        assert v > 0 and abs(got[op] - v) <= 1, op
+    assert plan.kpis["operator_duct_m_by_class"]["VNPT"]["duct_rent_d35_vnd_per_m_month"] == pytest.approx(
+        cr.loc["A2", "underground_m"], abs=1e-3
+    )
+
+
+def test_duct_rent_without_a_ceiling_and_with_another_schedule():
+    from gisplan.catalog._catalog import load_catalog
+
+    cat = load_catalog(
+        overrides={"params": {"duct_rent_ceiling_vnd_per_m_year": 0, "duct_rent_d35_vnd_per_m_month": 10_000}}
+    )
+    params = UndergroundParams(budget_per_year_vnd=10_000_000_000, start_year=2027)
+    plan = plan_undergrounding(_copper_layers(), ZONE, params, catalog=cat)
+    cr = plan.layers["cables_rerouted"].set_index("cable_id")
+    fibre = 12 * _yaml_params()["duct_rent_d10_vnd_per_m_month"]
+    want = cr.loc["A1", "underground_m"] * fibre + cr.loc["A2", "underground_m"] * 120_000
+    assert abs(plan.kpis["duct_rent_vnd_per_year"]["VNPT"] - want) <= 1
+
+
+def test_duct_rent_in_the_xlsx_is_a_formula_over_the_rates_with_its_figure(tmp_path):
+    import openpyxl
+
+    from gisplan.outputs.export import boq_to_xlsx
+
+    plan = _plan(_copper_layers())
+    path = boq_to_xlsx(plan.boq, tmp_path / "boq.xlsx", kpis=plan.kpis, plan_kind="underground")
+    f = openpyxl.load_workbook(path)["Tổng mức đầu tư - Estimate"]
+    v = openpyxl.load_workbook(path, data_only=True)["Tổng mức đầu tư - Estimate"]
+    rows = {str(r[0].value): r[0].row for r in f.iter_rows(min_col=1, max_col=1) if r[0].value}
+    head = next(r for label, r in rows.items() if label.endswith("Yearly duct rent by cable diameter"))
+    rates = head + 2
+    # the yearly rate of each class: 12 x the monthly rate above, capped by the ceiling, computed by the formula
+    assert "MIN(12*$B$" in str(f.cell(row=rates, column=2).value)
+    n = 6
+    for k in range(3):
+        r = rates + 1 + k
+        op = f.cell(row=r, column=1).value
+        formula = str(f.cell(row=r, column=2 + n).value)
+        assert formula.startswith("=ROUND(SUMPRODUCT(")
+        metres = [float(v.cell(row=r, column=2 + j).value) for j in range(n)]
+        yearly = [float(v.cell(row=rates, column=2 + j).value) for j in range(n)]
+        recomputed = round(sum(m * y for m, y in zip(metres, yearly, strict=True)))
+        assert v.cell(row=r, column=2 + n).value == plan.kpis["duct_rent_vnd_per_year"][op]
+        assert abs(recomputed - plan.kpis["duct_rent_vnd_per_year"][op]) <= 1

@@ -244,7 +244,7 @@ def build_plan(
         node_items=node_items,
         chambers=chambers,
         crossings=xings,
-        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
+        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]], od_mm=_cable_ods(sel, cat, st)),
         cable_paths=net.paths,
         cable_items=cable_items,
         poles_removed=poles_removed,
@@ -384,6 +384,15 @@ def _route_roots(
         r = route_of[cid]
         if r not in out:
             out[r] = routed.root_nodes[routed.roots[cable_op[cid]]]
+    return out
+
+
+def _cable_ods(sel: gpd.GeoDataFrame, cat: Catalog, st: UndergroundSettings) -> list[float]:
+    """Outer diameter (mm) of each selected cable (``st.cable_od_mm`` by catalog code; the largest where unknown)."""
+    out = []
+    for kind, fc in zip(sel["kind"], sel["fibre_count"], strict=True):
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        out.append(float(st.cable_od_mm.get(cat.cable_code(str(kind), fcount), max(st.cable_od_mm.values()))))
     return out
 
 

@@ -13,7 +13,7 @@ from shapely.geometry import Point
 from gisplan.catalog._catalog import Catalog
 from gisplan.catalog.costing import add_contingency, boq_frame, boq_line, boq_totals
 from gisplan.plan import Plan
-from gisplan.underground._estimate import estimate
+from gisplan.underground._estimate import estimate, rent_class
 from gisplan.underground._inputs import CommuneLookup
 from gisplan.underground._phasing import PhaseResult
 from gisplan.underground._quantities import Work, edge_geometry, path_geometry
@@ -210,15 +210,17 @@ def assemble(
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
 
 
-def _operator_figures(w: Work, cat: Catalog) -> tuple[dict[str, float], dict[str, float]]:
+def _operator_figures(w: Work, cat: Catalog) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Each operator's own cable and removal amount (its cables, drops, and the poles its cables hung from) and its
-    cable-metres in the ducts."""
+    cable-metres in the ducts by rent class (the cable's outer diameter, :func:`rent_class`)."""
     vnd: dict[str, float] = {}
-    metres: dict[str, float] = {}
+    metres: dict[str, dict[str, float]] = {}
     owner = {str(c): str(o) for c, o in zip(w.cables["cable_id"], w.cables["owner"], strict=True)}
-    for cid, ul in zip(w.cables["cable_id"].astype(str), w.cables["underground_m"], strict=True):
+    for cid, ul, od in zip(w.cables["cable_id"].astype(str), w.cables["underground_m"], w.cables["od_mm"], strict=True):
         vnd[owner[cid]] = vnd.get(owner[cid], 0.0) + sum(cat.price(c) * q for c, q in w.cable_items[cid])
-        metres[owner[cid]] = metres.get(owner[cid], 0.0) + float(ul)
+        by = metres.setdefault(owner[cid], {})
+        key = rent_class(float(od))
+        by[key] = by.get(key, 0.0) + float(ul)
     if w.buildings is not None:
         per = {
             "DROP.FO": float(cat.price("DROP.FO")),
