@@ -267,3 +267,23 @@ def test_duct_rent_in_the_xlsx_is_a_formula_over_the_rates_with_its_figure(tmp_p
         recomputed = round(sum(m * y for m, y in zip(metres, yearly, strict=True)))
         assert v.cell(row=r, column=2 + n).value == plan.kpis["duct_rent_vnd_per_year"][op]
         assert abs(recomputed - plan.kpis["duct_rent_vnd_per_year"][op]) <= 1
+
+
+def test_a_far_own_pop_is_kept_when_the_road_graph_is_clipped():
+    from gisplan.underground.settings import UndergroundSettings
+
+    # Viettel's only POP 3 km east, beyond the clip's reach from the nearest exchange (3 x 120 m + the 2 km margin)
+    layers = _layers()
+    far = gpd.GeoDataFrame(
+        {"road_id": ["E"], "name": ["E"], "road_class": ["urban"], "surface": ["asphalt"]},
+        geometry=[LineString([_xy(600, 100), _xy(3600, 100)])],
+        crs=CRS,
+    )
+    layers["roads"] = gpd.GeoDataFrame(gpd.pd.concat([layers["roads"], far], ignore_index=True), crs=CRS)
+    layers["sites"] = layers["sites"].set_geometry([Point(_xy(*EA)), Point(_xy(3620, 100))], crs=CRS)
+    params = UndergroundParams(budget_per_year_vnd=50_000_000_000, start_year=2027)
+    clipped = plan_undergrounding(layers, ZONE, params, settings=UndergroundSettings(clip_min_roads=1))
+    whole = plan_undergrounding(layers, ZONE, params)
+    assert clipped.kpis["roots_by_operator"]["Viettel"] == whole.kpis["roots_by_operator"]["Viettel"] == "EB"
+    assert clipped.kpis["trench_km"] == whole.kpis["trench_km"] > 3.0
+    assert any("clipped" in m for m in clipped.messages)
