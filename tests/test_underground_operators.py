@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
@@ -20,12 +22,19 @@ def _xy(x: float, y: float) -> tuple[float, float]:
     return (X0 + x, Y0 + y)
 
 
-def _layers(owners: list[object] | None = ("VNPT", "Viettel")) -> dict[str, gpd.GeoDataFrame]:
-    """Two streets (y = 0 and 100, x 0..600) joined every 100 m; poles along y = 100 from x = 150 to 400.
+def _layers(owners: list[object] | None = ("VNPT", "Viettel"), *, blocks: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """Two streets (y = 0 and 100, x 0..600; one street per block with ``blocks``) joined every 100 m; poles along
+    y = 100 from x = 150 to 400.
 
     VNPT hangs cables from x 150 to 250, Viettel from 300 to 400, SCTV (no exchange of its own) 200 to 250.
     """
     roads = [("H0", LineString([_xy(0, 0), _xy(600, 0)])), ("H1", LineString([_xy(0, 100), _xy(600, 100)]))]
+    if blocks:  # one street per block (phasing opens a street at once)
+        roads = [
+            (f"H{j}-{i}", LineString([_xy(100 * i, 100 * j), _xy(100 * i + 100, 100 * j)]))
+            for j in (0, 1)
+            for i in range(6)
+        ]
     roads += [(f"V{i}", LineString([_xy(100 * i, 0), _xy(100 * i, 100)])) for i in range(7)]
     rd = gpd.GeoDataFrame(
         {
@@ -37,7 +46,7 @@ def _layers(owners: list[object] | None = ("VNPT", "Viettel")) -> dict[str, gpd.
         geometry=[r[1] for r in roads],
         crs=CRS,
     )
-    xs = [150, 200, 250, 300, 350, 400]
+    xs = [150, 200, 250, 300, 350, 400] + ([450] if blocks else [])
     poles = gpd.GeoDataFrame(
         {"pole_id": [f"P{x}" for x in xs], "owner": ["telecom"] * len(xs)},
         geometry=[Point(_xy(x, 105)) for x in xs],
@@ -50,6 +59,8 @@ def _layers(owners: list[object] | None = ("VNPT", "Viettel")) -> dict[str, gpd.
         ("B2", "Viettel", "P350", "P400", "fibre"),
         ("S1", "SCTV", "P200", "P250", "coax"),
     ]
+    if blocks:  # a VNPT span among Viettel's, far from its own exchange
+        spans.append(("A3", "VNPT", "P400", "P450", "fibre"))
     at = {p: g for p, g in zip(poles["pole_id"], poles.geometry, strict=True)}
     cables = gpd.GeoDataFrame(
         {
@@ -75,7 +86,8 @@ ZONE = gpd.GeoDataFrame({"name": ["grid"]}, geometry=[box(*_xy(100, 50), *_xy(45
 
 
 def _plan(layers: dict[str, gpd.GeoDataFrame], **kw):
-    params = UndergroundParams(budget_per_year_vnd=10_000_000_000, start_year=2027, **kw)
+    kw.setdefault("budget_per_year_vnd", 10_000_000_000)
+    params = UndergroundParams(start_year=2027, **kw)
     return plan_undergrounding(layers, ZONE, params)
 
 
@@ -287,3 +299,36 @@ def test_a_far_own_pop_is_kept_when_the_road_graph_is_clipped():
     assert clipped.kpis["roots_by_operator"]["Viettel"] == whole.kpis["roots_by_operator"]["Viettel"] == "EB"
     assert clipped.kpis["trench_km"] == whole.kpis["trench_km"] > 3.0
     assert any("clipped" in m for m in clipped.messages)
+
+
+def _way_home_years(plan, sites: gpd.GeoDataFrame) -> list[tuple[str, int, int]]:
+    """(cable, its year, the latest year of the trench on its way from its route's start to its own exchange)."""
+    import networkx as nx
+
+    tr = plan.layers["trenches"]
+    G = nx.Graph()
+    for g, year in zip(tr.geometry, tr["year"], strict=True):
+        a, b = (tuple(round(c, 2) for c in g.coords[k]) for k in (0, -1))
+        G.add_edge(a, b, length=g.length, year=int(year))
+    nodes = list(G.nodes)
+
+    def nearest(p: Point):
+        return min(nodes, key=lambda n: Point(n).distance(p))
+
+    at = dict(zip(sites["site_id"], sites.geometry, strict=True))
+    out = []
+    cr = plan.layers["cables_rerouted"]
+    for cid, ex, year, g in zip(cr["cable_id"], cr["exchange_id"], cr["year"], cr.geometry, strict=True):
+        way = nx.shortest_path(G, nearest(Point(g.coords[0])), nearest(at[ex]), weight="length")
+        latest = max((G.edges[a, b]["year"] for a, b in itertools.pairwise(way)), default=int(year))
+        out.append((cid, int(year), latest))
+    return out
+
+
+def test_a_cable_moves_in_the_year_its_way_to_its_own_exchange_is_built():
+    layers = _layers(blocks=True)
+    full = _plan(layers)
+    plan = _plan(layers, budget_per_year_vnd=int(full.total_vnd * 0.3))
+    assert plan.kpis["n_phases"] >= 3
+    years = _way_home_years(plan, layers["sites"])
+    assert all(latest <= year for _c, year, latest in years), years

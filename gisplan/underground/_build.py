@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -223,7 +223,7 @@ def build_plan(
         frozenset({routed.root, *routed.root_nodes.values()}),
         node_items,
         cable_items,
-        net.paths,
+        {c: [*net.feeds.get(c, []), *p] for c, p in net.paths.items()},
         edge_street,
         poles_removed,
         params,
@@ -295,6 +295,7 @@ class _Network:
     routes: dict[Edge, frozenset[str]]
     shortcut_kpis: dict[str, Any]
     detours: list[Detour]
+    feeds: dict[str, list[Hashable]] = field(default_factory=dict)
 
     @property
     def n_cab(self) -> dict[Edge, int]:
@@ -360,9 +361,12 @@ def _trench_network(
     if N is routed.T:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
     routes: dict[Edge, frozenset[str]] = {}
+    feeds: dict[str, list[Hashable]] = {}  # span -> the way from its root to its first end (for phasing)
     for r in sorted_nodes(set(route_root.values())):
         # the spans of the routes led to root r: their paths and their ends' ways to r
         mine = {c: p for c, p in paths.items() if route_root[route_of[c]] == r}
+        way = root_paths(N, r, sorted_nodes({p[0] for p in mine.values()}))
+        feeds.update({c: way[p[0]] for c, p in mine.items()})
         if N is routed.T:
             part = routes_per_edge(rt if r == rt.root else root_tree(N, r), mine, route_of)
         else:
@@ -372,7 +376,7 @@ def _trench_network(
             routes[e] = routes.get(e, frozenset()) | rs
     for e in (ekey(u, v) for u, v in N.edges):
         routes.setdefault(e, frozenset())
-    return _Network(N, paths, routes, kpis, detours)
+    return _Network(N, paths, routes, kpis, detours, feeds)
 
 
 def _route_roots(
@@ -656,9 +660,17 @@ def _phase_streets(
     progress: Callable[[str], None],
     st: UndergroundSettings,
 ) -> PhaseResult:
-    """Years of the streets, chambers, cables and poles under the yearly budget (:func:`assign_phases`)."""
+    """Years of the streets, chambers, cables and poles under the yearly budget (:func:`assign_phases`).
+
+    ``paths``: each span's nodes from its root (its operator's exchange/POP) along its way to its first end, then
+    along its own path: a cable is re-pulled in the year its path and its way to its own exchange are built (with
+    several roots, what is built grows from each of them, so a span's path may be complete before its way home).
+    """
     cable_needs = {
-        c: (frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p)), _price(cat, cable_items[c]))
+        c: (
+            frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p) if a != b),
+            _price(cat, cable_items[c]),
+        )
         for c, p in paths.items()
     }
     pole_needs = {p: (frozenset(cids), float(cat.price("POLE.REMOVE"))) for p, (cids, _g) in poles_removed.items()}
