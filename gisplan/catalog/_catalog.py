@@ -54,7 +54,13 @@ _REQUIRED_PARAMS = {
     "vat_share": (0.0, 0.3),
     "escalation_rate": (0.0, 0.5),
     "price_base_year": (2000, 2100),
-    "duct_rent_vnd_per_m_year": (0.0, 1_000_000.0),
+    "duct_rent_d5_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d10_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d15_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d20_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d35_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_over35_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_ceiling_vnd_per_m_year": (0.0, 10_000_000.0),
 }
 _FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
 
