@@ -130,6 +130,7 @@ class _Context:
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
+    exclude: frozenset[str] = frozenset()
 
 
 def indoor_reach_m(profile: Any) -> float:
@@ -144,14 +145,19 @@ def run(
     catalog: Catalog,
     progress: Progress | None,
     settings: WifiSettings | None = None,
+    exclude_settlements: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each."""
+    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each.
+
+    ``exclude_settlements``: settlement ids whose households another technology serves (they stay in
+    ``settlements_unserved`` but carry no wifi demand)."""
     cat = catalog
     crs, L = _prepare(layers, p)
     years = float(
         cat.param("satellite_horizon_years") if p.satellite_horizon_years is None else p.satellite_horizon_years
     )
-    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years)
+    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years,
+                   exclude=frozenset(exclude_settlements))  # fmt: skip
     _tick(progress, 0.05, "demand")
     demand, focus = _unserved_demand(ctx)
     _commune_hqs_to_connect(ctx)
@@ -256,6 +262,8 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
         demand, plot_m2=float(bh["household_plot_m2"]), demand_mbps=float(bh["demand_household_mbps"]),
         land=L["land"], buildings=L.get("buildings"), spread=p.spread_households,
     )  # fmt: skip
+    if ctx.exclude and len(homes):  # villages another technology serves
+        homes = homes[~homes["settlement_id"].astype(str).isin(ctx.exclude)]
     sites = L["sites"]
     if "has_fibre" in sites.columns:  # an institution with fibre has its connection
         sites = sites[~sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]

@@ -81,7 +81,7 @@ from gisplan._errors import PlanningError
 from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.io.crs import to_metric
 from gisplan.plan import Plan
-from gisplan.wifi._select import run
+from gisplan.wifi._technology import plan_with_technologies
 from gisplan.wifi.backhaul import metric_crs_of
 from gisplan.wifi.demand import as_geometry, served_mask
 from gisplan.wifi.params import Progress, WifiParams
@@ -163,4 +163,4 @@ def plan_wifi(
         the budget needed.
     """
     cat = load_catalog() if catalog is None else catalog
-    return run(layers, params, catalog=cat, progress=progress, settings=settings)
+    return plan_with_technologies(layers, params, catalog=cat, progress=progress, settings=settings)
