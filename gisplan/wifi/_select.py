@@ -768,12 +768,17 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     """Per unserved settlement: households, people and Mbps demanded, people served, Mbps delivered, sites."""
     pts = ctx.points.assign(served_by=a.served_by, served=[bool(s) for s in a.served_by])
     homes = pts[pts["kind"] == "household"]
+    # served figures as plain column sums (a groupby.apply over no served household returned a frame, not a Series)
+    homes = homes.assign(
+        served_people=np.where(homes["served"], homes["people"], 0.0),
+        served_mbps=np.where(homes["served"], homes["demand_mbps"], 0.0),
+    )
     g = homes.groupby("settlement_id", sort=False)
     out = pd.DataFrame(
         {
             "demand_mbps": g["demand_mbps"].sum(),
-            "people_covered": g.apply(lambda f: f.loc[f["served"], "people"].sum(), include_groups=False),
-            "mbps_delivered": g.apply(lambda f: f.loc[f["served"], "demand_mbps"].sum(), include_groups=False),
+            "people_covered": g["served_people"].sum(),
+            "mbps_delivered": g["served_mbps"].sum(),
             "covered_by": g["served_by"].agg(lambda s: ", ".join(sorted({x for x in s if x}))),
         }
     )
@@ -782,7 +787,8 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     out["demand_mbps"] = out["demand_mbps"].fillna(0.0).round(1)
     out["people_covered"] = out["people_covered"].fillna(0.0).round().astype(np.int64)
     out["mbps_delivered"] = out["mbps_delivered"].fillna(0.0).round(1)
-    out["covered_by"] = out["covered_by"].fillna("")
+    covered = out["covered_by"].astype(object)  # float when no household is left (all served by other technologies)
+    out["covered_by"] = covered.where(covered.notna(), "")
     return out
 
 

@@ -13,8 +13,10 @@ Options per village (an unserved settlement), priced from the catalog's ``techno
     Fixed wireless access from an existing tower (sites of kind ``tower``): an FWA base station on the tower (shared
     by the villages that take it), the tower's backhaul when it has no fibre, and a rooftop terminal per household.
 ``tower_4g``
-    The village is already within an existing tower's indoor reach: only the tower's 4G upgrade and backhaul
-    (shared), no household equipment.
+    The village is already within an existing tower's indoor reach: only the tower's backhaul when it has no fibre,
+    and its 4G upgrade (``LTE.UPGRADE``, power) unless the tower already radiates 4G (it stands inside a 4G or 5G
+    polygon of the ``coverage`` layer, of any quality: poor service there means no backhaul, not no radio); shared,
+    no household equipment.
 
 Reach comes from the link budget of each technology's radio profile (:func:`gisplan.wifi.radio.reach_m`; a tower's
 own ``height_m`` replaces the profile's), capacity from carrier bandwidth x spectral efficiency x sectors, capped by
@@ -50,6 +52,7 @@ from gisplan.plan import Plan
 from gisplan.wifi._inputs import prepare
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, commune_of, footprint, link_geometry
 from gisplan.wifi._select import _fibre_sites, _road_graph, _start_year, run
+from gisplan.wifi.demand import served_mask
 from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.params import TECHNOLOGIES, Progress, WifiParams
@@ -249,11 +252,19 @@ def _facilities(
     licence = int(cat.backhaul["satellite_licence_end_year"])
     out: dict[tuple[str, str], _Facility] = {}
 
+    # a tower already radiating 4G (inside a 4G or 5G coverage polygon of any quality) needs no upgrade: its
+    # village option is its backhaul only
+    on_air = served_mask(towers, L["coverage"], ("4G", "5G"), "poor") if len(towers) else np.zeros(0, dtype=bool)
+    on_air_ids = set(towers.loc[on_air, "site_id"].astype(str))
+
     def make(sid: str, name: str, kind: str, spec: TechnologySpec, point: Any, height: float | None) -> _Facility:
         row = best.loc[sid]
-        capex = sum(cat.price(c) for c in spec.site_items) + int(row["capex_vnd"])
+        upgrade = not (spec.name == "tower_4g" and sid in on_air_ids)
+        capex = upgrade * sum(cat.price(c) for c in spec.site_items) + int(row["capex_vnd"])
         fees = backhaul_fees(row, years, licence_end_year=licence)
-        kwh = spec.power_w * 8760 / 1000
+        kwh = upgrade * spec.power_w * 8760 / 1000
+        if not upgrade:
+            name = f"{name} (4G on air: backhaul only)"
         cap = min(spec.capacity_mbps, _backhaul_capacity(cat, str(row["option"])))
         return _Facility(sid, name, kind, spec.name, point, _profile_reach(spec, height, messages), cap, int(capex),
                          _opex_per_year(cat, capex, kwh, fees, years, share), row)  # fmt: skip
@@ -529,14 +540,16 @@ def _extra_outputs(
         members = [by_sid[s] for s in used[key]]
         households = sum(v.households for v in members)
         where = {"phase": p.phase, "district": districts[k], "commune": communes[k]}
-        items = [(c, 1.0) for c in spec.site_items] + [(c, float(households)) for c in spec.household_items]
+        upgrade = not f.name.endswith("(4G on air: backhaul only)")
+        items = [(c, 1.0) for c in spec.site_items if upgrade]
+        items += [(c, float(households)) for c in spec.household_items]
         items += backhaul_items(f.bh)
         lines += [boq_line(cat, code, qty, **where) for code, qty in items if qty]
         capex = int(f.capex_vnd + households * sum(cat.price(c) for c in spec.household_items))
         fees = backhaul_fees(f.bh, years, licence_end_year=licence)
-        kwh = round(spec.power_w * 8760 / 1000, 3)
+        kwh = round(upgrade * spec.power_w * 8760 / 1000, 3)
         for y in years:
-            yl = [(code, qty) for fy, code, qty in fees if fy == y] + [("POWER.GRID", kwh)]
+            yl = [(code, qty) for fy, code, qty in fees if fy == y] + ([("POWER.GRID", kwh)] if kwh else [])
             for code, qty in yl:
                 price = cat.price(code)
                 opex.append({"site_id": f.site_id, "year": y, "item_code": code, "quantity": qty,
