@@ -52,8 +52,8 @@ from gisplan.plan import Plan
 from gisplan.wifi._inputs import prepare
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, commune_of, footprint, link_geometry
 from gisplan.wifi._select import _fibre_sites, _road_graph, _start_year, run
-from gisplan.wifi.demand import served_mask
 from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.demand import served_mask
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.params import TECHNOLOGIES, Progress, WifiParams
 from gisplan.wifi.radio import APProfile, RadioValidityWarning, reach_m
@@ -100,7 +100,8 @@ def technology_spec(cat: Catalog, name: str) -> TechnologySpec:
     raw = cat.technologies.get(name)
     if raw is None:
         raise CatalogError(
-            f"the catalog has no technology {name!r} (section 'technologies'); the plan needs {', '.join(TECHNOLOGIES)}",
+            f"the catalog has no technology {name!r} (section 'technologies'); the plan needs "
+            f"{', '.join(TECHNOLOGIES)}",
             [Problem(f"missing technology {name!r}", layer="technologies")],
         )
     label_en, label_vi = str(raw.get("label_en", name)), str(raw.get("label_vi", name))
@@ -108,7 +109,11 @@ def technology_spec(cat: Catalog, name: str) -> TechnologySpec:
         return TechnologySpec(name, label_en, label_vi)
     radio = dict(raw.get("radio") or {})
     radio.setdefault("name", name)
-    cap = float(raw.get("sectors", 1)) * float(raw.get("carrier_mhz", 0.0)) * float(raw.get("spectral_efficiency_bps_hz", 0))
+    cap = (
+        float(raw.get("sectors", 1))
+        * float(raw.get("carrier_mhz", 0.0))
+        * float(raw.get("spectral_efficiency_bps_hz", 0))
+    )
     return TechnologySpec(
         name, label_en, label_vi, tuple(raw.get("site_items") or ()), tuple(raw.get("household_items") or ()),
         cap, float(raw.get("power_w", 0.0)), APProfile.from_mapping(radio),
@@ -166,7 +171,11 @@ def _villages(plan1: Plan) -> list[_Village]:
             homes = pts[(pts["kind"] == "household") & (pts["settlement_id"].astype(str) == sid)]
         else:
             homes = pts.iloc[:0] if pts is not None else None
-        xy = shapely.get_coordinates(np.asarray(homes.geometry)) if homes is not None and len(homes) else np.zeros((0, 2))
+        xy = (
+            shapely.get_coordinates(np.asarray(homes.geometry))
+            if homes is not None and len(homes)
+            else np.zeros((0, 2))
+        )
         mbps = float(homes["demand_mbps"].sum()) if homes is not None and len(homes) else 0.0
         people = float(homes["people"].sum()) if homes is not None and len(homes) else 0.0
         out.append(_Village(sid, str(row.name), row.geometry, xy, mbps, people, len(xy)))
@@ -200,7 +209,8 @@ def _wifi_figures(plan1: Plan, years: list[int]) -> dict[str, tuple[float, float
     return out
 
 
-def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[str]) -> float:
+def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[str], allowed: tuple[str, ...]
+                   ) -> float:  # fmt: skip
     """Reach (m) of ``spec``'s profile to its clients (indoors with the building entry loss) at ``height_m``."""
     prof = spec.profile
     assert prof is not None
@@ -209,7 +219,7 @@ def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadioValidityWarning)
         reach = reach_m(prof, extra_loss_db=prof.building_entry_loss_db)
-    for w in caught:
+    for w in caught if spec.name in allowed else ():
         text = f"Radio ({spec.name}): {w.message}. / Mô hình truyền sóng ngoài phạm vi hợp lệ ({spec.name})."
         if text not in messages:
             messages.append(text)
@@ -266,7 +276,8 @@ def _facilities(
         if not upgrade:
             name = f"{name} (4G on air: backhaul only)"
         cap = min(spec.capacity_mbps, _backhaul_capacity(cat, str(row["option"])))
-        return _Facility(sid, name, kind, spec.name, point, _profile_reach(spec, height, messages), cap, int(capex),
+        reach = _profile_reach(spec, height, messages, p.technologies)
+        return _Facility(sid, name, kind, spec.name, point, reach, cap, int(capex),
                          _opex_per_year(cat, capex, kwh, fees, years, share), row)  # fmt: skip
 
     if "small_cell_4g" in specs:
@@ -347,8 +358,8 @@ def evaluate(
             sc = facilities.get(("small_cell_4g", f"SC-{v.sid}"))
             vrows.append(_small_cell_row(v, sc, years, rate, allowed))
             for tech in TOWER_TECHNOLOGIES:
-                f, why = tower_of.get((tech, v.sid), (None, "not evaluated"))
-                vrows.append(_tower_row(v, tech, f, why, fit, by_sid, cpe[tech], share, years, rate, allowed))
+                tf, why = tower_of.get((tech, v.sid), (None, "not evaluated"))
+                vrows.append(_tower_row(v, tech, tf, why, fit, by_sid, cpe[tech], share, years, rate, allowed))
             pick = _pick(v, vrows, allowed)
             for r in vrows:
                 r["chosen"] = pick is not None and r["technology"] == pick
@@ -497,7 +508,14 @@ def plan_with_technologies(
         rows.loc[:, list(VILLAGE_OPTION_COLUMNS)],
         geometry=[v.point for v in villages for _ in range(len(rows) // max(len(villages), 1))], crs=crs,
     )  # fmt: skip
-    exclude = frozenset(v.sid for v in villages if choice.get(v.sid, ("", ""))[0] != "public_wifi")
+    # villages another technology serves leave the wifi selection; those nothing serves stay in it (wifi's partial
+    # service or budget decides) unless wifi is not allowed
+    wifi_ok = "public_wifi" in p.technologies
+    exclude = frozenset(
+        v.sid
+        for v in villages
+        if (v.sid in choice and choice[v.sid][0] != "public_wifi") or (not wifi_ok and v.sid not in choice)
+    )
     used: dict[tuple[str, str], list[str]] = {}
     for sid, (tech, site) in sorted(choice.items()):
         if tech != "public_wifi":
@@ -565,10 +583,11 @@ def _extra_outputs(
             "people_covered": round(sum(v.people for v in members)),
         })  # fmt: skip
         bh_len = float(f.bh["length_m"]) if pd.notna(f.bh["length_m"]) else 0.0
-        links.append({"site_id": f.site_id, "backhaul": str(f.bh["option"]), "kind": str(f.bh["option"]),
+        option = str(f.bh["option"])
+        links.append({"site_id": f.site_id, "backhaul": option, "kind": option,
                       "peer_id": f.bh["peer_id"], "length_m": round(bh_len, 1), "cost_vnd": int(f.bh["cost_vnd"]),
                       "clearance_m": pd.to_numeric(f.bh["clearance_m"], errors="coerce"),
-                      "load_mbps": round(demand, 1), "capacity_mbps": _backhaul_capacity(cat, str(f.bh["option"]))})  # fmt: skip
+                      "load_mbps": round(demand, 1), "capacity_mbps": _backhaul_capacity(cat, option)})  # fmt: skip
         links[-1]["los_checked"] = bool(np.isfinite(links[-1]["clearance_m"]))
         shape, _ = footprint(f.point, f.reach_m, land=land, elevation=None, ap_height_m=15.0, client_height_m=1.5,
                              crs=crs, settings=settings)  # fmt: skip
@@ -671,5 +690,6 @@ def _merge(
         )
     none = kpis["villages_without_option"]
     if none:
-        msgs.append(f"No allowed technology serves these villages: {none}. / Không công nghệ nào phục vụ được: {none}.")
+        msgs.append(f"No allowed technology serves these villages, whole or in part: {none}. / Không công nghệ nào "
+                    f"phục vụ được: {none}.")  # fmt: skip
     return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=msgs)
