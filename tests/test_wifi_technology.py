@@ -155,3 +155,25 @@ def test_unknown_technology_names_are_refused_with_the_valid_ones():
     message = str(err2.value) + " ".join(str(p) for p in getattr(err2.value, "problems", []))
     assert "wifi.technologies" in message and "'wifi'" in message
     assert all(t in message for t in TECHNOLOGIES)
+
+
+def test_villages_sharing_a_tower_split_its_cost_by_mbps_and_the_boq_holds_it_once():
+    layers = _layers()
+    extra = gpd.GeoDataFrame(
+        {"settlement_id": ["C"], "name": ["Ấp C"], "commune_code": ["C1"], "population": [120], "households": [30],
+         "kind": ["hamlet"], "on_island": [False]},
+        geometry=[Point(X0 - 250, Y0)], crs=CRS,
+    )  # fmt: skip
+    layers["settlements"] = gpd.GeoDataFrame(
+        [*layers["settlements"].to_dict("records"), *extra.to_dict("records")], geometry="geometry", crs=CRS
+    )
+    cat = load_catalog()
+    plan = plan_wifi(layers, _params(technologies=("tower_4g",)), catalog=cat)
+    a, c = _row(plan, "A", "tower_4g"), _row(plan, "C", "tower_4g")
+    assert a["chosen"] and c["chosen"]
+    hop = cat.price("PTP.5G")  # the tower's backhaul, the whole shared cost (4G already on air)
+    assert a["capex_vnd"] == round(hop * 20 / 80) and c["capex_vnd"] == round(hop * 60 / 80)
+    assert a["capacity_mbps"] == 90.0 - 60.0 and c["capacity_mbps"] == 90.0 - 20.0  # what the other leaves
+    boq = plan.boq[plan.boq["item_code"] == "PTP.5G"]
+    assert boq["quantity"].sum() == 1 and boq["amount_vnd"].sum() == hop
+    assert plan.kpis["technology_mix"].startswith("public_wifi: 0") and "tower_4g: 2" in plan.kpis["technology_mix"]
