@@ -219,10 +219,10 @@ def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadioValidityWarning)
         reach = reach_m(prof, extra_loss_db=prof.building_entry_loss_db)
-    for w in caught if spec.name in allowed else ():
-        text = f"Radio ({spec.name}): {w.message}. / Mô hình truyền sóng ngoài phạm vi hợp lệ ({spec.name})."
-        if text not in messages:
-            messages.append(text)
+    head = f"Radio ({spec.name}): "
+    for w in caught if spec.name in allowed else ():  # once per technology (towers of other heights alike)
+        if not any(m.startswith(head) for m in messages):
+            messages.append(f"{head}{w.message}. / Mô hình truyền sóng ngoài phạm vi hợp lệ ({spec.name}).")
     return float(reach)
 
 
