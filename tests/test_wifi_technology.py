@@ -177,3 +177,13 @@ def test_villages_sharing_a_tower_split_its_cost_by_mbps_and_the_boq_holds_it_on
     boq = plan.boq[plan.boq["item_code"] == "PTP.5G"]
     assert boq["quantity"].sum() == 1 and boq["amount_vnd"].sum() == hop
     assert plan.kpis["technology_mix"].startswith("public_wifi: 0") and "tower_4g: 2" in plan.kpis["technology_mix"]
+
+
+def test_with_a_budget_the_other_technologies_come_off_it_first():
+    cat = load_catalog()
+    full = plan_wifi(_layers(), _params(), catalog=cat)
+    budget = full.total_vnd + 1_000
+    plan = plan_wifi(_layers(), _params(cover_all=False, budget_vnd=budget), catalog=cat)
+    assert _row(plan, "A", "tower_4g")["chosen"]
+    assert plan.total_vnd <= budget
+    assert plan.boq.set_index("item_code").loc["PTP.5G", "quantity"] >= 1

@@ -164,21 +164,20 @@ def _villages(plan1: Plan) -> list[_Village]:
     """The unserved settlements with their households (the wifi selection's demand points)."""
     uns = plan1.layers["settlements_unserved"]
     pts = plan1.layers.get("demand_points")
+    groups: dict[str, Any] = {}
+    if pts is not None and len(pts):
+        homes = pts[pts["kind"] == "household"]
+        groups = dict(list(homes.groupby(homes["settlement_id"].astype(str), sort=False)))
     out = []
     for row in uns.itertuples(index=False):
         sid = str(row.settlement_id)
-        if pts is not None and len(pts):
-            homes = pts[(pts["kind"] == "household") & (pts["settlement_id"].astype(str) == sid)]
-        else:
-            homes = pts.iloc[:0] if pts is not None else None
-        xy = (
-            shapely.get_coordinates(np.asarray(homes.geometry))
-            if homes is not None and len(homes)
-            else np.zeros((0, 2))
-        )
-        mbps = float(homes["demand_mbps"].sum()) if homes is not None and len(homes) else 0.0
-        people = float(homes["people"].sum()) if homes is not None and len(homes) else 0.0
-        out.append(_Village(sid, str(row.name), row.geometry, xy, mbps, people, len(xy)))
+        grp = groups.get(sid)
+        if grp is None or len(grp) == 0:
+            out.append(_Village(sid, str(row.name), row.geometry, np.zeros((0, 2)), 0.0, 0.0, 0))
+            continue
+        xy = shapely.get_coordinates(np.asarray(grp.geometry))
+        out.append(_Village(sid, str(row.name), row.geometry, xy, float(grp["demand_mbps"].sum()),
+                            float(grp["people"].sum()), len(xy)))  # fmt: skip
     return out
 
 
@@ -322,7 +321,10 @@ def evaluate(
     for tech in TOWER_TECHNOLOGIES:
         facs = [f for (t, _), f in facilities.items() if t == tech]
         for v in villages:
-            ok = sorted((f for f in facs if v.households and _in_reach(v, f) == v.households),
+            # only towers whose reach can hold the village's farthest household are checked house by house
+            spread = float(np.hypot(*(v.hh_xy - shapely.get_coordinates(v.point)[0]).T).max()) if v.households else 0.0
+            near_enough = [f for f in facs if _dist(v, f) <= f.reach_m + spread + 1e-6]
+            ok = sorted((f for f in near_enough if v.households and _in_reach(v, f) == v.households),
                         key=lambda f: (_dist(v, f), f.site_id))  # fmt: skip
             if ok:
                 tower_of[(tech, v.sid)] = (ok[0], "")
