@@ -181,6 +181,10 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "lcc_per_person_vnd": ("Chi phí vòng đời mỗi người (VND)", "Life-cycle cost per person (VND)"),
     "lcc_years": ("Số năm tính vòng đời", "Life-cycle years"),
     "discount_rate": ("Tỷ lệ chiết khấu", "Discount rate"),
+    "technology_mix": ("Cơ cấu công nghệ (số thôn)", "Technology mix (villages)"),
+    "villages_without_option": ("Thôn không có phương án", "Villages no technology serves"),
+    "wifi_only_lcc_vnd": ("Chi phí vòng đời nếu chỉ dùng wifi (VND)", "Life-cycle cost with wifi only (VND)"),
+    "wifi_only_people_newly_covered": ("Dân được phục vụ nếu chỉ dùng wifi", "People served with wifi only"),
 }
 
 #: Bilingual labels of BOQ categories.
