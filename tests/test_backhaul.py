@@ -36,7 +36,12 @@ def test_near_island_radio_wins() -> None:
     assert list(table["option"]) == list(BACKHAUL_OPTIONS)
     assert set(table.columns) >= {"feasible", "reason", "cost_vnd", "why", "chosen"}
     why = table["why"].iloc[0]
-    assert why.startswith("cheapest feasible: radio 60 M VND")
+    # 5 km over flat ground at 5.6 GHz needs 10 m clutter + 0.37 m bulge + 4.9 m (0.6 F1) = 15.3 m at mid-path:
+    # two 15 m antennas do not clear, an 18 m mast at the site (28 M, replacing its 15 m AP mast of 20 M) does
+    assert why.startswith("cheapest feasible: radio 68 M VND")
+    radio = table[table["option"] == "radio"].iloc[0]
+    assert (radio["mast_a_m"], radio["mast_b_m"], radio["mast_a_code"]) == (18.0, 15.0, "MAST.18M")
+    assert "MAST.18M" in [code for code, _ in backhaul_items(radio)]
     assert "fibre (no road graph given)" in why
     sub = table.set_index("option").loc["submarine"]
     assert bool(sub["feasible"]) and sub["length_m"] == pytest.approx(5_000 * 1.3)
@@ -76,7 +81,17 @@ def test_submarine_wins_when_satellite_and_long_radio_are_dear() -> None:
 def test_long_radio_wins_between_15_and_60_km() -> None:
     land, fibre, cand = _world(30_000)
     cat = load_catalog().with_overrides({"prices": {"SAT.FEE": 100_000_000}})
-    assert _winner(backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)) == "radio_long"
+    # 31.5 km over flat ground at 7 GHz needs 10 m clutter + 14.6 m bulge + 11 m (0.6 F1) at mid-path: no pair of
+    # catalog masts (30 m at most) reaches it from 15 m ground equipment ...
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat).set_index("option")
+    assert table.loc["radio_long", "reason"].startswith("no pair of masts up to 30 m")
+    # ... a 45 m tower at the fibre end with the tallest mast at the site does
+    fibre["height_m"] = 45.0
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)
+    assert _winner(table) == "radio_long"
+    hop = table[table["option"] == "radio_long"].iloc[0]
+    assert (hop["mast_a_m"], hop["mast_b_m"], hop["mast_b_code"]) == (30.0, 45.0, "")
+    assert hop["capex_vnd"] == cat.price("PTP.LONG") + cat.price("MAST.30M") - cat.price("MAST.15M")
 
 
 def test_same_land_is_not_an_island_and_own_fibre_is_free() -> None:

@@ -662,6 +662,8 @@ def _outputs(ctx: _Context) -> Plan:
          "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
          "clearance_m": clearance,  # 0.6 Fresnel zone over terrain, clutter and bulge; NaN where not checked
          "los_checked": np.isfinite(clearance),
+         "mast_a_m": pd.to_numeric(bh["mast_a_m"], errors="coerce").to_numpy(dtype=float),
+         "mast_b_m": pd.to_numeric(bh["mast_b_m"], errors="coerce").to_numpy(dtype=float),
          "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
@@ -846,6 +848,10 @@ def _backhaul_network(
         out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
         out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
         out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
+        # relays between chosen sites use the heights the sites have (their AP masts or structures): no new mast
+        out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [heights[k], heights[par], 0]
+        out.loc[idx, ["mast_a_code", "mast_b_code"]] = ["", ""]
+    out = _share_hub_masts(out, cat)
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
     if len(over):
         listed = ", ".join(str(ids[i]) for i in over.index[:20])
@@ -854,6 +860,32 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """One mast per hub: hops that each priced a new mast at the same peer share the tallest of them (a taller
+    antenna at one end only raises the ray, so every hop still clears); the others' hub mast is dropped from their
+    items and cost, and their ``mast_b_m`` set to the shared height."""
+    out = bh.copy()
+    has = out["mast_b_code"].fillna("").astype(str) != ""
+    if not has.any():
+        return out
+    for _, group in out[has].groupby(out.loc[has, "peer_id"].astype(str), sort=False):
+        if len(group) < 2:
+            continue
+        keep = group["mast_b_m"].astype(float).idxmax()
+        tall = float(group.loc[keep, "mast_b_m"])
+        for idx in group.index:
+            if idx == keep:
+                continue
+            saved = int(cat.price(str(out.loc[idx, "mast_b_code"])))
+            out.loc[idx, ["mast_b_code"]] = [""]
+            out.loc[idx, ["mast_b_m"]] = [tall]
+            out.loc[idx, ["capex_vnd", "cost_vnd"]] = [
+                int(out.loc[idx, "capex_vnd"]) - saved, int(out.loc[idx, "cost_vnd"]) - saved
+            ]
+            out.loc[idx, "reason"] = f"{out.loc[idx, 'reason']}; shares the {tall:g} m mast at {out.loc[idx, 'peer_id']}"
+    return out
 
 
 def _opex_lines(
