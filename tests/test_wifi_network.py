@@ -137,3 +137,78 @@ def test_relays_are_checked_over_the_terrain(tmp_path, ridge_m: float, b_backhau
     if b_backhaul == "relay":
         assert links.loc["B", "peer_id"] == "A" and links.loc["B", "los_checked"]
         assert links.loc["B", "clearance_m"] > 0
+
+
+def _star(n_leaves: int) -> np.ndarray:
+    """A hub at the origin and ``n_leaves`` villages on a 1 km circle around it (each 1 km from the hub, farther
+    from each other than the relay reach of 1.2 km when there are at most five)."""
+    angles = np.arange(n_leaves) * 2 * np.pi / n_leaves
+    return np.vstack([[0.0, 0.0], np.c_[1000 * np.cos(angles), 1000 * np.sin(angles)]])
+
+
+SECTOR_KW = {**KW, "relay_max_m": 1_200.0, "ptp_max_m": 1_200.0}
+
+
+def test_hub_over_its_sector_limit_adds_a_sector() -> None:
+    """Five villages relay through one hub whose sectors take at most two links: three sectors, two added and
+    priced; with no limit none is added."""
+    xy = _star(5)
+    common = dict(direct_cost=[100] + [200] * 5, demand_mbps=[5] * 6, direct_capacity_mbps=[1000] * 6, **SECTOR_KW)
+    free = relay_forest(xy, **common)
+    assert (free["parent"].iloc[1:] == 0).all() and free["sectors_added"].sum() == 0
+    out = relay_forest(xy, **common, sector_max_links=2, sector_cost=10)
+    assert (out["parent"].iloc[1:] == 0).all()
+    assert out["sectors_added"].tolist() == [2, 0, 0, 0, 0, 0]
+    assert out["sector_cost"].sum() == 20
+    # by capacity: 5 x 30 Mbit/s through sectors of 100 Mbit/s needs two sectors (150 Mbit/s), one added
+    out = relay_forest(xy, **{**common, "demand_mbps": [5] + [30] * 5}, sector_max_links=15,
+                       sector_capacity_mbps=100, sector_cost=10)  # fmt: skip
+    assert out["sectors_added"].tolist()[0] == 1
+
+
+def test_a_dear_sector_sends_the_link_elsewhere() -> None:
+    """When an added sector costs more than a village's own backhaul, the village goes direct instead."""
+    xy = _star(3)
+    common = dict(direct_cost=[10, 200, 200, 20], demand_mbps=[5] * 4, direct_capacity_mbps=[1000] * 4, **SECTOR_KW)
+    out = relay_forest(xy, **common, sector_max_links=2, sector_cost=50)
+    assert out["sectors_added"].sum() == 0
+    # the village with the cheapest own backhaul (20) goes direct and the hub relays through it: 44 instead of
+    # 10 + 3 relays + an added sector (74)
+    assert out["parent"].tolist() == [3, 0, 0, -1]
+    assert int(out["cost"].sum() + out["sector_cost"].sum()) == 20 + 8 + 8 + 8
+    cheap = relay_forest(xy, **common, sector_max_links=2, sector_cost=5)
+    assert cheap["parent"].tolist() == [-1, 0, 0, 0] and cheap["sectors_added"].tolist() == [1, 0, 0, 0]
+
+
+def test_hub_sectors_count_links_and_load() -> None:
+    from gisplan.wifi.network import hub_sectors
+
+    assert hub_sectors([0, 1, 15, 16, 31], [0, 1, 1, 1, 1], max_links=15).tolist() == [0, 0, 0, 1, 2]
+    assert hub_sectors([2, 2], [400, 400.5], max_links=15, capacity_mbps=400).tolist() == [0, 1]
+
+
+def test_fibre_hub_over_its_sector_limit_adds_a_priced_sector() -> None:
+    """Three radio hops into one fibre POP whose sectors take two links: the first hop's row carries one added
+    PTMP.SECTOR (in its items and its cost); a hop to another hub and a satellite site add none."""
+    import pandas as pd
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi._select import _hub_sectors
+    from gisplan.wifi.backhaul import backhaul_items
+
+    cat = load_catalog(overrides={"backhaul": {"sector_max_links": 2}})
+    bh = pd.DataFrame(
+        {"site_id": ["A", "B", "C", "D", "E"], "option": ["radio", "radio", "radio", "radio", "satellite"],
+         "peer_id": ["POP", "POP", "POP", "EX", None], "capex_vnd": [60_000_000] * 5, "cost_vnd": [60_000_000] * 5,
+         "reason": [""] * 5, "length_m": [1000.0] * 5, "land_m": [0.0] * 5},
+        index=["A", "B", "C", "D", "E"],
+    )  # fmt: skip
+    net = pd.DataFrame({"load_mbps": [10.0] * 5})
+    out = _hub_sectors(bh, net, cat)
+    assert out["hub_sectors"].tolist() == [1, 0, 0, 0, 0]
+    price = cat.price("PTMP.SECTOR")
+    assert out.loc["A", "cost_vnd"] == 60_000_000 + price
+    assert ("PTMP.SECTOR", 1.0) in backhaul_items(out.loc["A"])
+    assert "adds 1 sector(s) for 3 links" in out.loc["A", "reason"]
+    wide = _hub_sectors(bh, net, load_catalog())
+    assert wide["hub_sectors"].sum() == 0

@@ -43,6 +43,7 @@ LINK_COLUMNS = (
     "los_checked",
     "mast_a_m",
     "mast_b_m",
+    "hub_sectors",
     "load_mbps",
     "capacity_mbps",
 )

@@ -36,7 +36,7 @@ from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_option
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
-from gisplan.wifi.network import relay_forest
+from gisplan.wifi.network import hub_sectors, relay_forest
 from gisplan.wifi.params import Progress, WifiParams
 from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
@@ -664,6 +664,7 @@ def _outputs(ctx: _Context) -> Plan:
          "los_checked": np.isfinite(clearance),
          "mast_a_m": pd.to_numeric(bh["mast_a_m"], errors="coerce").to_numpy(dtype=float),
          "mast_b_m": pd.to_numeric(bh["mast_b_m"], errors="coerce").to_numpy(dtype=float),
+         "hub_sectors": bh["hub_sectors"].to_numpy(dtype=np.int64) if "hub_sectors" in bh else 0,
          "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
@@ -824,6 +825,8 @@ def _backhaul_network(
             ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
+            sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
+            sector_cost=float(cat.price("PTMP.SECTOR")),
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -852,6 +855,7 @@ def _backhaul_network(
         out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [heights[k], heights[par], 0]
         out.loc[idx, ["mast_a_code", "mast_b_code"]] = ["", ""]
     out = _share_hub_masts(out, cat)
+    out = _hub_sectors(out, net, cat)
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
     if len(over):
         listed = ", ".join(str(ids[i]) for i in over.index[:20])
@@ -860,6 +864,40 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """Sectors each point-to-multipoint hub adds (:func:`gisplan.wifi.network.hub_sectors`): every 5 GHz hop
+    (``radio``, ``relay``) ends on a sector of its peer, a sector serving at most the catalog's ``sector_max_links``
+    and ``sector_capacity_mbps``.  A hub's added sectors (``hub_sectors``, priced ``PTMP.SECTOR``) go on its own row
+    when it is a chosen site, else on the first hop into it."""
+    b = cat.backhaul
+    out = bh.copy()
+    out["hub_sectors"] = 0
+    into = out["option"].isin(["radio", "relay"]).to_numpy()
+    if not into.any():
+        return out
+    ids = [str(i) for i in out["site_id"]]
+    peers = out["peer_id"].astype(str).to_numpy()
+    load = net["load_mbps"].to_numpy(dtype=float)
+    hubs = sorted(set(peers[into]), key=lambda h: int(np.flatnonzero(into & (peers == h))[0]))
+    links = [int((into & (peers == h)).sum()) for h in hubs]
+    inflow = [float(load[into & (peers == h)].sum()) for h in hubs]
+    added = hub_sectors(links, inflow, max_links=int(b["sector_max_links"]),
+                        capacity_mbps=float(b["sector_capacity_mbps"]))  # fmt: skip
+    price = int(cat.price("PTMP.SECTOR"))
+    for hub, n_links, mbps, extra in zip(hubs, links, inflow, added.tolist(), strict=True):
+        if extra <= 0:
+            continue
+        k = ids.index(hub) if hub in ids else int(np.flatnonzero(into & (peers == hub))[0])
+        idx = out.index[k]
+        out.loc[idx, "hub_sectors"] = int(extra)
+        out.loc[idx, ["capex_vnd", "cost_vnd"]] = [int(out.loc[idx, "capex_vnd"]) + extra * price,
+                                                   int(out.loc[idx, "cost_vnd"]) + extra * price]  # fmt: skip
+        out.loc[idx, "reason"] = (
+            f"{out.loc[idx, 'reason']}; hub {hub} adds {extra} sector(s) for {n_links} links, {mbps:,.0f} Mbit/s"
+        )
+    return out
 
 
 def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:

@@ -176,6 +176,11 @@ def backhaul_items(row: Any) -> list[tuple[str, float]]:
     lines, see :func:`backhaul_fees`)."""
     option = row["option"]
     masts = [(str(code), 1.0) for code in (_get(row, "mast_a_code"), _get(row, "mast_b_code")) if code]
+    sectors = int(_get(row, "hub_sectors") or 0)  # sectors this row adds at a hub (gisplan.wifi.network.hub_sectors)
+    return _option_items(row, option, masts) + ([("PTMP.SECTOR", float(sectors))] if sectors > 0 else [])
+
+
+def _option_items(row: Any, option: str, masts: list[tuple[str, float]]) -> list[tuple[str, float]]:
     if option == "fibre":
         return [("FO.DROP", float(row["length_m"]))] if row["length_m"] > 0 else []
     if option == "radio":
@@ -544,8 +549,8 @@ def _radio_option(
         return (
             option,
             False,
-            f"no pair of masts up to {tallest:g} m clears 0.6 of the Fresnel zone over terrain and clutter to the "
-            f"{len(tried)} nearest fibre site(s) in range",
+            f"no line of sight with any pair of masts up to {tallest:g} m (0.6 of the Fresnel zone over terrain and "
+            f"clutter) to the {len(tried)} nearest fibre site(s) in range",
             {},
         )
     hit = min(usable, key=lambda j: (0 if d[j] <= 0 else sight[(k, j)].cost, d[j]))
