@@ -266,8 +266,9 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
     names = {p.key: p.name for p in PLACES}
     sites: list[dict] = []
 
-    def add(kind, name, xy, fibre, height, power=True):
-        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power))
+    def add(kind, name, xy, fibre, height, power=True, **transmission):
+        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power,
+                          **transmission))  # fmt: skip
 
     for key in ("duong_dong", "an_thoi"):
         add("exchange", f"Tổng đài VNPT {names[key]}", _offset_on_land(rng, centres[key], land, 60, 120), True, 15.0)
@@ -283,6 +284,9 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
             (x + t.dx, y + t.dy),
             t.has_fibre,
             float(rng.choice([30.0, 36.0, 42.0, 45.0])),
+            transmission=t.transmission,
+            transmission_mbps=t.transmission_mbps,
+            fibre_year=t.fibre_year,
         )
     for c in COMMUNES:
         add(

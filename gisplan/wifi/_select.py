@@ -32,7 +32,13 @@ from gisplan.wifi._output import (
     footprint,
     link_geometry,
 )
-from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.backhaul import (
+    backhaul_fees,
+    backhaul_items,
+    backhaul_options,
+    chosen_backhaul,
+    transmission_inputs,
+)
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
@@ -127,6 +133,7 @@ class _Context:
     selected: list[int] = field(default_factory=list)
     capacity_aps: int = 0
     relay_clearance: list[float] = field(default_factory=list)
+    transmission: Any = None  # existing microwave and planned fibre of the sites (backhaul.transmission_inputs)
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
@@ -163,9 +170,11 @@ def run(
     _usable_candidates(ctx, ctx.points)
     _tick(progress, 0.3, "backhaul")
     graph = _road_graph(L["roads"], cat, ctx.messages)
+    ctx.transmission = transmission_inputs(L["sites"])
     ctx.options = backhaul_options(
         ctx.cand, fibre_sites=_fibre_sites(L["sites"]), land=L["land"], graph=graph, catalog=cat,
         elevation=p.elevation, horizon_years=years, settings=ctx.cfg, start_year=_start_year(p),
+        transmission=ctx.transmission,
     )  # fmt: skip
     ctx.best = chosen_backhaul(ctx.options)
     _tick(progress, 0.5, "coverage")
@@ -786,16 +795,38 @@ def _backhaul_network(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chosen sites' backhaul as a network (:func:`gisplan.wifi.network.relay_forest`): a site relays through
     another where that is cheaper than its own backhaul, within the links' capacities; returns the backhaul rows
-    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table."""
+    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table.
+
+    Sites with existing microwave (``ctx.transmission``) that are not chosen join the forest as free gateways of
+    their stated capacity (no demand of their own), so chosen sites may relay through them."""
     cat, b = ctx.cat, ctx.cat.backhaul
     if len(bh) == 0:
         return bh, pd.DataFrame(columns=["parent", "link", "length_m", "cost", "load_mbps", "capacity_mbps", "root"])
     cap = {"fibre": np.inf, "submarine": np.inf, "radio": float(b["ptp_5g_capacity_mbps"]),
            "radio_long": float(b["ptp_long_capacity_mbps"]),
            "satellite": float(b["satellite_capacity_mbps"])}  # fmt: skip
+    trans = ctx.transmission if ctx.transmission is not None else pd.DataFrame(columns=["site_id", "transmission"])
+    mw = trans[trans["transmission"] == "microwave"]
+    mw_mbps = dict(zip(mw["site_id"], mw["transmission_mbps"].astype(float), strict=True))
+    direct_cap = [mw_mbps[s] if o == "microwave" else cap[o] for s, o in zip(bh["site_id"], bh["option"], strict=True)]
     xy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[sel_sites]))
     heights = pd.to_numeric(ctx.cand["height_m"].iloc[sel_sites], errors="coerce").to_numpy(dtype=float)
     heights = np.where(np.isfinite(heights), np.maximum(heights, ctx.cfg.default_mast_m), ctx.cfg.default_mast_m)
+    n_sel = len(xy)
+    hubs = mw[~mw["site_id"].isin(set(bh["site_id"]))]
+    if len(hubs):  # existing microwave sites not chosen: free gateways of their capacity
+        sites = ctx.L["sites"].set_index("site_id")
+        hub_h = (
+            pd.to_numeric(sites.loc[hubs["site_id"], "height_m"], errors="coerce").to_numpy(dtype=float)
+            if "height_m" in sites.columns
+            else np.full(len(hubs), np.nan)
+        )
+        xy = np.vstack([xy, shapely.get_coordinates(np.asarray(hubs.to_crs(ctx.crs).geometry))])
+        heights = np.r_[heights, np.where(np.isfinite(hub_h), hub_h, ctx.cfg.default_mast_m)]
+        direct_cap += hubs["transmission_mbps"].astype(float).tolist()
+    all_ids = bh["site_id"].tolist() + hubs["site_id"].tolist()
+    direct_cost = np.r_[bh["cost_vnd"].to_numpy(dtype=float), np.zeros(len(hubs))]
+    demand = np.r_[a.site_demand_mbps, np.zeros(len(hubs))]
     blocked: set[tuple[int, int]] = set()
     margins: dict[tuple[int, int], float] = {}
     relay_max_m = float(b["relay_max_km"]) * 1000.0
@@ -820,8 +851,8 @@ def _backhaul_network(
             blocked |= check(short)
     while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
         net = relay_forest(
-            xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
-            direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
+            xy, direct_cost=direct_cost, demand_mbps=demand,
+            direct_capacity_mbps=direct_cap, relay_max_m=float(b["relay_max_km"]) * 1000.0,
             ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
@@ -838,11 +869,13 @@ def _backhaul_network(
         if not newly:
             break
         blocked |= newly
+    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+    net = net.iloc[:n_sel]
     ctx.relay_clearance = [
         margins.get((min(k, int(q)), max(k, int(q))), np.nan) if q >= 0 else np.nan for k, q in enumerate(net["parent"])
     ]
     out = bh.copy()
-    ids = out["site_id"].tolist()
+    ids = all_ids
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
         option = "relay" if net["link"].iloc[k] == "relay" else "radio"
@@ -856,7 +889,15 @@ def _backhaul_network(
         out.loc[idx, ["mast_a_code", "mast_b_code"]] = ["", ""]
     out = _share_hub_masts(out, cat)
     out = _hub_sectors(out, net, cat)
-    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+    planned = out[(out["option"] == "satellite") & np.isfinite(pd.to_numeric(out["fibre_year"], errors="coerce"))]
+    if len(planned):
+        first = int(planned["fibre_year"].min())
+        ctx.messages.append(
+            f"Backhaul: {len(planned)} satellite terminal(s) serve only until a planned cable brings fibre (from "
+            f"{first}); the cable and its landing are that project's cost, not this plan's. / {len(planned)} trạm vệ "
+            f"tinh chỉ dùng đến khi có cáp quang theo quy hoạch (từ năm {first}); chi phí tuyến cáp không tính vào "
+            "phương án này."
+        )
     if len(over):
         listed = ", ".join(str(ids[i]) for i in over.index[:20])
         ctx.messages.append(

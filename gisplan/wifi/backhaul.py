@@ -12,6 +12,10 @@ why an option is infeasible:
     site that has fibre itself costs nothing.  Needs the road graph
     (:func:`gisplan.routing.graph.graph_from_roads`); without it the option is
     infeasible with the reason "no road graph given".
+``microwave``
+    The site's own existing transmission (a BTS's microwave: ``transmission`` "microwave" with its capacity
+    ``transmission_mbps`` in the sites layer, see :func:`transmission_inputs`); free, and other sites may relay
+    through it within that capacity (:mod:`gisplan.wifi.network`).
 ``radio``
     A 5 GHz point-to-point link (``PTP.5G``) to a site with fibre within
     ``catalog.backhaul["ptp_5g_max_km"]``; with an elevation raster the path
@@ -29,7 +33,17 @@ why an option is infeasible:
     landing points to the site and to the nearest fibre site on the far shore.
 ``satellite``
     ``SAT.TERMINAL``, then a fee a year over ``horizon_years`` from ``start_year``: ``SAT.FEE`` within the
-    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.
+    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.  Where a planned
+    cable brings fibre to the site's island (a site of that land polygon with ``fibre_year``, or the site itself),
+    fees stop that year: the island is fibre-fed from then on, the cable and its landing being the cable
+    project's cost, not the plan's (column ``fibre_year`` of every option row).
+
+Every radio hop chooses its antenna heights: each end may keep its own height (a tower's or building's
+``height_m``; a wifi site's 15 m AP mast) or add one of the catalog's masts (items ``MAST.<h>M``,
+:func:`mast_options`); the cheapest pair whose path clears 0.6 of the first Fresnel zone over terrain, clutter and
+the earth bulge (over flat ground without a raster) is taken and priced with the hop (columns ``mast_a_m`` at the
+site, ``mast_b_m`` at the peer, their item codes; a taller mast at a wifi site replaces its AP mast, whose price
+``mast_credit_vnd`` is deducted).
 
 Amounts are integer VND; ``capex_vnd`` is the investment (the BOQ's), ``opex_vnd``
 the present value of the fees over the horizon at the catalog's ``discount_rate``,
@@ -82,10 +96,13 @@ __all__ = [
     "chosen_backhaul",
     "fees_present_value",
     "mast_options",
+    "transmission_inputs",
 ]
 
 #: The options, in tie-breaking order.
-BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "radio", "radio_long", "submarine", "satellite")
+BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "microwave", "radio", "radio_long", "submarine", "satellite")
+#: Values of the sites layer's optional ``transmission`` column (:func:`transmission_inputs`).
+TRANSMISSION_KINDS: tuple[str, ...] = ("none", "microwave")
 #: Columns of the table :func:`backhaul_options` returns (plus ``geometry``: the candidate point).
 OPTION_COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -103,6 +120,7 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "chosen",
     "why",
     "clearance_m",
+    "fibre_year",
     "mast_a_m",
     "mast_b_m",
     "mast_a_code",
@@ -152,11 +170,13 @@ def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
 
 
 def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
-    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee."""
+    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee, until the
+    row's ``fibre_year`` (a planned cable) when it has one."""
     if row["option"] != "satellite":
         return []
-    return [(y, code, 1.0) for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year),
-                                               strict=True)]  # fmt: skip
+    until = _get(row, "fibre_year")
+    lines = zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True)
+    return [(y, code, 1.0) for y, code in lines if until == "" or y < int(until)]
 
 
 def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
@@ -246,6 +266,85 @@ def _end_options(
     return heights, costs, codes
 
 
+def _bad(sid: Any, column: str, en: str, vi: str) -> PlanningError:
+    return PlanningError(f"layer sites, row {sid}, column {column}: {en} / lớp sites, dòng {sid}, cột {column}: {vi}")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v))) or (isinstance(v, str) and not v.strip())
+
+
+def transmission_inputs(sites: gpd.GeoDataFrame, *, id_column: str = "site_id") -> gpd.GeoDataFrame:
+    """Existing and planned transmission of the sites layer, checked: the sites whose optional ``transmission`` is
+    "microwave" (with ``transmission_mbps``, its capacity in Mbit/s) or with a ``fibre_year`` (the year a planned
+    cable, e.g. a submarine cable to an island, brings them fibre).
+
+    Returns the rows concerned with columns ``id_column``, ``transmission``, ``transmission_mbps``, ``fibre_year``
+    and geometry (empty when the layer has none of these columns).
+
+    Raises
+    ------
+    PlanningError
+        Naming the row and column, in English and Vietnamese: an unknown ``transmission``, microwave without a
+        capacity above 0, a capacity that is not a number, a ``fibre_year`` that is not a year between 2000 and
+        2100, or a ``fibre_year`` on a site that has fibre already.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> s = gpd.GeoDataFrame({"site_id": ["B"], "transmission": ["microwave"], "transmission_mbps": [None]},
+    ...                      geometry=[Point(0, 0)], crs="EPSG:32648")
+    >>> transmission_inputs(s)
+    Traceback (most recent call last):
+    ...
+    gisplan._errors.PlanningError: layer sites, row B, column transmission_mbps: a site with microwave transmission needs its capacity in Mbit/s (a number above 0), got None; fill it in / lớp sites, dòng B, cột transmission_mbps: trạm có truyền dẫn vi ba cần dung lượng (Mbit/s, lớn hơn 0); hãy điền vào
+    """
+    cols = [id_column, "transmission", "transmission_mbps", "fibre_year"]
+    n = len(sites)
+    ids = sites[id_column].tolist() if id_column in sites.columns else list(range(n))
+    kind = (
+        sites["transmission"].astype("string").fillna("none").str.strip().str.lower().replace("", "none")
+        if "transmission" in sites.columns
+        else pd.Series(["none"] * n, index=sites.index, dtype="string")
+    )
+    mbps_raw = sites["transmission_mbps"] if "transmission_mbps" in sites.columns else pd.Series([None] * n)
+    year_raw = sites["fibre_year"] if "fibre_year" in sites.columns else pd.Series([None] * n)
+    has_fibre = (
+        sites["has_fibre"].astype("boolean").fillna(False).astype(bool).tolist()
+        if "has_fibre" in sites.columns
+        else [False] * n
+    )
+    mbps, years = [], []
+    for i, (sid, k, m, y) in enumerate(zip(ids, kind.tolist(), mbps_raw.tolist(), year_raw.tolist(), strict=True)):
+        if k not in TRANSMISSION_KINDS:
+            raise _bad(sid, "transmission", f"unknown value {k!r}; use one of {', '.join(TRANSMISSION_KINDS)}",
+                       f"giá trị {k!r} không hợp lệ; dùng một trong {', '.join(TRANSMISSION_KINDS)}")  # fmt: skip
+        value = float(pd.to_numeric(pd.Series([m], dtype=object), errors="coerce").iloc[0])
+        if not _missing(m) and not np.isfinite(value):
+            raise _bad(sid, "transmission_mbps", f"{m!r} is not a number of Mbit/s", f"{m!r} không phải là số Mbit/s")
+        if k == "microwave" and not value > 0:
+            raise _bad(sid, "transmission_mbps",
+                       f"a site with microwave transmission needs its capacity in Mbit/s (a number above 0), got "
+                       f"{m!r}; fill it in",
+                       "trạm có truyền dẫn vi ba cần dung lượng (Mbit/s, lớn hơn 0); hãy điền vào")  # fmt: skip
+        mbps.append(float(value) if np.isfinite(value) else np.nan)
+        year = float(pd.to_numeric(pd.Series([y], dtype=object), errors="coerce").iloc[0])
+        given = not _missing(y)
+        if given and not (np.isfinite(year) and float(year).is_integer() and 2000 <= year <= 2100):
+            raise _bad(sid, "fibre_year", f"{y!r} is not a year between 2000 and 2100 (the year a planned cable "
+                       "brings fibre)", f"{y!r} không phải là năm từ 2000 đến 2100 (năm có cáp quang theo quy hoạch)")
+        if given and has_fibre[i]:
+            raise _bad(sid, "fibre_year", "the site has fibre already; clear fibre_year or has_fibre",
+                       "trạm đã có cáp quang; xóa fibre_year hoặc has_fibre")  # fmt: skip
+        years.append(float(year) if given else np.nan)
+    out = sites.assign(
+        transmission=kind.to_numpy(), transmission_mbps=mbps, fibre_year=years, **{id_column: ids}
+    ).reindex(columns=[*cols, "geometry"])
+    keep = (out["transmission"] == "microwave").to_numpy() | np.isfinite(np.asarray(years, dtype=float))
+    return gpd.GeoDataFrame(out[keep], geometry="geometry", crs=sites.crs)
+
+
 def _fibre_paths(
     graph: nx.Graph | None,
     cands: gpd.GeoDataFrame,
@@ -316,6 +415,7 @@ def backhaul_options(
     id_column: str = "site_id",
     settings: WifiSettings | None = None,
     start_year: int = 2027,
+    transmission: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Price every backhaul option for every candidate site and mark the cheapest feasible one.
 
@@ -343,6 +443,10 @@ def backhaul_options(
         Default mast height and line-of-sight tries (:class:`~gisplan.wifi.settings.WifiSettings`).
     start_year
         First year of service (fees from then on; the licence of satellite service is checked per year).
+    transmission
+        Existing and planned transmission (:func:`transmission_inputs` of the sites layer): a candidate with
+        microwave gets the free ``microwave`` option; a planned cable's ``fibre_year`` ends the satellite fees of
+        the candidates on its land polygon (or of that site alone without ``land``).
 
     Returns
     -------
@@ -378,20 +482,29 @@ def backhaul_options(
     }
     no_mast = {"mast_a_m": np.nan, "mast_b_m": np.nan, "mast_a_code": "", "mast_b_code": "", "mast_credit_vnd": 0}
 
+    microwave, fibre_year = _transmission_of(net, transmission, id_column)
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(net.cand_ids):
         base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0,
-                **no_mast}
+                "fibre_year": fibre_year[k], **no_mast}
         found = [_fibre_option(net, k, graph, paths)]
+        if cid in microwave:
+            found.append(("microwave", True, f"the site has microwave transmission, {microwave[cid]:,.0f} Mbit/s", {}))
+        else:
+            found.append(("microwave", False, "no microwave transmission at the site", {}))
         found += [
             _radio_option(net, k, option, limit, elevation is not None, sight[option])
             for option, limit in (("radio", ptp_max), ("radio_long", long_max))
         ]
         found.append(_submarine_option(net, k, route_factor))
-        found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
+        if np.isfinite(fibre_year[k]):
+            until = f"fees until {int(fibre_year[k]) - 1} (fibre from {int(fibre_year[k])} by a planned cable)"
+            found.append(("satellite", True, f"terminal and {until}", {}))
+        else:
+            found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
         rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
     frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
-    frame = frame.astype({"clearance_m": float, "mast_a_m": float, "mast_b_m": float, "mast_credit_vnd": "int64"})
+    frame = frame.astype({"clearance_m": float, "fibre_year": float, "mast_a_m": float, "mast_b_m": float, "mast_credit_vnd": "int64"})
     table = _priced(frame, cat, years, start_year)
     table = _choose(table)
     position = {cid: k for k, cid in enumerate(net.cand_ids)}
@@ -486,6 +599,31 @@ def _network(
         f_land=f_land,
         fibre_lands=sorted({int(i) for i in f_land if i >= 0}),
     )
+
+
+def _transmission_of(
+    net: _Network, transmission: gpd.GeoDataFrame | None, id_column: str
+) -> tuple[dict[Hashable, float], np.ndarray]:
+    """Candidate id -> capacity (Mbit/s) of its own microwave; per candidate the year a planned cable brings fibre
+    (its own ``fibre_year``, else the earliest on its land polygon; NaN when none)."""
+    years = np.full(len(net.cand_ids), np.nan)
+    if transmission is None or len(transmission) == 0:
+        return {}, years
+    t = to_metric(transmission, net.crs)
+    mw = t[t["transmission"] == "microwave"]
+    microwave = dict(zip(mw[id_column], mw["transmission_mbps"].astype(float), strict=True))
+    planned = t[np.isfinite(t["fibre_year"].to_numpy(dtype=float))]
+    if len(planned):
+        own = dict(zip(planned[id_column], planned["fibre_year"].astype(float), strict=True))
+        lands = _land_index(net.land, planned.geometry)
+        by_land: dict[int, float] = {}
+        for li, y in zip(lands.tolist(), planned["fibre_year"].astype(float).tolist(), strict=True):
+            if li >= 0:
+                by_land[li] = min(y, by_land.get(li, np.inf))
+        for k, cid in enumerate(net.cand_ids):
+            mine = [v for v in (own.get(cid), by_land.get(int(net.c_land[k]))) if v is not None]
+            years[k] = min(mine) if mine else np.nan
+    return microwave, years
 
 
 def _fibre_option(
