@@ -212,3 +212,88 @@ def test_fibre_hub_over_its_sector_limit_adds_a_priced_sector() -> None:
     assert "adds 1 sector(s) for 3 links" in out.loc["A", "reason"]
     wide = _hub_sectors(bh, net, load_catalog())
     assert wide["hub_sectors"].sum() == 0
+
+
+def _island_plan(bts: dict, *, land: bool = True):
+    """A village on an island 100 km from the mainland's exchange (no radio, no fibre reach) and a BTS 1.5 km from
+    it on the same island (out of the village AP's reach) with the ``bts`` columns."""
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi.planner import WifiParams, plan_wifi
+
+    crs, x0, y0 = "EPSG:32648", 400_000.0, 1_100_000.0
+    isle = (x0 + 100_000, y0)
+    settlements = gpd.GeoDataFrame(
+        {"settlement_id": ["S1"], "name": ["Ấp đảo"], "commune_code": ["C1"], "population": [40], "households": [10]},
+        geometry=[Point(isle[0] + 20, isle[1])], crs=crs,
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX", "V", "BTS"], "kind": ["exchange", "community", "tower"], "name": ["EX", "V", "BTS"],
+         "has_fibre": [True, False, False], "height_m": [30.0, 6.0, 40.0], "has_power": [True, True, True],
+         **{k: [None, None, v] for k, v in bts.items()}},
+        geometry=[Point(x0, y0), Point(*isle), Point(isle[0] + 1_500, isle[1])], crs=crs,
+    )  # fmt: skip
+    layers = {"settlements": settlements, "sites": sites}
+    if land:
+        layers["land"] = gpd.GeoDataFrame(
+            {"land_id": ["main", "isle"]},
+            geometry=[box(x0 - 5_000, y0 - 5_000, x0 + 5_000, y0 + 5_000),
+                      box(isle[0] - 2_000, isle[1] - 2_000, isle[0] + 2_000, isle[1] + 2_000)], crs=crs,
+        )  # fmt: skip
+    cat = load_catalog(overrides={"backhaul": {"demand_household_mbps": 0.01},
+                                  "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})  # fmt: skip
+    params = WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), phase="2027")
+    return plan_wifi(layers, params, catalog=cat)
+
+
+def _fee_years(plan) -> list[int]:
+    opex = plan.layers["opex_lines"]
+    return sorted(opex.loc[opex["item_code"].isin(["SAT.FEE", "VSAT.FEE"]), "year"].astype(int).tolist())
+
+
+def test_a_planned_cable_ends_the_islands_satellite_fees_from_its_year() -> None:
+    """The village site's satellite terminal pays fees 2027-2036 without a cable; with a cable landing at the BTS
+    in 2029 it pays 2027 and 2028 only, and the yearly opex drops from 2029."""
+    before = _island_plan({})
+    after = _island_plan({"fibre_year": 2029})
+    link = after.layers["backhaul_links"].set_index("site_id").loc["V"]
+    assert link["backhaul"] == "satellite"
+    assert _fee_years(before) == list(range(2027, 2037))
+    assert _fee_years(after) == [2027, 2028]
+    by_year = after.layers["opex_lines"].groupby("year")["amount_vnd"].sum()
+    assert by_year[2029] < by_year[2028]
+    assert after.kpis["lcc_vnd"] < before.kpis["lcc_vnd"]
+    assert after.kpis["capex_vnd"] == before.kpis["capex_vnd"]  # the cable is the cable project's, not the plan's
+    assert any("planned cable" in m and "cáp quang" in m for m in after.messages)
+    # without a land layer the cable reaches only its own site: the village keeps its fees
+    assert _fee_years(_island_plan({"fibre_year": 2029}, land=False)) == list(range(2027, 2037))
+
+
+def test_a_bts_with_microwave_is_a_gateway_within_its_capacity() -> None:
+    """The village relays through the BTS's microwave (no satellite terminal, no fee); when its demand exceeds the
+    microwave's stated capacity it keeps its satellite terminal."""
+    plan = _island_plan({"transmission": "microwave", "transmission_mbps": 50.0})
+    link = plan.layers["backhaul_links"].set_index("site_id").loc["V"]
+    assert link["peer_id"] == "BTS" and link["backhaul"] in ("relay", "radio")
+    assert _fee_years(plan) == []
+    small = _island_plan({"transmission": "microwave", "transmission_mbps": 0.01})
+    assert small.layers["backhaul_links"].set_index("site_id").loc["V", "backhaul"] == "satellite"
+
+
+@pytest.mark.parametrize(
+    ("bts", "column", "words"),
+    [
+        ({"transmission": "microwave"}, "transmission_mbps", "needs its capacity"),
+        ({"transmission": "fibre optic"}, "transmission", "unknown value"),
+        ({"transmission": "microwave", "transmission_mbps": "fast"}, "transmission_mbps", "not a number"),
+        ({"fibre_year": 29}, "fibre_year", "not a year"),
+    ],
+)
+def test_bad_transmission_inputs_name_the_row_and_column(bts: dict, column: str, words: str) -> None:
+    from gisplan._errors import PlanningError
+
+    with pytest.raises(PlanningError, match=f"row BTS, column {column}: .*{words}") as err:
+        _island_plan(bts)
+    assert f"dòng BTS, cột {column}" in str(err.value)

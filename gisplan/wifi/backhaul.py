@@ -203,6 +203,8 @@ def backhaul_items(row: Any) -> list[tuple[str, float]]:
 def _option_items(row: Any, option: str, masts: list[tuple[str, float]]) -> list[tuple[str, float]]:
     if option == "fibre":
         return [("FO.DROP", float(row["length_m"]))] if row["length_m"] > 0 else []
+    if option == "microwave":  # the site's existing transmission
+        return []
     if option == "radio":
         return [("PTP.5G", 1.0), *masts]
     if option == "radio_long":
