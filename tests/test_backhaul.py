@@ -265,9 +265,7 @@ def test_ridge_position_decides_which_end_gets_the_mast(tmp_path) -> None:
     fibre = gpd.GeoDataFrame({"site_id": ["POP"], "height_m": [12.0]}, geometry=[Point(x0, y0)], crs=CRS)
     cand = gpd.GeoDataFrame({"site_id": ["V1"]}, geometry=[Point(x0 + 6_000, y0)], crs=CRS)
     near_pop = backhaul_options(cand, fibre_sites=fibre, elevation=_ridge_raster(tmp_path / "a.tif", x0 + 300, 4.0))
-    near_site = backhaul_options(
-        cand, fibre_sites=fibre, elevation=_ridge_raster(tmp_path / "b.tif", x0 + 5_700, 4.0)
-    )
+    near_site = backhaul_options(cand, fibre_sites=fibre, elevation=_ridge_raster(tmp_path / "b.tif", x0 + 5_700, 4.0))
     a = near_pop[near_pop["option"] == "radio"].iloc[0]
     b = near_site[near_site["option"] == "radio"].iloc[0]
     assert (a["mast_a_m"], a["mast_b_m"], a["mast_b_code"]) == (15.0, 18.0, "MAST.18M")

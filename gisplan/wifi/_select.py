@@ -961,9 +961,12 @@ def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
             out.loc[idx, ["mast_b_code"]] = [""]
             out.loc[idx, ["mast_b_m"]] = [tall]
             out.loc[idx, ["capex_vnd", "cost_vnd"]] = [
-                int(out.loc[idx, "capex_vnd"]) - saved, int(out.loc[idx, "cost_vnd"]) - saved
+                int(out.loc[idx, "capex_vnd"]) - saved,
+                int(out.loc[idx, "cost_vnd"]) - saved,
             ]
-            out.loc[idx, "reason"] = f"{out.loc[idx, 'reason']}; shares the {tall:g} m mast at {out.loc[idx, 'peer_id']}"
+            out.loc[idx, "reason"] = (
+                f"{out.loc[idx, 'reason']}; shares the {tall:g} m mast at {out.loc[idx, 'peer_id']}"
+            )
     return out
 
 
