@@ -297,3 +297,29 @@ def test_bad_transmission_inputs_name_the_row_and_column(bts: dict, column: str,
     with pytest.raises(PlanningError, match=f"row BTS, column {column}: .*{words}") as err:
         _island_plan(bts)
     assert f"dòng BTS, cột {column}" in str(err.value)
+
+
+def test_hops_into_one_hub_share_its_tallest_new_mast() -> None:
+    """Two hops each priced a new mast at the POP (18 m and 15 m): the POP gets one 18 m mast, the other hop drops
+    its mast from its items and cost; a hop to another hub keeps its own."""
+    import pandas as pd
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi._select import _share_hub_masts
+    from gisplan.wifi.backhaul import backhaul_items
+
+    cat = load_catalog()
+    cost = [60_000_000 + cat.price(c) for c in ("MAST.18M", "MAST.15M", "MAST.15M")]
+    bh = pd.DataFrame(
+        {"site_id": ["A", "B", "C"], "option": ["radio"] * 3, "peer_id": ["POP", "POP", "EX"],
+         "mast_a_code": [""] * 3, "mast_b_code": ["MAST.18M", "MAST.15M", "MAST.15M"],
+         "mast_b_m": [18.0, 15.0, 15.0], "capex_vnd": cost, "cost_vnd": cost, "reason": [""] * 3,
+         "length_m": [1000.0] * 3, "land_m": [0.0] * 3},
+        index=["A", "B", "C"],
+    )  # fmt: skip
+    out = _share_hub_masts(bh, cat)
+    assert out["mast_b_code"].tolist() == ["MAST.18M", "", "MAST.15M"]
+    assert out["mast_b_m"].tolist() == [18.0, 18.0, 15.0]
+    assert out.loc["B", "cost_vnd"] == 60_000_000 and out.loc["A", "cost_vnd"] == cost[0]
+    assert [c for c, _ in backhaul_items(out.loc["B"])] == ["PTP.5G"]
+    assert "shares the 18 m mast at POP" in out.loc["B", "reason"]
