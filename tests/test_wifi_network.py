@@ -83,7 +83,7 @@ def test_links_keep_within_their_capacity() -> None:
     assert out["load_mbps"].tolist() == loads.tolist()
 
 
-@pytest.mark.parametrize(("ridge_m", "b_backhaul"), [(0.0, "relay"), (300.0, "satellite")])
+@pytest.mark.parametrize(("ridge_m", "b_backhaul"), [(0.0, "relay"), (3.0, "relay"), (300.0, "satellite")])
 def test_relays_are_checked_over_the_terrain(tmp_path, ridge_m: float, b_backhaul: str) -> None:
     """Village B lies 1.5 km east of village A, whose site reaches the exchange 5 km west by radio. Over flat
     ground B relays through A (8 M VND instead of its own 60 M radio hop); a 300 m ridge between them blocks the
@@ -137,6 +137,13 @@ def test_relays_are_checked_over_the_terrain(tmp_path, ridge_m: float, b_backhau
     if b_backhaul == "relay":
         assert links.loc["B", "peer_id"] == "A" and links.loc["B", "los_checked"]
         assert links.loc["B", "clearance_m"] > 0
+        # a 3 m ridge mid-way blocks 15 m antennas (10 m clutter + 2.7 m of 0.6 F1 over it): the relay adds the
+        # cheapest mast that clears, 18 m at A, priced in full with the relay
+        mast = {0.0: 15.0, 3.0: 18.0}[ridge_m]
+        assert (links.loc["B", "mast_a_m"], links.loc["B", "mast_b_m"]) == (15.0, mast)
+        extra = cat.price("MAST.18M") if mast == 18.0 else 0
+        assert links.loc["B", "cost_vnd"] == cat.price("RELAY.5G") + extra
+        assert plan.boq.loc[plan.boq["item_code"] == "MAST.18M", "quantity"].sum() == (1 if extra else 0)
 
 
 def _star(n_leaves: int) -> np.ndarray:

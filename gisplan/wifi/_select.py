@@ -36,7 +36,10 @@ from gisplan.wifi.backhaul import (
     backhaul_fees,
     backhaul_items,
     backhaul_options,
+    cheapest_heights,
     chosen_backhaul,
+    end_options,
+    mast_options,
     transmission_inputs,
 )
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
@@ -44,7 +47,14 @@ from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.network import hub_sectors, relay_forest
 from gisplan.wifi.params import Progress, WifiParams
-from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
+from gisplan.wifi.radio import (
+    RadioValidityWarning,
+    downlink_rate_mbps,
+    hop_clearances,
+    line_of_sight,
+    open_elevation,
+    reach_m,
+)
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import cover_all, maximize_coverage
 
@@ -831,16 +841,34 @@ def _backhaul_network(
     margins: dict[tuple[int, int], float] = {}
     relay_max_m = float(b["relay_max_km"]) * 1000.0
 
-    def check(todo: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Check ``todo`` pairs over the raster; record their clearance; return those found blocked."""
+    # a relay's ends may add catalog masts (priced in full: the AP masts stay), the cheapest pair that clears
+    opt_h, opt_cost, opt_code = end_options(heights, np.zeros(len(heights)), mast_options(cat))
+    masts: dict[tuple[int, int], tuple[int, int]] = {}
+    extra: dict[tuple[int, int], float] = {}
+
+    def check(todo: list[tuple[int, int]]) -> tuple[set[tuple[int, int]], bool]:
+        """Check ``todo`` pairs over the raster with every pair of mast heights; record the cheapest pair that clears
+        and its clearance; return the pairs no heights clear, and whether any needs a new mast."""
         i, j = np.array(todo).T
-        los = line_of_sight(
-            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
+        seen, grid = hop_clearances(
+            xy[i], xy[j], heights_a_m=opt_h[i], heights_b_m=opt_h[j], elevation=ctx.p.elevation, crs=ctx.crs,
             f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
         )  # fmt: skip
-        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
-        margins.update(zip(todo, margin.tolist(), strict=True))
-        return {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+        bad, priced = set(), False
+        for t, (p, q) in enumerate(todo):
+            if not seen[t]:  # off the raster: not checked, allowed at the sites' own heights
+                margins[(p, q)], masts[(p, q)] = np.nan, (0, 0)
+                continue
+            best = cheapest_heights(grid[t], opt_cost[p], opt_cost[q], opt_h[p], opt_h[q])
+            if best is None:
+                margins[(p, q)] = float(np.nanmax(grid[t]))
+                bad.add((p, q))
+                continue
+            masts[(p, q)], margins[(p, q)] = best, float(grid[t][best])
+            cost = float(opt_cost[p, best[0]] + opt_cost[q, best[1]])
+            if cost > 0:
+                extra[(p, q)], priced = cost, True
+        return bad, priced
 
     if ctx.p.elevation is not None and len(xy) > 1:  # every short relay at once (few samples each)
         a_i, b_j = shapely.STRtree(shapely.points(xy)).query(
@@ -848,8 +876,9 @@ def _backhaul_network(
         )
         short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
         if short:
-            blocked |= check(short)
-    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
+            blocked |= check(short)[0]
+    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred, one that needs
+        # masts is priced with them, and the forest redone
         net = relay_forest(
             xy, direct_cost=direct_cost, demand_mbps=demand,
             direct_capacity_mbps=direct_cap, relay_max_m=float(b["relay_max_km"]) * 1000.0,
@@ -857,7 +886,7 @@ def _backhaul_network(
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
             sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
-            sector_cost=float(cat.price("PTMP.SECTOR")),
+            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -865,8 +894,8 @@ def _backhaul_network(
         todo = [pq for pq in pairs if pq not in margins]
         if not todo:
             break
-        newly = check(todo)
-        if not newly:
+        newly, priced = check(todo)
+        if not newly and not priced:
             break
         blocked |= newly
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
@@ -879,14 +908,17 @@ def _backhaul_network(
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
         option = "relay" if net["link"].iloc[k] == "relay" else "radio"
-        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G"))
+        pq = (min(k, par), max(k, par))
+        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G") + extra.get(pq, 0.0))
+        ia, ib = masts.get(pq, (0, 0))
+        mine, theirs = (ia, ib) if k < par else (ib, ia)
         idx = out.index[k]
         out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
         out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
         out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
-        # relays between chosen sites use the heights the sites have (their AP masts or structures): no new mast
-        out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [heights[k], heights[par], 0]
-        out.loc[idx, ["mast_a_code", "mast_b_code"]] = ["", ""]
+        # the relay's heights: the sites' own (AP masts or structures) or the new masts it needs, in full price
+        out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [opt_h[k, mine], opt_h[par, theirs], 0]
+        out.loc[idx, ["mast_a_code", "mast_b_code"]] = [opt_code[k][mine], opt_code[par][theirs]]
     out = _share_hub_masts(out, cat)
     out = _hub_sectors(out, net, cat)
     planned = out[(out["option"] == "satellite") & np.isfinite(pd.to_numeric(out["fibre_year"], errors="coerce"))]

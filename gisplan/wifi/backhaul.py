@@ -94,6 +94,8 @@ __all__ = [
     "backhaul_options",
     "chosen_backhaul",
     "fees_present_value",
+    "cheapest_heights",
+    "end_options",
     "mast_options",
     "transmission_inputs",
 ]
@@ -248,7 +250,7 @@ def mast_options(catalog: Catalog) -> list[tuple[float, str, int]]:
     return sorted(out)
 
 
-def _end_options(
+def end_options(
     free_m: np.ndarray, credit_vnd: np.ndarray, masts: list[tuple[float, str, int]]
 ) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
     """Per end: the antenna heights it may have (its own structure's, free, then each taller catalog mast) padded
@@ -606,8 +608,8 @@ def _network(
         fxy=shapely.get_coordinates(np.asarray(fibre.geometry)) if len(fibre) else np.zeros((0, 2)),
         c_h=c_h,
         f_h=f_h,
-        c_opt=_end_options(c_h, c_credit, masts),
-        f_opt=_end_options(f_h, np.zeros(len(f_h)), masts),
+        c_opt=end_options(c_h, c_credit, masts),
+        f_opt=end_options(f_h, np.zeros(len(f_h)), masts),
         c_credit=c_credit,
         own_fibre=own_fibre,
         c_land=_land_index(land_m, cands.geometry),

@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -61,6 +61,7 @@ def relay_forest(
     sector_max_links: int | None = None,
     sector_capacity_mbps: float = np.inf,
     sector_cost: float = 0.0,
+    extra_cost: Mapping[tuple[int, int], float] | None = None,
 ) -> pd.DataFrame:
     """The cheapest backhaul forest of sites at ``xy`` (metres); see the module notes.
 
@@ -77,6 +78,8 @@ def relay_forest(
         Site pairs ``(i, j)`` with ``i < j`` whose path is known to be blocked (line of sight).
     sector_max_links, sector_capacity_mbps, sector_cost
         Limits of one hub sector and the price of each sector beyond the first (``None``: no sector limit).
+    extra_cost
+        Cost added to a relay ``(i, j)`` (``i < j``) on top of its radios: the masts it needs to clear the path.
 
     Returns
     -------
@@ -90,14 +93,15 @@ def relay_forest(
     direct = np.asarray(direct_cost, dtype=float)
     demand = np.asarray(demand_mbps, dtype=float)
     cap_direct = np.asarray(direct_capacity_mbps, dtype=float)
-    edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set())
+    extra = dict(extra_cost or {})
+    edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set(), extra)
     forced_direct: set[int] = set()
     while True:
         parent = _spanning_forest(n, direct, edges, forced_direct)
 
         def loads(parent: np.ndarray) -> pd.DataFrame:
             t = _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
-                       relay_capacity_mbps, ptp_capacity_mbps)  # fmt: skip
+                       relay_capacity_mbps, ptp_capacity_mbps, extra)  # fmt: skip
             return _with_sectors(t, sector_max_links, sector_capacity_mbps, sector_cost)
 
         table = loads(parent)
@@ -225,6 +229,7 @@ def _relay_edges(
     relay_cost: float,
     ptp_cost: float,
     blocked: set[tuple[int, int]],
+    extra: Mapping[tuple[int, int], float],
 ) -> list[tuple[int, int, float]]:
     """Every possible relay (i < j within ``ptp_max_m``, not blocked) with its cost."""
     n = len(xy)
@@ -236,7 +241,11 @@ def _relay_edges(
     a, b = a[keep], b[keep]
     d = np.hypot(*(xy[a] - xy[b]).T)
     w = np.where(d <= relay_max_m, relay_cost, ptp_cost)
-    return [(i, j, c) for i, j, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True) if (i, j) not in blocked]
+    return [
+        (i, j, c + extra.get((i, j), 0.0))
+        for i, j, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True)
+        if (i, j) not in blocked
+    ]
 
 
 def _spanning_forest(
@@ -266,6 +275,7 @@ def _loads(
     ptp_cost: float,
     relay_cap: float,
     ptp_cap: float,
+    extra: Mapping[tuple[int, int], float] | None = None,
 ) -> pd.DataFrame:
     n = len(xy)
     children: dict[int, list[int]] = {}
@@ -291,7 +301,8 @@ def _loads(
         else:
             d = float(np.hypot(*(xy[i] - xy[parent[i]])))
             short = d <= relay_max_m
-            rows.append(("relay" if short else "ptp", d, relay_cost if short else ptp_cost,
+            masts = (extra or {}).get((min(i, int(parent[i])), max(i, int(parent[i]))), 0.0)
+            rows.append(("relay" if short else "ptp", d, (relay_cost if short else ptp_cost) + masts,
                          relay_cap if short else ptp_cap))  # fmt: skip
     link, length, cost, cap = zip(*rows, strict=True) if rows else ((), (), (), ())
     return pd.DataFrame(
