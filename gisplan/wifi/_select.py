@@ -908,7 +908,7 @@ def _backhaul_network(
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
         option = "relay" if net["link"].iloc[k] == "relay" else "radio"
-        pq = (min(k, par), max(k, par))
+        pq = (min(int(k), par), max(int(k), par))
         price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G") + extra.get(pq, 0.0))
         ia, ib = masts.get(pq, (0, 0))
         mine, theirs = (ia, ib) if k < par else (ib, ia)

@@ -92,10 +92,10 @@ __all__ = [
     "backhaul_fees",
     "backhaul_items",
     "backhaul_options",
-    "chosen_backhaul",
-    "fees_present_value",
     "cheapest_heights",
+    "chosen_backhaul",
     "end_options",
+    "fees_present_value",
     "mast_options",
     "transmission_inputs",
 ]

@@ -14,6 +14,10 @@ where the demand of a subtree exceeds a link, the subtree's top site takes its o
 overload first), until every link fits.  That repair is a heuristic (a capacitated spanning tree is NP-hard); the
 uncapacitated tree is optimal.
 
+A relay's cost may include masts (``extra_cost``): the caller (:mod:`gisplan.wifi._select`) checks the relays the
+forest uses over the elevation raster with every pair of catalog mast heights, bars those no pair clears, prices the
+others with their cheapest clearing pair, and redoes the forest until the relays it uses are all known.
+
 Point-to-multipoint hubs: every relay into a site ends on one of its sectors, and a sector serves at most
 ``sector_max_links`` links and ``sector_capacity_mbps`` (:func:`hub_sectors`).  A site relaying more adds sectors at
 ``sector_cost`` each (the first is part of the relay radios); where moving a relayed site to its own direct backhaul
