@@ -270,3 +270,24 @@ def test_ridge_position_decides_which_end_gets_the_mast(tmp_path) -> None:
     b = near_site[near_site["option"] == "radio"].iloc[0]
     assert (a["mast_a_m"], a["mast_b_m"], a["mast_b_code"]) == (15.0, 18.0, "MAST.18M")
     assert (b["mast_a_m"], b["mast_a_code"]) == (18.0, "MAST.18M") and b["mast_b_m"] <= 15.0
+
+
+def test_own_microwave_is_free_and_a_planned_cable_shortens_the_satellite_fees() -> None:
+    """A far island (satellite only): V1 with its own microwave takes it at no cost; with a cable landing on the
+    island in 2029 the satellite option pays the fees of 2027 and 2028 only (its reason says so)."""
+    from gisplan.wifi.backhaul import transmission_inputs
+
+    land, fibre, cand = _world(100_000)
+    sites = cand.assign(transmission=["microwave"], transmission_mbps=[150.0])
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, transmission=transmission_inputs(sites))
+    assert _winner(table) == "microwave"
+    row = table[table["option"] == "microwave"].iloc[0]
+    assert row["cost_vnd"] == 0 and "150 Mbit/s" in row["reason"]
+    assert backhaul_items(row) == []
+
+    landing = gpd.GeoDataFrame({"site_id": ["L"], "fibre_year": [2029]}, geometry=[Point(110_800, 5_000)], crs=CRS)
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, transmission=transmission_inputs(landing))
+    sat = table[table["option"] == "satellite"].iloc[0]
+    assert sat["opex_vnd"] == round(24_000_000 / 1.09 + 24_000_000 / 1.09**2)
+    assert sat["fibre_year"] == 2029 and "fees until 2028 (fibre from 2029" in sat["reason"]
+    assert "microwave" not in sat["why"]  # no own microwave: not listed among the infeasible options

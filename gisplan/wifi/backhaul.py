@@ -755,7 +755,7 @@ def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) ->
     """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the fees) and ``cost_vnd`` of every feasible
     option (0 when infeasible)."""
     capex, opex = [], []
-    cols = ["option", "feasible", "length_m", "land_m", "mast_a_code", "mast_b_code", "mast_credit_vnd"]
+    cols = ["option", "feasible", "length_m", "land_m", "mast_a_code", "mast_b_code", "mast_credit_vnd", "fibre_year"]
     for r in table.loc[:, cols].to_dict("records"):
         feasible = bool(r["feasible"])
         capex.append(_price_items(cat, backhaul_items(r)) - int(r["mast_credit_vnd"]) if feasible else 0)
@@ -875,7 +875,8 @@ def _choose(table: pd.DataFrame) -> pd.DataFrame:
             chosen[feas[0]] = True
             parts = " < ".join(f"{options[i]} {_m(int(cost[i]))}" for i in feas)
             text = f"cheapest feasible: {parts}" if len(feas) > 1 else f"only feasible: {parts}"
-            bad = sorted(int(i) for i in group if not feasible[i])
+            # a site without microwave of its own is the rule: its "microwave" row stays in the table, not in why
+            bad = sorted(int(i) for i in group if not feasible[i] and options[i] != "microwave")
             if bad:
                 text += "; infeasible: " + "; ".join(f"{options[i]} ({reasons[i]})" for i in bad)
             for i in group:
