@@ -523,6 +523,7 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
             "long_radio": ("Vi ba đường dài", "Long radio hop"),
             "submarine": ("Cáp biển", "Submarine cable"),
             "satellite": ("Vệ tinh", "Satellite"),
+            "microwave": ("Vi ba hiện có của trạm", "Existing microwave"),
         }.items()
     },
     **{

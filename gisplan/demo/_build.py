@@ -273,8 +273,9 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
     names = {p.key: p.name for p in PLACES}
     sites: list[dict] = []
 
-    def add(kind, name, xy, fibre, height, power=True, owner=""):
-        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power, owner=owner))
+    def add(kind, name, xy, fibre, height, power=True, owner="", **transmission):
+        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power,
+                          owner=owner, **transmission))  # fmt: skip
 
     for key in ("duong_dong", "an_thoi"):
         xy = _offset_on_land(rng, centres[key], land, 60, 120)
@@ -292,6 +293,9 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
             t.has_fibre,
             float(rng.choice([30.0, 36.0, 42.0, 45.0])),
             owner=_BRAND_OWNER.get(t.operator, t.operator),
+            transmission=t.transmission,
+            transmission_mbps=t.transmission_mbps,
+            fibre_year=t.fibre_year,
         )
     for c in COMMUNES:
         add(

@@ -41,6 +41,9 @@ LINK_COLUMNS = (
     "cost_vnd",
     "clearance_m",
     "los_checked",
+    "mast_a_m",
+    "mast_b_m",
+    "hub_sectors",
     "load_mbps",
     "capacity_mbps",
 )
@@ -186,10 +189,12 @@ def build_boq(
         where = {"phase": phase, "district": districts[k], "commune": communes[k]}
         for item in (site.ap_item,) if isinstance(site.ap_item, str) else site.ap_item:  # one AP per profile
             lines.append(boq_line(catalog, item, 1, **where))
-        if site.needs_mast:
+        row = bh_rows.loc[site.site_id]
+        # a taller backhaul mast at the site carries the AP too (its price counted the AP mast it replaces)
+        if site.needs_mast and not (row.get("mast_a_code", "") and int(row.get("mast_credit_vnd", 0) or 0) > 0):
             lines.append(boq_line(catalog, "MAST.15M", 1, **where))
         if site.needs_solar:
             lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
-        for code, qty in backhaul_items(bh_rows.loc[site.site_id]):
+        for code, qty in backhaul_items(row):
             lines.append(boq_line(catalog, code, qty, **where))
     return add_contingency(boq_frame(lines), catalog)

@@ -32,13 +32,29 @@ from gisplan.wifi._output import (
     footprint,
     link_geometry,
 )
-from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.backhaul import (
+    backhaul_fees,
+    backhaul_items,
+    backhaul_options,
+    cheapest_heights,
+    chosen_backhaul,
+    end_options,
+    mast_options,
+    transmission_inputs,
+)
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
-from gisplan.wifi.network import relay_forest
+from gisplan.wifi.network import hub_sectors, relay_forest
 from gisplan.wifi.params import Progress, WifiParams
-from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
+from gisplan.wifi.radio import (
+    RadioValidityWarning,
+    downlink_rate_mbps,
+    hop_clearances,
+    line_of_sight,
+    open_elevation,
+    reach_m,
+)
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import cover_all, maximize_coverage
 
@@ -127,6 +143,7 @@ class _Context:
     selected: list[int] = field(default_factory=list)
     capacity_aps: int = 0
     relay_clearance: list[float] = field(default_factory=list)
+    transmission: Any = None  # existing microwave and planned fibre of the sites (backhaul.transmission_inputs)
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
@@ -169,9 +186,11 @@ def run(
     _usable_candidates(ctx, ctx.points)
     _tick(progress, 0.3, "backhaul")
     graph = _road_graph(L["roads"], cat, ctx.messages)
+    ctx.transmission = transmission_inputs(L["sites"])
     ctx.options = backhaul_options(
         ctx.cand, fibre_sites=_fibre_sites(L["sites"]), land=L["land"], graph=graph, catalog=cat,
         elevation=p.elevation, horizon_years=years, settings=ctx.cfg, start_year=_start_year(p),
+        transmission=ctx.transmission,
     )  # fmt: skip
     ctx.best = chosen_backhaul(ctx.options)
     _tick(progress, 0.5, "coverage")
@@ -670,6 +689,9 @@ def _outputs(ctx: _Context) -> Plan:
          "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
          "clearance_m": clearance,  # 0.6 Fresnel zone over terrain, clutter and bulge; NaN where not checked
          "los_checked": np.isfinite(clearance),
+         "mast_a_m": pd.to_numeric(bh["mast_a_m"], errors="coerce").to_numpy(dtype=float),
+         "mast_b_m": pd.to_numeric(bh["mast_b_m"], errors="coerce").to_numpy(dtype=float),
+         "hub_sectors": bh["hub_sectors"].to_numpy(dtype=np.int64) if "hub_sectors" in bh else 0,
          "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
@@ -797,30 +819,70 @@ def _backhaul_network(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chosen sites' backhaul as a network (:func:`gisplan.wifi.network.relay_forest`): a site relays through
     another where that is cheaper than its own backhaul, within the links' capacities; returns the backhaul rows
-    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table."""
+    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table.
+
+    Sites with existing microwave (``ctx.transmission``) that are not chosen join the forest as free gateways of
+    their stated capacity (no demand of their own), so chosen sites may relay through them."""
     cat, b = ctx.cat, ctx.cat.backhaul
     if len(bh) == 0:
         return bh, pd.DataFrame(columns=["parent", "link", "length_m", "cost", "load_mbps", "capacity_mbps", "root"])
     cap = {"fibre": np.inf, "submarine": np.inf, "radio": float(b["ptp_5g_capacity_mbps"]),
            "radio_long": float(b["ptp_long_capacity_mbps"]),
            "satellite": float(b["satellite_capacity_mbps"])}  # fmt: skip
+    trans = ctx.transmission if ctx.transmission is not None else pd.DataFrame(columns=["site_id", "transmission"])
+    mw = trans[trans["transmission"] == "microwave"]
+    mw_mbps = dict(zip(mw["site_id"], mw["transmission_mbps"].astype(float), strict=True))
+    direct_cap = [mw_mbps[s] if o == "microwave" else cap[o] for s, o in zip(bh["site_id"], bh["option"], strict=True)]
     xy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[sel_sites]))
     heights = pd.to_numeric(ctx.cand["height_m"].iloc[sel_sites], errors="coerce").to_numpy(dtype=float)
     heights = np.where(np.isfinite(heights), np.maximum(heights, ctx.cfg.default_mast_m), ctx.cfg.default_mast_m)
+    n_sel = len(xy)
+    hubs = mw[~mw["site_id"].isin(set(bh["site_id"]))]
+    if len(hubs):  # existing microwave sites not chosen: free gateways of their capacity
+        sites = ctx.L["sites"].set_index("site_id")
+        hub_h = (
+            pd.to_numeric(sites.loc[hubs["site_id"], "height_m"], errors="coerce").to_numpy(dtype=float)
+            if "height_m" in sites.columns
+            else np.full(len(hubs), np.nan)
+        )
+        xy = np.vstack([xy, shapely.get_coordinates(np.asarray(hubs.to_crs(ctx.crs).geometry))])
+        heights = np.r_[heights, np.where(np.isfinite(hub_h), hub_h, ctx.cfg.default_mast_m)]
+        direct_cap += hubs["transmission_mbps"].astype(float).tolist()
+    all_ids = bh["site_id"].tolist() + hubs["site_id"].tolist()
+    direct_cost = np.r_[bh["cost_vnd"].to_numpy(dtype=float), np.zeros(len(hubs))]
+    demand = np.r_[a.site_demand_mbps, np.zeros(len(hubs))]
     blocked: set[tuple[int, int]] = set()
     margins: dict[tuple[int, int], float] = {}
     relay_max_m = float(b["relay_max_km"]) * 1000.0
 
-    def check(todo: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Check ``todo`` pairs over the raster; record their clearance; return those found blocked."""
+    # a relay's ends may add catalog masts (priced in full: the AP masts stay), the cheapest pair that clears
+    opt_h, opt_cost, opt_code = end_options(heights, np.zeros(len(heights)), mast_options(cat))
+    masts: dict[tuple[int, int], tuple[int, int]] = {}
+    extra: dict[tuple[int, int], float] = {}
+
+    def check(todo: list[tuple[int, int]]) -> tuple[set[tuple[int, int]], bool]:
+        """Check ``todo`` pairs over the raster with every pair of mast heights; record the cheapest pair that clears
+        and its clearance; return the pairs no heights clear, and whether any needs a new mast."""
         i, j = np.array(todo).T
-        los = line_of_sight(
-            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
+        seen, grid = hop_clearances(
+            xy[i], xy[j], heights_a_m=opt_h[i], heights_b_m=opt_h[j], elevation=ctx.p.elevation, crs=ctx.crs,
             f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
         )  # fmt: skip
-        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
-        margins.update(zip(todo, margin.tolist(), strict=True))
-        return {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+        bad, priced = set(), False
+        for t, (p, q) in enumerate(todo):
+            if not seen[t]:  # off the raster: not checked, allowed at the sites' own heights
+                margins[(p, q)], masts[(p, q)] = np.nan, (0, 0)
+                continue
+            best = cheapest_heights(grid[t], opt_cost[p], opt_cost[q], opt_h[p], opt_h[q])
+            if best is None:
+                margins[(p, q)] = float(np.nanmax(grid[t]))
+                bad.add((p, q))
+                continue
+            masts[(p, q)], margins[(p, q)] = best, float(grid[t][best])
+            cost = float(opt_cost[p, best[0]] + opt_cost[q, best[1]])
+            if cost > 0:
+                extra[(p, q)], priced = cost, True
+        return bad, priced
 
     if ctx.p.elevation is not None and len(xy) > 1:  # every short relay at once (few samples each)
         a_i, b_j = shapely.STRtree(shapely.points(xy)).query(
@@ -828,14 +890,17 @@ def _backhaul_network(
         )
         short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
         if short:
-            blocked |= check(short)
-    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
+            blocked |= check(short)[0]
+    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred, one that needs
+        # masts is priced with them, and the forest redone
         net = relay_forest(
-            xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
-            direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
+            xy, direct_cost=direct_cost, demand_mbps=demand,
+            direct_capacity_mbps=direct_cap, relay_max_m=float(b["relay_max_km"]) * 1000.0,
             ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
+            sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
+            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -843,24 +908,42 @@ def _backhaul_network(
         todo = [pq for pq in pairs if pq not in margins]
         if not todo:
             break
-        newly = check(todo)
-        if not newly:
+        newly, priced = check(todo)
+        if not newly and not priced:
             break
         blocked |= newly
+    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+    net = net.iloc[:n_sel]
     ctx.relay_clearance = [
         margins.get((min(k, int(q)), max(k, int(q))), np.nan) if q >= 0 else np.nan for k, q in enumerate(net["parent"])
     ]
     out = bh.copy()
-    ids = out["site_id"].tolist()
+    ids = all_ids
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
         option = "relay" if net["link"].iloc[k] == "relay" else "radio"
-        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G"))
+        pq = (min(int(k), par), max(int(k), par))
+        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G") + extra.get(pq, 0.0))
+        ia, ib = masts.get(pq, (0, 0))
+        mine, theirs = (ia, ib) if k < par else (ib, ia)
         idx = out.index[k]
         out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
         out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
         out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
-    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+        # the relay's heights: the sites' own (AP masts or structures) or the new masts it needs, in full price
+        out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [opt_h[k, mine], opt_h[par, theirs], 0]
+        out.loc[idx, ["mast_a_code", "mast_b_code"]] = [opt_code[k][mine], opt_code[par][theirs]]
+    out = _share_hub_masts(out, cat)
+    out = _hub_sectors(out, net, cat)
+    planned = out[(out["option"] == "satellite") & np.isfinite(pd.to_numeric(out["fibre_year"], errors="coerce"))]
+    if len(planned):
+        first = int(planned["fibre_year"].min())
+        ctx.messages.append(
+            f"Backhaul: {len(planned)} satellite terminal(s) serve only until a planned cable brings fibre (from "
+            f"{first}); the cable and its landing are that project's cost, not this plan's. / {len(planned)} trạm vệ "
+            f"tinh chỉ dùng đến khi có cáp quang theo quy hoạch (từ năm {first}); chi phí tuyến cáp không tính vào "
+            "phương án này."
+        )
     if len(over):
         listed = ", ".join(str(ids[i]) for i in over.index[:20])
         ctx.messages.append(
@@ -868,6 +951,69 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """Sectors each point-to-multipoint hub adds (:func:`gisplan.wifi.network.hub_sectors`): every 5 GHz hop
+    (``radio``, ``relay``) ends on a sector of its peer, a sector serving at most the catalog's ``sector_max_links``
+    and ``sector_capacity_mbps``.  A hub's added sectors (``hub_sectors``, priced ``PTMP.SECTOR``) go on its own row
+    when it is a chosen site, else on the first hop into it."""
+    b = cat.backhaul
+    out = bh.copy()
+    out["hub_sectors"] = 0
+    into = out["option"].isin(["radio", "relay"]).to_numpy()
+    if not into.any():
+        return out
+    ids = [str(i) for i in out["site_id"]]
+    peers = out["peer_id"].astype(str).to_numpy()
+    load = net["load_mbps"].to_numpy(dtype=float)
+    hubs = sorted(set(peers[into]), key=lambda h: int(np.flatnonzero(into & (peers == h))[0]))
+    links = [int((into & (peers == h)).sum()) for h in hubs]
+    inflow = [float(load[into & (peers == h)].sum()) for h in hubs]
+    added = hub_sectors(links, inflow, max_links=int(b["sector_max_links"]),
+                        capacity_mbps=float(b["sector_capacity_mbps"]))  # fmt: skip
+    price = int(cat.price("PTMP.SECTOR"))
+    for hub, n_links, mbps, extra in zip(hubs, links, inflow, added.tolist(), strict=True):
+        if extra <= 0:
+            continue
+        k = ids.index(hub) if hub in ids else int(np.flatnonzero(into & (peers == hub))[0])
+        idx = out.index[k]
+        out.loc[idx, "hub_sectors"] = int(extra)
+        out.loc[idx, ["capex_vnd", "cost_vnd"]] = [int(out.loc[idx, "capex_vnd"]) + extra * price,
+                                                   int(out.loc[idx, "cost_vnd"]) + extra * price]  # fmt: skip
+        out.loc[idx, "reason"] = (
+            f"{out.loc[idx, 'reason']}; hub {hub} adds {extra} sector(s) for {n_links} links, {mbps:,.0f} Mbit/s"
+        )
+    return out
+
+
+def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """One mast per hub: hops that each priced a new mast at the same peer share the tallest of them (a taller
+    antenna at one end only raises the ray, so every hop still clears); the others' hub mast is dropped from their
+    items and cost, and their ``mast_b_m`` set to the shared height."""
+    out = bh.copy()
+    has = out["mast_b_code"].fillna("").astype(str) != ""
+    if not has.any():
+        return out
+    for _, group in out[has].groupby(out.loc[has, "peer_id"].astype(str), sort=False):
+        if len(group) < 2:
+            continue
+        keep = group["mast_b_m"].astype(float).idxmax()
+        tall = float(group.loc[keep, "mast_b_m"])
+        for idx in group.index:
+            if idx == keep:
+                continue
+            saved = int(cat.price(str(out.loc[idx, "mast_b_code"])))
+            out.loc[idx, ["mast_b_code"]] = [""]
+            out.loc[idx, ["mast_b_m"]] = [tall]
+            out.loc[idx, ["capex_vnd", "cost_vnd"]] = [
+                int(out.loc[idx, "capex_vnd"]) - saved,
+                int(out.loc[idx, "cost_vnd"]) - saved,
+            ]
+            out.loc[idx, "reason"] = (
+                f"{out.loc[idx, 'reason']}; shares the {tall:g} m mast at {out.loc[idx, 'peer_id']}"
+            )
+    return out
 
 
 def _opex_lines(

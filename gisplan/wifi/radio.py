@@ -675,6 +675,103 @@ def line_of_sight(
     return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
 
 
+def hop_clearances(
+    a_xy: ArrayLike,
+    b_xy: ArrayLike,
+    *,
+    heights_a_m: ArrayLike,
+    heights_b_m: ArrayLike,
+    elevation: Any = None,
+    k_factor: float = 4.0 / 3.0,
+    crs: str | CRS = METRIC_CRS,
+    max_samples: int = 250_000,
+    f_mhz: float | None = None,
+    fresnel_share: float = 0.6,
+    clutter_m: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clearance of many hops for every pair of candidate antenna heights, the ground profile read once per hop.
+
+    The rule is :func:`line_of_sight`'s (ground + earth bulge + clutter + ``fresnel_share`` of the first Fresnel
+    zone under the ray at every inner sample); the ray's height is linear in the two antenna heights, so one
+    profile gives the clearance of every pair.  Without ``elevation`` the ground is taken flat at the ends' level
+    (0 m): the least any terrain needs (bulge, clutter and Fresnel zone), and ``checked`` is False.
+
+    Parameters
+    ----------
+    a_xy, b_xy
+        Arrays of shape (n, 2) of the two ends in ``crs``.
+    heights_a_m, heights_b_m
+        Arrays of shape (n, ka) and (n, kb): candidate antenna heights above the ground at each end (NaN pads a
+        shorter list; its clearances are NaN).
+
+    Returns
+    -------
+    (checked, clearance)
+        ``checked`` (n,): the path lies on the raster without nodata; ``clearance`` (n, ka, kb): least margin (m)
+        along the path for each pair of heights (NaN where not checked against a raster, except without one;
+        ``inf`` for hops of zero length).
+    """
+    _positive("k_factor", k_factor)
+    a = np.asarray(a_xy, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b_xy, dtype=np.float64).reshape(-1, 2)
+    n = len(a)
+    ha = np.asarray(heights_a_m, dtype=np.float64).reshape(n, -1)
+    hb = np.asarray(heights_b_m, dtype=np.float64).reshape(n, -1)
+    if a.shape != b.shape:
+        raise PlanningError(f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)}")
+    if (np.nan_to_num(ha) < 0).any() or (np.nan_to_num(hb) < 0).any():
+        raise PlanningError("antenna heights must not be negative")
+    ka, kb = ha.shape[1], hb.shape[1]
+    out = np.full((n, ka, kb), np.inf)
+    checked = np.full(n, elevation is not None)
+    dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    links = np.flatnonzero(dist > 0)
+    if links.size == 0:
+        return checked, out
+    wavelength = SPEED_OF_LIGHT / (f_mhz * 1e6) if f_mhz is not None else 0.0
+    counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
+    ends = np.cumsum(counts)
+    with open_elevation(elevation) if elevation is not None else _no_raster() as dataset:
+        lo = 0
+        while lo < links.size:
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + max_samples, side="right")))
+            sel, cnt = links[lo:hi], counts[lo:hi]
+            starts = np.r_[0, np.cumsum(cnt)[:-1]]
+            pair = np.repeat(np.arange(sel.size), cnt)
+            k = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+            t = k / np.repeat(cnt - 1, cnt)
+            ax, ay, bx, by = a[sel, 0][pair], a[sel, 1][pair], b[sel, 0][pair], b[sel, 1][pair]
+            if dataset is None:
+                ground, valid = np.zeros(t.shape), np.ones(t.shape, dtype=bool)
+            else:
+                ground, _, valid = _terrain(dataset, ax + (bx - ax) * t, ay + (by - ay) * t, crs)
+            d = dist[sel][pair]
+            d1 = d * t
+            bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
+            g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
+            fresnel = fresnel_share * np.sqrt(wavelength * d1 * (d - d1) / d)
+            inner = (k != 0) & (k != np.repeat(cnt - 1, cnt))
+            floor = np.where(inner, g0 + (g1 - g0) * t - (ground + bulge + clutter_m + fresnel), np.inf)
+            ok = np.logical_and.reduceat(valid, starts)
+            for i in range(ka):
+                for j in range(kb):
+                    ray = ha[sel, i][pair] * (1.0 - t) + hb[sel, j][pair] * t
+                    with np.errstate(invalid="ignore"):
+                        least = np.minimum.reduceat(np.where(inner, floor + ray, np.inf), starts)
+                    least = np.where(np.isfinite(ha[sel, i]) & np.isfinite(hb[sel, j]), least, np.nan)
+                    out[sel, i, j] = np.where(ok, least, np.nan)
+            if dataset is not None:
+                checked[sel] = ok
+            lo = hi
+    return checked, out
+
+
+@contextmanager
+def _no_raster() -> Iterator[None]:
+    yield None
+
+
 def radio_horizon_m(h_a_m: ArrayLike, h_b_m: ArrayLike, *, k_factor: float = 4.0 / 3.0) -> np.ndarray:
     """Longest line-of-sight path (m) over a smooth earth between antennas ``h_a_m`` and ``h_b_m`` high:
     ``sqrt(2 k R h_a) + sqrt(2 k R h_b)`` (4.12 (sqrt h_a + sqrt h_b) km for k = 4/3).

@@ -34,8 +34,11 @@ class WifiSettings:
         contingency line are each rounded to whole VND: at most 0.5 VND each, so 10 VND is a safe margin).
         Assumption derived from the rounding rule of :func:`gisplan.catalog.costing.boq_line`.
     default_mast_m
-        Antenna height (m) assumed for a backhaul end whose ``height_m`` is missing or lower: the catalog's
-        ``MAST.15M`` standard mast.  Assumption (the catalog's cheapest mast that clears village roofs).
+        Antenna height (m) of a wifi site's AP mast (the catalog's ``MAST.15M``), which a backhaul hop from the
+        site may use at no cost where the site is lower or of unknown height; also the height assumed for a fibre
+        site of unknown height.  A fibre site's known ``height_m`` (e.g. a 6 m POP) is taken as it is, and a hop
+        that needs more adds a catalog mast (:func:`gisplan.wifi.backhaul.mast_options`).  Assumption (the
+        catalog's cheapest mast that clears village roofs).
     los_tries
         Fibre sites tried, nearest first, for a radio hop when line of sight is checked; a hop to a farther site
         costs the same radio, so more tries only cost time.  Assumption.
