@@ -24,9 +24,14 @@ SITE_COLUMNS = (
     "technology",
     "profile",
     "azimuth_deg",
+    "azimuths_deg",
+    "beamwidth_deg",
+    "n_sectors",
     "reach_m",
     "capacity_mbps",
     "demand_mbps",
+    "households_los",
+    "households_nlos",
     "backhaul",
     "cost_vnd",
     "capex_vnd",
@@ -44,7 +49,7 @@ LINK_COLUMNS = (
     "load_mbps",
     "capacity_mbps",
 )
-FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
+FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "azimuth_deg", "beamwidth_deg", "n_sectors", "los_checked")
 
 
 def empty_layer(columns: tuple[str, ...], crs: Any) -> gpd.GeoDataFrame:
