@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Mapping
@@ -34,11 +35,11 @@ from gisplan.wifi._output import (
 )
 from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
+from gisplan.wifi.environment import LOS_ENVIRONMENTS, point_environment, settlement_environment
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.network import relay_forest
 from gisplan.wifi.params import Progress, WifiParams
-from gisplan.wifi.environment import LOS_ENVIRONMENTS, point_environment, settlement_environment
 from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
 from gisplan.wifi.sectors import (
     azimuths,
@@ -75,13 +76,17 @@ class _Coverage:
 
 
 def _reaches(prof: Any) -> dict[tuple[bool, bool, bool], float]:
-    """Reach (m) of ``prof`` by (line of sight, indoor, back lobe)."""
+    """Reach (m) of ``prof`` by (line of sight, indoor, back lobe).  A back lobe's short reach lies below the NLoS
+    model's fitted range (30 m): extrapolated without a warning (the main lobe's reach is reported)."""
     out = {}
-    for los in (False, True):
-        for indoor in (False, True):
-            for back in (False, True):
-                extra = prof.building_entry_loss_db * indoor + (prof.front_to_back_db if back and prof.sectored else 0)
-                out[los, indoor, back] = reach_m(prof, model=prof.los_model if los else None, extra_loss_db=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RadioValidityWarning)
+        for los in (False, True):
+            for indoor in (False, True):
+                for back in (False, True):
+                    fb = prof.front_to_back_db if back and prof.sectored else 0.0
+                    extra = prof.building_entry_loss_db * indoor + fb
+                    out[los, indoor, back] = reach_m(prof, model=prof.los_model if los else None, extra_loss_db=extra)
     return out
 
 
@@ -152,18 +157,21 @@ def _coverage_matrix(
                 np.where(ind, r[False, True, True], r[False, False, True]),
             )
             keep = allowed & (d <= reach_main)
-            ci, di, d, los, reach_main, reach_back = ci[keep], di[keep], d[keep], los[keep], reach_main[keep], reach_back[keep]
+            ci, di, d, los = ci[keep], di[keep], d[keep], los[keep]
+            reach_main, reach_back = reach_main[keep], reach_back[keep]
             member = np.ones(len(ci), dtype=bool)
             if prof.sectored and len(ci):
                 bearing = bearing_deg(cxy[ci], dxy[di])
                 with np.errstate(divide="ignore"):
                     rate_main = downlink_rate_mbps(prof, d, indoor=indoor[di], los=los)
-                    rate_back = downlink_rate_mbps(prof, d, indoor=indoor[di], los=los, extra_loss_db=prof.front_to_back_db)
+                    rate_back = downlink_rate_mbps(
+                        prof, d, indoor=indoor[di], los=los, extra_loss_db=prof.front_to_back_db
+                    )
                     share_main = np.where(rate_main > 0, need[di] / np.where(rate_main > 0, rate_main, 1.0), np.inf)
                     share_back = np.where(rate_back > 0, need[di] / np.where(rate_back > 0, rate_back, 1.0), np.inf)
                 order = np.argsort(ci, kind="stable")
                 bounds = np.flatnonzero(np.r_[True, np.diff(ci[order]) != 0, True])
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                for a, b in itertools.pairwise(bounds):
                     idx = order[a:b]
                     j = int(ci[idx[0]])
                     if prof.n_sectors == 1:
@@ -645,7 +653,8 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
         ctx.col_prof
     ]
     # one column holds at most max_aps_per_column radios on their own channels: omni APs, or whole sectored sets
-    per_column = np.array([max(1, cfg.max_aps_per_column // pr.n_sectors) for _, pr, _, _ in ctx.profiles])[ctx.col_prof]
+    per_profile = [max(1, cfg.max_aps_per_column // pr.n_sectors) for _, pr, _, _ in ctx.profiles]
+    per_column = np.array(per_profile)[ctx.col_prof]
     w = ctx.points["weight"].to_numpy(dtype=float)
     institution = ctx.points["kind"].to_numpy() != "household"
     for _ in range(cfg.capacity_rounds):
@@ -904,7 +913,8 @@ def _assign(ctx: _Context, site_cols: dict[int, list[int]], sids: list[Any]) -> 
         # what the radio delivers at full airtime with the mix of clients it serves (its fastest rate when idle)
         top = float(rate[m[:, u], u].max()) if m[:, u].any() else 0.0
         capacity[k] += served_mbps[u] / used[u] if used[u] > 0 else top
-    return _Assignment(served_by, m.any(axis=1), rate_pt, people, demand_site, capacity, los_pt, hh_los, hh_nlos)
+    reach = np.asarray(m.any(axis=1), dtype=bool)
+    return _Assignment(served_by, reach, rate_pt, people, demand_site, capacity, los_pt, hh_los, hh_nlos)
 
 
 def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
@@ -1127,7 +1137,7 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
                 client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg,
             )  # fmt: skip
             if prof.sectored and ctx.col_az[c]:  # the wedges: main lobes to the reach, back lobes to theirs
-                back = reach_m(prof, extra_loss_db=prof.front_to_back_db)
+                back = _reaches(prof)[False, False, True]
                 shape = shape.intersection(sector_footprint(site, ctx.col_az[c], prof.beamwidth_deg, reach, back))
             fp_geoms.append(shape)
             fp_unchecked += off

@@ -436,7 +436,8 @@ def downlink_rate_mbps(
     the received power clears after the fade margin (:data:`HE_MCS_20MHZ_1SS`, shifted by the client's MCS0
     sensitivity), times the profile's MAC efficiency; 0 beyond reach.  ``indoor`` clients lose the building entry
     loss; ``los`` paths (found clear) take the profile's ``los_model``; ``extra_loss_db`` (e.g. the front-to-back
-    ratio behind a sector) is taken off.  The uplink limit is the reach of :func:`link_budget`; capacity is downlink-bound.
+    ratio behind a sector) is taken off.  The uplink limit is the reach of :func:`link_budget`; capacity is
+    downlink-bound.
 
     Examples
     --------

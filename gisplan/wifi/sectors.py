@@ -53,7 +53,7 @@ def bearing_deg(origin_xy: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return np.asarray(np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 360.0)
 
 
-def _angle_off(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _angle_off(a: np.ndarray, b: float | np.ndarray) -> np.ndarray:
     """Smallest absolute angle (degrees) between bearings ``a`` and ``b``."""
     return np.asarray(np.abs((np.asarray(a) - np.asarray(b) + 180.0) % 360.0 - 180.0))
 
