@@ -239,3 +239,24 @@ def test_sector_profiles_are_checked() -> None:
         _profile(los_model="p1411_lso")
     cat = load_catalog()
     assert cat.ap_profiles["sector3_2g4"]["n_sectors"] == 3 and cat.ap_profiles["sector_5g"]["beamwidth_deg"] == 120
+
+
+@pytest.mark.parametrize("kind", ["hamlet", "village"])
+def test_an_open_hamlet_is_served_on_line_of_sight_and_its_footprint_reaches_further(tmp_path, kind: str) -> None:
+    """Six households 90 m from the AP (indoors: 58 m of NLoS reach, 103 m on line of sight) on flat ground: a
+    hamlet (open by default) is served on line of sight and the footprint runs to the LoS reach; a village is not
+    served at all."""
+    layers = _village(6)
+    layers["settlements"] = layers["settlements"].assign(kind=[kind]).set_geometry([Point(X0 + 90, Y0)], crs=CRS)
+    dem = _ridge(tmp_path / "flat.tif")
+    params = WifiParams(cover_all=True, profiles=("outdoor_2g4",), connect_all_commune_hq=False, elevation=dem)
+    plan = plan_wifi(layers, params, catalog=load_catalog())
+    assert any(f"{'open' if kind == 'hamlet' else 'village'} (default by kind): 1" in m for m in plan.messages)
+    if kind == "village":
+        assert plan.kpis["households_served"] == 0 and len(plan.layers["wifi_sites"]) == 0
+        return
+    assert plan.kpis["households_served"] == plan.kpis["households_served_los"] == 6
+    site = plan.layers["wifi_sites"].iloc[0]
+    assert site["households_los"] == 6 and site["households_nlos"] == 0
+    fp = plan.layers["footprints"].iloc[0]
+    assert fp["reach_los_m"] > 300 and fp.geometry.contains(Point(X0 + 5 - 300, Y0 + 5))

@@ -1126,7 +1126,7 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
     p, cand, profiles = ctx.p, ctx.cand, ctx.profiles
     land_layer = ctx.L["land"]
     land = shapely.union_all(np.asarray(land_layer.geometry)) if land_layer is not None and len(land_layer) else None
-    fp_geoms, fp_unchecked = [], 0
+    fp_geoms, fp_unchecked, fp_los = [], 0, []
     sel = sorted(set(ctx.selected))  # a column with two APs (two channels) has one footprint
     with open_elevation(p.elevation) if p.elevation is not None else nullcontext(None) as dem:
         for c in sel:
@@ -1136,10 +1136,28 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
                 site, reach, land=land, elevation=dem, ap_height_m=prof.height_m,
                 client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg,
             )  # fmt: skip
+            r = _reaches(prof)
             if prof.sectored and ctx.col_az[c]:  # the wedges: main lobes to the reach, back lobes to theirs
-                back = _reaches(prof)[False, False, True]
-                shape = shape.intersection(sector_footprint(site, ctx.col_az[c], prof.beamwidth_deg, reach, back))
+                shape = shape.intersection(
+                    sector_footprint(site, ctx.col_az[c], prof.beamwidth_deg, reach, r[False, False, True])
+                )
+            serves_los = ctx.los_cov is not None and ctx.los_cov[:, c].nnz > 0
+            if serves_los and dem is not None:  # open ground: line of sight as far as the terrain and clutter allow
+                far, off_los = footprint(
+                    site, r[True, False, False], land=land, elevation=dem, ap_height_m=prof.height_m,
+                    client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg, f_mhz=prof.freq_mhz,
+                    clutter_m=prof.los_clutter_m,
+                )  # fmt: skip
+                if prof.sectored and ctx.col_az[c]:
+                    far = far.intersection(
+                        sector_footprint(
+                            site, ctx.col_az[c], prof.beamwidth_deg, r[True, False, False], r[True, False, True]
+                        )
+                    )
+                shape = shape.union(far)
+                off += off_los
             fp_geoms.append(shape)
+            fp_los.append(serves_los)
             fp_unchecked += off
     if fp_unchecked:
         ctx.messages.append(
@@ -1153,6 +1171,9 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
          "azimuth_deg": [ctx.col_az[c][0] if ctx.col_az[c] else np.nan for c in sel],
          "beamwidth_deg": [profiles[int(ctx.col_prof[c])][1].beamwidth_deg for c in sel],
          "n_sectors": [profiles[int(ctx.col_prof[c])][1].n_sectors for c in sel],
+         # the reach on line of sight where the footprint serves open ground on it (NaN: non-line-of-sight only)
+         "reach_los_m": [round(_reaches(profiles[int(ctx.col_prof[c])][1])[True, False, False], 1) if los else np.nan
+                         for c, los in zip(sel, fp_los, strict=True)],
          "los_checked": p.elevation is not None},
         geometry=fp_geoms, crs=ctx.crs,
     )  # fmt: skip
