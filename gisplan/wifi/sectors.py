@@ -17,7 +17,7 @@ Examples
 --------
 >>> azimuths(3, 10.0)
 (10.0, 130.0, 250.0)
->>> round(bearing_deg(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]))[0], 1)
+>>> float(bearing_deg(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]))[0])
 90.0
 """
 
