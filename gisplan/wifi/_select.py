@@ -672,6 +672,12 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
         sub = cov[short][:, open_cols]
         useful = np.asarray(sub.sum(axis=0)).ravel() > 0
         if not useful.any():
+            ctx.messages.append(
+                f"Capacity: {len(short):,} demand point(s) in reach are not served: every site in their reach already "
+                f"carries {cfg.max_aps_per_column} radios per profile (one per channel), or its sectors cannot fit "
+                f"their demand. / Dung lượng: {len(short):,} điểm nhu cầu trong vùng phủ chưa được phục vụ: các điểm "
+                "phát trong tầm đã dùng hết kênh."
+            )
             return
         open_cols, sub = open_cols[useful], sub[:, useful]
         if p.budget_vnd is None:
@@ -679,6 +685,11 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
         else:
             left = p.budget_vnd - _plan_total(ctx)
             if left < total[open_cols].min() or not (w[short] > 0).any():
+                ctx.messages.append(
+                    f"Capacity: {len(short):,} demand point(s) in reach are not served: the budget left "
+                    f"({max(left, 0):,} VND) buys no further AP. / Dung lượng: {len(short):,} điểm nhu cầu trong vùng "
+                    "phủ chưa được phục vụ: ngân sách còn lại không đủ thêm điểm phát."
+                )
                 return
             res = maximize_coverage(
                 sub, w[short], budget=float(left), site_costs=total[open_cols], time_limit_s=p.time_limit_s,
