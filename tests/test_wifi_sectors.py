@@ -252,6 +252,9 @@ def test_an_open_hamlet_is_served_on_line_of_sight_and_its_footprint_reaches_fur
     params = WifiParams(cover_all=True, profiles=("outdoor_2g4",), connect_all_commune_hq=False, elevation=dem)
     plan = plan_wifi(layers, params, catalog=load_catalog())
     assert any(f"{'open' if kind == 'hamlet' else 'village'} (default by kind): 1" in m for m in plan.messages)
+    village = plan.layers["settlements_unserved"].iloc[0]
+    assert village["environment"] == ("open" if kind == "hamlet" else "village")
+    assert village["environment_source"] == "default by kind"
     if kind == "village":
         assert plan.kpis["households_served"] == 0 and len(plan.layers["wifi_sites"]) == 0
         return

@@ -222,6 +222,7 @@ class _Context:
     best: Any = None
     cov: sp.csc_matrix | None = None
     los_cov: sp.csc_matrix | None = None
+    environment: dict[str, tuple[str, str]] = field(default_factory=dict)  # settlement id: (class, where from)
     col_az: list[tuple[float, ...]] = field(default_factory=list)
     col_site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     col_prof: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -373,6 +374,7 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
     points = gpd.GeoDataFrame(pd.concat([homes, inst], ignore_index=True), geometry="geometry", crs=ctx.crs)
     points["weight"] = points["people"] if p.weight == "population" else (points["kind"] == "household") * 1.0
     env, src = settlement_environment(L["settlements"], L.get("land_cover"))
+    ctx.environment = dict(zip(L["settlements"]["settlement_id"].astype(str), zip(env, src, strict=True), strict=True))
     points["environment"] = point_environment(points, L["settlements"], env)
     ctx.points = points.reset_index(drop=True)
     in_demand = L["settlements"]["settlement_id"].astype(str).isin(set(demand["settlement_id"].astype(str)))
@@ -787,6 +789,8 @@ def _outputs(ctx: _Context) -> Plan:
     assignment = _assign(ctx, site_cols, sids)
     figures = _settlement_figures(ctx, assignment)
     unserved = ctx.unserved.assign(**{c: figures[c].to_numpy() for c in figures.columns})
+    where = [ctx.environment.get(str(sid), ("", "")) for sid in unserved["settlement_id"]]
+    unserved = unserved.assign(environment=[e for e, _ in where], environment_source=[s for _, s in where])
     bh = ctx.best.loc[sids] if sids else ctx.best.iloc[:0]
     bh, net = _backhaul_network(ctx, bh, sel_sites, assignment)
     sites_df = _site_rows(ctx, site_cols, bh, assignment)
