@@ -153,8 +153,9 @@ def _ridge(path, *bands: tuple[float, float, float]) -> str:
 
 def test_open_terrain_takes_line_of_sight_reach_and_a_ridge_leaves_only_the_nlos_reach(tmp_path) -> None:
     """An omni 2.4 GHz AP 15 m high; outdoor clients 250 m west and east (beyond the 147 m NLoS reach, within the
-    378 m LoS reach) and 120 m east.  A 2.5 m bank 100-110 m east leaves the bare ray to the client at 120 m clear
-    but not 0.6 of the Fresnel zone over 1 m of clutter; a 10 m ridge 180-220 m east hides the client at 250 m."""
+    378 m LoS reach) and 120 m east.  A 2 m bank 100-110 m east leaves the bare ray to the client at 120 m clear,
+    and 0.6 of the Fresnel zone over bare ground, but not over 1 m of clutter; a 10 m ridge 180-220 m east hides the
+    client at 250 m."""
     prof = _profile(antenna_gain_dbi=8.0)
     nlos, los_reach = _reaches(prof)[False, False, False], _reaches(prof)[True, False, False]
     assert nlos < 120 * 1.3 < 250 < los_reach
@@ -162,7 +163,7 @@ def test_open_terrain_takes_line_of_sight_reach_and_a_ridge_leaves_only_the_nlos
     flat = _ridge(tmp_path / "flat.tif")
     covered, los, _ = _covered(demand, prof, flat)
     assert covered.tolist() == [True, True, True] and los.tolist() == [True, True, True]
-    bank = _ridge(tmp_path / "bank.tif", (100, 110, 2.5), (180, 220, 10.0))
+    bank = _ridge(tmp_path / "bank.tif", (100, 110, 2.0), (180, 220, 10.0))
     covered, los, _ = _covered(demand, prof, bank)
     assert covered.tolist() == [True, False, True]  # behind the bank: NLoS reach only (250 m out, 120 m in)
     assert los.tolist() == [True, False, False]
