@@ -441,6 +441,12 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Lý do", "Reason"),
     "peer_id": ("Điểm kết nối", "Connects to"),
     "land_m": ("Trên đất liền (m)", "Over land (m)"),
+    "village": ("Thôn, ấp", "Village"),
+    "households_in_reach": ("Số hộ trong vùng phủ", "Households in reach"),
+    "capacity_mbps": ("Dung lượng (Mbit/s)", "Capacity (Mbit/s)"),
+    "demand_mbps": ("Nhu cầu (Mbit/s)", "Demand (Mbit/s)"),
+    "opex_vnd_per_year": ("Vận hành mỗi năm (đồng)", "Operating cost per year (VND)"),
+    "lcc_vnd": ("Chi phí vòng đời (đồng)", "Life-cycle cost (VND)"),
 }
 
 #: (column, code) -> (Vietnamese, English): the coded values users see in legends, popups and tables.

@@ -143,6 +143,18 @@ def _connected_by_year(tr: gpd.GeoDataFrame, root: tuple[float, float] | None) -
             assert min(shapely.distance(Point(root), Point(n)) for n in G.nodes) < 1e-3
 
 
+def _rooted_by_year(tr: gpd.GeoDataFrame, roots: list[Point]) -> None:
+    """Every connected part of the trench built up to each year reaches one of ``roots``."""
+    for year in sorted(tr["year"].unique()):
+        G = nx.Graph()
+        for g in tr.loc[tr["year"] <= year].geometry:
+            a, b = g.coords[0], g.coords[-1]
+            G.add_edge((round(a[0], 3), round(a[1], 3)), (round(b[0], 3), round(b[1], 3)))
+        for comp in nx.connected_components(G):
+            near = min(shapely.distance(r, Point(n)) for n in comp for r in roots)
+            assert near < 1e-3, f"a part of the phases up to {year} reaches no exchange"
+
+
 def test_phases_within_budget_and_connected():
     full = _plan()
     budget = int(full.total_vnd * 0.45)
@@ -267,7 +279,10 @@ def test_demo_zone_duong_dong_sanity():
     tr = plan.layers["trenches"]
     first = tr[tr["year"] == k["first_year"]]
     assert min(first.distance(root)) < 300  # the first phase starts at the exchange (site spur included)
-    _connected_by_year(tr, None)
+    # each operator's cables go to its own exchange/POP (issue 12): what is built by each year is connected to a root
+    roots = [sites.geometry[s] for s in k["root_sites"]]
+    assert k["n_roots"] >= 2
+    _rooted_by_year(tr, roots)
     assert set(plan.boq["commune"]) - {""}
 
 
@@ -956,7 +971,13 @@ def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
     assert abs(payer["province"] + payer["VNPT"] - plan.kpis["investment_total_vnd"]) <= len(phases)
     assert payer["province"] > payer["VNPT"] > 0
     cab = plan.layers["cables_rerouted"]
-    assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)
+    # duct rent by cable diameter (fibre 12/24: 10 mm; copper: 22 mm), 12 x the monthly rate, capped by the ceiling
+    yearly = {
+        "fibre": 12 * par["duct_rent_d10_vnd_per_m_month"],
+        "copper": min(12 * par["duct_rent_d35_vnd_per_m_month"], par["duct_rent_ceiling_vnd_per_m_year"]),
+    }
+    want = sum(m * yearly[k] for m, k in zip(cab["underground_m"], cab["kind"], strict=True))
+    assert abs(plan.kpis["duct_rent_vnd_per_year"]["VNPT"] - want) <= 1
 
 
 def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_recalculate(tmp_path):

@@ -195,6 +195,7 @@ def _to_frames(rec: Records) -> dict[str, gpd.GeoDataFrame]:
             "has_fibre": np.array([s["has_fibre"] for s in sites], dtype=bool),
             "height_m": np.array([s["height_m"] for s in sites], dtype=float),
             "has_power": np.array([s["has_power"] for s in sites], dtype=bool),
+            "owner": [s["owner"] for s in sites],
         },
         geometry=[geom_to_lonlat(shapely.Point(s["xy"])) for s in sites],
         crs=_CRS,

@@ -377,6 +377,15 @@ SCHEMAS: dict[str, LayerSchema] = {
                 "float", required=False, nullable=True, minimum=0.0, maximum=300.0, aliases=("chieu_cao", "độ cao")
             ),
             "has_power": Column("bool", required=False, default=True, aliases=("co_dien", "có điện")),
+            "owner": Column(
+                "str",
+                required=False,
+                nullable=True,
+                default="",
+                aliases=("chu_so_huu", "chủ sở hữu", "nha_mang", "nhà mạng", "operator", "doanh_nghiep"),
+                description="operator owning the site (an exchange's or POP's operator: the undergrounding planner "
+                "leads each operator's cables to its own exchange or POP)",
+            ),
         },
         "Điểm hạ tầng",
         "Sites",

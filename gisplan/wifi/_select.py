@@ -234,6 +234,7 @@ class _Context:
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
+    exclude: frozenset[str] = frozenset()
 
 
 def indoor_reach_m(profile: Any) -> float:
@@ -248,14 +249,19 @@ def run(
     catalog: Catalog,
     progress: Progress | None,
     settings: WifiSettings | None = None,
+    exclude_settlements: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each."""
+    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each.
+
+    ``exclude_settlements``: settlement ids whose households another technology serves (they stay in
+    ``settlements_unserved`` but carry no wifi demand)."""
     cat = catalog
     crs, L = _prepare(layers, p)
     years = float(
         cat.param("satellite_horizon_years") if p.satellite_horizon_years is None else p.satellite_horizon_years
     )
-    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years)
+    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years,
+                   exclude=frozenset(exclude_settlements))  # fmt: skip
     _tick(progress, 0.05, "demand")
     demand, focus = _unserved_demand(ctx)
     _commune_hqs_to_connect(ctx)
@@ -360,6 +366,8 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
         demand, plot_m2=float(bh["household_plot_m2"]), demand_mbps=float(bh["demand_household_mbps"]),
         land=L["land"], buildings=L.get("buildings"), spread=p.spread_households,
     )  # fmt: skip
+    if ctx.exclude and len(homes):  # villages another technology serves
+        homes = homes[~homes["settlement_id"].astype(str).isin(ctx.exclude)]
     sites = L["sites"]
     if "has_fibre" in sites.columns:  # an institution with fibre has its connection
         sites = sites[~sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
@@ -936,12 +944,17 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     """Per unserved settlement: households, people and Mbps demanded, people served, Mbps delivered, sites."""
     pts = ctx.points.assign(served_by=a.served_by, served=[bool(s) for s in a.served_by])
     homes = pts[pts["kind"] == "household"]
+    # served figures as plain column sums (a groupby.apply over no served household returned a frame, not a Series)
+    homes = homes.assign(
+        served_people=np.where(homes["served"], homes["people"], 0.0),
+        served_mbps=np.where(homes["served"], homes["demand_mbps"], 0.0),
+    )
     g = homes.groupby("settlement_id", sort=False)
     out = pd.DataFrame(
         {
             "demand_mbps": g["demand_mbps"].sum(),
-            "people_covered": g.apply(lambda f: f.loc[f["served"], "people"].sum(), include_groups=False),
-            "mbps_delivered": g.apply(lambda f: f.loc[f["served"], "demand_mbps"].sum(), include_groups=False),
+            "people_covered": g["served_people"].sum(),
+            "mbps_delivered": g["served_mbps"].sum(),
             "covered_by": g["served_by"].agg(lambda s: ", ".join(sorted({x for x in s if x}))),
         }
     )
@@ -950,7 +963,8 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     out["demand_mbps"] = out["demand_mbps"].fillna(0.0).round(1)
     out["people_covered"] = out["people_covered"].fillna(0.0).round().astype(np.int64)
     out["mbps_delivered"] = out["mbps_delivered"].fillna(0.0).round(1)
-    out["covered_by"] = out["covered_by"].fillna("")
+    covered = out["covered_by"].astype(object)  # float when no household is left (all served by other technologies)
+    out["covered_by"] = covered.where(covered.notna(), "")
     return out
 
 
