@@ -178,7 +178,7 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     # demo's buildings carry 2.5 households each on average, and counting buildings as households cut it to a third
     unserved = plan.layers["settlements_unserved"]
     assert plan.kpis["households_total"] == int(unserved["households"].sum())
-    # the capacity stage adds APs for 6 rounds and does not yet serve every household (issue 13 stays open): the
+    # the capacity stage adds APs in rounds and does not yet serve every household (issue 13 stays open): the
     # plan says so rather than claiming the demand is met, and what it serves fits the airtime it has
     assert 0.75 <= plan.kpis["share_unserved_reached"] <= 1.0
     assert plan.kpis["mbps_delivered"] <= plan.kpis["demand_mbps"]

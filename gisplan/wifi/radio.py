@@ -213,7 +213,13 @@ class APProfile:
     ``height_m``\\*, ``client_height_m`` (1.5), ``model`` ("p1411_los", see
     :data:`MODELS`), ``path_loss_exponent`` (3.0, for "log_distance"), ``price_vnd`` (0),
     ``building_entry_loss_db`` (0: loss into a building for indoor clients, ITU-R P.2109),
-    ``mac_efficiency`` (0.6: share of the PHY rate left as throughput after 802.11 MAC overheads).
+    ``mac_efficiency`` (0.6: share of the PHY rate left as throughput after 802.11 MAC overheads),
+    ``n_sectors`` (1) and ``beamwidth_deg`` (360: omni; e.g. 3 x 120 for a three-sector site, 1 x 90 for a panel,
+    ``n_sectors * beamwidth_deg`` at most 360), ``front_to_back_db`` (0: the loss of gain outside a sector's
+    beamwidth; its back lobe reaches as far as the link budget less it allows),
+    ``los_model`` ("p1411_los": the model where the path is found clear, see :mod:`gisplan.wifi.environment`),
+    ``los_clutter_m`` (1.0: height of grass, crops and low shrubs over open ground that a line-of-sight access
+    path must clear with 0.6 of its first Fresnel zone).
     """
 
     name: str
@@ -234,6 +240,16 @@ class APProfile:
     price_vnd: int = 0
     building_entry_loss_db: float = 0.0
     mac_efficiency: float = 0.6
+    n_sectors: int = 1
+    beamwidth_deg: float = 360.0
+    front_to_back_db: float = 0.0
+    los_model: str = "p1411_los"
+    los_clutter_m: float = 1.0
+
+    @property
+    def sectored(self) -> bool:
+        """Whether the profile has directional antennas (a beamwidth below 360 degrees)."""
+        return self.beamwidth_deg < 360.0
 
     def __post_init__(self) -> None:
         problems = _profile_problems(self)
@@ -283,6 +299,28 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         problems.append(Problem("must not be negative", column="building_entry_loss_db"))
     if not 0 < profile.mac_efficiency <= 1:
         problems.append(Problem("must lie in (0, 1]", column="mac_efficiency", value=profile.mac_efficiency))
+    n = profile.n_sectors
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        problems.append(Problem("must be a whole number of sectors, 1 or more", column="n_sectors", value=n))
+    bw = profile.beamwidth_deg
+    if not (isinstance(bw, int | float) and 0 < bw <= 360):
+        problems.append(Problem("must lie in (0, 360] degrees", column="beamwidth_deg", value=bw))
+    elif isinstance(n, int) and n >= 1 and n * bw > 360 + 1e-9:
+        problems.append(
+            Problem(
+                f"{n} sectors of {bw:g} degrees overlap (more than 360 degrees)",
+                column="beamwidth_deg",
+                value=bw,
+                hint="give n_sectors * beamwidth_deg <= 360 (omni: n_sectors 1, beamwidth_deg 360)",
+            )
+        )
+    if not (isinstance(profile.front_to_back_db, int | float) and profile.front_to_back_db >= 0):
+        problems.append(Problem("must not be negative", column="front_to_back_db", value=profile.front_to_back_db))
+    if profile.los_model not in MODELS:
+        hint = did_you_mean(profile.los_model, MODELS, n=1, listing="choose one of")
+        problems.append(Problem("unknown propagation model", column="los_model", value=profile.los_model, hint=hint))
+    if not (isinstance(profile.los_clutter_m, int | float) and profile.los_clutter_m >= 0):
+        problems.append(Problem("must not be negative", column="los_clutter_m", value=profile.los_clutter_m))
     return problems
 
 
@@ -386,11 +424,20 @@ def reach_m(profile: APProfile, *, model: str | None = None, extra_loss_db: floa
     return link_budget(profile, model=model, extra_loss_db=extra_loss_db).reach_m
 
 
-def downlink_rate_mbps(profile: APProfile, d_m: ArrayLike, *, indoor: ArrayLike = False) -> np.ndarray:
+def downlink_rate_mbps(
+    profile: APProfile,
+    d_m: ArrayLike,
+    *,
+    indoor: ArrayLike = False,
+    los: ArrayLike = False,
+    extra_loss_db: ArrayLike = 0.0,
+) -> np.ndarray:
     """Throughput (Mbit/s) the AP can send a client at ``d_m`` metres: the fastest 802.11ax MCS whose sensitivity
     the received power clears after the fade margin (:data:`HE_MCS_20MHZ_1SS`, shifted by the client's MCS0
     sensitivity), times the profile's MAC efficiency; 0 beyond reach.  ``indoor`` clients lose the building entry
-    loss.  The uplink limit is the reach of :func:`link_budget`; capacity is downlink-bound.
+    loss; ``los`` paths (found clear) take the profile's ``los_model``; ``extra_loss_db`` (e.g. the front-to-back
+    ratio behind a sector) is taken off.  The uplink limit is the reach of :func:`link_budget`; capacity is
+    downlink-bound.
 
     Examples
     --------
@@ -403,8 +450,12 @@ def downlink_rate_mbps(profile: APProfile, d_m: ArrayLike, *, indoor: ArrayLike 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RadioValidityWarning)
         loss = np.asarray(MODELS[profile.model](d, profile), dtype=float)
+        clear = np.broadcast_to(np.asarray(los, dtype=bool), loss.shape)
+        if clear.any():
+            loss = np.where(clear, np.asarray(MODELS[profile.los_model](d, profile), dtype=float), loss)
     bel = np.where(np.asarray(indoor, dtype=bool), profile.building_entry_loss_db, 0.0)
     usable = profile.ap_eirp_dbm + profile.client_gain_dbi - loss - bel - profile.fade_margin_db
+    usable = usable - np.asarray(extra_loss_db, dtype=float)
     shift = profile.client_rx_sensitivity_dbm - HE_MCS_20MHZ_1SS[0][0]
     sens = np.array([s for s, _ in HE_MCS_20MHZ_1SS]) + shift
     rates = np.array([r for _, r in HE_MCS_20MHZ_1SS])
