@@ -169,6 +169,8 @@ def _heuristic(
     seed: int,
     moves: int,
     settings: RoutingSettings,
+    effort: float = 1.0,
+    search: bool = True,
 ) -> tuple[np.ndarray, float]:
     """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound."""
     labels = np.arange(len(idx))
@@ -207,6 +209,24 @@ def _heuristic(
         if c < best_cost * (1.0 - settings.improvement_tolerance):
             best, best_cost = tree, c
     best = improve(best, left, insertion=True)
+    if search and A.n <= settings.search_max_nodes and max_rounds > 0:
+        from gisplan.routing._search import search as multistart  # numba: imported on first use
+
+        work = int(effort * settings.search_work * (A.n + len(A.u)))
+        found, _left = multistart(
+            A,
+            idx,
+            best,
+            starts=settings.search_starts,
+            merges=settings.search_merges,
+            pool_size=settings.search_pool,
+            seed=seed,
+            budget=work,
+            tol=settings.improvement_tolerance,
+            max_pops=settings.long_edge_pops,
+        )
+        if tree_cost(A, found) < tree_cost(A, best) * (1.0 - settings.improvement_tolerance):
+            best = found
     return best, mehlhorn_bound
 
 
@@ -340,7 +360,15 @@ def _steiner_tree(
         starts = _default_starts(A, s)
     moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
     best, mb = _heuristic(
-        A, idx, is_term, starts=max(1, int(starts)), max_rounds=max_rounds, seed=seed, moves=moves, settings=s
+        A,
+        idx,
+        is_term,
+        starts=max(1, int(starts)),
+        max_rounds=max_rounds,
+        seed=seed,
+        moves=moves,
+        settings=s,
+        effort=effort,
     )
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
