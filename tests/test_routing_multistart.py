@@ -110,28 +110,29 @@ def test_long_edge_test_removes_only_edges_another_path_matches():
 
 
 def _dense_instance(seed: int) -> tuple[nx.Graph, list[int]]:
-    """A SteinLib-C-like instance: 500 nodes, 5,000 random edges of integer weight 1-10, 83 terminals."""
+    """A SteinLib-C19-like instance: 500 nodes, 12,500 random edges of integer weight 1-10, 125 terminals."""
     rng = np.random.default_rng(seed)
-    G = nx.gnm_random_graph(500, 5000, seed=seed)
+    G = nx.gnm_random_graph(500, 12_500, seed=seed)
     G.add_edges_from((k, k + 1) for k in range(499))
     for a, b in G.edges:
         G.edges[a, b]["cost"] = float(rng.integers(1, 11))
-    return G, sorted(rng.choice(500, 83, replace=False).tolist())
+    return G, sorted(rng.choice(500, 125, replace=False).tolist())
 
 
 def test_search_proves_a_small_gap_where_the_single_start_cannot():
-    """Dual ascent proves the default call within 3 % of the optimum; without the search it is not."""
-    G, terms = _dense_instance(5)
+    """Dual ascent proves the default call within 2 % of the optimum; without the search it is not (measured:
+    0.6 % against 4.9 %)."""
+    G, terms = _dense_instance(6)
     T = steiner_tree(G, terms, exact=False)
     plain = steiner_tree(G, terms, exact=False, settings=NO_SEARCH)
     nxc = nx.algorithms.approximation.steiner_tree(G, terms, weight="cost").size(weight="cost")
     assert nx.is_tree(T) and set(terms) <= set(T.nodes)
     assert T.graph["cost"] <= plain.graph["cost"] and T.graph["cost"] <= nxc
-    assert T.graph["gap"] <= 0.03 < plain.graph["gap"]
+    assert T.graph["gap"] <= 0.02 and plain.graph["gap"] > 0.03
 
 
 def test_search_is_deterministic():
-    G, terms = _dense_instance(6)
+    G, terms = _dense_instance(7)
     a = steiner_tree(G, terms, exact=False)
     b = steiner_tree(G.copy(), terms, exact=False)
     assert sorted(map(sorted, a.edges)) == sorted(map(sorted, b.edges))

@@ -921,8 +921,8 @@ def search(
     remap = np.full(m, -1, dtype=np.int64)
     remap[keep_e] = np.arange(len(keep_e))
     entry = ~drop[A.eid]
-    counts = np.add.reduceat(entry.astype(np.int64), indptr[:-1]) if len(entry) else np.zeros(A.n, dtype=np.int64)
-    counts[np.diff(indptr) == 0] = 0  # reduceat repeats the next value for empty rows
+    rows = np.repeat(np.arange(A.n, dtype=np.int64), np.diff(indptr))
+    counts = np.bincount(rows[entry], minlength=A.n)
     r_ptr = np.zeros(A.n + 1, dtype=np.int64)
     np.cumsum(counts, out=r_ptr[1:])
     best, left = multistart_search(
