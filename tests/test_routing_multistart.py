@@ -41,8 +41,17 @@ def improved(G: nx.Graph, terminals, start_pairs, moves: int) -> tuple[float, se
     A = graph_arrays(G)
     idx = np.array([A.index[t] for t in terminals], dtype=np.int64)
     out, _left = search(
-        A, idx, tree_of(A, start_pairs), starts=0, merges=0, pool_size=2, seed=0, budget=10**9, tol=1e-9,
-        moves=moves, reduce=False,
+        A,
+        idx,
+        tree_of(A, start_pairs),
+        starts=0,
+        merges=0,
+        pool_size=2,
+        seed=0,
+        budget=10**9,
+        tol=1e-9,
+        moves=moves,
+        reduce=False,
     )
     return float(A.w[out].sum()), {frozenset((A.nodes[A.u[e]], A.nodes[A.v[e]])) for e in out.tolist()}
 
@@ -77,8 +86,10 @@ def test_key_vertex_elimination_replaces_a_hub_and_its_key_paths():
     No single vertex insertion or elimination leads there: y or z alone does not let the hub go.
     """
     G = weighted(
-        [("x", "p", 2), ("p", "a", 2), ("x", "q", 2), ("q", "b", 2), ("x", "r", 2), ("r", "c", 2)]
-        + [("a", "y", 1.5), ("y", "b", 1.5), ("b", "z", 1.5), ("z", "c", 1.5)]
+        [
+            *[("x", "p", 2), ("p", "a", 2), ("x", "q", 2), ("q", "b", 2), ("x", "r", 2), ("r", "c", 2)],
+            *[("a", "y", 1.5), ("y", "b", 1.5), ("b", "z", 1.5), ("z", "c", 1.5)],
+        ]
     )
     start = [("x", "p"), ("p", "a"), ("x", "q"), ("q", "b"), ("x", "r"), ("r", "c")]
     cost, edges = improved(G, "abc", start, KEY_VERTEX)
@@ -99,9 +110,7 @@ def test_long_edge_test_removes_only_edges_another_path_matches():
     A = graph_arrays(G)
     csr = A.csr
     work = np.array([10**9], dtype=np.int64)
-    drop = long_edges(
-        csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data, A.eid, len(A.u), 32, work
-    )
+    drop = long_edges(csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data, A.eid, len(A.u), 32, work)
     dropped = {frozenset((A.nodes[A.u[e]], A.nodes[A.v[e]])) for e in np.flatnonzero(drop).tolist()}
     assert dropped == {frozenset("ac")}
 

@@ -179,14 +179,6 @@ def _mst_of_nodes(
     return out
 
 
-class _Scratch:  # pragma: no cover - documentation only
-    """The scratch arrays passed around below (all restored after use):
-
-    in_s, mark, done: bool (n); key: float inf (n); pe: int -1 (n); deg: int 0 (n); head: int -1 (n);
-    parent: int (n); dist: float inf (n).
-    """
-
-
 @njit(cache=True)
 def _mst_prune(
     indptr, indices, wc, eid, eu, ev, is_term, nodes, in_s, key, pe, done, deg, head, work
@@ -470,7 +462,7 @@ def _key_vertex_pass(
     nodes = _nodes_of(tree, eu, ev, mark)
     tptr, tadj, tadj_e = _tree_adj(tree, eu, ev, n)
     scan = nodes.copy()
-    if True:
+    for _pass in range(1):
         for x in scan:
             if work[0] <= 0:
                 break
@@ -659,8 +651,28 @@ def _mst_prune_edges(edges, nodes, eu, ev, we, is_term, parent, deg, head):  # p
 
 @njit(cache=True)
 def _local_search(
-    indptr, indices, wc, eid, eu, ev, we, is_term, tree, s_in, parent, deg, head, key, pe, done, work, tol, mark,
-    dist, lab, moves,
+    indptr,
+    indices,
+    wc,
+    eid,
+    eu,
+    ev,
+    we,
+    is_term,
+    tree,
+    s_in,
+    parent,
+    deg,
+    head,
+    key,
+    pe,
+    done,
+    work,
+    tol,
+    mark,
+    dist,
+    lab,
+    moves,
 ):  # pragma: no cover - compiled
     """Apply the enabled moves (bit 1 insertion, 2 elimination, 4 key-vertex, 8 key-path) to a local optimum."""
     n = len(indptr) - 1
@@ -681,7 +693,9 @@ def _local_search(
             if imp:
                 cand = np.flatnonzero(in_tree).astype(np.int64)
                 nodes = _nodes_of(cand, eu, ev, mark)
-                cand2 = _mst_prune(indptr, indices, wc, eid, eu, ev, is_term, nodes, s_in, key, pe, done, deg, head, work)
+                cand2 = _mst_prune(
+                    indptr, indices, wc, eid, eu, ev, is_term, nodes, s_in, key, pe, done, deg, head, work
+                )
                 if len(cand2) > 0 and _cost(cand2, we) < _cost(cand, we):
                     cand = cand2
                 if _cost(cand, we) < _cost(tree, we) * (1.0 - tol):
@@ -706,7 +720,9 @@ def _local_search(
             )
             if imp:
                 nodes = _nodes_of(tree, eu, ev, mark)
-                cand2 = _mst_prune(indptr, indices, wc, eid, eu, ev, is_term, nodes, s_in, key, pe, done, deg, head, work)
+                cand2 = _mst_prune(
+                    indptr, indices, wc, eid, eu, ev, is_term, nodes, s_in, key, pe, done, deg, head, work
+                )
                 if len(cand2) > 0 and _cost(cand2, we) < _cost(tree, we):
                     tree = cand2
                 continue
@@ -732,12 +748,14 @@ def multistart_search(
     budget: int,
     tol: float,
     moves: int,
+    target: float,
 ) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
     """Best tree (edge ids) over the incumbent, ``starts`` SPH starts and ``merges`` recombinations, each improved
     by local search; returns (tree, budget left).
 
     ``wc``/``eid``: weight and edge id of every CSR entry; ``eu``/``ev``/``we``: the edges.  ``moves``: bit mask
-    of the local search's moves (see :func:`_local_search`).
+    of the local search's moves (see :func:`_local_search`).  Stops once the best tree costs at most
+    ``target`` (a proven lower bound, 0 for none).
     """
     np.random.seed(seed)
     n = len(indptr) - 1
@@ -756,11 +774,30 @@ def multistart_search(
     head = np.full(n, -1, dtype=np.int64)
     parent = np.arange(n, dtype=np.int64)
     work = np.array([budget], dtype=np.int64)
-    all_edges = np.ones(m, dtype=np.bool_)
 
     best = _local_search(
-        indptr, indices, wc, eid, eu, ev, we, is_term, incumbent, s_in, parent, deg, head, key, pe, done, work, tol,
-        mark, dist, lab, moves,
+        indptr,
+        indices,
+        wc,
+        eid,
+        eu,
+        ev,
+        we,
+        is_term,
+        incumbent,
+        s_in,
+        parent,
+        deg,
+        head,
+        key,
+        pe,
+        done,
+        work,
+        tol,
+        mark,
+        dist,
+        lab,
+        moves,
     )
     best_cost = _cost(best, we)
     # the pool of distinct local optima: edge masks and costs
@@ -774,7 +811,7 @@ def multistart_search(
     allowed = np.ones(m, dtype=np.bool_)
     k = len(terms)
     for s in range(starts + merges):
-        if work[0] <= 0:
+        if work[0] <= 0 or best_cost <= target * (1.0 + 1e-12):
             break
         allowed[:] = True
         noise = 0.02 + 0.18 * (s % 5) / 4.0
@@ -798,8 +835,28 @@ def multistart_search(
         if len(tree) == 0:
             continue
         tree = _local_search(
-            indptr, indices, wc, eid, eu, ev, we, is_term, tree, s_in, parent, deg, head, key, pe, done, work, tol,
-            mark, dist, lab, moves,
+            indptr,
+            indices,
+            wc,
+            eid,
+            eu,
+            ev,
+            we,
+            is_term,
+            tree,
+            s_in,
+            parent,
+            deg,
+            head,
+            key,
+            pe,
+            done,
+            work,
+            tol,
+            mark,
+            dist,
+            lab,
+            moves,
         )
         c = _cost(tree, we)
         if c < best_cost * (1.0 - tol):
@@ -904,6 +961,7 @@ def search(
     moves: int = 15,
     reduce: bool = True,
     max_pops: int = 32,
+    target: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Run :func:`multistart_search` on ``A`` (a GraphArrays), after the long-edge test when every weight is
     positive; return (tree edge ids of ``A``, budget left).  The incumbent's edges are always kept."""
@@ -942,5 +1000,6 @@ def search(
         int(work[0]),
         float(tol),
         int(moves),
+        float(target),
     )
     return np.sort(keep_e[best]), int(left)

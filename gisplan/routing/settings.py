@@ -145,7 +145,14 @@ class RoutingSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"RoutingSettings.{name} must be an integer >= 1, not {value!r}")
-        for name in ("local_search_work", "search_work", "zero_weight", "merge_eps_m", "max_scale_error", "improvement_tolerance"):
+        for name in (
+            "local_search_work",
+            "search_work",
+            "zero_weight",
+            "merge_eps_m",
+            "max_scale_error",
+            "improvement_tolerance",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
                 raise ValueError(f"RoutingSettings.{name} must be a finite number > 0, not {value!r}")

@@ -171,8 +171,14 @@ def _heuristic(
     settings: RoutingSettings,
     effort: float = 1.0,
     search: bool = True,
+    target: float = 0.0,
 ) -> tuple[np.ndarray, float]:
-    """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound."""
+    """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound.
+
+    On graphs up to ``settings.search_max_nodes`` nodes the starts go unimproved to the compiled multistart
+    search (:mod:`gisplan.routing._search`), which stops early once a tree costs no more than ``target`` (a
+    proven lower bound: the tree is then optimal).
+    """
     labels = np.arange(len(idx))
     result = mehlhorn(A, idx, labels)
     assert result is not None
@@ -188,6 +194,12 @@ def _heuristic(
 
     def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
         return _improve(A, tree, is_term, max_rounds=max_rounds, budget=bud, settings=settings, insertion=insertion)
+
+    compiled = search and A.n <= settings.search_max_nodes and max_rounds > 0
+    if compiled:  # the compiled search below does all the moves: the starts go to it unimproved
+
+        def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
+            return tree
 
     best = improve(mst_prune(A, tree_nodes(A, first), is_term), budget())
     best_cost = tree_cost(A, best)
@@ -209,7 +221,7 @@ def _heuristic(
         if c < best_cost * (1.0 - settings.improvement_tolerance):
             best, best_cost = tree, c
     best = improve(best, left, insertion=True)
-    if search and A.n <= settings.search_max_nodes and max_rounds > 0:
+    if compiled:
         from gisplan.routing._search import search as multistart  # numba: imported on first use
 
         work = int(effort * settings.search_work * (A.n + len(A.u)))
@@ -224,6 +236,7 @@ def _heuristic(
             budget=work,
             tol=settings.improvement_tolerance,
             max_pops=settings.long_edge_pops,
+            target=target,
         )
         if tree_cost(A, found) < tree_cost(A, best) * (1.0 - settings.improvement_tolerance):
             best = found
@@ -359,6 +372,8 @@ def _steiner_tree(
     if starts is None:
         starts = _default_starts(A, s)
     moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
+    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
+    da = dual_ascent(A, idx, settings=s) if use_da else 0.0
     best, mb = _heuristic(
         A,
         idx,
@@ -369,12 +384,12 @@ def _steiner_tree(
         moves=moves,
         settings=s,
         effort=effort,
+        target=da,
     )
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
-    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
     if use_da:
-        lb, lb_method = max(lb, dual_ascent(A, idx, settings=s)), "dual_ascent"
+        lb, lb_method = max(lb, da), "dual_ascent"
     few = dreyfus_wagner_work(A, len(idx)) <= s.exact_dp_max_work
     if exact is not False and few and _true_cost(A, best) > lb * (1.0 + 1e-9):
         dp_tree, bound = dreyfus_wagner(A, idx)
