@@ -10,7 +10,10 @@ outside the graph and checked against it on every call; the networkx graph stays
 the source of truth.  The two loops that dominate on big graphs, dual ascent and
 key-path exchange, are compiled by numba (:mod:`gisplan.routing._kernels`; the
 first call of a process imports numba and loads the cached machine code, about a
-second or two).
+second or two).  On graphs up to ``RoutingSettings.search_max_nodes`` nodes a
+compiled multistart search (:mod:`gisplan.routing._search`) follows the Mehlhorn
+start: seeded shortest-path-heuristic starts and recombinations of the best trees,
+each taken to a local optimum of four moves, after the long-edge reduction test.
 """
 
 from __future__ import annotations
@@ -263,7 +266,12 @@ def steiner_tree(
     subgraph the tree's nodes induce, then local search by key-path exchange,
     key-vertex elimination and (small graphs) Steiner-vertex insertion, repeated
     from ``starts`` perturbed starts (Mehlhorn and shortest-path heuristic on
-    randomly perturbed weights, seeded).  A key-path exchange cuts one key path
+    randomly perturbed weights, seeded).  On graphs up to ``settings.search_max_nodes`` nodes the starts then
+    go to a compiled multistart search (:mod:`gisplan.routing._search`: ``settings.search_starts`` seeded
+    shortest-path-heuristic starts and ``settings.search_merges`` recombinations of the best trees, each taken to
+    a local optimum of vertex insertion, vertex elimination, key-vertex elimination and key-path exchange, on the
+    graph less the edges the long-edge test proves needless; it stops early when a tree meets the dual ascent
+    bound).  A key-path exchange cuts one key path
     and rejoins the two sides by one Dijkstra from the smaller side, bounded by
     the cut path's cost, so its work follows the tree, not the graph; on big
     graphs only this move runs.  The lower bound is Wong's dual ascent.  The
@@ -296,7 +304,8 @@ def steiner_tree(
         ``settings.max_rounds``.
     effort
         Scales the local search's work budget, ``effort * max(settings.local_search_min_work,
-        settings.local_search_work * (nodes + edges))`` units in all (a deterministic work limit; see
+        settings.local_search_work * (nodes + edges))`` units in all, and the multistart search's,
+        ``effort * settings.search_work * (nodes + edges)`` (deterministic work limits; see
         :class:`~gisplan.routing.settings.RoutingSettings`).
     seed
         Seed of the perturbations.
