@@ -232,8 +232,8 @@ def _heuristic(
             A,
             idx,
             best,
-            starts=settings.search_starts,
-            merges=settings.search_merges,
+            starts=max(1, round(effort * settings.search_starts)),
+            merges=round(effort * settings.search_merges),
             pool_size=settings.search_pool,
             seed=seed,
             budget=work,
@@ -305,7 +305,8 @@ def steiner_tree(
     effort
         Scales the local search's work budget, ``effort * max(settings.local_search_min_work,
         settings.local_search_work * (nodes + edges))`` units in all, and the multistart search's,
-        ``effort * settings.search_work * (nodes + edges)`` (deterministic work limits; see
+        ``effort * settings.search_work * (nodes + edges)``, with ``effort`` times its starts and
+        recombinations (deterministic work limits; see
         :class:`~gisplan.routing.settings.RoutingSettings`).
     seed
         Seed of the perturbations.
