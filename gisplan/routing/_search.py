@@ -296,6 +296,17 @@ def _insertion_pass(
         work[0] -= indptr[v + 1] - indptr[v]
         if c < 2:
             continue
+        # v gains only if an edge of v other than its cheapest undercuts the dearest tree edge (ties keep the tree)
+        lo1 = np.inf
+        lo2 = np.inf
+        for j in range(c):
+            if cw[j] < lo1:
+                lo2 = lo1
+                lo1 = cw[j]
+            elif cw[j] < lo2:
+                lo2 = cw[j]
+        if len(ts) == 0 or lo2 >= we[ts[len(ts) - 1]]:
+            continue
         order = np.argsort(cw[:c])
         # merged Kruskal over the tree's edges (sorted) and v's edges into the tree
         for x in nodes:
