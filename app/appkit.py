@@ -727,6 +727,20 @@ def cost_metric(col: DeltaGenerator, label: str, vnd: int | float, *, delta: boo
     col.metric(label, text, help=tr("app.cost_exact", vnd=exact))
 
 
+def plan_kpi_metrics(kpis: dict, keys: list[str], per_row: int = 4) -> None:
+    """``st.metric`` for the plan KPIs named in ``keys`` that the plan has, labelled by their own names
+    (:func:`gisplan.i18n.kpi_name`) and written by :func:`gisplan.outputs.formatting.kpi_value`, ``per_row``
+    to a row."""
+    from gisplan.i18n import kpi_name
+    from gisplan.outputs.formatting import kpi_value
+
+    present = [k for k in keys if k in kpis]
+    for start in range(0, len(present), per_row):
+        row = present[start : start + per_row]
+        for col, k in zip(st.columns(per_row), row, strict=False):
+            col.metric(kpi_name(k, lang()), kpi_value(k, kpis[k], lang()))
+
+
 def kpi_metrics(kpis: dict, keys: list[tuple[str, str, str]]) -> None:
     """``st.metric`` for the KPIs named by ``(kpi, i18n label key, unused)`` that the plan has, written by
     :func:`gisplan.outputs.formatting.kpi_value` in the current language.

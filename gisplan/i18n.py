@@ -81,11 +81,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.boundaries": ("Địa giới hành chính", "Boundaries"),
     "layer.constraints": ("Vùng hạn chế", "Constraints"),
     "layer.land": ("Đất liền, đảo", "Land"),
+    "layer.buildings": ("Công trình, nhà ở", "Buildings"),
     # plan result layers
     "layer.trenches": ("Tuyến hào ngầm", "Trenches"),
     "layer.manholes": ("Hố ga", "Manholes"),
     "layer.chambers": ("Hố cáp (bể cáp)", "Cable chambers"),
     "layer.poles_removed": ("Cột được thu hồi", "Poles removed"),
+    "layer.poles_remaining": ("Cột còn lại (có lý do)", "Poles remaining (with reason)"),
+    "layer.drops": ("Dây thuê bao ngầm", "Subscriber drops"),
+    "layer.buildings_not_served": ("Công trình chưa có dây thuê bao", "Buildings without a drop"),
     "layer.zones": ("Vùng ngầm hóa", "Undergrounding zones"),
     "layer.cables_rerouted": ("Cáp chuyển ngầm", "Cables moved underground"),
     "layer.backhaul_options": ("Các phương án truyền dẫn", "Backhaul options"),
@@ -220,6 +224,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.scenario.title": ("Tên phương án", "Scenario title"),
     "app.scenario.yaml": ("Tệp kịch bản (YAML)", "Scenario file (YAML)"),
     "app.draw.clear": ("Xóa hình đã vẽ", "Clear drawings"),
+    "app.ug.estimate": (
+        "Tổng mức đầu tư theo Nghị định 10/2021/NĐ-CP, theo giai đoạn (đồng)",
+        "Investment estimate per Decree 10/2021/NĐ-CP, by phase (VND)",
+    ),
     "app.ug.help": (
         "Vẽ vùng ngầm hóa bằng công cụ đa giác (hoặc chọn vùng mẫu), đặt tham số rồi lập phương án.",
         "Draw undergrounding zones with the polygon tool (or pick the demo zone), set the parameters, run.",
@@ -433,6 +441,12 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "reason": ("Lý do", "Reason"),
     "peer_id": ("Điểm kết nối", "Connects to"),
     "land_m": ("Trên đất liền (m)", "Over land (m)"),
+    "village": ("Thôn, ấp", "Village"),
+    "households_in_reach": ("Số hộ trong vùng phủ", "Households in reach"),
+    "capacity_mbps": ("Dung lượng (Mbit/s)", "Capacity (Mbit/s)"),
+    "demand_mbps": ("Nhu cầu (Mbit/s)", "Demand (Mbit/s)"),
+    "opex_vnd_per_year": ("Vận hành mỗi năm (đồng)", "Operating cost per year (VND)"),
+    "lcc_vnd": ("Chi phí vòng đời (đồng)", "Life-cycle cost (VND)"),
 }
 
 #: (column, code) -> (Vietnamese, English): the coded values users see in legends, popups and tables.
@@ -509,6 +523,7 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
             "long_radio": ("Vi ba đường dài", "Long radio hop"),
             "submarine": ("Cáp biển", "Submarine cable"),
             "satellite": ("Vệ tinh", "Satellite"),
+            "microwave": ("Vi ba hiện có của trạm", "Existing microwave"),
         }.items()
     },
     **{

@@ -124,6 +124,17 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "duct_rent_vnd_per_year": ("Tiền thuê ống mỗi năm theo doanh nghiệp (VND)", "Yearly duct rent per operator (VND)"),
     "operator_duct_m": ("Chiều dài cáp trong ống theo doanh nghiệp (m)", "Cable-metres in the ducts per operator"),
     "estimate_rates": ("Các tỷ lệ của tổng mức đầu tư", "Estimate rates"),
+    "operator_duct_m_by_class": (
+        "Chiều dài cáp trong ống theo doanh nghiệp và đường kính cáp (m)",
+        "Cable-metres in the ducts per operator and cable diameter",
+    ),
+    "duct_rent_vnd_per_m_year_by_class": (
+        "Giá thuê ống mỗi năm theo đường kính cáp (VND/m)",
+        "Yearly duct rent by cable diameter (VND per m)",
+    ),
+    "roots_by_operator": ("Tổng đài/POP của từng nhà mạng", "Exchange or POP of each operator"),
+    "root_sites": ("Các tổng đài/POP được dùng", "Exchanges and POPs used"),
+    "n_roots": ("Số tổng đài/POP được dùng", "Exchanges and POPs used (number)"),
     "chambers_by_reason": ("Hố cáp theo công dụng", "Chambers by reason"),
     "n_chambers_near_intersection": (
         "Hố cáp gần giao lộ (không còn chỗ khác)",
@@ -164,12 +175,19 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "mbps_delivered": ("Lưu lượng đáp ứng (Mbit/s)", "Demand met (Mbit/s)"),
     "n_aps": ("Số điểm phát (AP)", "Access points"),
     "capacity_aps": ("AP thêm vì dung lượng", "APs added for capacity"),
+    "n_radios": ("Số bộ phát (mỗi sector một bộ)", "Radios (one per sector)"),
+    "households_served_los": ("Hộ được phục vụ qua tầm nhìn thẳng", "Households served on line of sight"),
+    "households_served_nlos": ("Hộ được phục vụ không tầm nhìn thẳng", "Households served without line of sight"),
     "opex_vnd_per_year": ("Chi phí vận hành năm đầu (VND)", "Operating cost, first year (VND)"),
     "opex_by_year_vnd": ("Chi phí vận hành theo năm (VND)", "Operating cost by year (VND)"),
     "lcc_vnd": ("Chi phí vòng đời, chiết khấu (VND)", "Life-cycle cost, discounted (VND)"),
     "lcc_per_person_vnd": ("Chi phí vòng đời mỗi người (VND)", "Life-cycle cost per person (VND)"),
     "lcc_years": ("Số năm tính vòng đời", "Life-cycle years"),
     "discount_rate": ("Tỷ lệ chiết khấu", "Discount rate"),
+    "technology_mix": ("Cơ cấu công nghệ (số thôn)", "Technology mix (villages)"),
+    "villages_without_option": ("Thôn không có phương án", "Villages no technology serves"),
+    "wifi_only_lcc_vnd": ("Chi phí vòng đời nếu chỉ dùng wifi (VND)", "Life-cycle cost with wifi only (VND)"),
+    "wifi_only_people_newly_covered": ("Dân được phục vụ nếu chỉ dùng wifi", "People served with wifi only"),
 }
 
 #: Bilingual labels of BOQ categories.

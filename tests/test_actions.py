@@ -10,7 +10,7 @@ from shapely.geometry import Polygon, mapping, shape
 
 from gisplan._errors import ScenarioError
 from gisplan.demo import DUONG_DONG_ZONE, demo_zone_duong_dong, demo_zone_feature
-from gisplan.outputs.tables import boq_by, cost_per_person_curve, phase_summary
+from gisplan.outputs.tables import boq_by, cost_per_person_curve, estimate_table, phase_summary
 from gisplan.store import VersionStore
 from gisplan.workflow import actions
 from gisplan.workflow.demo import scenarios_dir
@@ -58,6 +58,25 @@ def test_the_app_and_the_cli_plan_the_demo_zone_alike(cli_and_app_runs):
     assert app.plan.total_vnd == cli.plan.total_vnd
     assert app.plan.kpis["trench_km"] == cli.plan.kpis["trench_km"]
     assert app.plan.boq.equals(cli.plan.boq)
+
+
+@pytest.mark.slow
+def test_estimate_table_is_the_decree_10_estimate_by_phase(cli_and_app_runs):
+    plan = cli_and_app_runs[0].plan
+    vi, en = estimate_table(plan, "vi"), estimate_table(plan, "en")
+    phases = sorted(plan.kpis["phase_totals_vnd"])
+    assert list(vi.columns) == ["line", *phases, "total"]
+    assert vi["line"].iloc[0] == "Chi phí xây dựng" and en["line"].iloc[0] == "Construction"
+    assert en["line"].iloc[-1] == "Total investment" and len(vi) == 9
+    body, total = vi.iloc[:-1], vi.iloc[-1]
+    for col in [*phases, "total"]:  # the lines add up to the total investment, phase by phase
+        assert abs(int(body[col].sum()) - int(total[col])) <= len(body), col
+    for _, row in vi.iterrows():  # and each line's phases to its total
+        assert abs(sum(int(row[p]) for p in phases) - int(row["total"])) <= len(phases), row["line"]
+    assert int(total["total"]) == plan.kpis["investment_total_vnd"]
+    assert int(total["total"]) > plan.kpis["cost_vnd"]  # VAT, management, consultancy, contingency on top of the BOQ
+    with pytest.raises(ValueError, match="lang"):
+        estimate_table(plan, "fr")
 
 
 @pytest.mark.slow

@@ -36,7 +36,12 @@ def test_near_island_radio_wins() -> None:
     assert list(table["option"]) == list(BACKHAUL_OPTIONS)
     assert set(table.columns) >= {"feasible", "reason", "cost_vnd", "why", "chosen"}
     why = table["why"].iloc[0]
-    assert why.startswith("cheapest feasible: radio 60 M VND")
+    # 5 km over flat ground at 5.6 GHz needs 10 m clutter + 0.37 m bulge + 4.9 m (0.6 F1) = 15.3 m at mid-path:
+    # two 15 m antennas do not clear, an 18 m mast at the site (28 M, replacing its 15 m AP mast of 20 M) does
+    assert why.startswith("cheapest feasible: radio 68 M VND")
+    radio = table[table["option"] == "radio"].iloc[0]
+    assert (radio["mast_a_m"], radio["mast_b_m"], radio["mast_a_code"]) == (18.0, 15.0, "MAST.18M")
+    assert "MAST.18M" in [code for code, _ in backhaul_items(radio)]
     assert "fibre (no road graph given)" in why
     sub = table.set_index("option").loc["submarine"]
     assert bool(sub["feasible"]) and sub["length_m"] == pytest.approx(5_000 * 1.3)
@@ -76,7 +81,17 @@ def test_submarine_wins_when_satellite_and_long_radio_are_dear() -> None:
 def test_long_radio_wins_between_15_and_60_km() -> None:
     land, fibre, cand = _world(30_000)
     cat = load_catalog().with_overrides({"prices": {"SAT.FEE": 100_000_000}})
-    assert _winner(backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)) == "radio_long"
+    # 31.5 km over flat ground at 7 GHz needs 10 m clutter + 14.6 m bulge + 11 m (0.6 F1) at mid-path: no pair of
+    # catalog masts (30 m at most) reaches it from 15 m ground equipment ...
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat).set_index("option")
+    assert table.loc["radio_long", "reason"].startswith("no line of sight with any pair of masts up to 30 m")
+    # ... a 45 m tower at the fibre end with the tallest mast at the site does
+    fibre["height_m"] = 45.0
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, catalog=cat)
+    assert _winner(table) == "radio_long"
+    hop = table[table["option"] == "radio_long"].iloc[0]
+    assert (hop["mast_a_m"], hop["mast_b_m"], hop["mast_b_code"]) == (30.0, 45.0, "")
+    assert hop["capex_vnd"] == cat.price("PTP.LONG") + cat.price("MAST.30M") - cat.price("MAST.15M")
 
 
 def test_same_land_is_not_an_island_and_own_fibre_is_free() -> None:
@@ -181,3 +196,98 @@ def test_many_sites_each_get_their_own_cheapest_feasible_option() -> None:
             assert (grp["geometry"].x == cand.set_index("site_id").loc[sid].geometry.x).all()
 
     check()
+
+
+def _ridge_raster(path, ridge_x: float, ridge_m: float, x0: float = 400_000.0, y0: float = 1_100_000.0) -> str:
+    """Flat ground at 0 m with a north-south ridge 60 m wide at ``ridge_x`` (EPSG:32648, 20 m pixels)."""
+    import warnings
+
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    res, n = 20.0, 600
+    west, north = x0 - 2_000, y0 + 6_000
+    z = np.zeros((n, n), dtype="float32")
+    z[:, int((ridge_x - 30 - west) / res) : int((ridge_x + 30 - west) / res)] = ridge_m
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        with rasterio.open(
+            path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32", crs=CRS,
+            transform=Affine(res, 0.0, west, 0.0, -res, north),
+        ) as dst:  # fmt: skip
+            dst.write(z, 1)
+    return str(path)
+
+
+@pytest.mark.parametrize(("ridge_at", "ridge_m"), [(0.1, 4.0), (0.5, 3.0), (0.85, 5.0), (0.5, 30.0)])
+def test_a_ridge_forces_the_cheapest_pair_of_masts_that_clears(tmp_path, ridge_at: float, ridge_m: float) -> None:
+    """A 6 km hop from a wifi site to a fibre POP 12 m high over flat ground with a ridge: the heights chosen are
+    the cheapest pair of catalog masts (each end's own height free) whose path clears 0.6 F1 + clutter + bulge,
+    checked against brute force over every pair with :func:`gisplan.wifi.radio.line_of_sight`."""
+    import itertools
+
+    from gisplan.wifi.backhaul import mast_options
+    from gisplan.wifi.radio import line_of_sight
+
+    x0, y0, length = 400_000.0, 1_100_000.0, 6_000.0
+    dem = _ridge_raster(tmp_path / "ridge.tif", x0 + ridge_at * length, ridge_m)
+    fibre = gpd.GeoDataFrame({"site_id": ["POP"], "height_m": [12.0]}, geometry=[Point(x0, y0)], crs=CRS)
+    cand = gpd.GeoDataFrame({"site_id": ["V1"]}, geometry=[Point(x0 + length, y0)], crs=CRS)
+    cat = load_catalog()
+    table = backhaul_options(cand, fibre_sites=fibre, catalog=cat, elevation=dem)
+    radio = table[table["option"] == "radio"].iloc[0]
+
+    credit = cat.price("MAST.15M")  # the wifi site's own AP mast, replaced by a taller one
+    site = [(15.0, 0)] + [(h, p - credit) for h, _, p in mast_options(cat) if h > 15.0]
+    pop = [(12.0, 0)] + [(h, p) for h, _, p in mast_options(cat) if h > 12.0]
+    pairs = list(itertools.product(site, pop))
+    los = line_of_sight(
+        [[x0 + length, y0]] * len(pairs), [[x0, y0]] * len(pairs), h_a_m=[a for (a, _), _ in pairs],
+        h_b_m=[b for _, (b, _) in pairs], elevation=dem, crs=CRS, f_mhz=float(cat.backhaul["ptp_5g_f_mhz"]),
+        clutter_m=float(cat.backhaul["clutter_m"]),
+    )  # fmt: skip
+    clear = [(ca + cb, a + b, (a, b)) for ((a, ca), (b, cb)), ok in zip(pairs, los.clear, strict=True) if ok]
+    if not clear:
+        assert not radio["feasible"] and radio["reason"].startswith("no line of sight with any pair of masts")
+        return
+    cost, _, (h_site, h_pop) = min(clear)
+    assert (h_site, h_pop) != (15.0, 12.0), "the ridge must force a taller mast"
+    assert radio["feasible"] and (radio["mast_a_m"], radio["mast_b_m"]) == (h_site, h_pop)
+    assert radio["capex_vnd"] == cat.price("PTP.5G") + cost
+    assert radio["clearance_m"] > 0
+    assert f"{h_site:g} m" in radio["reason"] and f"{h_pop:g} m" in radio["reason"]
+
+
+def test_ridge_position_decides_which_end_gets_the_mast(tmp_path) -> None:
+    """A ridge next to one end is cleared most cheaply by raising that end."""
+    x0, y0 = 400_000.0, 1_100_000.0
+    fibre = gpd.GeoDataFrame({"site_id": ["POP"], "height_m": [12.0]}, geometry=[Point(x0, y0)], crs=CRS)
+    cand = gpd.GeoDataFrame({"site_id": ["V1"]}, geometry=[Point(x0 + 6_000, y0)], crs=CRS)
+    near_pop = backhaul_options(cand, fibre_sites=fibre, elevation=_ridge_raster(tmp_path / "a.tif", x0 + 300, 4.0))
+    near_site = backhaul_options(cand, fibre_sites=fibre, elevation=_ridge_raster(tmp_path / "b.tif", x0 + 5_700, 4.0))
+    a = near_pop[near_pop["option"] == "radio"].iloc[0]
+    b = near_site[near_site["option"] == "radio"].iloc[0]
+    assert (a["mast_a_m"], a["mast_b_m"], a["mast_b_code"]) == (15.0, 18.0, "MAST.18M")
+    assert (b["mast_a_m"], b["mast_a_code"]) == (18.0, "MAST.18M") and b["mast_b_m"] <= 15.0
+
+
+def test_own_microwave_is_free_and_a_planned_cable_shortens_the_satellite_fees() -> None:
+    """A far island (satellite only): V1 with its own microwave takes it at no cost; with a cable landing on the
+    island in 2029 the satellite option pays the fees of 2027 and 2028 only (its reason says so)."""
+    from gisplan.wifi.backhaul import transmission_inputs
+
+    land, fibre, cand = _world(100_000)
+    sites = cand.assign(transmission=["microwave"], transmission_mbps=[150.0])
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, transmission=transmission_inputs(sites))
+    assert _winner(table) == "microwave"
+    row = table[table["option"] == "microwave"].iloc[0]
+    assert row["cost_vnd"] == 0 and "150 Mbit/s" in row["reason"]
+    assert backhaul_items(row) == []
+
+    landing = gpd.GeoDataFrame({"site_id": ["L"], "fibre_year": [2029]}, geometry=[Point(110_800, 5_000)], crs=CRS)
+    table = backhaul_options(cand, fibre_sites=fibre, land=land, transmission=transmission_inputs(landing))
+    sat = table[table["option"] == "satellite"].iloc[0]
+    assert sat["opex_vnd"] == round(24_000_000 / 1.09 + 24_000_000 / 1.09**2)
+    assert sat["fibre_year"] == 2029 and "fees until 2028 (fibre from 2029" in sat["reason"]
+    assert "microwave" not in sat["why"]  # no own microwave: not listed among the infeasible options

@@ -232,7 +232,16 @@ def test_sites_required_by_the_demo(layers):
     exchanges = sites[sites.kind == "exchange"]
     assert exchanges.has_fibre.all() and len(exchanges) >= 2
     assert {"Dương Đông", "An Thới"} <= {n.split()[-2] + " " + n.split()[-1] for n in exchanges.name}
-    assert len(sites[sites.kind == "pop"]) == 4
+    assert len(sites[sites.kind == "pop"]) == 6
+    # owners (synthetic, issue 12): every exchange/POP has one among the demo cables' operators; in Dương Đông at
+    # least two operators have their own, and at least one operator hanging cables there has none (the fallback)
+    roots = sites[sites.kind.isin(["exchange", "pop"])]
+    cable_ops = set(layers["cables"]["owner"])
+    assert set(roots["owner"]) <= cable_ops and (roots["owner"] != "").all()
+    dd = roots[roots["name"].str.endswith("Dương Đông")]
+    assert len(set(dd["owner"])) >= 2
+    assert cable_ops - set(roots["owner"])
+    assert (sites.loc[~sites.kind.isin(["exchange", "pop", "tower"]), "owner"] == "").all()
     towers = sites[sites.kind == "tower"]
     assert towers.has_fibre.any() and not towers.has_fibre.all()
     hq = sites[sites.kind == "commune_hq"].name.str.cat(sep="|")

@@ -106,7 +106,7 @@ def test_key_path_exchange_alone_reaches_brute_force_optima_that_mehlhorn_misses
     Measured: Mehlhorn + MST-prune alone is optimal on 32 of 40 (25 over the optima in all), key-path
     exchange on 37 (15 over).  Breaking the exchange brings the count back to Mehlhorn's.
     """
-    kpx_only = RoutingSettings(local_neighbourhood_nodes=0, insertion_max_nodes=0)
+    kpx_only = RoutingSettings(local_neighbourhood_nodes=0, insertion_max_nodes=0, search_max_nodes=0)
     plain_hits = kpx_hits = 0
     for seed in range(40):
         rng = np.random.default_rng(seed)
@@ -141,7 +141,7 @@ def test_key_path_exchange_alone_reaches_the_known_optimum_on_a_big_grid():
     for col in range(59):
         G.edges[30 * 60 + col, 30 * 60 + col + 1]["cost"] = 1.0
     comb = 15 * 40 + 56  # 15 teeth of 20 + 20 edges, the spine from column 0 to 56
-    settings = RoutingSettings(local_neighbourhood_nodes=10, insertion_max_nodes=10)  # key-path exchange only
+    settings = RoutingSettings(local_neighbourhood_nodes=10, insertion_max_nodes=10, search_max_nodes=0)  # kpx only
     T = steiner_tree(G, terms, exact=False, settings=settings)
     # every edge of weight >= 5 costs at least 4 more than any detour of the comb, so the comb is optimal
     assert T.graph["cost"] == pytest.approx(comb)

@@ -143,6 +143,18 @@ def _connected_by_year(tr: gpd.GeoDataFrame, root: tuple[float, float] | None) -
             assert min(shapely.distance(Point(root), Point(n)) for n in G.nodes) < 1e-3
 
 
+def _rooted_by_year(tr: gpd.GeoDataFrame, roots: list[Point]) -> None:
+    """Every connected part of the trench built up to each year reaches one of ``roots``."""
+    for year in sorted(tr["year"].unique()):
+        G = nx.Graph()
+        for g in tr.loc[tr["year"] <= year].geometry:
+            a, b = g.coords[0], g.coords[-1]
+            G.add_edge((round(a[0], 3), round(a[1], 3)), (round(b[0], 3), round(b[1], 3)))
+        for comp in nx.connected_components(G):
+            near = min(shapely.distance(r, Point(n)) for n in comp for r in roots)
+            assert near < 1e-3, f"a part of the phases up to {year} reaches no exchange"
+
+
 def test_phases_within_budget_and_connected():
     full = _plan()
     budget = int(full.total_vnd * 0.45)
@@ -267,7 +279,10 @@ def test_demo_zone_duong_dong_sanity():
     tr = plan.layers["trenches"]
     first = tr[tr["year"] == k["first_year"]]
     assert min(first.distance(root)) < 300  # the first phase starts at the exchange (site spur included)
-    _connected_by_year(tr, None)
+    # each operator's cables go to its own exchange/POP (issue 12): what is built by each year is connected to a root
+    roots = [sites.geometry[s] for s in k["root_sites"]]
+    assert k["n_roots"] >= 2
+    _rooted_by_year(tr, roots)
     assert set(plan.boq["commune"]) - {""}
 
 
@@ -881,12 +896,45 @@ def test_every_building_in_the_zone_gets_a_drop_or_a_reason():
     assert plan.kpis["households_migrated"] == 1 + 3 + 2 + 1 and plan.kpis["n_drops"] == 4
     ch = plan.layers["chambers"]
     # each building is 15 m off the trench: served from a chamber within drop_reach_m (30 m) along the trench
-    assert (dr.geometry.length <= (30.0**2 + 15.0**2) ** 0.5 + 1e-6).all()
+    # routed as laid: in the trench (at most drop_reach_m) then 15 m across; its length is the route's
+    assert (dr["length_m"] <= 30.0 + 15.0 + 1e-6).all() and (dr["length_m"] >= 15.0).all()
+    assert dr["length_m"].to_numpy() == pytest.approx(dr.geometry.length.to_numpy(), abs=0.01)
     assert (ch["reason"] == "drop").sum() >= 3  # B0, B1, B2/B3 are too far apart to share one
     q = plan.boq.groupby("item_code")["quantity"].sum()
     assert q["DROP.CONNECT"] == 4 and q["DROP.REMOVE"] == 4
     assert q["DROP.FO"] == pytest.approx(dr["length_m"].sum(), abs=0.01)
     assert q["DIST.BOX"] == (ch["reason"] == "drop").sum()
+
+
+def test_a_drop_runs_along_the_trench_to_its_chamber_not_across_the_block():
+    """A U-shaped trench (bottom, right, top of a 100 x 40 m block; the left side has none).  A building 5 m below
+    the top street at x = 10 is 36 m in a straight line from a chamber at the bottom-left corner, but 230 m from it
+    along the trench; the chamber on the top street at x = 60 is 50 m along: that one feeds it, over 50 + 5 m."""
+    from gisplan.underground._chambers import Chamber
+    from gisplan.underground._drops import drops_to_chambers, near_trench
+
+    N = nx.Graph()
+    corners = {"A": (0.0, 0.0), "B": (100.0, 0.0), "C": (100.0, 40.0), "D": (0.0, 40.0)}
+    for n, (x, y) in corners.items():
+        N.add_node(n, x=X0 + x, y=Y0 + y)
+    for u, v in (("A", "B"), ("B", "C"), ("C", "D")):
+        (x1, y1), (x2, y2) = corners[u], corners[v]
+        N.add_edge(u, v, length_m=abs(x2 - x1) + abs(y2 - y1), kind="trench")
+    chambers = [
+        Chamber("handhole", "riser", Point(_xy(0, 0)), "A", None, False),
+        Chamber("handhole", "drop", Point(_xy(60, 40)), None, ("C", "D"), False),
+    ]
+    b = gpd.GeoDataFrame(
+        {"building_id": ["H"], "households": [2], "operator": [""]}, geometry=[Point(_xy(10, 35))], crs=CRS
+    )
+    zb = near_trench(b, N, 60.0)
+    (drop,) = drops_to_chambers(zb, N, chambers)
+    assert drop.chamber == 1
+    assert drop.length_m == pytest.approx(50.0 + 5.0)
+    assert drop.geometry.length == pytest.approx(55.0)
+    # with only the corner chamber, the drop goes the long way round, never through the block
+    (far,) = drops_to_chambers(zb, N, chambers[:1])
+    assert far.chamber == 0 and far.length_m == pytest.approx(90.0 + 40.0 + 100.0 + 5.0)
 
 
 # ---- the investment estimate (issue 12) ---------------------------------------------------------------------------
@@ -923,7 +971,13 @@ def test_estimate_lines_recompute_from_the_bill_and_the_catalog_rates():
     assert abs(payer["province"] + payer["VNPT"] - plan.kpis["investment_total_vnd"]) <= len(phases)
     assert payer["province"] > payer["VNPT"] > 0
     cab = plan.layers["cables_rerouted"]
-    assert plan.kpis["duct_rent_vnd_per_year"]["VNPT"] == round(cab["underground_m"].sum() * 12420)
+    # duct rent by cable diameter (fibre 12/24: 10 mm; copper: 22 mm), 12 x the monthly rate, capped by the ceiling
+    yearly = {
+        "fibre": 12 * par["duct_rent_d10_vnd_per_m_month"],
+        "copper": min(12 * par["duct_rent_d35_vnd_per_m_month"], par["duct_rent_ceiling_vnd_per_m_year"]),
+    }
+    want = sum(m * yearly[k] for m, k in zip(cab["underground_m"], cab["kind"], strict=True))
+    assert abs(plan.kpis["duct_rent_vnd_per_year"]["VNPT"] - want) <= 1
 
 
 def test_estimate_sheet_has_formulas_and_the_figures_for_readers_that_do_not_recalculate(tmp_path):
@@ -973,3 +1027,23 @@ def test_joint_undergrounding_with_the_power_utility_splits_the_trench_and_remov
     assert "P3" in set(alone.layers["poles_remaining"]["pole_id"])
     assert qj["POLE.REMOVE"] == qa["POLE.REMOVE"] == joint.kpis["n_poles_removed"]
     assert joint.kpis["poles_removed_by_owner"] == {"shared": 1, "telecom": 3}
+
+
+def test_every_plan_layer_is_named_in_both_languages_and_styled_on_the_map():
+    """The engineer reads each result layer by its own name and sees ducts, operators and cross-section on a click."""
+    import json
+    import re
+
+    from gisplan import i18n
+    from gisplan.outputs import maps
+
+    layers = _layers()
+    plan = _plan(layers)
+    for kind in plan.layers:
+        vi, en = i18n.t(f"layer.{kind}", "vi"), i18n.t(f"layer.{kind}", "en")
+        assert vi != f"layer.{kind}" and en != f"layer.{kind}" and vi != en, kind
+    html = maps.standalone_html(maps.plan_map(plan, layers))
+    specs = {s["kind"]: s for s in (json.loads(x) for x in re.findall(r"gisplan\.layer\((\{.*?\}), ", html))}
+    assert {"operators", "width_m", "depth_m", "placement", "n_ducts"} <= set(specs["trenches"]["popup"])
+    assert specs["chambers"]["by"] == "type" and specs["chambers"]["popup"][:2] == ["type", "reason"]
+    assert specs["poles_remaining"]["popup"] == ["pole_id", "owner", "reason"]

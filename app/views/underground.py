@@ -9,8 +9,10 @@ from appkit import (
     boq_charts,
     drawings,
     kpi_metrics,
+    lang,
     layers_section,
     plain,
+    plan_kpi_metrics,
     project_or_stop,
     project_path,
     run_done,
@@ -35,6 +37,18 @@ KPIS = [
     ("n_phases", "kpi.n_phases", "{:d}"),
     ("steiner_gap", "kpi.steiner_gap", "{:.1%}"),
     ("n_poles_removed", "kpi.n_poles_removed", "{:d}"),
+]
+#: What an outside-plant engineer checks before signing (issue 12): the money per street freed, the households
+#: moved, the chambers' density and share, how far cables are re-pulled.
+ENGINEER_KPIS = [
+    "investment_total_vnd",
+    "cost_per_street_km_freed_vnd",
+    "households_migrated",
+    "n_drops",
+    "chambers_per_km",
+    "chamber_cost_share",
+    "repull_ratio_mean",
+    "repull_ratio_max",
 ]
 BASE_KINDS = ("land", "boundaries", "roads", "ducts", "cables", "sites")
 
@@ -102,6 +116,12 @@ if run is None:
 plan = run["result"].plan
 st.subheader(plain(run["title"]))
 kpi_metrics(plan.kpis, KPIS)
+plan_kpi_metrics(plan.kpis, ENGINEER_KPIS)
+
+estimate = tables.estimate_table(plan, lang())
+if len(estimate):
+    st.caption(tr("app.ug.estimate"))
+    table(estimate)
 
 timeline = tables.phase_summary(plan)
 if len(timeline):

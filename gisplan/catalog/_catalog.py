@@ -54,7 +54,13 @@ _REQUIRED_PARAMS = {
     "vat_share": (0.0, 0.3),
     "escalation_rate": (0.0, 0.5),
     "price_base_year": (2000, 2100),
-    "duct_rent_vnd_per_m_year": (0.0, 1_000_000.0),
+    "duct_rent_d5_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d10_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d15_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d20_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_d35_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_over35_vnd_per_m_month": (0.0, 1_000_000.0),
+    "duct_rent_ceiling_vnd_per_m_year": (0.0, 10_000_000.0),
 }
 _FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
 
@@ -85,6 +91,7 @@ class Catalog:
     params: Mapping[str, float]
     ap_profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     backhaul: Mapping[str, float] = field(default_factory=dict)
+    technologies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     origin: str = "<built-in>"
 
     # ---- lookups -------------------------------------------------------------------------------------------
@@ -164,6 +171,7 @@ class Catalog:
             "params": dict(sorted(self.params.items())),
             "ap_profiles": {k: dict(v) for k, v in sorted(self.ap_profiles.items())},
             "backhaul": dict(sorted(self.backhaul.items())),
+            "technologies": {k: dict(v) for k, v in sorted(self.technologies.items())},
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -172,14 +180,15 @@ class Catalog:
         """Return a new catalog with prices or parameters replaced.
 
         ``overrides`` may hold ``prices: {code: int}``, ``params: {name: value}``,
-        ``ap_profiles: {name: {key: value}}`` and ``backhaul: {key: value}``.
+        ``ap_profiles: {name: {key: value}}``, ``backhaul: {key: value}`` and ``technologies: {name: {key: value}}``
+        (a ``radio`` value is merged key by key into the technology's radio profile).
         Unknown codes or names are errors naming the nearest valid one.
         """
         if not overrides:
             return self
         raw = self.to_dict()
         problems: list[Problem] = []
-        allowed = {"prices", "params", "ap_profiles", "backhaul", "version"}
+        allowed = {"prices", "params", "ap_profiles", "backhaul", "technologies", "version"}
         for key in overrides:
             if key not in allowed:
                 problems.append(Problem(f"unknown key {key!r}", layer="catalog", hint=did_you_mean(key, allowed)))
@@ -216,6 +225,20 @@ class Catalog:
                 )
             else:
                 raw["backhaul"][name] = value
+        for name, tech in (overrides.get("technologies") or {}).items():
+            if name not in raw["technologies"]:
+                problems.append(
+                    Problem(
+                        f"unknown technology {name!r}",
+                        layer="catalog.technologies",
+                        hint=did_you_mean(name, raw["technologies"]),
+                    )
+                )
+                continue
+            base = dict(raw["technologies"][name])
+            for key, value in (tech or {}).items():
+                base[key] = {**dict(base.get("radio") or {}), **dict(value)} if key == "radio" else value
+            raw["technologies"][name] = base
         if problems:
             raise CatalogError("invalid catalog overrides", problems)
         if "version" in overrides:
@@ -233,6 +256,7 @@ class Catalog:
             "items": [dict(vars(i)) for i in self.items.values()],
             "ap_profiles": {k: dict(v) for k, v in self.ap_profiles.items()},
             "backhaul": dict(self.backhaul),
+            "technologies": {k: dict(v) for k, v in self.technologies.items()},
         }
 
     def to_frame(self) -> Any:
@@ -346,6 +370,15 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
                 )
             )
     backhaul = dict(raw.get("backhaul") or {})
+    technologies = {str(k): dict(v or {}) for k, v in (raw.get("technologies") or {}).items()}
+    for name, tech in technologies.items():
+        for key in ("site_items", "household_items"):
+            for code in tech.get(key) or []:
+                if code not in items:
+                    problems.append(
+                        Problem("technology names an unknown item", file=origin, layer="technologies", row=name,
+                                column=key, value=code)
+                    )  # fmt: skip
     if problems:
         raise CatalogError(f"invalid cost catalog {origin}", problems)
     return Catalog(
@@ -354,6 +387,7 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
         params=params,
         ap_profiles=ap_profiles,
         backhaul=backhaul,
+        technologies=technologies,
         origin=origin,
     )
 

@@ -255,24 +255,33 @@ def _offset_on_land(rng, xy, land, lo=40.0, hi=160.0) -> tuple[float, float]:
 
 _FIBRE_HQ = {"duong_dong", "an_thoi", "cua_duong", "duong_to", "cua_can"}
 _POPS = (
-    ("ham_ninh", "POP Viettel Hàm Ninh"),
-    ("cua_can", "POP VNPT Cửa Cạn"),
-    ("bai_thom", "POP Viettel Bãi Thơm"),
-    ("ganh_dau", "POP VNPT Gành Dầu"),
+    ("ham_ninh", "POP Viettel Hàm Ninh", "Viettel"),
+    ("cua_can", "POP VNPT Cửa Cạn", "VNPT"),
+    ("bai_thom", "POP Viettel Bãi Thơm", "Viettel"),
+    ("ganh_dau", "POP VNPT Gành Dầu", "VNPT"),
 )
+#: Synthetic POPs of two more demo cable operators in Dương Đông (issue 12: each operator's cables go to its own
+#: exchange or POP): operator, bearing from the town centre (degrees from north) and distance (m), on opposite sides
+#: of the centre so their lead-ins leave the undergrounding zone by different streets.  MobiFone and SCTV, which also
+#: hang cables there, get none on purpose: their cables exercise the planner's fallback to the common exchange.
+_DD_POPS = (("Viettel", 35.0, 750.0), ("FPT", 145.0, 750.0))
+#: Owner of the sites of a mobile brand: VinaPhone is VNPT's mobile network.
+_BRAND_OWNER = {"VinaPhone": "VNPT"}
 
 
 def _sites(rng, centres, settlements, roads, land) -> list[dict]:
     names = {p.key: p.name for p in PLACES}
     sites: list[dict] = []
 
-    def add(kind, name, xy, fibre, height, power=True):
-        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power))
+    def add(kind, name, xy, fibre, height, power=True, owner="", **transmission):
+        sites.append(dict(xy=xy, kind=kind, name=name, has_fibre=fibre, height_m=height, has_power=power,
+                          owner=owner, **transmission))  # fmt: skip
 
     for key in ("duong_dong", "an_thoi"):
-        add("exchange", f"Tổng đài VNPT {names[key]}", _offset_on_land(rng, centres[key], land, 60, 120), True, 15.0)
-    for key, name in _POPS:
-        add("pop", name, _offset_on_land(rng, centres[key], land, 60, 150), True, 6.0)
+        xy = _offset_on_land(rng, centres[key], land, 60, 120)
+        add("exchange", f"Tổng đài VNPT {names[key]}", xy, True, 15.0, owner="VNPT")
+    for key, name, op in _POPS:
+        add("pop", name, _offset_on_land(rng, centres[key], land, 60, 150), True, 6.0, owner=op)
     counts: dict[str, int] = {}
     for t in TOWERS:
         x, y = centres[t.place]
@@ -283,6 +292,10 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
             (x + t.dx, y + t.dy),
             t.has_fibre,
             float(rng.choice([30.0, 36.0, 42.0, 45.0])),
+            owner=_BRAND_OWNER.get(t.operator, t.operator),
+            transmission=t.transmission,
+            transmission_mbps=t.transmission_mbps,
+            fibre_year=t.fibre_year,
         )
     for c in COMMUNES:
         add(
@@ -325,7 +338,23 @@ def _sites(rng, centres, settlements, roads, land) -> list[dict]:
                     6.0,
                     bool(rng.random() < 0.85),
                 )
+    # appended last and placed without the random stream, so every other site keeps its id and place
+    for op, bearing, dist in _DD_POPS:
+        xy = _at_bearing(centres["duong_dong"], land, bearing, dist)
+        add("pop", f"POP {op} {names['duong_dong']}", xy, True, 6.0, owner=op)
     return sites
+
+
+def _at_bearing(xy, land, bearing_deg: float, dist: float) -> tuple[float, float]:
+    """The first point on land at ``dist`` (then 50 m farther, up to 10 times) from ``xy`` towards ``bearing_deg``."""
+    prepared = shapely.prepared.prep(land)
+    a = np.radians(bearing_deg)
+    for k in range(11):
+        r = dist + 50.0 * k
+        q = (xy[0] + r * float(np.sin(a)), xy[1] + r * float(np.cos(a)))
+        if prepared.contains(Point(q)):
+            return q
+    return xy
 
 
 def _land_rows(land: Land) -> list[dict]:

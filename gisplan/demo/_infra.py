@@ -34,6 +34,9 @@ class Tower:
     good: float
     fair: float
     poor: float
+    transmission: str = "none"  # existing transmission other than fibre ("microwave")
+    transmission_mbps: float = float("nan")
+    fibre_year: float = float("nan")  # the year a planned cable brings fibre
 
 
 #: Towers leave the north, the east coast, Hòn Thơm and Thổ Châu without good coverage on purpose.
@@ -49,7 +52,11 @@ TOWERS: tuple[Tower, ...] = (
     Tower("ham_ninh", 0, 0, "MobiFone", False, 0, 0, 2500),
     Tower("ganh_dau", 0, 0, "Viettel", False, 0, 1500, 4000),
     Tower("bai_thom", 0, 0, "VinaPhone", False, 0, 0, 3000),
-    Tower("tho_chau", 0, 0, "Viettel", False, 0, 0, 2500),
+    # Thổ Châu: Viettel's tower (since 2014, engineering notes) has its own transmission, here microwave with
+    # 150 Mbit/s it could lease (assumption: spare of an STM-1-class 155 Mbit/s long hop); the national ICT
+    # infrastructure plan 2021-2030 plans domestic submarine cables to large islands: a cable landing at the tower
+    # in 2030 is a demo assumption, not a published date.
+    Tower("tho_chau", 0, 0, "Viettel", False, 0, 0, 2500, "microwave", 150.0, 2030.0),
 )
 
 

@@ -195,6 +195,13 @@ def _to_frames(rec: Records) -> dict[str, gpd.GeoDataFrame]:
             "has_fibre": np.array([s["has_fibre"] for s in sites], dtype=bool),
             "height_m": np.array([s["height_m"] for s in sites], dtype=float),
             "has_power": np.array([s["has_power"] for s in sites], dtype=bool),
+            "owner": [s["owner"] for s in sites],
+            "transmission": [s.get("transmission", "none") for s in sites],
+            "transmission_mbps": np.array([s.get("transmission_mbps", np.nan) for s in sites], dtype=float),
+            "fibre_year": pd.array(
+                [None if not np.isfinite(s.get("fibre_year", np.nan)) else int(s["fibre_year"]) for s in sites],
+                dtype="Int64",
+            ),
         },
         geometry=[geom_to_lonlat(shapely.Point(s["xy"])) for s in sites],
         crs=_CRS,

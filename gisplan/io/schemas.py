@@ -377,6 +377,41 @@ SCHEMAS: dict[str, LayerSchema] = {
                 "float", required=False, nullable=True, minimum=0.0, maximum=300.0, aliases=("chieu_cao", "độ cao")
             ),
             "has_power": Column("bool", required=False, default=True, aliases=("co_dien", "có điện")),
+            "owner": Column(
+                "str",
+                required=False,
+                nullable=True,
+                default="",
+                aliases=("chu_so_huu", "chủ sở hữu", "nha_mang", "nhà mạng", "operator", "doanh_nghiep"),
+                description="operator owning the site (an exchange's or POP's operator: the undergrounding planner "
+                "leads each operator's cables to its own exchange or POP)",
+            ),
+            # existing transmission other than fibre (a BTS's microwave) and its capacity; the year a planned cable
+            # brings fibre (gisplan.wifi.backhaul.transmission_inputs)
+            "transmission": Column(
+                "str",
+                required=False,
+                nullable=True,
+                allowed=("none", "microwave"),
+                default="none",
+                aliases=("truyen_dan", "truyền dẫn"),
+            ),
+            "transmission_mbps": Column(
+                "float",
+                required=False,
+                nullable=True,
+                minimum=0.0,
+                maximum=1_000_000.0,
+                aliases=("dung_luong_truyen_dan", "dung lượng truyền dẫn"),
+            ),
+            "fibre_year": Column(
+                "int",
+                required=False,
+                nullable=True,
+                minimum=2000,
+                maximum=2100,
+                aliases=("nam_cap_quang", "năm cáp quang"),
+            ),
         },
         "Điểm hạ tầng",
         "Sites",

@@ -69,8 +69,45 @@ _ESTIMATE_RATES = (
     ("contingency_share", "Dự phòng khối lượng / Contingency for quantities", "0.0%"),
     ("escalation_rate", "Chỉ số trượt giá mỗi năm / Price escalation a year", "0.0%"),
     ("price_base_year", "Năm giá gốc / Price base year", "0"),
-    ("duct_rent_vnd_per_m_year", "Giá thuê ống (VND/m/năm) / Duct rent (VND per m a year)", "#,##0"),
+    (
+        "duct_rent_d5_vnd_per_m_month",
+        "Thuê ống, cáp D <= 5 mm (VND/m/tháng) / Duct rent, cable D <= 5 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_d10_vnd_per_m_month",
+        "Thuê ống, cáp 5 < D <= 10 mm (VND/m/tháng) / Duct rent, cable 5-10 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_d15_vnd_per_m_month",
+        "Thuê ống, cáp 10 < D <= 15 mm (VND/m/tháng) / Duct rent, cable 10-15 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_d20_vnd_per_m_month",
+        "Thuê ống, cáp 15 < D <= 20 mm (VND/m/tháng) / Duct rent, cable 15-20 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_d35_vnd_per_m_month",
+        "Thuê ống, cáp 20 < D <= 35 mm (VND/m/tháng) / Duct rent, cable 20-35 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_over35_vnd_per_m_month",
+        "Thuê ống, cáp D > 35 mm (VND/m/tháng) / Duct rent, cable D > 35 mm (VND per m a month)",
+        "#,##0",
+    ),
+    (
+        "duct_rent_ceiling_vnd_per_m_year",
+        "Giá thuê tối đa (VND/m/năm; 0: không) / Rent ceiling (VND per m a year; 0: none)",
+        "#,##0",
+    ),
 )
+#: The rent classes of the duct-rent table, in the order of :data:`gisplan.underground._estimate.RENT_CLASSES`.
+_RENT_KEYS = tuple(k for k, _label, _fmt in _ESTIMATE_RATES if k.startswith("duct_rent_") and k.endswith("_month"))
+_RENT_HEADERS = ("D <= 5 mm", "5-10 mm", "10-15 mm", "15-20 mm", "20-35 mm", "D > 35 mm")
 
 #: Columns of a BOQ line sheet: (header, source column or None, width, number format).
 _LINE_COLUMNS: tuple[tuple[str, str | None, int, str | None], ...] = (
@@ -452,16 +489,53 @@ def _estimate_sheet(ws: Worksheet, kpis: dict[str, Any], phase_totals: list[tupl
         ws.cell(row=ops_row + 1, column=c).font = _BOLD
     shares = kpis.get("payer_shares", {})
     metres = kpis.get("operator_duct_m", {})
+    by_class = kpis.get("operator_duct_m_by_class", {})
     rent = kpis.get("duct_rent_vnd_per_year", {})
+    yearly = kpis.get("duct_rent_vnd_per_m_year_by_class", {})
     ops = sorted(set(shares) | set(metres))
     ops_cell = f"${get_column_letter(total_col)}${ops_row}"
+    # duct rent by cable diameter class, below the operators: yearly rate per class, then each operator's metres
+    rent_head = ops_row + 2 + len(ops) + 1
+    rate_row_y = rent_head + 2
+    n = len(_RENT_KEYS)
+    last_col = get_column_letter(1 + n)
     for k, op in enumerate(ops):
         orow = ops_row + 2 + k
         _put(ws, orow, 1, op)
         _put(ws, orow, 2, float(shares.get(op, 0.0)), "0.0000%")
         _put_formula(ws, orow, 3, f"=ROUND({ops_cell}*B{orow},0)", value=payer.get(op, 0))
-        _put(ws, orow, 4, float(metres.get(op, 0.0)), "#,##0.0")
-        _put_formula(ws, orow, 5, f"=ROUND(D{orow}*{B['duct_rent_vnd_per_m_year']},0)", value=rent.get(op, 0))
+        rrow = rate_row_y + 1 + k
+        _put_formula(ws, orow, 4, f"=SUM(B{rrow}:{last_col}{rrow})", value=float(metres.get(op, 0.0)))
+        ws.cell(row=orow, column=4).number_format = "#,##0.0"
+        _put_formula(ws, orow, 5, f"={get_column_letter(2 + n)}{rrow}", value=rent.get(op, 0))
+    _put(ws, rent_head, 1, "Thuê ống mỗi năm theo đường kính cáp / Yearly duct rent by cable diameter")
+    ws.cell(row=rent_head, column=1).font = _BOLD
+    _put(ws, rent_head + 1, 1, "Doanh nghiệp / Operator; cáp trong ống (m) / cable in ducts (m)")
+    for j, label in enumerate(_RENT_HEADERS):
+        _put(ws, rent_head + 1, 2 + j, label)
+    _put(ws, rent_head + 1, 2 + n, "Thuê ống mỗi năm (VND) / Duct rent a year (VND)")
+    for c in range(1, 3 + n):
+        ws.cell(row=rent_head + 1, column=c).font = _BOLD
+    _put(ws, rate_row_y, 1, "Giá thuê mỗi năm (VND/m) / Yearly rent (VND per m)")
+    ceiling = B["duct_rent_ceiling_vnd_per_m_year"]
+    for j, key in enumerate(_RENT_KEYS):
+        _put_formula(
+            ws,
+            rate_row_y,
+            2 + j,
+            f"=IF({ceiling}>0,MIN(12*{B[key]},{ceiling}),12*{B[key]})",
+            value=yearly.get(key, 0.0),
+        )
+        ws.cell(row=rate_row_y, column=2 + j).number_format = "#,##0"
+    rates_range = f"$B${rate_row_y}:${last_col}${rate_row_y}"
+    for k, op in enumerate(ops):
+        rrow = rate_row_y + 1 + k
+        _put(ws, rrow, 1, op)
+        for j, key in enumerate(_RENT_KEYS):
+            _put(ws, rrow, 2 + j, float(by_class.get(op, {}).get(key, 0.0)), "#,##0.0")
+        _put_formula(
+            ws, rrow, 2 + n, f"=ROUND(SUMPRODUCT(B{rrow}:{last_col}{rrow},{rates_range}),0)", value=rent.get(op, 0)
+        )
     _print_setup(ws, landscape=True, title_rows=f"{head}:{head}")
 
 

@@ -115,7 +115,7 @@ def local_date(value: str | datetime) -> str:
 
 
 def kpi_value(key: str, value: object, lang: str) -> str:
-    """A plan KPI as text, by its name's unit: ``*_vnd`` in đồng, ``*_km`` in km, ``*_gap``/``share_*`` as a
+    """A plan KPI as text, by its name's unit: ``*_vnd`` in đồng, ``*_km`` in km, ``*_gap``/``*_share``/``share_*`` as a
     percentage, years as written, counts grouped, other numbers with at most three decimals; text as it is."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "–" if value is None else str(value)
@@ -125,7 +125,7 @@ def kpi_value(key: str, value: object, lang: str) -> str:
         return vnd(value, lang)
     if key.endswith("_km"):
         return km(value, lang)
-    if key.endswith("_gap") or key.startswith("share_"):
+    if key.endswith(("_gap", "_share")) or key.startswith("share_"):
         return percent(value, lang)
     return number(value, lang, decimals=0 if isinstance(value, int) else 3)
 

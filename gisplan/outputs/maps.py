@@ -504,7 +504,7 @@ def layers_map(
 
 
 #: Plan layers switched off when the map opens (dense or tabular: the user turns them on).
-_PLAN_HIDDEN = frozenset({"cables_rerouted", "backhaul_options"})
+_PLAN_HIDDEN = frozenset({"cables_rerouted", "backhaul_options", "drops"})
 
 
 def plan_map(

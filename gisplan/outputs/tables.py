@@ -9,10 +9,10 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from gisplan.catalog.costing import boq_totals
+from gisplan.catalog.costing import ESTIMATE_LINES, boq_totals
 from gisplan.plan import Plan
 
-__all__ = ["boq_by", "cost_per_person_curve", "phase_summary"]
+__all__ = ["boq_by", "cost_per_person_curve", "estimate_table", "phase_summary"]
 
 
 def phase_summary(plan: Plan) -> pd.DataFrame:
@@ -56,6 +56,30 @@ def phase_summary(plan: Plan) -> pd.DataFrame:
     out["reused_duct_km"] = out["reused_duct_km"].round(3)
     out["amount_vnd"] = out["amount_vnd"].astype("int64")
     return out
+
+
+def estimate_table(plan: Plan, lang: str = "vi") -> pd.DataFrame:
+    """The investment estimate of an undergrounding plan (Decree 10/2021/NĐ-CP), one row per line.
+
+    Columns ``line`` (the line's name in ``lang``), one integer VND column per phase (year, as text) and
+    ``total``; rows in the decree's order, ``total`` last.  The figures are the plan's own
+    ``kpis["estimate_vnd"]`` (the same as the XLSX's estimate sheet), never recomputed here.  An empty frame for
+    a plan without an estimate (a wifi plan).
+    """
+    if lang not in ("vi", "en"):
+        raise ValueError(f"estimate_table: lang must be 'vi' or 'en', got {lang!r}")
+    est = plan.kpis.get("estimate_vnd")
+    if not isinstance(est, dict) or not est:
+        return pd.DataFrame(columns=["line", "total"])
+    phases = sorted({str(k) for line in est.values() if isinstance(line, dict) for k in line} - {"total"})
+    rows = []
+    for code, vi, en in ESTIMATE_LINES:
+        line = est.get(code)
+        if not isinstance(line, dict):
+            continue
+        amounts = {p: int(line.get(p, 0)) for p in phases}
+        rows.append({"line": vi if lang == "vi" else en, **amounts, "total": int(line["total"])})
+    return pd.DataFrame(rows, columns=["line", *phases, "total"])
 
 
 def boq_by(boq: pd.DataFrame, by: str) -> pd.DataFrame:

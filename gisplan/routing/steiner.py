@@ -10,7 +10,10 @@ outside the graph and checked against it on every call; the networkx graph stays
 the source of truth.  The two loops that dominate on big graphs, dual ascent and
 key-path exchange, are compiled by numba (:mod:`gisplan.routing._kernels`; the
 first call of a process imports numba and loads the cached machine code, about a
-second or two).
+second or two).  On graphs up to ``RoutingSettings.search_max_nodes`` nodes a
+compiled multistart search (:mod:`gisplan.routing._search`) follows the Mehlhorn
+start: seeded shortest-path-heuristic starts and recombinations of the best trees,
+each taken to a local optimum of four moves, after the long-edge reduction test.
 """
 
 from __future__ import annotations
@@ -169,8 +172,16 @@ def _heuristic(
     seed: int,
     moves: int,
     settings: RoutingSettings,
+    effort: float = 1.0,
+    search: bool = True,
+    target: float = 0.0,
 ) -> tuple[np.ndarray, float]:
-    """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound."""
+    """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound.
+
+    On graphs up to ``settings.search_max_nodes`` nodes the starts go unimproved to the compiled multistart
+    search (:mod:`gisplan.routing._search`), which stops early once a tree costs no more than ``target`` (a
+    proven lower bound: the tree is then optimal).
+    """
     labels = np.arange(len(idx))
     result = mehlhorn(A, idx, labels)
     assert result is not None
@@ -186,6 +197,12 @@ def _heuristic(
 
     def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
         return _improve(A, tree, is_term, max_rounds=max_rounds, budget=bud, settings=settings, insertion=insertion)
+
+    compiled = search and A.n <= settings.search_max_nodes and max_rounds > 0
+    if compiled:  # the compiled search below does all the moves: the starts go to it unimproved
+
+        def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
+            return tree
 
     best = improve(mst_prune(A, tree_nodes(A, first), is_term), budget())
     best_cost = tree_cost(A, best)
@@ -207,6 +224,25 @@ def _heuristic(
         if c < best_cost * (1.0 - settings.improvement_tolerance):
             best, best_cost = tree, c
     best = improve(best, left, insertion=True)
+    if compiled:
+        from gisplan.routing._search import search as multistart  # numba: imported on first use
+
+        work = int(effort * settings.search_work * (A.n + len(A.u)))
+        found, _left = multistart(
+            A,
+            idx,
+            best,
+            starts=max(1, round(effort * settings.search_starts)),
+            merges=round(effort * settings.search_merges),
+            pool_size=settings.search_pool,
+            seed=seed,
+            budget=work,
+            tol=settings.improvement_tolerance,
+            max_pops=settings.long_edge_pops,
+            target=target,
+        )
+        if tree_cost(A, found) < tree_cost(A, best) * (1.0 - settings.improvement_tolerance):
+            best = found
     return best, mehlhorn_bound
 
 
@@ -230,7 +266,12 @@ def steiner_tree(
     subgraph the tree's nodes induce, then local search by key-path exchange,
     key-vertex elimination and (small graphs) Steiner-vertex insertion, repeated
     from ``starts`` perturbed starts (Mehlhorn and shortest-path heuristic on
-    randomly perturbed weights, seeded).  A key-path exchange cuts one key path
+    randomly perturbed weights, seeded).  On graphs up to ``settings.search_max_nodes`` nodes the starts then
+    go to a compiled multistart search (:mod:`gisplan.routing._search`: ``settings.search_starts`` seeded
+    shortest-path-heuristic starts and ``settings.search_merges`` recombinations of the best trees, each taken to
+    a local optimum of vertex insertion, vertex elimination, key-vertex elimination and key-path exchange, on the
+    graph less the edges the long-edge test proves needless; it stops early when a tree meets the dual ascent
+    bound).  A key-path exchange cuts one key path
     and rejoins the two sides by one Dijkstra from the smaller side, bounded by
     the cut path's cost, so its work follows the tree, not the graph; on big
     graphs only this move runs.  The lower bound is Wong's dual ascent.  The
@@ -263,7 +304,9 @@ def steiner_tree(
         ``settings.max_rounds``.
     effort
         Scales the local search's work budget, ``effort * max(settings.local_search_min_work,
-        settings.local_search_work * (nodes + edges))`` units in all (a deterministic work limit; see
+        settings.local_search_work * (nodes + edges))`` units in all, and the multistart search's,
+        ``effort * settings.search_work * (nodes + edges)``, with ``effort`` times its starts and
+        recombinations (deterministic work limits; see
         :class:`~gisplan.routing.settings.RoutingSettings`).
     seed
         Seed of the perturbations.
@@ -339,14 +382,24 @@ def _steiner_tree(
     if starts is None:
         starts = _default_starts(A, s)
     moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
+    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
+    da = dual_ascent(A, idx, settings=s) if use_da else 0.0
     best, mb = _heuristic(
-        A, idx, is_term, starts=max(1, int(starts)), max_rounds=max_rounds, seed=seed, moves=moves, settings=s
+        A,
+        idx,
+        is_term,
+        starts=max(1, int(starts)),
+        max_rounds=max_rounds,
+        seed=seed,
+        moves=moves,
+        settings=s,
+        effort=effort,
+        target=da,
     )
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
-    use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
     if use_da:
-        lb, lb_method = max(lb, dual_ascent(A, idx, settings=s)), "dual_ascent"
+        lb, lb_method = max(lb, da), "dual_ascent"
     few = dreyfus_wagner_work(A, len(idx)) <= s.exact_dp_max_work
     if exact is not False and few and _true_cost(A, best) > lb * (1.0 + 1e-9):
         dp_tree, bound = dreyfus_wagner(A, idx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -24,6 +24,7 @@ from gisplan.underground._drops import Drop, drops_to_chambers, near_trench, rem
 from gisplan.underground._ductbank import count_ducts, cross_section, placement_of
 from gisplan.underground._inputs import (
     CommuneLookup,
+    cable_operators,
     check_zones_in_data,
     root_candidates,
     select_cables,
@@ -43,7 +44,7 @@ from gisplan.underground._quantities import (
     routes_per_edge_feeder_tree,
 )
 from gisplan.underground._route import Routed, route_trench_tree
-from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, path_length, root_parents
+from gisplan.underground._shortcuts import Span, add_shortcuts, network_paths, path_length, root_parents, root_paths
 from gisplan.underground.params import DEFAULT_CLASS_WEIGHTS
 from gisplan.underground.settings import DEFAULT_SETTINGS, UndergroundSettings
 
@@ -166,12 +167,19 @@ def build_plan(
     progress(f"{len(sel)} aerial cable spans in {len(zones)} zone(s)")
     points, ends = terminal_points(sel, layers.get("poles"))
     cands = root_candidates(layers.get("sites"), params.exchange_ids)
-    routed = route_trench_tree(layers, zones, points, cands, params, cat, crs, progress, st)
+    cable_op = cable_operators(sel)
+    op_tids: dict[str, set[str]] = {}
+    for cid, pair in ends.items():
+        op_tids.setdefault(cable_op[cid], set()).update(pair)
+    routed = route_trench_tree(
+        layers, zones, points, cands, params, cat, crs, progress, st, {op: sorted(t) for op, t in op_tids.items()}
+    )
     rt = root_tree(routed.T, routed.root)
     _fill_road_attrs(routed.T, rt.order, rt.parent)
     route_of = _route_ids(sel)
     spacing = float(params.manhole_spacing_m or cat.param("manhole_spacing_m"))
-    net = _trench_network(routed, rt, sel, ends, route_of, params, cat, spacing, progress, st)
+    route_root = _route_roots(sel, route_of, cable_op, routed)
+    net = _trench_network(routed, rt, sel, ends, route_of, route_root, params, cat, spacing, progress, st)
     edges = sorted(net.n_cab, key=repr)
     route_cables = _route_cables(sel, route_of, cat, st)
     edge_items, edge_info = _trench_items(net.N, edges, net.routes, route_cables, params, cat, st)
@@ -193,13 +201,14 @@ def build_plan(
     chambers = place_chambers(
         net.N,
         root=routed.root,
+        roots=set(routed.root_nodes.values()),
         roles=roles,
         intersections=intersection_points(routed.roads, routed.G),
         kinds=kinds,
         rules=rules,
         points_on_edges=zb.on_edges if zb is not None else (),
     )
-    drops = drops_to_chambers(zb, [c.point for c in chambers], st.drop_route_factor) if zb is not None else []
+    drops = drops_to_chambers(zb, net.N, chambers) if zb is not None else []
     node_items = _chamber_items(chambers, xings, edge_items, cat, drops)
     cable_items, cable_len = _cable_items(net.N, sel, net.paths, route_of, cat)
     poles_removed = _removable_poles(layers, sel, st.pole_end_tolerance_m)
@@ -210,12 +219,24 @@ def build_plan(
     edge_street = _streets(net.N, rt.order)
     streets = _street_objects(net.N, edges, edge_street, edge_items, edge_info, net.n_cab, cat, params, crs)
     phases = _phase_streets(
-        streets, routed.root, node_items, cable_items, net.paths, edge_street, poles_removed, params, cat, progress, st
+        streets,
+        frozenset({routed.root, *routed.root_nodes.values()}),
+        node_items,
+        cable_items,
+        {c: [*net.feeds.get(c, []), *p] for c, p in net.paths.items()},
+        edge_street,
+        poles_removed,
+        params,
+        cat,
+        progress,
+        st,
     )
     work = Work(
         tree=net.N,
         root=routed.root,
         root_site=routed.root_site,
+        roots=dict(routed.roots),
+        cable_exchange={cid: routed.roots[op] for cid, op in cable_op.items()},
         edges=edges,
         edge_items=edge_items,
         edge_info=edge_info,
@@ -223,7 +244,7 @@ def build_plan(
         node_items=node_items,
         chambers=chambers,
         crossings=xings,
-        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]]),
+        cables=sel.assign(underground_m=[cable_len[str(c)] for c in sel["cable_id"]], od_mm=_cable_ods(sel, cat, st)),
         cable_paths=net.paths,
         cable_items=cable_items,
         poles_removed=poles_removed,
@@ -274,6 +295,7 @@ class _Network:
     routes: dict[Edge, frozenset[str]]
     shortcut_kpis: dict[str, Any]
     detours: list[Detour]
+    feeds: dict[str, list[Hashable]] = field(default_factory=dict)
 
     @property
     def n_cab(self) -> dict[Edge, int]:
@@ -287,6 +309,7 @@ def _trench_network(
     sel: gpd.GeoDataFrame,
     ends: dict[str, tuple[str, str]],
     route_of: dict[str, str],
+    route_root: dict[str, Hashable],
     params: UndergroundParams,
     cat: Catalog,
     spacing: float,
@@ -294,7 +317,7 @@ def _trench_network(
     st: UndergroundSettings,
 ) -> _Network:
     """The tree with the shortcut trenches that pay for themselves and the trench the detour limit needs, the span
-    paths and the routes per edge."""
+    paths and the routes per edge (a route's span ends continue to its own operator's root, ``route_root``)."""
     node_of = routed.node_of
     slack = float(cat.param("cable_slack_share"))
     spans = [
@@ -339,9 +362,44 @@ def _trench_network(
             progress(f"{len(detours)} span(s) above the detour limit; {added / 1000:.2f} km of trench added for them")
     if N is routed.T:
         paths = {c: rt.path(node_of[a], node_of[b]) for c, (a, b) in ends.items()}
-        return _Network(N, paths, routes_per_edge(rt, paths, route_of), kpis, detours)
-    feeders = root_parents(N, routed.root, sorted_nodes({n for p in paths.values() for n in (p[0], p[-1])}))
-    return _Network(N, paths, routes_per_edge_feeder_tree(N, paths, route_of, feeders), kpis, detours)
+    routes: dict[Edge, frozenset[str]] = {}
+    feeds: dict[str, list[Hashable]] = {}  # span -> the way from its root to its first end (for phasing)
+    for r in sorted_nodes(set(route_root.values())):
+        # the spans of the routes led to root r: their paths and their ends' ways to r
+        mine = {c: p for c, p in paths.items() if route_root[route_of[c]] == r}
+        way = root_paths(N, r, sorted_nodes({p[0] for p in mine.values()}))
+        feeds.update({c: way[p[0]] for c, p in mine.items()})
+        if N is routed.T:
+            part = routes_per_edge(rt if r == rt.root else root_tree(N, r), mine, route_of)
+        else:
+            feeders = root_parents(N, r, sorted_nodes({n for p in mine.values() for n in (p[0], p[-1])}))
+            part = routes_per_edge_feeder_tree(N, mine, route_of, feeders)
+        for e, rs in part.items():
+            routes[e] = routes.get(e, frozenset()) | rs
+    for e in (ekey(u, v) for u, v in N.edges):
+        routes.setdefault(e, frozenset())
+    return _Network(N, paths, routes, kpis, detours, feeds)
+
+
+def _route_roots(
+    sel: gpd.GeoDataFrame, route_of: dict[str, str], cable_op: dict[str, str], routed: Routed
+) -> dict[str, Hashable]:
+    """Cable route -> the network node of its operator's root (the operator of the route's first cable)."""
+    out: dict[str, Hashable] = {}
+    for cid in sel["cable_id"].astype(str):
+        r = route_of[cid]
+        if r not in out:
+            out[r] = routed.root_nodes[routed.roots[cable_op[cid]]]
+    return out
+
+
+def _cable_ods(sel: gpd.GeoDataFrame, cat: Catalog, st: UndergroundSettings) -> list[float]:
+    """Outer diameter (mm) of each selected cable (``st.cable_od_mm`` by catalog code; the largest where unknown)."""
+    out = []
+    for kind, fc in zip(sel["kind"], sel["fibre_count"], strict=True):
+        fcount = int(fc) if fc is not None and not (isinstance(fc, float) and math.isnan(fc)) else None
+        out.append(float(st.cable_od_mm.get(cat.cable_code(str(kind), fcount), max(st.cable_od_mm.values()))))
+    return out
 
 
 def _route_cables(sel: gpd.GeoDataFrame, route_of: dict[str, str], cat: Catalog, st: UndergroundSettings) -> dict:
@@ -496,7 +554,8 @@ def _terminal_roles(
 ) -> dict[Hashable, set[str]]:
     """Roles of the network nodes for the chamber rules (see :mod:`gisplan.underground._chambers`).
 
-    - ``exchange``: the road point where the exchange's lead-in joins the trench network;
+    - ``exchange``: the road point where each root's (every operator's exchange or POP) lead-in joins the trench
+      network;
     - ``riser``: the road point of a moved span's end pole that still carries an aerial cable that is not moved
       (the cable goes on aerially from a riser on that pole);
     - ``splice``: the road point where a moved cable route ends (its end appears in one span of the route only)
@@ -536,13 +595,13 @@ def _terminal_roles(
         role = "riser" if t in riser else ("splice" if t in route_end else "distribution")
         if role != "distribution" or poles_distribute:
             roles.setdefault(n, set()).add(role)
-    root = routed.root
-    entry = root
-    if N.degree[root] == 1:
-        (nb,) = N.adj[root]
-        if N.edges[root, nb].get("kind") == "spur":
-            entry = nb
-    roles.setdefault(entry, set()).add("exchange")
+    for root in sorted_nodes({routed.root, *routed.root_nodes.values()}):  # every operator's root
+        entry = root
+        if N.degree[root] == 1:
+            (nb,) = N.adj[root]
+            if N.edges[root, nb].get("kind") == "spur":
+                entry = nb
+        roles.setdefault(entry, set()).add("exchange")
     return roles
 
 
@@ -592,7 +651,7 @@ def _cable_items(
 
 def _phase_streets(
     streets: dict[str, Street],
-    root: Hashable,
+    roots: frozenset[Hashable],
     node_items: dict[Hashable, list[tuple[str, float]]],
     cable_items: dict[str, list[tuple[str, float]]],
     paths: dict[str, list[Hashable]],
@@ -603,16 +662,24 @@ def _phase_streets(
     progress: Callable[[str], None],
     st: UndergroundSettings,
 ) -> PhaseResult:
-    """Years of the streets, chambers, cables and poles under the yearly budget (:func:`assign_phases`)."""
+    """Years of the streets, chambers, cables and poles under the yearly budget (:func:`assign_phases`).
+
+    ``paths``: each span's nodes from its root (its operator's exchange/POP) along its way to its first end, then
+    along its own path: a cable is re-pulled in the year its path and its way to its own exchange are built (with
+    several roots, what is built grows from each of them, so a span's path may be complete before its way home).
+    """
     cable_needs = {
-        c: (frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p)), _price(cat, cable_items[c]))
+        c: (
+            frozenset(edge_street[ekey(a, b)] for a, b in itertools.pairwise(p) if a != b),
+            _price(cat, cable_items[c]),
+        )
         for c, p in paths.items()
     }
     pole_needs = {p: (frozenset(cids), float(cat.price("POLE.REMOVE"))) for p, (cids, _g) in poles_removed.items()}
     progress(f"phasing {len(streets)} streets under {params.budget_per_year_vnd:,} VND a year")
     return assign_phases(
         list(streets.values()),
-        root_nodes=frozenset({root}),
+        root_nodes=roots,
         node_costs={n: _price(cat, its) for n, its in node_items.items()},
         cable_needs=cable_needs,
         pole_needs=pole_needs,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,12 +169,12 @@ def intersection_points(roads: Any, G: nx.Graph | None = None) -> np.ndarray:
     return np.unique(np.concatenate(found), axis=0)
 
 
-def _node_reasons(N: nx.Graph, roles: Mapping[Hashable, set[str]], root: Hashable) -> dict[Hashable, str]:
+def _node_reasons(N: nx.Graph, roles: Mapping[Hashable, set[str]], roots: Collection[Hashable]) -> dict[Hashable, str]:
     """The chamber reason of every network node that gets one (one chamber per node, the first reason wins)."""
     out: dict[Hashable, str] = {}
     for n in N.nodes:
         r = roles.get(n, set())
-        if n == root and N.degree[n] == 1 and "exchange" not in r:
+        if n in roots and N.degree[n] == 1 and "exchange" not in r:
             continue  # the lead-in ends inside the exchange building
         if N.degree[n] >= 3:
             out[n] = "branch"
@@ -241,6 +241,7 @@ def place_chambers(
     N: nx.Graph,
     *,
     root: Hashable,
+    roots: Collection[Hashable] = (),
     roles: Mapping[Hashable, set[str]],
     intersections: np.ndarray,
     kinds: Mapping[Edge, set[str]],
@@ -254,7 +255,9 @@ def place_chambers(
     N
         The trench network (tree plus shortcuts): nodes with ``x``, ``y``; edges with ``length_m`` and geometry.
     root
-        The exchange node (the lead-in spur's far end).
+        The exchange node (the lead-in spur's far end); chambers are ordered from it.
+    roots
+        More exchange/POP nodes (each operator's own root): like ``root``, a lead-in ends in the building.
     roles
         Node -> roles among ``exchange`` (the exchange's entry point on the road), ``splice``, ``riser`` and
         ``distribution``.
@@ -270,7 +273,7 @@ def place_chambers(
     """
     c = rules.clearance_m
     tree = shapely.STRtree(shapely.points(intersections)) if len(intersections) else None
-    reasons = _node_reasons(N, roles, root)
+    reasons = _node_reasons(N, roles, {root, *roots})
     ends = {n for n in N.nodes if N.degree[n] != 2} | set(reasons)
     runs = _runs(N, ends, tree, intersections, c)
     at_node: dict[Hashable, list[tuple[int, bool]]] = {}  # node -> (run index, node is the run's start)

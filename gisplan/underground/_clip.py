@@ -9,7 +9,8 @@ clipped before the graph is built:
 - the margin ``M`` is ``max(settings.clip_margin_m, a quarter of the core's diagonal)``;
 - the candidate exchanges kept are those given by ``exchange_ids``, or (by default) those at most
   ``settings.exchange_reach * d + M`` from the core, ``d`` being the distance of the nearest one (a farther
-  exchange is never the cheapest to reach over roads whose trench prices differ by less than that factor);
+  exchange is never the cheapest to reach over roads whose trench prices differ by less than that factor),
+  and, by the same rule among them, each operator's own exchanges/POPs (its cables are led to its own);
 - the area is the core buffered by ``M`` with, for each kept exchange at distance ``d_i``, a corridor of
   half-width ``max(M, d_i / 2)`` around the straight line from the core to it;
 - every road feature that meets the area is kept whole (so the graph is a subgraph of the full one).
@@ -58,13 +59,16 @@ def clip_roads(
     points: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
     explicit: bool,
+    operators: Iterable[str] = (),
     extra: Iterable[Any] = (),
     settings: UndergroundSettings | None = None,
 ) -> Clip | None:
     """The clipped roads layer of a plan (see the module docstring), or None when the layer is small enough.
 
     ``zones``, ``points`` (the terminal points) and ``candidates`` (exchange sites) are in the roads' CRS;
-    ``explicit`` says the candidates were named by ``exchange_ids`` (all kept); ``extra`` are more
+    ``explicit`` says the candidates were named by ``exchange_ids`` (all kept); ``operators`` (operator keys,
+    :func:`~gisplan.underground._inputs.operator_key`) keep, besides, each operator's own candidates (column
+    ``owner``) by the same rule applied among them; ``extra`` are more
     geometries of the core (forced corridors); ``settings`` default
     :data:`~gisplan.underground.settings.DEFAULT_SETTINGS`.
     """
@@ -77,6 +81,12 @@ def clip_roads(
     margin = max(st.clip_margin_m, 0.25 * float(np.hypot(x1 - x0, y1 - y0)))
     dist = shapely.distance(np.asarray(candidates.geometry.values, dtype=object), core)
     keep = np.ones(len(candidates), dtype=bool) if explicit else dist <= st.exchange_reach * dist.min() + margin
+    if not explicit and "owner" in candidates.columns:  # each operator's own exchanges/POPs, by the same rule
+        owner = np.array([o.strip().casefold() if isinstance(o, str) else "" for o in candidates["owner"]])
+        for op in sorted({o for o in operators if o}):
+            mine = owner == op
+            if mine.any():
+                keep |= mine & (dist <= st.exchange_reach * dist[mine].min() + margin)
     areas = [core.buffer(margin)]
     for g, d in zip(candidates.geometry[keep], dist[keep].tolist(), strict=True):
         near = nearest_points(core, g)[0]

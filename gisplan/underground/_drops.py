@@ -4,13 +4,17 @@ Buildings (the ``buildings`` layer: points, or footprints taken at a point insid
 aerial drops from the poles the plan removes.  Each one within the catalog's ``max_drop_m`` of the trench network
 is a distribution point at its nearest trench point (the chamber rules give it a drop chamber within
 ``drop_reach_m`` along the trench) and gets an underground drop from its nearest chamber; the others are listed
-with their reason.  The drop's length is the straight distance times ``drop_route_factor`` (the drop follows the
-trench, then crosses to the building).
+with their reason.  A drop is routed as it is laid: from the chamber nearest along the trench network, in the
+trench (its small conduit beside the ducts) to the building's trench point, then across to the building; its length
+is that route's (along the trench plus the crossing), not a straight line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+import itertools
+import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,19 +91,109 @@ class Drop:
     geometry: LineString
 
 
-def drops_to_chambers(zb: ZoneBuildings, chamber_points: Sequence[Any], route_factor: float) -> list[Drop]:
-    """Each building near the trench gets a drop from its nearest chamber."""
-    if not zb.near or not chamber_points:
+def _position(N: nx.Graph, edge: Edge, point: Any) -> float:
+    """Distance (m, by the edge's ``length_m``) from the edge key's first node to ``point``'s projection."""
+    g = edge_geometry(N, *edge)
+    scale = float(N.edges[edge]["length_m"]) / g.length if g.length > 0 else 0.0
+    return float(g.project(point)) * scale
+
+
+def _chamber_index(
+    N: nx.Graph, chambers: Sequence[Any]
+) -> tuple[dict[Hashable, list[int]], dict[Edge, list[tuple[float, int]]]]:
+    """Chambers by the node they stand on, and by the edge they stand along (with their position from its key's
+    first node)."""
+    at_node: dict[Hashable, list[int]] = {}
+    on_edge: dict[Edge, list[tuple[float, int]]] = {}
+    for i, c in enumerate(chambers):
+        if c.node is not None and c.node in N:
+            at_node.setdefault(c.node, []).append(i)
+        elif c.edge is not None and N.has_edge(*c.edge):
+            e = ekey(*c.edge)
+            on_edge.setdefault(e, []).append((_position(N, e, c.point), i))
+    return at_node, on_edge
+
+
+def _nearest_along(
+    N: nx.Graph,
+    start: tuple[Edge, float],
+    at_node: dict[Hashable, list[int]],
+    on_edge: dict[Edge, list[tuple[float, int]]],
+) -> tuple[float, int, list[Hashable]]:
+    """The chamber nearest along the trench network (spurs excluded) to a point ``(edge key, t)`` on it.
+
+    Returns (distance, chamber index, the nodes passed from the start's edge to the chamber).  Dijkstra from both
+    ends of the start's edge (at their distances from the point), stopped once no nearer chamber can be found;
+    ties go to the lower chamber index, so the answer is deterministic.  (inf, -1, []) when none is reachable.
+    """
+    (a, b), t = start
+    best_d, best_c, best_node = math.inf, -1, None
+    for tc, i in on_edge.get((a, b), ()):
+        if (abs(tc - t), i) < (best_d, best_c):
+            best_d, best_c, best_node = abs(tc - t), i, None
+    tentative: dict[Hashable, float] = {a: t, b: float(N.edges[a, b]["length_m"]) - t}
+    prev: dict[Hashable, Hashable | None] = {a: None, b: None}
+    heap = [(tentative[a], 0, a), (tentative[b], 1, b)]
+    heapq.heapify(heap)
+    done: set[Hashable] = set()
+    order = 2
+    while heap:
+        d, _, n = heapq.heappop(heap)
+        if d > best_d:
+            break
+        if n in done:
+            continue
+        done.add(n)
+        for i in at_node.get(n, ()):
+            if (d, i) < (best_d, best_c):
+                best_d, best_c, best_node = d, i, n
+        for m, data in N[n].items():
+            if data.get("kind") == "spur":
+                continue
+            e = ekey(n, m)
+            le = float(data["length_m"])
+            for tc, i in on_edge.get(e, ()):
+                along = d + (tc if e[0] == n else le - tc)
+                if (along, i) < (best_d, best_c):
+                    best_d, best_c, best_node = along, i, n
+            nd = d + le
+            if m not in done and nd < tentative.get(m, math.inf):
+                tentative[m], prev[m] = nd, n
+                heapq.heappush(heap, (nd, order, m))
+                order += 1
+    path: list[Hashable] = []
+    cur = best_node
+    while cur is not None:
+        path.append(cur)
+        cur = prev[cur]
+    return best_d, best_c, path[::-1]
+
+
+def drops_to_chambers(zb: ZoneBuildings, N: nx.Graph, chambers: Sequence[Any]) -> list[Drop]:
+    """Each building near the trench gets a drop from the chamber nearest along the trench, routed in the trench to
+    the building's trench point, then across to the building."""
+    if not zb.near or not chambers:
         return []
-    tree = shapely.STRtree(list(chamber_points))
-    pts = np.asarray(zb.frame.geometry.values, dtype=object)[zb.near]
-    (ip, ic), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    first = dict(zip(ip.tolist(), zip(ic.tolist(), dist.tolist(), strict=True), strict=True))
+    at_node, on_edge = _chamber_index(N, chambers)
+    pts = np.asarray(zb.frame.geometry.values, dtype=object)
     out = []
-    for k, row in enumerate(zb.near):
-        c, d = first[k]
-        line = LineString([pts[k], chamber_points[c]])
-        out.append(Drop(row=row, chamber=c, length_m=float(d) * route_factor, geometry=line))
+    for row, (edge, t) in zip(zb.near, zb.on_edges, strict=True):
+        e = ekey(*edge)
+        t_key = t if e == tuple(edge) else float(N.edges[e]["length_m"]) - t
+        along, c, nodes = _nearest_along(N, (e, t_key), at_node, on_edge)
+        if c < 0:  # a trench piece with no chamber on it (cannot happen: every run has its end chambers)
+            raise AssertionError(f"no chamber reachable along the trench from building row {row}")
+        g_start = edge_geometry(N, *e)
+        scale = g_start.length / float(N.edges[e]["length_m"]) if float(N.edges[e]["length_m"]) > 0 else 0.0
+        tpoint = g_start.interpolate(t_key * scale)
+        coords = [(pts[row].x, pts[row].y), (tpoint.x, tpoint.y)]
+        coords += [(float(N.nodes[n]["x"]), float(N.nodes[n]["y"])) for n in nodes]
+        cp = chambers[c].point
+        coords.append((cp.x, cp.y))
+        clean = [coords[0]] + [q for p, q in itertools.pairwise(coords) if q != p]
+        line = LineString(clean if len(clean) > 1 else [clean[0], clean[0]])
+        across = float(pts[row].distance(tpoint))
+        out.append(Drop(row=row, chamber=c, length_m=along + across, geometry=line))
     return out
 
 

@@ -17,7 +17,10 @@ Every amount is rounded to whole VND (half away from zero, as Excel's ROUND) lin
 give the same figures.  Who pays: the province the duct network (civil and duct categories) with its share of
 lines 3-8, the operators their cable work and removals with theirs; each operator's part of the latter follows
 its own cables, drops and removals (items that serve several, such as closures and poles, in proportion).  Duct
-rent: each operator's cable-metres in the ducts x ``duct_rent_vnd_per_m_year``.
+rent (opex, not part of the investment): each operator's cable-metres in the ducts, by the cable's outer diameter
+class (:data:`RENT_CLASSES`), x that class's yearly rate: 12 x the catalog's monthly rate
+(``duct_rent_*_vnd_per_m_month``, VNPT Hải Phòng's schedule by cable diameter), at most
+``duct_rent_ceiling_vnd_per_m_year`` when that is above 0 (Hanoi's ceiling); per operator, rounded once.
 """
 
 from __future__ import annotations
@@ -43,8 +46,38 @@ RATES = (
     "contingency_share",
     "escalation_rate",
     "price_base_year",
-    "duct_rent_vnd_per_m_year",
+    "duct_rent_d5_vnd_per_m_month",
+    "duct_rent_d10_vnd_per_m_month",
+    "duct_rent_d15_vnd_per_m_month",
+    "duct_rent_d20_vnd_per_m_month",
+    "duct_rent_d35_vnd_per_m_month",
+    "duct_rent_over35_vnd_per_m_month",
+    "duct_rent_ceiling_vnd_per_m_year",
 )
+#: Duct-rent classes by cable outer diameter: (largest diameter in mm, inclusive; the catalog's monthly rate).
+RENT_CLASSES: tuple[tuple[float, str], ...] = (
+    (5.0, "duct_rent_d5_vnd_per_m_month"),
+    (10.0, "duct_rent_d10_vnd_per_m_month"),
+    (15.0, "duct_rent_d15_vnd_per_m_month"),
+    (20.0, "duct_rent_d20_vnd_per_m_month"),
+    (35.0, "duct_rent_d35_vnd_per_m_month"),
+    (float("inf"), "duct_rent_over35_vnd_per_m_month"),
+)
+
+
+def rent_class(od_mm: float) -> str:
+    """The rent class (its catalog parameter) of a cable of outer diameter ``od_mm``."""
+    return next(key for most, key in RENT_CLASSES if od_mm <= most + 1e-9)
+
+
+def yearly_rent_rates(rates: Mapping[str, float]) -> dict[str, float]:
+    """Class -> yearly rent per metre: 12 x the monthly rate, at most the ceiling when it is above 0."""
+    ceiling = float(rates["duct_rent_ceiling_vnd_per_m_year"])
+    out = {}
+    for _most, key in RENT_CLASSES:
+        year = 12.0 * float(rates[key])
+        out[key] = min(year, ceiling) if ceiling > 0 else year
+    return out
 
 
 def round_vnd(x: float) -> int:
@@ -75,12 +108,12 @@ def estimate(
     cat: Catalog,
     *,
     operator_vnd: Mapping[str, float],
-    operator_duct_m: Mapping[str, float],
+    operator_duct_m: Mapping[str, Mapping[str, float]],
 ) -> dict[str, Any]:
     """The estimate (KPI ``estimate_vnd``: line -> phase -> VND, with ``total``), who pays and the duct rent.
 
     ``operator_vnd`` is each operator's own cable and removal amount (for its share of the operators' part);
-    ``operator_duct_m`` its cable-metres in the ducts.
+    ``operator_duct_m`` its cable-metres in the ducts by rent class (:func:`rent_class`).
     """
     rates = {k: float(cat.param(k)) for k in RATES}
     base = boq[boq["category"] != "contingency"]
@@ -106,7 +139,13 @@ def estimate(
     s = sum(own.values())
     shares = {op: round(v / s, 6) for op, v in own.items()} if s > 0 else {}  # as written in the XLSX
     payer = {"province": prov_total, **{op: round_vnd(operators_total * sh) for op, sh in shares.items()}}
-    rent = {op: round_vnd(m * rates["duct_rent_vnd_per_m_year"]) for op, m in sorted(operator_duct_m.items())}
+    yearly = yearly_rent_rates(rates)
+    by_class = {
+        op: {key: round(float(by.get(key, 0.0)), 3) for _most, key in RENT_CLASSES}
+        for op, by in sorted(operator_duct_m.items())
+    }
+    # the metres as reported (3 decimals), so the XLSX's SUMPRODUCT over them gives the same figure
+    rent = {op: round_vnd(sum(m * yearly[k] for k, m in by.items())) for op, by in by_class.items()}
     return {
         "estimate_vnd": lines,
         "investment_total_vnd": total,
@@ -114,6 +153,8 @@ def estimate(
         "payer_shares": shares,
         "province_by_phase_vnd": province,
         "duct_rent_vnd_per_year": rent,
-        "operator_duct_m": {op: round(m, 3) for op, m in sorted(operator_duct_m.items())},
+        "operator_duct_m": {op: round(sum(by.values()), 3) for op, by in by_class.items()},
+        "operator_duct_m_by_class": by_class,
+        "duct_rent_vnd_per_m_year_by_class": {k: round(v, 3) for k, v in yearly.items()},
         "estimate_rates": rates,
     }

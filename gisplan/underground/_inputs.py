@@ -178,7 +178,41 @@ def root_candidates(sites: gpd.GeoDataFrame | None, exchange_ids: Sequence[str])
             raise PlanningError(
                 "no exchange or POP with fibre in the sites layer; give exchange_ids / Không có tổng đài có cáp quang"
             )
+    if "owner" in cand.columns:
+        bad = [
+            (sid, o)
+            for sid, o in zip(cand["site_id"].astype(str), cand["owner"], strict=True)
+            if o is not None and not (isinstance(o, float) and o != o) and not isinstance(o, str)
+        ]
+        if bad:
+            sid, o = bad[0]
+            raise PlanningError(
+                f"layer sites, row {sid}, column owner: {o!r} ({type(o).__name__}) is not an operator name; write the "
+                "operator as text (e.g. VNPT) or leave it empty, or read the layer with gisplan.io.layers.read_layers "
+                f"({len(bad)} such row(s)) / Lớp sites, dòng {sid}, cột owner: tên nhà mạng phải là chữ"
+            )
     return cand.sort_values("site_id", kind="mergesort")
+
+
+def operator_key(owner: object) -> str:
+    """The key an operator is matched by between the cables and the sites: its name stripped and case-folded
+    (``""`` for none)."""
+    return owner.strip().casefold() if isinstance(owner, str) else ""
+
+
+def site_owners(cands: gpd.GeoDataFrame) -> dict[str, str]:
+    """Site id -> operator key of its owner (:func:`operator_key`; ``""`` where the layer has no ``owner``)."""
+    if "owner" not in cands.columns:
+        return {str(s): "" for s in cands["site_id"]}
+    return {str(s): operator_key(o) for s, o in zip(cands["site_id"], cands["owner"], strict=True)}
+
+
+def cable_operators(sel: gpd.GeoDataFrame) -> dict[str, str]:
+    """Cable id -> its operator's name as the cables layer writes it (stripped; ``"?"`` where it names none)."""
+    return {
+        str(c): (o.strip() if isinstance(o, str) and o.strip() else "?")
+        for c, o in zip(sel["cable_id"], sel["owner"], strict=True)
+    }
 
 
 class CommuneLookup:

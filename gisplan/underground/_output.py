@@ -13,7 +13,7 @@ from shapely.geometry import Point
 from gisplan.catalog._catalog import Catalog
 from gisplan.catalog.costing import add_contingency, boq_frame, boq_line, boq_totals
 from gisplan.plan import Plan
-from gisplan.underground._estimate import estimate
+from gisplan.underground._estimate import estimate, rent_class
 from gisplan.underground._inputs import CommuneLookup
 from gisplan.underground._phasing import PhaseResult
 from gisplan.underground._quantities import Work, edge_geometry, path_geometry
@@ -110,6 +110,10 @@ def assemble(
     )
     cable_rows = []
     detour = {d.cable_id: d for d in w.detours}
+    op_of = {
+        str(c): (o.strip() if isinstance(o, str) and o.strip() else "")
+        for c, o in zip(sel["cable_id"], sel["owner"], strict=True)
+    }
     for cid, kind, fc, geom, ul in zip(
         cids, sel["kind"], sel["fibre_count"], sel.geometry, sel["underground_m"], strict=True
     ):
@@ -121,6 +125,8 @@ def assemble(
         cable_rows.append(
             {
                 "cable_id": cid,
+                "owner": op_of[cid],
+                "exchange_id": w.cable_exchange.get(cid, w.root_site),
                 "kind": str(kind),
                 "fibre_count": int(fc) if pd.notna(fc) else 0,
                 "aerial_m": round(float(geom.length), 3),
@@ -172,6 +178,8 @@ def assemble(
             cable_rows,
             [
                 "cable_id",
+                "owner",
+                "exchange_id",
                 "kind",
                 "fibre_count",
                 "aerial_m",
@@ -192,8 +200,8 @@ def assemble(
     years = sorted({r["year"] for r in trench_rows})
     messages = [
         f"{len(sel)} aerial spans moved underground along {kpis['trench_km']:.2f} km of new trench and "
-        f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange "
-        f"{w.root_site}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
+        f"{kpis['reused_duct_km']:.2f} km of existing ducts, in {len(years)} yearly phase(s) from exchange(s) "
+        f"{', '.join(kpis['root_sites'])}; Steiner gap at most {100 * kpis['steiner_gap']:.1f} % / "
         f"Ngầm hóa {len(sel)} khoảng cáp treo, {kpis['trench_km']:.2f} km rãnh mới, {len(years)} giai đoạn",
         *w.notes,
         *_intersection_notes(layers["chambers"]),
@@ -202,15 +210,17 @@ def assemble(
     return Plan(kind="underground", layers=layers, boq=boq, kpis=kpis, params=params.to_dict(), messages=messages)
 
 
-def _operator_figures(w: Work, cat: Catalog) -> tuple[dict[str, float], dict[str, float]]:
+def _operator_figures(w: Work, cat: Catalog) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Each operator's own cable and removal amount (its cables, drops, and the poles its cables hung from) and its
-    cable-metres in the ducts."""
+    cable-metres in the ducts by rent class (the cable's outer diameter, :func:`rent_class`)."""
     vnd: dict[str, float] = {}
-    metres: dict[str, float] = {}
+    metres: dict[str, dict[str, float]] = {}
     owner = {str(c): str(o) for c, o in zip(w.cables["cable_id"], w.cables["owner"], strict=True)}
-    for cid, ul in zip(w.cables["cable_id"].astype(str), w.cables["underground_m"], strict=True):
+    for cid, ul, od in zip(w.cables["cable_id"].astype(str), w.cables["underground_m"], w.cables["od_mm"], strict=True):
         vnd[owner[cid]] = vnd.get(owner[cid], 0.0) + sum(cat.price(c) * q for c, q in w.cable_items[cid])
-        metres[owner[cid]] = metres.get(owner[cid], 0.0) + float(ul)
+        by = metres.setdefault(owner[cid], {})
+        key = rent_class(float(od))
+        by[key] = by.get(key, 0.0) + float(ul)
     if w.buildings is not None:
         per = {
             "DROP.FO": float(cat.price("DROP.FO")),
@@ -338,6 +348,9 @@ def _kpis(
         "n_cables_moved": len(layers["cables_rerouted"]),
         "labour_vnd_estimate": round(civil * float(cat.param("labour_share_civil"))),
         "root_site": w.root_site,
+        "roots_by_operator": dict(sorted(w.roots.items())),
+        "root_sites": sorted(set(w.roots.values()) or {w.root_site}),
+        "n_roots": len(set(w.roots.values()) or {w.root_site}),
         "street_km_freed": round(w.street_km_freed, 3),
         "cost_per_street_km_freed_vnd": round(total / w.street_km_freed) if w.street_km_freed > 0 else 0,
         "n_drops": len(dr),

@@ -277,6 +277,8 @@ class Work:
     tree: nx.Graph
     root: Hashable
     root_site: str
+    roots: dict[str, str]
+    cable_exchange: dict[str, str]
     edges: list[Edge]
     edge_items: dict[Edge, list[tuple[str, float]]]
     edge_info: dict[Edge, dict[str, Any]]

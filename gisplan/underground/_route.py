@@ -21,7 +21,7 @@ from gisplan.routing._arrays import invalidate_arrays
 from gisplan.routing.graph import attach_points, graph_from_roads
 from gisplan.routing.steiner import nearest_source_paths, steiner_tree
 from gisplan.underground._clip import clip_roads
-from gisplan.underground._inputs import sorted_nodes
+from gisplan.underground._inputs import operator_key, site_owners, sorted_nodes
 from gisplan.underground.settings import UndergroundSettings
 
 if TYPE_CHECKING:
@@ -99,7 +99,12 @@ def _force_corridors(G: nx.Graph, corridors: Any, crs: Any, st: UndergroundSetti
 
 @dataclass
 class Routed:
-    """The road graph with the points attached, the chosen exchange and the Steiner tree."""
+    """The road graph with the points attached, the exchanges chosen and the Steiner tree.
+
+    ``root_site``/``root`` is the primary root (the common root where an operator falls back to it, else the root
+    of the operator with the most terminals); ``roots`` gives each operator's exchange/POP (site id) and
+    ``root_nodes`` the node of every site used.
+    """
 
     G: nx.Graph
     node_of: dict[Hashable, Hashable]
@@ -109,6 +114,74 @@ class Routed:
     T: nx.Graph
     roads: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
+    roots: dict[str, str] = field(default_factory=dict)
+    root_nodes: dict[str, Hashable] = field(default_factory=dict)
+    common_site: str = ""
+    fallback: dict[str, str] = field(default_factory=dict)
+
+
+def _operator_roots(
+    G: nx.Graph,
+    site_nodes: dict[str, Any],
+    owner_of: dict[str, str],
+    op_nodes: dict[str, list[Hashable]],
+    common: str,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each operator's root: the cheapest to reach of its own candidate sites (owner = the operator, matched by
+    :func:`~gisplan.underground._inputs.operator_key`), else the common root ``common``.
+
+    Returns operator -> site id and, for the operators on the common root, operator -> the reason
+    (``no_owner_column``, ``none_of_its_own``, ``unreachable``).
+    """
+    any_owner = any(owner_of.values())
+    roots: dict[str, str] = {}
+    why: dict[str, str] = {}
+    for op in sorted(op_nodes):
+        key = operator_key(op)
+        own = {s: n for s, n in site_nodes.items() if key and owner_of.get(s) == key}
+        if not own:
+            roots[op] = common
+            why[op] = "none_of_its_own" if any_owner else "no_owner_column"
+            continue
+        try:
+            roots[op] = _choose_root(G, own, op_nodes[op])
+        except RoutingError:
+            roots[op] = common
+            why[op] = "unreachable"
+    return roots, why
+
+
+def fallback_notes(fallback: dict[str, str], common: str, roots: dict[str, str]) -> list[str]:
+    """One note per operator whose cables go to the common root, saying why (English / Vietnamese)."""
+    reason = {
+        "no_owner_column": (
+            "the sites layer names no owner (column owner empty or absent)",
+            "lớp trạm không ghi chủ sở hữu",
+        ),
+        "none_of_its_own": (
+            "it has no exchange or POP with fibre of its own in the sites layer (column owner)",
+            "nhà mạng không có tổng đài/POP có cáp quang riêng trong lớp trạm",
+        ),
+        "unreachable": (
+            "none of its own exchanges or POPs can be reached over the roads",
+            "không tới được tổng đài/POP riêng qua mạng đường",
+        ),
+    }
+    out = []
+    for op in sorted(fallback):
+        en, vi = reason[fallback[op]]
+        out.append(
+            f"operator {op}: {en}; its cables are led to the common root, exchange {common} / "
+            f"Nhà mạng {op}: {vi}; cáp được dẫn về tổng đài chung {common}"
+        )
+    own = {op: s for op, s in roots.items() if op not in fallback}
+    if own:
+        listed = ", ".join(f"{op} -> {s}" for op, s in sorted(own.items()))
+        out.append(
+            f"operators led to their own exchange or POP: {listed} / Cáp của nhà mạng dẫn về tổng đài/POP riêng: "
+            f"{listed}"
+        )
+    return out
 
 
 def _on_the_road(G: nx.Graph, node_of: dict[Hashable, Hashable], tids: Any) -> dict[Hashable, Hashable]:
@@ -137,8 +210,10 @@ def _route(
     crs: Any,
     progress: Callable[[str], None],
     st: UndergroundSettings,
+    op_tids: dict[str, list[str]],
 ) -> Routed:
-    """Build the road graph of ``roads``, attach the poles and the candidate exchanges, choose the root, route."""
+    """Build the road graph of ``roads``, attach the poles and the candidate exchanges, choose the roots (the
+    common root and each operator's own, ``op_tids``: operator -> the terminal ids of its cables), route."""
 
     site_pts = gpd.GeoDataFrame(
         {"tid": [f"site:{s}" for s in cands["site_id"]]}, geometry=list(cands.geometry), crs=cands.crs
@@ -170,19 +245,42 @@ def _route(
             )
     else:
         root_site = _choose_root(G, site_nodes, term_nodes)
+    common = root_site
+    op_nodes = {op: sorted_nodes({node_of[t] for t in ts}) for op, ts in op_tids.items()}
+    roots, why = _operator_roots(G, site_nodes, site_owners(cands), op_nodes, common)
+    used = sorted(set(roots.values())) or [common]
+    if common not in used:  # every operator has its own: the primary root is the one serving the most terminals
+        load = {s: sum(len(op_nodes[op]) for op, r in roots.items() if r == s) for s in used}
+        root_site = min(used, key=lambda s: (-load[s], s))
     root = site_nodes[root_site]
+    root_nodes = {s: site_nodes[s] for s in used}
     forced_terms = _force_corridors(G, params.forced_corridors, crs, st) if params.forced_corridors is not None else []
     if forced_terms:
         progress(f"forced corridors: {len(forced_terms)} corridor end(s) added as terminals")
-    progress(f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} road points, root {root_site}")
+    progress(
+        f"Steiner tree over {G.number_of_edges()} road edges: {len(term_nodes)} road points, root(s) {', '.join(used)}"
+    )
     T = steiner_tree(
         G,
-        sorted_nodes({root, *term_nodes, *forced_terms}),
+        sorted_nodes({root, *root_nodes.values(), *term_nodes, *forced_terms}),
         weight="cost",
         starts=params.steiner_starts,
         max_rounds=params.steiner_rounds,
     )
-    return Routed(G=G, node_of=node_of, term_nodes=term_nodes, root_site=root_site, root=root, T=T, roads=roads)
+    return Routed(
+        G=G,
+        node_of=node_of,
+        term_nodes=term_nodes,
+        root_site=root_site,
+        root=root,
+        T=T,
+        roads=roads,
+        notes=fallback_notes(why, common, roots),
+        roots=roots,
+        root_nodes=root_nodes,
+        common_site=common,
+        fallback=why,
+    )
 
 
 def route_trench_tree(
@@ -195,18 +293,21 @@ def route_trench_tree(
     crs: Any,
     progress: Callable[[str], None],
     st: UndergroundSettings,
+    op_tids: dict[str, list[str]] | None = None,
 ) -> Routed:
     """The Steiner trench tree, on the road graph clipped around the zone where that is enough, else the whole one.
 
     The clipped graph is used when it reaches an exchange and the tree stays clear of the clipped area's edge
     (:meth:`gisplan.underground._clip.Clip.holds`); ``notes`` of the result then say so.
     """
+    ops = op_tids if op_tids is not None else {"?": sorted(points["tid"])}
     clip = clip_roads(
         layers["roads"],
         zones=zones,
         points=points,
         candidates=cands.to_crs(crs),
         explicit=bool(params.exchange_ids),
+        operators=[operator_key(op) for op in ops],
         extra=corridor_lines(params.forced_corridors, crs) if params.forced_corridors is not None else (),
         settings=st,
     )
@@ -216,7 +317,7 @@ def route_trench_tree(
             f"{len(clip.candidates)} exchange(s)"
         )
         try:
-            routed = _route(clip.roads, clip.candidates, points, layers, params, cat, crs, progress, st)
+            routed = _route(clip.roads, clip.candidates, points, layers, params, cat, crs, progress, st, ops)
         except RoutingError as exc:
             progress(f"the clipped road graph is not enough ({str(exc)[:120]}); using the whole roads layer")
         else:
@@ -228,4 +329,4 @@ def route_trench_tree(
                 )
                 return routed
             progress("the trench tree reaches the edge of the clipped road graph; using the whole roads layer")
-    return _route(layers["roads"], cands, points, layers, params, cat, crs, progress, st)
+    return _route(layers["roads"], cands, points, layers, params, cat, crs, progress, st, ops)

@@ -5,13 +5,26 @@
 
 1. The aerial cables whose midpoint lies in a zone are selected (optionally of some owners only).
    The road points nearest their poles (``from_pole``/``to_pole``; a cable's own end where it names
-   no known pole) are the terminals: a removed pole gets no trench of its own; the root is the
-   serving exchange/POP (the cheapest to reach of ``exchange_ids``, default: every exchange/POP
-   with fibre; one root for every operator: the sites layer names no operator).  Existing duct
-   banks are near-free edges of the road graph, so the tree runs through them where they help:
-   the duct network acts as an extension of the root.
-2. The trench network is the Steiner tree of the terminals and the root over the road graph
+   no known pole) are the terminals: a removed pole gets no trench of its own.  The roots (issue 12):
+   each operator (``owner`` of its cables) is led to its own exchange or POP, the cheapest to reach
+   from its own terminals of the candidate sites whose ``owner`` is that operator (matched without
+   case or surrounding spaces); the candidates are ``exchange_ids`` if given, else every
+   exchange/POP with fibre.  Fallback: an operator with no candidate of its own (or none it can
+   reach over the roads, or a sites layer without ``owner``) is led to the common root, the
+   candidate that most of all the zone's terminals reach first (as before issue 12), and the
+   plan's messages say so for that operator, in English and Vietnamese.  The primary root
+   (KPI ``root_site``) is the common root where an operator falls back to it, else the root of
+   the operator with the most terminals.  Existing duct banks are near-free edges of the road
+   graph, so the tree runs through them where they help: the duct network acts as an extension
+   of the roots.
+2. The trench network is the Steiner tree of the terminals and every root used over the road graph
    (:func:`gisplan.routing.steiner.steiner_tree`, weight = trench cost in VND), with its proven gap.
+   One tree for all operators, not one per operator: trench is shared (one dig, one duct bank, each
+   operator in its own ducts), so the network minimises the trench for all of them together.  The
+   consequence: an operator's cables reach its root along the shared tree, which may be longer than
+   its own shortest road path (the detour limit of step 4 bounds only the spans), and the tree may
+   join two roots through the zone; the trench from the zone to each root used is part of the plan,
+   so a root far from the zone adds its whole lead.
 3. Shortcuts (``shortcuts=True``, :mod:`gisplan.underground._shortcuts`): the tree minimises
    trench cost only, so where streets form a loop it leaves one side open and a cable route
    along that side is re-pulled all the way round.  Road paths of at most ``shortcut_max_m``
@@ -25,7 +38,8 @@
    charged once, x (1 + ``cable_slack_share``); this may exceed its aerial span.  Each trench
    edge carries the distinct cable routes (``route_id`` where the layer has it, else
    ``cable_id``) whose span paths pass through it or whose span ends' shortest paths to the
-   exchange use it (the cables continue to the exchange).  The detour limit
+   route's own root (its operator's exchange or POP, step 1) use it: the cables continue to their
+   operator's exchange, so near a root the ducts hold only the operators led to it.  The detour limit
    (``max_detour_ratio``, :mod:`gisplan.underground._detours`) adds the road path that keeps a span
    within it as trench.  Ducts per operator, fill by cable diameter, the duct bank's cross-section
    (TCVN 8700:2011) and the trench's price by excavation and reinstatement:
@@ -115,11 +129,13 @@ def plan_undergrounding(
     Plan
         ``kind="underground"``; layers ``trenches`` (ducts, operators, width_m, depth_m, placement,
         phase, ...), ``chambers`` (type, reason, near_intersection), ``drops``, ``buildings_not_served``,
-        ``poles_removed``, ``poles_remaining``, ``cables_rerouted`` (aerial_m, route_m, ratio, detour)
+        ``poles_removed``, ``poles_remaining``, ``cables_rerouted`` (owner, exchange_id: the site
+        its cable is led to, aerial_m, route_m, ratio, detour)
         and ``zones`` (EPSG:32648); the BOQ; KPIs ``aerial_km_removed``,
         ``trench_km``, ``reused_duct_km``, ``cost_vnd``, ``cost_per_km_vnd`` (per km of trench
         network, new trench plus reused duct), ``n_phases``, ``first_year``, ``last_year``,
-        ``steiner_cost_vnd``, ``steiner_lower_bound_vnd``, ``steiner_gap``, ``n_manholes``,
+        ``steiner_cost_vnd``, ``steiner_lower_bound_vnd``, ``steiner_gap``, ``root_site`` (the primary
+        root), ``roots_by_operator`` (operator -> site id), ``root_sites``, ``n_roots``, ``n_manholes``,
         ``n_handholes``, ``n_poles_removed``, ``n_crossings``, ``labour_vnd_estimate``,
         ``cable_km_repulled``, ``n_shortcuts``, ``shortcut_trench_km`` (network length of the
         shortcuts, new trench or reused duct), ``cable_km_saved_by_shortcuts`` (cable metres

@@ -73,9 +73,6 @@ class UndergroundSettings:
         and tracks have none.
     cut_margin_m
         Width (m) of the surface broken and reinstated beyond the trench width (both sides together), assumption.
-    drop_route_factor
-        Length of an underground drop over the straight distance from its chamber to the building (it runs along
-        the trench, then across); assumption.
     """
 
     clip_min_roads: int = 20_000
@@ -112,7 +109,6 @@ class UndergroundSettings:
     cover_carriageway_m: float = 0.7
     sidewalk_classes: tuple[str, ...] = ("national", "provincial", "district", "urban")
     cut_margin_m: float = 0.2
-    drop_route_factor: float = 1.2
 
     def __post_init__(self) -> None:
         for name in ("clip_min_roads", "evals_per_round"):

@@ -161,7 +161,7 @@ def prepare(
             raise PlanningError(f"the wifi planner needs a {name!r} layer; add it to the scenario")
     crs = metric_crs_of(layers["settlements"])
     out: dict[str, gpd.GeoDataFrame | None] = {}
-    for name in ("settlements", "sites", "coverage", "land", "boundaries", "roads", "buildings"):
+    for name in ("settlements", "sites", "coverage", "land", "boundaries", "roads", "buildings", "land_cover"):
         frame = layers.get(name)
         out[name] = None if frame is None else to_metric(frame, crs)
     return crs, out

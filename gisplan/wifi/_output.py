@@ -24,9 +24,14 @@ SITE_COLUMNS = (
     "technology",
     "profile",
     "azimuth_deg",
+    "azimuths_deg",
+    "beamwidth_deg",
+    "n_sectors",
     "reach_m",
     "capacity_mbps",
     "demand_mbps",
+    "households_los",
+    "households_nlos",
     "backhaul",
     "cost_vnd",
     "capex_vnd",
@@ -41,10 +46,22 @@ LINK_COLUMNS = (
     "cost_vnd",
     "clearance_m",
     "los_checked",
+    "mast_a_m",
+    "mast_b_m",
+    "hub_sectors",
     "load_mbps",
     "capacity_mbps",
 )
-FOOTPRINT_COLUMNS = ("site_id", "profile", "reach_m", "los_checked")
+FOOTPRINT_COLUMNS = (
+    "site_id",
+    "profile",
+    "reach_m",
+    "azimuth_deg",
+    "beamwidth_deg",
+    "n_sectors",
+    "reach_los_m",
+    "los_checked",
+)
 
 
 def empty_layer(columns: tuple[str, ...], crs: Any) -> gpd.GeoDataFrame:
@@ -62,6 +79,8 @@ def footprint(
     client_height_m: float,
     crs: Any,
     settings: WifiSettings | None = None,
+    f_mhz: float | None = None,
+    clutter_m: float = 0.0,
 ) -> tuple[shapely.Geometry, int]:
     """Coverage footprint and the number of ray points off the elevation raster.
 
@@ -69,7 +88,8 @@ def footprint(
     rays at the first of ``settings.footprint_ray_steps`` steps a client cannot see the AP from (all checks in one
     :func:`gisplan.wifi.radio.line_of_sight` call).
     Ray points whose path leaves the raster are not checked (range only, as without a raster) and counted.
-    The shape is intersected with ``land``.
+    With ``f_mhz`` a ray point must also clear 0.6 of the first Fresnel zone over ``clutter_m`` (the line-of-sight
+    rule of open ground, :mod:`gisplan.wifi.environment`).  The shape is intersected with ``land``.
     """
     cfg = DEFAULT_SETTINGS if settings is None else settings
     n_rays, n_steps = cfg.footprint_rays, cfg.footprint_ray_steps
@@ -84,7 +104,7 @@ def footprint(
         ]
         los = line_of_sight(
             np.broadcast_to([point.x, point.y], ends.shape), ends, h_a_m=ap_height_m, h_b_m=client_height_m,
-            elevation=elevation, crs=crs,
+            elevation=elevation, crs=crs, f_mhz=f_mhz, clutter_m=clutter_m,
         )  # fmt: skip
         seen = (los.clear | ~los.checked).reshape(n_rays, n_steps)
         unchecked = int((~los.checked).sum())
@@ -186,10 +206,12 @@ def build_boq(
         where = {"phase": phase, "district": districts[k], "commune": communes[k]}
         for item in (site.ap_item,) if isinstance(site.ap_item, str) else site.ap_item:  # one AP per profile
             lines.append(boq_line(catalog, item, 1, **where))
-        if site.needs_mast:
+        row = bh_rows.loc[site.site_id]
+        # a taller backhaul mast at the site carries the AP too (its price counted the AP mast it replaces)
+        if site.needs_mast and not (row.get("mast_a_code", "") and int(row.get("mast_credit_vnd", 0) or 0) > 0):
             lines.append(boq_line(catalog, "MAST.15M", 1, **where))
         if site.needs_solar:
             lines.append(boq_line(catalog, "POWER.SOLAR", 1, **where))
-        for code, qty in backhaul_items(bh_rows.loc[site.site_id]):
+        for code, qty in backhaul_items(row):
             lines.append(boq_line(catalog, code, qty, **where))
     return add_contingency(boq_frame(lines), catalog)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Mapping
@@ -32,13 +33,38 @@ from gisplan.wifi._output import (
     footprint,
     link_geometry,
 )
-from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.backhaul import (
+    backhaul_fees,
+    backhaul_items,
+    backhaul_options,
+    cheapest_heights,
+    chosen_backhaul,
+    end_options,
+    mast_options,
+    transmission_inputs,
+)
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
+from gisplan.wifi.environment import LOS_ENVIRONMENTS, point_environment, settlement_environment
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
-from gisplan.wifi.network import relay_forest
+from gisplan.wifi.network import hub_sectors, relay_forest
 from gisplan.wifi.params import Progress, WifiParams
-from gisplan.wifi.radio import RadioValidityWarning, downlink_rate_mbps, line_of_sight, open_elevation, reach_m
+from gisplan.wifi.radio import (
+    RadioValidityWarning,
+    downlink_rate_mbps,
+    hop_clearances,
+    line_of_sight,
+    open_elevation,
+    reach_m,
+)
+from gisplan.wifi.sectors import (
+    azimuths,
+    bearing_deg,
+    best_rotation,
+    centre_azimuth,
+    nearest_sector,
+    sector_footprint,
+)
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 from gisplan.wifi.siting import cover_all, maximize_coverage
 
@@ -55,48 +81,139 @@ def _road_graph(roads: gpd.GeoDataFrame | None, cat: Catalog, messages: list[str
     return graph_from_roads(roads, catalog=cat)
 
 
+@dataclass(frozen=True)
+class _Coverage:
+    """The coverage stage's result: who each (candidate, profile) column serves and how."""
+
+    matrix: sp.csc_matrix  # demand x column: in reach, in a lobe, path allowed
+    los: sp.csc_matrix  # demand x column: among those, on a line-of-sight path (0.6 F1 clear)
+    azimuths: list[tuple[float, ...]]  # per column: the sectors' azimuths (empty for an omni profile)
+    unchecked: int  # site-demand links whose path leaves the elevation raster
+
+
+def _reaches(prof: Any) -> dict[tuple[bool, bool, bool], float]:
+    """Reach (m) of ``prof`` by (line of sight, indoor, back lobe).  A back lobe's short reach lies below the NLoS
+    model's fitted range (30 m): extrapolated without a warning (the main lobe's reach is reported)."""
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RadioValidityWarning)
+        for los in (False, True):
+            for indoor in (False, True):
+                for back in (False, True):
+                    fb = prof.front_to_back_db if back and prof.sectored else 0.0
+                    extra = prof.building_entry_loss_db * indoor + fb
+                    out[los, indoor, back] = reach_m(prof, model=prof.los_model if los else None, extra_loss_db=extra)
+    return out
+
+
 def _coverage_matrix(
     demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any
-) -> tuple[sp.csc_matrix, int]:
-    """Demand x (candidate, profile) boolean matrix (column ``j * len(profiles) + q``) and the number of
-    site-demand links whose line of sight could not be checked (their path leaves the elevation raster).
+) -> _Coverage:
+    """Demand x (candidate, profile) coverage (column ``j * len(profiles) + q``), which of it is line of sight,
+    each column's sector azimuths, and the number of site-demand links whose path leaves the elevation raster.
 
-    A demand point is in reach within the profile's outdoor reach, or for an ``indoor`` point (a household) its
-    reach with the building entry loss (:func:`indoor_reach_m`).
-
-    Distances are in the metric CRS; with ``elevation`` every pair within reach is checked in one
-    :func:`gisplan.wifi.radio.line_of_sight` call per profile (the raster opened once).  Unchecked links count as in
-    range, as without a raster.
+    A demand point is in reach within the link budget's reach for its path: non-line-of-sight (the profile's
+    ``model``) by default; line of sight (``los_model``) for a point in an open or coastal ``environment``
+    (:mod:`gisplan.wifi.environment`) whose path from the AP clears 0.6 of the first Fresnel zone over the terrain
+    plus ``los_clutter_m`` (checked over ``elevation``; without a raster nothing is line of sight).  Indoor points
+    (households) lose the building entry loss; outside a sector's beamwidth the front-to-back ratio
+    (:mod:`gisplan.wifi.sectors`).  With a raster a non-line-of-sight path must still clear the bare terrain (a
+    hill blocks what clutter only attenuates).  Unchecked links (off the raster) count as in range, as without a
+    raster.  Sector azimuths are chosen per column from the points its paths allow (see
+    :mod:`gisplan.wifi.sectors`).
     """
     n_p = len(profiles)
-    rows, cols = [], []
+    rows, cols, los_rows, los_cols = [], [], [], []
+    azs: list[tuple[float, ...]] = [() for _ in range(len(cand) * n_p)]
     unchecked: set[tuple[int, int]] = set()
     tree = shapely.STRtree(np.asarray(demand.geometry))
     cxy = shapely.get_coordinates(np.asarray(cand.geometry))
     dxy = shapely.get_coordinates(np.asarray(demand.geometry))
     indoor = demand["indoor"].to_numpy(dtype=bool) if "indoor" in demand.columns else np.zeros(len(demand), dtype=bool)
+    env = demand["environment"].to_numpy() if "environment" in demand.columns else np.full(len(demand), "village")
+    open_env = np.isin(env, LOS_ENVIRONMENTS) & (elevation is not None)
+    need = demand["demand_mbps"].to_numpy(dtype=float) if "demand_mbps" in demand.columns else np.zeros(len(demand))
+    weight = demand["weight"].to_numpy(dtype=float) if "weight" in demand.columns else np.ones(len(demand))
     with open_elevation(elevation) if elevation is not None else nullcontext(None) as dem:
-        for q, (_, prof, _, reach) in enumerate(profiles):
-            ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=reach)
-            limit = np.where(indoor[di], indoor_reach_m(prof), reach)
-            inside = np.hypot(*(cxy[ci] - dxy[di]).T) <= limit
-            ci, di = ci[inside], di[inside]
-            keep = np.ones(len(ci), dtype=bool)
+        for q, (_, prof, _, _) in enumerate(profiles):
+            r = _reaches(prof)
+            widest = r[True, False, False] if open_env.any() else r[False, False, False]
+            ci, di = tree.query(np.asarray(cand.geometry), predicate="dwithin", distance=widest)
+            d = np.hypot(*(cxy[ci] - dxy[di]).T)
+            ind = indoor[di]
+            los_main = np.where(ind, r[True, True, False], r[True, False, False])
+            nlos_main = np.where(ind, r[False, True, False], r[False, False, False])
+            near = d <= 1.0  # a client at the mast sees it
+            los = np.zeros(len(ci), dtype=bool)
+            allowed = np.ones(len(ci), dtype=bool)
             if dem is not None and len(ci):
-                far = np.flatnonzero(np.hypot(*(cxy[ci] - dxy[di]).T) > 1.0)  # a client at the mast sees it
-                los = line_of_sight(
-                    cxy[ci[far]], dxy[di[far]], h_a_m=prof.height_m, h_b_m=prof.client_height_m, elevation=dem,
-                    crs=crs,
-                )  # fmt: skip
-                keep[far] = los.clear | ~los.checked
-                off = far[~los.checked]
-                unchecked.update(zip(ci[off].tolist(), di[off].tolist(), strict=True))
-            rows.append(di[keep])
-            cols.append(ci[keep] * n_p + q)
-    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    matrix = sp.csc_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=(len(demand), len(cand) * n_p), dtype=bool)
-    return matrix, len(unchecked)
+                try_los = np.flatnonzero(open_env[di] & (d <= los_main) & ~near)
+                if len(try_los):
+                    res = line_of_sight(
+                        cxy[ci[try_los]], dxy[di[try_los]], h_a_m=prof.height_m, h_b_m=prof.client_height_m,
+                        elevation=dem, crs=crs, f_mhz=prof.freq_mhz, fresnel_share=0.6, clutter_m=prof.los_clutter_m,
+                    )  # fmt: skip
+                    los[try_los] = res.clear
+                    off = try_los[~res.checked]
+                    unchecked.update(zip(ci[off].tolist(), di[off].tolist(), strict=True))
+                los |= open_env[di] & near
+                bare = np.flatnonzero(~los & (d <= nlos_main) & ~near)
+                if len(bare):
+                    res = line_of_sight(
+                        cxy[ci[bare]], dxy[di[bare]], h_a_m=prof.height_m, h_b_m=prof.client_height_m, elevation=dem,
+                        crs=crs,
+                    )  # fmt: skip
+                    allowed[bare] = res.clear | ~res.checked
+                    off = bare[~res.checked]
+                    unchecked.update(zip(ci[off].tolist(), di[off].tolist(), strict=True))
+            reach_main = np.where(los, los_main, nlos_main)
+            reach_back = np.where(
+                los,
+                np.where(ind, r[True, True, True], r[True, False, True]),
+                np.where(ind, r[False, True, True], r[False, False, True]),
+            )
+            keep = allowed & (d <= reach_main)
+            ci, di, d, los = ci[keep], di[keep], d[keep], los[keep]
+            reach_main, reach_back = reach_main[keep], reach_back[keep]
+            member = np.ones(len(ci), dtype=bool)
+            if prof.sectored and len(ci):
+                bearing = bearing_deg(cxy[ci], dxy[di])
+                with np.errstate(divide="ignore"):
+                    rate_main = downlink_rate_mbps(prof, d, indoor=indoor[di], los=los)
+                    rate_back = downlink_rate_mbps(
+                        prof, d, indoor=indoor[di], los=los, extra_loss_db=prof.front_to_back_db
+                    )
+                    share_main = np.where(rate_main > 0, need[di] / np.where(rate_main > 0, rate_main, 1.0), np.inf)
+                    share_back = np.where(rate_back > 0, need[di] / np.where(rate_back > 0, rate_back, 1.0), np.inf)
+                order = np.argsort(ci, kind="stable")
+                bounds = np.flatnonzero(np.r_[True, np.diff(ci[order]) != 0, True])
+                for a, b in itertools.pairwise(bounds):
+                    idx = order[a:b]
+                    j = int(ci[idx[0]])
+                    if prof.n_sectors == 1:
+                        rot = centre_azimuth(cxy[j], dxy[di[idx]], weight[di[idx]])
+                    else:
+                        rot = best_rotation(
+                            prof.n_sectors, prof.beamwidth_deg, bearings=bearing[idx], dist_m=d[idx],
+                            weight=weight[di[idx]], reach_main_m=reach_main[idx], reach_back_m=reach_back[idx],
+                            share_main=share_main[idx], share_back=share_back[idx],
+                        )  # fmt: skip
+                    az = azimuths(prof.n_sectors, rot)
+                    azs[j * n_p + q] = az
+                    _, main = nearest_sector(bearing[idx], az, prof.beamwidth_deg)
+                    member[idx] = main | (d[idx] <= reach_back[idx])
+            rows.append(di[member])
+            cols.append(ci[member] * n_p + q)
+            los_rows.append(di[member & los])
+            los_cols.append(ci[member & los] * n_p + q)
+    shape = (len(demand), len(cand) * n_p)
+
+    def matrix(rr: list[np.ndarray], cc: list[np.ndarray]) -> sp.csc_matrix:
+        r = np.concatenate(rr) if rr else np.zeros(0, dtype=np.int64)
+        c = np.concatenate(cc) if cc else np.zeros(0, dtype=np.int64)
+        return sp.csc_matrix((np.ones(len(r), dtype=bool), (r, c)), shape=shape, dtype=bool)
+
+    return _Coverage(matrix(rows, cols), matrix(los_rows, los_cols), azs, len(unchecked))
 
 
 @dataclass
@@ -120,6 +237,9 @@ class _Context:
     options: Any = None
     best: Any = None
     cov: sp.csc_matrix | None = None
+    los_cov: sp.csc_matrix | None = None
+    environment: dict[str, tuple[str, str]] = field(default_factory=dict)  # settlement id: (class, where from)
+    col_az: list[tuple[float, ...]] = field(default_factory=list)
     col_site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     col_prof: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     col_cost: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -127,9 +247,11 @@ class _Context:
     selected: list[int] = field(default_factory=list)
     capacity_aps: int = 0
     relay_clearance: list[float] = field(default_factory=list)
+    transmission: Any = None  # existing microwave and planned fibre of the sites (backhaul.transmission_inputs)
     status: str = "optimal"
     gap: float = 0.0
     bound: float | None = None
+    exclude: frozenset[str] = frozenset()
 
 
 def indoor_reach_m(profile: Any) -> float:
@@ -144,14 +266,19 @@ def run(
     catalog: Catalog,
     progress: Progress | None,
     settings: WifiSettings | None = None,
+    exclude_settlements: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each."""
+    """Plan wifi sites: the steps of :mod:`gisplan.wifi.planner`'s module notes, one function each.
+
+    ``exclude_settlements``: settlement ids whose households another technology serves (they stay in
+    ``settlements_unserved`` but carry no wifi demand)."""
     cat = catalog
     crs, L = _prepare(layers, p)
     years = float(
         cat.param("satellite_horizon_years") if p.satellite_horizon_years is None else p.satellite_horizon_years
     )
-    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years)
+    ctx = _Context(cat=cat, p=p, cfg=DEFAULT_SETTINGS if settings is None else settings, crs=crs, L=L, years=years,
+                   exclude=frozenset(exclude_settlements))  # fmt: skip
     _tick(progress, 0.05, "demand")
     demand, focus = _unserved_demand(ctx)
     _commune_hqs_to_connect(ctx)
@@ -163,9 +290,11 @@ def run(
     _usable_candidates(ctx, ctx.points)
     _tick(progress, 0.3, "backhaul")
     graph = _road_graph(L["roads"], cat, ctx.messages)
+    ctx.transmission = transmission_inputs(L["sites"])
     ctx.options = backhaul_options(
         ctx.cand, fibre_sites=_fibre_sites(L["sites"]), land=L["land"], graph=graph, catalog=cat,
         elevation=p.elevation, horizon_years=years, settings=ctx.cfg, start_year=_start_year(p),
+        transmission=ctx.transmission,
     )  # fmt: skip
     ctx.best = chosen_backhaul(ctx.options)
     _tick(progress, 0.5, "coverage")
@@ -256,6 +385,8 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
         demand, plot_m2=float(bh["household_plot_m2"]), demand_mbps=float(bh["demand_household_mbps"]),
         land=L["land"], buildings=L.get("buildings"), spread=p.spread_households,
     )  # fmt: skip
+    if ctx.exclude and len(homes):  # villages another technology serves
+        homes = homes[~homes["settlement_id"].astype(str).isin(ctx.exclude)]
     sites = L["sites"]
     if "has_fibre" in sites.columns:  # an institution with fibre has its connection
         sites = sites[~sites["has_fibre"].astype("boolean").fillna(False).astype(bool)]
@@ -269,7 +400,20 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
         inst = inst[out]
     points = gpd.GeoDataFrame(pd.concat([homes, inst], ignore_index=True), geometry="geometry", crs=ctx.crs)
     points["weight"] = points["people"] if p.weight == "population" else (points["kind"] == "household") * 1.0
+    env, src = settlement_environment(L["settlements"], L.get("land_cover"))
+    ctx.environment = dict(zip(L["settlements"]["settlement_id"].astype(str), zip(env, src, strict=True), strict=True))
+    points["environment"] = point_environment(points, L["settlements"], env)
     ctx.points = points.reset_index(drop=True)
+    in_demand = L["settlements"]["settlement_id"].astype(str).isin(set(demand["settlement_id"].astype(str)))
+    counts = pd.Series(
+        [f"{e} ({s})" for e, s in zip(env[in_demand.to_numpy()], src[in_demand.to_numpy()], strict=True)]
+    ).value_counts()
+    if len(counts):
+        listed = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        ctx.messages.append(
+            f"Radio environment of the unserved settlements (class and where it comes from): {listed}. "
+            f"/ Môi trường truyền sóng của các điểm dân cư (loại và nguồn): {listed}."
+        )
     if len(homes) and (homes["source"] == "generated").any():
         n = int((homes["source"] == "generated").sum())
         ctx.messages.append(
@@ -381,7 +525,7 @@ def _column_costs(ctx: _Context) -> None:
     heights = pd.to_numeric(cand["height_m"], errors="coerce").to_numpy(dtype=float)
     col_site = np.repeat(np.arange(len(cand)), n_p)
     col_prof = np.tile(np.arange(n_p), len(cand))
-    ap_price = np.array([cat.price(item) for _, _, item, _ in profiles], dtype=np.int64)
+    ap_price = np.array([cat.price(item) * pr.n_sectors for _, pr, item, _ in profiles], dtype=np.int64)
     prof_h = np.array([pr.height_m for _, pr, _, _ in profiles])
     needs_mast = ~(heights[col_site] >= prof_h[col_prof])  # NaN height -> mast
     needs_solar = ~cand["has_power"].to_numpy(dtype=bool)[col_site]
@@ -396,9 +540,18 @@ def _coverage(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
     """The coverage matrix (``ctx.cov``, None without demand) and messages on what line of sight checked."""
     p = ctx.p
     cov, unchecked = (None, 0)
+    ctx.col_az = [() for _ in range(len(ctx.cand) * len(ctx.profiles))]
     if len(demand):
-        cov, unchecked = _coverage_matrix(demand, ctx.cand, ctx.profiles, p.elevation, ctx.crs)
+        got = _coverage_matrix(demand, ctx.cand, ctx.profiles, p.elevation, ctx.crs)
+        cov, unchecked, ctx.los_cov, ctx.col_az = got.matrix, got.unchecked, got.los, got.azimuths
     ctx.cov = cov
+    if p.elevation is None and len(demand) and np.isin(demand["environment"], LOS_ENVIRONMENTS).any():
+        n_open = int(np.isin(demand["environment"], LOS_ENVIRONMENTS).sum())
+        ctx.messages.append(
+            f"Radio: {n_open:,} demand point(s) lie in open or coastal settlements, but without an elevation raster "
+            "their line of sight is not checked: the non-line-of-sight reach applies. / Chưa có dữ liệu độ cao: "
+            f"{n_open:,} điểm nhu cầu ở vùng trống trải được tính theo tầm không nhìn thẳng."
+        )
     if unchecked:
         ctx.messages.append(
             f"Line of sight not checked for {unchecked} site-settlement link(s) whose path leaves the elevation "
@@ -525,7 +678,12 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
     if cov is None or not ctx.selected:
         return
     cf = 1.0 + float(ctx.cat.param("contingency_share"))
-    ap_price = np.array([ctx.cat.price(item) for _, _, item, _ in ctx.profiles], dtype=np.int64)[ctx.col_prof]
+    ap_price = np.array([ctx.cat.price(item) * pr.n_sectors for _, pr, item, _ in ctx.profiles], dtype=np.int64)[
+        ctx.col_prof
+    ]
+    # one column holds at most max_aps_per_column radios on their own channels: omni APs, or whole sectored sets
+    per_profile = [max(1, cfg.max_aps_per_column // pr.n_sectors) for _, pr, _, _ in ctx.profiles]
+    per_column = np.array(per_profile)[ctx.col_prof]
     w = ctx.points["weight"].to_numpy(dtype=float)
     institution = ctx.points["kind"].to_numpy() != "household"
     for _ in range(cfg.capacity_rounds):
@@ -539,10 +697,16 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
         chosen_site = np.isin(ctx.col_site, list(site_cols))
         cost = np.where(chosen_site, ap_price, ctx.col_cost)
         total = np.where(chosen_site, np.ceil(ap_price * cf) + cfg.rounding_vnd_per_site, ctx.col_total)
-        open_cols = np.flatnonzero(count < cfg.max_aps_per_column)
+        open_cols = np.flatnonzero(count < per_column)
         sub = cov[short][:, open_cols]
         useful = np.asarray(sub.sum(axis=0)).ravel() > 0
         if not useful.any():
+            ctx.messages.append(
+                f"Capacity: {len(short):,} demand point(s) in reach are not served: every site in their reach already "
+                f"carries {cfg.max_aps_per_column} radios per profile (one per channel), or its sectors cannot fit "
+                f"their demand. / Dung lượng: {len(short):,} điểm nhu cầu trong vùng phủ chưa được phục vụ: các điểm "
+                "phát trong tầm đã dùng hết kênh."
+            )
             return
         open_cols, sub = open_cols[useful], sub[:, useful]
         if p.budget_vnd is None:
@@ -550,6 +714,11 @@ def _add_aps_for_capacity(ctx: _Context) -> None:
         else:
             left = p.budget_vnd - _plan_total(ctx)
             if left < total[open_cols].min() or not (w[short] > 0).any():
+                ctx.messages.append(
+                    f"Capacity: {len(short):,} demand point(s) in reach are not served: the budget left "
+                    f"({max(left, 0):,} VND) buys no further AP. / Dung lượng: {len(short):,} điểm nhu cầu trong vùng "
+                    "phủ chưa được phục vụ: ngân sách còn lại không đủ thêm điểm phát."
+                )
                 return
             res = maximize_coverage(
                 sub, w[short], budget=float(left), site_costs=total[open_cols], time_limit_s=p.time_limit_s,
@@ -572,8 +741,8 @@ def _plan_total(ctx: _Context) -> int:
     for c in ctx.selected:
         j = int(ctx.col_site[c])
         if j in seen:
-            item = ctx.profiles[int(ctx.col_prof[c])][2]
-            total += math.ceil(ctx.cat.price(item) * cf) + ctx.cfg.rounding_vnd_per_site
+            _, prof, item, _ = ctx.profiles[int(ctx.col_prof[c])]
+            total += math.ceil(ctx.cat.price(item) * prof.n_sectors * cf) + ctx.cfg.rounding_vnd_per_site
         else:
             total += int(ctx.col_total[c])
             seen.add(j)
@@ -647,6 +816,8 @@ def _outputs(ctx: _Context) -> Plan:
     assignment = _assign(ctx, site_cols, sids)
     figures = _settlement_figures(ctx, assignment)
     unserved = ctx.unserved.assign(**{c: figures[c].to_numpy() for c in figures.columns})
+    where = [ctx.environment.get(str(sid), ("", "")) for sid in unserved["settlement_id"]]
+    unserved = unserved.assign(environment=[e for e, _ in where], environment_source=[s for _, s in where])
     bh = ctx.best.loc[sids] if sids else ctx.best.iloc[:0]
     bh, net = _backhaul_network(ctx, bh, sel_sites, assignment)
     sites_df = _site_rows(ctx, site_cols, bh, assignment)
@@ -662,6 +833,9 @@ def _outputs(ctx: _Context) -> Plan:
          "length_m": list(bh["length_m"].round(1)), "cost_vnd": list(bh["cost_vnd"]),
          "clearance_m": clearance,  # 0.6 Fresnel zone over terrain, clutter and bulge; NaN where not checked
          "los_checked": np.isfinite(clearance),
+         "mast_a_m": pd.to_numeric(bh["mast_a_m"], errors="coerce").to_numpy(dtype=float),
+         "mast_b_m": pd.to_numeric(bh["mast_b_m"], errors="coerce").to_numpy(dtype=float),
+         "hub_sectors": bh["hub_sectors"].to_numpy(dtype=np.int64) if "hub_sectors" in bh else 0,
          "load_mbps": net["load_mbps"].round(1).to_numpy(), "capacity_mbps": net["capacity_mbps"].to_numpy()},
         columns=list(LINK_COLUMNS),
     )  # fmt: skip
@@ -689,7 +863,7 @@ def _outputs(ctx: _Context) -> Plan:
 
 @dataclass(frozen=True)
 class _Assignment:
-    """Who serves each demand point within the chosen APs' airtime, and what each chosen site carries."""
+    """Who serves each demand point within the chosen radios' airtime, and what each chosen site carries."""
 
     served_by: list[str]  # per demand point: the serving site ("" when none)
     in_footprint: np.ndarray  # per demand point: inside a chosen AP's reach
@@ -697,75 +871,112 @@ class _Assignment:
     site_people: np.ndarray  # per chosen site
     site_demand_mbps: np.ndarray
     site_capacity_mbps: np.ndarray
+    los: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # per point: served on a LOS path
+    site_households_los: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per chosen site
+    site_households_nlos: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _assign(ctx: _Context, site_cols: dict[int, list[int]], sids: list[Any]) -> _Assignment:
-    """Serve each demand point from one chosen AP within its airtime.
+    """Serve each demand point from one chosen radio within its airtime.
 
-    A point's throughput from an AP is the link-budget rate at its distance (:func:`downlink_rate_mbps`, indoors
-    with the building entry loss); it takes ``demand / rate`` of the AP's airtime, and an AP's airtime adds up to
-    1.  Points with fewest APs in reach are served first, each by the fastest AP with airtime left; a point in
-    reach whose demand fits no AP is in the footprint but not served.  Every point is counted once, by one site.
+    A chosen column is one radio per sector (one for an omni AP); a point belongs to the sector whose azimuth is
+    nearest its bearing, behind the beamwidth with the front-to-back loss.  Its throughput is the link-budget rate
+    at its distance (:func:`downlink_rate_mbps`: indoors with the building entry loss, on a line-of-sight path with
+    the line-of-sight model); it takes ``demand / rate`` of that radio's airtime, and a radio's airtime adds up to 1.
+    Points with fewest radios in reach are served first, each by the fastest radio with airtime left; a point in
+    reach whose demand fits no radio is in the footprint but not served.  Every point is counted once, by one site.
     """
     pts = ctx.points
     n = len(pts) if pts is not None else 0
+    n_sites = len(site_cols)
     k_of_site = {j: k for k, j in enumerate(site_cols)}
     cols = [c for cs in site_cols.values() for c in cs]
-    people = np.zeros(len(site_cols))
-    demand_site = np.zeros(len(site_cols))
-    served_by, rate_pt = [""] * n, np.zeros(n)
+    people = np.zeros(n_sites)
+    demand_site = np.zeros(n_sites)
+    hh_los, hh_nlos = np.zeros(n_sites), np.zeros(n_sites)
+    served_by, rate_pt, los_pt = [""] * n, np.zeros(n), np.zeros(n, dtype=bool)
     if ctx.cov is None or not cols or n == 0:
-        return _Assignment(served_by, np.zeros(n, dtype=bool), rate_pt, people, demand_site, np.zeros(len(site_cols)))
+        return _Assignment(
+            served_by, np.zeros(n, dtype=bool), rate_pt, people, demand_site, np.zeros(n_sites), los_pt, hh_los, hh_nlos
+        )
     xy = shapely.get_coordinates(np.asarray(pts.geometry))
     indoor = pts["indoor"].to_numpy(dtype=bool)
     need_mbps = pts["demand_mbps"].to_numpy(dtype=float)
-    m = ctx.cov[:, cols].toarray()
-    rate = np.zeros(m.shape)
+    cov_cols = ctx.cov[:, cols].toarray()
+    los_cols = ctx.los_cov[:, cols].toarray() if ctx.los_cov is not None else np.zeros_like(cov_cols)
+    # radios: (column position t, member mask, rate per point)
+    masks, rates, radio_col = [], [], []
     for t, c in enumerate(cols):
         prof = ctx.profiles[int(ctx.col_prof[c])][1]
         sxy = shapely.get_coordinates(ctx.cand.geometry.iloc[int(ctx.col_site[c])])[0]
-        rows = np.flatnonzero(m[:, t])
-        rate[rows, t] = downlink_rate_mbps(prof, np.hypot(*(xy[rows] - sxy).T), indoor=indoor[rows])
-    # in reach but below the slowest MCS after losses (LOS cut, rounding at the edge): no service from that AP
-    m &= rate > 0
-    airtime = np.ones(len(cols))
-    used = np.zeros(len(cols))
-    served_mbps = np.zeros(len(cols))
+        rows = np.flatnonzero(cov_cols[:, t])
+        dist = np.hypot(*(xy[rows] - sxy).T)
+        az = ctx.col_az[c] if ctx.col_az else ()
+        if prof.sectored and az:
+            sector, main = nearest_sector(bearing_deg(sxy, xy[rows]), az, prof.beamwidth_deg)
+        else:
+            sector, main = np.zeros(len(rows), dtype=np.int64), np.ones(len(rows), dtype=bool)
+        extra = np.where(main, 0.0, prof.front_to_back_db)
+        r = downlink_rate_mbps(prof, dist, indoor=indoor[rows], los=los_cols[rows, t], extra_loss_db=extra)
+        for k in range(len(az) if prof.sectored and az else 1):
+            mask = np.zeros(n, dtype=bool)
+            rate = np.zeros(n)
+            mine = sector == k
+            mask[rows[mine]] = True
+            rate[rows[mine]] = r[mine]
+            masks.append(mask & (rate > 0))  # in reach but below the slowest MCS: no service from that radio
+            rates.append(rate)
+            radio_col.append(t)
+    m = np.stack(masks, axis=1)
+    rate = np.stack(rates, axis=1)
+    airtime = np.ones(len(radio_col))
+    used = np.zeros(len(radio_col))
+    served_mbps = np.zeros(len(radio_col))
     options = m.sum(axis=1)
     household = (pts["kind"] == "household").to_numpy()
     for i in np.lexsort((np.arange(n), options, household)):  # institutions first, then the fewest options
         if options[i] == 0:
             continue
-        for t in np.flatnonzero(m[i])[np.argsort(-rate[i, m[i]], kind="stable")]:
-            share = need_mbps[i] / rate[i, t]
-            if share <= airtime[t] + 1e-12:
-                airtime[t] -= share
-                used[t] += share
-                served_mbps[t] += need_mbps[i]
+        for u in np.flatnonzero(m[i])[np.argsort(-rate[i, m[i]], kind="stable")]:
+            share = need_mbps[i] / rate[i, u]
+            if share <= airtime[u] + 1e-12:
+                airtime[u] -= share
+                used[u] += share
+                served_mbps[u] += need_mbps[i]
+                t = radio_col[u]
                 k = k_of_site[int(ctx.col_site[cols[t]])]
-                served_by[i], rate_pt[i] = str(sids[k]), rate[i, t]
+                served_by[i], rate_pt[i], los_pt[i] = str(sids[k]), rate[i, u], bool(los_cols[i, t])
                 people[k] += float(pts["people"].iloc[i])
                 demand_site[k] += need_mbps[i]
+                if household[i]:
+                    hh_los[k] += los_pt[i]
+                    hh_nlos[k] += not los_pt[i]
                 break
-    capacity = np.zeros(len(site_cols))
-    for t, c in enumerate(cols):
-        k = k_of_site[int(ctx.col_site[c])]
-        # what the AP delivers at full airtime with the mix of clients it serves (its fastest rate when idle)
-        top = float(rate[m[:, t], t].max()) if m[:, t].any() else 0.0
-        capacity[k] += served_mbps[t] / used[t] if used[t] > 0 else top
-    return _Assignment(served_by, m.any(axis=1), rate_pt, people, demand_site, capacity)
+    capacity = np.zeros(n_sites)
+    for u, t in enumerate(radio_col):
+        k = k_of_site[int(ctx.col_site[cols[t]])]
+        # what the radio delivers at full airtime with the mix of clients it serves (its fastest rate when idle)
+        top = float(rate[m[:, u], u].max()) if m[:, u].any() else 0.0
+        capacity[k] += served_mbps[u] / used[u] if used[u] > 0 else top
+    reach = np.asarray(m.any(axis=1), dtype=bool)
+    return _Assignment(served_by, reach, rate_pt, people, demand_site, capacity, los_pt, hh_los, hh_nlos)
 
 
 def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     """Per unserved settlement: households, people and Mbps demanded, people served, Mbps delivered, sites."""
     pts = ctx.points.assign(served_by=a.served_by, served=[bool(s) for s in a.served_by])
     homes = pts[pts["kind"] == "household"]
+    # served figures as plain column sums (a groupby.apply over no served household returned a frame, not a Series)
+    homes = homes.assign(
+        served_people=np.where(homes["served"], homes["people"], 0.0),
+        served_mbps=np.where(homes["served"], homes["demand_mbps"], 0.0),
+    )
     g = homes.groupby("settlement_id", sort=False)
     out = pd.DataFrame(
         {
             "demand_mbps": g["demand_mbps"].sum(),
-            "people_covered": g.apply(lambda f: f.loc[f["served"], "people"].sum(), include_groups=False),
-            "mbps_delivered": g.apply(lambda f: f.loc[f["served"], "demand_mbps"].sum(), include_groups=False),
+            "people_covered": g["served_people"].sum(),
+            "mbps_delivered": g["served_mbps"].sum(),
             "covered_by": g["served_by"].agg(lambda s: ", ".join(sorted({x for x in s if x}))),
         }
     )
@@ -774,7 +985,8 @@ def _settlement_figures(ctx: _Context, a: _Assignment) -> pd.DataFrame:
     out["demand_mbps"] = out["demand_mbps"].fillna(0.0).round(1)
     out["people_covered"] = out["people_covered"].fillna(0.0).round().astype(np.int64)
     out["mbps_delivered"] = out["mbps_delivered"].fillna(0.0).round(1)
-    out["covered_by"] = out["covered_by"].fillna("")
+    covered = out["covered_by"].astype(object)  # float when no household is left (all served by other technologies)
+    out["covered_by"] = covered.where(covered.notna(), "")
     return out
 
 
@@ -783,30 +995,70 @@ def _backhaul_network(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chosen sites' backhaul as a network (:func:`gisplan.wifi.network.relay_forest`): a site relays through
     another where that is cheaper than its own backhaul, within the links' capacities; returns the backhaul rows
-    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table."""
+    (relayed sites rewritten as "relay" or "radio" to their parent) and the forest table.
+
+    Sites with existing microwave (``ctx.transmission``) that are not chosen join the forest as free gateways of
+    their stated capacity (no demand of their own), so chosen sites may relay through them."""
     cat, b = ctx.cat, ctx.cat.backhaul
     if len(bh) == 0:
         return bh, pd.DataFrame(columns=["parent", "link", "length_m", "cost", "load_mbps", "capacity_mbps", "root"])
     cap = {"fibre": np.inf, "submarine": np.inf, "radio": float(b["ptp_5g_capacity_mbps"]),
            "radio_long": float(b["ptp_long_capacity_mbps"]),
            "satellite": float(b["satellite_capacity_mbps"])}  # fmt: skip
+    trans = ctx.transmission if ctx.transmission is not None else pd.DataFrame(columns=["site_id", "transmission"])
+    mw = trans[trans["transmission"] == "microwave"]
+    mw_mbps = dict(zip(mw["site_id"], mw["transmission_mbps"].astype(float), strict=True))
+    direct_cap = [mw_mbps[s] if o == "microwave" else cap[o] for s, o in zip(bh["site_id"], bh["option"], strict=True)]
     xy = shapely.get_coordinates(np.asarray(ctx.cand.geometry.iloc[sel_sites]))
     heights = pd.to_numeric(ctx.cand["height_m"].iloc[sel_sites], errors="coerce").to_numpy(dtype=float)
     heights = np.where(np.isfinite(heights), np.maximum(heights, ctx.cfg.default_mast_m), ctx.cfg.default_mast_m)
+    n_sel = len(xy)
+    hubs = mw[~mw["site_id"].isin(set(bh["site_id"]))]
+    if len(hubs):  # existing microwave sites not chosen: free gateways of their capacity
+        sites = ctx.L["sites"].set_index("site_id")
+        hub_h = (
+            pd.to_numeric(sites.loc[hubs["site_id"], "height_m"], errors="coerce").to_numpy(dtype=float)
+            if "height_m" in sites.columns
+            else np.full(len(hubs), np.nan)
+        )
+        xy = np.vstack([xy, shapely.get_coordinates(np.asarray(hubs.to_crs(ctx.crs).geometry))])
+        heights = np.r_[heights, np.where(np.isfinite(hub_h), hub_h, ctx.cfg.default_mast_m)]
+        direct_cap += hubs["transmission_mbps"].astype(float).tolist()
+    all_ids = bh["site_id"].tolist() + hubs["site_id"].tolist()
+    direct_cost = np.r_[bh["cost_vnd"].to_numpy(dtype=float), np.zeros(len(hubs))]
+    demand = np.r_[a.site_demand_mbps, np.zeros(len(hubs))]
     blocked: set[tuple[int, int]] = set()
     margins: dict[tuple[int, int], float] = {}
     relay_max_m = float(b["relay_max_km"]) * 1000.0
 
-    def check(todo: list[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Check ``todo`` pairs over the raster; record their clearance; return those found blocked."""
+    # a relay's ends may add catalog masts (priced in full: the AP masts stay), the cheapest pair that clears
+    opt_h, opt_cost, opt_code = end_options(heights, np.zeros(len(heights)), mast_options(cat))
+    masts: dict[tuple[int, int], tuple[int, int]] = {}
+    extra: dict[tuple[int, int], float] = {}
+
+    def check(todo: list[tuple[int, int]]) -> tuple[set[tuple[int, int]], bool]:
+        """Check ``todo`` pairs over the raster with every pair of mast heights; record the cheapest pair that clears
+        and its clearance; return the pairs no heights clear, and whether any needs a new mast."""
         i, j = np.array(todo).T
-        los = line_of_sight(
-            xy[i], xy[j], h_a_m=heights[i], h_b_m=heights[j], elevation=ctx.p.elevation, crs=ctx.crs,
+        seen, grid = hop_clearances(
+            xy[i], xy[j], heights_a_m=opt_h[i], heights_b_m=opt_h[j], elevation=ctx.p.elevation, crs=ctx.crs,
             f_mhz=float(b["ptp_5g_f_mhz"]), clutter_m=float(b["clutter_m"]),
         )  # fmt: skip
-        margin = np.where(los.checked, los.clearance_m if los.clearance_m is not None else np.nan, np.nan)
-        margins.update(zip(todo, margin.tolist(), strict=True))
-        return {pq for pq, ok, seen in zip(todo, los.clear, los.checked, strict=True) if seen and not ok}
+        bad, priced = set(), False
+        for t, (p, q) in enumerate(todo):
+            if not seen[t]:  # off the raster: not checked, allowed at the sites' own heights
+                margins[(p, q)], masts[(p, q)] = np.nan, (0, 0)
+                continue
+            best = cheapest_heights(grid[t], opt_cost[p], opt_cost[q], opt_h[p], opt_h[q])
+            if best is None:
+                margins[(p, q)] = float(np.nanmax(grid[t]))
+                bad.add((p, q))
+                continue
+            masts[(p, q)], margins[(p, q)] = best, float(grid[t][best])
+            cost = float(opt_cost[p, best[0]] + opt_cost[q, best[1]])
+            if cost > 0:
+                extra[(p, q)], priced = cost, True
+        return bad, priced
 
     if ctx.p.elevation is not None and len(xy) > 1:  # every short relay at once (few samples each)
         a_i, b_j = shapely.STRtree(shapely.points(xy)).query(
@@ -814,14 +1066,17 @@ def _backhaul_network(
         )
         short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
         if short:
-            blocked |= check(short)
-    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred and the forest redone
+            blocked |= check(short)[0]
+    while True:  # the relays the forest uses are checked over the raster; a blocked one is barred, one that needs
+        # masts is priced with them, and the forest redone
         net = relay_forest(
-            xy, direct_cost=bh["cost_vnd"].to_numpy(dtype=float), demand_mbps=a.site_demand_mbps,
-            direct_capacity_mbps=[cap[o] for o in bh["option"]], relay_max_m=float(b["relay_max_km"]) * 1000.0,
+            xy, direct_cost=direct_cost, demand_mbps=demand,
+            direct_capacity_mbps=direct_cap, relay_max_m=float(b["relay_max_km"]) * 1000.0,
             ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
+            sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
+            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -829,24 +1084,42 @@ def _backhaul_network(
         todo = [pq for pq in pairs if pq not in margins]
         if not todo:
             break
-        newly = check(todo)
-        if not newly:
+        newly, priced = check(todo)
+        if not newly and not priced:
             break
         blocked |= newly
+    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+    net = net.iloc[:n_sel]
     ctx.relay_clearance = [
         margins.get((min(k, int(q)), max(k, int(q))), np.nan) if q >= 0 else np.nan for k, q in enumerate(net["parent"])
     ]
     out = bh.copy()
-    ids = out["site_id"].tolist()
+    ids = all_ids
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
         option = "relay" if net["link"].iloc[k] == "relay" else "radio"
-        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G"))
+        pq = (min(int(k), par), max(int(k), par))
+        price = int(cat.price("RELAY.5G" if option == "relay" else "PTP.5G") + extra.get(pq, 0.0))
+        ia, ib = masts.get(pq, (0, 0))
+        mine, theirs = (ia, ib) if k < par else (ib, ia)
         idx = out.index[k]
         out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
         out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
         out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
-    over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
+        # the relay's heights: the sites' own (AP masts or structures) or the new masts it needs, in full price
+        out.loc[idx, ["mast_a_m", "mast_b_m", "mast_credit_vnd"]] = [opt_h[k, mine], opt_h[par, theirs], 0]
+        out.loc[idx, ["mast_a_code", "mast_b_code"]] = [opt_code[k][mine], opt_code[par][theirs]]
+    out = _share_hub_masts(out, cat)
+    out = _hub_sectors(out, net, cat)
+    planned = out[(out["option"] == "satellite") & np.isfinite(pd.to_numeric(out["fibre_year"], errors="coerce"))]
+    if len(planned):
+        first = int(planned["fibre_year"].min())
+        ctx.messages.append(
+            f"Backhaul: {len(planned)} satellite terminal(s) serve only until a planned cable brings fibre (from "
+            f"{first}); the cable and its landing are that project's cost, not this plan's. / {len(planned)} trạm vệ "
+            f"tinh chỉ dùng đến khi có cáp quang theo quy hoạch (từ năm {first}); chi phí tuyến cáp không tính vào "
+            "phương án này."
+        )
     if len(over):
         listed = ", ".join(str(ids[i]) for i in over.index[:20])
         ctx.messages.append(
@@ -854,6 +1127,69 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """Sectors each point-to-multipoint hub adds (:func:`gisplan.wifi.network.hub_sectors`): every 5 GHz hop
+    (``radio``, ``relay``) ends on a sector of its peer, a sector serving at most the catalog's ``sector_max_links``
+    and ``sector_capacity_mbps``.  A hub's added sectors (``hub_sectors``, priced ``PTMP.SECTOR``) go on its own row
+    when it is a chosen site, else on the first hop into it."""
+    b = cat.backhaul
+    out = bh.copy()
+    out["hub_sectors"] = 0
+    into = out["option"].isin(["radio", "relay"]).to_numpy()
+    if not into.any():
+        return out
+    ids = [str(i) for i in out["site_id"]]
+    peers = out["peer_id"].astype(str).to_numpy()
+    load = net["load_mbps"].to_numpy(dtype=float)
+    hubs = sorted(set(peers[into]), key=lambda h: int(np.flatnonzero(into & (peers == h))[0]))
+    links = [int((into & (peers == h)).sum()) for h in hubs]
+    inflow = [float(load[into & (peers == h)].sum()) for h in hubs]
+    added = hub_sectors(links, inflow, max_links=int(b["sector_max_links"]),
+                        capacity_mbps=float(b["sector_capacity_mbps"]))  # fmt: skip
+    price = int(cat.price("PTMP.SECTOR"))
+    for hub, n_links, mbps, extra in zip(hubs, links, inflow, added.tolist(), strict=True):
+        if extra <= 0:
+            continue
+        k = ids.index(hub) if hub in ids else int(np.flatnonzero(into & (peers == hub))[0])
+        idx = out.index[k]
+        out.loc[idx, "hub_sectors"] = int(extra)
+        out.loc[idx, ["capex_vnd", "cost_vnd"]] = [int(out.loc[idx, "capex_vnd"]) + extra * price,
+                                                   int(out.loc[idx, "cost_vnd"]) + extra * price]  # fmt: skip
+        out.loc[idx, "reason"] = (
+            f"{out.loc[idx, 'reason']}; hub {hub} adds {extra} sector(s) for {n_links} links, {mbps:,.0f} Mbit/s"
+        )
+    return out
+
+
+def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
+    """One mast per hub: hops that each priced a new mast at the same peer share the tallest of them (a taller
+    antenna at one end only raises the ray, so every hop still clears); the others' hub mast is dropped from their
+    items and cost, and their ``mast_b_m`` set to the shared height."""
+    out = bh.copy()
+    has = out["mast_b_code"].fillna("").astype(str) != ""
+    if not has.any():
+        return out
+    for _, group in out[has].groupby(out.loc[has, "peer_id"].astype(str), sort=False):
+        if len(group) < 2:
+            continue
+        keep = group["mast_b_m"].astype(float).idxmax()
+        tall = float(group.loc[keep, "mast_b_m"])
+        for idx in group.index:
+            if idx == keep:
+                continue
+            saved = int(cat.price(str(out.loc[idx, "mast_b_code"])))
+            out.loc[idx, ["mast_b_code"]] = [""]
+            out.loc[idx, ["mast_b_m"]] = [tall]
+            out.loc[idx, ["capex_vnd", "cost_vnd"]] = [
+                int(out.loc[idx, "capex_vnd"]) - saved,
+                int(out.loc[idx, "cost_vnd"]) - saved,
+            ]
+            out.loc[idx, "reason"] = (
+                f"{out.loc[idx, 'reason']}; shares the {tall:g} m mast at {out.loc[idx, 'peer_id']}"
+            )
+    return out
 
 
 def _opex_lines(
@@ -923,8 +1259,10 @@ def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame,
         height = pd.to_numeric(row["height_m"], errors="coerce")
         needs_mast = any(not (height >= prof.height_m) for _, prof, _, _ in profs)  # NaN height -> mast
         needs_solar = not bool(row["has_power"])
+        sectored = [(prof, ctx.col_az[c]) for c, (_, prof, _, _) in zip(cols, profs, strict=True) if prof.sectored]
+        azs = sectored[0][1] if sectored else ()
         cost = (
-            sum(cat.price(item) for _, _, item, _ in profs)
+            sum(cat.price(item) * prof.n_sectors for _, prof, item, _ in profs)
             + needs_mast * cat.price("MAST.15M")
             + needs_solar * cat.price("POWER.SOLAR")
             + int(b["cost_vnd"])
@@ -941,10 +1279,16 @@ def _site_rows(ctx: _Context, site_cols: dict[int, list[int]], bh: pd.DataFrame,
                 "capex_vnd": int(cost - b["opex_vnd"]),
                 "people_covered": round(float(a.site_people[k])),
                 "technology": "public_wifi",
-                "azimuth_deg": np.nan,  # omni antennas: no azimuth
+                # the first sectored profile's sectors (omni: no azimuth)
+                "azimuth_deg": azs[0] if azs else np.nan,
+                "azimuths_deg": ", ".join(f"{x:g}" for x in azs),
+                "beamwidth_deg": sectored[0][0].beamwidth_deg if sectored else 360.0,
+                "n_sectors": sum(prof.n_sectors for _, prof, _, _ in profs),
                 "capacity_mbps": round(float(a.site_capacity_mbps[k]), 1),
                 "demand_mbps": round(float(a.site_demand_mbps[k]), 1),
-                "ap_item": tuple(item for _, _, item, _ in profs),
+                "households_los": int(a.site_households_los[k]),
+                "households_nlos": int(a.site_households_nlos[k]),
+                "ap_item": tuple(item for _, prof, item, _ in profs for _ in range(prof.n_sectors)),
                 "needs_mast": needs_mast,
                 "needs_solar": needs_solar,
             }
@@ -957,16 +1301,38 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
     p, cand, profiles = ctx.p, ctx.cand, ctx.profiles
     land_layer = ctx.L["land"]
     land = shapely.union_all(np.asarray(land_layer.geometry)) if land_layer is not None and len(land_layer) else None
-    fp_geoms, fp_unchecked = [], 0
+    fp_geoms, fp_unchecked, fp_los = [], 0, []
     sel = sorted(set(ctx.selected))  # a column with two APs (two channels) has one footprint
     with open_elevation(p.elevation) if p.elevation is not None else nullcontext(None) as dem:
         for c in sel:
             _, prof, _, reach = profiles[int(ctx.col_prof[c])]
+            site = cand.geometry.iloc[int(ctx.col_site[c])]
             shape, off = footprint(
-                cand.geometry.iloc[int(ctx.col_site[c])], reach, land=land, elevation=dem, ap_height_m=prof.height_m,
+                site, reach, land=land, elevation=dem, ap_height_m=prof.height_m,
                 client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg,
             )  # fmt: skip
+            r = _reaches(prof)
+            if prof.sectored and ctx.col_az[c]:  # the wedges: main lobes to the reach, back lobes to theirs
+                shape = shape.intersection(
+                    sector_footprint(site, ctx.col_az[c], prof.beamwidth_deg, reach, r[False, False, True])
+                )
+            serves_los = ctx.los_cov is not None and ctx.los_cov[:, c].nnz > 0
+            if serves_los and dem is not None:  # open ground: line of sight as far as the terrain and clutter allow
+                far, off_los = footprint(
+                    site, r[True, False, False], land=land, elevation=dem, ap_height_m=prof.height_m,
+                    client_height_m=prof.client_height_m, crs=ctx.crs, settings=ctx.cfg, f_mhz=prof.freq_mhz,
+                    clutter_m=prof.los_clutter_m,
+                )  # fmt: skip
+                if prof.sectored and ctx.col_az[c]:
+                    far = far.intersection(
+                        sector_footprint(
+                            site, ctx.col_az[c], prof.beamwidth_deg, r[True, False, False], r[True, False, True]
+                        )
+                    )
+                shape = shape.union(far)
+                off += off_los
             fp_geoms.append(shape)
+            fp_los.append(serves_los)
             fp_unchecked += off
     if fp_unchecked:
         ctx.messages.append(
@@ -977,6 +1343,12 @@ def _footprints(ctx: _Context) -> gpd.GeoDataFrame:
         {"site_id": [cand["site_id"].iloc[int(ctx.col_site[c])] for c in sel],
          "profile": [profiles[int(ctx.col_prof[c])][0] for c in sel],
          "reach_m": [round(float(profiles[int(ctx.col_prof[c])][3]), 1) for c in sel],
+         "azimuth_deg": [ctx.col_az[c][0] if ctx.col_az[c] else np.nan for c in sel],
+         "beamwidth_deg": [profiles[int(ctx.col_prof[c])][1].beamwidth_deg for c in sel],
+         "n_sectors": [profiles[int(ctx.col_prof[c])][1].n_sectors for c in sel],
+         # the reach on line of sight where the footprint serves open ground on it (NaN: non-line-of-sight only)
+         "reach_los_m": [round(_reaches(profiles[int(ctx.col_prof[c])][1])[True, False, False], 1) if los else np.nan
+                         for c, los in zip(sel, fp_los, strict=True)],
          "los_checked": p.elevation is not None},
         geometry=fp_geoms, crs=ctx.crs,
     )  # fmt: skip
@@ -1020,6 +1392,10 @@ def _kpis(
         "selection_bound": ctx.bound,
         "n_sites": len(sids),
         "n_aps": len(ctx.selected),
+        # radios: an omni AP is one, a sectored set one per sector
+        "n_radios": int(sum(ctx.profiles[int(ctx.col_prof[c])][1].n_sectors for c in ctx.selected)),
+        "households_served_los": int(a.site_households_los.sum()),
+        "households_served_nlos": int(a.site_households_nlos.sum()),
         "capacity_aps": ctx.capacity_aps,
         "backhaul_mix": ", ".join(f"{k}: {n}" for k, n in sorted(mix.items())),
         "los_checked": ctx.p.elevation is not None,

@@ -12,6 +12,10 @@ why an option is infeasible:
     site that has fibre itself costs nothing.  Needs the road graph
     (:func:`gisplan.routing.graph.graph_from_roads`); without it the option is
     infeasible with the reason "no road graph given".
+``microwave``
+    The site's own existing transmission (a BTS's microwave: ``transmission`` "microwave" with its capacity
+    ``transmission_mbps`` in the sites layer, see :func:`transmission_inputs`); free, and other sites may relay
+    through it within that capacity (:mod:`gisplan.wifi.network`).
 ``radio``
     A 5 GHz point-to-point link (``PTP.5G``) to a site with fibre within
     ``catalog.backhaul["ptp_5g_max_km"]``; with an elevation raster the path
@@ -29,7 +33,17 @@ why an option is infeasible:
     landing points to the site and to the nearest fibre site on the far shore.
 ``satellite``
     ``SAT.TERMINAL``, then a fee a year over ``horizon_years`` from ``start_year``: ``SAT.FEE`` within the
-    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.
+    licensed period, ``VSAT.FEE`` after it (:mod:`gisplan.wifi.money`); always feasible.  Where a planned
+    cable brings fibre to the site's island (a site of that land polygon with ``fibre_year``, or the site itself),
+    fees stop that year: the island is fibre-fed from then on, the cable and its landing being the cable
+    project's cost, not the plan's (column ``fibre_year`` of every option row).
+
+Every radio hop chooses its antenna heights: each end may keep its own height (a tower's or building's
+``height_m``; a wifi site's 15 m AP mast) or add one of the catalog's masts (items ``MAST.<h>M``,
+:func:`mast_options`); the cheapest pair whose path clears 0.6 of the first Fresnel zone over terrain, clutter and
+the earth bulge (over flat ground without a raster) is taken and priced with the hop (columns ``mast_a_m`` at the
+site, ``mast_b_m`` at the peer, their item codes; a taller mast at a wifi site replaces its AP mast, whose price
+``mast_credit_vnd`` is deducted).
 
 Amounts are integer VND; ``capex_vnd`` is the investment (the BOQ's), ``opex_vnd``
 the present value of the fees over the horizon at the catalog's ``discount_rate``,
@@ -49,6 +63,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +83,7 @@ from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
 from gisplan.wifi.money import horizon_years as horizon_years_list
 from gisplan.wifi.money import present_value, satellite_fee_codes
-from gisplan.wifi.radio import line_of_sight, radio_horizon_m
+from gisplan.wifi.radio import hop_clearances, radio_horizon_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
 __all__ = [
@@ -77,12 +92,18 @@ __all__ = [
     "backhaul_fees",
     "backhaul_items",
     "backhaul_options",
+    "cheapest_heights",
     "chosen_backhaul",
+    "end_options",
     "fees_present_value",
+    "mast_options",
+    "transmission_inputs",
 ]
 
 #: The options, in tie-breaking order.
-BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "radio", "radio_long", "submarine", "satellite")
+BACKHAUL_OPTIONS: tuple[str, ...] = ("fibre", "microwave", "radio", "radio_long", "submarine", "satellite")
+#: Values of the sites layer's optional ``transmission`` column (:func:`transmission_inputs`).
+TRANSMISSION_KINDS: tuple[str, ...] = ("none", "microwave")
 #: Columns of the table :func:`backhaul_options` returns (plus ``geometry``: the candidate point).
 OPTION_COLUMNS: tuple[str, ...] = (
     "site_id",
@@ -100,6 +121,12 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "chosen",
     "why",
     "clearance_m",
+    "fibre_year",
+    "mast_a_m",
+    "mast_b_m",
+    "mast_a_code",
+    "mast_b_code",
+    "mast_credit_vnd",
 )
 
 
@@ -121,11 +148,22 @@ def _ids(frame: gpd.GeoDataFrame, id_column: str, what: str) -> list[Hashable]:
     return ids
 
 
-def _heights(frame: gpd.GeoDataFrame, default_m: float) -> np.ndarray:
+def _heights(frame: gpd.GeoDataFrame, default_m: float, *, at_least: bool) -> np.ndarray:
+    """Antenna height an end has without a new mast: its ``height_m`` (``default_m`` where missing); with
+    ``at_least`` never below ``default_m`` (a wifi site gets its AP's mast of that height anyway)."""
     if "height_m" not in frame.columns:
         return np.full(len(frame), default_m)
     h = pd.to_numeric(frame["height_m"], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(h), np.maximum(h, default_m), default_m)
+    return np.where(np.isfinite(h), np.maximum(h, default_m) if at_least else h, default_m)
+
+
+def _ap_mast_credit(frame: gpd.GeoDataFrame, default_m: float, ap_mast_vnd: int) -> np.ndarray:
+    """Per candidate: what a taller backhaul mast saves by carrying the AP too (the AP's own mast, where the site
+    is lower than ``default_m`` or of unknown height), else 0."""
+    if "height_m" not in frame.columns:
+        return np.full(len(frame), ap_mast_vnd)
+    h = pd.to_numeric(frame["height_m"], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(h) & (h >= default_m), 0, ap_mast_vnd)
 
 
 def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
@@ -133,11 +171,13 @@ def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
 
 
 def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
-    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee."""
+    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee, until the
+    row's ``fibre_year`` (a planned cable) when it has one."""
     if row["option"] != "satellite":
         return []
-    return [(y, code, 1.0) for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year),
-                                               strict=True)]  # fmt: skip
+    until = _get(row, "fibre_year")
+    lines = zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True)
+    return [(y, code, 1.0) for y, code in lines if until == "" or y < int(until)]
 
 
 def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
@@ -156,20 +196,161 @@ def backhaul_items(row: Any) -> list[tuple[str, float]]:
     """Capital items and quantities of one option row of :func:`backhaul_options` (for the BOQ; fees are yearly
     lines, see :func:`backhaul_fees`)."""
     option = row["option"]
+    masts = [(str(code), 1.0) for code in (_get(row, "mast_a_code"), _get(row, "mast_b_code")) if code]
+    sectors = int(_get(row, "hub_sectors") or 0)  # sectors this row adds at a hub (gisplan.wifi.network.hub_sectors)
+    return _option_items(row, option, masts) + ([("PTMP.SECTOR", float(sectors))] if sectors > 0 else [])
+
+
+def _option_items(row: Any, option: str, masts: list[tuple[str, float]]) -> list[tuple[str, float]]:
     if option == "fibre":
         return [("FO.DROP", float(row["length_m"]))] if row["length_m"] > 0 else []
+    if option == "microwave":  # the site's existing transmission
+        return []
     if option == "radio":
-        return [("PTP.5G", 1.0)]
+        return [("PTP.5G", 1.0), *masts]
     if option == "radio_long":
-        return [("PTP.LONG", 1.0)]
+        return [("PTP.LONG", 1.0), *masts]
     if option == "submarine":
         out = [("SUB.CABLE", float(row["length_m"]) / 1000.0), ("SUB.LANDING", 2.0)]
         return out + ([("FO.DROP", float(row["land_m"]))] if row["land_m"] > 0 else [])
     if option == "satellite":
         return [("SAT.TERMINAL", 1.0)]
     if option == "relay":  # through another chosen site (gisplan.wifi.network)
-        return [("RELAY.5G", 1.0)]
+        return [("RELAY.5G", 1.0), *masts]
     raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
+
+
+def _get(row: Any, key: str) -> Any:
+    """``row[key]``, or "" when the row has no such field or it is empty (NaN, None)."""
+    try:
+        v = row[key]
+    except (KeyError, IndexError):
+        return ""
+    return "" if v is None or (isinstance(v, float) and not np.isfinite(v)) else v
+
+
+#: A mast item code: MAST.<height>M.
+_MAST_CODE = re.compile(r"^MAST\.(\d+(?:\.\d+)?)M$")
+
+
+def mast_options(catalog: Catalog) -> list[tuple[float, str, int]]:
+    """``(height_m, item code, price)`` of every mast a radio hop may add at an end, lowest first: the catalog
+    items coded ``MAST.<height>M``.
+
+    Examples
+    --------
+    >>> [h for h, _, _ in mast_options(load_catalog())]
+    [6.0, 12.0, 15.0, 18.0, 24.0, 30.0]
+    """
+    out = []
+    for code in catalog.items:
+        m = _MAST_CODE.match(code)
+        if m:
+            out.append((float(m.group(1)), code, int(catalog.price(code))))
+    return sorted(out)
+
+
+def end_options(
+    free_m: np.ndarray, credit_vnd: np.ndarray, masts: list[tuple[float, str, int]]
+) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Per end: the antenna heights it may have (its own structure's, free, then each taller catalog mast) padded
+    with NaN, their costs (a mast's price less ``credit_vnd``: the AP mast it replaces) and item codes."""
+    n, k = len(free_m), 1 + len(masts)
+    heights = np.full((n, k), np.nan)
+    costs = np.full((n, k), np.inf)
+    codes: list[list[str]] = []
+    for i in range(n):
+        opts = [(float(free_m[i]), "", 0)] + [
+            (h, code, max(price - int(credit_vnd[i]), 0)) for h, code, price in masts if h > free_m[i]
+        ]
+        heights[i, : len(opts)] = [h for h, _, _ in opts]
+        costs[i, : len(opts)] = [c for _, _, c in opts]
+        codes.append([code for _, code, _ in opts])
+    return heights, costs, codes
+
+
+def _bad(sid: Any, column: str, en: str, vi: str) -> PlanningError:
+    return PlanningError(f"layer sites, row {sid}, column {column}: {en} / lớp sites, dòng {sid}, cột {column}: {vi}")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v))) or (isinstance(v, str) and not v.strip())
+
+
+def transmission_inputs(sites: gpd.GeoDataFrame, *, id_column: str = "site_id") -> gpd.GeoDataFrame:
+    """Existing and planned transmission of the sites layer, checked: the sites whose optional ``transmission`` is
+    "microwave" (with ``transmission_mbps``, its capacity in Mbit/s) or with a ``fibre_year`` (the year a planned
+    cable, e.g. a submarine cable to an island, brings them fibre).
+
+    Returns the rows concerned with columns ``id_column``, ``transmission``, ``transmission_mbps``, ``fibre_year``
+    and geometry (empty when the layer has none of these columns).
+
+    Raises
+    ------
+    PlanningError
+        Naming the row and column, in English and Vietnamese: an unknown ``transmission``, microwave without a
+        capacity above 0, a capacity that is not a number, a ``fibre_year`` that is not a year between 2000 and
+        2100, or a ``fibre_year`` on a site that has fibre already.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> s = gpd.GeoDataFrame({"site_id": ["B"], "transmission": ["microwave"], "transmission_mbps": [None]},
+    ...                      geometry=[Point(0, 0)], crs="EPSG:32648")
+    >>> try:
+    ...     transmission_inputs(s)
+    ... except PlanningError as exc:
+    ...     print(str(exc)[:99])
+    layer sites, row B, column transmission_mbps: a site with microwave transmission needs its capacity
+    """
+    cols = [id_column, "transmission", "transmission_mbps", "fibre_year"]
+    n = len(sites)
+    ids = sites[id_column].tolist() if id_column in sites.columns else list(range(n))
+    kind = (
+        sites["transmission"].astype("string").fillna("none").str.strip().str.lower().replace("", "none")
+        if "transmission" in sites.columns
+        else pd.Series(["none"] * n, index=sites.index, dtype="string")
+    )
+    mbps_raw = sites["transmission_mbps"] if "transmission_mbps" in sites.columns else pd.Series([None] * n)
+    year_raw = sites["fibre_year"] if "fibre_year" in sites.columns else pd.Series([None] * n)
+    has_fibre = (
+        sites["has_fibre"].astype("boolean").fillna(False).astype(bool).tolist()
+        if "has_fibre" in sites.columns
+        else [False] * n
+    )
+    mbps, years = [], []
+    for i, (sid, k, m, y) in enumerate(zip(ids, kind.tolist(), mbps_raw.tolist(), year_raw.tolist(), strict=True)):
+        if k not in TRANSMISSION_KINDS:
+            raise _bad(sid, "transmission", f"unknown value {k!r}; use one of {', '.join(TRANSMISSION_KINDS)}",
+                       f"giá trị {k!r} không hợp lệ; dùng một trong {', '.join(TRANSMISSION_KINDS)}")  # fmt: skip
+        value = float(pd.to_numeric(pd.Series([m], dtype=object), errors="coerce").iloc[0])
+        if not _missing(m) and not np.isfinite(value):
+            raise _bad(sid, "transmission_mbps", f"{m!r} is not a number of Mbit/s", f"{m!r} không phải là số Mbit/s")
+        if k == "microwave" and not value > 0:
+            raise _bad(sid, "transmission_mbps",
+                       f"a site with microwave transmission needs its capacity in Mbit/s (a number above 0), got "
+                       f"{m!r}; fill it in",
+                       "trạm có truyền dẫn vi ba cần dung lượng (Mbit/s, lớn hơn 0); hãy điền vào")  # fmt: skip
+        mbps.append(float(value) if np.isfinite(value) else np.nan)
+        year = float(pd.to_numeric(pd.Series([y], dtype=object), errors="coerce").iloc[0])
+        given = not _missing(y)
+        if given and not (np.isfinite(year) and float(year).is_integer() and 2000 <= year <= 2100):
+            raise _bad(
+                sid,
+                "fibre_year",
+                f"{y!r} is not a year between 2000 and 2100 (the year a planned cable brings fibre)",
+                f"{y!r} không phải là năm từ 2000 đến 2100 (năm có cáp quang theo quy hoạch)",
+            )
+        if given and has_fibre[i]:
+            raise _bad(sid, "fibre_year", "the site has fibre already; clear fibre_year or has_fibre",
+                       "trạm đã có cáp quang; xóa fibre_year hoặc has_fibre")  # fmt: skip
+        years.append(float(year) if given else np.nan)
+    out = sites.assign(
+        transmission=kind.to_numpy(), transmission_mbps=mbps, fibre_year=years, **{id_column: ids}
+    ).reindex(columns=[*cols, "geometry"])
+    keep = (out["transmission"] == "microwave").to_numpy() | np.isfinite(np.asarray(years, dtype=float))
+    return gpd.GeoDataFrame(out[keep], geometry="geometry", crs=sites.crs)
 
 
 def _fibre_paths(
@@ -242,6 +423,7 @@ def backhaul_options(
     id_column: str = "site_id",
     settings: WifiSettings | None = None,
     start_year: int = 2027,
+    transmission: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Price every backhaul option for every candidate site and mark the cheapest feasible one.
 
@@ -269,6 +451,10 @@ def backhaul_options(
         Default mast height and line-of-sight tries (:class:`~gisplan.wifi.settings.WifiSettings`).
     start_year
         First year of service (fees from then on; the licence of satellite service is checked per year).
+    transmission
+        Existing and planned transmission (:func:`transmission_inputs` of the sites layer): a candidate with
+        microwave gets the free ``microwave`` option; a planned cable's ``fibre_year`` ends the satellite fees of
+        the candidates on its land polygon (or of that site alone without ``land``).
 
     Returns
     -------
@@ -289,7 +475,7 @@ def backhaul_options(
     years = float(cat.param("satellite_horizon_years") if horizon_years is None else horizon_years)
     if not years > 0:
         raise PlanningError(f"horizon_years must be positive, got {horizon_years!r}")
-    net = _network(candidates, fibre_sites, land, id_column, cfg)
+    net = _network(candidates, fibre_sites, land, id_column, cfg, cat)
     bh = cat.backhaul
     ptp_max = float(bh.get("ptp_5g_max_km", 15.0)) * 1000.0
     long_max = float(bh.get("ptp_long_max_km", 60.0)) * 1000.0
@@ -302,20 +488,41 @@ def backhaul_options(
         )
         for option, limit, key in (("radio", ptp_max, "ptp_5g"), ("radio_long", long_max, "ptp_long"))
     }
+    no_mast = {"mast_a_m": np.nan, "mast_b_m": np.nan, "mast_a_code": "", "mast_b_code": "", "mast_credit_vnd": 0}
 
+    microwave, fibre_year = _transmission_of(net, transmission, id_column)
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(net.cand_ids):
-        base = {"site_id": cid, "peer_id": None, "peer_x": np.nan, "peer_y": np.nan, "length_m": 0.0, "land_m": 0.0}
+        base = {
+            "site_id": cid,
+            "peer_id": None,
+            "peer_x": np.nan,
+            "peer_y": np.nan,
+            "length_m": 0.0,
+            "land_m": 0.0,
+            "fibre_year": fibre_year[k],
+            **no_mast,
+        }
         found = [_fibre_option(net, k, graph, paths)]
+        if cid in microwave:
+            found.append(("microwave", True, f"the site has microwave transmission, {microwave[cid]:,.0f} Mbit/s", {}))
+        else:
+            found.append(("microwave", False, "no microwave transmission at the site", {}))
         found += [
-            _radio_option(net, k, option, limit, elevation is not None, sight[option], cfg.los_tries)
+            _radio_option(net, k, option, limit, elevation is not None, sight[option])
             for option, limit in (("radio", ptp_max), ("radio_long", long_max))
         ]
         found.append(_submarine_option(net, k, route_factor))
-        found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
+        if np.isfinite(fibre_year[k]):
+            until = f"fees until {int(fibre_year[k]) - 1} (fibre from {int(fibre_year[k])} by a planned cable)"
+            found.append(("satellite", True, f"terminal and {until}", {}))
+        else:
+            found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
         rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
     frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
-    table = _priced(frame.astype({"clearance_m": float}), cat, years, start_year)
+    numeric = {"clearance_m": float, "fibre_year": float, "mast_a_m": float, "mast_b_m": float}
+    frame = frame.astype({**numeric, "mast_credit_vnd": "int64"})
+    table = _priced(frame, cat, years, start_year)
     table = _choose(table)
     position = {cid: k for k, cid in enumerate(net.cand_ids)}
     geom = list(net.cands.geometry.iloc[[position[s] for s in table["site_id"]]]) if len(table) else []
@@ -339,8 +546,11 @@ class _Network:
     fibre_ids: list[Hashable]
     cxy: np.ndarray
     fxy: np.ndarray
-    c_h: np.ndarray
+    c_h: np.ndarray  # antenna height without a new mast (m)
     f_h: np.ndarray
+    c_opt: tuple[np.ndarray, np.ndarray, list[list[str]]]  # per end: heights it may have, their costs, item codes
+    f_opt: tuple[np.ndarray, np.ndarray, list[list[str]]]
+    c_credit: np.ndarray  # per candidate: the AP mast a taller backhaul mast replaces (VND)
     own_fibre: np.ndarray
     c_land: np.ndarray
     f_land: np.ndarray
@@ -363,6 +573,7 @@ def _network(
     land: gpd.GeoDataFrame | None,
     id_column: str,
     cfg: WifiSettings,
+    cat: Catalog,
 ) -> _Network:
     """Project and check the inputs: point candidates, unique ids, heights, land polygon of every site."""
     crs = metric_crs_of(candidates)
@@ -381,6 +592,11 @@ def _network(
         else np.zeros(len(cands), dtype=bool)
     )
     f_land = _land_index(land_m, fibre.geometry)
+    masts = mast_options(cat)
+    c_h = _heights(cands, cfg.default_mast_m, at_least=True)
+    f_h = _heights(fibre, cfg.default_mast_m, at_least=False)
+    ap_mast = int(cat.price("MAST.15M"))
+    c_credit = _ap_mast_credit(cands, cfg.default_mast_m, ap_mast)
     return _Network(
         crs=crs,
         cands=cands,
@@ -390,13 +606,41 @@ def _network(
         fibre_ids=_ids(fibre, id_column, "fibre sites"),
         cxy=shapely.get_coordinates(np.asarray(cands.geometry)) if len(cands) else np.zeros((0, 2)),
         fxy=shapely.get_coordinates(np.asarray(fibre.geometry)) if len(fibre) else np.zeros((0, 2)),
-        c_h=_heights(cands, cfg.default_mast_m),
-        f_h=_heights(fibre, cfg.default_mast_m),
+        c_h=c_h,
+        f_h=f_h,
+        c_opt=end_options(c_h, c_credit, masts),
+        f_opt=end_options(f_h, np.zeros(len(f_h)), masts),
+        c_credit=c_credit,
         own_fibre=own_fibre,
         c_land=_land_index(land_m, cands.geometry),
         f_land=f_land,
         fibre_lands=sorted({int(i) for i in f_land if i >= 0}),
     )
+
+
+def _transmission_of(
+    net: _Network, transmission: gpd.GeoDataFrame | None, id_column: str
+) -> tuple[dict[Hashable, float], np.ndarray]:
+    """Candidate id -> capacity (Mbit/s) of its own microwave; per candidate the year a planned cable brings fibre
+    (its own ``fibre_year``, else the earliest on its land polygon; NaN when none)."""
+    years = np.full(len(net.cand_ids), np.nan)
+    if transmission is None or len(transmission) == 0:
+        return {}, years
+    t = to_metric(transmission, net.crs)
+    mw = t[t["transmission"] == "microwave"]
+    microwave = dict(zip(mw[id_column], mw["transmission_mbps"].astype(float), strict=True))
+    planned = t[np.isfinite(t["fibre_year"].to_numpy(dtype=float))]
+    if len(planned):
+        own = dict(zip(planned[id_column], planned["fibre_year"].astype(float), strict=True))
+        lands = _land_index(net.land, planned.geometry)
+        by_land: dict[int, float] = {}
+        for li, y in zip(lands.tolist(), planned["fibre_year"].astype(float).tolist(), strict=True):
+            if li >= 0:
+                by_land[li] = min(y, by_land.get(li, np.inf))
+        for k, cid in enumerate(net.cand_ids):
+            mine = [v for v in (own.get(cid), by_land.get(int(net.c_land[k]))) if v is not None]
+            years[k] = min(mine) if mine else np.nan
+    return microwave, years
 
 
 def _fibre_option(
@@ -418,44 +662,70 @@ def _fibre_option(
     return "fibre", True, f"{length:,.0f} m of aerial fibre along roads from {src}", {"length_m": length, **net.peer(j)}
 
 
+def _reach(net: _Network, k: int, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distances from candidate ``k`` to every fibre site, their order (nearest first) and each hop's reach: the
+    equipment's ``limit`` and the radio horizon (k = 4/3) of the tallest antennas the two ends may have."""
+    d, order = net.distances(k)
+    if not len(d):
+        return d, order, np.zeros(0)
+    top_c = float(np.nanmax(net.c_opt[0][k]))
+    top_f = np.nanmax(net.f_opt[0], axis=1)
+    return d, order, np.minimum(limit, radio_horizon_m(top_c, top_f))
+
+
+def _mast_text(h: float, code: str) -> str:
+    return f"{h:g} m ({'new ' + code if code else 'existing'})"
+
+
 def _radio_option(
     net: _Network,
     k: int,
     option: str,
     limit: float,
     checked: bool,
-    sight: dict[tuple[int, int], tuple[str, float]],
-    tries: int,
+    sight: dict[tuple[int, int], _Hop],
 ) -> _Option:
-    """A radio hop to the nearest fibre site within reach that is not known to be blocked: within ``limit`` (the
-    equipment's) and the radio horizon of the two antenna heights (k = 4/3)."""
-    d, order = net.distances(k)
-    horizon = radio_horizon_m(net.c_h[k], net.f_h) if len(net.f_h) else np.zeros(0)
-    reach = np.minimum(limit, horizon)
+    """A radio hop to the fibre site within reach (``limit`` and the radio horizon of the tallest masts) whose
+    cheapest pair of mast heights clears the path (the nearest on ties), among the ``los_tries`` nearest."""
+    d, order, reach = _reach(net, k, limit)
     in_range = [int(j) for j in order if d[j] <= reach[j]]
     if not in_range:
         nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
         if len(order) and d[order[0]] <= limit:
             j = int(order[0])
-            why = f"beyond the radio horizon of the antennas ({horizon[j] / 1000:,.1f} km for {net.c_h[k]:g} m and "
-            return option, False, f"{why}{net.f_h[j]:g} m){nearest}", {}
+            top_c, top_f = float(np.nanmax(net.c_opt[0][k])), float(np.nanmax(net.f_opt[0][j]))
+            why = f"beyond the radio horizon of the tallest antennas ({reach[j] / 1000:,.1f} km for {top_c:g} m and "
+            return option, False, f"{why}{top_f:g} m){nearest}", {}
         return option, False, f"beyond {limit / 1000:g} km{nearest}", {}
-    if not checked:
-        j = in_range[0]
-        reason = f"{d[j] / 1000:,.1f} km to {net.fibre_ids[j]} (line of sight not checked: no elevation raster)"
-        return option, True, reason, {"length_m": float(d[j]), **net.peer(j)}
-    unknown = ("clear", np.inf)
-    hit = next((j for j in in_range[:tries] if d[j] <= 0 or sight.get((k, j), unknown)[0] != "blocked"), None)
-    if hit is None:
-        return option, False, f"no line of sight to the {min(tries, len(in_range))} nearest fibre site(s) in range", {}
-    state, margin = sight.get((k, hit), unknown)
-    seen = (
-        f"line of sight and 0.6 Fresnel zone clear by {margin:,.1f} m"
-        if state == "clear"
-        else "line of sight not checked: the path leaves the elevation raster"
-    )
-    reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}"
-    extra = {"clearance_m": float(margin) if state == "clear" and np.isfinite(margin) else np.nan}
+    tried = [j for j in in_range if d[j] <= 0 or (k, j) in sight]
+    usable = [j for j in tried if d[j] <= 0 or sight[(k, j)].state != "blocked"]
+    if not usable:
+        tallest = float(np.nanmax(net.c_opt[0][k]))
+        return (
+            option,
+            False,
+            f"no line of sight with any pair of masts up to {tallest:g} m (0.6 of the Fresnel zone over terrain and "
+            f"clutter) to the {len(tried)} nearest fibre site(s) in range",
+            {},
+        )
+    hit = min(usable, key=lambda j: (0 if d[j] <= 0 else sight[(k, j)].cost, d[j]))
+    same_place = _Hop("clear", np.inf, float(net.c_h[k]), float(net.f_h[hit]), "", "", 0)
+    hop = same_place if d[hit] <= 0 else sight[(k, hit)]
+    masts = f"antennas at {_mast_text(hop.h_a, hop.code_a)} and {_mast_text(hop.h_b, hop.code_b)}"
+    seen = {
+        "clear": f"line of sight and 0.6 Fresnel zone clear by {hop.clearance:,.1f} m",
+        "unchecked": "line of sight not checked: the path leaves the elevation raster (masts sized over flat ground)",
+        "flat": "line of sight not checked: no elevation raster (masts sized over flat ground)",
+    }[hop.state]
+    reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}; {masts}"
+    extra = {
+        "clearance_m": float(hop.clearance) if hop.state == "clear" and np.isfinite(hop.clearance) else np.nan,
+        "mast_a_m": float(hop.h_a),
+        "mast_b_m": float(hop.h_b),
+        "mast_a_code": hop.code_a,
+        "mast_b_code": hop.code_b,
+        "mast_credit_vnd": int(net.c_credit[k]) if hop.code_a else 0,
+    }
     return option, True, reason, {"length_m": float(d[hit]), **net.peer(hit), **extra}
 
 
@@ -485,9 +755,10 @@ def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) ->
     """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the fees) and ``cost_vnd`` of every feasible
     option (0 when infeasible)."""
     capex, opex = [], []
-    for r in table.loc[:, ["option", "feasible", "length_m", "land_m"]].to_dict("records"):
+    cols = ["option", "feasible", "length_m", "land_m", "mast_a_code", "mast_b_code", "mast_credit_vnd", "fibre_year"]
+    for r in table.loc[:, cols].to_dict("records"):
         feasible = bool(r["feasible"])
-        capex.append(_price_items(cat, backhaul_items(r)) if feasible else 0)
+        capex.append(_price_items(cat, backhaul_items(r)) - int(r["mast_credit_vnd"]) if feasible else 0)
         opex.append(fees_present_value(cat, r, start_year=start_year, horizon_years=years) if feasible else 0)
     table = table.copy()
     table["capex_vnd"] = pd.Series(capex, dtype="int64", index=table.index)
@@ -496,33 +767,84 @@ def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) ->
     return table
 
 
+@dataclass(frozen=True)
+class _Hop:
+    """A radio hop's cheapest pair of antenna heights that clears it, or "blocked" when none does."""
+
+    state: str  # "clear" (checked over the raster), "blocked", "unchecked" (off the raster), "flat" (no raster)
+    clearance: float  # least margin (m) with the chosen heights
+    h_a: float  # antenna height at the candidate (m)
+    h_b: float  # at the fibre site
+    code_a: str  # mast item added at the candidate ("" when its own height is used)
+    code_b: str
+    cost: int  # the masts' cost (VND, the AP mast a candidate's taller mast replaces deducted)
+
+
+def cheapest_heights(
+    clearance: np.ndarray, cost_a: np.ndarray, cost_b: np.ndarray, h_a: np.ndarray, h_b: np.ndarray
+) -> tuple[int, int] | None:
+    """Indices ``(i, j)`` of the cheapest pair of heights whose ``clearance[i, j]`` is positive (ties: the lower
+    pair, then the larger clearance), ``None`` when no pair clears.
+
+    Examples
+    --------
+    >>> c = np.array([[-1.0, 0.5], [0.2, 3.0]])
+    >>> cheapest_heights(c, np.array([0, 10]), np.array([0, 25]), np.array([15.0, 18.0]), np.array([6.0, 12.0]))
+    (1, 0)
+    """
+    ok = np.nan_to_num(clearance, nan=-1.0) > 0
+    if not ok.any():
+        return None
+    total = cost_a[:, None] + cost_b[None, :]
+    height = np.nan_to_num(h_a)[:, None] + np.nan_to_num(h_b)[None, :]
+    i, j = np.nonzero(ok)
+    best = np.lexsort((-clearance[i, j], height[i, j], total[i, j]))[0]
+    return int(i[best]), int(j[best])
+
+
 def _radio_sight(
     net: _Network, limit: float, elevation: Any, *, tries: int, f_mhz: float, clutter_m: float
-) -> dict[tuple[int, int], tuple[str, float]]:
-    """(candidate, fibre site) -> ("clear" | "blocked" | "unchecked", clearance in m) for the radio hops that may be
-    tried: 0.6 of the first Fresnel zone at ``f_mhz`` over the terrain, the earth bulge (k = 4/3) and ``clutter_m``.
-
-    Those are each candidate's ``tries`` nearest fibre sites within ``limit``, checked in one
-    :func:`gisplan.wifi.radio.line_of_sight` call.
+) -> dict[tuple[int, int], _Hop]:
+    """(candidate, fibre site) -> the cheapest pair of mast heights (:func:`cheapest_heights`) that clears 0.6 of the
+    first Fresnel zone at ``f_mhz`` over the terrain, the earth bulge (k = 4/3) and ``clutter_m``, for the hops that
+    may be tried: each candidate's ``tries`` nearest fibre sites within reach, all profiles read in one
+    :func:`gisplan.wifi.radio.hop_clearances` call.  Without a raster (or where a path leaves it) the heights are
+    sized over flat ground.
     """
-    cxy, fxy, c_h, f_h, crs = net.cxy, net.fxy, net.c_h, net.f_h, net.crs
-    if elevation is None or len(cxy) == 0 or len(fxy) == 0:
+    cxy, fxy, crs = net.cxy, net.fxy, net.crs
+    if len(cxy) == 0 or len(fxy) == 0:
         return {}
-
     pairs: list[tuple[int, int]] = []
     for k in range(len(cxy)):
-        d = np.hypot(fxy[:, 0] - cxy[k, 0], fxy[:, 1] - cxy[k, 1])
-        order = np.argsort(d, kind="stable")
-        pairs += [(k, int(j)) for j in order[d[order] <= limit][:tries] if d[j] > 0]
+        d, order, reach = _reach(net, k, limit)
+        pairs += [(k, int(j)) for j in order[d[order] <= reach[order]][:tries] if d[j] > 0]
     if not pairs:
         return {}
     ci, fi = np.array(pairs).T
-    los = line_of_sight(
-        cxy[ci], fxy[fi], h_a_m=c_h[ci], h_b_m=f_h[fi], elevation=elevation, crs=crs, f_mhz=f_mhz, clutter_m=clutter_m
-    )
-    state = np.where(~los.checked, "unchecked", np.where(los.clear, "clear", "blocked"))
-    margin = los.clearance_m if los.clearance_m is not None else np.full(len(pairs), np.nan)
-    return {pair: (str(st), float(m)) for pair, st, m in zip(pairs, state.tolist(), margin.tolist(), strict=True)}
+    (ha, ca, codes_a), (hb, cb, codes_b) = net.c_opt, net.f_opt
+
+    def profile(sel: np.ndarray, raster: Any) -> tuple[np.ndarray, np.ndarray]:
+        return hop_clearances(
+            cxy[ci[sel]], fxy[fi[sel]], heights_a_m=ha[ci[sel]], heights_b_m=hb[fi[sel]], elevation=raster, crs=crs,
+            f_mhz=f_mhz, clutter_m=clutter_m,
+        )  # fmt: skip
+
+    checked, grid = profile(np.arange(len(pairs)), elevation)
+    off = np.flatnonzero(~checked) if elevation is not None else np.zeros(0, dtype=np.int64)
+    if off.size:  # paths off the raster: sized over flat ground, reported unchecked
+        _, grid[off] = profile(off, None)
+    out: dict[tuple[int, int], _Hop] = {}
+    for t, (k, j) in enumerate(pairs):
+        state = "clear" if checked[t] else ("unchecked" if elevation is not None else "flat")
+        best = cheapest_heights(grid[t], ca[k], cb[j], ha[k], hb[j])
+        if best is None:
+            out[(k, j)] = _Hop("blocked", float(np.nanmax(grid[t])), np.nan, np.nan, "", "", 0)
+            continue
+        a, b = best
+        cost = int(ca[k, a] + cb[j, b])
+        out[(k, j)] = _Hop(state, float(grid[t, a, b]), float(ha[k, a]), float(hb[j, b]), codes_a[k][a],
+                           codes_b[j][b], cost)  # fmt: skip
+    return out
 
 
 def _m(v: int) -> str:
@@ -553,7 +875,8 @@ def _choose(table: pd.DataFrame) -> pd.DataFrame:
             chosen[feas[0]] = True
             parts = " < ".join(f"{options[i]} {_m(int(cost[i]))}" for i in feas)
             text = f"cheapest feasible: {parts}" if len(feas) > 1 else f"only feasible: {parts}"
-            bad = sorted(int(i) for i in group if not feasible[i])
+            # a site without microwave of its own is the rule: its "microwave" row stays in the table, not in why
+            bad = sorted(int(i) for i in group if not feasible[i] and options[i] != "microwave")
             if bad:
                 text += "; infeasible: " + "; ".join(f"{options[i]} ({reasons[i]})" for i in bad)
             for i in group:

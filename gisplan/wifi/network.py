@@ -14,6 +14,16 @@ where the demand of a subtree exceeds a link, the subtree's top site takes its o
 overload first), until every link fits.  That repair is a heuristic (a capacitated spanning tree is NP-hard); the
 uncapacitated tree is optimal.
 
+A relay's cost may include masts (``extra_cost``): the caller (:mod:`gisplan.wifi._select`) checks the relays the
+forest uses over the elevation raster with every pair of catalog mast heights, bars those no pair clears, prices the
+others with their cheapest clearing pair, and redoes the forest until the relays it uses are all known.
+
+Point-to-multipoint hubs: every relay into a site ends on one of its sectors, and a sector serves at most
+``sector_max_links`` links and ``sector_capacity_mbps`` (:func:`hub_sectors`).  A site relaying more adds sectors at
+``sector_cost`` each (the first is part of the relay radios); where moving a relayed site to its own direct backhaul
+costs less than the sectors it saves, it goes direct (the link goes elsewhere).  Also a heuristic, run after the
+capacity repair.
+
 Examples
 --------
 >>> import numpy as np
@@ -27,14 +37,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["relay_forest"]
+__all__ = ["hub_sectors", "relay_forest"]
 
 _ROOT = -1
 
@@ -52,6 +62,10 @@ def relay_forest(
     relay_capacity_mbps: float,
     ptp_capacity_mbps: float,
     blocked: set[tuple[int, int]] | None = None,
+    sector_max_links: int | None = None,
+    sector_capacity_mbps: float = np.inf,
+    sector_cost: float = 0.0,
+    extra_cost: Mapping[tuple[int, int], float] | None = None,
 ) -> pd.DataFrame:
     """The cheapest backhaul forest of sites at ``xy`` (metres); see the module notes.
 
@@ -66,31 +80,39 @@ def relay_forest(
         The two relay kinds: reach, price and capacity.
     blocked
         Site pairs ``(i, j)`` with ``i < j`` whose path is known to be blocked (line of sight).
+    sector_max_links, sector_capacity_mbps, sector_cost
+        Limits of one hub sector and the price of each sector beyond the first (``None``: no sector limit).
+    extra_cost
+        Cost added to a relay ``(i, j)`` (``i < j``) on top of its radios: the masts it needs to clear the path.
 
     Returns
     -------
     pandas.DataFrame
         One row per site: ``parent`` (-1: direct backhaul), ``link`` ("direct", "relay" or "ptp"), ``length_m`` of
         the relay (0 when direct), ``cost`` of its link, ``load_mbps`` it carries (its subtree's demand),
-        ``capacity_mbps`` of its link, and ``root`` (the site whose direct backhaul it uses).
+        ``capacity_mbps`` of its link, ``root`` (the site whose direct backhaul it uses), ``sectors_added``
+        (sectors it adds as a hub beyond the first) and ``sector_cost`` (their price).
     """
     n = len(xy)
     direct = np.asarray(direct_cost, dtype=float)
     demand = np.asarray(demand_mbps, dtype=float)
     cap_direct = np.asarray(direct_capacity_mbps, dtype=float)
-    edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set())
+    extra = dict(extra_cost or {})
+    edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set(), extra)
     forced_direct: set[int] = set()
     while True:
         parent = _spanning_forest(n, direct, edges, forced_direct)
 
         def loads(parent: np.ndarray) -> pd.DataFrame:
-            return _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
-                          relay_capacity_mbps, ptp_capacity_mbps)  # fmt: skip
+            t = _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
+                       relay_capacity_mbps, ptp_capacity_mbps, extra)  # fmt: skip
+            return _with_sectors(t, sector_max_links, sector_capacity_mbps, sector_cost)
 
         table = loads(parent)
         over = table[(table["load_mbps"] > table["capacity_mbps"] + 1e-9)]
         if over.empty:
-            return _unforce(n, direct, edges, forced_direct, table, loads)
+            best = _unforce(n, direct, edges, forced_direct, table, loads)
+            return _sector_repair(n, direct, edges, set(forced_direct), best, loads)
         # each overloaded link (the deepest of a path first: cutting below unloads the links above): a site of its
         # subtree goes direct, the one whose subtree load just covers the excess (best fit), else the heaviest
         cuts: set[int] = set()
@@ -110,6 +132,69 @@ def relay_forest(
         if not cuts:
             return table  # a site's own demand exceeds its direct backhaul: nothing left to move
         forced_direct |= cuts
+
+
+def hub_sectors(
+    links: Sequence[int] | np.ndarray,
+    load_mbps: Sequence[float] | np.ndarray,
+    *,
+    max_links: int | None,
+    capacity_mbps: float = np.inf,
+) -> np.ndarray:
+    """Sectors a hub needs beyond its first for ``links`` links carrying ``load_mbps`` (per hub): enough sectors that
+    none serves more than ``max_links`` links or ``capacity_mbps``; 0 for a hub with no links.
+
+    Examples
+    --------
+    >>> hub_sectors([1, 15, 16, 40, 3], [10, 100, 100, 100, 900], max_links=15, capacity_mbps=400).tolist()
+    [0, 0, 1, 2, 2]
+    """
+    n = np.asarray(links, dtype=float)
+    load = np.asarray(load_mbps, dtype=float)
+    by_links = np.ceil(n / max_links) if max_links else np.minimum(n, 1)
+    by_load = np.ceil(load / capacity_mbps - 1e-9) if np.isfinite(capacity_mbps) else np.zeros_like(load)
+    need = np.where(n > 0, np.maximum(np.maximum(by_links, by_load), 1), 0)
+    return np.maximum(need - 1, 0).astype(np.int64)
+
+
+def _with_sectors(table: pd.DataFrame, max_links: int | None, capacity: float, cost: float) -> pd.DataFrame:
+    """``table`` with ``sectors_added`` and ``sector_cost`` per site as a hub of the relays into it."""
+    parent = table["parent"].to_numpy()
+    n = len(table)
+    into = parent >= 0
+    links = np.bincount(parent[into], minlength=n)
+    inflow = np.bincount(parent[into], weights=table["load_mbps"].to_numpy(dtype=float)[into], minlength=n)
+    added = hub_sectors(links, inflow, max_links=max_links, capacity_mbps=capacity)
+    return table.assign(sectors_added=added, sector_cost=added * float(cost))
+
+
+def _total(table: pd.DataFrame) -> float:
+    return float(table["cost"].sum() + table["sector_cost"].sum())
+
+
+def _sector_repair(
+    n: int,
+    direct: np.ndarray,
+    edges: list[tuple[int, int, float]],
+    forced: set[int],
+    table: pd.DataFrame,
+    loads: Callable[[np.ndarray], pd.DataFrame],
+) -> pd.DataFrame:
+    """Where a hub adds sectors, send one of its relayed sites to its own direct backhaul when the network then
+    fits its capacities and costs less (sectors included); repeat until no such move helps."""
+    best = table
+    while True:
+        parent = best["parent"].to_numpy()
+        hubs = np.flatnonzero(best["sectors_added"].to_numpy() > 0)
+        moves = sorted((int(c) for h in hubs for c in np.flatnonzero(parent == h)), key=lambda i: (direct[i], i))
+        for site in moves:
+            trial = forced | {site}
+            t = loads(_spanning_forest(n, direct, edges, trial))
+            if (t["load_mbps"] <= t["capacity_mbps"] + 1e-9).all() and _total(t) < _total(best) - 1e-9:
+                forced, best = trial, t
+                break
+        else:
+            return best
 
 
 def _subtree(parent: np.ndarray, top: int) -> list[int]:
@@ -136,7 +221,7 @@ def _unforce(
     for site in sorted(forced, key=lambda i: (float(table.loc[i, "load_mbps"]), i)):
         trial = forced - {site}
         t = loads(_spanning_forest(n, direct, edges, trial))
-        if (t["load_mbps"] <= t["capacity_mbps"] + 1e-9).all() and t["cost"].sum() < best["cost"].sum() - 1e-9:
+        if (t["load_mbps"] <= t["capacity_mbps"] + 1e-9).all() and _total(t) < _total(best) - 1e-9:
             forced, best = trial, t
     return best
 
@@ -148,6 +233,7 @@ def _relay_edges(
     relay_cost: float,
     ptp_cost: float,
     blocked: set[tuple[int, int]],
+    extra: Mapping[tuple[int, int], float],
 ) -> list[tuple[int, int, float]]:
     """Every possible relay (i < j within ``ptp_max_m``, not blocked) with its cost."""
     n = len(xy)
@@ -159,7 +245,11 @@ def _relay_edges(
     a, b = a[keep], b[keep]
     d = np.hypot(*(xy[a] - xy[b]).T)
     w = np.where(d <= relay_max_m, relay_cost, ptp_cost)
-    return [(i, j, c) for i, j, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True) if (i, j) not in blocked]
+    return [
+        (i, j, c + extra.get((i, j), 0.0))
+        for i, j, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True)
+        if (i, j) not in blocked
+    ]
 
 
 def _spanning_forest(
@@ -189,6 +279,7 @@ def _loads(
     ptp_cost: float,
     relay_cap: float,
     ptp_cap: float,
+    extra: Mapping[tuple[int, int], float] | None = None,
 ) -> pd.DataFrame:
     n = len(xy)
     children: dict[int, list[int]] = {}
@@ -214,7 +305,8 @@ def _loads(
         else:
             d = float(np.hypot(*(xy[i] - xy[parent[i]])))
             short = d <= relay_max_m
-            rows.append(("relay" if short else "ptp", d, relay_cost if short else ptp_cost,
+            masts = (extra or {}).get((min(i, int(parent[i])), max(i, int(parent[i]))), 0.0)
+            rows.append(("relay" if short else "ptp", d, (relay_cost if short else ptp_cost) + masts,
                          relay_cap if short else ptp_cap))  # fmt: skip
     link, length, cost, cap = zip(*rows, strict=True) if rows else ((), (), (), ())
     return pd.DataFrame(

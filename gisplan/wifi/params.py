@@ -13,10 +13,15 @@ import geopandas as gpd
 
 from gisplan._errors import PlanningError
 
-__all__ = ["DEFAULT_CANDIDATE_KINDS", "Progress", "WifiParams"]
+__all__ = ["DEFAULT_CANDIDATE_KINDS", "TECHNOLOGIES", "Progress", "WifiParams"]
 
 #: Site kinds that may carry a wifi access point by default.
 DEFAULT_CANDIDATE_KINDS = ("commune_hq", "school", "health", "community", "tower", "pole")
+
+#: The technologies a village may be served by (:mod:`gisplan.wifi._technology`): the wifi planner's public
+#: access points, an operator's 4G small cell at the village, fixed wireless access from an existing tower with a
+#: rooftop terminal per household, and an existing tower's 4G upgrade for a village already within its reach.
+TECHNOLOGIES = ("public_wifi", "small_cell_4g", "fwa", "tower_4g")
 
 Progress = Callable[[float, str], None]
 
@@ -65,6 +70,9 @@ class WifiParams:
     spread_households
         Spread each settlement's households over its settlement area (generated, seeded; or the ``buildings``
         layer's buildings); ``False`` puts them all on the settlement point (a register with nothing better).
+    technologies
+        The technologies a village may be served by, among :data:`TECHNOLOGIES`; the plan picks per village the
+        cheapest life-cycle cost that meets its demand (``("public_wifi",)``: the wifi planner alone).
     """
 
     budget_vnd: int | None = None
@@ -86,6 +94,7 @@ class WifiParams:
     elevation: str | None = None
     phase: str = ""
     spread_households: bool = True
+    technologies: tuple[str, ...] = ("public_wifi",)
 
     def __post_init__(self) -> None:
         if self.weight not in ("population", "households"):
@@ -97,6 +106,12 @@ class WifiParams:
         if self.satellite_horizon_years is not None and not self.satellite_horizon_years > 0:
             raise PlanningError(
                 f"satellite_horizon_years must be a positive number of years, got {self.satellite_horizon_years!r}"
+            )
+        unknown = [t for t in self.technologies if t not in TECHNOLOGIES]
+        if unknown or not self.technologies or isinstance(self.technologies, str):
+            raise PlanningError(
+                f"unknown technology name(s) {', '.join(map(repr, unknown)) or repr(self.technologies)}; choose "
+                f"among {', '.join(TECHNOLOGIES)} / Công nghệ không hợp lệ; chọn trong {', '.join(TECHNOLOGIES)}"
             )
         if not self.time_limit_s > 0:
             raise PlanningError(f"time_limit_s must be positive, got {self.time_limit_s!r}")

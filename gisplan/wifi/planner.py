@@ -53,6 +53,19 @@ nothing more gives a plan of the HQs that says what one more site would cost.
    elevation raster for 0.6 of the first Fresnel zone over terrain, clutter and the earth bulge.
 9. **Money** (:mod:`gisplan.wifi.money`): the BOQ holds capital items only; fees (satellite within its licence,
    VSAT after), power and maintenance are yearly ``opex_lines``; the life-cycle cost discounts them.
+10. **A technology per village** (:mod:`gisplan.wifi._technology`, ``technologies``): steps 1-9 run first on every
+    village (the wifi selection is the engine of the ``public_wifi`` option).  Then every village (unserved
+    settlement) gets one row per technology in ``village_options``: public wifi (its share of the sites serving it,
+    by Mbps), an operator 4G small cell at the village, fixed wireless access from an existing tower (rooftop
+    terminal per household), or an existing tower's reach (backhaul, and the 4G upgrade unless the tower already
+    radiates 4G); feasibility (reach from each technology's link budget, capacity against the village's Mbps),
+    capex, yearly opex and life-cycle cost.  Each village takes the cheapest life-cycle cost that meets its demand
+    among the allowed technologies; one that no option serves whole keeps wifi's partial service.  Villages taken
+    by another technology take no wifi site: steps 1-9 run again without their households (institutions and forced
+    commune HQs stay with wifi; with a budget, the other technologies' BOQ is taken off it first), and the chosen
+    towers and small cells join ``wifi_sites`` (column ``technology``), the backhaul links, footprints, BOQ and
+    yearly lines.  With ``technologies=("public_wifi",)`` (the default) the plan is the wifi selection alone, and
+    ``village_options`` still shows what the others would cost.
 
 KPIs
 ----
@@ -66,6 +79,8 @@ the others.  ``selection_bound`` and ``selection_gap`` are those of the coverage
 included: a lower bound on its cost (``cover_all``) or an upper bound on the weight covered (budget); the
 capacity rounds after it are a heuristic (``capacity_aps``).  ``capex_vnd`` is the BOQ total,
 ``opex_vnd_per_year`` the first year's operating cost, ``lcc_vnd`` and ``lcc_per_person_vnd`` the life-cycle cost.
+``technology_mix`` counts villages per technology; ``wifi_only_lcc_vnd`` and ``wifi_only_people_newly_covered`` are
+those of the wifi selection on every village (step 10's first run), for comparison.
 """
 
 from __future__ import annotations
@@ -81,7 +96,7 @@ from gisplan._errors import PlanningError
 from gisplan.catalog._catalog import Catalog, load_catalog
 from gisplan.io.crs import to_metric
 from gisplan.plan import Plan
-from gisplan.wifi._select import run
+from gisplan.wifi._technology import plan_with_technologies
 from gisplan.wifi.backhaul import metric_crs_of
 from gisplan.wifi.demand import as_geometry, served_mask
 from gisplan.wifi.params import Progress, WifiParams
@@ -152,8 +167,9 @@ def plan_wifi(
     Returns
     -------
     Plan
-        Layers ``wifi_sites``, ``footprints``, ``backhaul_links``,
-        ``settlements_unserved`` and ``backhaul_options``; the BOQ; KPIs.
+        Layers ``wifi_sites`` (every chosen site, its ``technology``), ``footprints``, ``backhaul_links``,
+        ``settlements_unserved``, ``backhaul_options``, ``demand_points``, ``opex_lines`` and ``village_options``
+        (one row per village and technology); the BOQ; KPIs.
 
     Raises
     ------
@@ -163,4 +179,4 @@ def plan_wifi(
         the budget needed.
     """
     cat = load_catalog() if catalog is None else catalog
-    return run(layers, params, catalog=cat, progress=progress, settings=settings)
+    return plan_with_technologies(layers, params, catalog=cat, progress=progress, settings=settings)

@@ -213,7 +213,13 @@ class APProfile:
     ``height_m``\\*, ``client_height_m`` (1.5), ``model`` ("p1411_los", see
     :data:`MODELS`), ``path_loss_exponent`` (3.0, for "log_distance"), ``price_vnd`` (0),
     ``building_entry_loss_db`` (0: loss into a building for indoor clients, ITU-R P.2109),
-    ``mac_efficiency`` (0.6: share of the PHY rate left as throughput after 802.11 MAC overheads).
+    ``mac_efficiency`` (0.6: share of the PHY rate left as throughput after 802.11 MAC overheads),
+    ``n_sectors`` (1) and ``beamwidth_deg`` (360: omni; e.g. 3 x 120 for a three-sector site, 1 x 90 for a panel,
+    ``n_sectors * beamwidth_deg`` at most 360), ``front_to_back_db`` (0: the loss of gain outside a sector's
+    beamwidth; its back lobe reaches as far as the link budget less it allows),
+    ``los_model`` ("p1411_los": the model where the path is found clear, see :mod:`gisplan.wifi.environment`),
+    ``los_clutter_m`` (1.0: height of grass, crops and low shrubs over open ground that a line-of-sight access
+    path must clear with 0.6 of its first Fresnel zone).
     """
 
     name: str
@@ -234,6 +240,16 @@ class APProfile:
     price_vnd: int = 0
     building_entry_loss_db: float = 0.0
     mac_efficiency: float = 0.6
+    n_sectors: int = 1
+    beamwidth_deg: float = 360.0
+    front_to_back_db: float = 0.0
+    los_model: str = "p1411_los"
+    los_clutter_m: float = 1.0
+
+    @property
+    def sectored(self) -> bool:
+        """Whether the profile has directional antennas (a beamwidth below 360 degrees)."""
+        return self.beamwidth_deg < 360.0
 
     def __post_init__(self) -> None:
         problems = _profile_problems(self)
@@ -283,6 +299,28 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         problems.append(Problem("must not be negative", column="building_entry_loss_db"))
     if not 0 < profile.mac_efficiency <= 1:
         problems.append(Problem("must lie in (0, 1]", column="mac_efficiency", value=profile.mac_efficiency))
+    n = profile.n_sectors
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        problems.append(Problem("must be a whole number of sectors, 1 or more", column="n_sectors", value=n))
+    bw = profile.beamwidth_deg
+    if not (isinstance(bw, int | float) and 0 < bw <= 360):
+        problems.append(Problem("must lie in (0, 360] degrees", column="beamwidth_deg", value=bw))
+    elif isinstance(n, int) and n >= 1 and n * bw > 360 + 1e-9:
+        problems.append(
+            Problem(
+                f"{n} sectors of {bw:g} degrees overlap (more than 360 degrees)",
+                column="beamwidth_deg",
+                value=bw,
+                hint="give n_sectors * beamwidth_deg <= 360 (omni: n_sectors 1, beamwidth_deg 360)",
+            )
+        )
+    if not (isinstance(profile.front_to_back_db, int | float) and profile.front_to_back_db >= 0):
+        problems.append(Problem("must not be negative", column="front_to_back_db", value=profile.front_to_back_db))
+    if profile.los_model not in MODELS:
+        hint = did_you_mean(profile.los_model, MODELS, n=1, listing="choose one of")
+        problems.append(Problem("unknown propagation model", column="los_model", value=profile.los_model, hint=hint))
+    if not (isinstance(profile.los_clutter_m, int | float) and profile.los_clutter_m >= 0):
+        problems.append(Problem("must not be negative", column="los_clutter_m", value=profile.los_clutter_m))
     return problems
 
 
@@ -386,11 +424,20 @@ def reach_m(profile: APProfile, *, model: str | None = None, extra_loss_db: floa
     return link_budget(profile, model=model, extra_loss_db=extra_loss_db).reach_m
 
 
-def downlink_rate_mbps(profile: APProfile, d_m: ArrayLike, *, indoor: ArrayLike = False) -> np.ndarray:
+def downlink_rate_mbps(
+    profile: APProfile,
+    d_m: ArrayLike,
+    *,
+    indoor: ArrayLike = False,
+    los: ArrayLike = False,
+    extra_loss_db: ArrayLike = 0.0,
+) -> np.ndarray:
     """Throughput (Mbit/s) the AP can send a client at ``d_m`` metres: the fastest 802.11ax MCS whose sensitivity
     the received power clears after the fade margin (:data:`HE_MCS_20MHZ_1SS`, shifted by the client's MCS0
     sensitivity), times the profile's MAC efficiency; 0 beyond reach.  ``indoor`` clients lose the building entry
-    loss.  The uplink limit is the reach of :func:`link_budget`; capacity is downlink-bound.
+    loss; ``los`` paths (found clear) take the profile's ``los_model``; ``extra_loss_db`` (e.g. the front-to-back
+    ratio behind a sector) is taken off.  The uplink limit is the reach of :func:`link_budget`; capacity is
+    downlink-bound.
 
     Examples
     --------
@@ -403,8 +450,12 @@ def downlink_rate_mbps(profile: APProfile, d_m: ArrayLike, *, indoor: ArrayLike 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RadioValidityWarning)
         loss = np.asarray(MODELS[profile.model](d, profile), dtype=float)
+        clear = np.broadcast_to(np.asarray(los, dtype=bool), loss.shape)
+        if clear.any():
+            loss = np.where(clear, np.asarray(MODELS[profile.los_model](d, profile), dtype=float), loss)
     bel = np.where(np.asarray(indoor, dtype=bool), profile.building_entry_loss_db, 0.0)
     usable = profile.ap_eirp_dbm + profile.client_gain_dbi - loss - bel - profile.fade_margin_db
+    usable = usable - np.asarray(extra_loss_db, dtype=float)
     shift = profile.client_rx_sensitivity_dbm - HE_MCS_20MHZ_1SS[0][0]
     sens = np.array([s for s, _ in HE_MCS_20MHZ_1SS]) + shift
     rates = np.array([r for _, r in HE_MCS_20MHZ_1SS])
@@ -673,6 +724,103 @@ def line_of_sight(
             checked[sel] = ok
             lo = hi
     return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
+
+
+def hop_clearances(
+    a_xy: ArrayLike,
+    b_xy: ArrayLike,
+    *,
+    heights_a_m: ArrayLike,
+    heights_b_m: ArrayLike,
+    elevation: Any = None,
+    k_factor: float = 4.0 / 3.0,
+    crs: str | CRS = METRIC_CRS,
+    max_samples: int = 250_000,
+    f_mhz: float | None = None,
+    fresnel_share: float = 0.6,
+    clutter_m: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Clearance of many hops for every pair of candidate antenna heights, the ground profile read once per hop.
+
+    The rule is :func:`line_of_sight`'s (ground + earth bulge + clutter + ``fresnel_share`` of the first Fresnel
+    zone under the ray at every inner sample); the ray's height is linear in the two antenna heights, so one
+    profile gives the clearance of every pair.  Without ``elevation`` the ground is taken flat at the ends' level
+    (0 m): the least any terrain needs (bulge, clutter and Fresnel zone), and ``checked`` is False.
+
+    Parameters
+    ----------
+    a_xy, b_xy
+        Arrays of shape (n, 2) of the two ends in ``crs``.
+    heights_a_m, heights_b_m
+        Arrays of shape (n, ka) and (n, kb): candidate antenna heights above the ground at each end (NaN pads a
+        shorter list; its clearances are NaN).
+
+    Returns
+    -------
+    (checked, clearance)
+        ``checked`` (n,): the path lies on the raster without nodata; ``clearance`` (n, ka, kb): least margin (m)
+        along the path for each pair of heights (NaN where not checked against a raster, except without one;
+        ``inf`` for hops of zero length).
+    """
+    _positive("k_factor", k_factor)
+    a = np.asarray(a_xy, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b_xy, dtype=np.float64).reshape(-1, 2)
+    n = len(a)
+    ha = np.asarray(heights_a_m, dtype=np.float64).reshape(n, -1)
+    hb = np.asarray(heights_b_m, dtype=np.float64).reshape(n, -1)
+    if a.shape != b.shape:
+        raise PlanningError(f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)}")
+    if (np.nan_to_num(ha) < 0).any() or (np.nan_to_num(hb) < 0).any():
+        raise PlanningError("antenna heights must not be negative")
+    ka, kb = ha.shape[1], hb.shape[1]
+    out = np.full((n, ka, kb), np.inf)
+    checked = np.full(n, elevation is not None)
+    dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    links = np.flatnonzero(dist > 0)
+    if links.size == 0:
+        return checked, out
+    wavelength = SPEED_OF_LIGHT / (f_mhz * 1e6) if f_mhz is not None else 0.0
+    counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
+    ends = np.cumsum(counts)
+    with open_elevation(elevation) if elevation is not None else _no_raster() as dataset:
+        lo = 0
+        while lo < links.size:
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + max_samples, side="right")))
+            sel, cnt = links[lo:hi], counts[lo:hi]
+            starts = np.r_[0, np.cumsum(cnt)[:-1]]
+            pair = np.repeat(np.arange(sel.size), cnt)
+            k = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+            t = k / np.repeat(cnt - 1, cnt)
+            ax, ay, bx, by = a[sel, 0][pair], a[sel, 1][pair], b[sel, 0][pair], b[sel, 1][pair]
+            if dataset is None:
+                ground, valid = np.zeros(t.shape), np.ones(t.shape, dtype=bool)
+            else:
+                ground, _, valid = _terrain(dataset, ax + (bx - ax) * t, ay + (by - ay) * t, crs)
+            d = dist[sel][pair]
+            d1 = d * t
+            bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
+            g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
+            fresnel = fresnel_share * np.sqrt(wavelength * d1 * (d - d1) / d)
+            inner = (k != 0) & (k != np.repeat(cnt - 1, cnt))
+            floor = np.where(inner, g0 + (g1 - g0) * t - (ground + bulge + clutter_m + fresnel), np.inf)
+            ok = np.logical_and.reduceat(valid, starts)
+            for i in range(ka):
+                for j in range(kb):
+                    ray = ha[sel, i][pair] * (1.0 - t) + hb[sel, j][pair] * t
+                    with np.errstate(invalid="ignore"):
+                        least = np.minimum.reduceat(np.where(inner, floor + ray, np.inf), starts)
+                    least = np.where(np.isfinite(ha[sel, i]) & np.isfinite(hb[sel, j]), least, np.nan)
+                    out[sel, i, j] = np.where(ok, least, np.nan)
+            if dataset is not None:
+                checked[sel] = ok
+            lo = hi
+    return checked, out
+
+
+@contextmanager
+def _no_raster() -> Iterator[None]:
+    yield None
 
 
 def radio_horizon_m(h_a_m: ArrayLike, h_b_m: ArrayLike, *, k_factor: float = 4.0 / 3.0) -> np.ndarray:

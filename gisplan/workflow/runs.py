@@ -258,6 +258,7 @@ def wifi_params(scen: Scenario, catalog: Catalog) -> Any:
     }
     kwargs["coverage_technologies"] = tuple(w["coverage_technologies"])
     kwargs["candidate_kinds"] = tuple(w["candidate_kinds"])
+    kwargs["technologies"] = tuple(w["technologies"])
     if w["profiles"]:
         kwargs["profiles"] = tuple(w["profiles"])
     if w["satellite_horizon_years"] is not None:

@@ -25,6 +25,7 @@ from gisplan.catalog._catalog import load_catalog
 from gisplan.io.layers import read_file
 from gisplan.io.project import parse_region
 from gisplan.io.schemas import KINDS
+from gisplan.wifi.params import TECHNOLOGIES
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,14 @@ SPEC: dict[str, Any] = {
             "puts them on the settlement point",
             "phân bố hộ gia đình trong khu dân cư",
         ),
+        "technologies": Key(
+            "list[str]",
+            ["public_wifi"],
+            "technologies a village may be served by, the cheapest life-cycle cost that meets its demand chosen: "
+            "public_wifi, small_cell_4g (operator 4G small cell), fwa (fixed wireless access from an existing "
+            "tower), tower_4g (within an existing tower's reach: upgrade and backhaul only)",
+            "công nghệ phục vụ thôn",
+        ),
     },
     "catalog": {
         "file": Key("path", None, "a catalog YAML replacing the built-in one", "tệp đơn giá"),
@@ -412,6 +421,16 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
                 file=fname,
                 column="underground.budget_per_year_vnd",
                 hint="give the yearly budget in VND",
+            )
+        )
+    bad_tech = [t for t in wifi["technologies"] if t not in TECHNOLOGIES]
+    if bad_tech or not wifi["technologies"]:
+        problems.append(
+            Problem(
+                f"unknown technology {', '.join(map(repr, bad_tech)) or '(none given)'} / công nghệ không hợp lệ",
+                file=fname,
+                column="wifi.technologies",
+                hint=f"choose among {', '.join(TECHNOLOGIES)}",
             )
         )
     if wifi["enabled"] and wifi["budget_vnd"] is None and not wifi["cover_all"]:

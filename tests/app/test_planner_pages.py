@@ -107,6 +107,18 @@ def test_drawn_zone_runs_the_undergrounding_plan_and_shows_its_kpis(demo: None) 
     total = sum(float(v.replace(".", "").replace(",", ".")) for v in roadmap[trench_col])
     assert abs(total - kpis["trench_km"]) < 0.002, (total, kpis["trench_km"])
     assert t("kpi.steiner_gap", "vi") in metrics
+    # what the engineer signs on: investment, per street freed, households, chambers, re-pull (issue 12)
+    from gisplan.i18n import kpi_name
+
+    assert metrics[kpi_name("households_migrated", "vi")] == f"{kpis['households_migrated']:,d}".replace(",", ".")
+    share = f"{kpis['chamber_cost_share'] * 100:.1f}".replace(".", ",")
+    assert metrics[kpi_name("chamber_cost_share", "vi")].replace("\xa0", "") == f"{share}%"
+    invest = f"{kpis['investment_total_vnd']:,d}".replace(",", ".")
+    assert metrics[kpi_name("investment_total_vnd", "vi")] == f"{invest}\xa0đ" or invest in str(
+        metrics[kpi_name("investment_total_vnd", "vi")]
+    )
+    estimate = next(df.value for df in at.dataframe if "Chi phí xây dựng" in set(df.value.iloc[:, 0]))
+    assert invest in set(estimate.iloc[-1])  # the total line carries the plan's total investment
     boq = next(df.value for df in at.dataframe if "Mã hạng mục" in df.value.columns)  # the BOQ, in Vietnamese
     assert "Diễn giải" in boq.columns and "description_en" not in boq.columns and "item_code" not in boq.columns
     assert set(boq["Nhóm hạng mục"]) <= {"Xây dựng", "Ống, cống", "Cáp", "Thu hồi", "Dự phòng"}  # labelled codes
