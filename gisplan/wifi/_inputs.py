@@ -18,6 +18,7 @@ from gisplan.catalog._catalog import Catalog
 from gisplan.io.crs import to_metric
 from gisplan.plan import Plan, empty_boq
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, empty_layer
+from gisplan.wifi._verdicts import VERDICT_COLUMNS
 from gisplan.wifi.backhaul import OPTION_COLUMNS, metric_crs_of
 from gisplan.wifi.demand import power_flags
 from gisplan.wifi.params import WifiParams
@@ -129,13 +130,22 @@ def _out_of_reach(
     return np.asarray(d) > reach
 
 
-def empty_plan(crs: Any, unserved: gpd.GeoDataFrame, params: WifiParams, why_en: str, why_vi: str) -> Plan:
+def empty_plan(
+    crs: Any,
+    unserved: gpd.GeoDataFrame,
+    params: WifiParams,
+    why_en: str,
+    why_vi: str,
+    *,
+    drawn_sites: gpd.GeoDataFrame | None = None,
+) -> Plan:
     layers = {
         "wifi_sites": empty_layer(SITE_COLUMNS, crs),
         "footprints": empty_layer(FOOTPRINT_COLUMNS, crs),
         "backhaul_links": empty_layer(LINK_COLUMNS, crs),
         "settlements_unserved": unserved,
         "backhaul_options": empty_layer(OPTION_COLUMNS, crs),
+        "drawn_sites": empty_layer(VERDICT_COLUMNS, crs) if drawn_sites is None else drawn_sites,
     }
     kpis = {
         "people_unserved": int(unserved["population"].sum()) if len(unserved) else 0,

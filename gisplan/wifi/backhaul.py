@@ -63,6 +63,7 @@ from pyproj import CRS
 
 from gisplan._errors import CRSError, PlanningError, RoutingError
 from gisplan.catalog._catalog import Catalog, load_catalog
+from gisplan.i18n import texts
 from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
@@ -89,6 +90,7 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "option",
     "feasible",
     "reason",
+    "reason_vi",
     "peer_id",
     "peer_x",
     "peer_y",
@@ -312,8 +314,9 @@ def backhaul_options(
             for option, limit in (("radio", ptp_max), ("radio_long", long_max))
         ]
         found.append(_submarine_option(net, k, route_factor))
-        found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
-        rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
+        found.append(("satellite", True, texts("backhaul.satellite", years=(years, 3)), {}))
+        rows += [{**base, "option": o, "feasible": f, "reason": r["en"], "reason_vi": r["vi"], **kw}
+                 for o, f, r, kw in found]  # fmt: skip
     frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
     table = _priced(frame.astype({"clearance_m": float}), cat, years, start_year)
     table = _choose(table)
@@ -323,8 +326,8 @@ def backhaul_options(
 
 
 _MONEY = ("capex_vnd", "opex_vnd", "cost_vnd")
-#: One option of one site: (option, feasible, reason, extra columns).
-_Option = tuple[str, bool, str, dict[str, Any]]
+#: One option of one site: (option, feasible, reason in each language, extra columns).
+_Option = tuple[str, bool, dict[str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -406,16 +409,17 @@ def _fibre_option(
     cid = net.cand_ids[k]
     if net.own_fibre[k]:
         x, y = net.cxy[k]
-        return "fibre", True, "the site has fibre", {"peer_id": cid, "peer_x": x, "peer_y": y}
+        return "fibre", True, texts("backhaul.own_fibre"), {"peer_id": cid, "peer_x": x, "peer_y": y}
     if graph is None:
-        return "fibre", False, "no road graph given", {}
+        return "fibre", False, texts("backhaul.no_graph"), {}
     if len(net.fibre_ids) == 0:
-        return "fibre", False, "no site with fibre", {}
+        return "fibre", False, texts("backhaul.no_fibre_site"), {}
     if cid not in paths:
-        return "fibre", False, "no road path to a site with fibre", {}
+        return "fibre", False, texts("backhaul.no_road_path"), {}
     src, length = paths[cid]
     j = net.fibre_ids.index(src)
-    return "fibre", True, f"{length:,.0f} m of aerial fibre along roads from {src}", {"length_m": length, **net.peer(j)}
+    why = texts("backhaul.fibre", m=(length, 0), peer=src)
+    return "fibre", True, why, {"length_m": length, **net.peer(j)}
 
 
 def _radio_option(
@@ -434,27 +438,29 @@ def _radio_option(
     reach = np.minimum(limit, horizon)
     in_range = [int(j) for j in order if d[j] <= reach[j]]
     if not in_range:
-        nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
+        near = texts("backhaul.nearest", km=(d[order[0]] / 1000, 1)) if len(order) else {"vi": "", "en": ""}
         if len(order) and d[order[0]] <= limit:
             j = int(order[0])
-            why = f"beyond the radio horizon of the antennas ({horizon[j] / 1000:,.1f} km for {net.c_h[k]:g} m and "
-            return option, False, f"{why}{net.f_h[j]:g} m){nearest}", {}
-        return option, False, f"beyond {limit / 1000:g} km{nearest}", {}
+            horizon_km, h_a, h_b = (horizon[j] / 1000, 1), (net.c_h[k], 1), (net.f_h[j], 1)
+            why = {lang: texts("backhaul.beyond_horizon", km=horizon_km, h_a=h_a, h_b=h_b, nearest=near[lang])[lang]
+                   for lang in near}  # fmt: skip
+            return option, False, why, {}
+        return option, False, {lang: texts("backhaul.beyond", limit=(limit / 1000, 3), nearest=near[lang])[lang]
+                               for lang in near}, {}  # fmt: skip
     if not checked:
         j = in_range[0]
-        reason = f"{d[j] / 1000:,.1f} km to {net.fibre_ids[j]} (line of sight not checked: no elevation raster)"
+        reason = texts("backhaul.radio_unchecked", km=(d[j] / 1000, 1), peer=net.fibre_ids[j])
         return option, True, reason, {"length_m": float(d[j]), **net.peer(j)}
     unknown = ("clear", np.inf)
     hit = next((j for j in in_range[:tries] if d[j] <= 0 or sight.get((k, j), unknown)[0] != "blocked"), None)
     if hit is None:
-        return option, False, f"no line of sight to the {min(tries, len(in_range))} nearest fibre site(s) in range", {}
+        return option, False, texts("backhaul.no_sight", n=min(tries, len(in_range))), {}
     state, margin = sight.get((k, hit), unknown)
-    seen = (
-        f"line of sight and 0.6 Fresnel zone clear by {margin:,.1f} m"
-        if state == "clear"
-        else "line of sight not checked: the path leaves the elevation raster"
-    )
-    reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}"
+    hop = {"km": (d[hit] / 1000, 1), "peer": net.fibre_ids[hit]}
+    if state == "clear":
+        reason = texts("backhaul.radio_clear", margin=(margin, 1), **hop)
+    else:
+        reason = texts("backhaul.radio_off_raster", **hop)
     extra = {"clearance_m": float(margin) if state == "clear" and np.isfinite(margin) else np.nan}
     return option, True, reason, {"length_m": float(d[hit]), **net.peer(hit), **extra}
 
@@ -462,13 +468,13 @@ def _radio_option(
 def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
     """Sea cable from the island's nearest shore to the nearest land with fibre, landings and land fibre."""
     if net.land is None:
-        return "submarine", False, "no land layer given", {}
+        return "submarine", False, texts("backhaul.no_land"), {}
     if net.c_land[k] < 0:
-        return "submarine", False, "the site is not on any land polygon", {}
+        return "submarine", False, texts("backhaul.off_land"), {}
     if net.c_land[k] in net.fibre_lands:
-        return "submarine", False, "not an island: fibre on the same land", {}
+        return "submarine", False, texts("backhaul.not_island"), {}
     if not net.fibre_lands:
-        return "submarine", False, "no land polygon with fibre", {}
+        return "submarine", False, texts("backhaul.no_fibre_land"), {}
     lands = net.land.geometry
     here = lands.iloc[net.c_land[k]]
     sea, far = min((here.distance(lands.iloc[i]), i) for i in net.fibre_lands)
@@ -477,7 +483,9 @@ def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
     far_land, j = min((far_pt.distance(shapely.Point(net.fxy[j])), j) for j in on_far)
     land_len = float(near_pt.distance(shapely.Point(*net.cxy[k])) + far_land)
     route = float(sea * route_factor)
-    reason = f"{route / 1000:,.1f} km of sea cable ({sea / 1000:,.1f} km x {route_factor:g}) from {net.fibre_ids[j]}"
+    reason = texts(
+        "backhaul.submarine", km=(route / 1000, 1), sea=(sea / 1000, 1), factor=(route_factor, 3), peer=net.fibre_ids[j]
+    )
     return "submarine", True, reason, {"length_m": route, "land_m": land_len, **net.peer(j)}
 
 
