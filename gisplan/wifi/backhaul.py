@@ -109,17 +109,17 @@ def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
     """The CRS to compute in: ``frame``'s own when lengths can be measured in it (projected, metres, not a
     Mercator: :func:`gisplan.io.crs.is_measuring_crs`), else the UTM zone of its centre."""
     if frame.crs is None:
-        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:32648)")
+        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:32648) / Lớp dữ liệu chưa có hệ tọa độ")
     return metric_crs_for(frame)
 
 
 def _ids(frame: gpd.GeoDataFrame, id_column: str, what: str) -> list[Hashable]:
     if id_column not in frame.columns:
-        raise PlanningError(f"{what} have no {id_column!r} column; give each a unique id")
+        raise PlanningError(f"{what} have no {id_column!r} column; give each a unique id / Thiếu cột mã {id_column!r}")
     ids = frame[id_column].tolist()
     if len(set(ids)) != len(ids):
         dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
-        raise PlanningError(f"{what} ids must be unique; {dup!r} occurs twice")
+        raise PlanningError(f"{what} ids must be unique; {dup!r} occurs twice / Mã {dup!r} bị trùng")
     return ids
 
 
@@ -171,7 +171,10 @@ def backhaul_items(row: Any) -> list[tuple[str, float]]:
         return [("SAT.TERMINAL", 1.0)]
     if option == "relay":  # through another chosen site (gisplan.wifi.network)
         return [("RELAY.5G", 1.0)]
-    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
+    raise PlanningError(
+        f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay "
+        f"/ Phương án truyền dẫn {option!r} không hợp lệ"
+    )
 
 
 def _fibre_paths(
@@ -290,7 +293,7 @@ def backhaul_options(
     cfg = DEFAULT_SETTINGS if settings is None else settings
     years = float(cat.param("satellite_horizon_years") if horizon_years is None else horizon_years)
     if not years > 0:
-        raise PlanningError(f"horizon_years must be positive, got {horizon_years!r}")
+        raise PlanningError(f"horizon_years must be positive, got {horizon_years!r} / Số năm tính chi phí phải dương")
     net = _network(candidates, fibre_sites, land, id_column, cfg)
     bh = cat.backhaul
     ptp_max = float(bh.get("ptp_5g_max_km", 15.0)) * 1000.0
@@ -376,7 +379,8 @@ def _network(
         bad = cands.loc[cands.geom_type != "Point", id_column].astype(str).tolist() if id_column in cands else []
         raise PlanningError(
             f"backhaul candidates must be points; {', '.join(bad[:10]) or 'some rows'} "
-            f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location"
+            f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location "
+            "/ Các vị trí ứng viên phải là điểm"
         )
     own_fibre = (
         cands["has_fibre"].fillna(False).astype(bool).to_numpy()
