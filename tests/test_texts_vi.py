@@ -2,7 +2,7 @@
 
 Planners read Vietnamese first: a plan's messages, the reasons of its backhaul options and of its drawn sites, and
 the errors a scenario can run into are shown to them as the library writes them.  Statically, every
-``messages.append(...)`` of the library and every error the wifi planner raises on a user's input holds
+``messages.append(...)`` of the library and every error the planners raise on a user's input holds
 Vietnamese text (the "English / Tiếng Việt" the code writes elsewhere); on a run, every message and reason does.
 """
 
@@ -20,7 +20,8 @@ VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèé�
 #: Modules whose errors a planner meets through a scenario or the app (the models' own argument checks, e.g.
 #: gisplan.wifi.radio and gisplan.wifi.siting used as a library, are for programmers and stay in English).
 USER_ERRORS = ["wifi/planner.py", "wifi/params.py", "wifi/_inputs.py", "wifi/_select.py", "wifi/backhaul.py",
-               "wifi/demand.py"]  # fmt: skip
+               "wifi/demand.py", "underground/params.py", "underground/_inputs.py", "underground/_route.py",
+               "underground/_build.py", "underground/planner.py"]  # fmt: skip
 ERRORS = ("PlanningError", "CRSError", "LayerError", "ScenarioError")
 
 
@@ -54,7 +55,7 @@ def test_every_plan_message_of_the_library_has_its_vietnamese() -> None:
 
 
 @pytest.mark.parametrize("module", USER_ERRORS)
-def test_every_error_a_wifi_scenario_can_meet_has_its_vietnamese(module: str) -> None:
+def test_every_error_a_planning_scenario_can_meet_has_its_vietnamese(module: str) -> None:
     calls = _calls(ROOT / module, messages=False, errors=True)
     missing = [f"{module}:{line}: {text[:80]}" for line, text in calls if not VIETNAMESE.search(text)]
     assert not missing, "errors without Vietnamese:\n" + "\n".join(missing)
