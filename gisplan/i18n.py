@@ -59,7 +59,9 @@ __all__ = [
     "display_table",
     "kpi_name",
     "million_vnd",
+    "number_text",
     "t",
+    "texts",
     "update_catalogs",
     "value_label",
 ]
@@ -97,6 +99,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.footprints": ("Vùng phủ wifi", "Wifi footprints"),
     "layer.backhaul_links": ("Đường truyền dẫn", "Backhaul links"),
     "layer.settlements_unserved": ("Khu dân cư chưa được phục vụ", "Unserved settlements"),
+    "layer.drawn_sites": ("Điểm đề xuất đã vẽ", "Drawn candidate sites"),
     "layer.drawings": ("Hình đã vẽ", "Drawings"),
     # map furniture
     "map.legend": ("Chú giải", "Legend"),
@@ -252,6 +255,120 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.wifi.budget": ("Ngân sách (tỷ đồng)", "Budget (billion VND)"),
     "app.wifi.year": ("Năm đầu tư", "Investment year"),
     "app.wifi.options": ("Phương án truyền dẫn theo điểm", "Backhaul options per site"),
+    "app.wifi.drawn": ("Các điểm đề xuất của bạn", "Your candidate sites"),
+    "app.wifi.drawn.help": (
+        "Mỗi điểm bạn đã đặt: có được dùng trong phương án không, và vì sao.",
+        "Each site you placed: used in the plan or not, and why.",
+    ),
+    # why a backhaul option of a wifi site is feasible or not (gisplan.wifi.backhaul); numbers come formatted
+    "backhaul.own_fibre": ("điểm đã có cáp quang", "the site has fibre"),
+    "backhaul.no_graph": ("không có lớp đường để tính tuyến cáp quang", "no road graph given"),
+    "backhaul.no_fibre_site": ("không có điểm nào có cáp quang", "no site with fibre"),
+    "backhaul.no_road_path": ("không có đường bộ nối tới điểm có cáp quang", "no road path to a site with fibre"),
+    "backhaul.fibre": ("{m} m cáp quang treo dọc đường từ {peer}", "{m} m of aerial fibre along roads from {peer}"),
+    "backhaul.nearest": ("; điểm có cáp quang gần nhất cách {km} km", "; nearest fibre site {km} km"),
+    "backhaul.beyond_horizon": (
+        "vượt quá tầm nhìn vô tuyến của các anten cao nhất ({km} km với độ cao {h_a} m và {h_b} m){nearest}",
+        "beyond the radio horizon of the tallest antennas ({km} km for {h_a} m and {h_b} m){nearest}",
+    ),
+    "backhaul.no_sight_masts": (
+        "không có tầm nhìn thẳng với mọi cặp cột anten đến {h} m (0,6 vùng Fresnel thứ nhất trên địa hình và vật cản) "
+        "tới {n} điểm có cáp quang gần nhất trong tầm",
+        "no line of sight with any pair of masts up to {h} m (0.6 of the Fresnel zone over terrain and clutter) to "
+        "the {n} nearest fibre site(s) in range",
+    ),
+    "backhaul.radio_flat": (
+        "{km} km tới {peer}, chưa kiểm tra tầm nhìn thẳng: không có dữ liệu độ cao (cột tính trên mặt đất phẳng)",
+        "{km} km to {peer}, line of sight not checked: no elevation raster (masts sized over flat ground)",
+    ),
+    "backhaul.masts": ("anten ở {a} và {b}", "antennas at {a} and {b}"),
+    "backhaul.mast_new": ("{h} m (cột mới {code})", "{h} m (new {code})"),
+    "backhaul.mast_existing": ("{h} m (có sẵn)", "{h} m (existing)"),
+    "backhaul.own_microwave": (
+        "điểm đã có truyền dẫn vi ba, {mbps} Mbit/s",
+        "the site has microwave transmission, {mbps} Mbit/s",
+    ),
+    "backhaul.no_microwave": ("điểm không có truyền dẫn vi ba", "no microwave transmission at the site"),
+    "backhaul.satellite_until": (
+        "thiết bị đầu cuối và phí thuê bao đến năm {last} (có cáp quang từ năm {year} theo tuyến cáp dự kiến)",
+        "terminal and fees until {last} (fibre from {year} by a planned cable)",
+    ),
+    "backhaul.beyond": ("xa hơn {limit} km{nearest}", "beyond {limit} km{nearest}"),
+    "backhaul.radio_unchecked": (
+        "{km} km tới {peer} (chưa kiểm tra tầm nhìn thẳng: không có dữ liệu độ cao)",
+        "{km} km to {peer} (line of sight not checked: no elevation raster)",
+    ),
+    "backhaul.no_sight": (
+        "không có tầm nhìn thẳng tới {n} điểm có cáp quang gần nhất trong tầm",
+        "no line of sight to the {n} nearest fibre site(s) in range",
+    ),
+    "backhaul.radio_clear": (
+        "{km} km tới {peer}, tầm nhìn thẳng và 0,6 vùng Fresnel thứ nhất thông thoáng, dư {margin} m",
+        "{km} km to {peer}, line of sight and 0.6 Fresnel zone clear by {margin} m",
+    ),
+    "backhaul.radio_off_raster": (
+        "{km} km tới {peer}, chưa kiểm tra tầm nhìn thẳng: tuyến đi ra ngoài dữ liệu độ cao",
+        "{km} km to {peer}, line of sight not checked: the path leaves the elevation raster",
+    ),
+    "backhaul.no_land": ("không có lớp đất liền", "no land layer given"),
+    "backhaul.off_land": ("điểm không nằm trên vùng đất liền nào", "the site is not on any land polygon"),
+    "backhaul.not_island": ("không phải đảo: cùng vùng đất đã có cáp quang", "not an island: fibre on the same land"),
+    "backhaul.no_fibre_land": ("không có vùng đất nào có cáp quang", "no land polygon with fibre"),
+    "backhaul.submarine": (
+        "{km} km cáp biển ({sea} km x {factor}) từ {peer}",
+        "{km} km of sea cable ({sea} km x {factor}) from {peer}",
+    ),
+    "backhaul.satellite": ("thiết bị đầu cuối và {years} năm phí thuê bao", "terminal and {years} years of fees"),
+    "backhaul.relay": ("chuyển tiếp qua {peer}", "relay through {peer}"),
+    # the reasons of gisplan.wifi._verdicts, one per decision; {cost} and {left} are amounts with their currency
+    "wifi.drawn.used": (
+        "Được dùng: phục vụ {people} người; truyền dẫn: {backhaul}; đầu tư {cost}.",
+        "Used: serves {people} people; backhaul: {backhaul}; investment {cost}.",
+    ),
+    "wifi.drawn.no_power": (
+        "Không dùng: vị trí không có điện lưới và phương án yêu cầu điện lưới (require_power).",
+        "Not used: the site has no mains power and the plan requires it (require_power).",
+    ),
+    "wifi.drawn.no_demand": (
+        "Không dùng: trong tầm phủ của điểm này không có hộ dân hay cơ quan nào ở ngoài vùng phủ sóng tốt.",
+        "Not used: no household or institution outside good coverage lies within its reach.",
+    ),
+    "wifi.drawn.served_elsewhere": (
+        "Không dùng: {reach_people} người trong tầm phủ đã được điểm {sites} phục vụ; thêm điểm này tốn {cost} "
+        "(truyền dẫn: {backhaul}) mà không phục vụ thêm ai.",
+        "Not used: the {reach_people} people within its reach are already served by {sites}; it would add {cost} "
+        "(backhaul: {backhaul}) for no one new.",
+    ),
+    "wifi.drawn.capacity": (
+        "Không dùng: {people} người trong tầm phủ chưa được phục vụ đều nằm trong tầm của điểm đã chọn {sites}, "
+        "nơi các bộ phát đã đầy tải; thêm bộ phát tại điểm đã chọn rẻ hơn. Điểm này cần {cost} (truyền dẫn: "
+        "{backhaul}).",
+        "Not used: the {people} people within its reach not yet served are all within reach of the chosen sites "
+        "{sites}, whose access points are full; an access point added there costs less. This site would add "
+        "{cost} (backhaul: {backhaul}).",
+    ),
+    "wifi.drawn.budget": (
+        "Không dùng: hết ngân sách. Điểm này cần {cost} (kể cả dự phòng; truyền dẫn: {backhaul}) cho {people} "
+        "người chưa được phục vụ, ngân sách chỉ còn {left}.",
+        "Not used: budget exhausted. It would add {cost} (contingency included; backhaul: {backhaul}) for "
+        "{people} people not yet served; {left} of the budget is left.",
+    ),
+    "wifi.drawn.not_chosen": (
+        "Không dùng: trong ngân sách, phương án tối ưu phục vụ được nhiều người hơn bằng các điểm khác. Điểm này "
+        "cần {cost} (truyền dẫn: {backhaul}) cho {people} người chưa được phục vụ; ngân sách còn {left}.",
+        "Not used: within the budget the optimal selection serves more people with other sites. This site would "
+        "add {cost} (backhaul: {backhaul}) for {people} people not yet served; {left} of the budget is left.",
+    ),
+    "wifi.drawn.not_chosen.cover_all": (
+        "Không dùng: phương án phủ toàn bộ với chi phí thấp nhất không cần điểm này; điểm này cần {cost} "
+        "(truyền dẫn: {backhaul}).",
+        "Not used: the least-cost selection that covers everyone does not need it; it would add {cost} "
+        "(backhaul: {backhaul}).",
+    ),
+    "wifi.drawn.nothing_to_plan": (
+        "Không dùng: không có điểm dân cư nào chưa được phục vụ, phương án không cần xây dựng gì.",
+        "Not used: no settlement is unserved; the plan builds nothing.",
+    ),
     "app.wifi.curve": ("Số dân được phủ theo chi phí (triệu đồng)", "People covered vs cost (million VND)"),
     "app.chart.by_phase": ("Chi phí theo giai đoạn (triệu đồng)", "Cost by phase (million VND)"),
     "app.chart.by_category": ("Chi phí theo nhóm hạng mục (triệu đồng)", "Cost by category (million VND)"),
@@ -439,6 +556,14 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "feasible": ("Khả thi", "Feasible"),
     "chosen": ("Được chọn", "Chosen"),
     "reason": ("Lý do", "Reason"),
+    "reason_vi": ("Lý do", "Reason (Vietnamese)"),
+    "reason_en": ("Lý do", "Reason"),
+    "used": ("Được dùng", "Used"),
+    "decision": ("Kết quả", "Decision"),
+    "people_in_reach": ("Số dân trong tầm phủ", "People within reach"),
+    "people_served": ("Số dân được phục vụ", "People served"),
+    "served_by": ("Điểm phục vụ", "Served by"),
+    "budget_left_vnd": ("Ngân sách còn lại (đồng)", "Budget left (VND)"),
     "peer_id": ("Điểm kết nối", "Connects to"),
     "land_m": ("Trên đất liền (m)", "Over land (m)"),
     "village": ("Thôn, ấp", "Village"),
@@ -550,6 +675,19 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
             "commune": ("Xã", "Commune"),
         }.items()
     },
+    **{
+        ("decision", k): v
+        for k, v in {
+            "used": ("Được dùng", "Used"),
+            "no_power": ("Không có điện lưới", "No mains power"),
+            "no_demand": ("Không có nhu cầu trong tầm phủ", "No demand within reach"),
+            "served_elsewhere": ("Đã được điểm khác phục vụ", "Served by other sites"),
+            "capacity": ("Điểm đã chọn gần đó còn thiếu tải", "Chosen sites nearby are full"),
+            "budget": ("Hết ngân sách", "Budget exhausted"),
+            "not_chosen": ("Không được chọn", "Not chosen"),
+            "nothing_to_plan": ("Không cần xây dựng", "Nothing to build"),
+        }.items()
+    },
     ("change", "added"): ("Thêm mới", "Added"),
     ("change", "removed"): ("Bỏ đi", "Removed"),
     ("change", "changed"): ("Thay đổi", "Changed"),
@@ -623,6 +761,38 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     return _translated(ctx, pair, lang)
 
 
+#: The Babel (CLDR) locale of each language's number format (as :data:`gisplan.outputs.formatting.BABEL_LOCALES`).
+_NUMBER_LOCALES = {"vi": "vi_VN", "en": "en"}
+
+
+def number_text(value: float, lang: str, *, decimals: int = 0) -> str:
+    """``value`` as ``lang`` writes it (Babel's CLDR format: ``1.234,5`` / ``1,234.5``), at most ``decimals``
+    decimals; for figures inside library texts (the app's tables use :mod:`gisplan.outputs.formatting`)."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "#" * decimals if decimals > 0 else "")
+    return str(format_decimal(value, format=pattern, locale=_NUMBER_LOCALES[lang]))
+
+
+def texts(key: str, **values: object) -> dict[str, str]:
+    """The text of ``key`` in every language (:func:`t`), with ``values`` filled in; a value given as ``(number,
+    decimals)`` is written as each language writes numbers (:func:`number_text`).
+
+    Examples
+    --------
+    >>> texts("backhaul.beyond", limit=(15.0, 1), nearest="")["vi"]
+    'xa hơn 15 km'
+    """
+    out = {}
+    for lang in LANGS:
+        fmt = {
+            k: number_text(float(v[0]), lang, decimals=int(v[1])) if isinstance(v, tuple) else v
+            for k, v in values.items()
+        }
+        out[lang] = t(key, lang, **fmt)
+    return out
+
+
 def million_vnd(vnd: float) -> float:
     """An amount in VND as millions (triệu đồng), rounded to 0.1 for charts."""
     return round(float(vnd) / 1_000_000, 1)
@@ -631,17 +801,26 @@ def million_vnd(vnd: float) -> float:
 def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """Return a copy of ``df`` for people to read in ``lang``: coded values and column names labelled.
 
-    The description in the other language (``description_en`` or
-    ``description_vi``) and the columns ``drop`` are left out; coded values
+    A text kept in both languages (``description_vi`` and ``description_en``, ``reason_vi`` and ``reason_en``, or
+    ``reason`` in English and ``reason_vi``) shows in ``lang`` only, and the columns ``drop`` are left out; coded values
     (road classes, statuses, BOQ categories ...) get their labels; columns get
     their names from :data:`COLUMN_LABELS`.  Row order and index are kept;
     ``df`` is not modified.
     """
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
-    other = "description_en" if lang == "vi" else "description_vi"
-    gone = {*drop, other} if {"description_vi", "description_en"} <= set(df.columns) else set(drop)
-    out = df[[c for c in df.columns if c not in gone]].copy()
+    # a text kept in both languages (description_vi/description_en, reason_vi/reason_en, or an English column
+    # with its Vietnamese beside it: reason/reason_vi): the reader's language only, under the column's name
+    names = {c for c in df.columns if isinstance(c, str)}
+    gone, renamed = set(drop), {}
+    for stem in {c[:-3] for c in names if c.endswith("_vi")}:
+        if f"{stem}_en" in names:
+            gone.add(f"{stem}_en" if lang == "vi" else f"{stem}_vi")
+        elif stem in names:
+            gone.add(stem if lang == "vi" else f"{stem}_vi")
+            if lang == "vi":
+                renamed[f"{stem}_vi"] = stem
+    out = df[[c for c in df.columns if c not in gone]].rename(columns=renamed)
     coded = {col for col, _ in VALUE_LABELS}
     for col in out.columns:
         if col in coded and (out[col].dtype == object or str(out[col].dtype) in ("string", "str", "category")):

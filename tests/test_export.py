@@ -343,7 +343,7 @@ def test_xlsx_amounts_are_formulas_over_the_unit_price_sheet(tmp_path: Path) -> 
             expected = boq[(boq.item_code == code) & (boq.phase == phase) & (boq.commune == commune)]
             assert len(expected) == 1 and quantity == expected["quantity"].iloc[0]
             assert ev.value(name, cell.row, 8) == expected["amount_vnd"].iloc[0]
-            assert cell.number_format == "#,##0"
+            assert cell.number_format == '#,##0" đ"'
     assert n_lines == 2 * len(boq)  # every line once by phase, once by commune
     assert _grand_total(ev, wb[SUMMARY_SHEET]) == boq["amount_vnd"].sum()
     # Every phase, category and commune total on the summary matches the BOQ.
@@ -358,6 +358,38 @@ def test_xlsx_amounts_are_formulas_over_the_unit_price_sheet(tmp_path: Path) -> 
         == boq.loc[boq.commune == "Cửa Dương", "amount_vnd"].sum()
     )
     assert ev.value(SUMMARY_SHEET, labels["trench_m"], 2) == 200.75
+
+
+def test_xlsx_cells_are_numbers_shown_in_vnd_and_lengths_with_their_decimals(tmp_path: Path) -> None:
+    """Amounts stay numbers or formulas; their format writes whole đồng, grouped, with đ (the reader's office
+    supplies the separators: 6.788.298.916 đ in Vietnamese); quantities have the decimals of their unit."""
+    boq = _boq()
+    path = boq_to_xlsx(boq, tmp_path / "boq.xlsx", title="t", kpis={"trench_m": 200.75, "people": 53_981})
+    wb = openpyxl.load_workbook(path, data_only=False)
+    vnd = '#,##0" đ"'
+    ws = wb["Giai đoạn 2027 - Phase 2027"]
+    rows = {ws.cell(row=r, column=2).value: r for r in range(4, ws.max_row + 1) if ws.cell(row=r, column=2).value}
+    for code, r in rows.items():
+        price, amount, quantity = (ws.cell(row=r, column=c) for c in (7, 8, 6))
+        assert price.data_type == amount.data_type == "f" and amount.number_format == price.number_format == vnd
+        assert isinstance(quantity.value, float | int)
+        assert quantity.number_format == {"T01": "#,##0.0", "M01": "#,##0"}[code]  # metres: 0.1 m; a count: none
+    total = next(ws.cell(row=r, column=8) for r in range(4, ws.max_row + 1) if ws.cell(row=r, column=3).value
+                 == "Tổng cộng / Total")  # fmt: skip
+    assert str(total.value).startswith("=SUM(") and total.number_format == vnd
+    prices = wb[PRICES_SHEET]
+    assert {prices.cell(row=r, column=5).number_format for r in range(4, prices.max_row + 1)} == {vnd}
+    summary = wb[SUMMARY_SHEET]
+    cells = {summary.cell(row=r, column=1).value: summary.cell(row=r, column=2) for r in range(1, summary.max_row + 1)}
+    grand = cells["TỔNG CỘNG / GRAND TOTAL"]
+    assert grand.data_type == "f" and grand.number_format == vnd
+    assert cells[kpi_label("trench_m")].number_format == "#,##0.0" and cells[kpi_label("trench_m")].value == 200.75
+    assert cells[kpi_label("people")].number_format == "#,##0"  # a count: no đ
+    diff = compare_to_xlsx({"boq": pd.DataFrame({"item_code": ["T01"], "delta_vnd": [-1_500_000],
+                                                 "length_m": [12.25]})}, tmp_path / "c.xlsx")  # fmt: skip
+    sheet = openpyxl.load_workbook(diff).worksheets[0]
+    assert sheet.cell(row=4, column=2).value == -1_500_000 and sheet.cell(row=4, column=2).number_format == vnd
+    assert sheet.cell(row=4, column=3).number_format == "#,##0.0"
 
 
 def test_xlsx_prints_like_an_estimate(tmp_path: Path) -> None:

@@ -526,3 +526,59 @@ def test_life_cycle_cost_is_capital_plus_discounted_yearly_lines() -> None:
     assert plan.kpis["lcc_vnd"] == round(plan.total_vnd + pv)
     assert plan.kpis["opex_vnd"] == int(per_year.sum()) and len(per_year) == 10
     assert plan.kpis["lcc_per_person_vnd"] == round((plan.total_vnd + pv) / 900)
+
+
+def _drawn() -> gpd.GeoDataFrame:
+    """Three sites a planner drew: one at sea (8 km from every hamlet), one beside school A (no mains power: a
+    solar kit makes it dearer than A), one 20 m high at hamlet S2 (no mast: cheaper than school B, 6 m high)."""
+    return gpd.GeoDataFrame(
+        {"site_id": ["D1", "D2", "D3"], "name": ["sea", "by A", "at S2"], "height_m": [None, None, 20.0],
+         "has_power": [True, False, True]},
+        geometry=[Point(X0 + 50, Y0 - 8_000), Point(X0 + 60, Y0), Point(X0 + 3_020, Y0)], crs=CRS,
+    )  # fmt: skip
+
+
+def test_every_drawn_site_is_said_used_or_not_and_why() -> None:
+    cat = _light_catalog()
+    plan = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True, extra_candidates=_drawn()), catalog=cat)
+    drawn = plan.layers["drawn_sites"].set_index("site_id")
+    assert sorted(drawn.index) == ["D1", "D2", "D3"]
+    assert dict(drawn["decision"]) == {"D1": "no_demand", "D2": "served_elsewhere", "D3": "used"}
+    assert list(drawn.index[drawn["used"]]) == ["D3"] and "D3" in set(plan.layers["wifi_sites"]["site_id"])
+    # D3 serves hamlet S2 (300 people); its investment by hand: an AP (15 M) and a radio link (60 M), no mast
+    assert drawn.loc["D3", "people_served"] == 300 and drawn.loc["D3", "cost_vnd"] == 75_000_000
+    assert drawn.loc["D3", "reason_vi"] == "Được dùng: phục vụ 300 người; truyền dẫn: Vi ba; đầu tư 75.000.000 đ."
+    assert drawn.loc["D3", "reason_en"] == "Used: serves 300 people; backhaul: Radio link; investment 75,000,000 VND."
+    assert drawn.loc["D2", "served_by"] == "A" and drawn.loc["D2", "people_in_reach"] == 500
+    assert "đã được điểm A phục vụ" in drawn.loc["D2", "reason_vi"]
+    assert "already served by A" in drawn.loc["D2", "reason_en"]
+    assert "không có hộ dân" in drawn.loc["D1", "reason_vi"] and "no household" in drawn.loc["D1", "reason_en"]
+
+
+def test_a_drawn_site_beyond_the_budget_left_says_so_with_the_figures() -> None:
+    cat = _light_catalog()
+    full = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True), catalog=cat)
+    budget = round(int(full.layers["wifi_sites"]["cost_vnd"].max()) * 1.1) + 1_000  # one site: A, for S1
+    plan = plan_wifi(_layers(), WifiParams(**_POINT, budget_vnd=budget, extra_candidates=_drawn()), catalog=cat)
+    d3 = plan.layers["drawn_sites"].set_index("site_id").loc["D3"]
+    assert d3["decision"] == "budget" and not d3["used"]
+    assert d3["budget_left_vnd"] == budget - plan.total_vnd
+    # what it adds to the BOQ total: 75 M with 10 % contingency (plus the budget's small rounding reserve)
+    assert 82_500_000 <= d3["cost_vnd"] <= 82_500_000 + 100 and d3["cost_vnd"] > d3["budget_left_vnd"]
+    assert d3["people_served"] == 300  # the people within its reach nobody serves
+    assert "hết ngân sách" in d3["reason_vi"] and "82.500.0" in d3["reason_vi"] and "300 người" in d3["reason_vi"]
+    assert "budget exhausted" in d3["reason_en"] and "82,500,0" in d3["reason_en"]
+    strict = plan_wifi(
+        _layers(), WifiParams(**_POINT, cover_all=True, require_power=True, extra_candidates=_drawn()), catalog=cat
+    )
+    d2 = strict.layers["drawn_sites"].set_index("site_id").loc["D2"]
+    assert d2["decision"] == "no_power" and "không có điện lưới" in d2["reason_vi"]
+
+
+def test_drawn_sites_of_a_plan_with_nothing_to_build_say_so() -> None:
+    plan = plan_wifi(
+        _layers(coverage_everywhere=True), WifiParams(**_POINT, cover_all=True, extra_candidates=_drawn()),
+        catalog=_light_catalog(),
+    )  # fmt: skip
+    drawn = plan.layers["drawn_sites"]
+    assert set(drawn["decision"]) == {"nothing_to_plan"} and len(drawn) == 3 and not drawn["used"].any()

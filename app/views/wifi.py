@@ -114,6 +114,15 @@ plan = run["result"].plan
 st.subheader(plain(run["title"]))
 kpi_metrics(plan.kpis, KPIS)
 
+drawn_sites = plan.layers.get("drawn_sites")
+if drawn_sites is not None and len(drawn_sites):  # the planner's own sites: used or not, and why (the library's)
+    st.subheader(tr("app.wifi.drawn"))
+    st.caption(tr("app.wifi.drawn.help"))
+    table(
+        drawn_sites,
+        drop=("used", "people_in_reach", "people_served", "served_by", "cost_vnd", "budget_left_vnd", "backhaul"),
+    )
+
 curve = tables.cost_per_person_curve(plan)
 if len(curve):
     st.caption(tr("app.wifi.curve"))

@@ -39,6 +39,7 @@ PLAN_ORDER: tuple[str, ...] = (
     "poles_removed",
     "buildings_not_served",
     "wifi_sites",
+    "drawn_sites",
 )
 
 #: Colours for categories with no fixed colour (phases ...), colour-blind friendly first.
@@ -212,6 +213,13 @@ _KINDS: dict[str, tuple[dict[str, Any], str | None, dict[str, Any], tuple[str, .
         None,
         {},
         ("settlement_id", "name", "population"),
+    ),
+    # the planner's own candidate sites: green when used, else by why not (the popup says why)
+    "drawn_sites": (
+        {**_POINT, "radius": 8, "fillColor": "#868e96", "color": "#212529", "weight": 2},
+        "decision",
+        {"used": "#2f9e44", "budget": "#f08c00", "no_demand": "#868e96", "served_elsewhere": "#1c7ed6"},
+        ("site_id", "name", "decision", "reason_vi", "reason_en"),
     ),
     "drawings": ({**_POLY, **_POINT, "color": "#e8590c", "fillColor": "#e8590c", "radius": 6}, None, {}, ()),
 }

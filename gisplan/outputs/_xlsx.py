@@ -3,6 +3,20 @@
 Every amount is a formula over the unit-price sheet, subtotals and totals are SUM/SUMIF
 formulas, headers are bilingual; the bytes are deterministic (fixed timestamps in the
 document properties and the zip entries).
+
+Number formats, and how the reader's locale applies
+---------------------------------------------------
+Cells hold numbers and formulas (never text), so a reader can sum and check them; their number format says how
+they show.  In a format code ``,`` means "group thousands" and ``.`` "decimal separator here", and the
+spreadsheet writes them with the separators of the *reader's* locale: Excel or LibreOffice set to Vietnamese
+shows ``#,##0 "đ"`` as ``6.788.298.916 đ`` and ``#,##0.0`` as ``3.740,5``; set to English, ``6,788,298,916 đ``
+and ``3,740.5``.  One file thus reads right in either office, as the app writes figures in the chosen language.
+
+- Amounts in VND (:data:`VND_FORMAT`): whole đồng, thousands grouped, followed by ``đ``.
+- Quantities by their unit (:func:`quantity_format`): counts (each, link, year ...) without decimals; metres
+  with one decimal (the survey's precision, 0.1 m); m² and m³ with two; km with three (a metre); kWh with one.
+- Other counts (people, sites) grouped, without decimals (:data:`COUNT_FORMAT`); lengths in metres with one
+  decimal, in km with three; shares as percentages.
 """
 
 from __future__ import annotations
@@ -72,37 +86,37 @@ _ESTIMATE_RATES = (
     (
         "duct_rent_d5_vnd_per_m_month",
         "Thuê ống, cáp D <= 5 mm (VND/m/tháng) / Duct rent, cable D <= 5 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_d10_vnd_per_m_month",
         "Thuê ống, cáp 5 < D <= 10 mm (VND/m/tháng) / Duct rent, cable 5-10 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_d15_vnd_per_m_month",
         "Thuê ống, cáp 10 < D <= 15 mm (VND/m/tháng) / Duct rent, cable 10-15 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_d20_vnd_per_m_month",
         "Thuê ống, cáp 15 < D <= 20 mm (VND/m/tháng) / Duct rent, cable 15-20 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_d35_vnd_per_m_month",
         "Thuê ống, cáp 20 < D <= 35 mm (VND/m/tháng) / Duct rent, cable 20-35 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_over35_vnd_per_m_month",
         "Thuê ống, cáp D > 35 mm (VND/m/tháng) / Duct rent, cable D > 35 mm (VND per m a month)",
-        "#,##0",
+        '#,##0" đ"',
     ),
     (
         "duct_rent_ceiling_vnd_per_m_year",
         "Giá thuê tối đa (VND/m/năm; 0: không) / Rent ceiling (VND per m a year; 0: none)",
-        "#,##0",
+        '#,##0" đ"',
     ),
 )
 #: The rent classes of the duct-rent table, in the order of :data:`gisplan.underground._estimate.RENT_CLASSES`.
@@ -116,9 +130,9 @@ _LINE_COLUMNS: tuple[tuple[str, str | None, int, str | None], ...] = (
     ("Mô tả / Description (VI)", "description_vi", 38, None),
     ("Mô tả tiếng Anh / Description (EN)", "description_en", 34, None),
     ("Đơn vị / Unit", "unit", 9, None),
-    ("Khối lượng / Quantity", "quantity", 14, "#,##0.000"),
-    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 16, "#,##0"),
-    ("Thành tiền (VND) / Amount (VND)", "amount_vnd", 18, "#,##0"),
+    ("Khối lượng / Quantity", "quantity", 14, "#,##0.###"),
+    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 16, '#,##0" đ"'),
+    ("Thành tiền (VND) / Amount (VND)", "amount_vnd", 18, '#,##0" đ"'),
     ("Hạng mục / Category", "category", 12, None),
     ("Giai đoạn / Phase", "phase", 11, None),
     ("Huyện / District", "district", 18, None),
@@ -129,7 +143,7 @@ _PRICE_COLUMNS: tuple[tuple[str, str, int, str | None], ...] = (
     ("Mô tả / Description (VI)", "description_vi", 40, None),
     ("Mô tả tiếng Anh / Description (EN)", "description_en", 40, None),
     ("Đơn vị / Unit", "unit", 10, None),
-    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 20, "#,##0"),
+    ("Đơn giá (VND) / Unit price (VND)", "unit_price_vnd", 20, '#,##0" đ"'),
 )
 #: Bilingual headers for known column names (used by :func:`compare_to_xlsx`).
 BILINGUAL_HEADERS: dict[str, str] = {
@@ -159,7 +173,18 @@ _HEADER_ROW = 3
 _FIRST_ROW = _HEADER_ROW + 1
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
-_VND_FORMAT = "#,##0"
+#: Amounts in VND: whole đồng, thousands grouped (with the reader's separator), then the sign đ.
+VND_FORMAT = '#,##0" đ"'
+#: Counts (people, sites): thousands grouped, no decimals.
+COUNT_FORMAT = "#,##0"
+#: Quantity formats by BOQ unit (the decimals a reader needs; see the module notes).
+_QUANTITY_FORMATS = {
+    "m": "#,##0.0",
+    "m2": "#,##0.00",
+    "m3": "#,##0.00",
+    "km": "#,##0.000",
+    "kWh": "#,##0.0",
+}
 _THIN = Side(style="thin", color="808080")
 _GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -198,7 +223,7 @@ def _put(ws: Worksheet, row: int, column: int, value: Any, number_format: str | 
 
 
 def _put_formula(
-    ws: Worksheet, row: int, column: int, formula: str, number_format: str = _VND_FORMAT, value: Any = None
+    ws: Worksheet, row: int, column: int, formula: str, number_format: str = VND_FORMAT, value: Any = None
 ) -> None:
     """Write a formula and remember its computed ``value``, stored as the cell's cached value when the workbook is
     saved (:func:`_with_cached_values`), so that readers that do not recalculate see the figure."""
@@ -271,12 +296,52 @@ def _kpi_text(value: Any) -> str:
     return str(value)
 
 
+def quantity_format(unit: str) -> str:
+    """The number format of a BOQ quantity in ``unit``: a count without decimals, metres with one, m² and m³
+    with two, km with three (see the module notes); ``#,##0.###`` for a unit it does not know."""
+    if unit in _QUANTITY_FORMATS:
+        return _QUANTITY_FORMATS[unit]
+    if unit in (
+        "each",
+        "crossing",
+        "link",
+        "section",
+        "year",
+        "site",
+        "set",
+        "cái",
+        "cột",
+        "điểm",
+        "tuyến",
+        "năm",
+        "bộ",
+    ):
+        return COUNT_FORMAT
+    return "#,##0.###"
+
+
+def column_format(column: str) -> str | None:
+    """The number format of a table column by its name's unit: ``*_vnd`` amounts, ``*_km`` and ``*_m`` lengths,
+    ``*_mbps`` rates; ``None`` (general) otherwise."""
+    if column.endswith("_vnd") or "_vnd_" in column:
+        return VND_FORMAT
+    if column.endswith("_km"):
+        return "#,##0.000"
+    if column.endswith("_m") or column.endswith("_mbps"):
+        return "#,##0.0"
+    return None
+
+
 def _kpi_format(key: str, value: Any) -> str | None:
-    """``#,##0`` for money and large counts; years (2027) and ratios keep the general format."""
+    """Money in đồng, lengths by unit, large counts grouped; years (2027) and ratios keep the general format."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if "_vnd" in key or (isinstance(value, int) and abs(value) >= 10_000):
-        return _VND_FORMAT
+    if "_vnd" in key:
+        return VND_FORMAT
+    if key.endswith(("_km", "_m")):
+        return column_format(key)
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return COUNT_FORMAT
     return None
 
 
@@ -303,6 +368,8 @@ def _line_sheet(ws: Worksheet, heading: str, rows: pd.DataFrame) -> int:
                 _put_formula(ws, r, column, f"={lookup}", value=values["unit_price_vnd"])
             elif source == "amount_vnd":
                 _put_formula(ws, r, column, f"=ROUND($F{r}*{lookup},0)", value=values["amount_vnd"])
+            elif source == "quantity":
+                _put(ws, r, column, _python(values[source]), quantity_format(str(values["unit"])))
             else:
                 _put(ws, r, column, _python(values[source]), number_format)
     total = _FIRST_ROW + len(rows)
@@ -390,7 +457,7 @@ def _summary_block(ws: Worksheet, row: int, heading: str, lines: list[tuple[str,
     if lines:
         _put_formula(ws, total, 2, f"=SUM(B{first}:B{total - 1})", value=sum(v for _l, _f, v in lines))
     else:
-        _put(ws, total, 2, 0, _VND_FORMAT)
+        _put(ws, total, 2, 0, VND_FORMAT)
     ws.cell(row=total, column=2).font = _BOLD
     return total + 2, total
 
@@ -668,7 +735,7 @@ def frames_workbook(tables: dict[str, pd.DataFrame], *, title: str, timestamp: d
         _header(ws, _HEADER_ROW, [(BILINGUAL_HEADERS.get(c, c), w) for c, w in zip(columns, widths, strict=True)])
         ws.freeze_panes = ws.cell(row=_FIRST_ROW, column=1)
         _print_setup(ws, landscape=True, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
-        formats = [_VND_FORMAT if c.endswith("_vnd") else None for c in columns]
+        formats = [column_format(c) for c in columns]
         for offset, record in enumerate(frame.itertuples(index=False, name=None)):
             for column, value in enumerate(record, start=1):
                 _put(ws, _FIRST_ROW + offset, column, _python(value), formats[column - 1])

@@ -133,7 +133,7 @@ def _area(obj: Any, crs: Any, what: str, buffer_m: float = 0.0) -> Any:
         return None
     if isinstance(obj, gpd.GeoDataFrame):
         if obj.crs is None:
-            raise PlanningError(f"{what} has no CRS; set one (e.g. EPSG:4326)")
+            raise PlanningError(f"{what} has no CRS; set one (e.g. EPSG:4326) / Lớp {what} chưa có hệ tọa độ")
         frame = obj.to_crs(crs)
     else:
         geoms = [obj] if isinstance(obj, shapely.Geometry) else list(obj)

@@ -31,7 +31,10 @@ def zones_frame(zones: Any, crs: Any = METRIC_CRS) -> gpd.GeoDataFrame:
     """
     if isinstance(zones, gpd.GeoDataFrame):
         if zones.crs is None:
-            raise PlanningError("the zones GeoDataFrame has no CRS; set one (e.g. zones.set_crs('EPSG:4326'))")
+            raise PlanningError(
+                "the zones GeoDataFrame has no CRS; set one (e.g. zones.set_crs('EPSG:4326')) "
+                "/ Các vùng ngầm hóa chưa có hệ tọa độ"
+            )
         gdf = to_metric(zones, crs)
         names = (
             [str(v) if pd.notna(v) and str(v) else f"zone {i + 1}" for i, v in enumerate(gdf["name"])]
@@ -43,7 +46,10 @@ def zones_frame(zones: Any, crs: Any = METRIC_CRS) -> gpd.GeoDataFrame:
         geoms = [zones] if isinstance(zones, BaseGeometry) else list(zones)
         for g in geoms:
             if not isinstance(g, BaseGeometry):
-                raise PlanningError(f"a zone must be a shapely polygon or a GeoDataFrame, got {type(g).__name__}")
+                raise PlanningError(
+                    f"a zone must be a shapely polygon or a GeoDataFrame, got {type(g).__name__} "
+                    "/ Vùng ngầm hóa phải là đa giác"
+                )
         for i, g in enumerate(geoms):
             x0, y0, x1, y1 = g.bounds if not g.is_empty else (0.0, 0.0, 0.0, 0.0)
             if not (-180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0):
@@ -96,7 +102,10 @@ def check_zones_in_data(zones: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFr
     """Raise PlanningError for a zone that overlaps neither the roads nor the cables."""
     parts = [layers[k].total_bounds for k in ("roads", "cables") if k in layers and not layers[k].empty]
     if not parts:
-        raise PlanningError("the layers hold no roads and no cables; undergrounding needs both")
+        raise PlanningError(
+            "the layers hold no roads and no cables; undergrounding needs both / Dữ liệu không có lớp đường và lớp "
+            "cáp; ngầm hóa cần cả hai"
+        )
     boxes = [shapely.box(*b) for b in parts]
     for name, g in zip(zones["name"], zones.geometry, strict=True):
         if not any(g.intersects(b) for b in boxes):
@@ -169,7 +178,8 @@ def root_candidates(sites: gpd.GeoDataFrame | None, exchange_ids: Sequence[str])
         if missing:
             raise PlanningError(
                 f"exchange_ids {missing} are not in the sites layer; valid exchange/POP ids: "
-                f"{sorted(sites.loc[sites['kind'].isin(ROOT_KINDS), 'site_id'].astype(str))[:20]}"
+                f"{sorted(sites.loc[sites['kind'].isin(ROOT_KINDS), 'site_id'].astype(str))[:20]} "
+                f"/ Mã tổng đài {missing} không có trong lớp vị trí"
             )
         cand = sites[sites["site_id"].astype(str).isin(ids)]
     else:

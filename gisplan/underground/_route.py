@@ -56,7 +56,9 @@ def corridor_lines(corridors: Any, crs: Any) -> list[Any]:
     """The forced corridors as non-empty geometries in ``crs``."""
     if isinstance(corridors, gpd.GeoDataFrame):
         if corridors.crs is None:
-            raise PlanningError("forced_corridors has no CRS; set one (e.g. EPSG:4326)")
+            raise PlanningError(
+                "forced_corridors has no CRS; set one (e.g. EPSG:4326) / Các tuyến bắt buộc chưa có hệ tọa độ"
+            )
         lines = list(corridors.to_crs(crs).geometry)
     else:
         geoms = [corridors] if isinstance(corridors, shapely.Geometry) else list(corridors)

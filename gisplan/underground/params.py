@@ -120,38 +120,71 @@ class UndergroundParams:
     def __post_init__(self) -> None:
         b = self.budget_per_year_vnd
         if isinstance(b, bool) or not isinstance(b, int) or b <= 0:
-            raise PlanningError(f"budget_per_year_vnd must be a whole number of VND > 0, got {b!r}")
+            raise PlanningError(
+                f"budget_per_year_vnd must be a whole number of VND > 0, got {b!r}"
+                f" / Tham số budget_per_year_vnd không hợp lệ"
+            )
         if not isinstance(self.start_year, int) or not 1900 <= self.start_year <= 2200:
-            raise PlanningError(f"start_year must be a year such as 2026, got {self.start_year!r}")
+            raise PlanningError(
+                f"start_year must be a year such as 2026, got {self.start_year!r} / Tham số start_year không hợp lệ"
+            )
         if not isinstance(self.max_years, int) or self.max_years < 1:
-            raise PlanningError(f"max_years must be a whole number >= 1, got {self.max_years!r}")
+            raise PlanningError(
+                f"max_years must be a whole number >= 1, got {self.max_years!r} / Tham số max_years không hợp lệ"
+            )
         if self.manhole_spacing_m is not None and not self.manhole_spacing_m > 0:
-            raise PlanningError(f"manhole_spacing_m must be > 0, got {self.manhole_spacing_m!r}")
+            raise PlanningError(
+                f"manhole_spacing_m must be > 0, got {self.manhole_spacing_m!r}"
+                f" / Tham số manhole_spacing_m không hợp lệ"
+            )
         for name in ("weight_density", "weight_road_class", "weight_centre", "weight_works"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
-                raise PlanningError(f"{name} must be a number >= 0, got {v!r}")
+                raise PlanningError(f"{name} must be a number >= 0, got {v!r} / Tham số {name} không hợp lệ")
         if not isinstance(self.shortcuts, bool):
-            raise PlanningError(f"shortcuts must be true or false, got {self.shortcuts!r}")
+            raise PlanningError(
+                f"shortcuts must be true or false, got {self.shortcuts!r} / Tham số shortcuts không hợp lệ"
+            )
         if isinstance(self.shortcut_max_m, bool) or not isinstance(self.shortcut_max_m, int | float):
-            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+            raise PlanningError(
+                f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}"
+                f" / Tham số shortcut_max_m không hợp lệ"
+            )
         if not self.shortcut_max_m > 0:
-            raise PlanningError(f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}")
+            raise PlanningError(
+                f"shortcut_max_m must be a length in metres > 0, got {self.shortcut_max_m!r}"
+                f" / Tham số shortcut_max_m không hợp lệ"
+            )
         r = self.shortcut_rounds
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-            raise PlanningError(f"shortcut_rounds must be a whole number >= 0, got {r!r}")
+            raise PlanningError(
+                f"shortcut_rounds must be a whole number >= 0, got {r!r} / Tham số shortcut_rounds không hợp lệ"
+            )
         if not isinstance(self.joint_with_power, bool):
-            raise PlanningError(f"joint_with_power must be true or false, got {self.joint_with_power!r}")
+            raise PlanningError(
+                f"joint_with_power must be true or false, got {self.joint_with_power!r}"
+                f" / Tham số joint_with_power không hợp lệ"
+            )
         ps = self.power_cost_share
         if isinstance(ps, bool) or not isinstance(ps, int | float) or not 0.0 <= ps < 1.0:
-            raise PlanningError(f"power_cost_share must be a share in [0, 1), got {ps!r}")
+            raise PlanningError(
+                f"power_cost_share must be a share in [0, 1), got {ps!r} / Tham số power_cost_share không hợp lệ"
+            )
         if not isinstance(self.share_ducts, bool):
-            raise PlanningError(f"share_ducts must be true or false, got {self.share_ducts!r}")
+            raise PlanningError(
+                f"share_ducts must be true or false, got {self.share_ducts!r} / Tham số share_ducts không hợp lệ"
+            )
         m = self.max_detour_ratio
         if m is not None and (isinstance(m, bool) or not isinstance(m, int | float) or not m >= 1.0):
-            raise PlanningError(f"max_detour_ratio must be a number >= 1 (or empty for no limit), got {m!r}")
+            raise PlanningError(
+                f"max_detour_ratio must be a number >= 1 (or empty for no limit), got {m!r}"
+                f" / Tham số max_detour_ratio không hợp lệ"
+            )
         if isinstance(self.exchange_ids, str) or isinstance(self.owners, str):
-            raise PlanningError("exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string")
+            raise PlanningError(
+                "exchange_ids and owners are lists of ids, e.g. ['T0001'], not a single string"
+                " / exchange_ids và owners là danh sách mã, ví dụ ['T0001']"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain (YAML-able) form; geometry parameters are summarised by their count."""

@@ -18,6 +18,7 @@ from gisplan.catalog._catalog import Catalog
 from gisplan.io.crs import to_metric
 from gisplan.plan import Plan, empty_boq
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, empty_layer
+from gisplan.wifi._verdicts import VERDICT_COLUMNS
 from gisplan.wifi.backhaul import OPTION_COLUMNS, metric_crs_of
 from gisplan.wifi.demand import power_flags
 from gisplan.wifi.params import WifiParams
@@ -28,9 +29,15 @@ def profiles(cat: Catalog, names: tuple[str, ...] | None) -> list[tuple[str, APP
     allowed = list(cat.ap_profiles) if names is None else list(names)
     unknown = [n for n in allowed if n not in cat.ap_profiles]
     if not allowed:
-        raise PlanningError(f"no AP profile allowed (profiles is empty); choose among {', '.join(cat.ap_profiles)}")
+        raise PlanningError(
+            f"no AP profile allowed (profiles is empty); choose among {', '.join(cat.ap_profiles)} "
+            "/ Chưa cho phép cấu hình điểm phát nào; chọn trong danh mục"
+        )
     if unknown:
-        raise PlanningError(f"unknown AP profile(s) {unknown!r}; the catalog has {', '.join(cat.ap_profiles)}")
+        raise PlanningError(
+            f"unknown AP profile(s) {unknown!r}; the catalog has {', '.join(cat.ap_profiles)} "
+            f"/ Cấu hình điểm phát {unknown!r} không có trong danh mục"
+        )
     out = []
     for name in sorted(allowed):
         raw = dict(cat.ap_profiles[name])
@@ -57,7 +64,9 @@ def candidates(
             )
         extra = to_metric(p.extra_candidates, crs)
         if "site_id" not in extra.columns:
-            raise PlanningError("extra_candidates need a site_id column")
+            raise PlanningError(
+                "extra_candidates need a site_id column / Các vị trí vẽ thêm thiếu cột mã điểm (site_id)"
+            )
         extra = extra.assign(
             kind="drawn",
             has_fibre=extra["has_fibre"].fillna(False) if "has_fibre" in extra.columns else False,
@@ -73,7 +82,10 @@ def candidates(
     cand["name"] = cand["name"].fillna("").astype(str)
     if cand["site_id"].duplicated().any():
         dup = cand.loc[cand["site_id"].duplicated(), "site_id"].iloc[0]
-        raise PlanningError(f"candidate site id {dup!r} occurs twice (sites and extra_candidates must not share ids)")
+        raise PlanningError(
+            f"candidate site id {dup!r} occurs twice (sites and extra_candidates must not share ids) "
+            f"/ Mã vị trí {dup!r} bị trùng giữa lớp vị trí và các vị trí vẽ thêm"
+        )
     return cand.reset_index(drop=True)
 
 
@@ -129,13 +141,22 @@ def _out_of_reach(
     return np.asarray(d) > reach
 
 
-def empty_plan(crs: Any, unserved: gpd.GeoDataFrame, params: WifiParams, why_en: str, why_vi: str) -> Plan:
+def empty_plan(
+    crs: Any,
+    unserved: gpd.GeoDataFrame,
+    params: WifiParams,
+    why_en: str,
+    why_vi: str,
+    *,
+    drawn_sites: gpd.GeoDataFrame | None = None,
+) -> Plan:
     layers = {
         "wifi_sites": empty_layer(SITE_COLUMNS, crs),
         "footprints": empty_layer(FOOTPRINT_COLUMNS, crs),
         "backhaul_links": empty_layer(LINK_COLUMNS, crs),
         "settlements_unserved": unserved,
         "backhaul_options": empty_layer(OPTION_COLUMNS, crs),
+        "drawn_sites": empty_layer(VERDICT_COLUMNS, crs) if drawn_sites is None else drawn_sites,
     }
     kpis = {
         "people_unserved": int(unserved["population"].sum()) if len(unserved) else 0,
@@ -158,7 +179,10 @@ def prepare(
 ) -> tuple[Any, dict[str, gpd.GeoDataFrame | None]]:
     for name in ("settlements", "sites"):
         if name not in layers:
-            raise PlanningError(f"the wifi planner needs a {name!r} layer; add it to the scenario")
+            vi = {"settlements": "khu dân cư", "sites": "vị trí"}[name]
+            raise PlanningError(
+                f"the wifi planner needs a {name!r} layer; add it to the scenario / Phương án wifi cần lớp {vi}"
+            )
     crs = metric_crs_of(layers["settlements"])
     out: dict[str, gpd.GeoDataFrame | None] = {}
     for name in ("settlements", "sites", "coverage", "land", "boundaries", "roads", "buildings", "land_cover"):

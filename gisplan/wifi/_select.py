@@ -18,6 +18,7 @@ import shapely
 
 from gisplan._errors import PlanningError
 from gisplan.catalog._catalog import Catalog
+from gisplan.i18n import texts
 from gisplan.plan import Plan
 from gisplan.routing.graph import graph_from_roads
 from gisplan.wifi._inputs import candidates as _candidates
@@ -33,6 +34,7 @@ from gisplan.wifi._output import (
     footprint,
     link_geometry,
 )
+from gisplan.wifi._verdicts import drawn_site_verdicts, verdict_row
 from gisplan.wifi.backhaul import (
     backhaul_fees,
     backhaul_items,
@@ -252,6 +254,7 @@ class _Context:
     gap: float = 0.0
     bound: float | None = None
     exclude: frozenset[str] = frozenset()
+    no_power_drawn: Any = None  # drawn candidates dropped for want of mains power (require_power)
 
 
 def indoor_reach_m(profile: Any) -> float:
@@ -471,6 +474,10 @@ def _commune_hqs_to_connect(ctx: _Context) -> None:
 def _nothing_to_build(ctx: _Context, focus: Any) -> Plan:
     p = ctx.p
     where = " inside the focus area" if focus is not None else ""
+    drawn = _drawn_points(ctx)
+    verdicts = drawn_site_verdicts(
+        [verdict_row(r.site_id, r.name, "nothing_to_plan") for r in drawn.itertuples()], drawn.geometry, ctx.crs
+    )
     return _empty_plan(
         ctx.crs,
         ctx.unserved,
@@ -481,7 +488,19 @@ def _nothing_to_build(ctx: _Context, focus: Any) -> Plan:
         f"Không có điểm dân cư nào chưa được phục vụ{' trong vùng chọn' if focus is not None else ''}: mọi điểm "
         f"đều có vùng phủ {'/'.join(p.coverage_technologies)} chất lượng '{p.min_quality}' trở lên và mọi UBND xã "
         "đã được kết nối; không cần xây dựng.",
+        drawn_sites=verdicts,
     )
+
+
+def _drawn_points(ctx: _Context) -> gpd.GeoDataFrame:
+    """The planner's drawn candidates (``extra_candidates``) in the metric CRS, with ``site_id`` and ``name``."""
+    extra = ctx.p.extra_candidates
+    if extra is None or len(extra) == 0 or extra.crs is None or "site_id" not in extra.columns:
+        return gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs=ctx.crs)
+    out = extra.to_crs(ctx.crs)
+    names = out["name"].fillna("").astype(str) if "name" in out.columns else pd.Series([""] * len(out), index=out.index)
+    return gpd.GeoDataFrame({"site_id": list(out["site_id"]), "name": list(names)}, geometry=list(out.geometry),
+                            crs=ctx.crs)  # fmt: skip
 
 
 def _usable_candidates(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
@@ -496,6 +515,7 @@ def _usable_candidates(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
             f"{len(no_power)} candidate site(s) without mains power excluded (require_power): {', '.join(no_power)}. "
             f"/ Loại {len(no_power)} vị trí không có điện lưới: {', '.join(no_power)}."
         )
+        ctx.no_power_drawn = cand[~cand["has_power"] & (cand["kind"] == "drawn")]
         dropped_hq = [s for s in ctx.hq_needed if s in set(no_power)]
         ctx.hq_needed = [s for s in ctx.hq_needed if s not in set(no_power)]
         if dropped_hq:
@@ -857,8 +877,83 @@ def _outputs(ctx: _Context) -> Plan:
         "demand_points": points,
         "opex_lines": opex,
         "backhaul_options": ctx.options,
+        "drawn_sites": _drawn_site_layer(ctx, site_cols, sites_df, assignment, int(kpis["capex_vnd"])),
     }
     return Plan(kind="wifi", layers=layers, boq=boq, kpis=kpis, params=p.to_dict(), messages=ctx.messages)
+
+
+def _drawn_site_layer(
+    ctx: _Context, site_cols: dict[int, list[int]], sites_df: pd.DataFrame, a: _Assignment, capex_vnd: int
+) -> gpd.GeoDataFrame:
+    """Each drawn candidate used or not, and why (:mod:`gisplan.wifi._verdicts`): chosen; nothing unserved in
+    reach; everyone in reach served by other chosen sites; above the budget left; or left out by the optimum."""
+    p, cand, pts = ctx.p, ctx.cand, ctx.points
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    if ctx.no_power_drawn is not None:
+        for r in ctx.no_power_drawn.itertuples():
+            rows.append(verdict_row(r.site_id, r.name, "no_power"))
+            geoms.append(r.geometry)
+    left = None if p.budget_vnd is None else int(p.budget_vnd - capex_vnd)
+    n_p = len(ctx.profiles)
+    w = pts["weight"].to_numpy(dtype=float)
+    wanted = (w > 0) | (pts["kind"].to_numpy() != "household")
+    people = pts["people"].to_numpy(dtype=float)
+    served_by = np.asarray(a.served_by, dtype=object)
+    position = {j: k for k, j in enumerate(site_cols)}
+    for j in (int(x) for x in np.flatnonzero((cand["kind"] == "drawn").to_numpy())):
+        sid, name = cand["site_id"].iloc[j], str(cand["name"].iloc[j])
+        cols = np.arange(j * n_p, (j + 1) * n_p)
+        geoms.append(cand.geometry.iloc[j])
+        reach = np.zeros(len(pts), dtype=bool)
+        if ctx.cov is not None:
+            reach = (np.asarray(ctx.cov[:, cols].sum(axis=1)).ravel() > 0) & wanted
+        in_reach = float(people[reach].sum())
+        if j in position:
+            k = position[j]
+            site = sites_df.iloc[k]
+            rows.append(verdict_row(sid, name, "used", people_in_reach=in_reach, people_served=a.site_people[k],
+                                    cost_vnd=int(site["capex_vnd"]), budget_left_vnd=left,
+                                    backhaul=str(site["backhaul"])))  # fmt: skip
+            continue
+        option = str(ctx.best.loc[sid, "option"])
+        if ctx.cov is None or not reach.any():
+            rows.append(verdict_row(sid, name, "no_demand", backhaul=option, budget_left_vnd=left))
+            continue
+        # what it would add to the BOQ total (contingency included, as the budget counts it): its cheapest
+        # column that reaches someone
+        useful = cols[np.asarray(ctx.cov[:, cols][reach].sum(axis=0)).ravel() > 0]
+        cost = int(ctx.col_total[useful].min())
+        alone = reach & (served_by == "")
+        full = _chosen_reaching(ctx, alone)
+        served_by_them: list[str] = []
+        if not alone.any():
+            decision, served_by_them = "served_elsewhere", sorted({str(x) for x in served_by[reach] if x})
+        elif full is not None:
+            decision, served_by_them = "capacity", full
+        else:
+            decision = "budget" if left is not None and cost > left else "not_chosen"
+        rows.append(
+            verdict_row(
+                sid, name, decision, people_in_reach=in_reach, people_served=float(people[alone].sum()),
+                served_by=served_by_them, cost_vnd=cost, budget_left_vnd=left, backhaul=option,
+                cover_all=p.cover_all,
+            )
+        )  # fmt: skip
+    return drawn_site_verdicts(rows, geoms, ctx.crs)
+
+
+def _chosen_reaching(ctx: _Context, rows: np.ndarray) -> list[str] | None:
+    """The chosen sites whose access points reach every one of ``rows`` (demand points nobody serves: their APs
+    are full), or ``None`` when some of them lie within no chosen AP's reach."""
+    if ctx.cov is None or not rows.any() or not ctx.selected:
+        return None
+    sel = np.asarray(sorted(set(ctx.selected)), dtype=np.int64)
+    sub = ctx.cov[rows][:, sel]
+    if not (np.asarray(sub.sum(axis=1)).ravel() > 0).all():
+        return None
+    hit = sel[np.asarray(sub.sum(axis=0)).ravel() > 0]
+    return sorted({str(ctx.cand["site_id"].iloc[int(ctx.col_site[c])]) for c in hit})
 
 
 @dataclass(frozen=True)
@@ -1103,7 +1198,8 @@ def _backhaul_network(
         ia, ib = masts.get(pq, (0, 0))
         mine, theirs = (ia, ib) if k < par else (ib, ia)
         idx = out.index[k]
-        out.loc[idx, ["option", "peer_id", "reason"]] = [option, ids[par], f"relay through {ids[par]}"]
+        why = texts("backhaul.relay", peer=ids[par])
+        out.loc[idx, ["option", "peer_id", "reason", "reason_vi"]] = [option, ids[par], why["en"], why["vi"]]
         out.loc[idx, ["peer_x", "peer_y", "length_m", "land_m"]] = [*xy[par], float(net["length_m"].iloc[k]), 0.0]
         out.loc[idx, ["capex_vnd", "opex_vnd", "cost_vnd"]] = [price, 0, price]
         # the relay's heights: the sites' own (AP masts or structures) or the new masts it needs, in full price

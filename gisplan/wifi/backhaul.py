@@ -78,6 +78,7 @@ from pyproj import CRS
 
 from gisplan._errors import CRSError, PlanningError, RoutingError
 from gisplan.catalog._catalog import Catalog, load_catalog
+from gisplan.i18n import texts
 from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
@@ -110,6 +111,7 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "option",
     "feasible",
     "reason",
+    "reason_vi",
     "peer_id",
     "peer_x",
     "peer_y",
@@ -134,17 +136,17 @@ def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
     """The CRS to compute in: ``frame``'s own when lengths can be measured in it (projected, metres, not a
     Mercator: :func:`gisplan.io.crs.is_measuring_crs`), else the UTM zone of its centre."""
     if frame.crs is None:
-        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:32648)")
+        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:32648) / Lớp dữ liệu chưa có hệ tọa độ")
     return metric_crs_for(frame)
 
 
 def _ids(frame: gpd.GeoDataFrame, id_column: str, what: str) -> list[Hashable]:
     if id_column not in frame.columns:
-        raise PlanningError(f"{what} have no {id_column!r} column; give each a unique id")
+        raise PlanningError(f"{what} have no {id_column!r} column; give each a unique id / Thiếu cột mã {id_column!r}")
     ids = frame[id_column].tolist()
     if len(set(ids)) != len(ids):
         dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
-        raise PlanningError(f"{what} ids must be unique; {dup!r} occurs twice")
+        raise PlanningError(f"{what} ids must be unique; {dup!r} occurs twice / Mã {dup!r} bị trùng")
     return ids
 
 
@@ -217,7 +219,10 @@ def _option_items(row: Any, option: str, masts: list[tuple[str, float]]) -> list
         return [("SAT.TERMINAL", 1.0)]
     if option == "relay":  # through another chosen site (gisplan.wifi.network)
         return [("RELAY.5G", 1.0), *masts]
-    raise PlanningError(f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay")
+    raise PlanningError(
+        f"unknown backhaul option {option!r}; expected one of {', '.join(BACKHAUL_OPTIONS)} or relay "
+        f"/ Phương án truyền dẫn {option!r} không hợp lệ"
+    )
 
 
 def _get(row: Any, key: str) -> Any:
@@ -474,7 +479,7 @@ def backhaul_options(
     cfg = DEFAULT_SETTINGS if settings is None else settings
     years = float(cat.param("satellite_horizon_years") if horizon_years is None else horizon_years)
     if not years > 0:
-        raise PlanningError(f"horizon_years must be positive, got {horizon_years!r}")
+        raise PlanningError(f"horizon_years must be positive, got {horizon_years!r} / Số năm tính chi phí phải dương")
     net = _network(candidates, fibre_sites, land, id_column, cfg, cat)
     bh = cat.backhaul
     ptp_max = float(bh.get("ptp_5g_max_km", 15.0)) * 1000.0
@@ -505,20 +510,21 @@ def backhaul_options(
         }
         found = [_fibre_option(net, k, graph, paths)]
         if cid in microwave:
-            found.append(("microwave", True, f"the site has microwave transmission, {microwave[cid]:,.0f} Mbit/s", {}))
+            found.append(("microwave", True, texts("backhaul.own_microwave", mbps=(microwave[cid], 0)), {}))
         else:
-            found.append(("microwave", False, "no microwave transmission at the site", {}))
+            found.append(("microwave", False, texts("backhaul.no_microwave"), {}))
         found += [
             _radio_option(net, k, option, limit, elevation is not None, sight[option])
             for option, limit in (("radio", ptp_max), ("radio_long", long_max))
         ]
         found.append(_submarine_option(net, k, route_factor))
         if np.isfinite(fibre_year[k]):
-            until = f"fees until {int(fibre_year[k]) - 1} (fibre from {int(fibre_year[k])} by a planned cable)"
-            found.append(("satellite", True, f"terminal and {until}", {}))
+            year = int(fibre_year[k])
+            found.append(("satellite", True, texts("backhaul.satellite_until", last=year - 1, year=year), {}))
         else:
-            found.append(("satellite", True, f"terminal and {years:g} years of fees", {}))
-        rows += [{**base, "option": o, "feasible": f, "reason": r, **kw} for o, f, r, kw in found]
+            found.append(("satellite", True, texts("backhaul.satellite", years=(years, 3)), {}))
+        rows += [{**base, "option": o, "feasible": f, "reason": r["en"], "reason_vi": r["vi"], **kw}
+                 for o, f, r, kw in found]  # fmt: skip
     frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
     numeric = {"clearance_m": float, "fibre_year": float, "mast_a_m": float, "mast_b_m": float}
     frame = frame.astype({**numeric, "mast_credit_vnd": "int64"})
@@ -530,8 +536,8 @@ def backhaul_options(
 
 
 _MONEY = ("capex_vnd", "opex_vnd", "cost_vnd")
-#: One option of one site: (option, feasible, reason, extra columns).
-_Option = tuple[str, bool, str, dict[str, Any]]
+#: One option of one site: (option, feasible, reason in each language, extra columns).
+_Option = tuple[str, bool, dict[str, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -584,7 +590,8 @@ def _network(
         bad = cands.loc[cands.geom_type != "Point", id_column].astype(str).tolist() if id_column in cands else []
         raise PlanningError(
             f"backhaul candidates must be points; {', '.join(bad[:10]) or 'some rows'} "
-            f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location"
+            f"{'are' if len(bad) != 1 else 'is'} not (empty or another geometry); take each site's location "
+            "/ Các vị trí ứng viên phải là điểm"
         )
     own_fibre = (
         cands["has_fibre"].fillna(False).astype(bool).to_numpy()
@@ -650,16 +657,17 @@ def _fibre_option(
     cid = net.cand_ids[k]
     if net.own_fibre[k]:
         x, y = net.cxy[k]
-        return "fibre", True, "the site has fibre", {"peer_id": cid, "peer_x": x, "peer_y": y}
+        return "fibre", True, texts("backhaul.own_fibre"), {"peer_id": cid, "peer_x": x, "peer_y": y}
     if graph is None:
-        return "fibre", False, "no road graph given", {}
+        return "fibre", False, texts("backhaul.no_graph"), {}
     if len(net.fibre_ids) == 0:
-        return "fibre", False, "no site with fibre", {}
+        return "fibre", False, texts("backhaul.no_fibre_site"), {}
     if cid not in paths:
-        return "fibre", False, "no road path to a site with fibre", {}
+        return "fibre", False, texts("backhaul.no_road_path"), {}
     src, length = paths[cid]
     j = net.fibre_ids.index(src)
-    return "fibre", True, f"{length:,.0f} m of aerial fibre along roads from {src}", {"length_m": length, **net.peer(j)}
+    why = texts("backhaul.fibre", m=(length, 0), peer=src)
+    return "fibre", True, why, {"length_m": length, **net.peer(j)}
 
 
 def _reach(net: _Network, k: int, limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -673,8 +681,8 @@ def _reach(net: _Network, k: int, limit: float) -> tuple[np.ndarray, np.ndarray,
     return d, order, np.minimum(limit, radio_horizon_m(top_c, top_f))
 
 
-def _mast_text(h: float, code: str) -> str:
-    return f"{h:g} m ({'new ' + code if code else 'existing'})"
+def _mast_text(h: float, code: str) -> dict[str, str]:
+    return texts("backhaul.mast_new", h=(h, 1), code=code) if code else texts("backhaul.mast_existing", h=(h, 1))
 
 
 def _radio_option(
@@ -690,34 +698,32 @@ def _radio_option(
     d, order, reach = _reach(net, k, limit)
     in_range = [int(j) for j in order if d[j] <= reach[j]]
     if not in_range:
-        nearest = f"; nearest fibre site {d[order[0]] / 1000:,.1f} km" if len(order) else ""
+        near = texts("backhaul.nearest", km=(d[order[0]] / 1000, 1)) if len(order) else {"vi": "", "en": ""}
         if len(order) and d[order[0]] <= limit:
             j = int(order[0])
             top_c, top_f = float(np.nanmax(net.c_opt[0][k])), float(np.nanmax(net.f_opt[0][j]))
-            why = f"beyond the radio horizon of the tallest antennas ({reach[j] / 1000:,.1f} km for {top_c:g} m and "
-            return option, False, f"{why}{top_f:g} m){nearest}", {}
-        return option, False, f"beyond {limit / 1000:g} km{nearest}", {}
+            figures = {"km": (reach[j] / 1000, 1), "h_a": (top_c, 1), "h_b": (top_f, 1)}
+            why = {lang: texts("backhaul.beyond_horizon", **figures, nearest=near[lang])[lang] for lang in near}
+            return option, False, why, {}
+        return option, False, {lang: texts("backhaul.beyond", limit=(limit / 1000, 3), nearest=near[lang])[lang]
+                               for lang in near}, {}  # fmt: skip
     tried = [j for j in in_range if d[j] <= 0 or (k, j) in sight]
     usable = [j for j in tried if d[j] <= 0 or sight[(k, j)].state != "blocked"]
     if not usable:
         tallest = float(np.nanmax(net.c_opt[0][k]))
-        return (
-            option,
-            False,
-            f"no line of sight with any pair of masts up to {tallest:g} m (0.6 of the Fresnel zone over terrain and "
-            f"clutter) to the {len(tried)} nearest fibre site(s) in range",
-            {},
-        )
+        return option, False, texts("backhaul.no_sight_masts", h=(tallest, 1), n=len(tried)), {}
     hit = min(usable, key=lambda j: (0 if d[j] <= 0 else sight[(k, j)].cost, d[j]))
     same_place = _Hop("clear", np.inf, float(net.c_h[k]), float(net.f_h[hit]), "", "", 0)
     hop = same_place if d[hit] <= 0 else sight[(k, hit)]
-    masts = f"antennas at {_mast_text(hop.h_a, hop.code_a)} and {_mast_text(hop.h_b, hop.code_b)}"
-    seen = {
-        "clear": f"line of sight and 0.6 Fresnel zone clear by {hop.clearance:,.1f} m",
-        "unchecked": "line of sight not checked: the path leaves the elevation raster (masts sized over flat ground)",
-        "flat": "line of sight not checked: no elevation raster (masts sized over flat ground)",
-    }[hop.state]
-    reason = f"{d[hit] / 1000:,.1f} km to {net.fibre_ids[hit]}, {seen}; {masts}"
+    mast_a, mast_b = _mast_text(hop.h_a, hop.code_a), _mast_text(hop.h_b, hop.code_b)
+    where = {"km": (d[hit] / 1000, 1), "peer": net.fibre_ids[hit]}
+    if hop.state == "clear":
+        seen = texts("backhaul.radio_clear", margin=(hop.clearance, 1), **where)
+    elif hop.state == "unchecked":
+        seen = texts("backhaul.radio_off_raster", **where)
+    else:
+        seen = texts("backhaul.radio_flat", **where)
+    reason = {lang: f"{seen[lang]}; " + texts("backhaul.masts", a=mast_a[lang], b=mast_b[lang])[lang] for lang in seen}
     extra = {
         "clearance_m": float(hop.clearance) if hop.state == "clear" and np.isfinite(hop.clearance) else np.nan,
         "mast_a_m": float(hop.h_a),
@@ -732,13 +738,13 @@ def _radio_option(
 def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
     """Sea cable from the island's nearest shore to the nearest land with fibre, landings and land fibre."""
     if net.land is None:
-        return "submarine", False, "no land layer given", {}
+        return "submarine", False, texts("backhaul.no_land"), {}
     if net.c_land[k] < 0:
-        return "submarine", False, "the site is not on any land polygon", {}
+        return "submarine", False, texts("backhaul.off_land"), {}
     if net.c_land[k] in net.fibre_lands:
-        return "submarine", False, "not an island: fibre on the same land", {}
+        return "submarine", False, texts("backhaul.not_island"), {}
     if not net.fibre_lands:
-        return "submarine", False, "no land polygon with fibre", {}
+        return "submarine", False, texts("backhaul.no_fibre_land"), {}
     lands = net.land.geometry
     here = lands.iloc[net.c_land[k]]
     sea, far = min((here.distance(lands.iloc[i]), i) for i in net.fibre_lands)
@@ -747,7 +753,9 @@ def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
     far_land, j = min((far_pt.distance(shapely.Point(net.fxy[j])), j) for j in on_far)
     land_len = float(near_pt.distance(shapely.Point(*net.cxy[k])) + far_land)
     route = float(sea * route_factor)
-    reason = f"{route / 1000:,.1f} km of sea cable ({sea / 1000:,.1f} km x {route_factor:g}) from {net.fibre_ids[j]}"
+    reason = texts(
+        "backhaul.submarine", km=(route / 1000, 1), sea=(sea / 1000, 1), factor=(route_factor, 3), peer=net.fibre_ids[j]
+    )
     return "submarine", True, reason, {"length_m": route, "land_m": land_len, **net.peer(j)}
 
 

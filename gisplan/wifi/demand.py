@@ -44,9 +44,12 @@ def as_geometry(value: Any, crs: CRS, what: str) -> shapely.Geometry | None:
         return None
     if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
         if value.crs is None:
-            raise PlanningError(f"{what} has no CRS; give it one (e.g. EPSG:4326)")
+            raise PlanningError(f"{what} has no CRS; give it one (e.g. EPSG:4326) / Vùng {what} chưa có hệ tọa độ")
         return shapely.union_all(np.asarray(value.to_crs(crs).geometry))
-    raise PlanningError(f"{what} must be a GeoDataFrame or GeoSeries with a CRS, got {type(value).__name__}")
+    raise PlanningError(
+        f"{what} must be a GeoDataFrame or GeoSeries with a CRS, got {type(value).__name__} "
+        f"/ Vùng {what} phải là lớp dữ liệu có hệ tọa độ"
+    )
 
 
 def served_mask(
@@ -54,7 +57,10 @@ def served_mask(
 ) -> np.ndarray:
     """True for settlements inside a coverage polygon of ``technologies`` with quality >= ``min_quality``."""
     if min_quality not in QUALITY_RANK:
-        raise PlanningError(f"min_quality must be one of {', '.join(QUALITY_RANK)}, got {min_quality!r}")
+        raise PlanningError(
+            f"min_quality must be one of {', '.join(QUALITY_RANK)}, got {min_quality!r} "
+            f"/ Chất lượng vùng phủ tối thiểu phải là một trong {', '.join(QUALITY_RANK)}"
+        )
     if coverage is None or len(coverage) == 0:
         return np.zeros(len(settlements), dtype=bool)
     rank = coverage["quality"].map(QUALITY_RANK).fillna(0)

@@ -98,14 +98,24 @@ class WifiParams:
 
     def __post_init__(self) -> None:
         if self.weight not in ("population", "households"):
-            raise PlanningError(f"weight must be 'population' or 'households', got {self.weight!r}")
+            raise PlanningError(
+                f"weight must be 'population' or 'households', got {self.weight!r} "
+                "/ Trọng số phải là dân số (population) hoặc số hộ (households)"
+            )
         if self.budget_vnd is not None and (isinstance(self.budget_vnd, bool) or self.budget_vnd < 0):
-            raise PlanningError(f"budget_vnd must be a non-negative amount of VND, got {self.budget_vnd!r}")
+            raise PlanningError(
+                f"budget_vnd must be a non-negative amount of VND, got {self.budget_vnd!r} / Ngân sách phải là số tiền "
+                "không âm (đồng)"
+            )
         if self.budget_vnd is None and not self.cover_all:
-            raise PlanningError("give budget_vnd (maximal covering) or cover_all=True (cover everyone at least cost)")
+            raise PlanningError(
+                "give budget_vnd (maximal covering) or cover_all=True (cover everyone at least cost) / Nhập ngân sách "
+                "hoặc chọn phủ toàn bộ với chi phí thấp nhất"
+            )
         if self.satellite_horizon_years is not None and not self.satellite_horizon_years > 0:
             raise PlanningError(
-                f"satellite_horizon_years must be a positive number of years, got {self.satellite_horizon_years!r}"
+                f"satellite_horizon_years must be a positive number of years, got {self.satellite_horizon_years!r} "
+                "/ Số năm thuê vệ tinh phải dương"
             )
         unknown = [t for t in self.technologies if t not in TECHNOLOGIES]
         if unknown or not self.technologies or isinstance(self.technologies, str):
@@ -114,7 +124,9 @@ class WifiParams:
                 f"among {', '.join(TECHNOLOGIES)} / Công nghệ không hợp lệ; chọn trong {', '.join(TECHNOLOGIES)}"
             )
         if not self.time_limit_s > 0:
-            raise PlanningError(f"time_limit_s must be positive, got {self.time_limit_s!r}")
+            raise PlanningError(
+                f"time_limit_s must be positive, got {self.time_limit_s!r} / Thời gian giải tối đa phải dương"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, YAML-able values (geometries summarised by their feature count)."""

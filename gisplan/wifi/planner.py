@@ -128,7 +128,7 @@ def unserved_settlements(
         The unserved settlements with their columns, in the settlements' CRS.
     """
     if "settlements" not in layers:
-        raise PlanningError("the wifi planner needs a 'settlements' layer")
+        raise PlanningError("the wifi planner needs a 'settlements' layer / Phương án wifi cần lớp khu dân cư")
     sets = layers["settlements"]
     crs = metric_crs_of(sets)
     metric = to_metric(sets, crs)

@@ -214,3 +214,34 @@ def test_parameters_survive_a_visit_to_another_page_and_the_language_switch(tiny
     at.switch_page("views/wifi.py").run()
     assert at.radio(key="wifi_mode").value == "cover_all"
     assert at.title[0].value == t("app.wifi", "en")
+
+
+def _point(lon: float, lat: float) -> dict:
+    return {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+
+
+def test_wifi_page_says_of_each_drawn_site_whether_it_is_used_and_why(demo: None) -> None:
+    """Two sites placed on the Wifi page: one in Gành Dầu (3,723 people outside good coverage), one at sea 15 km
+    west of the island; after the run each is listed with the library's reason, in the chosen language."""
+    at = _app().run()
+    at.switch_page("views/wifi.py").run()
+    village, sea = _point(103.86, 10.37), _point(103.70, 10.20)
+    at.session_state[_component_key(at)] = {"all_drawings": [village, sea], "last_active_drawing": sea}
+    at.run()
+    _ok(at)
+    at.number_input(key="wifi_budget").set_value(2.0)
+    at.button(key="wifi_run").click().run()
+    _ok(at)
+    drawn = at.session_state["runs"]["wifi"]["result"].plan.layers["drawn_sites"].set_index("site_id")
+    assert drawn.loc["DRAWN002", "decision"] == "no_demand"  # the sea
+    assert t("app.wifi.drawn", "vi") in [s.value for s in at.subheader]
+    shown = next(df.value for df in at.dataframe if "Lý do" in df.value.columns)
+    assert len(shown) == 2 and "reason_en" not in shown.columns and "Reason" not in shown.columns
+    assert list(shown["Mã điểm"]) == ["DRAWN001", "DRAWN002"]
+    assert list(shown["Lý do"]) == list(drawn["reason_vi"])
+    assert all(r.startswith(("Được dùng", "Không dùng")) for r in shown["Lý do"])
+    assert "không có hộ dân" in shown["Lý do"].iloc[1]
+    at.sidebar.radio(key="lang").set_value("en").run()
+    _ok(at)
+    shown_en = next(df.value for df in at.dataframe if "Reason" in df.value.columns)
+    assert list(shown_en["Reason"]) == list(drawn["reason_en"]) and "no household" in shown_en["Reason"].iloc[1]
