@@ -131,7 +131,7 @@ def _out_of_reach(
 
 def empty_plan(crs: Any, unserved: gpd.GeoDataFrame, params: WifiParams, why_en: str, why_vi: str) -> Plan:
     layers = {
-        "wifi_sites": empty_layer(SITE_COLUMNS, crs),
+        "sites": empty_layer(SITE_COLUMNS, crs),
         "footprints": empty_layer(FOOTPRINT_COLUMNS, crs),
         "backhaul_links": empty_layer(LINK_COLUMNS, crs),
         "settlements_unserved": unserved,
