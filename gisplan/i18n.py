@@ -95,7 +95,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer.zones": ("Vùng ngầm hóa", "Undergrounding zones"),
     "layer.cables_rerouted": ("Cáp chuyển ngầm", "Cables moved underground"),
     "layer.backhaul_options": ("Các phương án truyền dẫn", "Backhaul options"),
-    "layer.wifi_sites": ("Điểm wifi được chọn", "Chosen wifi sites"),
+    "layer.planned_sites": ("Trạm được chọn (wifi, 4G)", "Chosen sites (wifi, 4G)"),
     "layer.footprints": ("Vùng phủ wifi", "Wifi footprints"),
     "layer.backhaul_links": ("Đường truyền dẫn", "Backhaul links"),
     "layer.settlements_unserved": ("Khu dân cư chưa được phục vụ", "Unserved settlements"),

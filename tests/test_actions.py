@@ -101,7 +101,7 @@ def test_cost_per_person_curve_runs_from_cheapest_to_dearest():
     scen = load_scenario(scenarios_dir() / "remote_wifi.yaml")
     plan = run_scenario(scen).plan
     curve = cost_per_person_curve(plan)
-    sites = plan.layers["wifi_sites"]
+    sites = plan.layers["sites"]
     assert len(curve) == len(sites)
     assert curve["vnd_per_person"].is_monotonic_increasing
     assert int(curve["cumulative_cost_vnd"].iloc[-1]) == int(sites["cost_vnd"].sum())

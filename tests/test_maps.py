@@ -219,7 +219,14 @@ def test_plan_map_styles_by_phase_and_backhaul(layers: dict) -> None:
         kind="wifi",
         layers={
             k: _metric(v)
-            for k, v in {"trenches": trenches, "backhaul_links": links, "settlements_unserved": unserved}.items()
+            for k, v in {
+                "trenches": trenches,
+                "backhaul_links": links,
+                "settlements_unserved": unserved,
+                "sites": gpd.GeoDataFrame(
+                    {"site_id": ["W1"], "technology": ["public_wifi"]}, geometry=[Point(LON, LAT)], crs="EPSG:4326"
+                ),
+            }.items()
         },
         boq=empty_boq(),
         kpis={},
@@ -231,6 +238,9 @@ def test_plan_map_styles_by_phase_and_backhaul(layers: dict) -> None:
     assert specs["backhaul_links"]["by"] == "backhaul"
     assert specs["backhaul_links"]["popup"] == ["site_id", "backhaul", "length_m", "cost_vnd"]
     assert both("layer.settlements_unserved") + " (1)" in html
+    # the plan's chosen sites are named and styled apart from the project's sites layer drawn under them
+    assert both("layer.planned_sites") + " (1)" in html
+    assert specs["planned_sites"]["count"] == 1 and specs["planned_sites"]["popup"][0] == "site_id"
     assert "Hòn Thơm" in html
     assert _outside_urls(html) == []
 

@@ -70,14 +70,14 @@ def _layers(*, hq_fibre: bool = True, power: bool = True, coverage_everywhere: b
 def test_no_unserved_settlement_gives_an_empty_plan_with_an_explanation() -> None:
     plan = plan_wifi(_layers(coverage_everywhere=True), WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
     assert plan.kind == "wifi" and plan.total_vnd == 0 and plan.boq.empty
-    assert plan.layers["wifi_sites"].empty and "site_id" in plan.layers["wifi_sites"].columns
+    assert plan.layers["sites"].empty and "site_id" in plan.layers["sites"].columns
     assert any("No unserved settlement" in m for m in plan.messages)
     assert any("Không có điểm dân cư" in m for m in plan.messages)
 
 
 def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
     plan = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
-    sites = plan.layers["wifi_sites"]
+    sites = plan.layers["sites"]
     assert sorted(sites["site_id"]) == ["A", "B", "C"]
     assert plan.kpis["people_newly_covered"] == 900 and plan.kpis["share_unserved_reached"] == 1.0
     assert set(sites["backhaul"]) == {"radio"}  # 5-7 km to the exchange, no road graph
@@ -106,10 +106,10 @@ def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
 
 def test_budget_is_respected_and_covers_the_most_people() -> None:
     full = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
-    one_site = int(full.layers["wifi_sites"]["cost_vnd"].max())
+    one_site = int(full.layers["sites"]["cost_vnd"].max())
     budget = round(one_site * 1.1) + 1_000  # the budget covers the BOQ total, 10 % contingency included
     plan = plan_wifi(_layers(), WifiParams(**_POINT, budget_vnd=budget), catalog=_light_catalog())
-    assert list(plan.layers["wifi_sites"]["site_id"]) == ["A"]  # the 500-people hamlet
+    assert list(plan.layers["sites"]["site_id"]) == ["A"]  # the 500-people hamlet
     assert plan.kpis["selection_cost_vnd"] <= one_site and plan.total_vnd <= budget
     assert plan.kpis["people_newly_covered"] == 500
     assert plan.kpis["selection_status"] == "optimal"
@@ -128,13 +128,13 @@ def test_candidate_without_power_gets_solar_or_is_excluded() -> None:
         _layers(power=False), WifiParams(**_POINT, cover_all=True, require_power=True), catalog=_light_catalog()
     )
     assert any("excluded (require_power): C" in m for m in strict.messages)
-    assert "C" not in set(strict.layers["wifi_sites"]["site_id"])
+    assert "C" not in set(strict.layers["sites"]["site_id"])
     assert strict.kpis["people_newly_covered"] == 800  # S3 has no other candidate
 
 
 def test_commune_hq_without_fibre_is_forced_in() -> None:
     full = plan_wifi(_layers(hq_fibre=False), WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
-    assert "HQ" in set(full.layers["wifi_sites"]["site_id"])
+    assert "HQ" in set(full.layers["sites"]["site_id"])
     assert full.kpis["communes_hq_forced"] == "HQ"
     assert any("People's Committee" in m for m in full.messages)
     off = plan_wifi(
@@ -142,7 +142,7 @@ def test_commune_hq_without_fibre_is_forced_in() -> None:
         WifiParams(**_POINT, cover_all=True, connect_all_commune_hq=False),
         catalog=_light_catalog(),
     )
-    assert "HQ" not in set(off.layers["wifi_sites"]["site_id"])
+    assert "HQ" not in set(off.layers["sites"]["site_id"])
     with pytest.raises(PlanningError, match="commune People's Committees"):
         plan_wifi(_layers(hq_fibre=False), WifiParams(**_POINT, budget_vnd=10_000_000), catalog=_light_catalog())
 
@@ -171,7 +171,7 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     focus = demo_wifi_focus()
     params = WifiParams(cover_all=True, generate_candidates=True, focus=gpd.GeoSeries(list(focus.values()), crs=4326))
     plan = plan_wifi(layers, params, catalog=load_catalog())
-    sites = plan.layers["wifi_sites"].to_crs(4326)
+    sites = plan.layers["sites"].to_crs(4326)
     for name, area in focus.items():
         assert sites.within(area).any(), f"no wifi site in {name}"
     # demand is every household of the unserved villages (a building with h households is h of them): the
@@ -198,7 +198,7 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     # the BOQ total against the sites' own costs (computed apart from the BOQ) plus the catalog's contingency;
     # the BOQ rounds each line and each contingency line to whole VND
     share = load_catalog().param("contingency_share")
-    expected = plan.layers["wifi_sites"]["capex_vnd"].sum() * (1 + share)
+    expected = plan.layers["sites"]["capex_vnd"].sum() * (1 + share)
     assert abs(plan.total_vnd - expected) <= 2 * len(plan.boq)
 
 
@@ -232,7 +232,7 @@ def test_line_of_sight_over_elevation(tmp_path, ridge_m: float, covered: int) ->
     layers["sites"] = layers["sites"].iloc[[0, 1, 2]]
     dem = _ridge_raster(str(tmp_path / f"dem{int(ridge_m)}.tif"), ridge_m)
     plan = plan_wifi(layers, WifiParams(**_POINT, cover_all=True, elevation=dem), catalog=_light_catalog())
-    assert len(plan.layers["wifi_sites"]) == covered
+    assert len(plan.layers["sites"]) == covered
     assert plan.kpis["los_checked"] is True
     assert not any("Line of sight not checked" in m for m in plan.messages)
     if covered:
@@ -307,9 +307,9 @@ def test_hill_between_site_and_village_end_to_end(tmp_path) -> None:
     layers["sites"] = gpd.GeoDataFrame(pd.concat([sites, d], ignore_index=True), crs=CRS)
     dem = _hill_raster(str(tmp_path / "hill.tif"))
     flat = plan_wifi(layers, WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
-    assert set(flat.layers["wifi_sites"]["site_id"]) <= {"A", "D"}
+    assert set(flat.layers["sites"]["site_id"]) <= {"A", "D"}
     plan = plan_wifi(layers, WifiParams(**_POINT, cover_all=True, elevation=dem), catalog=_light_catalog())
-    sites_out = plan.layers["wifi_sites"]
+    sites_out = plan.layers["sites"]
     assert list(sites_out["site_id"]) == ["D"]
     assert plan.kpis["people_newly_covered"] == 500 and plan.kpis["los_checked"] is True
     options = plan.layers["backhaul_options"]
@@ -410,7 +410,7 @@ def test_selection_bound_and_demand_classes_cover_the_whole_plan() -> None:
 
 def test_budget_for_the_commune_hqs_only_gives_a_plan_that_says_so() -> None:
     plan = plan_wifi(_layers(hq_fibre=False), WifiParams(**_POINT, budget_vnd=110_000_000), catalog=_light_catalog())
-    assert list(plan.layers["wifi_sites"]["site_id"]) == ["HQ"] and plan.total_vnd <= 110_000_000
+    assert list(plan.layers["sites"]["site_id"]) == ["HQ"] and plan.total_vnd <= 110_000_000
     assert any("Only the commune People's Committees are connected" in m and "would add it" in m for m in plan.messages)
     assert plan.kpis["selection_status"] == "optimal" and plan.kpis["people_newly_covered"] == 0
 
@@ -453,7 +453,7 @@ def test_site_chosen_with_two_profiles_pays_mast_and_backhaul_once(tmp_path) -> 
     )
     params = WifiParams(**_POINT, cover_all=True, elevation=dem, profiles=("sector_5g", "tall_2g4"))
     plan = plan_wifi(layers, params, catalog=cat)
-    sites = plan.layers["wifi_sites"]
+    sites = plan.layers["sites"]
     assert list(sites["site_id"]) == ["A"] and sites["profile"].iloc[0] == "sector_5g + tall_2g4"
     assert plan.kpis["people_newly_covered"] == 800 and plan.kpis["n_sites"] == 1
     qty = plan.boq.groupby("item_code")["quantity"].sum()
@@ -507,7 +507,7 @@ def test_a_settlement_seen_by_two_chosen_sites_is_counted_once() -> None:
     layers["sites"] = gpd.GeoDataFrame(sites, geometry="geometry", crs=CRS)
     plan = plan_wifi(layers, WifiParams(**_POINT, cover_all=True), catalog=_light_catalog())
     unserved = plan.layers["settlements_unserved"].set_index("settlement_id")
-    chosen = plan.layers["wifi_sites"]
+    chosen = plan.layers["sites"]
     assert sorted(chosen["site_id"]) == ["A", "C"]
     assert plan.kpis["people_newly_covered"] == 900
     assert chosen["people_covered"].sum() == 900
@@ -544,7 +544,7 @@ def test_every_drawn_site_is_said_used_or_not_and_why() -> None:
     drawn = plan.layers["drawn_sites"].set_index("site_id")
     assert sorted(drawn.index) == ["D1", "D2", "D3"]
     assert dict(drawn["decision"]) == {"D1": "no_demand", "D2": "served_elsewhere", "D3": "used"}
-    assert list(drawn.index[drawn["used"]]) == ["D3"] and "D3" in set(plan.layers["wifi_sites"]["site_id"])
+    assert list(drawn.index[drawn["used"]]) == ["D3"] and "D3" in set(plan.layers["sites"]["site_id"])
     # D3 serves hamlet S2 (300 people); its investment by hand: an AP (15 M) and a radio link (60 M), no mast
     assert drawn.loc["D3", "people_served"] == 300 and drawn.loc["D3", "cost_vnd"] == 75_000_000
     assert drawn.loc["D3", "reason_vi"] == "Được dùng: phục vụ 300 người; truyền dẫn: Vi ba; đầu tư 75.000.000 đ."
@@ -558,7 +558,7 @@ def test_every_drawn_site_is_said_used_or_not_and_why() -> None:
 def test_a_drawn_site_beyond_the_budget_left_says_so_with_the_figures() -> None:
     cat = _light_catalog()
     full = plan_wifi(_layers(), WifiParams(**_POINT, cover_all=True), catalog=cat)
-    budget = round(int(full.layers["wifi_sites"]["cost_vnd"].max()) * 1.1) + 1_000  # one site: A, for S1
+    budget = round(int(full.layers["sites"]["cost_vnd"].max()) * 1.1) + 1_000  # one site: A, for S1
     plan = plan_wifi(_layers(), WifiParams(**_POINT, budget_vnd=budget, extra_candidates=_drawn()), catalog=cat)
     d3 = plan.layers["drawn_sites"].set_index("site_id").loc["D3"]
     assert d3["decision"] == "budget" and not d3["used"]

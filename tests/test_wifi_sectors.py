@@ -202,10 +202,10 @@ def test_three_sectors_serve_more_households_than_one_omni_ap_when_demand_exceed
     assert omni.kpis["households_served"] < omni.kpis["households_total"]  # demand beyond one AP's airtime
     assert sect.kpis["households_served"] > 2 * omni.kpis["households_served"]
     assert sect.kpis["mbps_delivered"] > 2 * omni.kpis["mbps_delivered"]
-    site = sect.layers["wifi_sites"].iloc[0]
+    site = sect.layers["sites"].iloc[0]
     assert site["n_sectors"] == 3 and site["beamwidth_deg"] == 120.0 and site["azimuth_deg"] % 10 == 0
-    assert site["capacity_mbps"] > 2 * omni.layers["wifi_sites"].iloc[0]["capacity_mbps"]
-    assert np.isnan(omni.layers["wifi_sites"].iloc[0]["azimuth_deg"])
+    assert site["capacity_mbps"] > 2 * omni.layers["sites"].iloc[0]["capacity_mbps"]
+    assert np.isnan(omni.layers["sites"].iloc[0]["azimuth_deg"])
     assert sect.boq.loc[sect.boq["item_code"] == "AP.SEC2G4", "quantity"].sum() == 3
     assert sect.kpis["n_radios"] == 3 and omni.kpis["n_radios"] == 1
     assert site["households_los"] + site["households_nlos"] == sect.kpis["households_served"]
@@ -257,10 +257,10 @@ def test_an_open_hamlet_is_served_on_line_of_sight_and_its_footprint_reaches_fur
     assert village["environment"] == ("open" if kind == "hamlet" else "village")
     assert village["environment_source"] == "default by kind"
     if kind == "village":
-        assert plan.kpis["households_served"] == 0 and len(plan.layers["wifi_sites"]) == 0
+        assert plan.kpis["households_served"] == 0 and len(plan.layers["sites"]) == 0
         return
     assert plan.kpis["households_served"] == plan.kpis["households_served_los"] == 6
-    site = plan.layers["wifi_sites"].iloc[0]
+    site = plan.layers["sites"].iloc[0]
     assert site["households_los"] == 6 and site["households_nlos"] == 0
     fp = plan.layers["footprints"].iloc[0]
     assert fp["reach_los_m"] > 300 and fp.geometry.contains(Point(X0 + 5 - 300, Y0 + 5))

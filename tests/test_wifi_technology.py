@@ -69,7 +69,7 @@ def test_village_within_an_existing_towers_reach_takes_the_tower():
     vo = plan.layers["village_options"]
     others = vo[(vo["settlement_id"] == "A") & vo["feasible"] & (vo["technology"] != "tower_4g")]
     assert (others["lcc_vnd"] > a["lcc_vnd"]).all() and len(others) >= 1
-    sites = plan.layers["wifi_sites"].set_index("site_id")
+    sites = plan.layers["sites"].set_index("site_id")
     assert sites.loc["T1", "technology"] == "tower_4g" and sites.loc["T1", "backhaul"] == "radio"
     assert "GEN-A-1" not in sites.index  # no wifi site for the village the tower serves
     boq = plan.boq.set_index("item_code")
@@ -103,7 +103,7 @@ def test_demand_above_a_small_cells_capacity_does_not_take_it(households, picked
     if not picked:
         assert "exceeds" in b["reason"] and " / " in b["reason"]
         assert "B" in plan.kpis["villages_without_option"]
-        assert "SC-B" not in set(plan.layers["wifi_sites"]["site_id"])
+        assert "SC-B" not in set(plan.layers["sites"]["site_id"])
     else:
         assert plan.boq.set_index("item_code").loc["SC.4G", "quantity"] >= 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import geopandas as gpd
 import pandas as pd
@@ -159,7 +160,7 @@ def test_combined_run_with_wifi(tmp_path):
     scen = parse_scenario(path.read_text(), path=path)
     result = run_scenario(scen)
     assert result.plan.kind == "combined"
-    assert {"trenches", "wifi_sites"} <= set(result.plan.layers)
+    assert {"trenches", "sites"} <= set(result.plan.layers)
     boq = result.plan.boq
     assert (boq["unit"] == "%").sum() >= 1
     # every amount recomputed from the catalog file and the quantities: the combined plan prices both planners' lines
@@ -171,7 +172,7 @@ def test_combined_run_with_wifi(tmp_path):
     back = pd.read_csv(tmp_path / "out" / "boq.csv", encoding="utf-8-sig")
     # the CSV an engineer opens has the same lines and the same total
     assert recompute_boq(back, catalog_prices())["total"] == check["total"]
-    assert isinstance(gpd.read_file(tmp_path / "out" / "plan.gpkg", layer="wifi_sites"), gpd.GeoDataFrame)
+    assert isinstance(gpd.read_file(tmp_path / "out" / "plan.gpkg", layer="sites"), gpd.GeoDataFrame)
 
 
 def test_scenario_corridors_reach_the_planner(tmp_path):
@@ -349,7 +350,7 @@ def _tiny_run(folder, kind: str, *, contingency_groups: int = 2):
         }
     else:
         layers = {
-            "wifi_sites": gpd.GeoDataFrame(
+            "sites": gpd.GeoDataFrame(
                 {"site_id": ["S1"], "profile": ["AP.OUT2G4"]}, geometry=[Point(386000.0, 1130000.0)], crs=METRIC_CRS
             )
         }
@@ -373,7 +374,7 @@ def test_compare_plans_of_different_kinds_and_empty_plans(tmp_path):
     assert compare_runs(empty, empty).is_empty
     c = compare_runs(under, wifi)
     changes = set(zip(c.features["layer"], c.features["change"], strict=True))
-    assert changes == {("trenches", "removed"), ("wifi_sites", "added")}
+    assert changes == {("trenches", "removed"), ("sites", "added")}
     contingency = c.boq_items.set_index("item_code").loc["CONTINGENCY"]
     assert contingency["quantity_a"] == 10.0 and contingency["quantity_b"] == 10.0  # a percentage, not 2 x 10 %
     assert contingency["amount_delta_vnd"] == -6_500_000
@@ -432,3 +433,26 @@ def test_demo_reads_the_demo_layers_once(tmp_path, monkeypatch):
     assert calls == []  # the scenario's layers came from the demo's own read, not a second one
     assert summary["runs"]["remote_wifi"]["kpis"]["n_sites"] > 0
     assert (tmp_path / "demo" / "runs" / "remote_wifi" / "manifest.json").is_file()
+
+
+def test_a_wifi_run_saved_before_the_sites_rename_reads_and_compares_alike(tmp_path):
+    """Plans saved before the chosen sites' layer was named ``sites`` (it was ``wifi_sites``) still compare with a
+    new one: the same site is unchanged, not removed and added."""
+    import pyogrio
+
+    new = _tiny_run(tmp_path / "new", "wifi", contingency_groups=1)
+    old_dir = tmp_path / "old"
+    shutil.copytree(tmp_path / "new", old_dir)
+    gpkg = old_dir / "plan.gpkg"
+    sites = gpd.read_file(gpkg, layer="sites")
+    staged = tmp_path / "staged.gpkg"
+    for name, _g in pyogrio.list_layers(gpkg):
+        if name in ("sites", "layer_styles"):
+            continue
+        pyogrio.write_dataframe(pyogrio.read_dataframe(gpkg, layer=name), staged, layer=str(name))
+    pyogrio.write_dataframe(sites, staged, layer="wifi_sites")
+    staged.replace(gpkg)
+    old = read_run(old_dir)
+    assert "sites" in old.layers and "wifi_sites" not in old.layers
+    c = compare_runs(old, new)
+    assert c.features.empty or not set(c.features["layer"]) & {"sites", "wifi_sites"}

@@ -38,7 +38,7 @@ PLAN_ORDER: tuple[str, ...] = (
     "poles_remaining",
     "poles_removed",
     "buildings_not_served",
-    "wifi_sites",
+    "planned_sites",
     "drawn_sites",
 )
 
@@ -188,7 +188,7 @@ _KINDS: dict[str, tuple[dict[str, Any], str | None, dict[str, Any], tuple[str, .
         {},
         ("pole_id",),
     ),
-    "wifi_sites": (
+    "planned_sites": (
         {**_POINT, "radius": 7, "fillColor": "#1971c2", "color": "#ffffff", "weight": 2},
         None,
         {},

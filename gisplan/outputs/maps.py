@@ -523,7 +523,7 @@ def plan_map(
 
     Expected result layers and columns (others are drawn with a plain style):
     ``trenches`` (phase, length_m, surface, n_ducts) coloured by phase,
-    ``chambers`` (type, reason), ``poles_removed`` (pole_id), ``wifi_sites`` (site_id,
+    ``chambers`` (type, reason), ``poles_removed`` (pole_id), ``sites`` (the chosen sites: site_id,
     name, kind, profile, reach_m, backhaul, cost_vnd), ``footprints``
     (site_id), ``backhaul_links`` (site_id, backhaul, length_m, cost_vnd)
     coloured by backhaul type, ``settlements_unserved`` (settlement_id, name,
@@ -543,13 +543,15 @@ def plan_map(
     for kind in context:
         if kind in layers and kind not in BASE_KINDS:
             add_layer(m, layers[kind], kind=kind, show=False, **opts)
-    order = [k for k in PLAN_ORDER if k in plan.layers]
-    order += sorted(k for k in plan.layers if k not in PLAN_ORDER)
+    # the plan's chosen sites are not the project's sites layer: they have their own style and name on the map
+    shown = {k: ("planned_sites" if k == "sites" else k) for k in plan.layers}
+    rank = {k: i for i, k in enumerate(PLAN_ORDER)}
+    order = sorted(plan.layers, key=lambda k: (rank.get(shown[k], len(rank)), shown[k]))
     for kind in order:
         gdf = plan.layers[kind]
         if gdf is None:
             continue
-        add_layer(m, gdf, kind=kind, show=kind not in _PLAN_HIDDEN, **opts)
+        add_layer(m, gdf, kind=shown[kind], show=kind not in _PLAN_HIDDEN, **opts)
     if draw:
         add_draw_control(m, drawings=drawings)
     return m

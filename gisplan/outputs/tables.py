@@ -95,11 +95,11 @@ def boq_by(boq: pd.DataFrame, by: str) -> pd.DataFrame:
 def cost_per_person_curve(plan: Plan) -> pd.DataFrame:
     """The wifi plan's sites from the cheapest per person covered to the dearest, with running totals.
 
-    Columns: the ``wifi_sites`` attributes (geometry dropped), ``vnd_per_person`` and the running
+    Columns: the ``sites`` attributes (geometry dropped), ``vnd_per_person`` and the running
     ``cumulative_cost_vnd`` and ``cumulative_people``: the curve of people covered against cost that a
     planner reads to see where money stops buying coverage.  Ties are broken by ``site_id``.
     """
-    sites = plan.layers.get("wifi_sites")
+    sites = plan.layers.get("sites")
     if sites is None or not len(sites) or not {"people_covered", "cost_vnd", "site_id"} <= set(sites.columns):
         return pd.DataFrame(columns=["site_id", "vnd_per_person", "cumulative_cost_vnd", "cumulative_people"])
     frame = pd.DataFrame(sites.drop(columns=sites.geometry.name) if isinstance(sites, gpd.GeoDataFrame) else sites)

@@ -151,7 +151,7 @@ def empty_plan(
     drawn_sites: gpd.GeoDataFrame | None = None,
 ) -> Plan:
     layers = {
-        "wifi_sites": empty_layer(SITE_COLUMNS, crs),
+        "sites": empty_layer(SITE_COLUMNS, crs),
         "footprints": empty_layer(FOOTPRINT_COLUMNS, crs),
         "backhaul_links": empty_layer(LINK_COLUMNS, crs),
         "settlements_unserved": unserved,

@@ -870,7 +870,7 @@ def _outputs(ctx: _Context) -> Plan:
         rate_mbps=assignment.rate_mbps.round(1),
     )
     layers = {
-        "wifi_sites": wifi_sites,
+        "sites": wifi_sites,
         "footprints": _footprints(ctx),
         "backhaul_links": gpd.GeoDataFrame(link_df, geometry=links, crs=crs),
         "settlements_unserved": unserved,

@@ -184,7 +184,7 @@ def _villages(plan1: Plan) -> list[_Village]:
 def _wifi_figures(plan1: Plan, years: list[int]) -> dict[str, tuple[float, float, np.ndarray, str]]:
     """Per village: Mbps the wifi selection delivers, its share of the serving sites' capital and yearly cost (in
     proportion to the Mbps each site serves there), and the serving sites."""
-    pts, sites = plan1.layers.get("demand_points"), plan1.layers["wifi_sites"]
+    pts, sites = plan1.layers.get("demand_points"), plan1.layers["sites"]
     if pts is None or len(pts) == 0 or len(sites) == 0:
         return {}
     opex = plan1.layers.get("opex_lines")
@@ -626,7 +626,7 @@ def _merge(
 ) -> Plan:  # fmt: skip
     """Plan 2 (wifi on the villages that keep it) with the other technologies' equipment, money and KPIs."""
     layers = dict(plan2.layers)
-    layers["wifi_sites"] = _concat(plan2.layers["wifi_sites"], extra["sites"])
+    layers["sites"] = _concat(plan2.layers["sites"], extra["sites"])
     layers["backhaul_links"] = _concat(plan2.layers["backhaul_links"], extra["links"])
     layers["footprints"] = _concat(plan2.layers["footprints"], extra["footprints"])
     layers["opex_lines"] = _concat(plan2.layers.get("opex_lines"), extra["opex"])
@@ -673,7 +673,7 @@ def _merge(
         "opex_vnd_per_year": round(yearly[0]) if len(years) else 0, "opex_vnd": round(yearly.sum()),
         "opex_by_year_vnd": ", ".join(f"{y}: {int(v):,}" for y, v in zip(years, yearly, strict=True)),
         "lcc_vnd": round(lcc), "lcc_per_person_vnd": round(lcc / newly) if newly else 0,
-        "n_sites": len(layers["wifi_sites"]),
+        "n_sites": len(layers["sites"]),
     })  # fmt: skip
     mix = pd.Series([choice[v][0] for v in sorted(choice)], dtype="object").value_counts()
     kpis["technology_mix"] = ", ".join(f"{t}: {int(mix.get(t, 0))}" for t in TECHNOLOGIES)

@@ -63,7 +63,7 @@ nothing more gives a plan of the HQs that says what one more site would cost.
     among the allowed technologies; one that no option serves whole keeps wifi's partial service.  Villages taken
     by another technology take no wifi site: steps 1-9 run again without their households (institutions and forced
     commune HQs stay with wifi; with a budget, the other technologies' BOQ is taken off it first), and the chosen
-    towers and small cells join ``wifi_sites`` (column ``technology``), the backhaul links, footprints, BOQ and
+    towers and small cells join ``sites`` (column ``technology``), the backhaul links, footprints, BOQ and
     yearly lines.  With ``technologies=("public_wifi",)`` (the default) the plan is the wifi selection alone, and
     ``village_options`` still shows what the others would cost.
 
@@ -167,7 +167,7 @@ def plan_wifi(
     Returns
     -------
     Plan
-        Layers ``wifi_sites`` (every chosen site, its ``technology``), ``footprints``, ``backhaul_links``,
+        Layers ``sites`` (every chosen site, its ``technology``), ``footprints``, ``backhaul_links``,
         ``settlements_unserved``, ``backhaul_options``, ``demand_points``, ``opex_lines`` and ``village_options``
         (one row per village and technology); the BOQ; KPIs.
 

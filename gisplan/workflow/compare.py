@@ -28,7 +28,7 @@ from gisplan.workflow.scenario import scenario_values
 
 #: Layers matched by an id column; others are matched by geometry.
 _ID_COLUMNS = {
-    "wifi_sites": "site_id",
+    "sites": "site_id",
     "poles_removed": "pole_id",
     "cables_rerouted": "cable_id",
     "backhaul_links": "site_id",
@@ -36,7 +36,7 @@ _ID_COLUMNS = {
     "footprints": "site_id",
 }
 #: Layers shown in the difference (others are compared in counts only).
-DIFF_LAYERS = ("trenches", "chambers", "poles_removed", "wifi_sites", "backhaul_links")
+DIFF_LAYERS = ("trenches", "chambers", "poles_removed", "sites", "backhaul_links")
 _GEOM_DECIMALS = 2  # centimetres in the metric CRS
 
 

@@ -43,7 +43,9 @@ def read_run(path: str | Path) -> RunFolder:
     for name, _g in pyogrio.list_layers(p / "plan.gpkg"):
         if name in ("boq", "layer_styles"):
             continue
-        layers[str(name)] = gpd.read_file(p / "plan.gpkg", layer=name)
+        # a wifi plan saved before the chosen sites' layer was renamed (``wifi_sites`` -> ``sites``) reads alike
+        key = "sites" if name == "wifi_sites" else str(name)
+        layers[key] = gpd.read_file(p / "plan.gpkg", layer=name)
     text_columns = ("item_code", "description_vi", "description_en", "unit", "category", "phase", "district", "commune")
     boq = pd.read_csv(
         p / "boq.csv",
