@@ -251,18 +251,54 @@ _USER_ID = re.compile(r"[0-9a-f]{32}")
 DRAWING_KEYS = ("drawings", "ug_drawings", "wifi_drawings")
 
 
+#: Name of the cookie that keeps the browser's user id (see :func:`remember_user`).
+USER_COOKIE = "gisplan_u"
+
+
+def _cookie_user() -> str:
+    """The user id the browser's cookie holds ('' without one, or outside a browser session)."""
+    try:
+        value = st.context.cookies.get(USER_COOKIE, "")
+    except Exception:  # no request context (a bare script run): no cookie
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 def user_id() -> str:
-    """This browser's user id: from the address (``?u=``), else new; written back into the address."""
+    """This browser's user id: from the address (``?u=``), else from the browser's cookie, else new; written back
+    into the address.
+
+    The address alone is not enough: a page loaded anew from a link without ``?u=`` (a sidebar link clicked before
+    the page's scripts took it over, on a busy server) would start a new user whose work seemed gone.
+    """
     import uuid
 
     uid = st.session_state.get("_gisplan_user")
     if uid is None:
         given = st.query_params.get("u", "")
+        if not _USER_ID.fullmatch(given or ""):
+            given = _cookie_user()
         uid = given if _USER_ID.fullmatch(given or "") else uuid.uuid4().hex
         st.session_state["_gisplan_user"] = uid
     if st.query_params.get("u") != uid:
         st.query_params["u"] = uid
     return str(uid)
+
+
+def remember_user() -> None:
+    """Keep this browser's user id in a cookie (first-party, ``SameSite=Strict``, :data:`USER_DAYS` days; it holds
+    the random id only), so a page loaded anew without ``?u=`` comes back to the same work."""
+    import streamlit.components.v1 as components
+
+    uid = user_id()
+    if _cookie_user() == uid:
+        return
+    age = USER_DAYS * 86_400
+    with st.sidebar:
+        components.html(
+            f"<script>document.cookie = '{USER_COOKIE}={uid}; path=/; max-age={age}; SameSite=Strict';</script>",
+            height=0,
+        )
 
 
 def users_root() -> Path:

@@ -39,6 +39,7 @@ appkit.install_assets()
 appkit.keep_widget_values()  # the pages' parameters survive a visit to another page
 appkit.streamlit_texts()
 appkit.restore_user_state()  # a reload keeps the drawings, uploads and last results (per user, on disk)
+appkit.remember_user()  # ... and so does a page loaded from a link without the user's id in it
 
 with st.sidebar:
     st.radio(

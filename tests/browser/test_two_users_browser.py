@@ -218,3 +218,40 @@ def test_two_users_at_once_each_see_only_their_own_work(
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+def _wait_uid(page: Any) -> str:
+    for _ in range(TIMEOUT // 250):
+        if "u" in parse_qs(urlparse(page.url).query):
+            return _uid(page)
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no user id in {page.url}")
+
+
+def test_a_page_loaded_without_the_users_id_comes_back_to_the_same_work(chromium: Any, server: StreamlitServer) -> None:
+    """A page loaded from an address without ``?u=`` (a sidebar link's href, clicked on a busy server before the page's
+    scripts take it over) is the same user, by the browser's cookie; another browser is still another user."""
+    ctx, page, blocked = _user(chromium)
+    ctx2, other, blocked2 = _user(chromium)
+    try:
+        page.goto(f"{server.url}/underground", wait_until="domcontentloaded")
+        _map(page)
+        _settled(page)
+        uid = _wait_uid(page)
+        _draw_zone(page, LAT, LON, 60)
+        for _ in range(TIMEOUT // 250):  # the cookie is written by the page's script
+            if any(c["name"] == "gisplan_u" and c["value"] == uid for c in ctx.cookies()):
+                break
+            page.wait_for_timeout(250)
+        page.goto(f"{server.url}/underground", wait_until="domcontentloaded")  # no ?u= in the address
+        _map(page)
+        page.get_by_text(t("app.ug.zones", "vi", n=1)).wait_for(timeout=TIMEOUT)
+        assert _wait_uid(page) == uid
+        other.goto(f"{server.url}/underground", wait_until="domcontentloaded")
+        _map(other)
+        assert _wait_uid(other) != uid
+        other.get_by_text(t("app.ug.zones", "vi", n=0)).wait_for(timeout=TIMEOUT)
+        assert blocked == [] and blocked2 == [], (blocked, blocked2)
+    finally:
+        ctx.close()
+        ctx2.close()
