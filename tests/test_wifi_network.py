@@ -221,7 +221,7 @@ def test_fibre_hub_over_its_sector_limit_adds_a_priced_sector() -> None:
     assert wide["hub_sectors"].sum() == 0
 
 
-def _island_plan(bts: dict, *, land: bool = True):
+def _island_plan(bts: dict, *, land: bool = True, household_mbps: float = 0.01, terminal_mbps: float | None = None):
     """A village on an island 100 km from the mainland's exchange (no radio, no fibre reach) and a BTS 1.5 km from
     it on the same island (out of the village AP's reach) with the ``bts`` columns."""
     import geopandas as gpd
@@ -249,7 +249,10 @@ def _island_plan(bts: dict, *, land: bool = True):
             geometry=[box(x0 - 5_000, y0 - 5_000, x0 + 5_000, y0 + 5_000),
                       box(isle[0] - 2_000, isle[1] - 2_000, isle[0] + 2_000, isle[1] + 2_000)], crs=crs,
         )  # fmt: skip
-    cat = load_catalog(overrides={"backhaul": {"demand_household_mbps": 0.01},
+    backhaul = {"demand_household_mbps": household_mbps}
+    if terminal_mbps is not None:
+        backhaul["satellite_capacity_mbps"] = terminal_mbps
+    cat = load_catalog(overrides={"backhaul": backhaul,
                                   "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})  # fmt: skip
     params = WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), phase="2027")
     return plan_wifi(layers, params, catalog=cat)
@@ -276,6 +279,33 @@ def test_a_planned_cable_ends_the_islands_satellite_fees_from_its_year() -> None
     assert any("planned cable" in m and "cáp quang" in m for m in after.messages)
     # without a land layer the cable reaches only its own site: the village keeps its fees
     assert _fee_years(_island_plan({"fibre_year": 2029}, land=False)) == list(range(2027, 2037))
+
+
+def test_a_site_whose_load_exceeds_one_satellite_terminal_gets_bonded_terminals() -> None:
+    """An island village whose only way out is satellite serves 48 Mbit/s (3 households at 16 Mbit/s on its APs);
+    on 20 Mbit/s terminals that takes three bonded terminals with three fees a year, not one terminal carrying more
+    than it can."""
+    from gisplan.catalog._catalog import load_catalog
+
+    plan = _island_plan({}, household_mbps=16.0, terminal_mbps=20.0)
+    link = plan.layers["backhaul_links"].set_index("site_id").loc["V"]
+    assert link["backhaul"] == "satellite"
+    load = float(link["load_mbps"])
+    assert load == pytest.approx(48.0)
+    assert link["capacity_mbps"] == pytest.approx(60.0)  # three terminals of 20
+    boq = plan.boq.groupby("item_code")["quantity"].sum()
+    assert boq["SAT.TERMINAL"] == 3
+    opex = plan.layers["opex_lines"]
+    fees = opex[opex["item_code"].isin(["SAT.FEE", "VSAT.FEE"])]
+    assert len(fees) == 10 and (fees["quantity"] == 3).all()
+    price = load_catalog().price
+    assert fees["amount_vnd"].tolist() == [round(3 * price(c)) for c in fees["item_code"]]
+    assert not any("carry more than their capacity" in m for m in plan.messages)
+    one = _island_plan({}, household_mbps=16.0)  # the catalog's 100 Mbit/s terminal carries 48 alone
+    assert one.boq.groupby("item_code")["quantity"].sum()["SAT.TERMINAL"] == 1
+    amounts = plan.boq.groupby("item_code")["amount_vnd"].sum()
+    assert amounts["SAT.TERMINAL"] == 3 * price("SAT.TERMINAL")
+    assert plan.kpis["capex_vnd"] > one.kpis["capex_vnd"]
 
 
 def test_a_bts_with_microwave_is_a_gateway_within_its_capacity() -> None:

@@ -1183,12 +1183,21 @@ def _backhaul_network(
         if not newly and not priced:
             break
         blocked |= newly
+    net, terminals = _bonded_terminals(net, bh, n_sel, float(b["satellite_capacity_mbps"]))
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
     net = net.iloc[:n_sel]
     ctx.relay_clearance = [
         margins.get((min(k, int(q)), max(k, int(q))), np.nan) if q >= 0 else np.nan for k, q in enumerate(net["parent"])
     ]
     out = bh.copy()
+    out["terminals"] = np.where(out["option"].to_numpy() == "satellite", 1, 0)
+    for pos, count in terminals.items():  # bonded terminals where one site's load exceeds one terminal
+        idx = out.index[pos]
+        extra_capex = (count - 1) * int(cat.price("SAT.TERMINAL"))
+        out.loc[idx, "terminals"] = count
+        out.loc[idx, "capex_vnd"] = int(out.loc[idx, "capex_vnd"]) + extra_capex
+        out.loc[idx, "opex_vnd"] = int(out.loc[idx, "opex_vnd"]) * count
+        out.loc[idx, "cost_vnd"] = int(out.loc[idx, "capex_vnd"]) + int(out.loc[idx, "opex_vnd"])
     ids = all_ids
     for k in np.flatnonzero(net["parent"].to_numpy() >= 0):
         par = int(net["parent"].iloc[k])
@@ -1223,6 +1232,28 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+def _bonded_terminals(
+    net: pd.DataFrame, bh: pd.DataFrame, n_sel: int, terminal_mbps: float
+) -> tuple[pd.DataFrame, dict[int, int]]:
+    """A chosen site on its own satellite terminal whose load (its own demand and the sites relaying through it) the
+    network could not bring within one terminal gets as many terminals as the load needs, bonded by its router
+    (ceil(load / the terminal's capacity)); its link's capacity grows alike.  Returns the network table and
+    {site position: terminals} for those sites."""
+    out = net.copy()
+    more: dict[int, int] = {}
+    if not len(out) or not terminal_mbps > 0:
+        return out, more
+    for k in range(min(n_sel, len(out))):
+        if bh["option"].iloc[k] != "satellite" or int(out["parent"].iloc[k]) >= 0:
+            continue
+        load = float(out["load_mbps"].iloc[k])
+        if load > terminal_mbps + 1e-9:
+            count = int(np.ceil(load / terminal_mbps - 1e-9))
+            more[k] = count
+            out.iloc[k, out.columns.get_loc("capacity_mbps")] = count * terminal_mbps
+    return out, more
 
 
 def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:

@@ -173,13 +173,15 @@ def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
 
 
 def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
-    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee, until the
-    row's ``fibre_year`` (a planned cable) when it has one."""
+    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee (one per
+    terminal: ``terminals``, 1 when the row has none), until the row's ``fibre_year`` (a planned cable) when it has
+    one."""
     if row["option"] != "satellite":
         return []
     until = _get(row, "fibre_year")
+    count = float(_get(row, "terminals") or 1)  # bonded terminals (gisplan.wifi._select), each with its fee
     lines = zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True)
-    return [(y, code, 1.0) for y, code in lines if until == "" or y < int(until)]
+    return [(y, code, count) for y, code in lines if until == "" or y < int(until)]
 
 
 def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
@@ -216,7 +218,7 @@ def _option_items(row: Any, option: str, masts: list[tuple[str, float]]) -> list
         out = [("SUB.CABLE", float(row["length_m"]) / 1000.0), ("SUB.LANDING", 2.0)]
         return out + ([("FO.DROP", float(row["land_m"]))] if row["land_m"] > 0 else [])
     if option == "satellite":
-        return [("SAT.TERMINAL", 1.0)]
+        return [("SAT.TERMINAL", float(_get(row, "terminals") or 1))]
     if option == "relay":  # through another chosen site (gisplan.wifi.network)
         return [("RELAY.5G", 1.0), *masts]
     raise PlanningError(
