@@ -45,8 +45,12 @@ class Key:
 
 _GEOM_DOC = (
     "inline GeoJSON (a FeatureCollection, Feature or geometry, WGS 84 lon/lat) or a path to a layer file "
-    "(relative to the scenario file) / GeoJSON viết trực tiếp (FeatureCollection, Feature hoặc hình học, kinh độ/vĩ "
-    "độ WGS 84) hoặc đường dẫn tới tệp lớp (tính từ thư mục của tệp kịch bản)"
+    "(relative to the scenario file)"
+)
+#: The same in Vietnamese, for the fix of a geometry that cannot be read.
+_GEOM_DOC_VI = (
+    "GeoJSON viết trực tiếp (FeatureCollection, Feature hoặc hình học, kinh độ/vĩ độ WGS 84) hoặc đường dẫn tới tệp "
+    "lớp (tính từ thư mục của tệp kịch bản)"
 )
 
 SPEC: dict[str, Any] = {
@@ -538,7 +542,7 @@ def _geometry_problem(exc: Exception, value: Any, scen: Scenario, fname: str, na
             "mục của tệp kịch bản); hãy cho tệp GeoJSON, GeoPackage, Shapefile nén ZIP hoặc KML, "
             "hoặc GeoJSON viết trực tiếp",
         )
-    return Problem(summary, file=fname, column=f"geometries.{name}", hint=_GEOM_DOC)
+    return Problem(summary, file=fname, column=f"geometries.{name}", hint=f"{_GEOM_DOC} / {_GEOM_DOC_VI}")
 
 
 def scenario_values(text: str) -> dict[str, Any]:
