@@ -55,27 +55,38 @@ class Problem:
 
 
 def did_you_mean(
-    name: object, options: Iterable[object], *, prefix: str = "", n: int = 3, listing: str = "valid names"
+    name: object,
+    options: Iterable[object],
+    *,
+    prefix: str = "",
+    n: int = 3,
+    listing: str = "valid names",
+    listing_vi: str = "các tên hợp lệ",
 ) -> str:
     """A fix hint for an unknown ``name``: the nearest of ``options``, or a list of them.
 
-    ``prefix`` is put before every suggestion (a key path such as ``"wifi."``).
+    ``prefix`` is put before every suggestion (a key path such as ``"wifi."``).  The hint is written in English
+    and Vietnamese ("English / Tiếng Việt"); ``listing`` and ``listing_vi`` head the list of options when none is
+    near.
 
     Examples
     --------
     >>> did_you_mean("MH.STX", ["MH.STD", "HH.STD", "TR.EARTH"])
-    "did you mean 'MH.STD' or 'HH.STD'?"
+    "did you mean 'MH.STD' or 'HH.STD'? / có phải là 'MH.STD' hoặc 'HH.STD'?"
     >>> did_you_mean("budjet", ["budget_vnd"], prefix="wifi.")
-    "did you mean 'wifi.budget_vnd'?"
+    "did you mean 'wifi.budget_vnd'? / có phải là 'wifi.budget_vnd'?"
+    >>> did_you_mean("x", ["a", "b"])
+    'valid names: a, b / các tên hợp lệ: a, b'
     """
     import difflib
 
     opts = [str(o) for o in options]
     near = difflib.get_close_matches(str(name), opts, n=n, cutoff=0.5)
     if near:
-        return "did you mean " + " or ".join(repr(f"{prefix}{x}") for x in near) + "?"
-    shown = ", ".join(f"{prefix}{o}" for o in sorted(opts)[:12])
-    return f"{listing}: {shown}" + (" ..." if len(opts) > 12 else "")
+        names = [repr(f"{prefix}{x}") for x in near]
+        return f"did you mean {' or '.join(names)}? / có phải là {' hoặc '.join(names)}?"
+    shown = ", ".join(f"{prefix}{o}" for o in sorted(opts)[:12]) + (" ..." if len(opts) > 12 else "")
+    return f"{listing}: {shown} / {listing_vi}: {shown}"
 
 
 class GisplanError(Exception):

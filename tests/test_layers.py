@@ -63,7 +63,8 @@ def cables() -> gpd.GeoDataFrame:
 
 
 def problems_of(exc: pytest.ExceptionInfo[LayerError]) -> list[tuple[object, str | None, str]]:
-    return [(p.row, p.column, p.message) for p in exc.value.problems]
+    """(row, column, English message) of every problem: messages read "English / Tiếng Việt"."""
+    return [(p.row, p.column, p.message.split(" / ")[0]) for p in exc.value.problems]
 
 
 # ---- valid input -------------------------------------------------------------------------------------------

@@ -101,8 +101,13 @@ class Catalog:
             return self.items[code]
         except KeyError:
             raise CatalogError(
-                f"unknown catalog item {code!r}",
-                [Problem(f"no item {code!r} in catalog {self.origin}", hint=did_you_mean(code, self.items))],
+                f"unknown catalog item {code!r} / không có hạng mục {code!r} trong danh mục giá",
+                [
+                    Problem(
+                        f"no item {code!r} in catalog {self.origin} / danh mục giá không có hạng mục {code!r}",
+                        hint=did_you_mean(code, self.items),
+                    )
+                ],
             ) from None
 
     def price(self, code: str) -> int:
@@ -115,25 +120,35 @@ class Catalog:
             return self.params[name]
         except KeyError:
             raise CatalogError(
-                f"unknown catalog parameter {name!r}", [Problem(name, hint=did_you_mean(name, self.params))]
+                f"unknown catalog parameter {name!r} / danh mục giá không có tham số {name!r}",
+                [Problem(f"{name} / tham số không xác định", hint=did_you_mean(name, self.params))],
             ) from None
 
     def trench_code(self, surface: str) -> str:
         """Catalog code of the trench item for ``surface``."""
         if surface not in SURFACES:
-            raise CatalogError(f"unknown surface {surface!r}; expected one of {', '.join(SURFACES)}")
+            raise CatalogError(
+                f"unknown surface {surface!r}; expected one of {', '.join(SURFACES)} "
+                f"/ loại mặt đường {surface!r} không xác định; dùng một trong {', '.join(SURFACES)}"
+            )
         return f"TR.{surface.upper()}"
 
     def traffic_code(self, road_class: str) -> str:
         """Catalog code of the traffic-management surcharge for ``road_class``."""
         if road_class not in ROAD_CLASSES:
-            raise CatalogError(f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)}")
+            raise CatalogError(
+                f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)} "
+                f"/ cấp đường {road_class!r} không xác định; dùng một trong {', '.join(ROAD_CLASSES)}"
+            )
         return f"TM.{road_class.upper()}"
 
     def crossing_code(self, road_class: str) -> str:
         """Catalog code of a crossing of a road of ``road_class``."""
         if road_class not in ROAD_CLASSES:
-            raise CatalogError(f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)}")
+            raise CatalogError(
+                f"unknown road class {road_class!r}; expected one of {', '.join(ROAD_CLASSES)} "
+                f"/ cấp đường {road_class!r} không xác định; dùng một trong {', '.join(ROAD_CLASSES)}"
+            )
         return f"XING.{road_class.upper()}"
 
     def trench_cost_per_m(self, surface: str, road_class: str) -> int:
@@ -155,13 +170,19 @@ class Catalog:
             n = int(fibre_count or 12)
             size = next((s for s in _FIBRE_SIZES if s >= n), None)
             if size is None:
-                raise CatalogError(f"no stocked fibre cable with {n} fibres (largest: {_FIBRE_SIZES[-1]})")
+                raise CatalogError(
+                    f"no stocked fibre cable with {n} fibres (largest: {_FIBRE_SIZES[-1]}) "
+                    f"/ không có cáp quang {n} sợi (lớn nhất: {_FIBRE_SIZES[-1]} sợi)"
+                )
             return f"CAB.FO{size}"
         if kind == "copper":
             return "CAB.CU"
         if kind == "coax":
             return "CAB.COAX"
-        raise CatalogError(f"unknown cable kind {kind!r}; expected fibre, copper or coax")
+        raise CatalogError(
+            f"unknown cable kind {kind!r}; expected fibre, copper or coax "
+            f"/ loại cáp {kind!r} không xác định; dùng fibre (quang), copper (đồng) hoặc coax (đồng trục)"
+        )
 
     @property
     def digest(self) -> str:
@@ -191,12 +212,22 @@ class Catalog:
         allowed = {"prices", "params", "ap_profiles", "backhaul", "technologies", "version"}
         for key in overrides:
             if key not in allowed:
-                problems.append(Problem(f"unknown key {key!r}", layer="catalog", hint=did_you_mean(key, allowed)))
+                problems.append(
+                    Problem(
+                        f"unknown key {key!r} / khóa {key!r} không hợp lệ",
+                        layer="catalog",
+                        hint=did_you_mean(key, allowed),
+                    )
+                )
         by_code = {it["code"]: it for it in raw["items"]}
         for code, price in (overrides.get("prices") or {}).items():
             if code not in by_code:
                 problems.append(
-                    Problem(f"unknown item {code!r}", layer="catalog.prices", hint=did_you_mean(code, by_code))
+                    Problem(
+                        f"unknown item {code!r} / không có hạng mục {code!r}",
+                        layer="catalog.prices",
+                        hint=did_you_mean(code, by_code),
+                    )
                 )
             else:
                 by_code[code]["price_vnd"] = price
@@ -205,7 +236,9 @@ class Catalog:
             if name not in raw["params"]:
                 problems.append(
                     Problem(
-                        f"unknown parameter {name!r}", layer="catalog.params", hint=did_you_mean(name, raw["params"])
+                        f"unknown parameter {name!r} / tham số {name!r} không xác định",
+                        layer="catalog.params",
+                        hint=did_you_mean(name, raw["params"]),
                     )
                 )
             else:
@@ -218,7 +251,7 @@ class Catalog:
             if name not in raw["backhaul"]:
                 problems.append(
                     Problem(
-                        f"unknown backhaul setting {name!r}",
+                        f"unknown backhaul setting {name!r} / thiết lập truyền dẫn {name!r} không xác định",
                         layer="catalog.backhaul",
                         hint=did_you_mean(name, raw["backhaul"]),
                     )
@@ -229,7 +262,7 @@ class Catalog:
             if name not in raw["technologies"]:
                 problems.append(
                     Problem(
-                        f"unknown technology {name!r}",
+                        f"unknown technology {name!r} / công nghệ {name!r} không xác định",
                         layer="catalog.technologies",
                         hint=did_you_mean(name, raw["technologies"]),
                     )
@@ -240,7 +273,7 @@ class Catalog:
                 base[key] = {**dict(base.get("radio") or {}), **dict(value)} if key == "radio" else value
             raw["technologies"][name] = base
         if problems:
-            raise CatalogError("invalid catalog overrides", problems)
+            raise CatalogError("invalid catalog overrides / giá sửa đổi của danh mục không hợp lệ", problems)
         if "version" in overrides:
             raw["version"] = str(overrides["version"])
         else:
@@ -270,22 +303,40 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
     """Validate a plain catalog mapping and build a :class:`Catalog`; every problem is reported at once."""
     problems: list[Problem] = []
     if not isinstance(raw, Mapping):
-        raise CatalogError(f"catalog {origin} is not a mapping")
+        raise CatalogError(f"catalog {origin} is not a mapping / danh mục giá {origin} không phải bảng khóa: giá trị")
     if raw.get("currency", "VND") != "VND":
-        problems.append(Problem("currency must be VND", file=origin, column="currency", value=raw.get("currency")))
+        problems.append(
+            Problem(
+                "currency must be VND / đơn vị tiền phải là VND",
+                file=origin,
+                column="currency",
+                value=raw.get("currency"),
+            )
+        )
     items: dict[str, CatalogItem] = {}
     for n, it in enumerate(raw.get("items") or []):
         row = it.get("code", n) if isinstance(it, Mapping) else n
         if not isinstance(it, Mapping):
-            problems.append(Problem("item is not a mapping", file=origin, layer="items", row=n))
+            problems.append(
+                Problem(
+                    "item is not a mapping / hạng mục không phải bảng khóa: giá trị", file=origin, layer="items", row=n
+                )
+            )
             continue
         missing = [k for k in _ITEM_KEYS if k not in it]
         for k in missing:
-            problems.append(Problem("missing key", file=origin, layer="items", row=row, column=k))
+            problems.append(Problem("missing key / thiếu khóa", file=origin, layer="items", row=row, column=k))
         unknown = [k for k in it if k not in _ITEM_KEYS]
         for k in unknown:
             problems.append(
-                Problem("unknown key", file=origin, layer="items", row=row, column=k, hint=did_you_mean(k, _ITEM_KEYS))
+                Problem(
+                    "unknown key / khóa không hợp lệ",
+                    file=origin,
+                    layer="items",
+                    row=row,
+                    column=k,
+                    hint=did_you_mean(k, _ITEM_KEYS),
+                )
             )
         if missing or unknown:
             continue
@@ -293,7 +344,7 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
         if isinstance(price, bool) or not isinstance(price, int) or price < 0:
             problems.append(
                 Problem(
-                    "price must be a non-negative whole number of VND",
+                    "price must be a non-negative whole number of VND / đơn giá phải là số nguyên VND không âm",
                     file=origin,
                     layer="items",
                     row=row,
@@ -305,37 +356,45 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
         if it["category"] not in CATEGORIES:
             problems.append(
                 Problem(
-                    "unknown category",
+                    "unknown category / nhóm hạng mục không xác định",
                     file=origin,
                     layer="items",
                     row=row,
                     column="category",
                     value=it["category"],
-                    hint="one of " + ", ".join(CATEGORIES),
+                    hint="one of " + ", ".join(CATEGORIES) + " / một trong " + ", ".join(CATEGORIES),
                 )
             )
             continue
         if it["code"] in items:
-            problems.append(Problem("duplicate item code", file=origin, layer="items", row=row, column="code"))
+            problems.append(
+                Problem(
+                    "duplicate item code / mã hạng mục bị trùng", file=origin, layer="items", row=row, column="code"
+                )
+            )
             continue
         items[str(it["code"])] = CatalogItem(**{k: it[k] for k in _ITEM_KEYS})
     params = dict(raw.get("params") or {})
     for name, (lo, hi) in _REQUIRED_PARAMS.items():
         if name not in params:
-            problems.append(Problem("missing parameter", file=origin, layer="params", column=name))
+            problems.append(Problem("missing parameter / thiếu tham số", file=origin, layer="params", column=name))
             continue
         v = params[name]
         if isinstance(v, bool) or not isinstance(v, int | float) or not (lo <= v <= hi):
             problems.append(
                 Problem(
-                    f"parameter must be a number in [{lo}, {hi}]", file=origin, layer="params", column=name, value=v
+                    f"parameter must be a number in [{lo}, {hi}] / tham số phải là số trong [{lo}, {hi}]",
+                    file=origin,
+                    layer="params",
+                    column=name,
+                    value=v,
                 )
             )
     for name in params:
         if name not in _REQUIRED_PARAMS:
             problems.append(
                 Problem(
-                    "unknown parameter",
+                    "unknown parameter / tham số không xác định",
                     file=origin,
                     layer="params",
                     column=name,
@@ -354,14 +413,16 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
     if not problems:
         for code in required_codes:
             if code not in items:
-                problems.append(Problem("required item missing", file=origin, layer="items", row=code))
+                problems.append(
+                    Problem("required item missing / thiếu hạng mục bắt buộc", file=origin, layer="items", row=code)
+                )
     ap_profiles = {str(k): dict(v) for k, v in (raw.get("ap_profiles") or {}).items()}
     for name, prof in ap_profiles.items():
         profile_code = prof.get("item_code")
         if profile_code not in items:
             problems.append(
                 Problem(
-                    "profile names an unknown item_code",
+                    "profile names an unknown item_code / cấu hình ghi mã hạng mục không tồn tại",
                     file=origin,
                     layer="ap_profiles",
                     row=name,
@@ -376,11 +437,11 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
             for code in tech.get(key) or []:
                 if code not in items:
                     problems.append(
-                        Problem("technology names an unknown item", file=origin, layer="technologies", row=name,
-                                column=key, value=code)
+                        Problem("technology names an unknown item / công nghệ ghi hạng mục không tồn tại",
+                                file=origin, layer="technologies", row=name, column=key, value=code)
                     )  # fmt: skip
     if problems:
-        raise CatalogError(f"invalid cost catalog {origin}", problems)
+        raise CatalogError(f"invalid cost catalog {origin} / danh mục giá {origin} không hợp lệ", problems)
     return Catalog(
         version=str(raw.get("version", "unversioned")),
         items=items,
@@ -406,17 +467,29 @@ def load_catalog(path: str | Path | None = None, *, overrides: Mapping[str, Any]
     else:
         p = Path(path)
         if not p.is_file():
-            raise CatalogError(f"catalog file not found: {p}")
+            raise CatalogError(f"catalog file not found: {p} / không tìm thấy tệp danh mục giá {p}")
         try:
             text = read_utf8(p)
         except YamlInputError as exc:
-            raise CatalogError(f"catalog {p} cannot be read", [Problem(str(exc), file=str(p))]) from None
+            raise CatalogError(
+                f"catalog {p} cannot be read / không đọc được danh mục giá {p}",
+                [
+                    Problem(
+                        str(exc), file=str(p), hint="save the catalog file as UTF-8 / lưu tệp danh mục giá dạng UTF-8"
+                    )
+                ],
+            ) from None
         origin = str(p)
     try:
         raw = load_yaml(text)
     except YamlInputError as exc:
-        raise CatalogError(f"catalog {origin} is refused", [Problem(f"{origin}: {exc}", file=origin)]) from None
+        raise CatalogError(
+            f"catalog {origin} is refused / danh mục giá {origin} bị từ chối",
+            [Problem(f"{origin}: {exc} / danh mục giá bị từ chối", file=origin)],
+        ) from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog {origin} is not valid YAML: {exc}") from None
+        raise CatalogError(
+            f"catalog {origin} is not valid YAML: {exc} / danh mục giá {origin} không đúng cú pháp YAML"
+        ) from None
     cat = catalog_from_dict(raw, origin=origin)
     return cat.with_overrides(overrides) if overrides else cat

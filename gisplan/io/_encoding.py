@@ -103,7 +103,9 @@ def canonical_encoding(name: str) -> str:
     try:
         return codecs.lookup(key).name
     except LookupError:
-        raise ValueError(f"unknown text encoding {name!r}; use {ENCODINGS_HINT}") from None
+        raise ValueError(
+            f"unknown text encoding {name!r}; use {ENCODINGS_HINT} / bảng mã {name!r} không xác định"
+        ) from None
 
 
 def decode_text(raw: bytes, encoding: str) -> str:

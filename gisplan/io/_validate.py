@@ -125,12 +125,22 @@ def validate_layer(
     schema = get_schema(kind)
     lname = layer_name or kind
     if gdf.crs is None:
-        raise CRSError(f"{source or '<data>'} layer {lname} has no CRS: state one (e.g. EPSG:4326)")
+        raise CRSError(
+            f"{source or '<data>'} layer {lname} has no CRS: state one (e.g. EPSG:4326) "
+            f"/ lớp {lname} không có hệ tọa độ: hãy khai báo (vd. EPSG:4326)"
+        )
     where = {"file": source, "layer": lname}
     if len(gdf) == 0:
         raise LayerError(
-            f"layer {lname} is empty",
-            [Problem("the layer has no features", **where, hint=f"add {schema.description_en.lower()} or drop it")],
+            f"layer {lname} is empty / lớp {lname} rỗng",
+            [
+                Problem(
+                    "the layer has no features / lớp không có đối tượng nào",
+                    **where,
+                    hint=f"add {schema.description_en.lower()} or drop it "
+                    f"/ thêm {schema.description_vi.lower()} hoặc bỏ lớp này",
+                )
+            ],
         )
     if metric_crs is None or isinstance(bounds, str):
         if isinstance(bounds, str) and bounds != "auto":
@@ -155,10 +165,13 @@ def validate_layer(
             if col.required:
                 problems.append(
                     Problem(
-                        "missing column",
+                        "missing column / thiếu cột",
                         **where,
                         column=name,
-                        hint=f"add column {name!r}" + (f" (aliases: {', '.join(col.aliases)})" if col.aliases else ""),
+                        hint=f"add column {name!r}"
+                        + (f" (aliases: {', '.join(col.aliases)})" if col.aliases else "")
+                        + f" / thêm cột {name!r}"
+                        + (f" (tên khác: {', '.join(col.aliases)})" if col.aliases else ""),
                     )
                 )
                 continue
@@ -170,20 +183,21 @@ def validate_layer(
         for i in np.flatnonzero(no_count):
             problems.append(
                 Problem(
-                    "a fibre cable needs its fibre count",
+                    "a fibre cable needs its fibre count / cáp quang cần số sợi",
                     **where,
                     row=ids[i],
                     column="fibre_count",
-                    hint="give the number of fibres (12, 24, 48 ...)",
+                    hint="give the number of fibres (12, 24, 48 ...) / ghi số sợi (12, 24, 48 ...)",
                 )
             )
     elif schema.kind == "cables" and "kind" in out and (out["kind"] == "fibre").any():
         problems.append(
             Problem(
-                "missing column",
+                "missing column / thiếu cột",
                 **where,
                 column="fibre_count",
-                hint="fibre cables need their fibre count (column fibre_count or so_soi)",
+                hint="fibre cables need their fibre count (column fibre_count or so_soi) "
+                "/ cáp quang cần số sợi (cột fibre_count hoặc so_soi)",
             )
         )
     if schema.kind == "ducts" and "n_ducts" in out and "free_ducts" in out:
@@ -192,12 +206,12 @@ def validate_layer(
             n, f = out["n_ducts"].iloc[i], out["free_ducts"].iloc[i]
             problems.append(
                 Problem(
-                    "more free ducts than ducts",
+                    "more free ducts than ducts / số ống trống nhiều hơn số ống",
                     **where,
                     row=ids[i],
                     column="free_ducts",
                     value=int(f),
-                    hint=f"free_ducts must be at most n_ducts ({int(n)})",
+                    hint=f"free_ducts must be at most n_ducts ({int(n)}) / free_ducts tối đa bằng n_ducts ({int(n)})",
                 )
             )
     # ---- ids ----
@@ -208,12 +222,12 @@ def validate_layer(
             rows = ", ".join(str(int(r)) for r in grp.index[:10])
             problems.append(
                 Problem(
-                    f"duplicate id (rows {rows})",
+                    f"duplicate id (rows {rows}) / mã bị trùng (các dòng {rows})",
                     **where,
                     row=value,
                     column=schema.id_column,
                     value=value,
-                    hint="give every feature its own id",
+                    hint="give every feature its own id / mỗi đối tượng cần một mã riêng",
                 )
             )
     # ---- geometry ----
@@ -222,7 +236,9 @@ def validate_layer(
         idx = np.flatnonzero(good)
         _check_bounds(gpd.GeoSeries(geom[idx], crs=gdf.crs), [ids[i] for i in idx], where, bounds, problems)
     if problems:
-        raise LayerError(f"layer {lname}" + (f" of {source}" if source else "") + " is invalid", problems)
+        raise LayerError(
+            f"layer {lname}" + (f" of {source}" if source else "") + f" is invalid / lớp {lname} không hợp lệ", problems
+        )
     extra = [c for c in df.columns if c not in schema.columns and c != df.geometry.name]
     result = gpd.GeoDataFrame(
         {**{k: v.to_numpy() for k, v in out.items()}, **{c: df[c].to_numpy() for c in extra}},
@@ -230,7 +246,10 @@ def validate_layer(
         crs=gdf.crs,
     )
     if metric_crs is None:  # pragma: no cover - only layers without a valid geometry get here, and they raised
-        raise LayerError(f"layer {lname} has no valid geometry", [Problem("no valid geometry", **where)])
+        raise LayerError(
+            f"layer {lname} has no valid geometry / lớp {lname} không có hình học hợp lệ",
+            [Problem("no valid geometry / không có hình học hợp lệ", **where)],
+        )
     return to_metric(result, metric_crs)
 
 
@@ -272,34 +291,58 @@ def _coerce_column(
     for i, v in enumerate(vals):
         if not _present(v) or (v is pd.NA):
             if not col.nullable and col.default is None:
-                problems.append(Problem("empty value", **where, row=ids[i], column=name, hint=f"fill in {name}"))
+                problems.append(
+                    Problem(
+                        "empty value / giá trị trống",
+                        **where,
+                        row=ids[i],
+                        column=name,
+                        hint=f"fill in {name} / điền {name}",
+                    )
+                )
             out.append(col.default if col.default is not None else None)
             continue
         try:
             conv = _convert(v, col)
         except ValueError as exc:
-            problems.append(Problem(str(exc), **where, row=ids[i], column=name, value=v))
+            problems.append(
+                Problem(
+                    str(exc), **where, row=ids[i], column=name, value=v, hint=f"correct {name} / sửa giá trị {name}"
+                )
+            )
             out.append(None)
             continue
         if col.allowed is not None and conv not in col.allowed:
             problems.append(
                 Problem(
-                    "value not allowed",
+                    "value not allowed / giá trị không hợp lệ",
                     **where,
                     row=ids[i],
                     column=name,
                     value=v,
-                    hint="use one of " + ", ".join(col.allowed),
+                    hint="use one of " + ", ".join(col.allowed) + " / dùng một trong " + ", ".join(col.allowed),
                 )
             )
         if isinstance(conv, int | float) and not isinstance(conv, bool):
             if col.minimum is not None and conv < col.minimum:
                 problems.append(
-                    Problem(f"value below the minimum {col.minimum:g}", **where, row=ids[i], column=name, value=v)
+                    Problem(
+                        f"value below the minimum {col.minimum:g} / giá trị nhỏ hơn mức tối thiểu {col.minimum:g}",
+                        **where,
+                        row=ids[i],
+                        column=name,
+                        value=v,
+                    )
                 )
             elif col.maximum is not None and conv > col.maximum:
                 problems.append(
-                    Problem(f"value above the maximum {col.maximum:g}", **where, row=ids[i], column=name, value=v)
+                    Problem(
+                        f"value above the maximum {col.maximum:g} / giá trị lớn hơn mức tối đa {col.maximum:g}",
+                        **where,
+                        row=ids[i],
+                        column=name,
+                        value=v,
+                    )
                 )
         out.append(conv)
     return _typed_series(out, col)
@@ -329,25 +372,25 @@ def _convert(v: object, col: Column) -> object:
         return text
     if col.dtype == "int":
         if isinstance(v, bool):
-            raise ValueError("expected a whole number, got a boolean")
+            raise ValueError("expected a whole number, got a boolean / cần số nguyên, không phải đúng/sai")
         try:
             f = float(str(v).replace(",", "").strip()) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise ValueError("expected a whole number") from None
+            raise ValueError("expected a whole number / cần số nguyên") from None
         if not math.isfinite(f) or not f.is_integer():
-            raise ValueError("expected a whole number")
+            raise ValueError("expected a whole number / cần số nguyên")
         if abs(f) > 2**53:
-            raise ValueError("number too large")
+            raise ValueError("number too large / số quá lớn")
         return int(f)
     if col.dtype == "float":
         if isinstance(v, bool):
-            raise ValueError("expected a number, got a boolean")
+            raise ValueError("expected a number, got a boolean / cần một số, không phải đúng/sai")
         try:
             f = float(str(v).replace(",", ".").strip()) if isinstance(v, str) else float(v)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise ValueError("expected a number") from None
+            raise ValueError("expected a number / cần một số") from None
         if not math.isfinite(f):
-            raise ValueError("expected a finite number")
+            raise ValueError("expected a finite number / cần một số hữu hạn")
         return f
     if col.dtype == "bool":
         if isinstance(v, bool | np.bool_):
@@ -357,7 +400,7 @@ def _convert(v: object, col: Column) -> object:
             return True
         if text in _FALSE:
             return False
-        raise ValueError("expected yes/no (true/false, 1/0, có/không)")
+        raise ValueError("expected yes/no (true/false, 1/0, có/không) / cần có/không (true/false, 1/0)")
     raise AssertionError(f"unknown dtype {col.dtype}")
 
 
@@ -370,7 +413,15 @@ def _check_geometry(
     repaired: dict[str, list[object]] = {}
     for i, g in enumerate(arr):
         if g is None or g.is_empty:
-            problems.append(Problem("missing or empty geometry", **where, row=ids[i], column="geometry"))
+            problems.append(
+                Problem(
+                    "missing or empty geometry / thiếu hình học hoặc hình học rỗng",
+                    **where,
+                    row=ids[i],
+                    column="geometry",
+                    hint="draw the feature or remove the row / vẽ đối tượng hoặc xóa dòng này",
+                )
+            )
             continue
         if g.has_z:
             g = shapely.force_2d(g)
@@ -380,11 +431,23 @@ def _check_geometry(
             fixed = _coerce_geometry_type(g, schema.geometry_types)
             if fixed is None:
                 hint = {
-                    "MultiLineString": "split the feature into separate lines, each with its own id",
-                    "MultiPoint": "split the feature into separate points, each with its own id",
-                }.get(gtype, f"give a {' or '.join(schema.geometry_types)}")
+                    "MultiLineString": "split the feature into separate lines, each with its own id "
+                    "/ tách đối tượng thành các đường riêng, mỗi đường một mã",
+                    "MultiPoint": "split the feature into separate points, each with its own id "
+                    "/ tách đối tượng thành các điểm riêng, mỗi điểm một mã",
+                }.get(
+                    gtype,
+                    f"give a {' or '.join(schema.geometry_types)} "
+                    f"/ dùng hình học kiểu {' hoặc '.join(schema.geometry_types)}",
+                )
                 problems.append(
-                    Problem(f"wrong geometry type {gtype}", **where, row=ids[i], column="geometry", hint=hint)
+                    Problem(
+                        f"wrong geometry type {gtype} / sai kiểu hình học {gtype}",
+                        **where,
+                        row=ids[i],
+                        column="geometry",
+                        hint=hint,
+                    )
                 )
                 continue
             g = fixed
@@ -395,11 +458,12 @@ def _check_geometry(
             if not polys:
                 problems.append(
                     Problem(
-                        "invalid polygon that cannot be repaired",
+                        "invalid polygon that cannot be repaired / vùng (đa giác) lỗi không sửa được",
                         **where,
                         row=ids[i],
                         column="geometry",
                         value=shapely.is_valid_reason(g),
+                        hint="redraw the polygon / vẽ lại vùng",
                     )
                 )
                 continue
@@ -413,11 +477,11 @@ def _check_geometry(
             if g.geom_type == "LineString" and (len(g.coords) < 2 or g.length == 0):
                 problems.append(
                     Problem(
-                        "line of zero length",
+                        "line of zero length / đường có chiều dài bằng 0",
                         **where,
                         row=ids[i],
                         column="geometry",
-                        hint="remove the feature or fix its vertices",
+                        hint="remove the feature or fix its vertices / xóa đối tượng hoặc sửa các đỉnh",
                     )
                 )
                 continue
@@ -473,40 +537,47 @@ def _check_bounds(
             fits = (lon0 <= fb[:, 0]) & (fb[:, 2] <= lon1) & (lat0 <= fb[:, 1]) & (fb[:, 3] <= lat1)
         swapped = np.zeros(len(raw), dtype=bool)
         swapped[bad] = fits
-    outside_hint = "check the CRS (a VN-2000 TM-3 file read as WGS 84 lands far away) or pass other bounds"
+    outside_hint = (
+        "check the CRS (a VN-2000 TM-3 file read as WGS 84 lands far away) or pass other bounds "
+        "/ kiểm tra hệ tọa độ (tệp VN-2000 TM-3 đọc như WGS 84 sẽ nằm rất xa) hoặc đặt vùng khác"
+    )
     for i in bad:
         if not finite[i]:
             problems.append(
                 Problem(
-                    "coordinates cannot be placed on Earth in the layer's CRS",
+                    "coordinates cannot be placed on Earth in the layer's CRS "
+                    "/ tọa độ không nằm trên Trái Đất theo hệ tọa độ của lớp",
                     **where,
                     row=ids[i],
                     column="geometry",
-                    hint="check the CRS the file states",
+                    hint="check the CRS the file states / kiểm tra hệ tọa độ mà tệp khai báo",
                 )
             )
         elif crs.is_geographic and swapped[i]:
             problems.append(
                 Problem(
-                    "latitude and longitude look swapped",
+                    "latitude and longitude look swapped / vĩ độ và kinh độ có vẻ bị đảo",
                     **where,
                     row=ids[i],
                     column="geometry",
                     value=f"x={minx[i]:.5f}, y={miny[i]:.5f}",
-                    hint="put longitude in x (first) and latitude in y (second)",
+                    hint="put longitude in x (first) and latitude in y (second) "
+                    "/ đặt kinh độ vào x (trước), vĩ độ vào y (sau)",
                 )
             )
         else:
             problems.append(
                 Problem(
-                    f"coordinates outside the plausible area lon {lon0}..{lon1}, lat {lat0}..{lat1}",
+                    f"coordinates outside the plausible area lon {lon0}..{lon1}, lat {lat0}..{lat1} "
+                    f"/ tọa độ nằm ngoài vùng hợp lý kinh độ {lon0}..{lon1}, vĩ độ {lat0}..{lat1}",
                     **where,
                     row=ids[i],
                     column="geometry",
                     value=f"lon {minx[i]:.5f}..{maxx[i]:.5f}, lat {miny[i]:.5f}..{maxy[i]:.5f}",
                     hint=(
                         "x and y look swapped: Vietnamese surveys write X for the northing and Y for the easting; "
-                        "put the easting (the survey's Y) in x and the northing (its X) in y"
+                        "put the easting (the survey's Y) in x and the northing (its X) in y / x và y có vẻ bị đảo: "
+                        "số liệu đo đạc Việt Nam ghi X là tọa độ bắc, Y là tọa độ đông; đặt Y vào x và X vào y"
                     )
                     if swapped[i]
                     else outside_hint,
@@ -533,13 +604,14 @@ def validate_layers(
                 if _present(pid) and pid not in pole_ids:
                     problems.append(
                         Problem(
-                            "cable names a pole that does not exist",
+                            "cable names a pole that does not exist / cáp ghi mã cột không tồn tại",
                             file=source,
                             layer="cables",
                             row=cid,
                             column=col,
                             value=pid,
-                            hint="fix the pole id or add the pole to the poles layer",
+                            hint="fix the pole id or add the pole to the poles layer "
+                            "/ sửa mã cột hoặc thêm cột vào lớp cột",
                         )
                     )
     sets, bounds = layers.get("settlements"), layers.get("boundaries")
@@ -551,15 +623,19 @@ def validate_layers(
             if _present(code) and str(code) not in codes:
                 problems.append(
                     Problem(
-                        "commune code not found in the boundaries layer",
+                        "commune code not found in the boundaries layer / không tìm thấy mã xã trong lớp ranh giới",
                         file=source,
                         layer="settlements",
                         row=sid,
                         column="commune_code",
                         value=code,
-                        hint="use a unit_code (or unit_code_2025) of the boundaries layer",
+                        hint="use a unit_code (or unit_code_2025) of the boundaries layer "
+                        "/ dùng một unit_code (hoặc unit_code_2025) của lớp ranh giới",
                     )
                 )
     if problems:
-        raise LayerError("layers do not agree with each other" + (f" in {source}" if source else ""), problems)
+        raise LayerError(
+            "layers do not agree with each other" + (f" in {source}" if source else "") + " / các lớp không khớp nhau",
+            problems,
+        )
     return dict(layers)

@@ -41,7 +41,10 @@ def utm_crs_for(lon: float, lat: float) -> CRS:
     32648
     """
     if not (-180.0 <= lon <= 180.0 and -80.0 <= lat <= 84.0):
-        raise CRSError(f"cannot choose a UTM zone for lon={lon}, lat={lat}: outside -180..180 / -80..84")
+        raise CRSError(
+            f"cannot choose a UTM zone for lon={lon}, lat={lat}: outside -180..180 / -80..84 "
+            f"/ không chọn được múi UTM cho kinh độ {lon}, vĩ độ {lat}: ngoài phạm vi"
+        )
     zone = min(int((lon + 180.0) // 6.0) + 1, 60)
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
@@ -102,7 +105,10 @@ def metric_crs_for(gdf: gpd.GeoDataFrame, *, max_scale_error: float = MAX_SCALE_
         When ``gdf`` has no CRS.
     """
     if gdf.crs is None:
-        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang)")
+        raise CRSError(
+            "the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang) "
+            "/ lớp không có hệ tọa độ: hãy khai báo (vd. EPSG:4326, hoặc EPSG:9207 cho VN-2000 Kiên Giang)"
+        )
     own = CRS.from_user_input(gdf.crs)
     if is_measuring_crs(own) and scale_error(gdf, own) <= max_scale_error:
         return own
@@ -118,7 +124,10 @@ def choose_metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
         When the layer has no CRS.
     """
     if gdf.crs is None:
-        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang)")
+        raise CRSError(
+            "the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang) "
+            "/ lớp không có hệ tọa độ: hãy khai báo (vd. EPSG:4326, hoặc EPSG:9207 cho VN-2000 Kiên Giang)"
+        )
     minx, miny, maxx, maxy = gdf.to_crs(DISPLAY_CRS).total_bounds
     return utm_crs_for((minx + maxx) / 2.0, (miny + maxy) / 2.0)
 
@@ -132,13 +141,17 @@ def to_metric(gdf: gpd.GeoDataFrame, crs: str | CRS = METRIC_CRS) -> gpd.GeoData
         When ``gdf`` has no CRS, or ``crs`` is not a projected CRS in metres.
     """
     if gdf.crs is None:
-        raise CRSError("the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang)")
+        raise CRSError(
+            "the layer has no CRS; state one (e.g. EPSG:4326 or EPSG:9207 for VN-2000 Kiên Giang) "
+            "/ lớp không có hệ tọa độ: hãy khai báo (vd. EPSG:4326, hoặc EPSG:9207 cho VN-2000 Kiên Giang)"
+        )
     target = CRS.from_user_input(crs)
     if not is_measuring_crs(target):
         raise CRSError(
             f"{target.to_string()} is not a CRS to measure lengths in (geographic, not in metres, or a Mercator that "
             f"stretches lengths by 1/cos(latitude)); compute in the UTM zone of the data, e.g. {METRIC_CRS} in Kiên "
-            "Giang / hệ tọa độ này không dùng để đo chiều dài"
+            "Giang / hệ tọa độ này không dùng để đo chiều dài (hệ địa lý, không tính bằng mét, hoặc Mercator); "
+            f"hãy tính trong múi UTM của dữ liệu, vd. {METRIC_CRS} ở Kiên Giang"
         )
     if CRS.from_user_input(gdf.crs) == target:
         return gdf.copy()

@@ -116,14 +116,18 @@ def list_layers(
     try:
         names = pyogrio.list_layers(_ogr_path(p))
     except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise LayerError(f"cannot read {p}", [Problem(str(exc), file=str(p), hint=_FORMAT_HINT)]) from None
+        raise LayerError(
+            f"cannot read {p} / không đọc được tệp {p}",
+            [Problem(f"{exc} / không đọc được tệp", file=str(p), hint=_FORMAT_HINT)],
+        ) from None
     out: list[tuple[str, str | None, int]] = []
     for name, gtype in names:
         try:
             info = pyogrio.read_info(_ogr_path(p), layer=name)
         except Exception as exc:  # pyogrio's DataLayerError family
             raise LayerError(
-                f"cannot read {p} layer {name!r}", [Problem(_first_line(exc), file=str(p), layer=str(name))]
+                f"cannot read {p} layer {name!r} / không đọc được lớp {name!r} của tệp {p}",
+                [Problem(f"{_first_line(exc)} / không đọc được lớp", file=str(p), layer=str(name))],
             ) from None
         out.append((str(name), None if gtype is None else str(gtype), int(info["features"])))
     return out
@@ -138,11 +142,29 @@ def _limit_error(p: Path, what: str, value: int, limit: int, hint: str, *, layer
     return LayerError(
         f"{p}" + (f" layer {layer}" if layer else "") + f": {what} {value:,}, more than the limit of {limit:,} "
         f"(tệp vượt giới hạn xử lý)",
-        [Problem(f"{what} {value:,}, limit {limit:,}", file=str(p), layer=layer, hint=hint)],
+        [
+            Problem(
+                f"{what} {value:,}, limit {limit:,} / {_LIMIT_VI.get(what, what)} {value:,}, giới hạn {limit:,}",
+                file=str(p),
+                layer=layer,
+                hint=hint,
+            )
+        ],
     )
 
 
-_SPLIT_HINT = "split the file by district or commune (or simplify its lines) and load the parts"
+#: The Vietnamese of the figures :func:`_limit_error` names.
+_LIMIT_VI = {
+    "file size (bytes)": "kích thước tệp (byte)",
+    "features": "số đối tượng",
+    "vertices": "số đỉnh",
+    "rows": "số dòng",
+    "placemarks (features)": "số placemark (đối tượng)",
+}
+_SPLIT_EN = "split the file by district or commune (or simplify its lines) and load the parts"
+_SPLIT_VI = "chia tệp theo huyện hoặc xã (hoặc giản lược các đường) rồi nạp từng phần"
+_SPLIT_HINT = f"{_SPLIT_EN} / {_SPLIT_VI}"
+_SPLIT_OR_GPKG_HINT = f"{_SPLIT_EN}, or convert it to a GeoPackage / {_SPLIT_VI}, hoặc chuyển sang GeoPackage"
 
 
 def check_text_limits(p: Path, limits: ReadLimits) -> None:
@@ -162,7 +184,7 @@ def check_text_limits(p: Path, limits: ReadLimits) -> None:
             return  # GDAL reports the damaged archive
     most = limits.max_csv_bytes if suffix == ".csv" else limits.max_text_bytes
     if size > most:
-        raise _limit_error(p, "file size (bytes)", size, most, _SPLIT_HINT + ", or convert it to a GeoPackage")
+        raise _limit_error(p, "file size (bytes)", size, most, _SPLIT_OR_GPKG_HINT)
     if suffix == ".kml":
         n = _count_placemarks(p)
         if n > limits.max_features:
@@ -189,17 +211,30 @@ def _check_counts(gdf: gpd.GeoDataFrame, p: Path, layer: str | None, limits: Rea
         raise _limit_error(p, "vertices", vertices, limits.max_vertices, _SPLIT_HINT, layer=layer)
 
 
-_FORMAT_HINT = "use GeoPackage, GeoJSON, zipped Shapefile, CSV with lon/lat or WKT columns, or KML"
+_ENCODING_FIX = f"use {ENCODINGS_HINT} / dùng một trong các bảng mã: {ENCODINGS_HINT}"
+_FORMAT_HINT = (
+    "use GeoPackage, GeoJSON, zipped Shapefile, CSV with lon/lat or WKT columns, or KML "
+    "/ dùng GeoPackage, GeoJSON, Shapefile nén ZIP, CSV có cột lon/lat hoặc WKT, hoặc KML"
+)
 
 
 def _check_path(path: str | Path) -> Path:
     p = Path(path)
     if not p.exists():
-        raise LayerError(f"file not found: {p}", [Problem("file not found", file=str(p), hint="check the path")])
+        raise LayerError(
+            f"file not found: {p} / không tìm thấy tệp {p}",
+            [Problem("file not found / không tìm thấy tệp", file=str(p), hint="check the path / kiểm tra đường dẫn")],
+        )
     if p.suffix.lower() not in READ_SUFFIXES:
         raise LayerError(
-            f"unsupported format {p.suffix!r}: {p}",
-            [Problem(f"unsupported format {p.suffix!r}", file=str(p), hint=_FORMAT_HINT)],
+            f"unsupported format {p.suffix!r}: {p} / định dạng {p.suffix!r} không được hỗ trợ",
+            [
+                Problem(
+                    f"unsupported format {p.suffix!r} / định dạng {p.suffix!r} không được hỗ trợ",
+                    file=str(p),
+                    hint=_FORMAT_HINT,
+                )
+            ],
         )
     return p
 
@@ -266,12 +301,14 @@ def read_file(
     else:
         if enc not in (None, "utf-8") and suffix not in (".shp", ".zip"):
             raise LayerError(
-                f"{p}: a text encoding can be chosen only for a Shapefile or a CSV",
+                f"{p}: a text encoding can be chosen only for a Shapefile or a CSV "
+                "/ chỉ chọn được bảng mã cho Shapefile hoặc CSV",
                 [
                     Problem(
-                        f"encoding {encoding!r} given for a {suffix} file",
+                        f"encoding {encoding!r} given for a {suffix} file / bảng mã {encoding!r} cho tệp {suffix}",
                         file=str(p),
-                        hint="GeoPackage, GeoJSON and KML files are UTF-8: drop the encoding option",
+                        hint="GeoPackage, GeoJSON and KML files are UTF-8: drop the encoding option "
+                        "/ tệp GeoPackage, GeoJSON và KML luôn là UTF-8: bỏ tùy chọn bảng mã",
                     )
                 ],
             )
@@ -286,19 +323,20 @@ def read_file(
             )
         except Exception as exc:
             raise LayerError(
-                f"cannot read {p}" + (f" layer {layer!r}" if layer else ""),
-                [Problem(_first_line(exc), file=str(p), layer=layer, hint=_FORMAT_HINT)],
+                f"cannot read {p}" + (f" layer {layer!r}" if layer else "") + f" / không đọc được tệp {p}",
+                [Problem(f"{_first_line(exc)} / không đọc được tệp", file=str(p), layer=layer, hint=_FORMAT_HINT)],
             ) from None
         if not isinstance(gdf, gpd.GeoDataFrame):
             raise LayerError(
                 f"{p}" + (f" layer {layer!r}" if layer else "") + " has no geometry column (lớp không có cột hình học)",
                 [
                     Problem(
-                        "a table without geometry",
+                        "a table without geometry / bảng không có hình học",
                         file=str(p),
                         layer=layer,
                         hint="give the layer point, line or polygon geometries, or rename the table so that its "
-                        "name is no layer kind (attribute tables are skipped)",
+                        "name is no layer kind (attribute tables are skipped) / cho lớp hình học điểm, đường hoặc "
+                        "vùng, hoặc đổi tên bảng thành tên không phải loại lớp (bảng thuộc tính được bỏ qua)",
                     )
                 ],
             )
@@ -330,7 +368,7 @@ def _encoding_option(encoding: str | None, p: Path) -> str | None:
     try:
         return canonical_encoding(encoding)
     except ValueError as exc:
-        raise LayerError(str(exc), [Problem(str(exc), file=str(p), hint=f"use {ENCODINGS_HINT}")]) from None
+        raise LayerError(str(exc), [Problem(str(exc), file=str(p), hint=_ENCODING_FIX)]) from None
 
 
 def _only_layer(p: Path) -> str | None:
@@ -340,15 +378,18 @@ def _only_layer(p: Path) -> str | None:
     try:
         names = [str(name) for name, gtype in pyogrio.list_layers(_ogr_path(p)) if gtype is not None]
     except Exception as exc:
-        raise LayerError(f"cannot read {p}", [Problem(str(exc), file=str(p), hint=_FORMAT_HINT)]) from None
+        raise LayerError(
+            f"cannot read {p} / không đọc được tệp {p}",
+            [Problem(f"{exc} / không đọc được tệp", file=str(p), hint=_FORMAT_HINT)],
+        ) from None
     if len(names) > 1:
         raise LayerError(
             f"{p} has {len(names)} layers: choose one (tệp có nhiều lớp: hãy chọn một lớp)",
             [
                 Problem(
-                    f"{len(names)} layers: " + ", ".join(names),
+                    f"{len(names)} layers: " + ", ".join(names) + f" / {len(names)} lớp: " + ", ".join(names),
                     file=str(p),
-                    hint="name the layer to read (CLI: --layer NAME)",
+                    hint="name the layer to read (CLI: --layer NAME) / chọn lớp cần đọc (CLI: --layer TÊN)",
                 )
             ],
         )
@@ -376,14 +417,16 @@ def _cpg_encoding(p: Path, layer: str | None) -> tuple[str | None, str]:
         return canonical_encoding(text), name
     except ValueError:
         raise LayerError(
-            f"{p}: the .cpg file {name} names an unknown encoding {text!r}",
+            f"{p}: the .cpg file {name} names an unknown encoding {text!r} "
+            f"/ tệp .cpg {name} ghi bảng mã không xác định {text!r}",
             [
                 Problem(
-                    "unknown encoding in the .cpg file",
+                    "unknown encoding in the .cpg file / bảng mã trong tệp .cpg không xác định",
                     file=str(p),
                     layer=layer,
                     value=text,
-                    hint=f"write one of {ENCODINGS_HINT} into {name}, or give the encoding (CLI: --encoding)",
+                    hint=f"write one of {ENCODINGS_HINT} into {name}, or give the encoding (CLI: --encoding) "
+                    f"/ ghi một bảng mã trong số đó vào {name}, hoặc chọn bảng mã (CLI: --encoding)",
                 )
             ],
         ) from None
@@ -419,13 +462,16 @@ def _decode_frame(
                 "(không xác định được bảng mã của tệp .dbf)",
                 [
                     Problem(
-                        "text in an unstated encoding; it reads as " + preview(value.encode("latin-1")),
+                        "text in an unstated encoding; it reads as "
+                        + preview(value.encode("latin-1"))
+                        + " / văn bản theo bảng mã không được khai báo",
                         file=file,
                         layer=layer,
                         row=None if row == "header" else row,
                         column=column,
                         hint=f"give the encoding (CLI: --encoding; one of {ENCODINGS_HINT}), "
-                        "or put a .cpg file holding it (e.g. 1258) beside the .dbf",
+                        "or put a .cpg file holding it (e.g. 1258) beside the .dbf / chọn bảng mã (CLI: --encoding; "
+                        "một trong các bảng mã trên), hoặc đặt tệp .cpg ghi bảng mã (vd. 1258) cạnh tệp .dbf",
                     )
                 ],
             )
@@ -440,15 +486,18 @@ def _decode_frame(
                 cache[v] = decode_text(v.encode("latin-1"), str(enc))
             except UnicodeDecodeError:
                 raise LayerError(
-                    f"{file}: text that is not valid {enc} ({origin} states {enc})",
+                    f"{file}: text that is not valid {enc} ({origin} states {enc}) / văn bản không đúng bảng mã {enc}",
                     [
                         Problem(
-                            f"not valid {enc}; it reads as " + preview(v.encode("latin-1")),
+                            f"not valid {enc}; it reads as "
+                            + preview(v.encode("latin-1"))
+                            + f" / không đúng bảng mã {enc}",
                             file=file,
                             layer=layer,
                             row=row,
                             column=column,
-                            hint=f"give the right encoding (CLI: --encoding; one of {ENCODINGS_HINT})",
+                            hint=f"give the right encoding (CLI: --encoding; one of {ENCODINGS_HINT}) "
+                            "/ chọn đúng bảng mã (CLI: --encoding; một trong các bảng mã trên)",
                         )
                     ],
                 ) from None
@@ -489,12 +538,15 @@ def _csv_frame(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMIT
                     f"{p}: the CSV is not UTF-8; give its encoding (tệp CSV không phải UTF-8: hãy chọn bảng mã)",
                     [
                         Problem(
-                            "text in another encoding; it reads as " + preview(lines[k]),
+                            "text in another encoding; it reads as "
+                            + preview(lines[k])
+                            + " / văn bản theo bảng mã khác UTF-8",
                             file=str(p),
                             row=k - 1 if k else None,
                             column=None if k else "header",
                             hint=f"give the encoding (CLI: --encoding; one of {ENCODINGS_HINT}), or save the "
-                            "CSV from Excel as 'CSV UTF-8'",
+                            "CSV from Excel as 'CSV UTF-8' / chọn bảng mã (CLI: --encoding; một trong các bảng "
+                            "mã trên), hoặc lưu CSV từ Excel dạng 'CSV UTF-8'",
                         )
                     ],
                 )
@@ -503,8 +555,14 @@ def _csv_frame(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMIT
         text = decode_text(raw, encoding)
     except UnicodeDecodeError as exc:
         raise LayerError(
-            f"{p}: not valid {encoding}",
-            [Problem(f"not valid {encoding} at byte {exc.start}", file=str(p), hint=f"use {ENCODINGS_HINT}")],
+            f"{p}: not valid {encoding} / tệp không đúng bảng mã {encoding}",
+            [
+                Problem(
+                    f"not valid {encoding} at byte {exc.start} / không đúng bảng mã {encoding} tại byte {exc.start}",
+                    file=str(p),
+                    hint=_ENCODING_FIX,
+                )
+            ],
         ) from None
     text = text.lstrip("\ufeff")
     header = text.split("\n", 1)[0]
@@ -513,8 +571,14 @@ def _csv_frame(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMIT
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise LayerError(
-            f"cannot read {p} as CSV",
-            [Problem(str(exc).strip().splitlines()[0], file=str(p), hint="check the header and the separators")],
+            f"cannot read {p} as CSV / không đọc được tệp CSV {p}",
+            [
+                Problem(
+                    str(exc).strip().splitlines()[0] + " / không đọc được tệp CSV",
+                    file=str(p),
+                    hint="check the header and the separators / kiểm tra dòng tiêu đề và dấu phân cách",
+                )
+            ],
         ) from None
     return df
 
@@ -533,7 +597,9 @@ def _read_csv(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS
                 geoms.append(shapely.from_wkt(w) if w.strip() else None)
             except shapely.errors.ShapelyError:
                 geoms.append(None)
-                problems.append(Problem("not valid WKT", file=str(p), row=i, column=wkt, value=w[:60]))
+                problems.append(
+                    Problem("not valid WKT / WKT không hợp lệ", file=str(p), row=i, column=wkt, value=w[:60])
+                )
         df = df.drop(columns=[wkt])
     elif lon is not None and lat is not None:
         xs = pd.to_numeric(df[lon].str.strip().str.replace(",", ".", regex=False), errors="coerce")
@@ -541,7 +607,7 @@ def _read_csv(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS
         for i in (int(j) for j in np.flatnonzero(xs.isna().to_numpy() | ys.isna().to_numpy())):
             problems.append(
                 Problem(
-                    "coordinate is not a number",
+                    "coordinate is not a number / tọa độ không phải là số",
                     file=str(p),
                     row=int(i),
                     column=f"{lon}/{lat}",
@@ -552,17 +618,18 @@ def _read_csv(p: Path, encoding: str | None, limits: ReadLimits = DEFAULT_LIMITS
         df = df.drop(columns=[lon, lat])
     else:
         raise LayerError(
-            f"{p}: no geometry columns",
+            f"{p}: no geometry columns / tệp không có cột hình học",
             [
                 Problem(
-                    "no lon/lat or WKT column",
+                    "no lon/lat or WKT column / không có cột lon/lat hoặc WKT",
                     file=str(p),
-                    hint="name the columns lon and lat (or kinh_do and vi_do), or wkt",
+                    hint="name the columns lon and lat (or kinh_do and vi_do), or wkt "
+                    "/ đặt tên cột lon và lat (hoặc kinh_do và vi_do), hoặc wkt",
                 )
             ],
         )
     if problems:
-        raise LayerError(f"cannot read {p}", problems)
+        raise LayerError(f"cannot read {p} / không đọc được tệp {p}", problems)
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms), crs=None)
 
 
@@ -623,13 +690,14 @@ def _read_kind(
         kind = infer_kind(name, gdf.columns)
         if kind is None:
             raise LayerError(
-                f"cannot tell what kind of layer {name!r} is",
+                f"cannot tell what kind of layer {name!r} is / không xác định được loại của lớp {name!r}",
                 [
                     Problem(
-                        "unknown layer kind",
+                        "unknown layer kind / không rõ loại lớp",
                         file=str(path),
                         layer=name,
-                        hint="state the kind (CLI: --kind) as one of " + ", ".join(KINDS),
+                        hint="state the kind (CLI: --kind) as one of " + ", ".join(KINDS) + " / chọn loại lớp (CLI: "
+                        "--kind) trong số: " + ", ".join(KINDS),
                     )
                 ],
             )
@@ -686,10 +754,13 @@ def read_raw_layers(
         if len(names) > 1:
             problems.append(
                 Problem(
-                    f"{len(names)} layers of kind {kind}: " + ", ".join(names),
+                    f"{len(names)} layers of kind {kind}: "
+                    + ", ".join(names)
+                    + f" / {len(names)} lớp cùng loại {kind}",
                     file=str(p),
                     layer=names[1],
-                    hint=f"keep one layer of kind {kind} (merge them, or rename or delete the others)",
+                    hint=f"keep one layer of kind {kind} (merge them, or rename or delete the others) "
+                    f"/ chỉ giữ một lớp loại {kind} (gộp lại, hoặc đổi tên hay xóa các lớp kia)",
                 )
             )
             continue
@@ -702,9 +773,16 @@ def read_raw_layers(
     if wanted:
         for k in sorted(wanted - set(by_kind)):
             if not any(pr.layer == k for pr in problems):
-                problems.append(Problem("layer missing", file=str(p), layer=k, hint=f"add a layer named {k!r}"))
+                problems.append(
+                    Problem(
+                        "layer missing / thiếu lớp",
+                        file=str(p),
+                        layer=k,
+                        hint=f"add a layer named {k!r} / thêm lớp tên {k!r}",
+                    )
+                )
     if problems:
-        raise LayerError(f"{p} has invalid layers", problems)
+        raise LayerError(f"{p} has invalid layers / tệp {p} có lớp không hợp lệ", problems)
     return out
 
 
@@ -746,7 +824,10 @@ def validate_raw_layers(
             problems.extend(exc.problems or [Problem(exc.summary, file=file, layer=name)])
     if problems:
         files = sorted({str(pr.file) for pr in problems if pr.file})
-        raise LayerError(f"{', '.join(files) or source or 'the project'} has invalid layers", problems)
+        named = ", ".join(files) or source
+        raise LayerError(
+            f"{named or 'the project'} has invalid layers / {named or 'dự án'} có lớp không hợp lệ", problems
+        )
     return validate_layers(out, source=source) if across else out
 
 

@@ -96,11 +96,12 @@ def parse_region(value: str | Sequence[float] | None) -> tuple[float, float, flo
     except (TypeError, ValueError):
         raise CRSError(
             f"a region is four numbers west, south, east, north in degrees (lon/lat), got {value!r} "
-            "/ vùng gồm 4 số: tây, nam, đông, bắc"
+            "/ vùng gồm 4 số: tây, nam, đông, bắc, tính bằng độ (kinh độ/vĩ độ)"
         ) from None
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
         raise CRSError(
-            f"region {value!r}: need -180 <= west < east <= 180 and -90 <= south < north <= 90 / vùng không hợp lệ"
+            f"region {value!r}: need -180 <= west < east <= 180 and -90 <= south < north <= 90 "
+            "/ vùng không hợp lệ: cần -180 <= tây < đông <= 180 và -90 <= nam < bắc <= 90"
         )
     return (w, s, e, n)
 
@@ -155,7 +156,10 @@ def project_frame(
     elif given_region is not None:
         centre = ((given_region[0] + given_region[2]) / 2.0, (given_region[1] + given_region[3]) / 2.0)
     elif metric_crs is None:
-        raise CRSError("the project has no feature with a CRS: cannot choose its metric CRS; give one (--metric-crs)")
+        raise CRSError(
+            "the project has no feature with a CRS: cannot choose its metric CRS; give one (--metric-crs) "
+            "/ dự án không có đối tượng nào có hệ tọa độ: hãy chọn hệ tọa độ tính toán (--metric-crs)"
+        )
     else:
         centre = (0.0, 0.0)
     if metric_crs is not None:
@@ -163,7 +167,8 @@ def project_frame(
         if not is_measuring_crs(crs):
             raise CRSError(
                 f"metric CRS {crs.to_string()} cannot measure lengths (geographic, not metres, or a Mercator); "
-                "choose a projected CRS in metres such as the UTM zone of the data / hệ tọa độ tính toán không hợp lệ"
+                "choose a projected CRS in metres such as the UTM zone of the data / hệ tọa độ tính toán không hợp lệ: "
+                "hãy chọn hệ tọa độ phẳng tính bằng mét, như múi UTM của dữ liệu"
             )
         crs_source = "given"
     else:

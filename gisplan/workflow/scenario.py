@@ -47,6 +47,11 @@ _GEOM_DOC = (
     "inline GeoJSON (a FeatureCollection, Feature or geometry, WGS 84 lon/lat) or a path to a layer file "
     "(relative to the scenario file)"
 )
+#: The same in Vietnamese, for the fix of a geometry that cannot be read.
+_GEOM_DOC_VI = (
+    "GeoJSON viết trực tiếp (FeatureCollection, Feature hoặc hình học, kinh độ/vĩ độ WGS 84) hoặc đường dẫn tới tệp "
+    "lớp (tính từ thư mục của tệp kịch bản)"
+)
 
 SPEC: dict[str, Any] = {
     "scenario_version": Key("int", 1, "format version of this file", "phiên bản định dạng", choices=(1,)),
@@ -380,13 +385,16 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     p = Path(path)
     if not p.is_file():
-        raise ScenarioError(f"scenario file not found: {p}", [Problem("file not found", file=str(p))])
+        raise ScenarioError(
+            f"scenario file not found: {p} / không tìm thấy tệp kịch bản {p}",
+            [Problem("file not found / không tìm thấy tệp", file=str(p), hint="check the path / kiểm tra đường dẫn")],
+        )
     try:
         text = read_utf8(p)
     except YamlInputError as exc:
         raise ScenarioError(
             f"scenario {p} cannot be read (không đọc được kịch bản)",
-            [Problem(str(exc), file=str(p), hint="save the scenario file as UTF-8")],
+            [Problem(str(exc), file=str(p), hint="save the scenario file as UTF-8 / lưu tệp kịch bản dạng UTF-8")],
         ) from None
     return parse_scenario(text, path=p)
 
@@ -399,17 +407,34 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     except YamlInputError as exc:
         raise ScenarioError(
             f"{fname} is refused (kịch bản bị từ chối)",
-            [Problem(str(exc), file=fname, hint="write the values out instead of YAML aliases")],
+            [
+                Problem(
+                    str(exc),
+                    file=fname,
+                    hint="write the values out instead of YAML aliases "
+                    "/ ghi thẳng các giá trị, không dùng bí danh YAML",
+                )
+            ],
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where_vi = f" tại dòng {mark.line + 1}, cột {mark.column + 1}" if mark else ""
         raise ScenarioError(
-            f"{fname} is not valid YAML{where}",
-            [Problem(str(getattr(exc, "problem", exc)), file=fname, hint="check indentation and quoting")],
+            f"{fname} is not valid YAML{where} / kịch bản không đúng cú pháp YAML{where_vi}",
+            [
+                Problem(
+                    str(getattr(exc, "problem", exc)) + " / lỗi cú pháp YAML",
+                    file=fname,
+                    hint="check indentation and quoting / kiểm tra thụt lề và dấu ngoặc kép",
+                )
+            ],
         ) from None
     if not isinstance(raw, Mapping):
-        raise ScenarioError(f"{fname} must be a mapping of keys (title, layers, ...)")
+        raise ScenarioError(
+            f"{fname} must be a mapping of keys (title, layers, ...) / kịch bản phải là bảng khóa: giá trị "
+            "(title, layers, ...)"
+        )
     problems: list[Problem] = []
     values = _check_section(raw, SPEC, "", fname, problems)
     und, wifi = values["underground"], values["wifi"]
@@ -417,10 +442,10 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     if und["enabled"] and raw_und.get("budget_per_year_vnd") is None:  # a wrong value is reported already
         problems.append(
             Problem(
-                "required when underground.enabled is true",
+                "required when underground.enabled is true / bắt buộc khi underground.enabled là true",
                 file=fname,
                 column="underground.budget_per_year_vnd",
-                hint="give the yearly budget in VND",
+                hint="give the yearly budget in VND / ghi ngân sách hằng năm (VND)",
             )
         )
     bad_tech = [t for t in wifi["technologies"] if t not in TECHNOLOGIES]
@@ -430,18 +455,25 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
                 f"unknown technology {', '.join(map(repr, bad_tech)) or '(none given)'} / công nghệ không hợp lệ",
                 file=fname,
                 column="wifi.technologies",
-                hint=f"choose among {', '.join(TECHNOLOGIES)}",
+                hint=f"choose among {', '.join(TECHNOLOGIES)} / chọn trong số {', '.join(TECHNOLOGIES)}",
             )
         )
     if wifi["enabled"] and wifi["budget_vnd"] is None and not wifi["cover_all"]:
-        problems.append(Problem("give a budget or set wifi.cover_all: true", file=fname, column="wifi.budget_vnd"))
+        problems.append(
+            Problem(
+                "give a budget or set wifi.cover_all: true / ghi ngân sách hoặc đặt wifi.cover_all: true",
+                file=fname,
+                column="wifi.budget_vnd",
+            )
+        )
     if not und["enabled"] and not wifi["enabled"] and not problems:
         problems.append(
             Problem(
-                "the scenario plans nothing",
+                "the scenario plans nothing / kịch bản không lập phương án nào",
                 file=fname,
                 column="underground.enabled",
-                hint="set underground.enabled or wifi.enabled to true",
+                hint="set underground.enabled or wifi.enabled to true "
+                "/ đặt underground.enabled hoặc wifi.enabled là true",
             )
         )
     problems += _layer_file_kinds(values["layers"]["files"], fname)
@@ -457,10 +489,10 @@ def parse_scenario(text: str, *, path: Path | None = None) -> Scenario:
     if und["enabled"] and values["geometries"]["zones"] is None:  # a zone that fails to load is reported already
         problems.append(
             Problem(
-                "undergrounding needs at least one zone",
+                "undergrounding needs at least one zone / ngầm hóa cần ít nhất một vùng",
                 file=fname,
                 column="geometries.zones",
-                hint="draw a zone polygon in the app or give GeoJSON",
+                hint="draw a zone polygon in the app or give GeoJSON / vẽ vùng trong ứng dụng hoặc cho GeoJSON",
             )
         )
     if values["catalog"]["prices"] or values["catalog"]["params"] or values["catalog"]["file"]:
@@ -489,7 +521,7 @@ def _layer_file_kinds(files: Mapping[str, Any], fname: str) -> list[Problem]:
                     "not a layer kind / không phải loại lớp dữ liệu",
                     file=fname,
                     column=f"layers.files.{kind}",
-                    hint=did_you_mean(kind, KINDS, n=1, listing="use one of"),
+                    hint=did_you_mean(kind, KINDS, n=1, listing="use one of", listing_vi="dùng một trong"),
                 )
             )
     return problems
@@ -506,9 +538,11 @@ def _geometry_problem(exc: Exception, value: Any, scen: Scenario, fname: str, na
             column=f"geometries.{name}",
             value=value,
             hint=f"looked for {where.absolute()} (paths are relative to the scenario file); give a GeoJSON, "
-            "GeoPackage, zipped Shapefile or KML file, or inline GeoJSON",
+            "GeoPackage, zipped Shapefile or KML file, or inline GeoJSON / đã tìm tệp ở đường dẫn trên (tính từ thư "
+            "mục của tệp kịch bản); hãy cho tệp GeoJSON, GeoPackage, Shapefile nén ZIP hoặc KML, "
+            "hoặc GeoJSON viết trực tiếp",
         )
-    return Problem(summary, file=fname, column=f"geometries.{name}", hint=_GEOM_DOC)
+    return Problem(summary, file=fname, column=f"geometries.{name}", hint=f"{_GEOM_DOC} / {_GEOM_DOC_VI}")
 
 
 def scenario_values(text: str) -> dict[str, Any]:
@@ -531,7 +565,10 @@ def scenario_values(text: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ScenarioError(f"the saved scenario is not valid YAML (kịch bản không đúng cú pháp YAML): {exc}") from None
     if not isinstance(raw, Mapping):
-        raise ScenarioError("the saved scenario is not a mapping of keys (title, layers, ...)")
+        raise ScenarioError(
+            "the saved scenario is not a mapping of keys (title, layers, ...) "
+            "/ kịch bản đã lưu không phải bảng khóa: giá trị"
+        )
     return _lenient(raw, SPEC)
 
 
@@ -565,7 +602,9 @@ def _check_section(
                     "unknown key / khóa không hợp lệ",
                     file=fname,
                     column=f"{prefix}{key}",
-                    hint=did_you_mean(key, spec, prefix=prefix, n=1, listing="valid keys here"),
+                    hint=did_you_mean(
+                        key, spec, prefix=prefix, n=1, listing="valid keys here", listing_vi="các khóa hợp lệ ở đây"
+                    ),
                 )
             )
     for key, sub in spec.items():
@@ -573,7 +612,11 @@ def _check_section(
         if isinstance(sub, dict):
             val = raw.get(key) or {}
             if not isinstance(val, Mapping):
-                problems.append(Problem("must be a mapping of keys", file=fname, column=path, value=val))
+                problems.append(
+                    Problem(
+                        "must be a mapping of keys / phải là bảng khóa: giá trị", file=fname, column=path, value=val
+                    )
+                )
                 val = {}
             out[key] = _check_section(val, sub, f"{path}.", fname, problems)
             continue
@@ -584,7 +627,9 @@ def _check_section(
                         "required key missing / thiếu khóa bắt buộc",
                         file=fname,
                         column=path,
-                        hint=f"e.g. {path}: {sub.example!r}" if sub.example is not None else None,
+                        hint=f"e.g. {path}: {sub.example!r} / ví dụ {path}: {sub.example!r}"
+                        if sub.example is not None
+                        else None,
                     )
                 )
             out[key] = _copy_default(sub.default)
@@ -592,7 +637,15 @@ def _check_section(
         try:
             out[key] = _check_value(raw[key], sub)
         except ValueError as exc:
-            problems.append(Problem(str(exc), file=fname, column=path, value=raw[key]))
+            problems.append(
+                Problem(
+                    str(exc),
+                    file=fname,
+                    column=path,
+                    value=raw[key],
+                    hint=f"see {path} in scenarios/template.yaml / xem {path} trong tệp mẫu scenarios/template.yaml",
+                )
+            )
             out[key] = _copy_default(sub.default)
     return out
 
@@ -653,7 +706,7 @@ def _check_value(v: Any, k: Key) -> Any:
         out = dict(v)
     elif t == "geometry":
         if not isinstance(v, str | Mapping):
-            raise ValueError("expected inline GeoJSON or a file path")
+            raise ValueError("expected inline GeoJSON or a file path / cần GeoJSON viết trực tiếp hoặc đường dẫn tệp")
         out = v
     else:  # pragma: no cover - SPEC is ours
         raise AssertionError(t)
@@ -681,17 +734,17 @@ def _geometry(value: str | Mapping[str, Any], scen: Scenario) -> gpd.GeoDataFram
     elif typ in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
         feats = [{"type": "Feature", "properties": {}, "geometry": obj}]
     else:
-        raise ValueError(f"not GeoJSON: type {typ!r}")
+        raise ValueError(f"not GeoJSON: type {typ!r} / không phải GeoJSON: kiểu {typ!r}")
     if not feats:
-        raise ValueError("the FeatureCollection has no features")
+        raise ValueError("the FeatureCollection has no features / FeatureCollection không có đối tượng nào")
     try:
         gdf = gpd.GeoDataFrame.from_features(feats, crs="EPSG:4326")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise ValueError(f"invalid GeoJSON feature: {exc}") from None
+        raise ValueError(f"invalid GeoJSON feature: {exc} / đối tượng GeoJSON không hợp lệ") from None
     if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
-        raise ValueError("a feature has no geometry")
+        raise ValueError("a feature has no geometry / có đối tượng không có hình học")
     if not gdf.is_valid.all():
-        raise ValueError("a geometry is invalid (self-intersecting polygon?)")
+        raise ValueError("a geometry is invalid (self-intersecting polygon?) / hình học không hợp lệ (vùng tự cắt?)")
     return gdf
 
 

@@ -209,3 +209,26 @@ def test_every_page_survives_a_damaged_store_and_project(tmp_path: Path, monkeyp
     for page in PAGES:
         at.switch_page(page).run()
         _no_exception(at, page)
+
+
+def test_a_bad_upload_is_explained_in_vietnamese(tiny_project: Path, store: Path, tmp_path: Path) -> None:
+    """Issue 15: in Vietnamese (the default language), a layer upload missing its columns is explained in
+    Vietnamese: the headline, and every problem and fix in the problems table, with file, layer and column."""
+    import re
+
+    vietnamese = re.compile("[ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđơưăĩũ]", re.IGNORECASE)
+    name, data = _bad_uploads(tmp_path)["roads without their columns"]
+    at = _app().run()
+    assert at.session_state["lang"] == "vi"
+    at.switch_page("views/map.py").run()
+    at.file_uploader(key="map_upload").upload(name, data, "application/octet-stream").run()
+    _no_exception(at, "roads without their columns")
+    headline = " ".join(e.value for e in at.error)
+    assert "lớp roads không hợp lệ" in headline, headline
+    shown = [df.value for df in at.dataframe if "Vấn đề" in df.value.columns]
+    assert shown, [list(df.value.columns) for df in at.dataframe]
+    problems = shown[0]
+    assert (problems["Vấn đề"] == "missing column / thiếu cột").any(), problems.to_dict("records")
+    assert problems["Vấn đề"].map(lambda s: bool(vietnamese.search(s))).all()
+    assert problems["Cách sửa"].map(lambda s: bool(vietnamese.search(s))).all()
+    assert "road_id" in set(problems["Cột"]) and set(problems["Tệp"]) == {"roads.geojson"}  # the facts stay
