@@ -142,12 +142,6 @@ def _uid(page: Any) -> str:
     return parse_qs(urlparse(page.url).query)["u"][0]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the user's id lives only in the address (?u=): in 3 of 4 runs on 2 busy cores a page was loaded anew "
-    "without it while the two runs went on or on a click of a sidebar link (href without ?u=), and its work seemed "
-    "gone (a new user: 'draw at least one zone'); the work itself is kept on disk under the old id",
-)
 def test_two_users_at_once_each_see_only_their_own_work(
     chromium: Any, server: StreamlitServer, store_path: Path, tmp_path: Path
 ) -> None:
@@ -198,7 +192,7 @@ def test_two_users_at_once_each_see_only_their_own_work(
             crs="EPSG:4326",
         )
         gpkg = write_gpkg({"poles": poles}, tmp_path / "poles.gpkg")
-        for page in (minh, lan):  # by address, with the user's id (see the xfail note on the sidebar's links)
+        for page in (minh, lan):  # by address, with the user's id
             page.goto(f"{server.url}/?u={_uid(page)}", wait_until="domcontentloaded")
             page.get_by_role("heading", name=t("app.map", "vi")).first.wait_for(timeout=TIMEOUT)
         minh.get_by_text(t("app.upload", "vi")).first.click()
