@@ -164,3 +164,27 @@ def test_save_run_chains_versions_on_the_head_and_keeps_the_run_kpis(tmp_path, c
     with pytest.raises(ScenarioError, match=r"manifest\.json"):  # a folder that is no run folder saves nothing
         actions.save_run(store, tmp_path, author="A", message="m")
     assert [v.id for v in store.log()] == [second.id, first.id]
+
+
+def test_the_errors_a_planner_meets_in_the_app_say_it_in_vietnamese_too(tmp_path):
+    from gisplan.store import VersionStore
+
+    with pytest.raises(ScenarioError, match="finite number") as budget:
+        actions.vnd_from_billions(-1)
+    with pytest.raises(ScenarioError, match="draw at least one zone") as zones:
+        actions.underground_scenario(
+            title="x", layers={"source": "demo"}, zones=[], budget_per_year_vnd=1, start_year=2027, manhole_spacing_m=50
+        )
+    store = VersionStore(tmp_path / "store.sqlite")
+    v = store.save(
+        scenario_name="s", scenario_text="x: 1\n", artifacts={"a.txt": b"a"}, kpis={}, author="lan", message="m"
+    )
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine", encoding="utf-8")
+    from gisplan._errors import StoreError
+
+    with pytest.raises(StoreError, match="already exists") as exported:
+        store.export_version(v.id, tmp_path / "out")
+    for exc in (budget, zones, exported):
+        assert " / " in str(exc.value) and any(ch in str(exc.value) for ch in "ạảấầậắằẵặẹẻếềểễệịọỏốồổộớờởợụủứừửữựđ")
+    assert (tmp_path / "out" / "keep.txt").read_text(encoding="utf-8") == "mine"

@@ -399,8 +399,9 @@ def test_expected_head(store: VersionStore) -> None:
     with pytest.raises(ConflictError, match="latest is now version " + v1.short_id):
         _save(store, message="also first", expected_head=NO_HEAD)
     v2 = _save(store, message="second", parent=v1.id, expected_head=v1.short_id)
-    with pytest.raises(ConflictError, match="changed while you worked"):
+    with pytest.raises(ConflictError, match="changed while you worked") as conflict:
         _save(store, message="stale", parent=v1.id, expected_head=v1.id)
+    assert "chưa lưu gì" in str(conflict.value)  # the reviewer reads it in Vietnamese too
     assert [v.id for v in store.log()] == [v2.id, v1.id]
     assert _save(store, message="second", parent=v1.id, expected_head=v1.id) == v2  # a retry is not a conflict
 

@@ -388,7 +388,10 @@ class VersionStore:
             ).fetchone()
             if row is None:
                 names = [r[0] for r in conn.execute("SELECT name FROM version_artifacts WHERE version_id = ?", (vid,))]
-                raise StoreError(f"version {vid[:12]} has no artifact {name!r}; it has {sorted(names)}")
+                raise StoreError(
+                    f"version {vid[:12]} has no artifact {name!r}; it has {sorted(names)} "
+                    f"/ Phiên bản {vid[:12]} không có tệp {name!r}"
+                )
             return self._blob(conn, row[0], f"artifact {name!r} of version {vid[:12]}")
 
     def scenario_text(self, ref: str) -> str:
@@ -435,9 +438,14 @@ class VersionStore:
         """
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
-            raise StoreError(f"export folder {out} is a file; choose a folder path")
+            raise StoreError(
+                f"export folder {out} is a file; choose a folder path / Nơi xuất {out} là một tệp: hãy chọn thư mục"
+            )
         if out.exists() and not overwrite:
-            raise StoreError(f"export folder {out} already exists; choose another folder or pass overwrite=True")
+            raise StoreError(
+                f"export folder {out} already exists; choose another folder or pass overwrite=True "
+                f"/ Thư mục xuất {out} đã có: hãy chọn thư mục khác"
+            )
         if out.exists() and not (out / codec.MANIFEST_NAME).is_file() and any(out.iterdir()):
             raise StoreError(
                 f"export folder {out} holds files that are not an earlier gisplan export (no {codec.MANIFEST_NAME}); "
@@ -463,7 +471,10 @@ class VersionStore:
             for rel, data in files.items():
                 target = tmp.joinpath(*rel.split("/"))
                 if not target.resolve().is_relative_to(root):
-                    raise StoreError(f"artifact {rel!r} of version {version.short_id} would be written outside {out}")
+                    raise StoreError(
+                        f"artifact {rel!r} of version {version.short_id} would be written outside {out} "
+                        f"/ Tệp {rel!r} sẽ bị ghi ra ngoài thư mục {out}: không xuất"
+                    )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with open(target, "xb") as fh:
                     fh.write(data)
@@ -575,7 +586,8 @@ class VersionStore:
             raise ConflictError(
                 f"scenario {name!r} changed while you worked: its latest is now {now}, not "
                 f"{wanted[:12] if wanted else 'none'} as expected; nothing was saved. Look at `gisplan log`, "
-                "merge if needed and save again with the new head as parent"
+                "merge if needed and save again with the new head as parent / Phương án đã được người khác lưu "
+                "phiên bản mới trong lúc bạn làm việc; chưa lưu gì: hãy xem phiên bản mới nhất rồi lưu lại"
             )
 
     @staticmethod
@@ -597,12 +609,16 @@ class VersionStore:
     def _blob(self, conn: Any, digest: str, what: str) -> bytes:
         row = conn.execute("SELECT data FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
         if row is None:
-            raise StoreError(f"{what} is missing from {self.display} (blob {digest[:12]}); the store is damaged")
+            raise StoreError(
+                f"{what} is missing from {self.display} (blob {digest[:12]}); the store is damaged "
+                "/ Kho phương án bị hỏng: thiếu dữ liệu"
+            )
         data = bytes(row[0])
         if codec.sha256_hex(data) != digest:
             raise StoreError(
                 f"{what} in {self.display} does not match its SHA-256 {digest[:12]}: the file was changed outside "
-                "gisplan. Restore the store from a backup; `VersionStore.verify()` lists every damaged item"
+                "gisplan. Restore the store from a backup; `VersionStore.verify()` lists every damaged item "
+                "/ Dữ liệu bị sửa ngoài gisplan: hãy khôi phục kho từ bản sao lưu"
             )
         return data
 
@@ -611,7 +627,10 @@ class VersionStore:
         for vid in ids:
             row = conn.execute(_VERSION_SELECT + " WHERE v.id = ?", (vid,)).fetchone()
             if row is None:
-                raise StoreError(f"version {vid[:12]} vanished from {self.display}; the store is damaged")
+                raise StoreError(
+                    f"version {vid[:12]} vanished from {self.display}; the store is damaged "
+                    "/ Kho phương án bị hỏng: mất phiên bản"
+                )
             arts = conn.execute(
                 "SELECT name, size, sha256 FROM version_artifacts WHERE version_id = ? ORDER BY name", (vid,)
             ).fetchall()
@@ -661,7 +680,7 @@ def _check_stored_name(name: str, version: Version) -> None:
     except StoreError as exc:
         raise StoreError(
             f"version {version.short_id} holds an artifact named {name!r}, which no gisplan saves: the store was "
-            f"crafted or damaged; nothing was exported. {exc}"
+            f"crafted or damaged; nothing was exported. {exc} / Kho chứa tệp lạ hoặc bị hỏng: không xuất gì"
         ) from exc
 
 

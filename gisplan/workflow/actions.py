@@ -82,7 +82,11 @@ def vnd_from_billions(billions: float) -> int:
     """
     value = float(billions)
     if not math.isfinite(value) or value < 0:
-        raise ScenarioError(f"a budget must be a finite number of billions of VND at least 0, got {billions!r}", [])
+        raise ScenarioError(
+            f"a budget must be a finite number of billions of VND at least 0, got {billions!r} "
+            "/ Ngân sách phải là một số (tỷ đồng) không âm",
+            [],
+        )
     return round(value * 1_000_000_000)
 
 
@@ -95,7 +99,7 @@ def feature_collection(features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for f in features:
         geometry = f.get("geometry") if f.get("type") == "Feature" else f
         if not geometry:
-            raise ScenarioError("a drawn feature has no geometry", [])
+            raise ScenarioError("a drawn feature has no geometry / Hình đã vẽ không có tọa độ", [])
         out.append({"type": "Feature", "properties": {}, "geometry": dict(geometry)})
     return {"type": "FeatureCollection", "features": out}
 
@@ -115,7 +119,9 @@ def underground_scenario(
     The result is what :func:`scenario_yaml` writes and :func:`gisplan.workflow.parse_scenario` reads.
     """
     if not zones:
-        raise ScenarioError("draw at least one zone (a polygon) to plan undergrounding", [])
+        raise ScenarioError(
+            "draw at least one zone (a polygon) to plan undergrounding / Hãy vẽ ít nhất một vùng ngầm hóa", []
+        )
     return {
         "title": title,
         "layers": dict(layers),
@@ -147,7 +153,11 @@ def wifi_scenario(
         wifi["cover_all"] = True
     else:
         if budget_vnd is None:
-            raise ScenarioError("a wifi plan needs a budget unless it covers every unserved village", [])
+            raise ScenarioError(
+                "a wifi plan needs a budget unless it covers every unserved village "
+                "/ Phương án wifi cần ngân sách, trừ khi phủ toàn bộ các thôn chưa được phục vụ",
+                [],
+            )
         wifi["budget_vnd"] = int(budget_vnd)
     scenario: dict[str, Any] = {"title": title, "layers": dict(layers), "wifi": wifi}
     if candidate_sites:
@@ -258,7 +268,8 @@ def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
         listed = {str(n): (str(e["sha256"]), int(e["bytes"])) for n, e in outputs.items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScenarioError(
-            f"{manifest_path} is not a gisplan run manifest ({exc}); nothing was saved",
+            f"{manifest_path} is not a gisplan run manifest ({exc}); nothing was saved "
+            "/ Tệp kê khai không hợp lệ: chưa lưu",
             [Problem("unreadable manifest", file=str(manifest_path), hint=fix)],
         ) from exc
     problems = []
@@ -374,7 +385,10 @@ def _resolve_side(ref: str, store_path: str | Path | None, tmp: Path, label: str
         write_run(run_scenario(load_scenario(p), progress=progress), out, progress=progress)
         return out
     if store_path is None or not (is_database_location(store_path) or Path(store_path).is_file()):
-        raise GisplanError(f"{ref!r} is neither a run folder, a scenario file nor a version (no store at {store_path})")
+        raise GisplanError(
+            f"{ref!r} is neither a run folder, a scenario file nor a version (no store at {store_path}) "
+            f"/ {ref!r} không phải thư mục kết quả, tệp kịch bản hay phiên bản"
+        )
     return VersionStore(store_path, create=False).export_version(ref, tmp / label)
 
 
