@@ -686,43 +686,25 @@ def line_of_sight(
     h_b = np.broadcast_to(np.asarray(h_b_m, dtype=np.float64), (n,))
     if n and (np.nanmin(h_a) < 0 or np.nanmin(h_b) < 0 or not (np.isfinite(h_a).all() and np.isfinite(h_b).all())):
         raise PlanningError("antenna heights must be finite and not negative")
-    clear = np.ones(n, dtype=bool)
-    checked = np.ones(n, dtype=bool)
-    margin = np.full(n, np.inf)
-    dist = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
-    links = np.flatnonzero(dist > 0)
-    wavelength = SPEED_OF_LIGHT / (f_mhz * 1e6) if f_mhz is not None else 0.0
-    if links.size == 0:
-        return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
-    counts = np.clip(np.ceil(dist[links] / 5.0), 64, 20_000).astype(np.int64)
-    ends = np.cumsum(counts)
-    with open_elevation(elevation) as dataset:
-        lo = 0
-        while lo < links.size:
-            base = ends[lo - 1] if lo else 0
-            hi = max(lo + 1, int(np.searchsorted(ends, base + max_samples, side="right")))
-            sel, cnt = links[lo:hi], counts[lo:hi]
-            starts = np.r_[0, np.cumsum(cnt)[:-1]]
-            pair = np.repeat(np.arange(sel.size), cnt)
-            k = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
-            t = k / np.repeat(cnt - 1, cnt)
-            ax, ay, bx, by = a[sel, 0][pair], a[sel, 1][pair], b[sel, 0][pair], b[sel, 1][pair]
-            ground, _, valid = _terrain(dataset, ax + (bx - ax) * t, ay + (by - ay) * t, crs)
-            d = dist[sel][pair]
-            d1 = d * t
-            bulge = d1 * (d - d1) / (2.0 * k_factor * EARTH_RADIUS_M)
-            g0, g1 = ground[starts][pair], ground[starts + cnt - 1][pair]
-            ray = g0 + h_a[sel][pair] + (g1 + h_b[sel][pair] - g0 - h_a[sel][pair]) * t
-            fresnel = fresnel_share * np.sqrt(wavelength * d1 * (d - d1) / d)
-            need = ground + bulge + clutter_m + fresnel
-            clearance = np.where((k == 0) | (k == np.repeat(cnt - 1, cnt)), np.inf, ray - need)
-            ok = np.logical_and.reduceat(valid, starts)
-            with np.errstate(invalid="ignore"):
-                least = np.minimum.reduceat(clearance, starts)
-                clear[sel] = ok & (least > 0)
-            margin[sel] = np.where(ok, least, np.nan)
-            checked[sel] = ok
-            lo = hi
+    if elevation is None:
+        raise PlanningError("line_of_sight needs an elevation raster / Cần dữ liệu độ cao để kiểm tra tầm nhìn thẳng")
+    # one pair of heights per link: hop_clearances' profile, read once (the rule lives there)
+    checked, clearance = hop_clearances(
+        a,
+        b,
+        heights_a_m=h_a[:, None],
+        heights_b_m=h_b[:, None],
+        elevation=elevation,
+        k_factor=k_factor,
+        crs=crs,
+        max_samples=max_samples,
+        f_mhz=f_mhz,
+        fresnel_share=fresnel_share,
+        clutter_m=clutter_m,
+    )
+    margin = clearance[:, 0, 0]
+    with np.errstate(invalid="ignore"):
+        clear = checked & (margin > 0)
     return LineOfSight(clear=clear, checked=checked, clearance_m=margin)
 
 
