@@ -121,3 +121,60 @@ def tiny_project(path: Path) -> Path:
     from gisplan.io.layers import write_gpkg
 
     return write_gpkg(tiny_frames(), path)
+
+
+# --------------------------------------------------------------------------- the map in a page (shared by tests)
+
+
+def map_frame(page: Any, timeout: int = 60_000) -> Any:
+    """The map's frame locator, once exactly one map is in the page and Leaflet and its draw toolbar are drawn."""
+    page.wait_for_selector(MAP_IFRAME, timeout=timeout)
+    for _ in range(timeout // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
+        if page.locator(MAP_IFRAME).count() == 1:
+            break
+        page.wait_for_timeout(250)
+    frame = page.frame_locator(MAP_IFRAME)
+    frame.locator(".leaflet-container").wait_for(timeout=timeout)
+    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=timeout)
+    return frame
+
+
+def map_eval(page: Any, script: str) -> Any:
+    """Evaluate ``script`` (a JS expression using ``window.map``) in the frame that holds the Leaflet map."""
+    for f in page.frames:
+        try:
+            if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
+                return f.evaluate(f"() => {script}")
+        except Exception:  # frames come and go while Streamlit renders
+            continue
+    raise AssertionError("no Leaflet map in the page's frames")
+
+
+def map_settled(page: Any) -> None:
+    """Wait until Streamlit is idle (no rerun running) and the map has kept its view for half a second: a click
+    made while a rerun rebuilds the map lands on the old one."""
+    for _ in range(120):
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        page.wait_for_timeout(250)
+    last = None
+    for _ in range(20):
+        view = map_eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
+        if view == last:
+            return
+        last = view
+        page.wait_for_timeout(500)
+
+
+def set_map_view(page: Any, lat: float, lon: float, zoom: int) -> None:
+    """Set the map's view once the app is idle, and again if a rerun rebuilt the map over it."""
+    for _ in range(5):
+        map_settled(page)
+        map_eval(page, f"window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+        page.wait_for_timeout(700)
+        z, c_lat, c_lon = map_eval(
+            page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]"
+        )
+        if z == zoom and abs(c_lat - lat) < 1e-6 and abs(c_lon - lon) < 1e-6:
+            return
+    raise AssertionError(f"the map did not keep the view {lat}, {lon}, {zoom}")

@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit, tiny_project
+from browser_support import map_eval as _eval
+from browser_support import map_frame as _map
+from browser_support import map_settled as _settled
+from browser_support import set_map_view as _set_view
 from tiny_project import LAT, LON
 
 from gisplan.i18n import t
 
 pytestmark = pytest.mark.browser
-PlaywrightError = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").Error
+pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 TIMEOUT = 60_000
 
@@ -29,30 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
         srv = start_streamlit(tiny_project(home / "project.gpkg"), home)
     yield srv
     stop_streamlit(srv)
-
-
-def _map(page: Any) -> Any:
-    """The map's frame locator, once exactly one map is in the page and Leaflet has drawn it."""
-    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
-    for _ in range(TIMEOUT // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
-        if page.locator(MAP_IFRAME).count() == 1:
-            break
-        page.wait_for_timeout(250)
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
-    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
-    return frame
-
-
-def _eval(page: Any, script: str) -> Any:
-    """Evaluate ``script`` (a JS function body's expression using ``window.map``) in the map's frame."""
-    for f in page.frames:
-        try:
-            if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
-                return f.evaluate(f"() => {script}")
-        except PlaywrightError:  # frames come and go while Streamlit renders
-            continue
-    raise AssertionError("no Leaflet map in the page's frames")
 
 
 def _view(page: Any) -> tuple[float, float, int]:
@@ -142,34 +122,6 @@ def test_drawings_can_be_deleted_with_the_toolbar_and_clearing_clears(
     assert page.get_by_text(t("app.ug.zones", "vi", n=0)).count() == 1
     assert _drawn_count(page) == 0
     assert offline_page.blocked == [], offline_page.blocked
-
-
-def _settled(page: Any) -> None:
-    """Wait until Streamlit is idle (no rerun running) and the map has kept its view for half a second: a click
-    made while a rerun rebuilds the map lands on the old one."""
-    for _ in range(40):
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            break
-        page.wait_for_timeout(250)
-    last = None
-    for _ in range(20):
-        view = _eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
-        if view == last:
-            return
-        last = view
-        page.wait_for_timeout(500)
-
-
-def _set_view(page: Any, lat: float, lon: float, zoom: int) -> None:
-    """Set the map's view once the app is idle, and again if a rerun rebuilt the map over it."""
-    for _ in range(5):
-        _settled(page)
-        _eval(page, f"window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
-        page.wait_for_timeout(700)
-        z, c_lat, c_lon = _eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
-        if z == zoom and abs(c_lat - lat) < 1e-6 and abs(c_lon - lon) < 1e-6:
-            return
-    raise AssertionError(f"the map did not keep the view {lat}, {lon}, {zoom}")
 
 
 def _click_at(page: Any, frame: Any, lat: float, lon: float) -> str:

@@ -15,7 +15,10 @@ from urllib.parse import parse_qs, urlparse
 
 import geopandas as gpd
 import pytest
-from browser_support import MAP_IFRAME, StreamlitServer, is_local, start_streamlit, stop_streamlit
+from browser_support import StreamlitServer, is_local, map_frame, start_streamlit, stop_streamlit
+from browser_support import map_eval as _eval
+from browser_support import map_settled as _settled
+from browser_support import set_map_view as _set_view
 from shapely.geometry import Point, shape
 
 from gisplan.i18n import t
@@ -61,51 +64,7 @@ def _user(chromium: Any) -> tuple[Any, Any, list[str]]:
 
 
 def _map(page: Any) -> Any:
-    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
-    for _ in range(TIMEOUT // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
-        if page.locator(MAP_IFRAME).count() == 1:
-            break
-        page.wait_for_timeout(250)
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
-    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
-    return frame
-
-
-def _eval(page: Any, script: str) -> Any:
-    for f in page.frames:
-        try:
-            if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
-                return f.evaluate(f"() => {script}")
-        except Exception:  # frames come and go while Streamlit renders
-            continue
-    raise AssertionError("no Leaflet map in the page's frames")
-
-
-def _settled(page: Any) -> None:
-    """Streamlit idle and the map's view unchanged for half a second (as tests/browser/test_map_browser.py)."""
-    for _ in range(120):
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            break
-        page.wait_for_timeout(250)
-    last = None
-    for _ in range(20):
-        view = _eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
-        if view == last:
-            return
-        last = view
-        page.wait_for_timeout(500)
-
-
-def _set_view(page: Any, lat: float, lon: float, zoom: int) -> None:
-    for _ in range(5):
-        _settled(page)
-        _eval(page, f"window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
-        page.wait_for_timeout(700)
-        z, c_lat, c_lon = _eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")
-        if z == zoom and abs(c_lat - lat) < 1e-6 and abs(c_lon - lon) < 1e-6:
-            return
-    raise AssertionError(f"the map did not keep the view {lat}, {lon}, {zoom}")
+    return map_frame(page, TIMEOUT)
 
 
 def _draw_zone(page: Any, lat: float, lon: float, half_px: int) -> None:
