@@ -65,6 +65,15 @@ _REQUIRED_PARAMS = {
 _FIBRE_SIZES = (12, 24, 48, 96, 144, 288)
 
 
+def _unknown_name(section: str, name: str, known: Mapping[str, Any], what_en: str, what_vi: str) -> Problem:
+    """The problem of an override naming no entry of the catalog's ``section``, with the nearest valid name."""
+    return Problem(
+        f"unknown {what_en} {name!r} / {what_vi} {name!r} không xác định",
+        layer=f"catalog.{section}",
+        hint=did_you_mean(name, known),
+    )
+
+
 @dataclass(frozen=True)
 class CatalogItem:
     """One priced line of the catalog."""
@@ -232,41 +241,20 @@ class Catalog:
             else:
                 by_code[code]["price_vnd"] = price
                 by_code[code]["source"] = f"override ({origin})"
-        for name, value in (overrides.get("params") or {}).items():
-            if name not in raw["params"]:
-                problems.append(
-                    Problem(
-                        f"unknown parameter {name!r} / tham số {name!r} không xác định",
-                        layer="catalog.params",
-                        hint=did_you_mean(name, raw["params"]),
-                    )
-                )
-            else:
-                raw["params"][name] = value
+        named = (("params", "parameter", "tham số"), ("backhaul", "backhaul setting", "thiết lập truyền dẫn"))
+        for section, en, vi in named:
+            for name, value in (overrides.get(section) or {}).items():
+                if name in raw[section]:
+                    raw[section][name] = value
+                else:
+                    problems.append(_unknown_name(section, name, raw[section], en, vi))
         for name, prof in (overrides.get("ap_profiles") or {}).items():
             base = dict(raw["ap_profiles"].get(name, {}))
             base.update(prof or {})
             raw["ap_profiles"][name] = base
-        for name, value in (overrides.get("backhaul") or {}).items():
-            if name not in raw["backhaul"]:
-                problems.append(
-                    Problem(
-                        f"unknown backhaul setting {name!r} / thiết lập truyền dẫn {name!r} không xác định",
-                        layer="catalog.backhaul",
-                        hint=did_you_mean(name, raw["backhaul"]),
-                    )
-                )
-            else:
-                raw["backhaul"][name] = value
         for name, tech in (overrides.get("technologies") or {}).items():
             if name not in raw["technologies"]:
-                problems.append(
-                    Problem(
-                        f"unknown technology {name!r} / công nghệ {name!r} không xác định",
-                        layer="catalog.technologies",
-                        hint=did_you_mean(name, raw["technologies"]),
-                    )
-                )
+                problems.append(_unknown_name("technologies", name, raw["technologies"], "technology", "công nghệ"))
                 continue
             base = dict(raw["technologies"][name])
             for key, value in (tech or {}).items():
