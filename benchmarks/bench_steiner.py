@@ -5,9 +5,14 @@ both, their gap to the known optimum, gisplan's proven gap (from its own lower b
 optimum) and the wall-clock times.  Results go to ``benchmarks/results/steiner_<series>.csv`` and
 ``benchmarks/results/steiner.md``.
 
+``--settings thorough`` (the default here) runs ``steiner_tree(G, terminals, settings=THOROUGH_SETTINGS)``, the
+quality the undergrounding planner asks for; ``--settings default`` runs the library's fast default call (CSVs
+``steiner_default_<series>.csv``).
+
 Usage::
 
     python benchmarks/bench_steiner.py --series B C D
+    python benchmarks/bench_steiner.py --series B C D --settings default
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from _steinlib import STEINLIB_DIR, read_optima, read_stp  # noqa: E402
 
+from gisplan.routing.settings import DEFAULT_SETTINGS, THOROUGH_SETTINGS  # noqa: E402
 from gisplan.routing.steiner import steiner_tree  # noqa: E402
+
+SETTINGS = {"thorough": THOROUGH_SETTINGS, "default": DEFAULT_SETTINGS}
 
 RESULTS = HERE / "results"
 
@@ -104,23 +112,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--effort", type=float, help="steiner_tree(effort=...); default: the function's default")
     ap.add_argument("--starts", type=int, help="steiner_tree(starts=...); default: the function's default")
     ap.add_argument("--only", nargs="+", help="instance names (e.g. d05 d10) for a quick run; no files written")
+    ap.add_argument("--settings", choices=sorted(SETTINGS), default="thorough", help="RoutingSettings preset")
     args = ap.parse_args(argv)
     options = {k: v for k, v in (("effort", args.effort), ("starts", args.starts)) if v is not None}
+    prefix = "steiner_" if args.settings == "thorough" else f"steiner_{args.settings}_"
     if not STEINLIB_DIR.is_dir():
         sys.exit(f"SteinLib instances not found at {STEINLIB_DIR}; ../shared/benchmarks is needed")
     optima = read_optima()
     RESULTS.mkdir(exist_ok=True)
     frames = []
     for series in args.series:
-        df = run_series(series, optima, options, args.only)
+        df = run_series(series, optima, {**options, "settings": SETTINGS[args.settings]}, args.only)
         if args.only:
             print(summary(df).to_string())
             continue
-        df.to_csv(RESULTS / f"steiner_{series}.csv", index=False)
+        df.to_csv(RESULTS / f"{prefix}{series}.csv", index=False)
         frames.append(df)
     if args.only:
         return
-    every = [pd.read_csv(p) for p in sorted(RESULTS.glob("steiner_*.csv"))]
+    every = [pd.read_csv(p) for p in sorted(RESULTS.glob(f"{prefix}[A-Z].csv"))]
     summ = summary(pd.concat(every, ignore_index=True))
     lines = ["# SteinLib: gisplan.routing.steiner.steiner_tree vs networkx approximation.steiner_tree (Mehlhorn)", ""]
     lines.append(
@@ -140,10 +150,12 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "Gaps are (cost - optimum) / optimum; proven gap is (cost - lower bound) / cost, known without the",
         "optimum. Times are wall-clock on the machine that ran the benchmark (shared, 2 cores).",
-        f"steiner_tree options: {options or 'defaults'}.  Command: `python benchmarks/bench_steiner.py --series "
-        f"{' '.join(args.series)}" + "".join(f" --{k} {v}" for k, v in options.items()) + "`.",
+        f"steiner_tree options: settings={args.settings} {options or ''}.  Command: "
+        f"`python benchmarks/bench_steiner.py --series {' '.join(args.series)} --settings {args.settings}"
+        + "".join(f" --{k} {v}" for k, v in options.items())
+        + "`.",
     ]
-    (RESULTS / "steiner.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (RESULTS / f"{prefix.rstrip('_')}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gisplan._errors import RoutingError
 from gisplan.routing._arrays import graph_arrays, invalidate_arrays
-from gisplan.routing.settings import RoutingSettings
+from gisplan.routing.settings import THOROUGH_SETTINGS, RoutingSettings
 from gisplan.routing.steiner import nearest_source_paths, steiner_tree
 
 STEINLIB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "steinlib"
@@ -124,7 +124,7 @@ def test_steinlib_b_reaches_the_optima():
     gaps = []
     for name, opt in sorted(optima.items()):
         G, terms = read_stp(STEINLIB / "B" / name)
-        T = steiner_tree(G, terms)
+        T = steiner_tree(G, terms, settings=THOROUGH_SETTINGS)
         assert T.graph["lower_bound"] <= opt + 1e-6 <= T.graph["cost"] + 2e-6
         gaps.append((T.graph["cost"] - opt) / opt)
     assert max(gaps) <= 0.02 and sum(gaps) / len(gaps) <= 0.01

@@ -212,3 +212,35 @@ def test_mehlhorn_bound_subtracts_what_the_zero_stand_ins_can_add():
     is_term[idx] = True
     _tree, bound = _heuristic(A, idx, is_term, starts=1, max_rounds=0, seed=0, moves=0, settings=DEFAULT_SETTINGS)
     assert bound == 0.0
+
+
+def test_array_form_from_the_adjacency_equals_the_edge_list_construction():
+    """graph_arrays builds its CSR from the adjacency without a full sort; it must give the very arrays the
+    edge-list construction gives (edge order, CSR, edge ids, zero stand-in), self-loops and zero weights included."""
+    from gisplan.routing._arrays import arrays_from_edges
+
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        G = nx.gnm_random_graph(60, 200, seed=seed)
+        G = nx.relabel_nodes(G, {i: (f"n{(i * 7) % 60}" if seed % 2 else (i * 13) % 61) for i in G.nodes})
+        for a, _b in list(G.edges)[:3]:
+            G.add_edge(a, a)
+        for a, b in G.edges:
+            G.edges[a, b]["cost"] = float(rng.integers(0, 5))
+        A = graph_arrays(G)
+        nodes = list(G.nodes)
+        index = {x: i for i, x in enumerate(nodes)}
+        pairs = [(index[x], index[y], d["cost"]) for x, y, d in G.edges(data=True) if index[x] != index[y]]
+        u, v, w = (np.array(c) for c in zip(*pairs, strict=True))
+        B = arrays_from_edges(nodes, u, v, w, index=index)
+        order_a = np.lexsort((A.v, A.u))
+        order_b = np.lexsort((B.v, B.u))
+        for f in ("u", "v", "w", "w_true"):
+            assert np.array_equal(getattr(A, f)[order_a], getattr(B, f)[order_b]), (seed, f)
+        assert np.array_equal(A.keys, B.keys) and A.zero_stand_in == B.zero_stand_in
+        assert np.array_equal(A.csr.indptr, B.csr.indptr) and np.array_equal(A.csr.indices, B.csr.indices)
+        assert np.array_equal(A.csr.data, B.csr.data)
+        # each CSR entry names the edge joining its row and column
+        rows = np.repeat(np.arange(A.n), np.diff(A.csr.indptr))
+        lo, hi = np.minimum(rows, A.csr.indices), np.maximum(rows, A.csr.indices)
+        assert np.array_equal(A.u[A.eid], lo) and np.array_equal(A.v[A.eid], hi)

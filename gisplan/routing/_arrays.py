@@ -26,7 +26,7 @@ import numbers
 import weakref
 from dataclasses import dataclass
 from itertools import chain
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import networkx as nx
@@ -160,6 +160,60 @@ def arrays_from_edges(
     )
 
 
+def _arrays_from_adjacency(
+    nodes: list[Any], index: dict[Any, int], rows: np.ndarray, cols: np.ndarray, w: np.ndarray, s: RoutingSettings
+) -> GraphArrays:
+    """:class:`GraphArrays` from the adjacency entries of a networkx graph (both directions of every edge, rows in
+    node order): the same arrays as :func:`arrays_from_edges` on the entries with ``row < col`` in adjacency order,
+    built without its sort of all entries (the rows are sorted already: one sort within rows)."""
+    loop = rows == cols
+    if loop.any():  # self-loops: one entry each, never part of a tree
+        keep = ~loop
+        rows, cols, w = rows[keep], cols[keep], w[keep]
+    once = rows < cols  # each edge once (the other direction is the same attribute dict)
+    lo, hi, w_true = rows[once], cols[once], w[once]
+    m = len(lo)
+    bad = ~np.isfinite(w_true) | (w_true < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise RoutingError(
+            f"edge ({nodes[lo[k]]!r}, {nodes[hi[k]]!r}) has weight {w_true[k]!r}; "
+            "routing needs finite weights >= 0 (fix the cost or remove the edge)"
+        )
+    n = len(nodes)
+    positive = w_true[w_true > 0]
+    zero_stand_in = 0.0
+    if len(positive) < m:
+        smallest = float(positive.min()) if len(positive) else 1.0
+        zero_stand_in = s.zero_weight * smallest / max(n, 1)
+    wpos = np.where(w_true > 0, w_true, zero_stand_in)
+    keys = rows * n + cols
+    order = np.argsort(keys, kind="stable")  # rows already ascending: a sort within rows
+    keys, r_s, c_s = keys[order], rows[order], cols[order]
+    edge_of = np.full(len(rows), -1, dtype=np.int64)
+    edge_of[once] = np.arange(m)
+    up = r_s < c_s
+    ids = np.empty(len(r_s), dtype=np.int64)
+    ids[up] = edge_of[order[up]]
+    # the reverse entries (hi, lo), in key order, are the edges sorted by hi * n + lo
+    ids[~up] = np.argsort(hi * n + lo, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r_s, minlength=n), out=indptr[1:])
+    csr = sparse.csr_array((wpos[ids], c_s.astype(np.int32), indptr.astype(np.int32)), shape=(n, n))
+    return GraphArrays(
+        nodes=nodes,
+        index=index,
+        u=lo,
+        v=hi,
+        w=wpos,
+        w_true=w_true,
+        csr=csr,
+        eid=ids,
+        keys=keys,
+        zero_stand_in=zero_stand_in,
+    )
+
+
 @dataclass(eq=False)
 class _Entry:
     """One cached array form and the exact snapshot of the graph it was built from."""
@@ -179,7 +233,12 @@ def _snapshot(G: nx.Graph, weight: str) -> tuple[list[Any], list[Any], list[Any]
     adj = G._adj
     nodes = list(adj)
     neighbours = list(chain.from_iterable(adj.values()))
-    weights = list(map(methodcaller("get", weight), chain.from_iterable(map(methodcaller("values"), adj.values()))))
+    dicts = chain.from_iterable(map(methodcaller("values"), adj.values()))
+    try:  # itemgetter is twice as fast as dict.get; a missing attribute takes the slow path, which names the edge
+        weights = list(map(itemgetter(weight), dicts))
+    except KeyError:
+        dicts = chain.from_iterable(map(methodcaller("values"), adj.values()))
+        weights = list(map(methodcaller("get", weight), dicts))
     return nodes, neighbours, weights
 
 
@@ -233,8 +292,7 @@ def graph_arrays(G: nx.Graph, weight: str = "cost", *, settings: RoutingSettings
     rows = np.repeat(np.arange(n, dtype=np.int64), counts)
     cols = np.fromiter(map(index.__getitem__, neighbours), dtype=np.int64, count=len(neighbours))
     w = np.fromiter(weights, dtype=np.float64, count=len(weights))
-    once = rows < cols  # each edge once (the other direction is the same attribute dict); self-loops dropped
-    arrays = arrays_from_edges(nodes, rows[once], cols[once], w[once], index=index, settings=s)
+    arrays = _arrays_from_adjacency(nodes, index, rows, cols, w, s)
     if per_graph is None:
         per_graph = {}
         _CACHE[G] = per_graph

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gisplan.io.crs import MAX_SCALE_ERROR
 
-__all__ = ["DEFAULT_SETTINGS", "RoutingSettings"]
+__all__ = ["DEFAULT_SETTINGS", "THOROUGH_SETTINGS", "RoutingSettings"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,12 +25,19 @@ class RoutingSettings:
         Largest multicommodity flow model (arcs x (terminals - 1), a count) that ``exact="auto"`` hands to HiGHS:
         the budget of the automatic exact solve.  Measured on SteinLib (2 shared cores, load 7): c01 5,000
         variables 0.7 s, d01 10,000 1.3 s, c02 11,250 1.3 s, d06 16,000 2.8 s, c11 20,000 5.5 s, d11 40,000
-        9.3 s, c16 100,000 224 s.  10,000 keeps it near a second.
+        9.3 s, c16 100,000 224 s.  HiGHS takes 5 ms or more even on a tiny model, longer than networkx's whole
+        approximation on graphs of a few hundred edges, so the fast default is 0 (no automatic MILP; ``exact=True``
+        still runs it); :data:`THOROUGH_SETTINGS` has 10,000, near a second.
     exact_dp_max_work
         Largest work (2^(terminals - 1) x (nodes + edges), a count) for which ``exact="auto"`` (and ``True``)
         solves the instance exactly by the Dreyfus-Wagner dynamic programme (one Dijkstra per subset of
         terminals): with few terminals it is exact in well under a second where the flow model is too big for
         HiGHS.
+    exact_dp_work_per_size
+        A second limit on that work, per node and edge of the graph (dimensionless; ``inf`` for none): the
+        programme runs when its work is at most ``exact_dp_work_per_size * (nodes + edges)`` too.  A work unit
+        takes about 0.1 microseconds and networkx's Mehlhorn about 4 microseconds per edge, so the default 30
+        keeps the automatic exact solve within the time networkx takes for its approximation.
     exact_node_limit
         Branch-and-bound node limit of the automatic exact solve (a count; deterministic work limit).
     dual_ascent_max_edges
@@ -81,9 +88,11 @@ class RoutingSettings:
         Number of distinct best trees kept for recombination (a count).
     search_work
         Work units of that search per node and edge of the graph (dimensionless; scaled by ``effort``; a unit is
-        a heap operation, an edge scanned or a union-find step, about 20-40 nanoseconds compiled).  Measured on
+        a heap operation, an edge scanned or a union-find step, about 10-40 nanoseconds compiled).  Measured on
         SteinLib d18 (1,000 nodes, 25,000 edges, 167 terminals): 16 starts and 16 recombinations take about
-        6e7 units.
+        6e7 units.  The fast default, 100, costs about as much as the rest of the call (a few microseconds per
+        edge: the call stays faster than networkx's Mehlhorn); :data:`THOROUGH_SETTINGS` has 3,000 (the SteinLib
+        figures in ``benchmarks/results/steiner.md``).
     long_edge_pops
         Nodes each Dijkstra of the long-edge test settles at most (a count; a shorter search removes fewer
         edges, never a needed one).
@@ -95,8 +104,9 @@ class RoutingSettings:
         split (attaching poles, joining dangling ends, splitting parallel roads).
     """
 
-    exact_max_flow_variables: int = 10_000
+    exact_max_flow_variables: int = 0
     exact_dp_max_work: int = 2_000_000
+    exact_dp_work_per_size: float = 30.0
     exact_node_limit: int = 2_000
     dual_ascent_max_edges: int = 5_000_000
     dual_ascent_switch_slack: float = 1.25
@@ -116,7 +126,7 @@ class RoutingSettings:
     search_starts: int = 16
     search_merges: int = 16
     search_pool: int = 8
-    search_work: float = 3_000.0
+    search_work: float = 100.0
     long_edge_pops: int = 32
     improvement_tolerance: float = 1e-9
     merge_eps_m: float = 1e-3
@@ -156,6 +166,11 @@ class RoutingSettings:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
                 raise ValueError(f"RoutingSettings.{name} must be a finite number > 0, not {value!r}")
+        value = self.exact_dp_work_per_size
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+            raise ValueError(
+                f"RoutingSettings.exact_dp_work_per_size must be a number >= 0 (inf: no limit), not {value!r}"
+            )
         if not self.dual_ascent_switch_slack >= 1.0:
             raise ValueError(
                 f"RoutingSettings.dual_ascent_switch_slack must be >= 1, not {self.dual_ascent_switch_slack!r}"
@@ -164,5 +179,13 @@ class RoutingSettings:
             raise ValueError(f"RoutingSettings.zero_weight must be < 1, not {self.zero_weight!r}")
 
 
-#: The settings used when a function is given ``settings=None``.
+#: The settings used when a function is given ``settings=None``: fast (the call stays faster than networkx's
+#: Mehlhorn approximation at every size; ``benchmarks/results/routing_scale.md``).
 DEFAULT_SETTINGS = RoutingSettings()
+
+#: Thorough settings for callers to whom the tree's cost matters more than a second (the undergrounding planner,
+#: the SteinLib benchmark): 30x the multistart search's work and the automatic exact solves of up to 10,000 flow
+#: variables in HiGHS and any Dreyfus-Wagner programme up to ``exact_dp_max_work``.
+THOROUGH_SETTINGS = RoutingSettings(
+    search_work=3_000.0, exact_max_flow_variables=10_000, exact_dp_work_per_size=float("inf")
+)

@@ -19,6 +19,7 @@ from gisplan._errors import PlanningError, RoutingError
 from gisplan.catalog._catalog import Catalog
 from gisplan.routing._arrays import invalidate_arrays
 from gisplan.routing.graph import attach_points, graph_from_roads
+from gisplan.routing.settings import THOROUGH_SETTINGS
 from gisplan.routing.steiner import nearest_source_paths, steiner_tree
 from gisplan.underground._clip import clip_roads
 from gisplan.underground._inputs import operator_key, site_owners, sorted_nodes
@@ -268,6 +269,7 @@ def _route(
         weight="cost",
         starts=params.steiner_starts,
         max_rounds=params.steiner_rounds,
+        settings=THOROUGH_SETTINGS,  # a zone's trench tree is worth a second of search; the plan is priced on it
     )
     return Routed(
         G=G,
