@@ -172,3 +172,26 @@ def test_a_planned_cable_turns_satellite_capacity_into_transit_from_its_year() -
     assert by_code["SAT.MBPS"] == [2027, 2028] and by_code["SAT.FEE"] == [2027, 2028]
     assert by_code["TRANSIT.MBPS"] == list(range(2029, 2037))
     assert (_lines(plan, "TRANSIT.MBPS")["amount_vnd"] == 30 * TRANSIT).all()
+
+
+def test_a_village_small_cell_on_satellite_pays_capacity_not_transit_and_stops_at_the_planned_cable() -> None:
+    """The island village on an operator's small cell (30 Mbit/s, all of its demand): its satellite terminal pays
+    the fee and 20 Mbit/s above the subscription in 2027-2028, then transit on 30 Mbit/s once the planned cable
+    of 2029 reaches the island; the village option's first-year opex holds them."""
+    cat = _catalog()
+    params = WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), phase="2027",
+                        technologies=("small_cell_4g",), candidate_kinds=("community",))  # fmt: skip
+    plan = plan_wifi(_island(fibre_year=2029), params, catalog=cat)
+    opex = plan.layers["opex_lines"]
+    sc = opex[opex["site_id"] == "SC-S1"]
+    by_code = sc.groupby("item_code")["year"].apply(sorted)
+    assert by_code["SAT.FEE"] == [2027, 2028] and by_code["SAT.MBPS"] == [2027, 2028]
+    assert by_code["TRANSIT.MBPS"] == list(range(2029, 2037))
+    assert (sc.loc[sc["item_code"] == "SAT.MBPS", "amount_vnd"] == 20 * SAT_MBPS).all()
+    vo = plan.layers["village_options"]
+    row = vo[vo["technology"] == "small_cell_4g"].iloc[0]
+    assert row["chosen"]
+    share = cat.backhaul["maintenance_share_per_year"]
+    power = round(cat.technologies["small_cell_4g"]["power_w"] * 8760 / 1000 * cat.price("POWER.GRID"))
+    capex = cat.price("SC.4G") + cat.price("MAST.15M") + cat.price("SAT.TERMINAL")
+    assert row["opex_vnd_per_year"] == pytest.approx(share * capex + power + SAT_FEE + 20 * SAT_MBPS, abs=1)

@@ -57,7 +57,14 @@ from gisplan.plan import Plan
 from gisplan.wifi._inputs import prepare
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, commune_of, footprint, link_geometry
 from gisplan.wifi._select import _fibre_sites, _road_graph, _start_year, run
-from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul, included_mbps
+from gisplan.wifi.backhaul import (
+    backhaul_fees,
+    backhaul_items,
+    backhaul_options,
+    chosen_backhaul,
+    included_mbps,
+    transmission_inputs,
+)
 from gisplan.wifi.demand import served_mask
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.params import TECHNOLOGIES, Progress, WifiParams
@@ -284,9 +291,13 @@ def _facilities(
     cand = gpd.GeoDataFrame(pts, geometry=geoms, crs=crs)
     graph = _road_graph(L["roads"], cat, [])
     years, rate, share = money["years"], money["rate"], money["share"]
+    # planned cables (fibre_year) end a satellite option's fees on their island, as for the wifi sites (a tower's
+    # existing microwave is not offered here)
+    planned = transmission_inputs(sites)
+    planned = planned[np.isfinite(planned["fibre_year"].to_numpy(dtype=float))].assign(transmission="none")
     options = backhaul_options(
         cand, fibre_sites=_fibre_sites(sites), land=L["land"], graph=graph, catalog=cat, elevation=p.elevation,
-        horizon_years=len(years), settings=settings, start_year=years[0],
+        horizon_years=len(years), settings=settings, start_year=years[0], transmission=planned,
     )  # fmt: skip
     best = chosen_backhaul(options)
     licence = int(cat.backhaul["satellite_licence_end_year"])
