@@ -86,8 +86,10 @@ def test_cover_all_covers_everyone_with_costed_backhaul() -> None:
     assert plan.total_vnd == plan.kpis["cost_vnd"] == 291_500_000
     assert plan.kpis["capex_vnd"] == 291_500_000
     # yearly opex by hand: grid power of one AP per site (20 W x 8,760 h = 175.2 kWh x 2,204 VND = 386,141 VND)
-    # and 5 % maintenance of each site's capital (A, B: 15 + 20 + 60 M; C: 15 + 60 M)
-    assert plan.kpis["opex_vnd_per_year"] == 3 * 386_141 + round(0.05 * 95e6) * 2 + round(0.05 * 75e6)
+    # and 5 % maintenance of each site's capital (A, B: 15 + 20 + 60 M; C: 15 + 60 M), and IP transit at 254,000 VND
+    # per Mbit/s and year on each radio site's busy-hour load (120, 70 and 25 households at 0.001 Mbit/s)
+    transit = round(0.120 * 254_000) + round(0.070 * 254_000) + round(0.025 * 254_000)
+    assert plan.kpis["opex_vnd_per_year"] == 3 * 386_141 + round(0.05 * 95e6) * 2 + round(0.05 * 75e6) + transit
     lines = plan.layers["opex_lines"]
     assert sorted(set(lines["year"])) == list(range(2027, 2037)) and "SAT.FEE" not in set(plan.boq["item_code"])
     unserved = plan.layers["settlements_unserved"]

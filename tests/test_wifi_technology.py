@@ -78,7 +78,8 @@ def test_village_within_an_existing_towers_reach_takes_the_tower():
     uns = plan.layers["settlements_unserved"].set_index("settlement_id")
     assert uns.loc["A", "covered_by"] == "T1" and uns.loc["A", "people_covered"] == 40
     opex = plan.layers["opex_lines"]
-    assert set(opex.loc[opex["site_id"] == "T1", "item_code"]) == {"MAINTENANCE"}
+    # maintenance, and IP transit on village A's 20 Mbit/s (the hop ends at the exchange: no rent there)
+    assert set(opex.loc[opex["site_id"] == "T1", "item_code"]) == {"MAINTENANCE", "TRANSIT.MBPS"}
     assert "tower_4g: 1" in plan.kpis["technology_mix"]
 
 
@@ -117,18 +118,20 @@ def test_lcc_recomputes_from_catalog_prices_and_the_discount_rate(rate, ptp_pric
     r, share = float(cat.backhaul["discount_rate"]), float(cat.backhaul["maintenance_share_per_year"])
     years = int(cat.param("satellite_horizon_years"))
     plan = plan_wifi(_layers(), _params(), catalog=cat)
-    # the tower already radiates 4G: its option is its 5 GHz hop to the exchange, maintained yearly
+    # the tower already radiates 4G: its option is its 5 GHz hop to the exchange, maintained yearly, and IP transit on
+    # the village's 10 households x 2 Mbit/s handed to the Internet at the exchange
+    transit = 10 * 2.0 * cat.price("TRANSIT.MBPS")
     t = _row(plan, "A", "tower_4g")
     capex = cat.price("PTP.5G")
-    assert t["capex_vnd"] == capex and t["opex_vnd_per_year"] == round(share * capex)
-    assert t["lcc_vnd"] == pytest.approx(_lcc(capex, share * capex, r, years), abs=2)
+    assert t["capex_vnd"] == capex and t["opex_vnd_per_year"] == round(share * capex + transit)
+    assert t["lcc_vnd"] == pytest.approx(_lcc(capex, share * capex + transit, r, years), abs=2)
     # a small cell on a new mast at the village, the same hop, grid power all year
     s = _row(plan, "A", "small_cell_4g")
     capex = cat.price("SC.4G") + cat.price("MAST.15M") + cat.price("PTP.5G")
     power = cat.technologies["small_cell_4g"]["power_w"] * 8760 / 1000 * cat.price("POWER.GRID")
     assert s["capex_vnd"] == capex
-    assert s["opex_vnd_per_year"] == pytest.approx(share * capex + power, abs=1)
-    assert s["lcc_vnd"] == pytest.approx(_lcc(capex, share * capex + power, r, years), abs=2)
+    assert s["opex_vnd_per_year"] == pytest.approx(share * capex + power + transit, abs=1)
+    assert s["lcc_vnd"] == pytest.approx(_lcc(capex, share * capex + power + transit, r, years), abs=2)
 
 
 def test_every_village_has_one_row_per_option_with_a_reason_where_infeasible():

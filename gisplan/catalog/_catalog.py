@@ -397,6 +397,8 @@ def catalog_from_dict(raw: Mapping[str, Any], *, origin: str = "<dict>") -> Cata
         + ["CAB.CU", "CAB.COAX", "MH.STD", "HH.STD", "DUCT.HDPE40", "DUCT.REUSE", "POLE.REMOVE", "AERIAL.REMOVE"]
         + ["PTP.5G", "PTP.LONG", "SAT.TERMINAL", "SAT.FEE", "SUB.CABLE", "SUB.LANDING", "FO.DROP", "CONTINGENCY"]
         + ["POWER.SOLAR", "MAST.15M"]
+        # yearly lines of the wifi plan (gisplan.wifi.money)
+        + ["VSAT.FEE", "POWER.GRID", "TRANSIT.MBPS", "SAT.MBPS", "VSAT.MBPS", "RENT.TOWER", "RENT.POLE"]
     )
     if not problems:
         for code in required_codes:

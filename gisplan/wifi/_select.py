@@ -36,13 +36,16 @@ from gisplan.wifi._output import (
 )
 from gisplan.wifi._verdicts import drawn_site_verdicts, verdict_row
 from gisplan.wifi.backhaul import (
+    RENT_ITEMS,
     backhaul_fees,
     backhaul_items,
     backhaul_options,
     cheapest_heights,
     chosen_backhaul,
     end_options,
+    included_mbps,
     mast_options,
+    peer_rent_code,
     transmission_inputs,
 )
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
@@ -1322,26 +1325,59 @@ def _share_hub_masts(bh: pd.DataFrame, cat: Catalog) -> pd.DataFrame:
 def _opex_lines(
     ctx: _Context, sites_df: pd.DataFrame, bh: pd.DataFrame, net: pd.DataFrame, geoms: list[Any]
 ) -> gpd.GeoDataFrame:
-    """Yearly operating cost lines per chosen site over the horizon: satellite or VSAT fee (sites with their own
-    satellite terminal), grid power of its APs and relay radios, maintenance as a share of its capital cost."""
+    """Yearly operating cost lines per chosen site over the horizon (:mod:`gisplan.wifi.money`; none is in the BOQ).
+
+    * The backhaul's lines (:func:`gisplan.wifi.backhaul.backhaul_fees`) on the busy-hour Mbit/s the site hands to
+      the Internet: a gateway's load (its own demand and that of the sites relaying through it; a site relaying
+      through another of the plan's sites hands none, its gateway pays).  Satellite: the fee per terminal and the
+      capacity above what the subscriptions include; any other backhaul: IP transit (``TRANSIT.MBPS``) at the POP.
+    * Rent (``RENT.TOWER``, ``RENT.POLE``) of a structure the plan does not own: the site's own tower or pole when
+      its APs need no new mast, and the tower or pole at the far end of its hop when that is not one of the plan's
+      sites and carries the antenna at its own height (:func:`gisplan.wifi.backhaul.peer_rent_code`).  One tenancy
+      per structure, on the first site that uses it.
+    * Grid power of its APs and relay radios; maintenance as a share of its capital cost.
+    """
     cat, b = ctx.cat, ctx.cat.backhaul
     start = _start_year(ctx.p)
     years = horizon_years(start, round(ctx.years))
     share = float(b["maintenance_share_per_year"])
+    n = len(bh)
+    parent = net["parent"].to_numpy(dtype=np.int64)[:n] if len(net) else np.full(n, -1)
+    load = net["load_mbps"].to_numpy(dtype=float)[:n] if len(net) else np.zeros(n)
+    # a gateway hands its load to the Internet; a site whose parent is one of the plan's sites hands none
+    handed = np.where((parent < 0) | (parent >= n), load, 0.0)
+    structures = ctx.L["sites"].drop_duplicates("site_id").set_index("site_id")
+    chosen = set(sites_df["site_id"])
+    rented: set[Any] = set()
     rows: list[dict[str, Any]] = []
     for k, site in enumerate(sites_df.itertuples(index=False)):
-        row = bh.iloc[k]
-        fees = backhaul_fees(row, years, licence_end_year=int(b["satellite_licence_end_year"]))
+        row = bh.iloc[k].to_dict()
+        own = RENT_ITEMS.get(str(site.kind), "") if not site.needs_mast and site.site_id not in rented else ""
+        if own:
+            rented.add(site.site_id)
+        peer = row.get("peer_id")
+        code = ""
+        if peer is not None and peer not in chosen and peer not in rented and peer in structures.index:
+            s_row = structures.loc[peer]
+            height = pd.to_numeric(pd.Series([s_row.get("height_m", np.nan)]), errors="coerce").iloc[0]
+            structure_m = float(height) if np.isfinite(height) else ctx.cfg.default_mast_m
+            code = peer_rent_code(str(row["option"]), s_row.get("kind", ""), structure_m,
+                                  float(pd.to_numeric(row.get("mast_b_m"), errors="coerce")))  # fmt: skip
+            if code:
+                rented.add(peer)
+        row["peer_rent_code"] = code
+        fees = backhaul_fees(row, years, licence_end_year=int(b["satellite_licence_end_year"]),
+                             mbps=float(handed[k]), included_mbps=included_mbps(cat))  # fmt: skip
         watts = len(site.ap_item) * float(b["ap_power_w"]) + (float(b["relay_power_w"]) * 2 if row["option"] == "relay"
                                                               else 0.0)  # fmt: skip
         kwh = 0.0 if site.needs_solar else round(watts * 8760 / 1000, 3)
         for y in years:
-            lines = [(code, qty) for fy, code, qty in fees if fy == y]
+            lines = [(c, qty) for fy, c, qty in fees if fy == y] + ([(own, 1.0)] if own else [])
             if kwh:
                 lines.append(("POWER.GRID", kwh))
-            for code, qty in lines:
-                price = cat.price(code)
-                rows.append({"site_id": site.site_id, "year": y, "item_code": code, "quantity": qty,
+            for c, qty in lines:
+                price = cat.price(c)
+                rows.append({"site_id": site.site_id, "year": y, "item_code": c, "quantity": qty,
                              "unit_price_vnd": price, "amount_vnd": round(qty * price)})  # fmt: skip
             capex = int(site.capex_vnd)
             rows.append({"site_id": site.site_id, "year": y, "item_code": "MAINTENANCE", "quantity": share,

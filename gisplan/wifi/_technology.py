@@ -22,8 +22,13 @@ Reach comes from the link budget of each technology's radio profile (:func:`gisp
 own ``height_m`` replaces the profile's), capacity from carrier bandwidth x spectral efficiency x sectors, capped by
 the backhaul's capacity.  An option meets a village's demand when every household lies within reach and the
 capacity left for the village covers its Mbps.  Life-cycle cost = capital + yearly operating cost (maintenance share,
-grid power, satellite or VSAT fees) discounted at the catalog's ``discount_rate`` over the plan's horizon
-(:mod:`gisplan.wifi.money`); figures are before contingency.
+grid power, the backhaul's lines of :func:`gisplan.wifi.backhaul.backhaul_fees`: satellite or VSAT fees, satellite
+capacity above the subscription, IP transit per Mbit/s over terrestrial backhaul, rent of a hop's far end on a tower
+or pole) discounted at the catalog's ``discount_rate`` over the plan's horizon (:mod:`gisplan.wifi.money`); figures
+are before contingency.  The per-Mbit/s lines (transit, satellite capacity) are on the Mbps the facility carries: a
+small cell its village's, a tower the villages that take it (each village pays its Mbps share).  The equipment of
+``fwa`` and ``tower_4g`` is the tower operator's own, on its own tower: no rent (the public wifi's APs on a tower or
+pole do pay it, :mod:`gisplan.wifi._select`).
 
 Shared tower equipment is split among the villages that take it in proportion to their Mbps; a tower's capacity
 goes to the nearest villages first.  The choice is a fixed point: every village picks its cheapest option that meets
@@ -36,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +57,14 @@ from gisplan.plan import Plan
 from gisplan.wifi._inputs import prepare
 from gisplan.wifi._output import FOOTPRINT_COLUMNS, LINK_COLUMNS, SITE_COLUMNS, commune_of, footprint, link_geometry
 from gisplan.wifi._select import _fibre_sites, _road_graph, _start_year, run
-from gisplan.wifi.backhaul import backhaul_fees, backhaul_items, backhaul_options, chosen_backhaul
+from gisplan.wifi.backhaul import (
+    backhaul_fees,
+    backhaul_items,
+    backhaul_options,
+    chosen_backhaul,
+    included_mbps,
+    transmission_inputs,
+)
 from gisplan.wifi.demand import served_mask
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.params import TECHNOLOGIES, Progress, WifiParams
@@ -146,6 +158,12 @@ class _Facility:
     yearly: np.ndarray  # operating cost per year of the horizon (maintenance, power, fees)
     bh: Any  # its chosen backhaul row
     members: list[str] = field(default_factory=list)  # villages queued for it, nearest first
+    # per year, the lines that grow with the Mbit/s it carries (transit, satellite capacity), for a given load
+    traffic: Callable[[float], np.ndarray] | None = None
+
+    def traffic_yearly(self, mbps: float) -> np.ndarray:
+        """Yearly amounts (VND) of the per-Mbit/s lines when the facility carries ``mbps``."""
+        return self.traffic(mbps) if self.traffic is not None else np.zeros(len(self.yearly))
 
 
 def _money(ctx: dict[str, Any]) -> tuple[list[int], float, float]:
@@ -154,10 +172,26 @@ def _money(ctx: dict[str, Any]) -> tuple[list[int], float, float]:
 
 def _opex_per_year(cat: Catalog, capex: float, kwh: float, fees: list[tuple[int, str, float]], years: list[int],
                    share: float) -> np.ndarray:  # fmt: skip
+    """Per year of ``years``: maintenance (``share`` of ``capex``), grid power (``kwh``) and the yearly lines ``fees``
+    (:func:`gisplan.wifi.backhaul.backhaul_fees`: satellite fees and capacity, transit, rent), each line rounded to
+    the VND as in the ``opex_lines`` layer."""
     out = np.full(len(years), share * capex + kwh * cat.price("POWER.GRID"), dtype=float)
     for y, code, qty in fees:
-        out[years.index(y)] += qty * cat.price(code)
+        out[years.index(y)] += round(qty * cat.price(code))
     return out
+
+
+def _traffic_per_year(cat: Catalog, row: Any, years: list[int], licence: int) -> Callable[[float], np.ndarray]:
+    """The per-Mbit/s part of a backhaul row's yearly lines (transit, satellite capacity above the subscription) as
+    a function of the Mbit/s it carries: the lines at that load less those at none."""
+    included = included_mbps(cat)
+    fixed = _opex_per_year(cat, 0.0, 0.0, backhaul_fees(row, years, licence_end_year=licence), years, 0.0)
+
+    def at(mbps: float) -> np.ndarray:
+        fees = backhaul_fees(row, years, licence_end_year=licence, mbps=mbps, included_mbps=included)
+        return _opex_per_year(cat, 0.0, 0.0, fees, years, 0.0) - fixed
+
+    return at
 
 
 def _villages(plan1: Plan) -> list[_Village]:
@@ -241,8 +275,12 @@ def _facilities(
     sites = L["sites"]
     assert sites is not None
     towers = sites[sites["kind"] == "tower"]
+    # Mbit/s each hands to the Internet, for its backhaul choice: a small cell its village's (at most its capacity);
+    # a tower's load is known only once villages take it (0 here; the village rows add it)
+    sc_cap = specs["small_cell_4g"].capacity_mbps if "small_cell_4g" in specs else 0.0
     pts = pd.DataFrame(
         {"site_id": [f"SC-{v.sid}" for v in villages] + towers["site_id"].astype(str).tolist(),
+         "demand_mbps": [min(v.mbps, sc_cap) for v in villages] + [0.0] * len(towers),
          "height_m": [np.nan] * len(villages) + pd.to_numeric(towers.get("height_m"), errors="coerce").tolist(),
          "has_fibre": [False] * len(villages)
          + towers.get("has_fibre", pd.Series(False, index=towers.index)).astype("boolean").fillna(False).tolist()},
@@ -253,9 +291,13 @@ def _facilities(
     cand = gpd.GeoDataFrame(pts, geometry=geoms, crs=crs)
     graph = _road_graph(L["roads"], cat, [])
     years, rate, share = money["years"], money["rate"], money["share"]
+    # planned cables (fibre_year) end a satellite option's fees on their island, as for the wifi sites (a tower's
+    # existing microwave is not offered here)
+    planned = transmission_inputs(sites)
+    planned = planned[np.isfinite(planned["fibre_year"].to_numpy(dtype=float))].assign(transmission="none")
     options = backhaul_options(
         cand, fibre_sites=_fibre_sites(sites), land=L["land"], graph=graph, catalog=cat, elevation=p.elevation,
-        horizon_years=len(years), settings=settings, start_year=years[0],
+        horizon_years=len(years), settings=settings, start_year=years[0], transmission=planned,
     )  # fmt: skip
     best = chosen_backhaul(options)
     licence = int(cat.backhaul["satellite_licence_end_year"])
@@ -277,7 +319,8 @@ def _facilities(
         cap = min(spec.capacity_mbps, _backhaul_capacity(cat, str(row["option"])))
         reach = _profile_reach(spec, height, messages, p.technologies)
         return _Facility(sid, name, kind, spec.name, point, reach, cap, int(capex),
-                         _opex_per_year(cat, capex, kwh, fees, years, share), row)  # fmt: skip
+                         _opex_per_year(cat, capex, kwh, fees, years, share), row,
+                         traffic=_traffic_per_year(cat, row, years, licence))  # fmt: skip
 
     if "small_cell_4g" in specs:
         for v in villages:
@@ -424,8 +467,9 @@ def _small_cell_row(v: _Village, f: _Facility | None, years: list[int], rate: fl
         why.append("no households / không có hộ")
     if "small_cell_4g" not in allowed:
         why = [_not_allowed("small_cell_4g")]
+    yearly = f.yearly + f.traffic_yearly(min(v.mbps, f.capacity_mbps))
     return _row(v, "small_cell_4g", f.site_id, not why, "; ".join(why), n_in, f.capacity_mbps, f.capex_vnd,
-                f.yearly, rate)  # fmt: skip
+                yearly, rate)  # fmt: skip
 
 
 def _tower_row(v: _Village, tech: str, f: _Facility | None, why: str, fit: dict[int, list[str]],
@@ -443,7 +487,8 @@ def _tower_row(v: _Village, tech: str, f: _Facility | None, why: str, fit: dict[
     part = v.mbps / (others + v.mbps) if others + v.mbps > 0 else 1.0
     own = v.households * cpe
     capex = part * f.capex_vnd + own
-    yearly = part * f.yearly + share * own
+    # with its share of the lines on the Mbit/s the tower then carries (transit or satellite capacity)
+    yearly = part * (f.yearly + f.traffic_yearly(min(others + v.mbps, f.capacity_mbps))) + share * own
     reasons = []
     if v.mbps > f.capacity_mbps + _TOL:
         reasons.append(f"demand {v.mbps:,.0f} Mbps exceeds the {f.capacity_mbps:,.0f} Mbps of tower {f.site_id} "
@@ -566,7 +611,9 @@ def _extra_outputs(
         items += backhaul_items(f.bh)
         lines += [boq_line(cat, code, qty, **where) for code, qty in items if qty]
         capex = int(f.capex_vnd + households * sum(cat.price(c) for c in spec.household_items))
-        fees = backhaul_fees(f.bh, years, licence_end_year=licence)
+        demand = sum(v.mbps for v in members)
+        fees = backhaul_fees(f.bh, years, licence_end_year=licence, mbps=min(demand, f.capacity_mbps),
+                             included_mbps=included_mbps(cat))  # fmt: skip
         kwh = round(upgrade * spec.power_w * 8760 / 1000, 3)
         for y in years:
             yl = [(code, qty) for fy, code, qty in fees if fy == y] + ([("POWER.GRID", kwh)] if kwh else [])
@@ -576,7 +623,6 @@ def _extra_outputs(
                              "unit_price_vnd": price, "amount_vnd": round(qty * price)})  # fmt: skip
             opex.append({"site_id": f.site_id, "year": y, "item_code": "MAINTENANCE", "quantity": share,
                          "unit_price_vnd": capex, "amount_vnd": round(share * capex)})  # fmt: skip
-        demand = sum(v.mbps for v in members)
         sites.append({
             "site_id": f.site_id, "name": f.name, "kind": f.kind, "technology": f.tech, "profile": f.tech,
             "azimuth_deg": np.nan, "reach_m": round(f.reach_m, 1), "capacity_mbps": round(f.capacity_mbps, 1)

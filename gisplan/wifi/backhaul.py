@@ -38,6 +38,24 @@ why an option is infeasible:
     fees stop that year: the island is fibre-fed from then on, the cable and its landing being the cable
     project's cost, not the plan's (column ``fibre_year`` of every option row).
 
+Yearly lines of an option (:func:`backhaul_fees`), besides the satellite subscription:
+
+* **IP transit** (``TRANSIT.MBPS`` per busy-hour Mbit/s and year) on the Mbit/s a site hands to the Internet over
+  terrestrial transmission (fibre, an existing microwave, a radio hop, a submarine cable, a relay to a gateway
+  that is not one of the plan's sites): that traffic leaves the province's network at a POP, where an upstream
+  provider sells transit.  Satellite traffic pays none: the satellite operator carries it to the Internet and its
+  fee includes transit.  A satellite site whose island gets fibre (``fibre_year``) pays transit from that year.
+* **Satellite capacity**: the flat subscription of a terminal includes the catalog's ``satellite_included_mbps``
+  (backhaul section); the load above terminals x that figure pays ``SAT.MBPS`` per Mbit/s and year within the
+  licence, ``VSAT.MBPS`` after it (Giga's open cost model prices satellite per Mbps: 309.91 USD a year).
+* **Rent** of the hop's far end on a structure the plan does not own: a peer of kind ``tower`` (an operator's
+  BTS, ``RENT.TOWER``) or ``pole`` (a utility pole, ``RENT.POLE``) whose own height carries the antenna (no new
+  mast there: a mast the plan builds is its own and pays none).  Column ``peer_rent_code`` of every option row.
+  Exchanges and POPs charge no rent: the radio end there is part of the transit contract (assumption).
+
+The Mbit/s of a candidate come from its optional ``demand_mbps`` column (0 when missing: the option choice then
+sees the subscription and rent only).
+
 Every radio hop chooses its antenna heights: each end may keep its own height (a tower's or building's
 ``height_m``; a wifi site's 15 m AP mast) or add one of the catalog's masts (items ``MAST.<h>M``,
 :func:`mast_options`); the cheapest pair whose path clears 0.6 of the first Fresnel zone over terrain, clutter and
@@ -46,7 +64,7 @@ site, ``mast_b_m`` at the peer, their item codes; a taller mast at a wifi site r
 ``mast_credit_vnd`` is deducted).
 
 Amounts are integer VND; ``capex_vnd`` is the investment (the BOQ's), ``opex_vnd``
-the present value of the fees over the horizon at the catalog's ``discount_rate``,
+the present value of the yearly lines over the horizon at the catalog's ``discount_rate``,
 ``cost_vnd`` their sum (the option's life-cycle cost), and the choice minimises
 ``cost_vnd`` (ties broken in the option order above).
 
@@ -82,8 +100,8 @@ from gisplan.i18n import texts
 from gisplan.io.crs import metric_crs_for, to_metric
 from gisplan.routing.graph import attach_points
 from gisplan.routing.steiner import nearest_source_paths
+from gisplan.wifi.money import CAPACITY_CODES, present_value, satellite_fee_codes
 from gisplan.wifi.money import horizon_years as horizon_years_list
-from gisplan.wifi.money import present_value, satellite_fee_codes
 from gisplan.wifi.radio import hop_clearances, radio_horizon_m
 from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
@@ -97,7 +115,9 @@ __all__ = [
     "chosen_backhaul",
     "end_options",
     "fees_present_value",
+    "included_mbps",
     "mast_options",
+    "peer_rent_code",
     "transmission_inputs",
 ]
 
@@ -129,7 +149,13 @@ OPTION_COLUMNS: tuple[str, ...] = (
     "mast_a_code",
     "mast_b_code",
     "mast_credit_vnd",
+    "demand_mbps",
+    "peer_rent_code",
 )
+#: Yearly rent of equipment on a structure the plan does not own, by the structure's site kind.
+RENT_ITEMS: dict[str, str] = {"tower": "RENT.TOWER", "pole": "RENT.POLE"}
+#: Options whose far end is an antenna on the peer's structure.
+_HOP_OPTIONS = ("radio", "radio_long", "relay")
 
 
 def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
@@ -172,28 +198,83 @@ def _price_items(catalog: Catalog, items: list[tuple[str, float]]) -> int:
     return int(sum(round(round(qty, 3) * catalog.price(code)) for code, qty in items))
 
 
-def backhaul_fees(row: Any, years: list[int], *, licence_end_year: int) -> list[tuple[int, str, float]]:
-    """Yearly fee lines ``(year, item code, quantity)`` of one option row: a satellite site's service fee (one per
-    terminal: ``terminals``, 1 when the row has none), until the row's ``fibre_year`` (a planned cable) when it has
-    one."""
+def peer_rent_code(option: str, kind: Any, structure_m: float, antenna_m: float) -> str:
+    """The rent item of a hop's far end (:data:`RENT_ITEMS`): a radio hop (``radio``, ``radio_long``, ``relay``)
+    whose peer is a tower or pole and whose antenna there (``antenna_m``) is no higher than the structure
+    (``structure_m``; a higher antenna is on a mast the plan builds, its own); else "".
+
+    Examples
+    --------
+    >>> peer_rent_code("radio", "tower", 30.0, 30.0), peer_rent_code("radio", "tower", 30.0, 36.0)
+    ('RENT.TOWER', '')
+    >>> peer_rent_code("fibre", "tower", 30.0, 30.0), peer_rent_code("radio", "exchange", 30.0, 15.0)
+    ('', '')
+    """
+    code = RENT_ITEMS.get(str(kind).strip().lower(), "") if isinstance(kind, str) else ""
+    if option not in _HOP_OPTIONS or not code:
+        return ""
+    a, h = float(antenna_m), float(structure_m)
+    return code if not (np.isfinite(a) and np.isfinite(h)) or a <= h + 1e-6 else ""
+
+
+def backhaul_fees(
+    row: Any, years: list[int], *, licence_end_year: int, mbps: float = 0.0, included_mbps: float = 0.0
+) -> list[tuple[int, str, float]]:
+    """Yearly lines ``(year, item code, quantity)`` of one option row (see the module notes).
+
+    ``mbps`` is the busy-hour Mbit/s the row hands to the Internet (0 for a site whose traffic another of the
+    plan's sites carries: that site pays).  A satellite row: its flat fee per terminal (``terminals``, 1 when the
+    row has none) and ``SAT.MBPS``/``VSAT.MBPS`` on ``mbps`` above ``terminals x included_mbps``, until the row's
+    ``fibre_year`` (a planned cable), from which it pays ``TRANSIT.MBPS`` on ``mbps``; any other row
+    ``TRANSIT.MBPS`` on ``mbps``.  A row with a ``peer_rent_code`` pays that rent once a year.
+
+    Examples
+    --------
+    >>> row = {"option": "satellite", "terminals": 2, "fibre_year": 2029}
+    >>> backhaul_fees(row, [2027, 2028, 2029], licence_end_year=2027, mbps=150.0, included_mbps=10.0)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [(2027, 'SAT.FEE', 2.0), (2027, 'SAT.MBPS', 130.0), (2028, 'VSAT.FEE', 2.0), (2028, 'VSAT.MBPS', 130.0),
+     (2029, 'TRANSIT.MBPS', 150.0)]
+    >>> backhaul_fees({"option": "radio", "peer_rent_code": "RENT.TOWER"}, [2027], licence_end_year=2030, mbps=8.0)
+    [(2027, 'TRANSIT.MBPS', 8.0), (2027, 'RENT.TOWER', 1.0)]
+    """
+    mbps = round(max(float(mbps), 0.0), 3)
+    rent = str(_get(row, "peer_rent_code") or "")
     if row["option"] != "satellite":
-        return []
+        return [line for y in years for line in ([(y, "TRANSIT.MBPS", mbps)] if mbps > 0 else [])
+                + ([(y, rent, 1.0)] if rent else [])]  # fmt: skip
     until = _get(row, "fibre_year")
     count = float(_get(row, "terminals") or 1)  # bonded terminals (gisplan.wifi._select), each with its fee
-    lines = zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True)
-    return [(y, code, count) for y, code in lines if until == "" or y < int(until)]
+    above = round(max(mbps - count * float(included_mbps), 0.0), 3)
+    out: list[tuple[int, str, float]] = []
+    for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True):
+        if until == "" or y < int(until):
+            out += [(y, code, count)] + ([(y, CAPACITY_CODES[code], above)] if above > 0 else [])
+        elif mbps > 0:  # the island is fibre-fed from then on
+            out.append((y, "TRANSIT.MBPS", mbps))
+    return out
 
 
-def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float) -> int:
-    """Present value (VND, first year) of an option row's fees over the horizon at the catalog's discount rate."""
+def fees_present_value(catalog: Catalog, row: Any, *, start_year: int, horizon_years: float, mbps: float = 0.0) -> int:
+    """Present value (VND, first year) of an option row's yearly lines (:func:`backhaul_fees`, carrying ``mbps``)
+    over the horizon at the catalog's discount rate."""
     years = horizon_years_list(start_year, round(horizon_years))
-    fees = backhaul_fees(row, years, licence_end_year=int(catalog.backhaul["satellite_licence_end_year"]))
+    fees = backhaul_fees(
+        row, years, licence_end_year=int(catalog.backhaul["satellite_licence_end_year"]), mbps=mbps,
+        included_mbps=included_mbps(catalog),
+    )  # fmt: skip
     if not fees:
         return 0
     yearly = np.zeros(len(years))
     for y, code, qty in fees:
-        yearly[y - start_year] += qty * catalog.price(code)
+        yearly[y - start_year] += round(qty * catalog.price(code))
     return round(present_value(yearly, float(catalog.backhaul["discount_rate"])))
+
+
+def included_mbps(catalog: Catalog) -> float:
+    """Busy-hour Mbit/s one satellite terminal's subscription includes (catalog ``satellite_included_mbps``, 0 when
+    a catalog does not state it)."""
+    return float(catalog.backhaul.get("satellite_included_mbps", 0.0))
 
 
 def backhaul_items(row: Any) -> list[tuple[str, float]]:
@@ -438,8 +519,9 @@ def backhaul_options(
     ----------
     candidates
         Points with ``id_column`` (unique), optionally ``height_m`` (antenna
-        height; masts of 15 m are assumed where lower or missing) and
-        ``has_fibre`` (a site with fibre needs no backhaul).
+        height; masts of 15 m are assumed where lower or missing),
+        ``has_fibre`` (a site with fibre needs no backhaul) and ``demand_mbps``
+        (busy-hour Mbit/s the site hands to the Internet: IP transit or satellite capacity; 0 when missing).
     fibre_sites
         Points where fibre is available (sites with ``has_fibre``), with ``id_column``.
     land
@@ -498,6 +580,14 @@ def backhaul_options(
     no_mast = {"mast_a_m": np.nan, "mast_b_m": np.nan, "mast_a_code": "", "mast_b_code": "", "mast_credit_vnd": 0}
 
     microwave, fibre_year = _transmission_of(net, transmission, id_column)
+    demand = (
+        pd.to_numeric(net.cands["demand_mbps"], errors="coerce").fillna(0.0).clip(lower=0.0).to_numpy(dtype=float)
+        if "demand_mbps" in net.cands.columns
+        else np.zeros(len(net.cand_ids))
+    )
+    peer_kind = dict(zip(net.fibre_ids, net.fibre["kind"] if "kind" in net.fibre.columns else [""] * len(net.fibre_ids),
+                         strict=True))  # fmt: skip
+    peer_height = dict(zip(net.fibre_ids, net.f_h.tolist(), strict=True))
     rows: list[dict[str, Any]] = []
     for k, cid in enumerate(net.cand_ids):
         base = {
@@ -508,6 +598,8 @@ def backhaul_options(
             "length_m": 0.0,
             "land_m": 0.0,
             "fibre_year": fibre_year[k],
+            "demand_mbps": float(demand[k]),
+            "peer_rent_code": "",
             **no_mast,
         }
         found = [_fibre_option(net, k, graph, paths)]
@@ -525,10 +617,13 @@ def backhaul_options(
             found.append(("satellite", True, texts("backhaul.satellite_until", last=year - 1, year=year), {}))
         else:
             found.append(("satellite", True, texts("backhaul.satellite", years=(years, 3)), {}))
-        rows += [{**base, "option": o, "feasible": f, "reason": r["en"], "reason_vi": r["vi"], **kw}
-                 for o, f, r, kw in found]  # fmt: skip
+        for o, f, r, kw in found:
+            rent = peer_rent_code(o, peer_kind.get(kw.get("peer_id"), ""), peer_height.get(kw.get("peer_id"), np.nan),
+                                  kw.get("mast_b_m", np.nan)) if f else ""  # fmt: skip
+            rows.append({**base, "option": o, "feasible": f, "reason": r["en"], "reason_vi": r["vi"], **kw,
+                         "peer_rent_code": rent})  # fmt: skip
     frame = pd.DataFrame(rows, columns=[c for c in OPTION_COLUMNS if c not in _MONEY])
-    numeric = {"clearance_m": float, "fibre_year": float, "mast_a_m": float, "mast_b_m": float}
+    numeric = {"clearance_m": float, "fibre_year": float, "mast_a_m": float, "mast_b_m": float, "demand_mbps": float}
     frame = frame.astype({**numeric, "mast_credit_vnd": "int64"})
     table = _priced(frame, cat, years, start_year)
     table = _choose(table)
@@ -762,14 +857,16 @@ def _submarine_option(net: _Network, k: int, route_factor: float) -> _Option:
 
 
 def _priced(table: pd.DataFrame, cat: Catalog, years: float, start_year: int) -> pd.DataFrame:
-    """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the fees) and ``cost_vnd`` of every feasible
-    option (0 when infeasible)."""
+    """``table`` with ``capex_vnd``, ``opex_vnd`` (present value of the yearly lines, :func:`backhaul_fees` on the
+    candidate's ``demand_mbps``) and ``cost_vnd`` of every feasible option (0 when infeasible)."""
     capex, opex = [], []
-    cols = ["option", "feasible", "length_m", "land_m", "mast_a_code", "mast_b_code", "mast_credit_vnd", "fibre_year"]
+    cols = ["option", "feasible", "length_m", "land_m", "mast_a_code", "mast_b_code", "mast_credit_vnd", "fibre_year",
+            "demand_mbps", "peer_rent_code"]  # fmt: skip
     for r in table.loc[:, cols].to_dict("records"):
         feasible = bool(r["feasible"])
         capex.append(_price_items(cat, backhaul_items(r)) - int(r["mast_credit_vnd"]) if feasible else 0)
-        opex.append(fees_present_value(cat, r, start_year=start_year, horizon_years=years) if feasible else 0)
+        opex.append(fees_present_value(cat, r, start_year=start_year, horizon_years=years, mbps=r["demand_mbps"])
+                    if feasible else 0)  # fmt: skip
     table = table.copy()
     table["capex_vnd"] = pd.Series(capex, dtype="int64", index=table.index)
     table["opex_vnd"] = pd.Series(opex, dtype="int64", index=table.index)

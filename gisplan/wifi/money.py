@@ -7,7 +7,15 @@ and are discounted to the first year: year ``k`` (0-based) by ``(1 + rate) ** -(
 
 Satellite service runs only within its licensed period (Vietnam's LEO pilot, QĐ 659/QĐ-TTg, ends before 2031: the
 catalog's ``satellite_licence_end_year``); after it a site on satellite pays the catalog's ``VSAT.FEE`` (a GEO VSAT
-service of a licensed Vietnamese operator) instead of ``SAT.FEE``.
+service of a licensed Vietnamese operator) instead of ``SAT.FEE``.  The flat fee of a terminal includes the
+catalog's ``satellite_included_mbps``; the load above it pays per Mbit/s and year (:data:`CAPACITY_CODES`:
+``SAT.MBPS`` within the licence, ``VSAT.MBPS`` after it).
+
+Yearly lines of the plan (:func:`gisplan.wifi.backhaul.backhaul_fees` and :mod:`gisplan.wifi._select`): satellite or
+VSAT fees and capacity, IP transit per Mbit/s handed to the Internet over terrestrial transmission
+(``TRANSIT.MBPS``; satellite traffic pays none, the operator's fee includes it), rent of equipment on a tower or pole
+the plan does not own (``RENT.TOWER``, ``RENT.POLE``), grid power (``POWER.GRID``) and maintenance (a share of the
+capital).  None of them is in the BOQ.
 
 Examples
 --------
@@ -24,7 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["discount_factors", "horizon_years", "present_value", "satellite_fee_codes"]
+__all__ = ["CAPACITY_CODES", "discount_factors", "horizon_years", "present_value", "satellite_fee_codes"]
+
+#: The per-Mbit/s capacity item of each satellite fee item (the load above what the subscription includes).
+CAPACITY_CODES: dict[str, str] = {"SAT.FEE": "SAT.MBPS", "VSAT.FEE": "VSAT.MBPS"}
 
 
 def horizon_years(start_year: int, years: int) -> list[int]:

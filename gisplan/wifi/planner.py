@@ -52,7 +52,9 @@ nothing more gives a plan of the HQs that says what one more site would cost.
    spanning forest (an island shares a gateway), within link capacities; hops and relays are checked over the
    elevation raster for 0.6 of the first Fresnel zone over terrain, clutter and the earth bulge.
 9. **Money** (:mod:`gisplan.wifi.money`): the BOQ holds capital items only; fees (satellite within its licence,
-   VSAT after), power and maintenance are yearly ``opex_lines``; the life-cycle cost discounts them.
+   VSAT after, each with its capacity per Mbps above the subscription), IP transit per Mbps handed to the Internet
+   over terrestrial backhaul, rent of a tower or pole the plan does not own, power and maintenance are yearly
+   ``opex_lines``; the life-cycle cost discounts them.
 10. **A technology per village** (:mod:`gisplan.wifi._technology`, ``technologies``): steps 1-9 run first on every
     village (the wifi selection is the engine of the ``public_wifi`` option).  Then every village (unserved
     settlement) gets one row per technology in ``village_options``: public wifi (its share of the sites serving it,
