@@ -160,3 +160,13 @@ def test_saved_scenario_values_do_not_open_files():
     assert values["wifi"]["time_limit_s"] == 30.0  # defaults filled in
     with pytest.raises(ScenarioError):
         scenario_values("- a\n- b\n")
+
+
+@pytest.mark.parametrize("name", ["remote_wifi", "phu_quoc_combined"])
+def test_demo_wifi_scenarios_check_their_hops_over_the_demo_raster(name):
+    """Both demo scenarios that plan wifi name the demo's elevation raster, and it is there: without it every radio
+    hop would be taken on trust."""
+    s = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    assert s.values["wifi"]["enabled"]
+    raster = s.resolve(s.values["wifi"]["elevation"])
+    assert raster.name == "phu_quoc_dem.tif" and raster.is_file()
