@@ -248,3 +248,19 @@ def test_auto_bound_is_dual_ascent_beyond_30k_edges():
     T = steiner_tree(G, terms, exact=False, starts=1)
     assert T.graph["lower_bound_method"] == "dual_ascent"
     assert T.graph["gap"] < 0.10
+
+
+def test_the_bound_computed_in_a_second_thread_is_the_same_as_in_sequence():
+    """Above the multistart search's size dual ascent runs beside the heuristic in a thread; tree, cost and bound
+    are those of the sequential call (the same seeded work, only the wall clock differs)."""
+    rng = np.random.default_rng(5)
+    G = nx.convert_node_labels_to_integers(nx.grid_2d_graph(75, 75))
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.uniform(1.0, 10.0))
+    terms = sorted(rng.choice(G.number_of_nodes(), 60, replace=False).tolist())
+    together = steiner_tree(G, terms, settings=RoutingSettings(concurrent_bound_min_edges=0))
+    apart = steiner_tree(G.copy(), terms, settings=RoutingSettings(concurrent_bound_min_edges=10**9))
+    assert together.graph["lower_bound_method"] == "dual_ascent" and 0 < together.graph["lower_bound"]
+    assert together.graph["lower_bound"] == apart.graph["lower_bound"]
+    assert together.graph["cost"] == apart.graph["cost"]
+    assert sorted(map(sorted, together.edges)) == sorted(map(sorted, apart.edges))

@@ -43,6 +43,10 @@ class RoutingSettings:
     dual_ascent_max_edges
         ``lower_bound="auto"`` runs dual ascent up to this many edges (a count).  The compiled dual ascent takes
         about a second at a million edges, so every size gets it.
+    concurrent_bound_min_edges
+        On graphs with at least this many edges (a count) and too many nodes for the multistart search, dual ascent
+        runs in a second thread while the heuristic builds the tree (the compiled loop releases the GIL; the
+        bound is the same, only the wall-clock time changes).  Below it a thread is not worth starting.
     dual_ascent_switch_slack
         The raised component of dual ascent pauses only when its cut has this many times more arcs than the next
         one's (dimensionless; each switch costs one pass over the cut).  On a 180,000-edge grid 1.25 gave the
@@ -110,6 +114,7 @@ class RoutingSettings:
     exact_node_limit: int = 2_000
     dual_ascent_max_edges: int = 5_000_000
     dual_ascent_switch_slack: float = 1.25
+    concurrent_bound_min_edges: int = 20_000
     local_neighbourhood_nodes: int = 5_000
     insertion_max_nodes: int = 5_000
     local_search_work: float = 4.0
@@ -137,6 +142,7 @@ class RoutingSettings:
             "exact_dp_max_work",
             "exact_node_limit",
             "dual_ascent_max_edges",
+            "concurrent_bound_min_edges",
             "local_neighbourhood_nodes",
             "insertion_max_nodes",
             "starts_small_max_edges",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import itertools
 from collections.abc import Hashable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -387,19 +388,31 @@ def _steiner_tree(
         starts = _default_starts(A, s)
     moves = int(effort * max(s.local_search_min_work, s.local_search_work * (A.n + m)))
     use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
-    da = dual_ascent(A, idx, settings=s) if use_da else 0.0
-    best, mb = _heuristic(
-        A,
-        idx,
-        is_term,
-        starts=max(1, int(starts)),
-        max_rounds=max_rounds,
-        seed=seed,
-        moves=moves,
-        settings=s,
-        effort=effort,
-        target=da,
-    )
+
+    def heuristic(target: float) -> tuple[np.ndarray, float]:
+        return _heuristic(
+            A,
+            idx,
+            is_term,
+            starts=max(1, int(starts)),
+            max_rounds=max_rounds,
+            seed=seed,
+            moves=moves,
+            settings=s,
+            effort=effort,
+            target=target,
+        )
+
+    searched = A.n <= s.search_max_nodes and max_rounds > 0  # the search stops early at the bound: it needs it first
+    if use_da and not searched and m >= s.concurrent_bound_min_edges:
+        # the compiled dual ascent releases the GIL: it runs in a second thread while this one builds the tree
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gisplan-bound") as pool:
+            future = pool.submit(dual_ascent, A, idx, settings=s)
+            best, mb = heuristic(0.0)
+            da = future.result()
+    else:
+        da = dual_ascent(A, idx, settings=s) if use_da else 0.0
+        best, mb = heuristic(da)
     method = "mehlhorn+local-search"
     lb, lb_method, optimal = mb, "mehlhorn", False
     if use_da:
