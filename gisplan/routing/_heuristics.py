@@ -35,21 +35,17 @@ def tree_cost(A: GraphArrays, eids: np.ndarray) -> float:
     return float(A.w[eids].sum())
 
 
-def _path_edges(A: GraphArrays, pred: np.ndarray, start: int, seen: np.ndarray, out: list[int]) -> None:
-    """Append to ``out`` the edges from ``start`` back to its Dijkstra source, stopping at seen nodes."""
+def _path_steps(pred: list[int], start: int, seen: bytearray, steps_a: list[int], steps_b: list[int]) -> None:
+    """Append the steps (predecessor, node) from ``start`` back to its Dijkstra source, stopping at seen nodes."""
     a = start
-    steps_a: list[int] = []
-    steps_b: list[int] = []
     while not seen[a]:
-        seen[a] = True
+        seen[a] = 1
         p = pred[a]
         if p < 0:
             break
         steps_a.append(p)
         steps_b.append(a)
         a = p
-    if steps_a:
-        out.extend(A.edge_ids(np.array(steps_a), np.array(steps_b)).tolist())
 
 
 def mehlhorn(
@@ -122,12 +118,15 @@ def mehlhorn(
     pair_key = a * k + b
     chosen_keys = np.minimum(mst.row, mst.col).astype(np.int64) * k + np.maximum(mst.row, mst.col)
     chosen = eidx[np.searchsorted(pair_key, np.sort(chosen_keys))]
-    seen = np.zeros(A.n, dtype=bool)
-    out: list[int] = chosen.tolist()
-    for e in chosen.tolist():
-        _path_edges(A, pred, int(A.u[e]), seen, out)
-        _path_edges(A, pred, int(A.v[e]), seen, out)
-    return np.unique(np.array(out, dtype=np.int64)), k - 1 - len(chosen)
+    seen = bytearray(A.n)
+    pred_list = pred.tolist()
+    steps_a: list[int] = []
+    steps_b: list[int] = []
+    for a_, b_ in zip(A.u[chosen].tolist(), A.v[chosen].tolist(), strict=True):
+        _path_steps(pred_list, a_, seen, steps_a, steps_b)
+        _path_steps(pred_list, b_, seen, steps_a, steps_b)
+    paths = A.edge_ids(np.array(steps_a, dtype=np.int64), np.array(steps_b, dtype=np.int64))
+    return np.unique(np.concatenate([chosen, paths]).astype(np.int64)), k - 1 - len(chosen)
 
 
 def _weights_of(A: GraphArrays, mat: sparse.csr_array) -> np.ndarray:
