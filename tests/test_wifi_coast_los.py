@@ -150,9 +150,9 @@ def test_the_plan_reports_coastal_households_and_without_land_says_it_cannot(tmp
 # --- the 4G options over the raster -------------------------------------------------------------------------------
 
 
-def _tower_layers(dx: float, kind: str) -> dict[str, gpd.GeoDataFrame]:
+def _tower_layers(dx: float, kind: str, ex_dy: float = 1_000.0) -> dict[str, gpd.GeoDataFrame]:
     """Village A (10 households on its point) ``dx`` metres east of tower T1 (40 m, no fibre, radiating 4G poorly),
-    an exchange with fibre 1 km north of the tower."""
+    an exchange with fibre ``ex_dy`` metres north of the tower."""
     settlements = gpd.GeoDataFrame(
         {"settlement_id": ["A"], "name": ["Ấp A"], "commune_code": ["C1"], "population": [40], "households": [10],
          "kind": [kind], "on_island": [False]},
@@ -161,7 +161,7 @@ def _tower_layers(dx: float, kind: str) -> dict[str, gpd.GeoDataFrame]:
     sites = gpd.GeoDataFrame(
         {"site_id": ["EX", "T1"], "kind": ["exchange", "tower"], "name": ["Exchange", "BTS 1"],
          "has_fibre": [True, False], "height_m": [30.0, 40.0], "has_power": [True, True]},
-        geometry=[Point(X0, Y0 + 1_000), Point(X0, Y0)], crs=CRS,
+        geometry=[Point(X0, Y0 + ex_dy), Point(X0, Y0)], crs=CRS,
     )  # fmt: skip
     coverage = gpd.GeoDataFrame({"technology": ["4G"], "operator": ["Viettel"], "quality": ["poor"]},
                                 geometry=[box(X0 - 1_500, Y0 - 1_500, X0 + 1_500, Y0 + 1_500)], crs=CRS)  # fmt: skip
@@ -198,3 +198,19 @@ def test_a_tower_reaches_a_household_on_open_ground_not_one_behind_a_ridge(tmp_p
 def test_without_a_raster_a_tower_reaches_its_non_line_of_sight_range_only() -> None:
     assert not _tower_4g(_tower_layers(700.0, "hamlet"), None)["feasible"]
     assert _tower_4g(_tower_layers(300.0, "hamlet"), None)["feasible"]
+
+
+@pytest.mark.parametrize(
+    ("land", "feasible"),
+    [
+        (box(X0 - 20_000, Y0 - 20_000, X0 + 20_000, Y0 + 30), True),  # the sea north: tower and village on the shore
+        (box(X0 - 20_000, Y0 - 20_000, X0 + 730, Y0 + 20_000), False),  # the sea east: the path crosses the land
+    ],
+)
+def test_a_tower_sees_a_coastal_village_over_the_shore_only(tmp_path, land, feasible) -> None:
+    """A village 700 m from the tower, its houses 30 m from the water, is coastal: on line of sight from a tower on
+    the same shore (the path runs along the beach), out of the non-line-of-sight reach from a tower inland."""
+    layers = _tower_layers(700.0, "village", ex_dy=-1_000.0)
+    layers["land"] = gpd.GeoDataFrame({"name": ["Đảo"]}, geometry=[land], crs=CRS)
+    row = _tower_4g(layers, _ground(tmp_path / "flat.tif"))
+    assert bool(row["feasible"]) is feasible

@@ -473,7 +473,7 @@ def _out_of_reach(v: _Village, f: _Facility, what: str) -> str:
     """Why households of ``v`` are out of ``f``'s reach (English / Vietnamese)."""
     n_out, exact = f.outside.get(v.sid, (v.households, True))
     least = "" if exact else "at least "
-    los = f" (line of sight {f.reach_los_m:,.0f} m)" if f.reach_los_m > f.reach_m else ""
+    los = f" (on line of sight {f.reach_los_m:,.0f} m by the link budget)" if f.reach_los_m > f.reach_m else ""
     return (f"{least}{n_out} of {v.households} households beyond the {f.reach_m:,.0f} m reach{los} of {what} or "
             f"behind the terrain / {'ít nhất ' if not exact else ''}{n_out}/{v.households} hộ nằm ngoài vùng phủ "
             f"{f.reach_m:,.0f} m của {f.site_id} hoặc bị địa hình che khuất")  # fmt: skip
