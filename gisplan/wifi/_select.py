@@ -49,7 +49,16 @@ from gisplan.wifi.backhaul import (
     transmission_inputs,
 )
 from gisplan.wifi.demand import UNSERVED_COLUMNS, as_geometry, classify, served_mask
-from gisplan.wifi.environment import LOS_ENVIRONMENTS, point_environment, settlement_environment
+from gisplan.wifi.environment import (
+    BY_KIND,
+    COASTLINE,
+    LOS_ENVIRONMENTS,
+    coastal_points,
+    leaves_over_sea,
+    point_environment,
+    settlement_environment,
+    shore_of,
+)
 from gisplan.wifi.households import INSTITUTION_KINDS, households_in_settlements, institutions_demand
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.network import hub_sectors, relay_forest
@@ -112,16 +121,18 @@ def _reaches(prof: Any) -> dict[tuple[bool, bool, bool], float]:
 
 
 def _coverage_matrix(
-    demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any
-) -> _Coverage:
+    demand: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, profiles: list[Any], elevation: Any, crs: Any,
+    shore: Any = None,
+) -> _Coverage:  # fmt: skip
     """Demand x (candidate, profile) coverage (column ``j * len(profiles) + q``), which of it is line of sight,
     each column's sector azimuths, and the number of site-demand links whose path leaves the elevation raster.
 
     A demand point is in reach within the link budget's reach for its path: non-line-of-sight (the profile's
     ``model``) by default; line of sight (``los_model``) for a point in an open or coastal ``environment``
     (:mod:`gisplan.wifi.environment`) whose path from the AP clears 0.6 of the first Fresnel zone over the terrain
-    plus ``los_clutter_m`` (checked over ``elevation``; without a raster nothing is line of sight).  Indoor points
-    (households) lose the building entry loss; outside a sector's beamwidth the front-to-back ratio
+    plus ``los_clutter_m`` (checked over ``elevation``; without a raster nothing is line of sight); a point classed
+    coastal by the coastline (``environment_source``) only on a path that leaves over the sea (``shore``).  Indoor
+    points (households) lose the building entry loss; outside a sector's beamwidth the front-to-back ratio
     (:mod:`gisplan.wifi.sectors`).  With a raster a non-line-of-sight path must still clear the bare terrain (a
     hill blocks what clutter only attenuates).  Unchecked links (off the raster) count as in range, as without a
     raster.  Sector azimuths are chosen per column from the points its paths allow (see
@@ -137,6 +148,8 @@ def _coverage_matrix(
     indoor = demand["indoor"].to_numpy(dtype=bool) if "indoor" in demand.columns else np.zeros(len(demand), dtype=bool)
     env = demand["environment"].to_numpy() if "environment" in demand.columns else np.full(len(demand), "village")
     open_env = np.isin(env, LOS_ENVIRONMENTS) & (elevation is not None)
+    by_coast = (demand["environment_source"].to_numpy() == COASTLINE) if "environment_source" in demand.columns \
+        else np.zeros(len(demand), dtype=bool)  # fmt: skip
     need = demand["demand_mbps"].to_numpy(dtype=float) if "demand_mbps" in demand.columns else np.zeros(len(demand))
     weight = demand["weight"].to_numpy(dtype=float) if "weight" in demand.columns else np.ones(len(demand))
     with open_elevation(elevation) if elevation is not None else nullcontext(None) as dem:
@@ -153,6 +166,10 @@ def _coverage_matrix(
             allowed = np.ones(len(ci), dtype=bool)
             if dem is not None and len(ci):
                 try_los = np.flatnonzero(open_env[di] & (d <= los_main) & ~near)
+                sea = by_coast[di[try_los]]
+                if shore is not None and sea.any():  # the shore's houses: line of sight over the sea only
+                    over = leaves_over_sea(cxy[ci[try_los[sea]]], dxy[di[try_los[sea]]], shore)
+                    try_los = np.r_[try_los[~sea], try_los[sea][over]]
                 if len(try_los):
                     res = line_of_sight(
                         cxy[ci[try_los]], dxy[di[try_los]], h_a_m=prof.height_m, h_b_m=prof.client_height_m,
@@ -244,6 +261,7 @@ class _Context:
     cov: sp.csc_matrix | None = None
     los_cov: sp.csc_matrix | None = None
     environment: dict[str, tuple[str, str]] = field(default_factory=dict)  # settlement id: (class, where from)
+    shore: Any = None  # the land layer's coast and shore band (gisplan.wifi.environment.shore_of)
     col_az: list[tuple[float, ...]] = field(default_factory=list)
     col_site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     col_prof: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -408,7 +426,12 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
     points["weight"] = points["people"] if p.weight == "population" else (points["kind"] == "household") * 1.0
     env, src = settlement_environment(L["settlements"], L.get("land_cover"))
     ctx.environment = dict(zip(L["settlements"]["settlement_id"].astype(str), zip(env, src, strict=True), strict=True))
-    points["environment"] = point_environment(points, L["settlements"], env)
+    ctx.shore = shore_of(L["land"], ctx.cfg.coastal_band_m)
+    env_pt, src_pt, note = coastal_points(
+        points, point_environment(points, L["settlements"], env),
+        point_environment(points, L["settlements"], src, default=BY_KIND), ctx.shore,
+    )  # fmt: skip
+    points["environment"], points["environment_source"] = env_pt, src_pt
     ctx.points = points.reset_index(drop=True)
     in_demand = L["settlements"]["settlement_id"].astype(str).isin(set(demand["settlement_id"].astype(str)))
     counts = pd.Series(
@@ -420,6 +443,8 @@ def _demand_points(ctx: _Context, demand: gpd.GeoDataFrame, focus: Any) -> None:
             f"Radio environment of the unserved settlements (class and where it comes from): {listed}. "
             f"/ Môi trường truyền sóng của các điểm dân cư (loại và nguồn): {listed}."
         )
+    if note:
+        ctx.messages.append(note)
     if len(homes) and (homes["source"] == "generated").any():
         n = int((homes["source"] == "generated").sum())
         ctx.messages.append(
@@ -565,7 +590,7 @@ def _coverage(ctx: _Context, demand: gpd.GeoDataFrame) -> None:
     cov, unchecked = (None, 0)
     ctx.col_az = [() for _ in range(len(ctx.cand) * len(ctx.profiles))]
     if len(demand):
-        got = _coverage_matrix(demand, ctx.cand, ctx.profiles, p.elevation, ctx.crs)
+        got = _coverage_matrix(demand, ctx.cand, ctx.profiles, p.elevation, ctx.crs, ctx.shore)
         cov, unchecked, ctx.los_cov, ctx.col_az = got.matrix, got.unchecked, got.los, got.azimuths
     ctx.cov = cov
     if p.elevation is None and len(demand) and np.isin(demand["environment"], LOS_ENVIRONMENTS).any():

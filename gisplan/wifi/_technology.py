@@ -21,14 +21,27 @@ Options per village (an unserved settlement), priced from the catalog's ``techno
 Reach comes from the link budget of each technology's radio profile (:func:`gisplan.wifi.radio.reach_m`; a tower's
 own ``height_m`` replaces the profile's), capacity from carrier bandwidth x spectral efficiency x sectors, capped by
 the backhaul's capacity.  An option meets a village's demand when every household lies within reach and the
-capacity left for the village covers its Mbps.  Life-cycle cost = capital + yearly operating cost (maintenance share,
-grid power, the backhaul's lines of :func:`gisplan.wifi.backhaul.backhaul_fees`: satellite or VSAT fees, satellite
-capacity above the subscription, IP transit per Mbit/s over terrestrial backhaul, rent of a hop's far end on a tower
-or pole) discounted at the catalog's ``discount_rate`` over the plan's horizon (:mod:`gisplan.wifi.money`); figures
-are before contingency.  The per-Mbit/s lines (transit, satellite capacity) are on the Mbps the facility carries: a
-small cell its village's, a tower the villages that take it (each village pays its Mbps share).  The equipment of
-``fwa`` and ``tower_4g`` is the tower operator's own, on its own tower: no rent (the public wifi's APs on a tower or
-pole do pay it, :mod:`gisplan.wifi._select`).
+capacity left for the village covers its Mbps.
+
+A household is within reach as the wifi APs' clients are (:mod:`gisplan.wifi.environment`,
+:func:`_households_in_reach`): without an elevation raster, within the profile's non-line-of-sight reach (its
+``model``; nothing is line of sight).  With a raster, a household of an open or coastal class whose path from the
+antenna clears 0.6 of the first Fresnel zone over the terrain, the profile's ``los_clutter_m`` and the earth bulge
+(k = 4/3) is line of sight and within the ``los_model``'s reach (a household classed coastal by the coastline only on
+a path that leaves over the sea); any other household is within the non-line-of-sight reach when the path clears the
+bare terrain (a hill between the tower and the house blocks it; a path off the raster counts as clear, and the plan
+says how many).  Households are many and towers few: the paths are checked in batches, the farthest households of
+each tower-village pair first, and a pair stops at its first household out of reach (its reason then says "at
+least").
+
+Life-cycle cost = capital + yearly operating cost (maintenance share, grid power, the backhaul's lines of
+:func:`gisplan.wifi.backhaul.backhaul_fees`: satellite or VSAT fees, satellite capacity above the subscription, IP
+transit per Mbit/s over terrestrial backhaul, rent of a hop's far end on a tower or pole) discounted at the
+catalog's ``discount_rate`` over the plan's horizon (:mod:`gisplan.wifi.money`); figures are before contingency.
+The per-Mbit/s lines (transit, satellite capacity) are on the Mbps the facility carries: a small cell its village's,
+a tower the villages that take it (each village pays its Mbps share).  The equipment of ``fwa`` and ``tower_4g`` is
+the tower operator's own, on its own tower: no rent (the public wifi's APs on a tower or pole do pay it,
+:mod:`gisplan.wifi._select`).
 
 Shared tower equipment is split among the villages that take it in proportion to their Mbps; a tower's capacity
 goes to the nearest villages first.  The choice is a fixed point: every village picks its cheapest option that meets
@@ -66,10 +79,11 @@ from gisplan.wifi.backhaul import (
     transmission_inputs,
 )
 from gisplan.wifi.demand import served_mask
+from gisplan.wifi.environment import COASTLINE, LOS_ENVIRONMENTS, Shore, leaves_over_sea, shore_of
 from gisplan.wifi.money import horizon_years, present_value
 from gisplan.wifi.params import TECHNOLOGIES, Progress, WifiParams
-from gisplan.wifi.radio import APProfile, RadioValidityWarning, reach_m
-from gisplan.wifi.settings import WifiSettings
+from gisplan.wifi.radio import APProfile, RadioValidityWarning, line_of_sight, open_elevation, reach_m
+from gisplan.wifi.settings import DEFAULT_SETTINGS, WifiSettings
 
 #: Columns of the ``village_options`` layer (plus the village point as geometry).
 VILLAGE_OPTION_COLUMNS = (
@@ -141,6 +155,8 @@ class _Village:
     mbps: float
     people: float
     households: int
+    hh_open: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # open or coastal class
+    hh_sea: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # coastal by the coastline
 
 
 @dataclass
@@ -158,6 +174,9 @@ class _Facility:
     yearly: np.ndarray  # operating cost per year of the horizon (maintenance, power, fees)
     bh: Any  # its chosen backhaul row
     members: list[str] = field(default_factory=list)  # villages queued for it, nearest first
+    profile: APProfile | None = None  # its radio profile at its antenna height
+    reach_los_m: float = 0.0  # line-of-sight reach (m); the non-line-of-sight one without a raster
+    outside: dict[str, tuple[int, bool]] = field(default_factory=dict)  # village: (households out of reach, exact)
     # per year, the lines that grow with the Mbit/s it carries (transit, satellite capacity), for a given load
     traffic: Callable[[float], np.ndarray] | None = None
 
@@ -210,8 +229,11 @@ def _villages(plan1: Plan) -> list[_Village]:
             out.append(_Village(sid, str(row.name), row.geometry, np.zeros((0, 2)), 0.0, 0.0, 0))
             continue
         xy = shapely.get_coordinates(np.asarray(grp.geometry))
+        env = grp["environment"].to_numpy() if "environment" in grp.columns else np.full(len(grp), "village")
+        src = grp["environment_source"].to_numpy() if "environment_source" in grp.columns else np.full(len(grp), "")
         out.append(_Village(sid, str(row.name), row.geometry, xy, float(grp["demand_mbps"].sum()),
-                            float(grp["people"].sum()), len(xy)))  # fmt: skip
+                            float(grp["people"].sum()), len(xy), np.isin(env, LOS_ENVIRONMENTS),
+                            src == COASTLINE))  # fmt: skip
     return out
 
 
@@ -242,9 +264,10 @@ def _wifi_figures(plan1: Plan, years: list[int]) -> dict[str, tuple[float, float
     return out
 
 
-def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[str], allowed: tuple[str, ...]
-                   ) -> float:  # fmt: skip
-    """Reach (m) of ``spec``'s profile to its clients (indoors with the building entry loss) at ``height_m``."""
+def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[str], allowed: tuple[str, ...],
+                   *, los: bool = False) -> tuple[float, float, APProfile]:  # fmt: skip
+    """Reach (m) of ``spec``'s profile to its clients (indoors with the building entry loss) at ``height_m``:
+    non-line-of-sight (``model``), line of sight (``los_model``; with ``los`` only, else the same) and the profile."""
     prof = spec.profile
     assert prof is not None
     if height_m is not None and np.isfinite(height_m) and height_m > 0:
@@ -252,11 +275,13 @@ def _profile_reach(spec: TechnologySpec, height_m: float | None, messages: list[
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RadioValidityWarning)
         reach = reach_m(prof, extra_loss_db=prof.building_entry_loss_db)
-    head = f"Radio ({spec.name}): "
-    for w in caught if spec.name in allowed else ():  # once per technology (towers of other heights alike)
+        reach_los = reach_m(prof, model=prof.los_model, extra_loss_db=prof.building_entry_loss_db) if los else reach
+    for w in caught if spec.name in allowed else ():  # once per technology and message (towers of other heights)
+        head = f"Radio ({spec.name}): {str(w.message).split(':')[0]}"
         if not any(m.startswith(head) for m in messages):
-            messages.append(f"{head}{w.message}. / Mô hình truyền sóng ngoài phạm vi hợp lệ ({spec.name}).")
-    return float(reach)
+            messages.append(f"Radio ({spec.name}): {w.message}. / Mô hình truyền sóng ngoài phạm vi hợp lệ "
+                            f"({spec.name}).")  # fmt: skip
+    return float(reach), float(max(reach_los, reach)), prof
 
 
 def _backhaul_capacity(cat: Catalog, option: str) -> float:
@@ -317,10 +342,11 @@ def _facilities(
         if not upgrade:
             name = f"{name} (4G on air: backhaul only)"
         cap = min(spec.capacity_mbps, _backhaul_capacity(cat, str(row["option"])))
-        reach = _profile_reach(spec, height, messages, p.technologies)
+        reach, reach_los, prof = _profile_reach(spec, height, messages, p.technologies, los=p.elevation is not None)
         return _Facility(sid, name, kind, spec.name, point, reach, cap, int(capex),
                          _opex_per_year(cat, capex, kwh, fees, years, share), row,
-                         traffic=_traffic_per_year(cat, row, years, licence))  # fmt: skip
+                         traffic=_traffic_per_year(cat, row, years, licence), profile=prof,
+                         reach_los_m=reach_los)  # fmt: skip
 
     if "small_cell_4g" in specs:
         for v in villages:
@@ -338,10 +364,119 @@ def _facilities(
 
 
 def _in_reach(v: _Village, f: _Facility) -> int:
-    if len(v.hh_xy) == 0:
-        return 0
-    xy = shapely.get_coordinates(f.point)[0]
-    return int((np.hypot(*(v.hh_xy - xy).T) <= f.reach_m + 1e-9).sum())
+    """Households of ``v`` within reach of ``f`` (:func:`_households_in_reach`; a pair it did not look at is out of
+    reach; a pair it stopped early, a lower bound on those out)."""
+    return v.households - f.outside.get(v.sid, (v.households, True))[0]
+
+
+def _households_in_reach(
+    villages: list[_Village], facilities: dict[tuple[str, str], _Facility], *, elevation: Any, crs: Any,
+    shore: Shore | None, batches: tuple[int, ...] = (1, 16),
+) -> int:  # fmt: skip
+    """Fill each facility's ``outside``: per village it may reach, the households out of its reach and whether that
+    count is exact (see the module notes); returns the number of paths that left the raster.
+
+    A small cell serves its own village only, counted exactly.  A tower is looked at for the villages whose point lies
+    within its reach (line of sight when the village has open or coastal households) plus the village's spread; a
+    household beyond every reach it may have is out at once, the others are checked over the raster in rounds of
+    ``batches`` households per pair (the farthest first), then all; a pair stops at its first household out.
+    """
+    pairs: list[tuple[_Facility, _Village, bool]] = []
+    for (tech, _), f in facilities.items():
+        fxy = shapely.get_coordinates(f.point)[0]
+        for v in villages:
+            if tech == "small_cell_4g":
+                if f.site_id == f"SC-{v.sid}":
+                    pairs.append((f, v, True))
+                continue
+            if not v.households:
+                continue
+            spread = float(np.hypot(*(v.hh_xy - shapely.get_coordinates(v.point)[0]).T).max())
+            bound = f.reach_los_m if v.hh_open.any() else f.reach_m
+            if float(np.hypot(*(shapely.get_coordinates(v.point)[0] - fxy))) <= bound + spread + 1e-6:
+                pairs.append((f, v, False))
+    # per pair and household: 1 in reach, 0 out, 2 to check for line of sight, 3 to check the bare terrain
+    state, order = [], []
+    for f, v, _ in pairs:
+        fxy = shapely.get_coordinates(f.point)[0]
+        d = np.hypot(*(v.hh_xy - fxy).T)
+        st = np.where(d <= f.reach_m + 1e-9, 1, 0)
+        if elevation is not None:
+            los_ok = v.hh_open & (d <= f.reach_los_m + 1e-9)
+            if shore is not None and (los_ok & v.hh_sea).any():
+                sea = np.flatnonzero(los_ok & v.hh_sea)
+                los_ok[sea] = leaves_over_sea(np.broadcast_to(fxy, (len(sea), 2)), v.hh_xy[sea], shore)
+            st = np.where(d <= f.reach_m + 1e-9, 3, np.where(los_ok, 2, 0))
+            st[d <= 1.0] = 1  # a client at the mast sees it
+        state.append(st)
+        order.append(np.argsort(-d, kind="stable"))  # the farthest first
+    alive = [exact or not (st == 0).any() for (_, _, exact), st in zip(pairs, state, strict=True)]
+    unchecked = 0
+    if elevation is not None:
+        with open_elevation(elevation) as dem:
+            for k in (*batches, None):
+                todo: list[tuple[int, np.ndarray]] = []
+                for i, ((_, _, exact), st) in enumerate(zip(pairs, state, strict=True)):
+                    if not alive[i]:
+                        continue
+                    idx = order[i][st[order[i]] >= 2]
+                    todo.append((i, idx if k is None or exact else idx[:k]))
+                unchecked += _check_paths(pairs, state, todo, dem, crs)
+                for i, _ in todo:
+                    alive[i] = pairs[i][2] or not (state[i] == 0).any()
+                if not any(len(idx) for _, idx in todo):
+                    break
+    for (f, v, _), st in zip(pairs, state, strict=True):  # households left at 2 or 3: the pair stopped early
+        f.outside[v.sid] = (int((st == 0).sum()), not bool((st >= 2).any()))
+    return unchecked
+
+
+def _antenna_m(f: _Facility) -> float:
+    assert f.profile is not None
+    return float(f.profile.height_m)
+
+
+def _check_paths(pairs: list[tuple[_Facility, _Village, bool]], state: list[np.ndarray],
+                 todo: list[tuple[int, np.ndarray]], dem: Any, crs: Any) -> int:  # fmt: skip
+    """Check the paths ``todo`` (pair, households) over the raster, one batch per technology and kind of check;
+    set their state to 1 (in reach) or 0; return how many left the raster."""
+    unchecked = 0
+    groups: dict[tuple[str, bool], list[tuple[int, np.ndarray]]] = {}
+    for i, idx in todo:
+        for los in (True, False):
+            sel = idx[state[i][idx] == (2 if los else 3)]
+            if len(sel):
+                groups.setdefault((pairs[i][0].tech, los), []).append((i, sel))
+    for (_, los), items in groups.items():
+        prof = pairs[items[0][0]][0].profile
+        assert prof is not None
+        a = np.concatenate([np.broadcast_to(shapely.get_coordinates(pairs[i][0].point)[0], (len(sel), 2))
+                            for i, sel in items])  # fmt: skip
+        b = np.concatenate([pairs[i][1].hh_xy[sel] for i, sel in items])
+        h_a = np.concatenate([np.full(len(sel), _antenna_m(pairs[i][0])) for i, sel in items])
+        if los:  # 0.6 of the first Fresnel zone over terrain, clutter and the earth bulge
+            res = line_of_sight(a, b, h_a_m=h_a, h_b_m=prof.client_height_m, elevation=dem, crs=crs,
+                                f_mhz=prof.freq_mhz, fresnel_share=0.6, clutter_m=prof.los_clutter_m)  # fmt: skip
+            ok = res.clear
+        else:  # the bare terrain and the earth bulge: a hill blocks what clutter only attenuates
+            res = line_of_sight(a, b, h_a_m=h_a, h_b_m=prof.client_height_m, elevation=dem, crs=crs)
+            ok = res.clear | ~res.checked
+        unchecked += int((~res.checked).sum())
+        pos = 0
+        for i, sel in items:
+            state[i][sel] = np.where(ok[pos : pos + len(sel)], 1, 0)
+            pos += len(sel)
+    return unchecked
+
+
+def _out_of_reach(v: _Village, f: _Facility, what: str) -> str:
+    """Why households of ``v`` are out of ``f``'s reach (English / Vietnamese)."""
+    n_out, exact = f.outside.get(v.sid, (v.households, True))
+    least = "" if exact else "at least "
+    los = f" (on line of sight {f.reach_los_m:,.0f} m by the link budget)" if f.reach_los_m > f.reach_m else ""
+    return (f"{least}{n_out} of {v.households} households beyond the {f.reach_m:,.0f} m reach{los} of {what} or "
+            f"behind the terrain / {'ít nhất ' if not exact else ''}{n_out}/{v.households} hộ nằm ngoài vùng phủ "
+            f"{f.reach_m:,.0f} m của {f.site_id} hoặc bị địa hình che khuất")  # fmt: skip
 
 
 def _dist(v: _Village, f: _Facility) -> float:
@@ -364,10 +499,8 @@ def evaluate(
     for tech in TOWER_TECHNOLOGIES:
         facs = [f for (t, _), f in facilities.items() if t == tech]
         for v in villages:
-            # only towers whose reach can hold the village's farthest household are checked house by house
-            spread = float(np.hypot(*(v.hh_xy - shapely.get_coordinates(v.point)[0]).T).max()) if v.households else 0.0
-            near_enough = [f for f in facs if _dist(v, f) <= f.reach_m + spread + 1e-6]
-            ok = sorted((f for f in near_enough if v.households and _in_reach(v, f) == v.households),
+            # the towers _households_in_reach looked at for the village (its point within reach plus its spread)
+            ok = sorted((f for f in facs if v.households and v.sid in f.outside and _in_reach(v, f) == v.households),
                         key=lambda f: (_dist(v, f), f.site_id))  # fmt: skip
             if ok:
                 tower_of[(tech, v.sid)] = (ok[0], "")
@@ -376,11 +509,8 @@ def evaluate(
                 tower_of[(tech, v.sid)] = (None, "no existing tower / không có trạm BTS")
             else:
                 near = min(facs, key=lambda f: (_dist(v, f), f.site_id))
-                n_out = v.households - _in_reach(v, near)
-                tower_of[(tech, v.sid)] = (None, (
-                    f"{n_out} of {v.households} households beyond the {near.reach_m:,.0f} m reach of the nearest tower "
-                    f"{near.site_id} ({_dist(v, near) / 1000:.1f} km away) / {n_out}/{v.households} hộ nằm ngoài vùng "
-                    f"phủ {near.reach_m:,.0f} m của trạm gần nhất {near.site_id}"))  # fmt: skip
+                tower_of[(tech, v.sid)] = (None, _out_of_reach(v, near, f"the nearest tower {near.site_id} "
+                                                               f"({_dist(v, near) / 1000:.1f} km away)"))  # fmt: skip
     by_sid = {v.sid: v for v in villages}
     for f in facilities.values():
         f.members.sort(key=lambda s: (_dist(by_sid[s], f), s))
@@ -458,8 +588,7 @@ def _small_cell_row(v: _Village, f: _Facility | None, years: list[int], rate: fl
     n_in = _in_reach(v, f)
     why = []
     if n_in < v.households:
-        why.append(f"{v.households - n_in} of {v.households} households beyond the small cell's {f.reach_m:,.0f} m "
-                   f"indoor reach / {v.households - n_in} hộ ngoài vùng phủ {f.reach_m:,.0f} m")  # fmt: skip
+        why.append(_out_of_reach(v, f, "the small cell (indoors)"))
     if v.mbps > f.capacity_mbps + _TOL:
         why.append(f"demand {v.mbps:,.0f} Mbps exceeds the small cell's {f.capacity_mbps:,.0f} Mbps / nhu cầu "
                    f"{v.mbps:,.0f} Mbps vượt dung lượng {f.capacity_mbps:,.0f} Mbps")  # fmt: skip
@@ -549,6 +678,15 @@ def plan_with_technologies(
     messages: list[str] = []
     crs, L = prepare(layers, p)
     facilities = _facilities(layers, p, cat, villages, specs, settings, money, messages)
+    cfg = DEFAULT_SETTINGS if settings is None else settings
+    unchecked = _households_in_reach(villages, facilities, elevation=p.elevation, crs=crs,
+                                     shore=shore_of(L["land"], cfg.coastal_band_m))  # fmt: skip
+    if unchecked:
+        messages.append(
+            f"4G options: {unchecked:,} tower-household path(s) leave the elevation raster: there a line-of-sight path "
+            "is not counted clear, a non-line-of-sight one within its reach is counted in range. / Phương án 4G: "
+            f"{unchecked:,} đường truyền trạm - hộ nằm ngoài dữ liệu độ cao."
+        )
     wifi = _wifi_figures(plan1, money["years"]) if "public_wifi" in p.technologies else None
     rows, choice = evaluate(villages, facilities, wifi, cat=cat, allowed=p.technologies, money=money)
     options = gpd.GeoDataFrame(

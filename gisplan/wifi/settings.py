@@ -77,6 +77,14 @@ class WifiSettings:
         APs of one profile at one site, each on its own channel: 3, the non-overlapping 20 MHz channels at
         2.4 GHz in Europe and Vietnam (1, 6, 11 of ETSI EN 300 328); at 5 GHz there are more, 3 is kept as the
         mounting limit of one pole (assumption).
+    coastal_band_m
+        Width (m) of the shore band, measured inland from the coastline (the boundary of the ``land`` layer's
+        polygons against the sea): a household or institution of a village or town (by its kind, with no
+        ``environment`` column or land cover saying otherwise) that stands within it is ``coastal``, line of sight
+        where its path from the site leaves over the sea (see :mod:`gisplan.wifi.environment`).  Assumption: the
+        beach or mangrove edge, the shore road and the first row of houses facing the water; behind them the
+        village's roofs close the path.  Widen it with a coarse coastline (the demo's is drawn from a 1 km land
+        mask); 0 turns the rule off.
     """
 
     rounding_vnd_per_site: int = 10
@@ -92,6 +100,7 @@ class WifiSettings:
     highs_setup_s_per_nonzero: float = 2.5e-6
     capacity_rounds: int = 20
     max_aps_per_column: int = 3
+    coastal_band_m: float = 100.0
 
     def __post_init__(self) -> None:
         bad = [f.name for f in fields(self) if not getattr(self, f.name) >= 0]
