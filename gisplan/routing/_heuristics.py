@@ -309,13 +309,12 @@ class LocalSearch:
         return None
 
     def key_path_exchange(self, eids: np.ndarray) -> tuple[np.ndarray, bool]:
-        """One pass of key-path exchange; return (tree, improved).
+        """One pass of key-path exchange over every key path at once; return (tree, improved).
 
-        Each key path (longest first) is cut and its two sides rejoined by the cheapest path from the
-        smaller side (one Dijkstra bounded by the cut path's cost), so a move costs about the smaller side
-        plus the ball the Dijkstra explores, not the whole graph.  Compiled
-        (:func:`gisplan.routing._kernels.key_path_exchange_pass`); every Dijkstra pop and breadth-first step
-        costs one unit of the budget.
+        Each key path may be replaced by the cheapest path joining its two sides, found for all key paths
+        together on the Voronoi regions of the tree's nodes (Uchoa and Werneck 2012; compiled,
+        :func:`gisplan.routing._kernels.voronoi_key_path_pass`), so a pass costs about one Dijkstra over the
+        graph whatever the tree's size.  Every Dijkstra pop and heap entry costs one unit of the budget.
         """
         A = self.A
         if len(eids) == 0:
@@ -324,9 +323,9 @@ class LocalSearch:
         in_tree[eids] = True
         tdeg = np.bincount(np.concatenate([A.u[eids], A.v[eids]]), minlength=A.n).astype(np.int64)
         csr = A.csr
-        from gisplan.routing._kernels import key_path_exchange_pass  # numba: imported on first use
+        from gisplan.routing._kernels import voronoi_key_path_pass  # numba: imported on first use
 
-        improved, left = key_path_exchange_pass(
+        improved, left = voronoi_key_path_pass(
             csr.indptr.astype(np.int64),
             csr.indices.astype(np.int64),
             csr.data,
@@ -335,7 +334,7 @@ class LocalSearch:
             A.v,
             in_tree,
             tdeg,
-            self.is_terminal,
+            self.is_terminal.astype(np.bool_),
             int(self.budget[0]),
             self.tol,
         )

@@ -4,8 +4,10 @@ The two loops that dominate a Steiner tree call on big graphs, written over flat
 them to machine code (``cache=True``: compiled once per installation, loaded from numba's cache after):
 
 - :func:`dual_ascent_core`: Wong's dual ascent (see :func:`gisplan.routing._bounds.dual_ascent`);
-- :func:`key_path_exchange_pass`: one pass of key-path exchange (see
-  :meth:`gisplan.routing._heuristics.LocalSearch.key_path_exchange`).
+- :func:`key_path_exchange_pass`: one pass of key-path exchange, one cut path at a time (the multistart search's
+  move, :mod:`gisplan.routing._search`);
+- :func:`voronoi_key_path_pass`: one pass of key-path exchange over every key path at once, on the Voronoi
+  regions of the tree (:meth:`gisplan.routing._heuristics.LocalSearch.key_path_exchange`).
 
 ``dual_ascent_core`` releases the GIL (``nogil=True``): :func:`gisplan.routing.steiner.steiner_tree` runs it in a
 second thread beside the heuristic on graphs too big for the multistart search.
@@ -23,7 +25,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-__all__ = ["dual_ascent_core", "key_path_exchange_pass"]
+__all__ = ["dual_ascent_core", "key_path_exchange_pass", "voronoi_key_path_pass"]
 
 
 @njit(cache=True, nogil=True)
@@ -377,6 +379,460 @@ def key_path_exchange_pass(
                 tdeg[y] -= 1
                 if tdeg[y] == 1 and not is_terminal[y]:
                     stack[top] = y
+                    top += 1
+                break
+    return improved, budget
+
+
+@njit(inline="always")
+def _hpush(hk: np.ndarray, hv: np.ndarray, size: int, key: float, val: int) -> int:  # pragma: no cover
+    """Push (key, val) on the binary heap in arrays ``hk``/``hv`` of ``size`` entries; return the new size."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] < key or (hk[p] == key and hv[p] <= val):
+            break
+        hk[i] = hk[p]
+        hv[i] = hv[p]
+        i = p
+    hk[i] = key
+    hv[i] = val
+    return size + 1
+
+
+@njit(inline="always")
+def _hpop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover
+    """Remove the top of that heap; return the new size."""
+    size -= 1
+    if size == 0:
+        return 0
+    key = hk[size]
+    val = hv[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        r = c + 1
+        if r < size and (hk[r] < hk[c] or (hk[r] == hk[c] and hv[r] < hv[c])):
+            c = r
+        if hk[c] > key or (hk[c] == key and hv[c] >= val):
+            break
+        hk[i] = hk[c]
+        hv[i] = hv[c]
+        i = c
+    hk[i] = key
+    hv[i] = val
+    return size
+
+
+@njit(cache=True)
+def _lmerge(
+    a: int, b: int, key: np.ndarray, ent: np.ndarray, left: np.ndarray, right: np.ndarray, npl: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """Merge two leftist heaps (roots a, b; -1 empty) of entries ordered by (key, ent); return the root."""
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    # iterative merge along right spines
+    stack = np.empty(128, dtype=np.int64)
+    top = 0
+    root = -1
+    while a >= 0 and b >= 0:
+        if key[b] < key[a] or (key[b] == key[a] and ent[b] < ent[a]):
+            a, b = b, a
+        if top == len(stack):
+            bigger = np.empty(2 * top, dtype=np.int64)
+            bigger[:top] = stack
+            stack = bigger
+        stack[top] = a
+        top += 1
+        nxt = right[a]
+        a = nxt
+    rest = a if a >= 0 else b
+    # rebuild upward
+    child = rest
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        right[x] = child
+        lx = left[x]
+        nl = npl[lx] if lx >= 0 else -1
+        nr = npl[child] if child >= 0 else -1
+        if nl < nr:
+            left[x] = child
+            right[x] = lx
+            npl[x] = nl + 1
+        else:
+            npl[x] = nr + 1
+        child = x
+    root = child
+    return root
+
+
+@njit(cache=True)
+def _lpop(
+    h: int, key: np.ndarray, ent: np.ndarray, left: np.ndarray, right: np.ndarray, npl: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """Remove the top of the leftist heap rooted at ``h``; return the new root."""
+    return _lmerge(left[h], right[h], key, ent, left, right, npl)
+
+
+@njit(cache=True)
+def voronoi_key_path_pass(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    eid: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    in_tree: np.ndarray,
+    tdeg: np.ndarray,
+    is_terminal: np.ndarray,
+    budget: int,
+    tol: float,
+) -> tuple[bool, int]:  # pragma: no cover - compiled; run uncompiled with NUMBA_DISABLE_JIT=1
+    """One pass of key-path exchange over every key path at once, on Voronoi regions (Uchoa and Werneck 2012).
+
+    The tree ``in_tree`` (edge mask) is changed in place with ``tdeg``; returns (improved, budget left).
+
+    1. Voronoi regions of all tree nodes (one multi-source Dijkstra): each graph node's nearest tree node
+       (its base), distance and path to it.
+    2. Every boundary edge (ends in two regions) is a reconnection candidate of cost dist + weight + dist,
+       kept in a leftist heap at both bases.  The tree is rooted at a terminal; key paths are visited bottom-up
+       and each node's heap is merged into its parent's, so the heap of key node ``x`` holds the candidates of
+       its subtree ``S(x)``; candidates whose other end lies in ``S(x)`` or on the key path are popped for good
+       (they stay inside every larger subtree).
+    3. The regions of the key path's inner nodes are freed when the path is cut: one Dijkstra inside them
+       from their neighbours on each side, with candidates across them (a detour beside the cut path).
+    4. The cheapest candidate replaces the key path when it costs less (relative margin ``tol``).  Several
+       exchanges are made in one pass: a candidate with an end in a subtree moved earlier in the pass or on a
+       removed path is not taken, so every moved subtree hangs on a node that stays; key nodes are judged on
+       the current degrees, so a node something hangs on (degree 3 or more) is never the inner node of a cut
+       path.  The new paths run inside Voronoi regions, which are disjoint: the result stays a tree.
+    Non-terminal leaves are pruned at the end.  Work: every Dijkstra pop and heap entry costs one unit; a pass,
+    once started, runs to its end (about 1.4 units per node and edge of the graph).
+    """
+    n = len(tdeg)
+    # -- tree nodes, root
+    root = -1
+    ntree = 0
+    for x in range(n):
+        if tdeg[x] > 0:
+            ntree += 1
+            if root < 0 and is_terminal[x]:
+                root = x
+    if ntree < 3 or root < 0:
+        return False, budget
+    # -- Voronoi regions of the tree nodes (multi-source Dijkstra)
+    dist = np.full(n, np.inf)
+    base = np.full(n, -1, dtype=np.int64)
+    vpred_e = np.full(n, -1, dtype=np.int64)
+    vpred = np.full(n, -1, dtype=np.int64)
+    hk = np.empty(len(indices) + ntree + 1)
+    hv = np.empty(len(indices) + ntree + 1, dtype=np.int64)
+    hn = 0
+    for x in range(n):
+        if tdeg[x] > 0:
+            dist[x] = 0.0
+            base[x] = x
+            hn = _hpush(hk, hv, hn, 0.0, x)
+    while hn > 0:
+        d = hk[0]
+        x = hv[0]
+        hn = _hpop(hk, hv, hn)
+        if d > dist[x]:
+            continue
+        budget -= 1
+        for q in range(indptr[x], indptr[x + 1]):
+            y = indices[q]
+            nd = d + w[q]
+            if nd < dist[y]:
+                dist[y] = nd
+                base[y] = base[x]
+                vpred[y] = x
+                vpred_e[y] = eid[q]
+                hn = _hpush(hk, hv, hn, nd, y)
+    # -- root the tree: parent, parent edge, pre-order, subtree ranges
+    parent = np.full(n, -1, dtype=np.int64)
+    pedge = np.full(n, -1, dtype=np.int64)
+    pw = np.zeros(n)
+    pre = np.full(n, -1, dtype=np.int64)
+    order = np.empty(ntree, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    stack = np.empty(ntree, dtype=np.int64)
+    top = 0
+    stack[top] = root
+    top += 1
+    cnt = 0
+    pre[root] = 0
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        pre[x] = cnt
+        order[cnt] = x
+        cnt += 1
+        for q in range(indptr[x], indptr[x + 1]):
+            e = eid[q]
+            y = indices[q]
+            if in_tree[e] and pre[y] == -1 and y != root:
+                parent[y] = x
+                pedge[y] = e
+                pw[y] = w[q]
+                pre[y] = -2  # queued
+                stack[top] = y
+                top += 1
+    if cnt != ntree:
+        return False, budget  # not a tree: leave it
+    for k in range(ntree - 1, -1, -1):
+        x = order[k]
+        if last[x] < pre[x]:
+            last[x] = pre[x]
+        p = parent[x]
+        if p >= 0 and last[p] < last[x]:
+            last[p] = last[x]
+    # -- boundary edges into leftist heaps of their two bases
+    m = len(eu)
+    nb = 0
+    for e in range(m):
+        a = eu[e]
+        b = ev[e]
+        if base[a] >= 0 and base[b] >= 0 and base[a] != base[b]:
+            nb += 1
+    key = np.empty(2 * nb)
+    ent = np.empty(2 * nb, dtype=np.int64)  # 2 * edge + side
+    other = np.empty(2 * nb, dtype=np.int64)
+    left = np.full(2 * nb, -1, dtype=np.int64)
+    right = np.full(2 * nb, -1, dtype=np.int64)
+    npl = np.zeros(2 * nb, dtype=np.int64)
+    heap = np.full(n, -1, dtype=np.int64)
+    # edge weight by id: from the CSR (w is per CSR entry)
+    wedge = np.empty(m)
+    for x in range(n):
+        for q in range(indptr[x], indptr[x + 1]):
+            wedge[eid[q]] = w[q]
+    k = 0
+    for e in range(m):
+        a = eu[e]
+        b = ev[e]
+        if base[a] >= 0 and base[b] >= 0 and base[a] != base[b]:
+            c = dist[a] + wedge[e] + dist[b]
+            key[k] = c
+            ent[k] = 2 * e
+            other[k] = base[b]
+            heap[base[a]] = _lmerge(heap[base[a]], k, key, ent, left, right, npl)
+            key[k + 1] = c
+            ent[k + 1] = 2 * e + 1
+            other[k + 1] = base[a]
+            heap[base[b]] = _lmerge(heap[base[b]], k + 1, key, ent, left, right, npl)
+            k += 2
+            budget -= 2
+    # -- each tree node's Voronoi region as a list (nodes grouped by base)
+    rptr = np.zeros(n + 1, dtype=np.int64)
+    for v in range(n):
+        if base[v] >= 0:
+            rptr[base[v] + 1] += 1
+    for v in range(n):
+        rptr[v + 1] += rptr[v]
+    fill = rptr[:-1].copy()
+    rnodes = np.empty(rptr[n], dtype=np.int64)
+    for v in range(n):
+        b = base[v]
+        if b >= 0:
+            rnodes[fill[b]] = v
+            fill[b] += 1
+    # -- key paths bottom-up
+    inp = np.full(n, -1, dtype=np.int64)  # inner node of the key path being evaluated (stamp: its lower end)
+    removed = np.zeros(n, dtype=np.bool_)
+    moved = np.zeros(n, dtype=np.bool_)
+    inF = np.full(n, -1, dtype=np.int64)  # stamp: node lies in the freed regions of the key path at x
+    d2 = np.full(n, np.inf)
+    side2 = np.zeros(n, dtype=np.int64)  # 1: joined to the lower side S(x), 2: to the rest
+    pred2 = np.full(n, -1, dtype=np.int64)
+    pe2 = np.full(n, -1, dtype=np.int64)
+    fl = np.empty(n, dtype=np.int64)
+    lk = np.empty(len(indices) + 1)
+    lv = np.empty(len(indices) + 1, dtype=np.int64)
+    improved = False
+    for kk in range(ntree - 1, 0, -1):
+        x = order[kk]
+        is_key = is_terminal[x] or tdeg[x] >= 3
+        if is_key:
+            # walk the key path up to the next key node
+            y = parent[x]
+            cost = pw[x]
+            ok = True
+            while not (is_terminal[y] or tdeg[y] >= 3 or y == root):
+                inp[y] = x
+                cost += pw[y]
+                y = parent[y]
+            h = heap[x]
+            while h >= 0:
+                o = other[h]
+                if (pre[x] <= pre[o] and pre[o] <= last[x]) or inp[o] == x:
+                    h = _lpop(h, key, ent, left, right, npl)
+                    budget -= 1
+                    continue
+                break
+            heap[x] = h
+            best = np.inf
+            use_heap = False
+            if h >= 0:
+                eh = ent[h] // 2
+                own = base[eu[eh]] if ent[h] % 2 == 0 else base[ev[eh]]
+                o = other[h]
+                if not (moved[o] or removed[o] or moved[own] or removed[own]):
+                    best = key[h]
+                    use_heap = True
+            # the freed regions of the path's inner nodes, joined again from their stable neighbours, by side
+            fb_v = -1
+            fb_y = -1
+            if ok:
+                nf = 0
+                z = parent[x]
+                while z != y:
+                    for r in range(rptr[z], rptr[z + 1]):
+                        v = rnodes[r]
+                        inF[v] = x
+                        d2[v] = np.inf
+                        pred2[v] = -1
+                        pe2[v] = -1
+                        side2[v] = 0
+                        fl[nf] = v
+                        nf += 1
+                    z = parent[z]
+                ln = 0
+                for i in range(nf):
+                    v = fl[i]
+                    for q in range(indptr[v], indptr[v + 1]):
+                        u = indices[q]
+                        bu = base[u]
+                        if inF[u] == x or bu < 0 or moved[bu] or removed[bu]:
+                            continue
+                        sd = 1 if (pre[x] <= pre[bu] and pre[bu] <= last[x]) else 2
+                        nd = dist[u] + w[q]
+                        if nd < d2[v]:
+                            d2[v] = nd
+                            side2[v] = sd
+                            pred2[v] = u
+                            pe2[v] = eid[q]
+                            ln = _hpush(lk, lv, ln, nd, v)
+                while ln > 0:
+                    dv = lk[0]
+                    v = lv[0]
+                    ln = _hpop(lk, lv, ln)
+                    if dv > d2[v]:
+                        continue
+                    budget -= 1
+                    for q in range(indptr[v], indptr[v + 1]):
+                        u = indices[q]
+                        if inF[u] != x:
+                            continue
+                        nd = dv + w[q]
+                        if nd < d2[u]:
+                            d2[u] = nd
+                            side2[u] = side2[v]
+                            pred2[u] = v
+                            pe2[u] = eid[q]
+                            ln = _hpush(lk, lv, ln, nd, u)
+                for i in range(nf):
+                    v = fl[i]
+                    if side2[v] == 0:
+                        continue
+                    for q in range(indptr[v], indptr[v + 1]):
+                        u = indices[q]
+                        if inF[u] == x:
+                            if side2[u] == 0 or side2[u] == side2[v]:
+                                continue
+                            c = d2[v] + w[q] + d2[u]
+                        else:
+                            bu = base[u]
+                            if bu < 0 or moved[bu] or removed[bu]:
+                                continue
+                            sd = 1 if (pre[x] <= pre[bu] and pre[bu] <= last[x]) else 2
+                            if sd == side2[v]:
+                                continue
+                            c = d2[v] + w[q] + dist[u]
+                        if c < best:
+                            best = c
+                            fb_v = v
+                            fb_y = u
+                            use_heap = False
+            if ok and (use_heap or fb_v >= 0) and best < cost - tol * cost:
+                # apply: cut the key path
+                z = x
+                while z != y:
+                    e = pedge[z]
+                    in_tree[e] = False
+                    tdeg[eu[e]] -= 1
+                    tdeg[ev[e]] -= 1
+                    if z != x:
+                        removed[z] = True
+                    z = parent[z]
+                # join: the new edge, then from each end back to its base (repaired paths inside the freed regions)
+                if use_heap:
+                    e = ent[h] // 2
+                    ea = eu[e]
+                    eb = ev[e]
+                else:
+                    e = -1
+                    for q in range(indptr[fb_v], indptr[fb_v + 1]):
+                        if indices[q] == fb_y:
+                            e = eid[q]
+                    ea = fb_v
+                    eb = fb_y
+                o = -1
+                for end in (ea, eb):
+                    z = end
+                    while inF[z] == x and pe2[z] >= 0:
+                        f = pe2[z]
+                        if not in_tree[f]:
+                            in_tree[f] = True
+                            tdeg[eu[f]] += 1
+                            tdeg[ev[f]] += 1
+                        z = pred2[z]
+                    bz = base[z]
+                    if not (pre[x] <= pre[bz] and pre[bz] <= last[x]):
+                        o = bz
+                    while vpred_e[z] >= 0:
+                        f = vpred_e[z]
+                        if not in_tree[f]:
+                            in_tree[f] = True
+                            tdeg[eu[f]] += 1
+                            tdeg[ev[f]] += 1
+                        z = vpred[z]
+                if not in_tree[e]:
+                    in_tree[e] = True
+                    tdeg[eu[e]] += 1
+                    tdeg[ev[e]] += 1
+                for r in range(pre[x], last[x] + 1):
+                    moved[order[r]] = True
+                improved = True
+        p = parent[x]
+        heap[p] = _lmerge(heap[p], heap[x], key, ent, left, right, npl)
+        heap[x] = -1
+    # prune non-terminal leaves
+    st = np.empty(n, dtype=np.int64)
+    top = 0
+    for x in range(n):
+        if tdeg[x] == 1 and not is_terminal[x]:
+            st[top] = x
+            top += 1
+    while top > 0:
+        top -= 1
+        x = st[top]
+        if tdeg[x] != 1 or is_terminal[x]:
+            continue
+        for q in range(indptr[x], indptr[x + 1]):
+            e = eid[q]
+            if in_tree[e]:
+                in_tree[e] = False
+                y = indices[q]
+                tdeg[x] -= 1
+                tdeg[y] -= 1
+                if tdeg[y] == 1 and not is_terminal[y]:
+                    st[top] = y
                     top += 1
                 break
     return improved, budget

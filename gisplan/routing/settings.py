@@ -117,7 +117,7 @@ class RoutingSettings:
     concurrent_bound_min_edges: int = 20_000
     local_neighbourhood_nodes: int = 5_000
     insertion_max_nodes: int = 5_000
-    local_search_work: float = 4.0
+    local_search_work: float = 1.5
     local_search_min_work: int = 0
     starts_small: int = 1
     starts_medium: int = 1

@@ -205,7 +205,11 @@ def _heuristic(
         def improve(tree: np.ndarray, bud: list[int], insertion: bool = False) -> np.ndarray:
             return tree
 
-    best = improve(mst_prune(A, tree_nodes(A, first), is_term), budget())
+    if starts == 1:  # one start: the whole budget in one call (a second call would resume the same tree)
+        left = [moves]
+        best = mst_prune(A, tree_nodes(A, first), is_term)
+    else:
+        best = improve(mst_prune(A, tree_nodes(A, first), is_term), budget())
     best_cost = tree_cost(A, best)
     rng = np.random.default_rng(seed)
     for s in range(1, starts):
