@@ -467,11 +467,11 @@ def _build(
     T = nx.Graph()
     T.graph["crs"] = G.graph.get("crs")
     nodes = [A.nodes[i] for i in tree_nodes(A, eids).tolist()] if len(eids) else [single]
-    gnode, gadj, names = G.nodes, G.adj, A.nodes
-    T.add_nodes_from((x, dict(gnode[x])) for x in nodes)
+    gnode, gadj, names = G._node, G._adj, A.nodes
+    T.add_nodes_from((x, gnode[x]) for x in nodes)  # add_nodes_from copies the attributes
     pairs = [(names[a], names[b]) for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True)]
     T.add_edges_from((x, y, gadj[x][y]) for x, y in pairs)
-    cost = float(sum(gadj[x][y][weight] for x, y in pairs))
+    cost = float(sum(A.w_true[eids].tolist()))  # the graph's own weights, in the order of the pairs
     lb = min(max(lb, 0.0), cost)
     gap = 0.0 if cost <= 0 else max(0.0, (cost - lb) / cost)
     if gap <= 1e-9:
