@@ -44,7 +44,10 @@ nothing more gives a plan of the HQs that says what one more site would cost.
    (:mod:`gisplan.wifi.households`: a ``buildings`` layer, else generated, seeded, labelled), each with the
    catalog's busy-hour Mbps; schools, health stations and (with ``connect_all_commune_hq``) People's Committees
    without fibre add their own Mbps.  The coverage matrix has one row per household or institution; households
-   are indoors (the profile's building entry loss), the profiles' model is village clutter (P.1411 NLOS).
+   are indoors (the profile's building entry loss), the profiles' model is village clutter (P.1411 NLOS).  Where
+   the ``land`` layer gives a coastline, households and institutions within ``WifiSettings.coastal_band_m`` of
+   it are ``coastal`` (line of sight on a path that leaves over the sea); ``demand_points.environment_source``
+   says where each point's class came from (:mod:`gisplan.wifi.environment`).
 7. **Capacity.** Every demand point is served by one AP within its airtime: it takes ``demand / rate`` of it, the
    rate being the 802.11ax MCS its link budget allows at its distance (:func:`gisplan.wifi.radio.downlink_rate_mbps`).
    Where APs lack airtime, APs are added in rounds (a second or third AP at a chosen site costs the AP only).
@@ -60,7 +63,8 @@ nothing more gives a plan of the HQs that says what one more site would cost.
     settlement) gets one row per technology in ``village_options``: public wifi (its share of the sites serving it,
     by Mbps), an operator 4G small cell at the village, fixed wireless access from an existing tower (rooftop
     terminal per household), or an existing tower's reach (backhaul, and the 4G upgrade unless the tower already
-    radiates 4G); feasibility (reach from each technology's link budget, capacity against the village's Mbps),
+    radiates 4G); feasibility (reach from each technology's link budget, checked for line of sight, 0.6 of the
+    first Fresnel zone and terrain over the elevation raster like the wifi APs, capacity against the village's Mbps),
     capex, yearly opex and life-cycle cost.  Each village takes the cheapest life-cycle cost that meets its demand
     among the allowed technologies; one that no option serves whole keeps wifi's partial service.  Villages taken
     by another technology take no wifi site: steps 1-9 run again without their households (institutions and forced
