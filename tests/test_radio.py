@@ -68,6 +68,14 @@ def test_cost231_reference() -> None:
     assert metro - medium == pytest.approx(3.0)
 
 
+def test_cost231_open_area_takes_hatas_open_correction() -> None:
+    # Hata's open-area correction at 1842.5 MHz: 4.78 * 3.26541^2 - 18.33 * 3.26541 + 40.94 = 32.05 dB below the
+    # medium-city loss (a macro tower's line-of-sight reach over open ground or water: the 4G options' los_model)
+    urban = cost231_hata_loss_db(5000.0, 1842.5, h_base_m=40.0, h_mobile_m=6.0, environment="urban")
+    open_area = cost231_hata_loss_db(5000.0, 1842.5, h_base_m=40.0, h_mobile_m=6.0, environment="open")
+    assert urban - open_area == pytest.approx(32.05, abs=0.01)
+
+
 def test_p1411_site_general_reference() -> None:
     # ITU-R P.1411 site-general LoS: 10*2.12*log10(100) + 29.2 + 10*2.11*log10(2.4) = 79.6 dB
     assert p1411_site_general_loss_db(100.0, 2400.0) == pytest.approx(79.62, abs=0.01)

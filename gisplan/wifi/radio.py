@@ -184,11 +184,16 @@ def cost231_hata_loss_db(
 ) -> ArrayLike:
     """COST-231 Hata median loss: 1500-2000 MHz, base 30-200 m, mobile 1-10 m, 1-20 km.
 
-    ``environment``: ``"suburban"`` or ``"urban"`` (medium city, C = 0 dB) or
-    ``"metropolitan"`` (C = 3 dB).
+    ``environment``: ``"suburban"`` or ``"urban"`` (medium city, C = 0 dB), ``"metropolitan"`` (C = 3 dB) or
+    ``"open"``: the medium-city loss less Hata's (1980) open-area correction, 4.78 (log f)^2 - 18.33 log f + 40.94
+    dB (32 dB at 1,842.5 MHz).  COST 231 gives no open-area term; carrying Hata's over to the 1,500-2,000 MHz
+    extension is common rural planning practice and an assumption here (it is the model of a macro tower's
+    line-of-sight reach over open ground or water, where P.1411's street-level models do not apply).
     """
-    if environment not in ("suburban", "urban", "metropolitan"):
-        raise PlanningError(f"unknown COST-231 environment {environment!r}; choose 'suburban', 'urban', 'metropolitan'")
+    if environment not in ("suburban", "urban", "metropolitan", "open"):
+        raise PlanningError(
+            f"unknown COST-231 environment {environment!r}; choose 'suburban', 'urban', 'metropolitan', 'open'"
+        )
     d = _positive("distance d_m", d_m)
     f = float(_positive("frequency f_mhz", f_mhz))
     _positive("antenna heights", [h_base_m, h_mobile_m])
@@ -196,6 +201,9 @@ def cost231_hata_loss_db(
     a_hm, slope = _hata_common("COST-231 Hata", d, f, h_base_m, h_mobile_m)
     c = 3.0 if environment == "metropolitan" else 0.0
     loss = 46.3 + 33.9 * math.log10(f) - 13.82 * math.log10(h_base_m) - a_hm + slope * np.log10(d / 1000.0) + c
+    if environment == "open":
+        log_f = math.log10(f)
+        loss = loss - (4.78 * log_f**2 - 18.33 * log_f + 40.94)
     return _result(loss)
 
 
@@ -351,6 +359,7 @@ MODELS: dict[str, Callable[[np.ndarray, APProfile], ArrayLike]] = {
     "cost231_suburban": _cost231("suburban"),
     "cost231_urban": _cost231("urban"),
     "cost231_metropolitan": _cost231("metropolitan"),
+    "cost231_open": _cost231("open"),
 }
 
 
