@@ -59,9 +59,10 @@ class RoutingSettings:
     local_search_work
         Work units of the local search per node and edge of the graph (dimensionless; the budget is
         ``effort * max(local_search_min_work, local_search_work * (nodes + edges))``; a unit is one Dijkstra pop
-        or breadth-first step of key-path exchange, about 0.1-0.3 microseconds compiled).  Measured on a
-        100,000-edge grid with 500 terminals: 4 units take a third of the full pass's improvement time and give
-        60 % of its cost reduction (2.9 % of 4.9 %).
+        or heap entry of key-path exchange; a pass, once started, runs to its end).  A Voronoi pass costs about
+        1.3-1.4 units per node and edge, so the default 1.0 is one pass: measured on the benchmark's grids with 1 %
+        terminals, one pass lowers the Mehlhorn tree by 3.1 % (100,000 edges, 0.035 s), two by 4.2 %, five by
+        4.8 % (the former one-path-at-a-time exchange: 2.8 % with 4 units, 4.7 % unbounded in 1.1 s).
     local_search_min_work
         Work units the local search gets however small the graph (a count): enough for key-path exchange to
         converge on 10,000-edge graphs (134,000 units measured with 50 terminals).
@@ -117,7 +118,7 @@ class RoutingSettings:
     concurrent_bound_min_edges: int = 20_000
     local_neighbourhood_nodes: int = 5_000
     insertion_max_nodes: int = 5_000
-    local_search_work: float = 1.5
+    local_search_work: float = 1.0
     local_search_min_work: int = 0
     starts_small: int = 1
     starts_medium: int = 1
@@ -190,8 +191,9 @@ class RoutingSettings:
 DEFAULT_SETTINGS = RoutingSettings()
 
 #: Thorough settings for callers to whom the tree's cost matters more than a second (the undergrounding planner,
-#: the SteinLib benchmark): 30x the multistart search's work and the automatic exact solves of up to 10,000 flow
-#: variables in HiGHS and any Dreyfus-Wagner programme up to ``exact_dp_max_work``.
+#: the SteinLib benchmark): 30x the multistart search's work, the automatic exact solves of up to 10,000 flow
+#: variables in HiGHS and any Dreyfus-Wagner programme up to ``exact_dp_max_work``, and about four passes of
+#: key-path exchange on graphs too big for the search (one by default).
 THOROUGH_SETTINGS = RoutingSettings(
-    search_work=3_000.0, exact_max_flow_variables=10_000, exact_dp_work_per_size=float("inf")
+    search_work=3_000.0, exact_max_flow_variables=10_000, exact_dp_work_per_size=float("inf"), local_search_work=6.0
 )
