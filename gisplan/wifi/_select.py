@@ -1148,6 +1148,8 @@ def _backhaul_network(
         heights = np.r_[heights, np.where(np.isfinite(hub_h), hub_h, ctx.cfg.default_mast_m)]
         direct_cap += hubs["transmission_mbps"].astype(float).tolist()
     all_ids = bh["site_id"].tolist() + hubs["site_id"].tolist()
+    # a satellite gateway may bond terminals (each with its fee); the network chooses how many with its gateways
+    bondable = np.r_[bh["option"].to_numpy() == "satellite", np.zeros(len(hubs), dtype=bool)]
     direct_cost = np.r_[bh["cost_vnd"].to_numpy(dtype=float), np.zeros(len(hubs))]
     demand = np.r_[a.site_demand_mbps, np.zeros(len(hubs))]
     blocked: set[tuple[int, int]] = set()
@@ -1199,7 +1201,8 @@ def _backhaul_network(
             ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
             sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
-            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra,
+            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra, bondable=bondable,
+            exact_max_sites=ctx.cfg.backhaul_exact_max_sites, node_limit=ctx.cfg.backhaul_node_limit,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -1211,7 +1214,16 @@ def _backhaul_network(
         if not newly and not priced:
             break
         blocked |= newly
-    net, terminals = _bonded_terminals(net, bh, n_sel, float(b["satellite_capacity_mbps"]))
+    units = net["units"].to_numpy()[:n_sel]
+    exact = int(net["exact"].to_numpy()[:n_sel].sum())
+    if exact:
+        ctx.messages.append(
+            f"Backhaul: the gateways and relays of {exact} site(s) on islands of at most "
+            f"{ctx.cfg.backhaul_exact_max_sites} sites are the least-cost network (proven); the others follow the "
+            f"spanning tree and its repairs. / Cổng và trạm chuyển tiếp của {exact} điểm trên các đảo tối đa "
+            f"{ctx.cfg.backhaul_exact_max_sites} điểm là phương án chi phí thấp nhất (đã chứng minh)."
+        )
+    terminals = {k: int(units[k]) for k in range(n_sel) if bondable[k] and units[k] > 1}
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]
     net = net.iloc[:n_sel]
     ctx.relay_clearance = [
@@ -1260,28 +1272,6 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
-
-
-def _bonded_terminals(
-    net: pd.DataFrame, bh: pd.DataFrame, n_sel: int, terminal_mbps: float
-) -> tuple[pd.DataFrame, dict[int, int]]:
-    """A chosen site on its own satellite terminal whose load (its own demand and the sites relaying through it) the
-    network could not bring within one terminal gets as many terminals as the load needs, bonded by its router
-    (ceil(load / the terminal's capacity)); its link's capacity grows alike.  Returns the network table and
-    {site position: terminals} for those sites."""
-    out = net.copy()
-    more: dict[int, int] = {}
-    if not len(out) or not terminal_mbps > 0:
-        return out, more
-    for k in range(min(n_sel, len(out))):
-        if bh["option"].iloc[k] != "satellite" or int(out["parent"].iloc[k]) >= 0:
-            continue
-        load = float(out["load_mbps"].iloc[k])
-        if load > terminal_mbps + 1e-9:
-            count = int(np.ceil(load / terminal_mbps - 1e-9))
-            more[k] = count
-            out.iloc[k, out.columns.get_loc("capacity_mbps")] = count * terminal_mbps
-    return out, more
 
 
 def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:

@@ -10,9 +10,21 @@ problem to a spanning tree).  Fees are counted over the horizon in the direct co
 island is one terminal and one fee.
 
 Capacity: a relay, a radio hop and a satellite terminal carry at most their catalog capacity (``*_capacity_mbps``);
-where the demand of a subtree exceeds a link, the subtree's top site takes its own direct backhaul instead (largest
-overload first), until every link fits.  That repair is a heuristic (a capacitated spanning tree is NP-hard); the
-uncapacitated tree is optimal.
+a satellite gateway may bond several terminals (``bondable``), each with its price and fees.
+
+Gateway sharing per island: the sites that reach each other by relay hops (an island, for the demo Thổ Châu or
+Hòn Thơm) get their gateways and relay forest exactly when they are at most ``exact_max_sites``
+(:func:`_exact_island`: a mixed-integer programme over the island's hops, solved by HiGHS with a node limit, so
+deterministic), minimising the life-cycle cost: direct backhauls (a satellite gateway per bonded terminal, its fees
+over the horizon included), relays with their masts and added hub sectors, subject to every link's capacity
+(relay, 5 GHz hop, a gateway's terminals or microwave) and the hub sectors' limits.  Larger islands (the main
+island, where most sites have fibre) keep the spanning tree with its repairs: where the demand of a subtree
+exceeds a link, the subtree's top site takes its own direct backhaul instead (largest overload first), until every
+link fits, then needless cuts are undone (a heuristic: a capacitated spanning tree is NP-hard; the uncapacitated
+tree is optimal).  An island solved exactly takes the solver's network where it is cheaper than the heuristic's
+(or less over capacity), so it never does worse; on a tie the spanning tree's stands (its tie-breaking: Kruskal's
+order of the sites).  Hops the caller found
+blocked over the terrain are not offered at all.
 
 A relay's cost may include masts (``extra_cost``): the caller (:mod:`gisplan.wifi._select`) checks the relays the
 forest uses over the elevation raster with every pair of catalog mast heights, bars those no pair clears, prices the
@@ -22,7 +34,7 @@ Point-to-multipoint hubs: every relay into a site ends on one of its sectors, an
 ``sector_max_links`` links and ``sector_capacity_mbps`` (:func:`hub_sectors`).  A site relaying more adds sectors at
 ``sector_cost`` each (the first is part of the relay radios); where moving a relayed site to its own direct backhaul
 costs less than the sectors it saves, it goes direct (the link goes elsewhere).  Also a heuristic, run after the
-capacity repair.
+capacity repair; the exact islands price the sectors in their objective.
 
 Examples
 --------
@@ -43,6 +55,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = ["hub_sectors", "relay_forest"]
 
@@ -66,6 +80,9 @@ def relay_forest(
     sector_capacity_mbps: float = np.inf,
     sector_cost: float = 0.0,
     extra_cost: Mapping[tuple[int, int], float] | None = None,
+    bondable: Sequence[bool] | np.ndarray | None = None,
+    exact_max_sites: int = 40,
+    node_limit: int = 2_000,
 ) -> pd.DataFrame:
     """The cheapest backhaul forest of sites at ``xy`` (metres); see the module notes.
 
@@ -84,6 +101,13 @@ def relay_forest(
         Limits of one hub sector and the price of each sector beyond the first (``None``: no sector limit).
     extra_cost
         Cost added to a relay ``(i, j)`` (``i < j``) on top of its radios: the masts it needs to clear the path.
+    bondable
+        Per site: its direct backhaul is a satellite terminal, of which a gateway may bond several (each of
+        ``direct_capacity_mbps`` and ``direct_cost``); ``None``: none is.
+    exact_max_sites, node_limit
+        Islands (connected groups of sites) of at most ``exact_max_sites`` sites are solved exactly
+        (:func:`_exact_island`, HiGHS with ``node_limit`` branch-and-bound nodes); larger ones by the spanning tree
+        and its repairs.
 
     Returns
     -------
@@ -91,14 +115,253 @@ def relay_forest(
         One row per site: ``parent`` (-1: direct backhaul), ``link`` ("direct", "relay" or "ptp"), ``length_m`` of
         the relay (0 when direct), ``cost`` of its link, ``load_mbps`` it carries (its subtree's demand),
         ``capacity_mbps`` of its link, ``root`` (the site whose direct backhaul it uses), ``sectors_added``
-        (sectors it adds as a hub beyond the first) and ``sector_cost`` (their price).
+        (sectors it adds as a hub beyond the first), ``sector_cost`` (their price), ``units`` (terminals of a
+        gateway: more than 1 where a bondable gateway's load needs them, its ``cost`` and ``capacity_mbps`` that
+        many times one terminal's; 1 for another gateway, 0 for a relayed site) and ``exact`` (the site's island
+        was solved exactly and proven optimal).
     """
     n = len(xy)
     direct = np.asarray(direct_cost, dtype=float)
     demand = np.asarray(demand_mbps, dtype=float)
     cap_direct = np.asarray(direct_capacity_mbps, dtype=float)
+    bond = np.zeros(n, dtype=bool) if bondable is None else np.asarray(bondable, dtype=bool)
     extra = dict(extra_cost or {})
     edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set(), extra)
+
+    def final(parent: np.ndarray) -> pd.DataFrame:
+        t = _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
+                   relay_capacity_mbps, ptp_capacity_mbps, extra)  # fmt: skip
+        return _with_units(_with_sectors(t, sector_max_links, sector_capacity_mbps, sector_cost), bond, cap_direct)
+
+    heuristic = _heuristic_forest(
+        xy, direct, demand, cap_direct, edges, relay_max_m, relay_cost, ptp_cost, relay_capacity_mbps,
+        ptp_capacity_mbps, sector_max_links, sector_capacity_mbps, sector_cost, extra,
+    )  # fmt: skip
+    parent = heuristic["parent"].to_numpy().copy()
+    base = final(parent)
+    exact = np.zeros(n, dtype=bool)
+    for island in _islands(n, edges):
+        if len(island) < 2 or len(island) > exact_max_sites:
+            continue
+        found = _exact_island(
+            island, xy, direct, demand, cap_direct, bond, edges, relay_max_m, relay_capacity_mbps,
+            ptp_capacity_mbps, sector_max_links, sector_capacity_mbps, sector_cost, node_limit,
+        )  # fmt: skip
+        if found is None:
+            continue
+        sub_parent, proven = found
+        trial = parent.copy()
+        trial[island] = sub_parent
+        t = final(trial)
+        over, over_base = _island_excess(t, island), _island_excess(base, island)
+        cost, cost_base = _island_total(t, island), _island_total(base, island)
+        if over < over_base - 1e-6 or (over <= over_base + 1e-6 and cost < cost_base - 0.5):
+            parent, base = trial, t
+            exact[island] = proven
+        elif over_base <= over + 1e-6 and cost_base <= cost + 0.5:  # a tie: the spanning tree's is optimal too
+            exact[island] = proven
+    return base.assign(exact=exact)
+
+
+def _islands(n: int, edges: list[tuple[int, int, float]]) -> list[list[int]]:
+    """Groups of sites that reach each other by relay hops (sorted, ordered by their first site)."""
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((i, j) for i, j, _ in edges)
+    return sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: c[0])
+
+
+def _island_total(table: pd.DataFrame, island: list[int]) -> float:
+    rows = table.iloc[island]
+    return float(rows["cost"].sum() + rows["sector_cost"].sum())
+
+
+def _island_excess(table: pd.DataFrame, island: list[int]) -> float:
+    """Mbit/s the links of ``island`` carry beyond their capacities (a site alone over its own backhaul's)."""
+    rows = table.iloc[island]
+    return float(np.maximum(rows["load_mbps"].to_numpy() - rows["capacity_mbps"].to_numpy(), 0.0).sum())
+
+
+def _with_units(table: pd.DataFrame, bond: np.ndarray, cap_direct: np.ndarray) -> pd.DataFrame:
+    """``table`` with ``units`` per gateway: a bondable gateway takes ceil(load / one terminal) terminals (at least
+    one), its cost and capacity that many times one's; another gateway 1, a relayed site 0."""
+    out = table.copy()
+    gateway = out["parent"].to_numpy() < 0
+    load = out["load_mbps"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.where(cap_direct > 0, np.ceil(load / cap_direct - 1e-9), 1.0)
+    units = np.where(gateway, np.where(bond & np.isfinite(cap_direct), np.maximum(need, 1.0), 1.0), 0.0)
+    units = units.astype(np.int64)
+    scale = np.where(bond & gateway, units, 1)
+    out["cost"] = out["cost"].to_numpy(dtype=float) * scale
+    out["capacity_mbps"] = out["capacity_mbps"].to_numpy(dtype=float) * scale
+    out["units"] = units
+    return out
+
+
+def _exact_island(
+    island: list[int],
+    xy: np.ndarray,
+    direct: np.ndarray,
+    demand: np.ndarray,
+    cap_direct: np.ndarray,
+    bond: np.ndarray,
+    edges: list[tuple[int, int, float]],
+    relay_max_m: float,
+    relay_cap: float,
+    ptp_cap: float,
+    max_links: int | None,
+    sector_cap: float,
+    sector_cost: float,
+    node_limit: int,
+) -> tuple[np.ndarray, bool] | None:
+    """The least-cost backhaul of one island as a mixed-integer programme (single-commodity flow), solved by HiGHS
+    (``scipy.optimize.milp``, deterministic: a node limit, no time limit).
+
+    Variables: ``x_a`` (binary) site ``i`` takes its backhaul over arc ``a = i -> j``; ``f_a`` its flow (Mbit/s);
+    ``y_i`` (binary) ``i`` is a gateway on its own direct backhaul, ``t_i`` (integer) the terminals of a bondable
+    gateway, ``g_i`` the flow leaving through it; ``s_j`` (integer) sectors added at hub ``j``.  Constraints: each
+    site has one way out (``sum_a x_a + y_i = 1``); flow conservation, each site sending its demand (at least
+    1e-3 Mbit/s, so that every tree reaches a gateway); ``f_a <= capacity_a x_a`` (relay or 5 GHz hop);
+    ``g_i <= capacity_i y_i`` (a non-bondable direct backhaul; never below the site's own demand, which a site
+    alone on its backhaul carries even over capacity, as the repair heuristic allows) or ``g_i <= capacity_i t_i``
+    with ``y_i <= t_i`` (bonded terminals); a hub's links and inflow within ``(1 + s_j)`` sectors.  Objective: links
+    + direct backhauls (per terminal where bondable) + added sectors.  Every feasible solution is a forest whose
+    link loads are the subtrees' demands, so the optimum is the least-cost network the module describes.
+
+    Returns the parent of each site of ``island`` (-1: gateway; indices of the whole problem) and whether HiGHS
+    proved it optimal, or ``None`` when it found no solution within the node limit.
+    """
+    m = len(island)
+    pos = {v: k for k, v in enumerate(island)}
+    eps = 1e-3  # well above HiGHS's feasibility tolerance (1e-7), or a cycle of zero-demand sites passes
+    slack = m * eps + 1e-6  # capacities hold the true demands; the sites' eps may add up to this
+    d = np.maximum(demand[island], eps)
+    total = float(d.sum())
+    arcs: list[tuple[int, int, float, float]] = []
+    for i, j, c in edges:
+        if i in pos and j in pos:
+            length = float(np.hypot(*(xy[i] - xy[j])))
+            cap = min(relay_cap if length <= relay_max_m else ptp_cap, total) + slack
+            arcs += [(pos[i], pos[j], c, cap), (pos[j], pos[i], c, cap)]
+    na = len(arcs)
+    tail = np.array([a[0] for a in arcs], dtype=np.int64)
+    head = np.array([a[1] for a in arcs], dtype=np.int64)
+    arc_cost = np.array([a[2] for a in arcs])
+    arc_cap = np.array([a[3] for a in arcs])
+    b = bond[island]
+    dcap = cap_direct[island]
+    bonded = b & np.isfinite(dcap) & (dcap > 0)
+    unit_max = np.where(bonded, np.ceil(total / np.where(bonded, dcap, 1.0)) + 1, 0)
+    # variable blocks: x (na), f (na), y (m), t (m), g (m), s (m)
+    ox, of, oy, ot, og, os_ = 0, na, 2 * na, 2 * na + m, 2 * na + 2 * m, 2 * na + 3 * m
+    nvar = 2 * na + 4 * m
+    cost = np.zeros(nvar)
+    cost[ox:of] = arc_cost
+    cost[oy:ot] = np.where(bonded, 0.0, direct[island])
+    cost[ot:og] = np.where(bonded, direct[island], 0.0)
+    cost[os_:] = sector_cost
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    r = 0
+
+    def add(rr: np.ndarray, cc: np.ndarray, vv: np.ndarray) -> None:
+        rows.append(np.asarray(rr, dtype=np.int64))
+        cols.append(np.asarray(cc, dtype=np.int64))
+        vals.append(np.asarray(vv, dtype=float))
+
+    e, k = np.arange(na), np.arange(m)
+    # one way out per site
+    add(r + tail, ox + e, np.ones(na))
+    add(r + k, oy + k, np.ones(m))
+    lo.append(np.ones(m))
+    hi.append(np.ones(m))
+    r += m
+    # flow conservation: out over arcs - in over arcs + out through the gateway = demand
+    add(r + tail, of + e, np.ones(na))
+    add(r + head, of + e, -np.ones(na))
+    add(r + k, og + k, np.ones(m))
+    lo.append(d)
+    hi.append(d)
+    r += m
+    # arc capacity
+    add(r + e, of + e, np.ones(na))
+    add(r + e, ox + e, -arc_cap)
+    lo.append(np.full(na, -np.inf))
+    hi.append(np.zeros(na))
+    r += na
+    # direct capacity: per terminal where bondable, else the link's (at least the site's own demand)
+    plain = np.minimum(np.maximum(np.where(np.isfinite(dcap), dcap, total), d), total) + slack
+    per = np.where(bonded, 0.0, plain)
+    add(r + k, og + k, np.ones(m))
+    add(r + k, oy + k, -per)
+    add(r + k, ot + k, -np.where(bonded, dcap + slack, 0.0))
+    lo.append(np.full(m, -np.inf))
+    hi.append(np.zeros(m))
+    r += m
+    # a bondable gateway has at least one terminal, and terminals only where it is a gateway
+    add(r + k, oy + k, np.where(bonded, 1.0, 0.0))
+    add(r + k, ot + k, -np.where(bonded, 1.0, 0.0))
+    lo.append(np.full(m, -np.inf))
+    hi.append(np.zeros(m))
+    r += m
+    add(r + k, ot + k, np.ones(m))
+    add(r + k, oy + k, -unit_max)
+    lo.append(np.full(m, -np.inf))
+    hi.append(np.zeros(m))
+    r += m
+    # hub sectors: links and inflow within (1 + added) sectors
+    if max_links:
+        add(r + head, ox + e, np.ones(na))
+        add(r + k, os_ + k, -float(max_links) * np.ones(m))
+        lo.append(np.full(m, -np.inf))
+        hi.append(np.full(m, float(max_links)))
+        r += m
+    if np.isfinite(sector_cap):
+        add(r + head, of + e, np.ones(na))
+        add(r + k, os_ + k, -float(sector_cap) * np.ones(m))
+        lo.append(np.full(m, -np.inf))
+        hi.append(np.full(m, float(sector_cap) + slack))
+        r += m
+    mat = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nvar))
+    upper = np.concatenate([np.ones(na), arc_cap, np.ones(m), unit_max, np.full(m, total + slack), np.full(m, m)])
+    integrality = np.concatenate([np.ones(na), np.zeros(na), np.ones(m), np.ones(m), np.zeros(m), np.ones(m)])
+    res = milp(
+        cost,
+        constraints=LinearConstraint(mat, np.concatenate(lo), np.concatenate(hi)),
+        integrality=integrality,
+        bounds=Bounds(np.zeros(nvar), upper),
+        options={"node_limit": node_limit, "presolve": True, "mip_rel_gap": 0.0},
+    )
+    if res.x is None:
+        return None
+    parent = np.full(m, _ROOT, dtype=np.int64)
+    used = np.flatnonzero(res.x[ox:of] > 0.5)
+    parent[tail[used]] = np.asarray(island)[head[used]]
+    return parent, bool(res.status == 0)
+
+
+def _heuristic_forest(
+    xy: np.ndarray,
+    direct: np.ndarray,
+    demand: np.ndarray,
+    cap_direct: np.ndarray,
+    edges: list[tuple[int, int, float]],
+    relay_max_m: float,
+    relay_cost: float,
+    ptp_cost: float,
+    relay_capacity_mbps: float,
+    ptp_capacity_mbps: float,
+    sector_max_links: int | None,
+    sector_capacity_mbps: float,
+    sector_cost: float,
+    extra: Mapping[tuple[int, int], float],
+) -> pd.DataFrame:
+    """The minimum spanning forest, its capacity repair (cuts, then undoing needless cuts) and sector repair."""
+    n = len(xy)
     forced_direct: set[int] = set()
     while True:
         parent = _spanning_forest(n, direct, edges, forced_direct)
