@@ -141,7 +141,10 @@ def relay_forest(
     base = final(parent)
     exact = np.zeros(n, dtype=bool)
     for island in _islands(n, edges):
-        if len(island) < 2 or len(island) > exact_max_sites:
+        if len(island) == 1:  # alone: its own backhaul (bonded as its load needs) is all it can have
+            exact[island] = True
+            continue
+        if len(island) > exact_max_sites:
             continue
         found = _exact_island(
             island, xy, direct, demand, cap_direct, bond, edges, relay_max_m, relay_capacity_mbps,
