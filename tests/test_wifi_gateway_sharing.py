@@ -149,3 +149,16 @@ def test_infeasible_hops_are_never_used() -> None:
     assert _total(out) == pytest.approx(
         _brute(xy, direct, demand, [100.0] * 4, [True] * 4, blocked=frozenset({(0, 1)}))
     )
+
+
+def test_a_relay_carries_at_most_its_capacity() -> None:
+    """A BTS with 1,000 Mbit/s of microwave (free), a 60 Mbit/s village 1.5 km away and another 1.5 km beyond it
+    (3 km from the BTS, out of reach): both through the first relay would carry 120 Mbit/s over a 100 Mbit/s
+    relay, so the far village keeps a terminal (8 + 265 M VND), proven least-cost."""
+    xy = np.array([[0.0, 0.0], [1_500.0, 0.0], [3_000.0, 0.0]])
+    kw = {**KW, "ptp_max_m": 2_000.0}
+    out = relay_forest(xy, direct_cost=[0.0, TERMINAL, TERMINAL], demand_mbps=[0.0, 60.0, 60.0],
+                       direct_capacity_mbps=[1_000.0, 100.0, 100.0], bondable=[False, True, True], **kw)  # fmt: skip
+    assert out["parent"].tolist() == [-1, 0, -1]
+    assert _total(out) == pytest.approx(8 + TERMINAL)
+    assert out["exact"].all()
