@@ -162,3 +162,52 @@ def test_a_relay_carries_at_most_its_capacity() -> None:
     assert out["parent"].tolist() == [-1, 0, -1]
     assert _total(out) == pytest.approx(8 + TERMINAL)
     assert out["exact"].all()
+
+
+def _village_plan(households: int, **settings):
+    """One village of ``households`` around a community house 5 m away, an exchange 2 km north (omni 2.4 GHz APs,
+    line-of-sight model)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from gisplan.catalog._catalog import load_catalog
+    from gisplan.wifi.planner import WifiParams, plan_wifi
+    from gisplan.wifi.settings import WifiSettings
+
+    crs, x0, y0 = "EPSG:32648", 400_000.0, 1_100_000.0
+    settlements = gpd.GeoDataFrame(
+        {"settlement_id": ["S1"], "name": ["Ấp Một"], "commune_code": ["C1"], "population": [households * 4],
+         "households": [households], "kind": ["village"]},
+        geometry=[Point(x0, y0)], crs=crs,
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["EX", "A"], "kind": ["exchange", "community"], "name": ["Exchange", "Nhà văn hoá"],
+         "has_fibre": [True, False], "height_m": [30.0, 20.0], "has_power": [True, True]},
+        geometry=[Point(x0, y0 + 2_000), Point(x0 + 5, y0 + 5)], crs=crs,
+    )  # fmt: skip
+    cat = load_catalog(overrides={"ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})
+    params = WifiParams(cover_all=True, profiles=("outdoor_2g4",), connect_all_commune_hq=False)
+    return plan_wifi({"settlements": settlements, "sites": sites}, params, catalog=cat,
+                     settings=WifiSettings(**settings))  # fmt: skip
+
+
+def _capacity_message(plan) -> str:
+    found = [m for m in plan.messages if m.startswith("Capacity:")]
+    assert len(found) == 1, plan.messages
+    return found[0]
+
+
+def test_unserved_demand_is_named_per_village_with_its_reason() -> None:
+    """120 households beyond one AP's airtime.  With one radio per column the site's channel is full: the message
+    names the village, its households left and that reason; with three channels and no capacity round allowed, the
+    reason is the rounds, not the channels."""
+    full = _village_plan(120, max_aps_per_column=1)
+    pts = full.layers["demand_points"]
+    left = int((pts["in_footprint"].astype(bool) & (pts["served_by"].fillna("") == "")).sum())  # in reach, unserved
+    assert left > 0
+    text = _capacity_message(full)
+    assert f"S1 Ấp Một: {left} household(s)" in text and "carries 1 radios per profile" in text
+    assert f"S1 Ấp Một: {left} hộ" in text  # and in Vietnamese
+    rounds = _village_plan(120, capacity_rounds=0)
+    text = _capacity_message(rounds)
+    assert "stopped after 0 rounds" in text and "carries 3 radios" not in text
