@@ -200,7 +200,7 @@ def _capacity_message(plan) -> str:
 def test_unserved_demand_is_named_per_village_with_its_reason() -> None:
     """120 households beyond one AP's airtime.  With one radio per column the site's channel is full: the message
     names the village, its households left and that reason; with three channels and no capacity round allowed, the
-    reason is the rounds, not the channels."""
+    reason is the rounds, not the channels; with one channel and no round, the channels."""
     full = _village_plan(120, max_aps_per_column=1)
     pts = full.layers["demand_points"]
     left = int((pts["in_footprint"].astype(bool) & (pts["served_by"].fillna("") == "")).sum())  # in reach, unserved
@@ -211,3 +211,7 @@ def test_unserved_demand_is_named_per_village_with_its_reason() -> None:
     rounds = _village_plan(120, capacity_rounds=0)
     text = _capacity_message(rounds)
     assert "stopped after 0 rounds" in text and "carries 3 radios" not in text
+    # the village's own reason wins over the stage's: no round allowed, but its one channel is full anyway
+    both = _village_plan(120, capacity_rounds=0, max_aps_per_column=1)
+    text = _capacity_message(both)
+    assert "carries 1 radios per profile" in text and "stopped after" not in text
