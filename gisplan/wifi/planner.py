@@ -50,10 +50,13 @@ nothing more gives a plan of the HQs that says what one more site would cost.
    says where each point's class came from (:mod:`gisplan.wifi.environment`).
 7. **Capacity.** Every demand point is served by one AP within its airtime: it takes ``demand / rate`` of it, the
    rate being the 802.11ax MCS its link budget allows at its distance (:func:`gisplan.wifi.radio.downlink_rate_mbps`).
-   Where APs lack airtime, APs are added in rounds (a second or third AP at a chosen site costs the AP only).
-8. **Backhaul as a network** (:mod:`gisplan.wifi.network`): chosen sites relay through each other on a minimum
-   spanning forest (an island shares a gateway), within link capacities; hops and relays are checked over the
-   elevation raster for 0.6 of the first Fresnel zone over terrain, clutter and the earth bulge.
+   Where APs lack airtime, APs are added in rounds (a second or third AP at a chosen site costs the AP only); a
+   round that serves no more is undone, and the demand left in reach is named per village with its reason.
+8. **Backhaul as a network** (:mod:`gisplan.wifi.network`): chosen sites relay through each other within link
+   capacities; an island (sites that reach each other by relay hops, up to ``backhaul_exact_max_sites``) gets its
+   least-cost gateways, bonded satellite terminals and relays exactly, larger groups a minimum spanning forest with
+   repairs; hops and relays are checked over the elevation raster for 0.6 of the first Fresnel zone over terrain,
+   clutter and the earth bulge.
 9. **Money** (:mod:`gisplan.wifi.money`): the BOQ holds capital items only; fees (satellite within its licence,
    VSAT after, each with its capacity per Mbps above the subscription), IP transit per Mbps handed to the Internet
    over terrestrial backhaul, rent of a tower or pole the plan does not own, power and maintenance are yearly

@@ -72,7 +72,8 @@ class WifiSettings:
         Rounds of APs added where the chosen ones lack airtime (see the wifi planner's capacity stage).  Measured on
         ``scenarios/remote_wifi.yaml`` with the demo's elevation raster: 6 rounds served 7,099 of the 9,682
         households (nearly all in reach; line of sight lets fewer sites cover the hamlets, so more airtime is added
-        afterwards), 20 rounds 9,342, 40 rounds no more (9,325).
+        afterwards), 20 rounds 9,342, 40 rounds no more (9,325 before a round that serves no more was undone;
+        9,342 since: round 22 is undone and the stage stops).
     max_aps_per_column
         APs of one profile at one site, each on its own channel: 3, the non-overlapping 20 MHz channels at
         2.4 GHz in Europe and Vietnam (1, 6, 11 of ETSI EN 300 328); at 5 GHz there are more, 3 is kept as the
