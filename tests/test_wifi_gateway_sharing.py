@@ -17,10 +17,13 @@ KW = dict(relay_max_m=2_000.0, ptp_max_m=15_000.0, relay_cost=8.0, ptp_cost=60.0
 TERMINAL = 265.0  # a satellite terminal with ten years of fees (M VND), 100 Mbit/s
 
 
-def _brute(xy, direct, demand, cap, bond, *, blocked=frozenset(), max_links=None, sector_cap=np.inf, sector_cost=0.0):
+def _brute(xy, direct, demand, cap, bond, *, blocked=frozenset(), max_links=None, sector_cap=np.inf, sector_cost=0.0,
+           included=0.0, above=0.0, per_mbps=0.0, max_units=None):  # fmt: skip
     """Least cost over every forest (each site relays to one other or is a gateway): relays within reach and not
-    blocked, each link within its capacity, a bondable gateway paying one direct cost per 100 Mbit/s terminal, a
-    hub paying its sectors beyond the first.  Written apart from the code under test."""
+    blocked, each link within its capacity, a bondable gateway paying one direct cost per terminal (as many as
+    its load needs, at most ``max_units`` unless its own demand needs more, the cheapest count when each includes
+    ``included`` Mbit/s and the load above costs ``above`` a Mbit/s), every gateway ``per_mbps`` on its load, a
+    hub its sectors beyond the first.  Written apart from the code under test."""
     n = len(xy)
     best = np.inf
     for parents in itertools.product(range(-1, n), repeat=n):
@@ -44,10 +47,17 @@ def _brute(xy, direct, demand, cap, bond, *, blocked=frozenset(), max_links=None
         cost = 0.0
         for i, p in enumerate(parents):
             if p == -1:
+                cost += per_mbps * load[i]
                 if bond[i]:
-                    cost += direct[i] * max(1, math.ceil(load[i] / cap[i] - 1e-9))
+                    need = max(1, math.ceil(load[i] / cap[i] - 1e-9))
+                    top = 10 * len(xy) if max_units is None else max(max_units, math.ceil(demand[i] / cap[i] - 1e-9))
+                    if need > top:
+                        ok = False
+                        break
+                    cost += min(t * direct[i] + above * max(load[i] - included * t, 0.0) for t in range(need, top + 1))
                 elif load[i] > cap[i] + 1e-9:
                     ok = False
+                    break
                 else:
                     cost += direct[i]
                 continue
@@ -215,3 +225,35 @@ def test_unserved_demand_is_named_per_village_with_its_reason() -> None:
     both = _village_plan(120, capacity_rounds=0, max_aps_per_column=1)
     text = _capacity_message(both)
     assert "carries 1 radios per profile" in text and "stopped after" not in text
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_terminals_and_traffic_fees_against_brute_force(seed: int) -> None:
+    """Random islands where each terminal's subscription includes 10 Mbit/s and traffic above costs per Mbit/s
+    (dear or cheap against a terminal), every gateway pays transit, at most two terminals a gateway: the network
+    costs the least of every forest and terminal count."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 6))
+    xy = rng.random((n, 2)) * rng.choice([1_500.0, 4_000.0])
+    demand = rng.choice([5.0, 30.0, 60.0, 90.0], size=n)
+    direct, cap, bond = np.full(n, TERMINAL), np.full(n, 100.0), np.ones(n, dtype=bool)
+    fees = dict(included=10.0, above=float(rng.choice([2.0, 40.0])), per_mbps=0.5, max_units=2)
+    out = relay_forest(xy, direct_cost=direct, demand_mbps=demand, direct_capacity_mbps=cap, bondable=bond,
+                       included_mbps=np.full(n, 10.0), above_cost_per_mbps=np.full(n, fees["above"]),
+                       cost_per_mbps=np.full(n, 0.5), max_units=2, **KW)  # fmt: skip
+    assert _total(out) == pytest.approx(_brute(xy, direct, demand, cap, bond, **fees))
+    assert (out["units"] <= 2).all() and (out["load_mbps"] <= out["capacity_mbps"] + 1e-9).all()
+
+
+def test_a_dear_traffic_fee_bonds_terminals_for_what_they_include() -> None:
+    """One site of 35 Mbit/s: each terminal (265) includes 10 Mbit/s and the traffic above costs 40 a Mbit/s, so
+    terminals pay while they save more than they cost: 1265, 1130, 995, then 1060 for four (the fourth saves only
+    5 x 40): three.  Capped at two, two; with traffic at 2 a Mbit/s, one."""
+    kw = dict(direct_cost=[TERMINAL], demand_mbps=[35.0], direct_capacity_mbps=[100.0], bondable=[True],
+              included_mbps=[10.0], above_cost_per_mbps=[40.0], **KW)  # fmt: skip
+    out = relay_forest(np.zeros((1, 2)), **kw)
+    assert out["units"].tolist() == [3] and _total(out) == pytest.approx(3 * TERMINAL + 5 * 40)
+    capped = relay_forest(np.zeros((1, 2)), **kw, max_units=2)
+    assert capped["units"].tolist() == [2] and _total(capped) == pytest.approx(2 * TERMINAL + 15 * 40)
+    cheap = relay_forest(np.zeros((1, 2)), **{**kw, "above_cost_per_mbps": [2.0]})
+    assert cheap["units"].tolist() == [1] and _total(cheap) == pytest.approx(TERMINAL + 25 * 2)

@@ -50,6 +50,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -81,6 +82,10 @@ def relay_forest(
     sector_cost: float = 0.0,
     extra_cost: Mapping[tuple[int, int], float] | None = None,
     bondable: Sequence[bool] | np.ndarray | None = None,
+    included_mbps: Sequence[float] | np.ndarray | None = None,
+    above_cost_per_mbps: Sequence[float] | np.ndarray | None = None,
+    cost_per_mbps: Sequence[float] | np.ndarray | None = None,
+    max_units: int | None = None,
     exact_max_sites: int = 40,
     node_limit: int = 2_000,
 ) -> pd.DataFrame:
@@ -104,6 +109,14 @@ def relay_forest(
     bondable
         Per site: its direct backhaul is a satellite terminal, of which a gateway may bond several (each of
         ``direct_capacity_mbps`` and ``direct_cost``); ``None``: none is.
+    included_mbps, above_cost_per_mbps, cost_per_mbps
+        Per site, what a gateway's traffic costs over the horizon: each of its terminals' subscriptions includes
+        ``included_mbps`` (bondable sites), the load above terminals x that costs ``above_cost_per_mbps`` a Mbit/s,
+        and every Mbit/s it carries ``cost_per_mbps`` (IP transit; satellite traffic from a planned cable's year).
+        ``None``: 0.
+    max_units
+        Terminals one bondable gateway may bond at most (more only where its own demand needs them); ``None``: no
+        limit.
     exact_max_sites, node_limit
         Islands (connected groups of sites) of at most ``exact_max_sites`` sites are solved exactly
         (:func:`_exact_island`, HiGHS with ``node_limit`` branch-and-bound nodes); larger ones by the spanning tree
@@ -125,13 +138,23 @@ def relay_forest(
     demand = np.asarray(demand_mbps, dtype=float)
     cap_direct = np.asarray(direct_capacity_mbps, dtype=float)
     bond = np.zeros(n, dtype=bool) if bondable is None else np.asarray(bondable, dtype=bool)
+    traffic = _Traffic(
+        bond=bond,
+        cap=cap_direct,
+        included=np.zeros(n) if included_mbps is None else np.asarray(included_mbps, dtype=float),
+        above=np.zeros(n) if above_cost_per_mbps is None else np.asarray(above_cost_per_mbps, dtype=float),
+        per_mbps=np.zeros(n) if cost_per_mbps is None else np.asarray(cost_per_mbps, dtype=float),
+        max_units=max_units,
+    )
     extra = dict(extra_cost or {})
     edges = _relay_edges(xy, relay_max_m, ptp_max_m, relay_cost, ptp_cost, blocked or set(), extra)
 
     def final(parent: np.ndarray) -> pd.DataFrame:
         t = _loads(xy, parent, demand, direct, cap_direct, relay_max_m, relay_cost, ptp_cost,
                    relay_capacity_mbps, ptp_capacity_mbps, extra)  # fmt: skip
-        return _with_units(_with_sectors(t, sector_max_links, sector_capacity_mbps, sector_cost), bond, cap_direct)
+        return _with_units(
+            _with_sectors(t, sector_max_links, sector_capacity_mbps, sector_cost), direct, traffic, demand
+        )
 
     heuristic = _heuristic_forest(
         xy, direct, demand, cap_direct, edges, relay_max_m, relay_cost, ptp_cost, relay_capacity_mbps,
@@ -147,7 +170,7 @@ def relay_forest(
         if len(island) > exact_max_sites:
             continue
         found = _exact_island(
-            island, xy, direct, demand, cap_direct, bond, edges, relay_max_m, relay_capacity_mbps,
+            island, xy, direct, demand, traffic, edges, relay_max_m, relay_capacity_mbps,
             ptp_capacity_mbps, sector_max_links, sector_capacity_mbps, sector_cost, node_limit,
         )  # fmt: skip
         if found is None:
@@ -185,20 +208,54 @@ def _island_excess(table: pd.DataFrame, island: list[int]) -> float:
     return float(np.maximum(rows["load_mbps"].to_numpy() - rows["capacity_mbps"].to_numpy(), 0.0).sum())
 
 
-def _with_units(table: pd.DataFrame, bond: np.ndarray, cap_direct: np.ndarray) -> pd.DataFrame:
-    """``table`` with ``units`` per gateway: a bondable gateway takes ceil(load / one terminal) terminals (at least
-    one), its cost and capacity that many times one's; another gateway 1, a relayed site 0."""
+@dataclass(frozen=True)
+class _Traffic:
+    """Per site: bondable terminals and what a gateway's traffic costs (see :func:`relay_forest`)."""
+
+    bond: np.ndarray
+    cap: np.ndarray
+    included: np.ndarray
+    above: np.ndarray
+    per_mbps: np.ndarray
+    max_units: int | None
+
+    def unit_limit(self, own_mbps: np.ndarray) -> np.ndarray:
+        """Terminals a bondable gateway may bond: ``max_units``, or more where its own demand needs them."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(self.cap > 0, np.ceil(own_mbps / self.cap - 1e-9), 1.0)
+        return np.maximum(need, 1.0) if self.max_units is None else np.maximum(need, float(self.max_units))
+
+
+def _with_units(table: pd.DataFrame, direct: np.ndarray, traffic: _Traffic, demand: np.ndarray) -> pd.DataFrame:
+    """``table`` with ``units`` per gateway and the gateways' ``cost`` (their backhaul and traffic over the horizon):
+    a bondable gateway takes the number of terminals that costs least (terminals x ``direct`` plus the load above
+    terminals x included at ``above``), at least those its load needs and at most :meth:`_Traffic.unit_limit` (a
+    load beyond that leaves it over capacity); every gateway pays ``per_mbps`` on its load; a relayed site has 0
+    units."""
     out = table.copy()
     gateway = out["parent"].to_numpy() < 0
     load = out["load_mbps"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = np.where(cap_direct > 0, np.ceil(load / cap_direct - 1e-9), 1.0)
-    units = np.where(gateway, np.where(bond & np.isfinite(cap_direct), np.maximum(need, 1.0), 1.0), 0.0)
-    units = units.astype(np.int64)
-    scale = np.where(bond & gateway, units, 1)
-    out["cost"] = out["cost"].to_numpy(dtype=float) * scale
-    out["capacity_mbps"] = out["capacity_mbps"].to_numpy(dtype=float) * scale
-    out["units"] = units
+    bond = traffic.bond & np.isfinite(traffic.cap) & (traffic.cap > 0)
+    inc = np.where(bond, traffic.included, 0.0)
+    safe_cap = np.where(bond, traffic.cap, 1.0)
+    safe_inc = np.where(inc > 0, inc, 1.0)
+    low = np.maximum(np.where(bond, np.ceil(load / safe_cap - 1e-9), 1.0), 1.0)
+    kink = np.where(inc > 0, load / safe_inc, low)  # where the terminals include the whole load
+    top = traffic.unit_limit(demand) if traffic.max_units is not None else np.maximum(np.ceil(kink), low)
+    low = np.minimum(low, top)  # beyond its limit a gateway is over capacity (reported), not given more terminals
+
+    def cost_of(units: np.ndarray) -> np.ndarray:
+        return units * direct + traffic.above * np.maximum(load - inc * units, 0.0)
+
+    # the cost is convex and piecewise linear in the terminals, kinked at ``kink``: the best is among these
+    tries = np.stack([low, top, np.clip(np.floor(kink), low, top), np.clip(np.ceil(kink), low, top)])
+    costs = np.stack([cost_of(u) for u in tries]) + 1e-6 * tries  # ties: fewer terminals
+    best = tries[np.argmin(costs, axis=0), np.arange(len(load))]
+    units = np.where(gateway, np.where(bond, best, 1.0), 0.0)
+    gate_cost = cost_of(np.where(bond, units, 1.0)) + traffic.per_mbps * load
+    out["cost"] = np.where(gateway, gate_cost, out["cost"].to_numpy(dtype=float))
+    out["capacity_mbps"] = out["capacity_mbps"].to_numpy(dtype=float) * np.where(bond & gateway, units, 1.0)
+    out["units"] = units.astype(np.int64)
     return out
 
 
@@ -207,8 +264,7 @@ def _exact_island(
     xy: np.ndarray,
     direct: np.ndarray,
     demand: np.ndarray,
-    cap_direct: np.ndarray,
-    bond: np.ndarray,
+    traffic: _Traffic,
     edges: list[tuple[int, int, float]],
     relay_max_m: float,
     relay_cap: float,
@@ -223,14 +279,16 @@ def _exact_island(
 
     Variables: ``x_a`` (binary) site ``i`` takes its backhaul over arc ``a = i -> j``; ``f_a`` its flow (Mbit/s);
     ``y_i`` (binary) ``i`` is a gateway on its own direct backhaul, ``t_i`` (integer) the terminals of a bondable
-    gateway, ``g_i`` the flow leaving through it; ``s_j`` (integer) sectors added at hub ``j``.  Constraints: each
-    site has one way out (``sum_a x_a + y_i = 1``); flow conservation, each site sending its demand (at least
-    1e-3 Mbit/s, so that every tree reaches a gateway); ``f_a <= capacity_a x_a`` (relay or 5 GHz hop);
-    ``g_i <= capacity_i y_i`` (a non-bondable direct backhaul; never below the site's own demand, which a site
+    gateway (at most its :meth:`_Traffic.unit_limit`), ``g_i`` the flow leaving through it, ``e_i >= g_i -
+    included_i t_i`` the part its subscriptions do not include; ``s_j`` (integer) sectors added at hub ``j``.
+    Constraints: each site has one way out (``sum_a x_a + y_i = 1``); flow conservation, each site sending its
+    demand (at least 1e-3 Mbit/s, so that every tree reaches a gateway); ``f_a <= capacity_a x_a`` (relay or 5 GHz
+    hop); ``g_i <= capacity_i y_i`` (a non-bondable direct backhaul; never below the site's own demand, which a site
     alone on its backhaul carries even over capacity, as the repair heuristic allows) or ``g_i <= capacity_i t_i``
-    with ``y_i <= t_i`` (bonded terminals); a hub's links and inflow within ``(1 + s_j)`` sectors.  Objective: links
-    + direct backhauls (per terminal where bondable) + added sectors.  Every feasible solution is a forest whose
-    link loads are the subtrees' demands, so the optimum is the least-cost network the module describes.
+    with ``y_i <= t_i`` (bonded terminals); a hub's links and inflow within ``(1 + s_j)`` sectors.  Objective:
+    links + direct backhauls (per terminal where bondable) + traffic (``above_i e_i + per_mbps_i g_i``) + added
+    sectors.  Every feasible solution is a forest whose link loads are the subtrees' demands, so the optimum is the
+    least-cost network the module describes.
 
     Returns the parent of each site of ``island`` (-1: gateway; indices of the whole problem) and whether HiGHS
     proved it optimal, or ``None`` when it found no solution within the node limit.
@@ -252,18 +310,23 @@ def _exact_island(
     head = np.array([a[1] for a in arcs], dtype=np.int64)
     arc_cost = np.array([a[2] for a in arcs])
     arc_cap = np.array([a[3] for a in arcs])
-    b = bond[island]
-    dcap = cap_direct[island]
-    bonded = b & np.isfinite(dcap) & (dcap > 0)
-    unit_max = np.where(bonded, np.ceil(total / np.where(bonded, dcap, 1.0)) + 1, 0)
-    # variable blocks: x (na), f (na), y (m), t (m), g (m), s (m)
-    ox, of, oy, ot, og, os_ = 0, na, 2 * na, 2 * na + m, 2 * na + 2 * m, 2 * na + 3 * m
-    nvar = 2 * na + 4 * m
+    dcap = traffic.cap[island]
+    bonded = traffic.bond[island] & np.isfinite(dcap) & (dcap > 0)
+    inc = np.where(bonded, traffic.included[island], 0.0)
+    per_unit = np.where(bonded, np.maximum(dcap, inc), 1.0)  # a terminal is worth its capacity or what it includes
+    enough = np.ceil(total / per_unit) + 1
+    limit = enough if traffic.max_units is None else np.minimum(traffic.unit_limit(demand[island]), enough)
+    unit_max = np.where(bonded, np.maximum(limit, 1), 0)
+    # variable blocks: x (na), f (na), y (m), t (m), g (m), s (m), e (m)
+    ox, of, oy, ot, og, os_, oe = 0, na, 2 * na, 2 * na + m, 2 * na + 2 * m, 2 * na + 3 * m, 2 * na + 4 * m
+    nvar = 2 * na + 5 * m
     cost = np.zeros(nvar)
     cost[ox:of] = arc_cost
     cost[oy:ot] = np.where(bonded, 0.0, direct[island])
     cost[ot:og] = np.where(bonded, direct[island], 0.0)
-    cost[os_:] = sector_cost
+    cost[og:os_] = traffic.per_mbps[island]
+    cost[os_:oe] = sector_cost
+    cost[oe:] = traffic.above[island]
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
@@ -316,6 +379,13 @@ def _exact_island(
     lo.append(np.full(m, -np.inf))
     hi.append(np.zeros(m))
     r += m
+    # traffic above what the gateway's subscriptions include (a non-bondable gateway includes none)
+    add(r + k, og + k, np.ones(m))
+    add(r + k, ot + k, -inc)
+    add(r + k, oe + k, -np.ones(m))
+    lo.append(np.full(m, -np.inf))
+    hi.append(np.zeros(m))
+    r += m
     # hub sectors: links and inflow within (1 + added) sectors
     if max_links:
         add(r + head, ox + e, np.ones(na))
@@ -330,8 +400,10 @@ def _exact_island(
         hi.append(np.full(m, float(sector_cap) + slack))
         r += m
     mat = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nvar))
-    upper = np.concatenate([np.ones(na), arc_cap, np.ones(m), unit_max, np.full(m, total + slack), np.full(m, m)])
-    integrality = np.concatenate([np.ones(na), np.zeros(na), np.ones(m), np.ones(m), np.zeros(m), np.ones(m)])
+    upper = np.concatenate([np.ones(na), arc_cap, np.ones(m), unit_max, np.full(m, total + slack), np.full(m, m),
+                            np.full(m, total + slack)])  # fmt: skip
+    integrality = np.concatenate([np.ones(na), np.zeros(na), np.ones(m), np.ones(m), np.zeros(m), np.ones(m),
+                                  np.zeros(m)])  # fmt: skip
     res = milp(
         cost,
         constraints=LinearConstraint(mat, np.concatenate(lo), np.concatenate(hi)),
