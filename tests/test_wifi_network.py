@@ -251,8 +251,9 @@ def _island_plan(bts: dict, *, land: bool = True, household_mbps: float = 0.01, 
                       box(isle[0] - 2_000, isle[1] - 2_000, isle[0] + 2_000, isle[1] + 2_000)], crs=crs,
         )  # fmt: skip
     backhaul = {"demand_household_mbps": household_mbps}
-    if terminal_mbps is not None:
+    if terminal_mbps is not None:  # bonding for the load alone: no capacity included in the subscription
         backhaul["satellite_capacity_mbps"] = terminal_mbps
+        backhaul["satellite_included_mbps"] = 0.0
     cat = load_catalog(overrides={"backhaul": backhaul,
                                   "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}})  # fmt: skip
     params = WifiParams(cover_all=True, spread_households=False, profiles=("outdoor_2g4",), phase="2027")
@@ -302,7 +303,7 @@ def test_a_site_whose_load_exceeds_one_satellite_terminal_gets_bonded_terminals(
     price = load_catalog().price
     assert fees["amount_vnd"].tolist() == [round(3 * price(c)) for c in fees["item_code"]]
     assert not any("carry more than their capacity" in m for m in plan.messages)
-    one = _island_plan({}, household_mbps=16.0)  # the catalog's 100 Mbit/s terminal carries 48 alone
+    one = _island_plan({}, household_mbps=16.0, terminal_mbps=100.0)  # a 100 Mbit/s terminal carries 48 alone
     assert one.boq.groupby("item_code")["quantity"].sum()["SAT.TERMINAL"] == 1
     amounts = plan.boq.groupby("item_code")["amount_vnd"].sum()
     assert amounts["SAT.TERMINAL"] == 3 * price("SAT.TERMINAL")

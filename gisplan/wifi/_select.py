@@ -43,6 +43,7 @@ from gisplan.wifi.backhaul import (
     cheapest_heights,
     chosen_backhaul,
     end_options,
+    fees_present_value,
     included_mbps,
     mast_options,
     peer_rent_code,
@@ -1222,7 +1223,8 @@ def _backhaul_network(
     all_ids = bh["site_id"].tolist() + hubs["site_id"].tolist()
     # a satellite gateway may bond terminals (each with its fee); the network chooses how many with its gateways
     bondable = np.r_[bh["option"].to_numpy() == "satellite", np.zeros(len(hubs), dtype=bool)]
-    direct_cost = np.r_[bh["cost_vnd"].to_numpy(dtype=float), np.zeros(len(hubs))]
+    life = _gateway_costs(ctx, bh, len(hubs))
+    direct_cost = life.unit
     demand = np.r_[a.site_demand_mbps, np.zeros(len(hubs))]
     blocked: set[tuple[int, int]] = set()
     margins: dict[tuple[int, int], float] = {}
@@ -1264,17 +1266,22 @@ def _backhaul_network(
         short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
         if short:
             blocked |= check(short)[0]
+    solved: dict[bytes, Any] = {}  # islands solved exactly, by their inputs (unchanged ones are not solved again)
     while True:  # the relays the forest uses are checked over the raster; a blocked one is barred, one that needs
         # masts is priced with them, and the forest redone
         net = relay_forest(
             xy, direct_cost=direct_cost, demand_mbps=demand,
             direct_capacity_mbps=direct_cap, relay_max_m=float(b["relay_max_km"]) * 1000.0,
-            ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0, relay_cost=float(cat.price("RELAY.5G")),
-            ptp_cost=float(cat.price("PTP.5G")), relay_capacity_mbps=float(b["relay_capacity_mbps"]),
+            ptp_max_m=float(b["ptp_5g_max_km"]) * 1000.0,
+            relay_cost=float(cat.price("RELAY.5G")) * life.keep + life.relay_energy,
+            ptp_cost=float(cat.price("PTP.5G")) * life.keep, relay_capacity_mbps=float(b["relay_capacity_mbps"]),
             ptp_capacity_mbps=float(b["ptp_5g_capacity_mbps"]), blocked=blocked,
             sector_max_links=int(b["sector_max_links"]), sector_capacity_mbps=float(b["sector_capacity_mbps"]),
-            sector_cost=float(cat.price("PTMP.SECTOR")), extra_cost=extra, bondable=bondable,
-            exact_max_sites=ctx.cfg.backhaul_exact_max_sites, node_limit=ctx.cfg.backhaul_node_limit,
+            sector_cost=float(cat.price("PTMP.SECTOR")) * life.keep,
+            extra_cost={pq: v * life.keep for pq, v in extra.items()}, bondable=bondable,
+            included_mbps=life.included, above_cost_per_mbps=life.above, cost_per_mbps=life.per_mbps,
+            max_units=ctx.cfg.max_bonded_terminals, exact_max_sites=ctx.cfg.backhaul_exact_max_sites,
+            node_limit=ctx.cfg.backhaul_node_limit, cache=solved,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -1344,6 +1351,57 @@ def _backhaul_network(
             f"{len(over)} tuyến truyền dẫn vượt dung lượng."
         )
     return out, net
+
+
+@dataclass(frozen=True)
+class _GatewayCosts:
+    """Life-cycle costs (VND over the horizon, discounted) the backhaul network weighs, per gateway candidate (the
+    chosen sites, then the microwave sites not chosen)."""
+
+    unit: np.ndarray  # one direct backhaul (a satellite row: one terminal): capital, maintenance, flat fees, rent
+    included: np.ndarray  # Mbit/s one terminal's subscription includes (satellite; 0 otherwise)
+    above: np.ndarray  # a busy-hour Mbit/s above what the terminals include (SAT.MBPS, VSAT.MBPS)
+    per_mbps: np.ndarray  # every busy-hour Mbit/s (IP transit; a satellite site's from its island's fibre year)
+    keep: float  # capital cost -> capital plus its maintenance over the horizon
+    relay_energy: float  # grid power of a relay's two radios over the horizon
+
+
+def _gateway_costs(ctx: _Context, bh: pd.DataFrame, n_hubs: int) -> _GatewayCosts:
+    """What a gateway, its terminals and its traffic cost over the horizon, from the same yearly lines the plan's
+    ``opex_lines`` carry (:func:`gisplan.wifi.backhaul.fees_present_value`: the fee is linear in the Mbit/s above
+    the terminals' inclusion and in the Mbit/s handed to transit, so two probes give each slope), and maintenance
+    (``maintenance_share_per_year`` of the capital cost each year)."""
+    cat, b = ctx.cat, ctx.cat.backhaul
+    start, years = _start_year(ctx.p), ctx.years
+    pv1 = present_value(np.ones(round(years)), float(b["discount_rate"]))
+    keep = 1.0 + float(b["maintenance_share_per_year"]) * pv1
+    inc, probe = included_mbps(cat), 1000.0
+    unit, included, above, per = [], [], [], []
+    for row in bh.to_dict("records"):
+
+        def pv(mbps: float, row: dict[str, Any] = row) -> float:
+            return float(fees_present_value(cat, {**row, "terminals": 1}, start_year=start, horizon_years=years,
+                                            mbps=mbps))  # fmt: skip
+
+        flat = pv(0.0)
+        unit.append(float(row["capex_vnd"]) * keep + flat)
+        if row["option"] == "satellite":
+            after = (pv(inc) - flat) / inc if inc > 0 else 0.0  # transit from a planned cable's year
+            included.append(inc)
+            above.append((pv(inc + probe) - pv(inc)) / probe - after)
+            per.append(after)
+        else:
+            included.append(0.0)
+            above.append(0.0)
+            per.append((pv(probe) - flat) / probe)
+    transit = float(fees_present_value(cat, {"option": "microwave"}, start_year=start, horizon_years=years,
+                                       mbps=probe)) / probe  # fmt: skip
+    energy = 2 * float(b["relay_power_w"]) * 8760 / 1000 * float(cat.price("POWER.GRID")) * pv1
+    return _GatewayCosts(
+        unit=np.r_[unit, np.zeros(n_hubs)], included=np.r_[included, np.zeros(n_hubs)],
+        above=np.r_[above, np.zeros(n_hubs)], per_mbps=np.r_[per, np.full(n_hubs, transit)], keep=keep,
+        relay_energy=energy,
+    )  # fmt: skip
 
 
 def _hub_sectors(bh: pd.DataFrame, net: pd.DataFrame, cat: Catalog) -> pd.DataFrame:

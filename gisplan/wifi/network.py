@@ -88,6 +88,7 @@ def relay_forest(
     max_units: int | None = None,
     exact_max_sites: int = 40,
     node_limit: int = 2_000,
+    cache: dict[bytes, tuple[np.ndarray, bool] | None] | None = None,
 ) -> pd.DataFrame:
     """The cheapest backhaul forest of sites at ``xy`` (metres); see the module notes.
 
@@ -121,6 +122,9 @@ def relay_forest(
         Islands (connected groups of sites) of at most ``exact_max_sites`` sites are solved exactly
         (:func:`_exact_island`, HiGHS with ``node_limit`` branch-and-bound nodes); larger ones by the spanning tree
         and its repairs.
+    cache
+        Solutions of islands by their inputs, kept by a caller that calls again with some relays barred or priced
+        (an island whose inputs did not change is not solved again).
 
     Returns
     -------
@@ -169,10 +173,32 @@ def relay_forest(
             continue
         if len(island) > exact_max_sites:
             continue
-        found = _exact_island(
-            island, xy, direct, demand, traffic, edges, relay_max_m, relay_capacity_mbps,
-            ptp_capacity_mbps, sector_max_links, sector_capacity_mbps, sector_cost, node_limit,
-        )  # fmt: skip
+        key = _island_key(
+            island,
+            xy,
+            direct,
+            demand,
+            traffic,
+            edges,
+            (
+                relay_max_m,
+                relay_capacity_mbps,
+                ptp_capacity_mbps,
+                sector_max_links or 0,
+                sector_capacity_mbps,
+                sector_cost,
+                node_limit,
+            ),
+        )
+        if cache is not None and key in cache:
+            found = cache[key]
+        else:
+            found = _exact_island(
+                island, xy, direct, demand, traffic, edges, relay_max_m, relay_capacity_mbps,
+                ptp_capacity_mbps, sector_max_links, sector_capacity_mbps, sector_cost, node_limit,
+            )  # fmt: skip
+            if cache is not None:
+                cache[key] = found
         if found is None:
             continue
         sub_parent, proven = found
@@ -197,6 +223,24 @@ def _islands(n: int, edges: list[tuple[int, int, float]]) -> list[list[int]]:
     return sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: c[0])
 
 
+def _island_key(
+    island: list[int],
+    xy: np.ndarray,
+    direct: np.ndarray,
+    demand: np.ndarray,
+    traffic: _Traffic,
+    edges: list[tuple[int, int, float]],
+    scalars: tuple[float, ...],
+) -> bytes:
+    """Every input of an island's exact solution, as bytes (a cache key)."""
+    members = set(island)
+    hops = np.array([(i, j, c) for i, j, c in edges if i in members and j in members], dtype=float)
+    parts = [np.asarray(island, dtype=np.int64), xy[island], direct[island], demand[island], traffic.bond[island],
+             traffic.cap[island], traffic.included[island], traffic.above[island], traffic.per_mbps[island], hops,
+             np.array([*scalars, -1 if traffic.max_units is None else traffic.max_units], dtype=float)]  # fmt: skip
+    return b"|".join(np.ascontiguousarray(a).tobytes() for a in parts)
+
+
 def _island_total(table: pd.DataFrame, island: list[int]) -> float:
     rows = table.iloc[island]
     return float(rows["cost"].sum() + rows["sector_cost"].sum())
@@ -219,10 +263,12 @@ class _Traffic:
     per_mbps: np.ndarray
     max_units: int | None
 
-    def unit_limit(self, own_mbps: np.ndarray) -> np.ndarray:
-        """Terminals a bondable gateway may bond: ``max_units``, or more where its own demand needs them."""
+    def unit_limit(self, own_mbps: np.ndarray, sites: list[int] | None = None) -> np.ndarray:
+        """Terminals a bondable gateway (of ``sites``, default all) may bond: ``max_units``, or more where its own
+        demand ``own_mbps`` needs them."""
+        cap = self.cap if sites is None else self.cap[sites]
         with np.errstate(divide="ignore", invalid="ignore"):
-            need = np.where(self.cap > 0, np.ceil(own_mbps / self.cap - 1e-9), 1.0)
+            need = np.where(cap > 0, np.ceil(own_mbps / np.where(cap > 0, cap, 1.0) - 1e-9), 1.0)
         return np.maximum(need, 1.0) if self.max_units is None else np.maximum(need, float(self.max_units))
 
 
@@ -315,7 +361,7 @@ def _exact_island(
     inc = np.where(bonded, traffic.included[island], 0.0)
     per_unit = np.where(bonded, np.maximum(dcap, inc), 1.0)  # a terminal is worth its capacity or what it includes
     enough = np.ceil(total / per_unit) + 1
-    limit = enough if traffic.max_units is None else np.minimum(traffic.unit_limit(demand[island]), enough)
+    limit = enough if traffic.max_units is None else np.minimum(traffic.unit_limit(demand[island], island), enough)
     unit_max = np.where(bonded, np.maximum(limit, 1), 0)
     # variable blocks: x (na), f (na), y (m), t (m), g (m), s (m), e (m)
     ox, of, oy, ot, og, os_, oe = 0, na, 2 * na, 2 * na + m, 2 * na + 2 * m, 2 * na + 3 * m, 2 * na + 4 * m
@@ -353,12 +399,24 @@ def _exact_island(
     lo.append(d)
     hi.append(d)
     r += m
-    # arc capacity
+    # arc capacity, and at least the tail's own demand on an arc it uses (tightens the relaxation)
     add(r + e, of + e, np.ones(na))
     add(r + e, ox + e, -arc_cap)
     lo.append(np.full(na, -np.inf))
     hi.append(np.zeros(na))
     r += na
+    add(r + e, of + e, np.ones(na))
+    add(r + e, ox + e, -d[tail])
+    lo.append(np.zeros(na))
+    hi.append(np.full(na, np.inf))
+    r += na
+    # no two sites relay through each other (arcs come in pairs: 2q and 2q + 1)
+    pairs = np.arange(na // 2)
+    add(r + pairs, ox + 2 * pairs, np.ones(na // 2))
+    add(r + pairs, ox + 2 * pairs + 1, np.ones(na // 2))
+    lo.append(np.full(na // 2, -np.inf))
+    hi.append(np.ones(na // 2))
+    r += na // 2
     # direct capacity: per terminal where bondable, else the link's (at least the site's own demand)
     plain = np.minimum(np.maximum(np.where(np.isfinite(dcap), dcap, total), d), total) + slack
     per = np.where(bonded, 0.0, plain)

@@ -90,11 +90,15 @@ class WifiSettings:
         Islands of the backhaul network (chosen sites that reach each other by relay hops) of at most this many
         sites get the least-cost gateways and relays exactly (:func:`gisplan.wifi.network.relay_forest`, a
         mixed-integer programme); larger ones the spanning tree and its repairs.  Measured on
-        ``scenarios/remote_wifi.yaml``: Thổ Châu's 20 sites are proven optimal in about 3 s (2 cores).
+        ``scenarios/remote_wifi.yaml``: Thổ Châu's 20 sites, with the catalog's satellite traffic fees, take about
+        10 s for ``backhaul_node_limit`` nodes (solved once per plan: the relays' terrain checks reuse it).
     backhaul_node_limit
         Branch-and-bound nodes HiGHS may explore per island (deterministic, unlike a time limit); an island not
-        proven optimal within it keeps the better of the solver's best and the spanning tree's.  Assumption, as
-        ``gisplan.routing``'s ``exact_node_limit``.
+        proven optimal within it keeps the better of the solver's best and the spanning tree's.  Measured on the
+        demo's Thổ Châu: 200 and 2,000 nodes found the same network (9 s and 22 s), neither proven.
+    max_bonded_terminals
+        Satellite terminals one gateway site may bond (its router's WAN ports); more only where the site's own demand
+        needs them.  Assumption: a small-site multi-WAN bonding router with four WAN ports.
     """
 
     rounding_vnd_per_site: int = 10
@@ -112,7 +116,8 @@ class WifiSettings:
     max_aps_per_column: int = 3
     coastal_band_m: float = 100.0
     backhaul_exact_max_sites: int = 40
-    backhaul_node_limit: int = 2_000
+    backhaul_node_limit: int = 500
+    max_bonded_terminals: int = 4
 
     def __post_init__(self) -> None:
         bad = [f.name for f in fields(self) if not getattr(self, f.name) >= 0]
