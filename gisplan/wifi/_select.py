@@ -1266,7 +1266,7 @@ def _backhaul_network(
         short = [(int(i), int(j)) for i, j in zip(a_i, b_j, strict=True) if i < j]
         if short:
             blocked |= check(short)[0]
-    solved: dict[bytes, Any] = {}  # islands solved exactly, by their inputs (unchanged ones are not solved again)
+    island_cache: dict[bytes, Any] = {}  # islands solved exactly, by their inputs (unchanged ones: not again)
     while True:  # the relays the forest uses are checked over the raster; a blocked one is barred, one that needs
         # masts is priced with them, and the forest redone
         net = relay_forest(
@@ -1281,7 +1281,7 @@ def _backhaul_network(
             extra_cost={pq: v * life.keep for pq, v in extra.items()}, bondable=bondable,
             included_mbps=life.included, above_cost_per_mbps=life.above, cost_per_mbps=life.per_mbps,
             max_units=ctx.cfg.max_bonded_terminals, exact_max_sites=ctx.cfg.backhaul_exact_max_sites,
-            node_limit=ctx.cfg.backhaul_node_limit, cache=solved,
+            node_limit=ctx.cfg.backhaul_node_limit, cache=island_cache,
         )  # fmt: skip
         if ctx.p.elevation is None:
             break
@@ -1295,12 +1295,15 @@ def _backhaul_network(
         blocked |= newly
     units = net["units"].to_numpy()[:n_sel]
     exact = int(net["exact"].to_numpy()[:n_sel].sum())
-    if exact:
+    solved = int(net["solved"].to_numpy()[:n_sel].sum())
+    if solved:
         ctx.messages.append(
-            f"Backhaul: the gateways and relays of {exact} site(s) on islands of at most "
-            f"{ctx.cfg.backhaul_exact_max_sites} sites are the least-cost network (proven); the others follow the "
-            f"spanning tree and its repairs. / Cổng và trạm chuyển tiếp của {exact} điểm trên các đảo tối đa "
-            f"{ctx.cfg.backhaul_exact_max_sites} điểm là phương án chi phí thấp nhất (đã chứng minh)."
+            f"Backhaul: the gateways, terminals and relays of {solved} site(s) on islands of at most "
+            f"{ctx.cfg.backhaul_exact_max_sites} sites minimise their life-cycle cost by an exact solver ({exact} "
+            f"proven optimal, the others the best found within {ctx.cfg.backhaul_node_limit} nodes); the other "
+            f"sites follow the spanning tree and its repairs. / Cổng, trạm vệ tinh và trạm chuyển tiếp của {solved} "
+            f"điểm trên các đảo tối đa {ctx.cfg.backhaul_exact_max_sites} điểm được tối ưu chi phí vòng đời ({exact} "
+            "điểm đã chứng minh tối ưu)."
         )
     terminals = {k: int(units[k]) for k in range(n_sel) if bondable[k] and units[k] > 1}
     over = net[net["load_mbps"] > net["capacity_mbps"] + 1e-9]

@@ -134,8 +134,9 @@ def relay_forest(
         ``capacity_mbps`` of its link, ``root`` (the site whose direct backhaul it uses), ``sectors_added``
         (sectors it adds as a hub beyond the first), ``sector_cost`` (their price), ``units`` (terminals of a
         gateway: more than 1 where a bondable gateway's load needs them, its ``cost`` and ``capacity_mbps`` that
-        many times one terminal's; 1 for another gateway, 0 for a relayed site) and ``exact`` (the site's island
-        was solved exactly and proven optimal).
+        many times one terminal's; 1 for another gateway, 0 for a relayed site), ``exact`` (the site's island
+        was solved exactly and proven optimal) and ``solved`` (its island went through the exact solver, proven or
+        with the best network found within ``node_limit``).
     """
     n = len(xy)
     direct = np.asarray(direct_cost, dtype=float)
@@ -167,6 +168,7 @@ def relay_forest(
     parent = heuristic["parent"].to_numpy().copy()
     base = final(parent)
     exact = np.zeros(n, dtype=bool)
+    solved = np.zeros(n, dtype=bool)
     for island in _islands(n, edges):
         if len(island) == 1:  # alone: its own backhaul (bonded as its load needs) is all it can have
             exact[island] = True
@@ -201,6 +203,7 @@ def relay_forest(
                 cache[key] = found
         if found is None:
             continue
+        solved[island] = True
         sub_parent, proven = found
         trial = parent.copy()
         trial[island] = sub_parent
@@ -212,7 +215,7 @@ def relay_forest(
             exact[island] = proven
         elif over_base <= over + 1e-6 and cost_base <= cost + 0.5:  # a tie: the spanning tree's is optimal too
             exact[island] = proven
-    return base.assign(exact=exact)
+    return base.assign(exact=exact, solved=solved | exact)
 
 
 def _islands(n: int, edges: list[tuple[int, int, float]]) -> list[list[int]]:
