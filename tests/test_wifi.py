@@ -191,8 +191,9 @@ def test_demo_focus_villages_get_sites_and_islands_get_backhaul() -> None:
     on_hon_thom = sites[sites.within(focus["hon_thom"])]["site_id"]
     tho_chau = links.loc[on_tho_chau, "backhaul"]
     assert set(tho_chau) <= {"satellite", "submarine", "radio_long", "relay", "radio", "microwave"}
-    # the Viettel BTS's microwave (150 Mbit/s in the demo) is a gateway the island's sites relay through
-    assert (links["peer_id"] == "T0018").sum() >= 2
+    # the Viettel BTS's microwave (150 Mbit/s in the demo) is a gateway the island's sites relay through (how many
+    # depends on the satellite and transit prices: one here, two in scenarios/remote_wifi.yaml with its raster)
+    assert (links["peer_id"] == "T0018").sum() >= 1
     assert links.loc[links["peer_id"] == "T0018", "load_mbps"].sum() <= 150.0
     # the island's sites share gateways: fewer satellite terminals than sites, the others relay
     assert 1 <= (tho_chau == "satellite").sum() < len(tho_chau) and (tho_chau == "relay").any()

@@ -18,15 +18,20 @@ YEARS = list(range(2027, 2037))  # the catalog's 10-year horizon from the plan's
 #: The catalog's figures, read as data (the tests compute every amount by hand from them).
 TRANSIT, SAT_MBPS, VSAT_MBPS = 254_000, 7_871_714, 7_871_714
 RENT_TOWER, RENT_POLE = 24_000_000, 1_200_000
-SAT_FEE, VSAT_FEE, INCLUDED = 24_000_000, 60_000_000, 10.0
+SAT_FEE, VSAT_FEE, INCLUDED = 24_000_000, 60_000_000, 100.0
+#: the plans below take a capped LEO plan (10 Mbit/s a terminal) so that SAT.MBPS shows
+CAPPED = 10.0
 
 
 def _pv(amount_by_year: dict[int, float], rate: float = 0.09) -> float:
     return sum(v / (1 + rate) ** (y - 2026) for y, v in amount_by_year.items())
 
 
-def _catalog(**overrides):
-    over: dict = {"backhaul": {"demand_household_mbps": 3.0}, "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}}}
+def _catalog(included: float = CAPPED, **overrides):
+    over: dict = {
+        "backhaul": {"demand_household_mbps": 3.0, "satellite_included_mbps": included},
+        "ap_profiles": {"outdoor_2g4": {"model": "p1411_los"}},
+    }
     if overrides:
         over["prices"] = overrides
     return load_catalog(overrides=over)
@@ -45,7 +50,8 @@ def test_catalog_holds_the_new_yearly_items_with_their_units_and_figures() -> No
 def test_backhaul_options_price_transit_satellite_capacity_and_tower_rent_into_the_choice() -> None:
     """One candidate 8 km from a tower with fibre (40 m: the hop needs no new mast there, so its far end rents a
     place on the tower), carrying 30 Mbit/s: the radio option's yearly lines are the tower rent and 30 Mbit/s of
-    transit; the satellite option's are its fee and 20 Mbit/s above the 10 its subscription includes, no transit."""
+    transit; the satellite option's are its flat fee (its 100 Mbit/s carry the 30) to the licence's end, then the
+    GEO VSAT fee and all 30 Mbit/s of VSAT capacity, no transit."""
     cand = gpd.GeoDataFrame({"site_id": ["A"], "demand_mbps": [30.0]}, geometry=[Point(X0, Y0)], crs=CRS)
     tower = gpd.GeoDataFrame({"site_id": ["T"], "kind": ["tower"], "height_m": [40.0]},
                              geometry=[Point(X0 + 8_000, Y0)], crs=CRS)  # fmt: skip
@@ -54,7 +60,7 @@ def test_backhaul_options_price_transit_satellite_capacity_and_tower_rent_into_t
     assert radio["peer_id"] == "T" and radio["mast_b_code"] == "" and radio["peer_rent_code"] == "RENT.TOWER"
     assert radio["opex_vnd"] == round(_pv({y: RENT_TOWER + 30 * TRANSIT for y in YEARS}))
     sat = table.loc["satellite"]
-    sat_years = {y: SAT_FEE + 20 * SAT_MBPS if y <= 2030 else VSAT_FEE + 20 * VSAT_MBPS for y in YEARS}
+    sat_years = {y: SAT_FEE if y <= 2030 else VSAT_FEE + 30 * VSAT_MBPS for y in YEARS}
     assert sat["peer_rent_code"] == "" and sat["opex_vnd"] == round(_pv(sat_years))
     assert table.loc["radio", "chosen"]
     # an exchange charges no rent; a hop that needs a new mast at the tower is on the plan's own mast
@@ -152,8 +158,9 @@ def _island(fibre_year=None) -> dict:
 
 
 def test_satellite_traffic_pays_capacity_above_the_subscription_and_no_transit() -> None:
-    """30 Mbit/s on one terminal whose subscription includes 10: 20 Mbit/s of SAT.MBPS a year within the licence
-    (to 2030), VSAT.MBPS after it, and no transit (the satellite operator's fee includes it)."""
+    """30 Mbit/s on one terminal whose (capped) subscription includes 10: 20 Mbit/s of SAT.MBPS a year within the
+    licence (to 2030), then all 30 Mbit/s of VSAT.MBPS (GEO capacity is bought per Mbit/s), and no transit (the
+    satellite operator's fee includes it)."""
     plan = _plan(_island())
     assert plan.layers["sites"].set_index("site_id").loc["A", "backhaul"] == "satellite"
     assert _lines(plan, "TRANSIT.MBPS").empty
@@ -161,15 +168,17 @@ def test_satellite_traffic_pays_capacity_above_the_subscription_and_no_transit()
     cap = cap[cap["item_code"].isin(["SAT.MBPS", "VSAT.MBPS"])].sort_values("year")
     assert cap["year"].tolist() == YEARS
     assert cap["item_code"].tolist() == ["SAT.MBPS"] * 4 + ["VSAT.MBPS"] * 6
-    assert (cap["quantity"] == 20.0).all()
-    assert cap["amount_vnd"].tolist() == [20 * SAT_MBPS] * 4 + [20 * VSAT_MBPS] * 6
+    assert cap["quantity"].tolist() == [20.0] * 4 + [30.0] * 6
+    assert cap["amount_vnd"].tolist() == [20 * SAT_MBPS] * 4 + [30 * VSAT_MBPS] * 6
 
 
 def test_a_planned_cable_turns_satellite_capacity_into_transit_from_its_year() -> None:
-    plan = _plan(_island(fibre_year=2029))
+    """The catalog's flat-rate LEO plan (the terminal's 100 Mbit/s included): the fee until the cable's year, no
+    capacity line, transit on the 30 Mbit/s from then on."""
+    plan = _plan(_island(fibre_year=2029), cat=_catalog(included=INCLUDED))
     opex = plan.layers["opex_lines"]
     by_code = opex.groupby("item_code")["year"].apply(sorted)
-    assert by_code["SAT.MBPS"] == [2027, 2028] and by_code["SAT.FEE"] == [2027, 2028]
+    assert by_code["SAT.FEE"] == [2027, 2028] and "SAT.MBPS" not in by_code and "VSAT.MBPS" not in by_code
     assert by_code["TRANSIT.MBPS"] == list(range(2029, 2037))
     assert (_lines(plan, "TRANSIT.MBPS")["amount_vnd"] == 30 * TRANSIT).all()
 

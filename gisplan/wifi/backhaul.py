@@ -45,9 +45,11 @@ Yearly lines of an option (:func:`backhaul_fees`), besides the satellite subscri
   that is not one of the plan's sites): that traffic leaves the province's network at a POP, where an upstream
   provider sells transit.  Satellite traffic pays none: the satellite operator carries it to the Internet and its
   fee includes transit.  A satellite site whose island gets fibre (``fibre_year``) pays transit from that year.
-* **Satellite capacity**: the flat subscription of a terminal includes the catalog's ``satellite_included_mbps``
-  (backhaul section); the load above terminals x that figure pays ``SAT.MBPS`` per Mbit/s and year within the
-  licence, ``VSAT.MBPS`` after it (Giga's open cost model prices satellite per Mbps: 309.91 USD a year).
+* **Satellite capacity**: within the LEO pilot's licence the flat subscription of a terminal (``SAT.FEE``) carries
+  the catalog's ``satellite_included_mbps`` (backhaul section; the terminal's throughput by default: a flat-rate
+  plan, so a site bonds terminals for capacity, not for cheaper Mbit/s), and any load above terminals x that figure
+  pays ``SAT.MBPS``.  After the licence a GEO VSAT service is priced by capacity: ``VSAT.FEE`` per terminal (lease
+  and access) plus ``VSAT.MBPS`` on every busy-hour Mbit/s (Giga's open cost model: 309.91 USD per Mbps a year).
 * **Rent** of the hop's far end on a structure the plan does not own: a peer of kind ``tower`` (an operator's
   BTS, ``RENT.TOWER``) or ``pole`` (a utility pole, ``RENT.POLE``) whose own height carries the antenna (no new
   mast there: a mast the plan builds is its own and pays none).  Column ``peer_rent_code`` of every option row.
@@ -224,7 +226,8 @@ def backhaul_fees(
 
     ``mbps`` is the busy-hour Mbit/s the row hands to the Internet (0 for a site whose traffic another of the
     plan's sites carries: that site pays).  A satellite row: its flat fee per terminal (``terminals``, 1 when the
-    row has none) and ``SAT.MBPS``/``VSAT.MBPS`` on ``mbps`` above ``terminals x included_mbps``, until the row's
+    row has none), ``SAT.MBPS`` on ``mbps`` above ``terminals x included_mbps`` within the licence and ``VSAT.MBPS``
+    on all of ``mbps`` after it (GEO capacity is sold per Mbit/s), until the row's
     ``fibre_year`` (a planned cable), from which it pays ``TRANSIT.MBPS`` on ``mbps``; any other row
     ``TRANSIT.MBPS`` on ``mbps``.  A row with a ``peer_rent_code`` pays that rent once a year.
 
@@ -233,7 +236,7 @@ def backhaul_fees(
     >>> row = {"option": "satellite", "terminals": 2, "fibre_year": 2029}
     >>> backhaul_fees(row, [2027, 2028, 2029], licence_end_year=2027, mbps=150.0, included_mbps=10.0)
     ... # doctest: +NORMALIZE_WHITESPACE
-    [(2027, 'SAT.FEE', 2.0), (2027, 'SAT.MBPS', 130.0), (2028, 'VSAT.FEE', 2.0), (2028, 'VSAT.MBPS', 130.0),
+    [(2027, 'SAT.FEE', 2.0), (2027, 'SAT.MBPS', 130.0), (2028, 'VSAT.FEE', 2.0), (2028, 'VSAT.MBPS', 150.0),
      (2029, 'TRANSIT.MBPS', 150.0)]
     >>> backhaul_fees({"option": "radio", "peer_rent_code": "RENT.TOWER"}, [2027], licence_end_year=2030, mbps=8.0)
     [(2027, 'TRANSIT.MBPS', 8.0), (2027, 'RENT.TOWER', 1.0)]
@@ -249,7 +252,8 @@ def backhaul_fees(
     out: list[tuple[int, str, float]] = []
     for y, code in zip(years, satellite_fee_codes(years, licence_end_year=licence_end_year), strict=True):
         if until == "" or y < int(until):
-            out += [(y, code, count)] + ([(y, CAPACITY_CODES[code], above)] if above > 0 else [])
+            paid = above if code == "SAT.FEE" else mbps  # GEO VSAT: every Mbit/s is bought
+            out += [(y, code, count)] + ([(y, CAPACITY_CODES[code], paid)] if paid > 0 else [])
         elif mbps > 0:  # the island is fibre-fed from then on
             out.append((y, "TRANSIT.MBPS", mbps))
     return out

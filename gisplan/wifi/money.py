@@ -7,9 +7,10 @@ and are discounted to the first year: year ``k`` (0-based) by ``(1 + rate) ** -(
 
 Satellite service runs only within its licensed period (Vietnam's LEO pilot, QĐ 659/QĐ-TTg, ends before 2031: the
 catalog's ``satellite_licence_end_year``); after it a site on satellite pays the catalog's ``VSAT.FEE`` (a GEO VSAT
-service of a licensed Vietnamese operator) instead of ``SAT.FEE``.  The flat fee of a terminal includes the
-catalog's ``satellite_included_mbps``; the load above it pays per Mbit/s and year (:data:`CAPACITY_CODES`:
-``SAT.MBPS`` within the licence, ``VSAT.MBPS`` after it).
+service of a licensed Vietnamese operator) instead of ``SAT.FEE``.  Within the licence the flat fee of a LEO
+terminal carries the catalog's ``satellite_included_mbps`` (its throughput: a flat-rate plan) and the load above
+pays ``SAT.MBPS``; after it GEO capacity is bought per Mbit/s, ``VSAT.MBPS`` on the whole load
+(:data:`CAPACITY_CODES`).
 
 Yearly lines of the plan (:func:`gisplan.wifi.backhaul.backhaul_fees` and :mod:`gisplan.wifi._select`): satellite or
 VSAT fees and capacity, IP transit per Mbit/s handed to the Internet over terrestrial transmission
