@@ -572,6 +572,9 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "demand_mbps": ("Nhu cầu (Mbit/s)", "Demand (Mbit/s)"),
     "opex_vnd_per_year": ("Vận hành mỗi năm (đồng)", "Operating cost per year (VND)"),
     "lcc_vnd": ("Chi phí vòng đời (đồng)", "Life-cycle cost (VND)"),
+    "peer_rent_code": ("Mã thuê vị trí đầu xa (cột, trạm)", "Rent at the far end (tower, pole)"),
+    "environment_source": ("Nguồn phân loại môi trường", "Environment classed by"),
+    "load_mbps": ("Tải (Mbit/s)", "Load (Mbit/s)"),
 }
 
 #: (column, code) -> (Vietnamese, English): the coded values users see in legends, popups and tables.
