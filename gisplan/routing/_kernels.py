@@ -662,7 +662,6 @@ def voronoi_key_path_pass(
             # walk the key path up to the next key node
             y = parent[x]
             cost = pw[x]
-            ok = True
             while not (is_terminal[y] or tdeg[y] >= 3 or y == root):
                 inp[y] = x
                 cost += pw[y]
@@ -688,78 +687,77 @@ def voronoi_key_path_pass(
             # the freed regions of the path's inner nodes, joined again from their stable neighbours, by side
             fb_v = -1
             fb_y = -1
-            if ok:
-                nf = 0
-                z = parent[x]
-                while z != y:
-                    for r in range(rptr[z], rptr[z + 1]):
-                        v = rnodes[r]
-                        inF[v] = x
-                        d2[v] = np.inf
-                        pred2[v] = -1
-                        pe2[v] = -1
-                        side2[v] = 0
-                        fl[nf] = v
-                        nf += 1
-                    z = parent[z]
-                ln = 0
-                for i in range(nf):
-                    v = fl[i]
-                    for q in range(indptr[v], indptr[v + 1]):
-                        u = indices[q]
+            nf = 0
+            z = parent[x]
+            while z != y:
+                for r in range(rptr[z], rptr[z + 1]):
+                    v = rnodes[r]
+                    inF[v] = x
+                    d2[v] = np.inf
+                    pred2[v] = -1
+                    pe2[v] = -1
+                    side2[v] = 0
+                    fl[nf] = v
+                    nf += 1
+                z = parent[z]
+            ln = 0
+            for i in range(nf):
+                v = fl[i]
+                for q in range(indptr[v], indptr[v + 1]):
+                    u = indices[q]
+                    bu = base[u]
+                    if inF[u] == x or bu < 0 or moved[bu] or removed[bu]:
+                        continue
+                    sd = 1 if (pre[x] <= pre[bu] and pre[bu] <= last[x]) else 2
+                    nd = dist[u] + w[q]
+                    if nd < d2[v]:
+                        d2[v] = nd
+                        side2[v] = sd
+                        pred2[v] = u
+                        pe2[v] = eid[q]
+                        ln = _hpush(lk, lv, ln, nd, v)
+            while ln > 0:
+                dv = lk[0]
+                v = lv[0]
+                ln = _hpop(lk, lv, ln)
+                if dv > d2[v]:
+                    continue
+                budget -= 1
+                for q in range(indptr[v], indptr[v + 1]):
+                    u = indices[q]
+                    if inF[u] != x:
+                        continue
+                    nd = dv + w[q]
+                    if nd < d2[u]:
+                        d2[u] = nd
+                        side2[u] = side2[v]
+                        pred2[u] = v
+                        pe2[u] = eid[q]
+                        ln = _hpush(lk, lv, ln, nd, u)
+            for i in range(nf):
+                v = fl[i]
+                if side2[v] == 0:
+                    continue
+                for q in range(indptr[v], indptr[v + 1]):
+                    u = indices[q]
+                    if inF[u] == x:
+                        if side2[u] == 0 or side2[u] == side2[v]:
+                            continue
+                        c = d2[v] + w[q] + d2[u]
+                    else:
                         bu = base[u]
-                        if inF[u] == x or bu < 0 or moved[bu] or removed[bu]:
+                        if bu < 0 or moved[bu] or removed[bu]:
                             continue
                         sd = 1 if (pre[x] <= pre[bu] and pre[bu] <= last[x]) else 2
-                        nd = dist[u] + w[q]
-                        if nd < d2[v]:
-                            d2[v] = nd
-                            side2[v] = sd
-                            pred2[v] = u
-                            pe2[v] = eid[q]
-                            ln = _hpush(lk, lv, ln, nd, v)
-                while ln > 0:
-                    dv = lk[0]
-                    v = lv[0]
-                    ln = _hpop(lk, lv, ln)
-                    if dv > d2[v]:
-                        continue
-                    budget -= 1
-                    for q in range(indptr[v], indptr[v + 1]):
-                        u = indices[q]
-                        if inF[u] != x:
+                        if sd == side2[v]:
                             continue
-                        nd = dv + w[q]
-                        if nd < d2[u]:
-                            d2[u] = nd
-                            side2[u] = side2[v]
-                            pred2[u] = v
-                            pe2[u] = eid[q]
-                            ln = _hpush(lk, lv, ln, nd, u)
-                for i in range(nf):
-                    v = fl[i]
-                    if side2[v] == 0:
-                        continue
-                    for q in range(indptr[v], indptr[v + 1]):
-                        u = indices[q]
-                        if inF[u] == x:
-                            if side2[u] == 0 or side2[u] == side2[v]:
-                                continue
-                            c = d2[v] + w[q] + d2[u]
-                        else:
-                            bu = base[u]
-                            if bu < 0 or moved[bu] or removed[bu]:
-                                continue
-                            sd = 1 if (pre[x] <= pre[bu] and pre[bu] <= last[x]) else 2
-                            if sd == side2[v]:
-                                continue
-                            c = d2[v] + w[q] + dist[u]
-                        if c < best:
-                            best = c
-                            fb_v = v
-                            fb_y = u
-                            use_heap = False
-            if ok and (use_heap or fb_v >= 0) and best < cost - tol * cost:
+                        c = d2[v] + w[q] + dist[u]
+                    if c < best:
+                        best = c
+                        fb_v = v
+                        fb_y = u
+                        use_heap = False
+            if (use_heap or fb_v >= 0) and best < cost - tol * cost:
                 # apply: cut the key path
                 z = x
                 while z != y:
