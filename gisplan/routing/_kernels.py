@@ -780,7 +780,6 @@ def voronoi_key_path_pass(
                             e = eid[q]
                     ea = fb_v
                     eb = fb_y
-                o = -1
                 for end in (ea, eb):
                     z = end
                     while inF[z] == x and pe2[z] >= 0:
@@ -790,9 +789,6 @@ def voronoi_key_path_pass(
                             tdeg[eu[f]] += 1
                             tdeg[ev[f]] += 1
                         z = pred2[z]
-                    bz = base[z]
-                    if not (pre[x] <= pre[bz] and pre[bz] <= last[x]):
-                        o = bz
                     while vpred_e[z] >= 0:
                         f = vpred_e[z]
                         if not in_tree[f]:
