@@ -94,6 +94,31 @@ class GraphArrays:
         return self.eid[pos]
 
 
+def _checked_weights(
+    nodes: list[Any], u: np.ndarray, v: np.ndarray, w_true: np.ndarray, s: RoutingSettings
+) -> tuple[np.ndarray, float]:
+    """The algorithms' weights of edges ``(u, v)`` (zeros replaced by the stand-in) and the stand-in.
+
+    Raises
+    ------
+    RoutingError
+        On a negative or non-finite weight, naming the first such edge.
+    """
+    bad = ~np.isfinite(w_true) | (w_true < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise RoutingError(
+            f"edge ({nodes[u[k]]!r}, {nodes[v[k]]!r}) has weight {w_true[k]!r}; "
+            "routing needs finite weights >= 0 (fix the cost or remove the edge)"
+        )
+    positive = w_true[w_true > 0]
+    zero_stand_in = 0.0
+    if len(positive) < len(w_true):
+        smallest = float(positive.min()) if len(positive) else 1.0
+        zero_stand_in = s.zero_weight * smallest / max(len(nodes), 1)
+    return np.where(w_true > 0, w_true, zero_stand_in), zero_stand_in
+
+
 def arrays_from_edges(
     nodes: list[Any],
     u: np.ndarray,
@@ -116,22 +141,10 @@ def arrays_from_edges(
     w_true = np.asarray(w_true, dtype=np.float64)
     keep = u != v
     u, v, w_true = u[keep], v[keep], w_true[keep]
-    bad = ~np.isfinite(w_true) | (w_true < 0)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise RoutingError(
-            f"edge ({nodes[u[k]]!r}, {nodes[v[k]]!r}) has weight {w_true[k]!r}; "
-            "routing needs finite weights >= 0 (fix the cost or remove the edge)"
-        )
+    w, zero_stand_in = _checked_weights(nodes, u, v, w_true, s)
     lo = np.minimum(u, v)
     hi = np.maximum(u, v)
     n = len(nodes)
-    positive = w_true[w_true > 0]
-    zero_stand_in = 0.0
-    if len(positive) < len(w_true):
-        smallest = float(positive.min()) if len(positive) else 1.0
-        zero_stand_in = s.zero_weight * smallest / max(n, 1)
-    w = np.where(w_true > 0, w_true, zero_stand_in)
     m = len(lo)
     rows = np.concatenate([lo, hi])
     cols = np.concatenate([hi, lo])
@@ -173,20 +186,8 @@ def _arrays_from_adjacency(
     once = rows < cols  # each edge once (the other direction is the same attribute dict)
     lo, hi, w_true = rows[once], cols[once], w[once]
     m = len(lo)
-    bad = ~np.isfinite(w_true) | (w_true < 0)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise RoutingError(
-            f"edge ({nodes[lo[k]]!r}, {nodes[hi[k]]!r}) has weight {w_true[k]!r}; "
-            "routing needs finite weights >= 0 (fix the cost or remove the edge)"
-        )
+    wpos, zero_stand_in = _checked_weights(nodes, lo, hi, w_true, s)
     n = len(nodes)
-    positive = w_true[w_true > 0]
-    zero_stand_in = 0.0
-    if len(positive) < m:
-        smallest = float(positive.min()) if len(positive) else 1.0
-        zero_stand_in = s.zero_weight * smallest / max(n, 1)
-    wpos = np.where(w_true > 0, w_true, zero_stand_in)
     keys = rows * n + cols
     order = np.argsort(keys, kind="stable")  # rows already ascending: a sort within rows
     keys, r_s, c_s = keys[order], rows[order], cols[order]
