@@ -351,6 +351,8 @@ def test_voronoi_key_path_exchange_keeps_a_spanning_tree_on_random_graphs():
                 shape=(len(nodes), len(nodes)),
             )
             assert csgraph.connected_components(g, directed=False)[0] == 1, seed
+            degree = np.bincount(np.concatenate([A.u[out], A.v[out]]), minlength=A.n)
+            assert is_term[degree == 1].all(), seed  # no dangling non-terminal leaf
             assert tree_cost(A, out) <= tree_cost(A, tree) + 1e-9, seed
             if not improved:
                 break

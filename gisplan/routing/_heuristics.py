@@ -329,6 +329,7 @@ class LocalSearch:
             csr.indptr.astype(np.int64),
             csr.indices.astype(np.int64),
             csr.data,
+            A.w,
             A.eid,
             A.u,
             A.v,

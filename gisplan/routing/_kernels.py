@@ -176,6 +176,42 @@ def dual_ascent_core(
 
 
 @njit(cache=True)
+def _prune_leaves(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    eid: np.ndarray,
+    in_tree: np.ndarray,
+    tdeg: np.ndarray,
+    is_terminal: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Remove non-terminal leaves of the tree ``in_tree`` (edge mask, with node degrees ``tdeg``) repeatedly, in
+    place."""
+    n = len(tdeg)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    for x in range(n):
+        if tdeg[x] == 1 and not is_terminal[x]:
+            stack[top] = x
+            top += 1
+    while top > 0:
+        top -= 1
+        x = stack[top]
+        if tdeg[x] != 1 or is_terminal[x]:
+            continue
+        for q in range(indptr[x], indptr[x + 1]):
+            e = eid[q]
+            if in_tree[e]:
+                in_tree[e] = False
+                y = indices[q]
+                tdeg[x] -= 1
+                tdeg[y] -= 1
+                if tdeg[y] == 1 and not is_terminal[y]:
+                    stack[top] = y
+                    top += 1
+                break
+
+
+@njit(cache=True)
 def key_path_exchange_pass(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -235,7 +271,6 @@ def key_path_exchange_pass(
             p_cost.append(cost)
             p_s.append(x)  # type: ignore[arg-type]
             p_t.append(y)
-    n_paths = len(p_cost)
     order = np.argsort(-np.array(p_cost))
     mark = np.zeros(n, dtype=np.int64)  # 2g: side of s in move g; 2g + 1: side of t
     dist = np.full(n, np.inf)
@@ -357,30 +392,7 @@ def key_path_exchange_pass(
             dist[x] = np.inf
             pred[x] = -1
             pred_e[x] = -1
-    _ = n_paths
-    # prune non-terminal leaves
-    stack = np.empty(n, dtype=np.int64)
-    top = 0
-    for x in range(n):
-        if tdeg[x] == 1 and not is_terminal[x]:
-            stack[top] = x
-            top += 1
-    while top > 0:
-        top -= 1
-        x = stack[top]
-        if tdeg[x] != 1 or is_terminal[x]:
-            continue
-        for q in range(indptr[x], indptr[x + 1]):
-            e = eid[q]
-            if in_tree[e]:
-                in_tree[e] = False
-                y = indices[q]
-                tdeg[x] -= 1
-                tdeg[y] -= 1
-                if tdeg[y] == 1 and not is_terminal[y]:
-                    stack[top] = y
-                    top += 1
-                break
+    _prune_leaves(indptr, indices, eid, in_tree, tdeg, is_terminal)
     return improved, budget
 
 
@@ -484,6 +496,7 @@ def voronoi_key_path_pass(
     indptr: np.ndarray,
     indices: np.ndarray,
     w: np.ndarray,
+    we: np.ndarray,
     eid: np.ndarray,
     eu: np.ndarray,
     ev: np.ndarray,
@@ -495,7 +508,8 @@ def voronoi_key_path_pass(
 ) -> tuple[bool, int]:  # pragma: no cover - compiled; run uncompiled with NUMBA_DISABLE_JIT=1
     """One pass of key-path exchange over every key path at once, on Voronoi regions (Uchoa and Werneck 2012).
 
-    The tree ``in_tree`` (edge mask) is changed in place with ``tdeg``; returns (improved, budget left).
+    ``w`` are the weights of the CSR entries, ``we`` the same by edge id.  The tree ``in_tree`` (edge mask) is
+    changed in place with ``tdeg``; returns (improved, budget left).
 
     1. Voronoi regions of all tree nodes (one multi-source Dijkstra): each graph node's nearest tree node
        (its base), distance and path to it.
@@ -511,7 +525,8 @@ def voronoi_key_path_pass(
        removed path is not taken, so every moved subtree hangs on a node that stays; key nodes are judged on
        the current degrees, so a node something hangs on (degree 3 or more) is never the inner node of a cut
        path.  The new paths run inside Voronoi regions, which are disjoint: the result stays a tree.
-    Non-terminal leaves are pruned at the end.  Work: every Dijkstra pop and heap entry costs one unit; a pass,
+    No non-terminal leaf appears (a cut takes one edge from a terminal or from a node of degree 3 or more, and a new
+    path ends at two tree nodes), so nothing is pruned.  Work: every Dijkstra pop and heap entry costs one unit; a pass,
     once started, runs to its end (about 1.4 units per node and edge of the graph).
     """
     n = len(tdeg)
@@ -607,17 +622,12 @@ def voronoi_key_path_pass(
     right = np.full(2 * nb, -1, dtype=np.int64)
     npl = np.zeros(2 * nb, dtype=np.int64)
     heap = np.full(n, -1, dtype=np.int64)
-    # edge weight by id: from the CSR (w is per CSR entry)
-    wedge = np.empty(m)
-    for x in range(n):
-        for q in range(indptr[x], indptr[x + 1]):
-            wedge[eid[q]] = w[q]
     k = 0
     for e in range(m):
         a = eu[e]
         b = ev[e]
         if base[a] >= 0 and base[b] >= 0 and base[a] != base[b]:
-            c = dist[a] + wedge[e] + dist[b]
+            c = dist[a] + we[e] + dist[b]
             key[k] = c
             ent[k] = 2 * e
             other[k] = base[b]
@@ -806,27 +816,4 @@ def voronoi_key_path_pass(
         p = parent[x]
         heap[p] = _lmerge(heap[p], heap[x], key, ent, left, right, npl)
         heap[x] = -1
-    # prune non-terminal leaves
-    st = np.empty(n, dtype=np.int64)
-    top = 0
-    for x in range(n):
-        if tdeg[x] == 1 and not is_terminal[x]:
-            st[top] = x
-            top += 1
-    while top > 0:
-        top -= 1
-        x = st[top]
-        if tdeg[x] != 1 or is_terminal[x]:
-            continue
-        for q in range(indptr[x], indptr[x + 1]):
-            e = eid[q]
-            if in_tree[e]:
-                in_tree[e] = False
-                y = indices[q]
-                tdeg[x] -= 1
-                tdeg[y] -= 1
-                if tdeg[y] == 1 and not is_terminal[y]:
-                    st[top] = y
-                    top += 1
-                break
     return improved, budget
