@@ -381,85 +381,44 @@ def _exact_island(
     vals: list[np.ndarray] = []
     lo: list[np.ndarray] = []
     hi: list[np.ndarray] = []
-    r = 0
 
-    def add(rr: np.ndarray, cc: np.ndarray, vv: np.ndarray) -> None:
-        rows.append(np.asarray(rr, dtype=np.int64))
-        cols.append(np.asarray(cc, dtype=np.int64))
-        vals.append(np.asarray(vv, dtype=float))
+    def constrain(count: int, lower: float | np.ndarray, upper: float | np.ndarray, *terms: tuple) -> None:
+        """``count`` rows ``lower <= sum of terms <= upper``; a term ``(row in the block, variable, coefficient)``."""
+        start = sum(len(x) for x in lo)
+        for rr, cc, vv in terms:
+            rr, cc = np.asarray(rr, dtype=np.int64), np.asarray(cc, dtype=np.int64)
+            rows.append(start + rr)
+            cols.append(cc)
+            vals.append(np.broadcast_to(np.asarray(vv, dtype=float), cc.shape))
+        lo.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)))
+        hi.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)))
 
     e, k = np.arange(na), np.arange(m)
     # one way out per site
-    add(r + tail, ox + e, np.ones(na))
-    add(r + k, oy + k, np.ones(m))
-    lo.append(np.ones(m))
-    hi.append(np.ones(m))
-    r += m
+    constrain(m, 1.0, 1.0, (tail, ox + e, 1.0), (k, oy + k, 1.0))
     # flow conservation: out over arcs - in over arcs + out through the gateway = demand
-    add(r + tail, of + e, np.ones(na))
-    add(r + head, of + e, -np.ones(na))
-    add(r + k, og + k, np.ones(m))
-    lo.append(d)
-    hi.append(d)
-    r += m
+    constrain(m, d, d, (tail, of + e, 1.0), (head, of + e, -1.0), (k, og + k, 1.0))
     # arc capacity, and at least the tail's own demand on an arc it uses (tightens the relaxation)
-    add(r + e, of + e, np.ones(na))
-    add(r + e, ox + e, -arc_cap)
-    lo.append(np.full(na, -np.inf))
-    hi.append(np.zeros(na))
-    r += na
-    add(r + e, of + e, np.ones(na))
-    add(r + e, ox + e, -d[tail])
-    lo.append(np.zeros(na))
-    hi.append(np.full(na, np.inf))
-    r += na
+    constrain(na, -np.inf, 0.0, (e, of + e, 1.0), (e, ox + e, -arc_cap))
+    constrain(na, 0.0, np.inf, (e, of + e, 1.0), (e, ox + e, -d[tail]))
     # no two sites relay through each other (arcs come in pairs: 2q and 2q + 1)
     pairs = np.arange(na // 2)
-    add(r + pairs, ox + 2 * pairs, np.ones(na // 2))
-    add(r + pairs, ox + 2 * pairs + 1, np.ones(na // 2))
-    lo.append(np.full(na // 2, -np.inf))
-    hi.append(np.ones(na // 2))
-    r += na // 2
+    constrain(na // 2, -np.inf, 1.0, (pairs, ox + 2 * pairs, 1.0), (pairs, ox + 2 * pairs + 1, 1.0))
     # direct capacity: per terminal where bondable, else the link's (at least the site's own demand)
     plain = np.minimum(np.maximum(np.where(np.isfinite(dcap), dcap, total), d), total) + slack
     per = np.where(bonded, 0.0, plain)
-    add(r + k, og + k, np.ones(m))
-    add(r + k, oy + k, -per)
-    add(r + k, ot + k, -np.where(bonded, dcap + slack, 0.0))
-    lo.append(np.full(m, -np.inf))
-    hi.append(np.zeros(m))
-    r += m
+    constrain(m, -np.inf, 0.0, (k, og + k, 1.0), (k, oy + k, -per), (k, ot + k, -np.where(bonded, dcap + slack, 0.0)))
     # a bondable gateway has at least one terminal, and terminals only where it is a gateway
-    add(r + k, oy + k, np.where(bonded, 1.0, 0.0))
-    add(r + k, ot + k, -np.where(bonded, 1.0, 0.0))
-    lo.append(np.full(m, -np.inf))
-    hi.append(np.zeros(m))
-    r += m
-    add(r + k, ot + k, np.ones(m))
-    add(r + k, oy + k, -unit_max)
-    lo.append(np.full(m, -np.inf))
-    hi.append(np.zeros(m))
-    r += m
+    constrain(m, -np.inf, 0.0, (k, oy + k, np.where(bonded, 1.0, 0.0)), (k, ot + k, -np.where(bonded, 1.0, 0.0)))
+    constrain(m, -np.inf, 0.0, (k, ot + k, 1.0), (k, oy + k, -unit_max))
     # traffic above what the gateway's subscriptions include (a non-bondable gateway includes none)
-    add(r + k, og + k, np.ones(m))
-    add(r + k, ot + k, -inc)
-    add(r + k, oe + k, -np.ones(m))
-    lo.append(np.full(m, -np.inf))
-    hi.append(np.zeros(m))
-    r += m
+    constrain(m, -np.inf, 0.0, (k, og + k, 1.0), (k, ot + k, -inc), (k, oe + k, -1.0))
     # hub sectors: links and inflow within (1 + added) sectors
     if max_links:
-        add(r + head, ox + e, np.ones(na))
-        add(r + k, os_ + k, -float(max_links) * np.ones(m))
-        lo.append(np.full(m, -np.inf))
-        hi.append(np.full(m, float(max_links)))
-        r += m
+        constrain(m, -np.inf, float(max_links), (head, ox + e, 1.0), (k, os_ + k, -float(max_links)))
     if np.isfinite(sector_cap):
-        add(r + head, of + e, np.ones(na))
-        add(r + k, os_ + k, -float(sector_cap) * np.ones(m))
-        lo.append(np.full(m, -np.inf))
-        hi.append(np.full(m, float(sector_cap) + slack))
-        r += m
+        constrain(m, -np.inf, float(sector_cap) + slack, (head, of + e, 1.0), (k, os_ + k, -float(sector_cap)))
+    r = sum(len(x) for x in lo)
     mat = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nvar))
     upper = np.concatenate([np.ones(na), arc_cap, np.ones(m), unit_max, np.full(m, total + slack), np.full(m, m),
                             np.full(m, total + slack)])  # fmt: skip
