@@ -264,3 +264,25 @@ def test_the_bound_computed_in_a_second_thread_is_the_same_as_in_sequence():
     assert together.graph["lower_bound"] == apart.graph["lower_bound"]
     assert together.graph["cost"] == apart.graph["cost"]
     assert sorted(map(sorted, together.edges)) == sorted(map(sorted, apart.edges))
+
+
+@pytest.mark.parametrize("exact", ["auto", True])
+def test_the_exact_step_still_runs_after_a_bound_computed_in_a_second_thread(exact):
+    """With the bound in a second thread, the tree's networkx graph is built beside it only when no exact step can
+    follow; with 3 terminals the Dreyfus-Wagner programme (or HiGHS, exact=True) must still repair the heuristic.
+
+    The Steiner star: three terminals 1.9 apart, a hub 1 from each.  Mehlhorn's tree (two direct edges, 3.8) has
+    no key-path exchange that helps; vertex insertion and the multistart search are turned off by the settings.
+    """
+    G = nx.Graph()
+    G.add_weighted_edges_from([("a", "b", 1.9), ("b", "c", 1.9), ("a", "c", 1.9)], weight="cost")
+    G.add_weighted_edges_from([("hub", t, 1.0) for t in "abc"], weight="cost")
+    heuristic_only = RoutingSettings(
+        concurrent_bound_min_edges=0, search_max_nodes=0, insertion_max_nodes=0, local_neighbourhood_nodes=0
+    )
+    plain = steiner_tree(G, list("abc"), settings=heuristic_only, exact=False)
+    assert plain.graph["cost"] == pytest.approx(3.8)  # the case is hard for the heuristic alone
+    T = steiner_tree(G, list("abc"), settings=heuristic_only, exact=exact)
+    assert T.graph["cost"] == pytest.approx(3.0) and T.graph["optimal"]
+    assert set(T.nodes) == {"a", "b", "c", "hub"}
+    assert T.graph["method"] in ("dreyfus-wagner", "highs")

@@ -407,12 +407,20 @@ def _steiner_tree(
             target=target,
         )
 
+    dp_work = dreyfus_wagner_work(A, len(idx))
+    few = dp_work <= s.exact_dp_max_work and dp_work <= s.exact_dp_work_per_size * (A.n + m)
+    run_exact = exact is True or (exact == "auto" and flow_model_size(A, len(idx)) <= s.exact_max_flow_variables)
+    final = exact is False or not (few or run_exact)  # nothing after the heuristic can change its tree
     searched = A.n <= s.search_max_nodes and max_rounds > 0  # the search stops early at the bound: it needs it first
+    T: nx.Graph | None = None
     if use_da and not searched and m >= s.concurrent_bound_min_edges:
         # the compiled dual ascent releases the GIL: it runs in a second thread while this one builds the tree
+        # (and, when no exact step can follow, its networkx graph)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gisplan-bound") as pool:
             future = pool.submit(dual_ascent, A, idx, settings=s)
             best, mb = heuristic(0.0)
+            if final:
+                T = _tree_graph(G, A, best)
             da = future.result()
     else:
         da = dual_ascent(A, idx, settings=s) if use_da else 0.0
@@ -421,8 +429,8 @@ def _steiner_tree(
     lb, lb_method, optimal = mb, "mehlhorn", False
     if use_da:
         lb, lb_method = max(lb, da), "dual_ascent"
-    dp_work = dreyfus_wagner_work(A, len(idx))
-    few = dp_work <= s.exact_dp_max_work and dp_work <= s.exact_dp_work_per_size * (A.n + m)
+    if T is not None:
+        return _annotate(T, A, best, weight, lb, method, lb_method, optimal)
     if exact is not False and few and _true_cost(A, best) > lb * (1.0 + 1e-9):
         dp_tree, bound = dreyfus_wagner(A, idx)
         dp_tree = mst_prune(A, tree_nodes(A, dp_tree), is_term) if len(dp_tree) else dp_tree
@@ -430,8 +438,6 @@ def _steiner_tree(
             best, method = dp_tree, "dreyfus-wagner"
         if bound > lb:
             lb, lb_method = bound, "dreyfus-wagner"
-    fits = flow_model_size(A, len(idx)) <= s.exact_max_flow_variables
-    run_exact = exact is True or (exact == "auto" and fits)
     if run_exact and _true_cost(A, best) > lb * (1.0 + 1e-9):
         eids, bound, proven = solve_exact(A, idx, node_limit=s.exact_node_limit)
         if bound > lb:
@@ -464,6 +470,11 @@ def _build(
     optimal: bool,
     single: Hashable | None = None,
 ) -> nx.Graph:
+    return _annotate(_tree_graph(G, A, eids, single), A, eids, weight, lb, method, lb_method, optimal)
+
+
+def _tree_graph(G: nx.Graph, A: GraphArrays, eids: np.ndarray, single: Hashable | None = None) -> nx.Graph:
+    """The tree of edges ``eids`` (or the lone node ``single``) as a networkx graph, attributes copied from ``G``."""
     T = nx.Graph()
     T.graph["crs"] = G.graph.get("crs")
     nodes = [A.nodes[i] for i in tree_nodes(A, eids).tolist()] if len(eids) else [single]
@@ -471,7 +482,14 @@ def _build(
     T.add_nodes_from((x, gnode[x]) for x in nodes)  # add_nodes_from copies the attributes
     pairs = [(names[a], names[b]) for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True)]
     T.add_edges_from((x, y, gadj[x][y]) for x, y in pairs)
-    cost = float(sum(A.w_true[eids].tolist()))  # the graph's own weights, in the order of the pairs
+    return T
+
+
+def _annotate(
+    T: nx.Graph, A: GraphArrays, eids: np.ndarray, weight: str, lb: float, method: str, lb_method: str, optimal: bool
+) -> nx.Graph:
+    """Write the tree's cost, bound, gap and methods into ``T.graph``; return ``T``."""
+    cost = float(sum(A.w_true[eids].tolist()))  # the graph's own weights, in the order of the edges
     lb = min(max(lb, 0.0), cost)
     gap = 0.0 if cost <= 0 else max(0.0, (cost - lb) / cost)
     if gap <= 1e-9:
