@@ -255,6 +255,23 @@ def test_compiled_dual_ascent_equals_the_python_loop(seed):
     assert dual_ascent(A, idx) == dual_ascent_reference(A, idx, root)
 
 
+def test_big_graphs_switch_dual_ascent_components_less_often():
+    """From ``dual_ascent_large_edges`` edges on, the switch slack is ``dual_ascent_large_slack`` (the Python loop
+    with that slack gives the same bound; with the small-graph slack a different one)."""
+    rng = np.random.default_rng(8)
+    G = nx.convert_node_labels_to_integers(nx.grid_2d_graph(45, 45))
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.uniform(1, 50))
+    A = graph_arrays(G)
+    idx = np.unique(rng.choice(A.n, 80, replace=False))
+    root = int(idx[np.argmax(np.diff(A.csr.indptr)[idx])])
+    big = RoutingSettings(dual_ascent_large_edges=len(A.u), dual_ascent_large_slack=4.0)
+    assert dual_ascent(A, idx, settings=big) == dual_ascent_reference(A, idx, root, switch_slack=4.0)
+    assert dual_ascent(A, idx, settings=big) != dual_ascent_reference(A, idx, root, switch_slack=1.25)
+    small = RoutingSettings(dual_ascent_large_edges=len(A.u) + 1, dual_ascent_large_slack=4.0)
+    assert dual_ascent(A, idx, settings=small) == dual_ascent_reference(A, idx, root, switch_slack=1.25)
+
+
 def test_dual_ascent_is_the_optimum_on_a_tree_graph():
     """On a tree the cheapest Steiner tree is the subtree the terminals span, and dual ascent reaches it."""
     rng = np.random.default_rng(9)

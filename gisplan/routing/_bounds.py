@@ -38,18 +38,20 @@ def dual_ascent(
     saturated arcs) and a heap of its cut arcs with one lazy offset, so a raise costs a heap operation and a
     node joining ``W(t)`` costs one pass over its arcs; nothing is recomputed from scratch.  The component
     with the fewest cut arcs is raised (Wong's rule); a component is paused (its reduced costs written back)
-    when its cut exceeds ``settings.dual_ascent_switch_slack`` times the next one's.  A component stops when it
+    when its cut exceeds ``settings.dual_ascent_switch_slack`` times the next one's (``dual_ascent_large_slack`` on
+    graphs of ``dual_ascent_large_edges`` edges or more).  A component stops when it
     reaches a node the root reaches over saturated arcs (kept in one growing set), or when it takes in another
     active terminal (no longer a root component: that terminal's ascent connects it).  Every raised cut excludes
     the root, so the bound is valid whatever the order.  All terminals must lie in one connected component.
 
     The loop is compiled by numba (:func:`gisplan.routing._kernels.dual_ascent_core`); about 1 s on a million edges.
     """
-    switch_slack = float((settings or DEFAULT_SETTINGS).dual_ascent_switch_slack)
     terminals = np.unique(np.asarray(terminals, dtype=np.int64))
     if len(terminals) < 2:
         return 0.0
     n, m = A.n, len(A.u)
+    s = settings or DEFAULT_SETTINGS
+    switch_slack = float(s.dual_ascent_large_slack if m >= s.dual_ascent_large_edges else s.dual_ascent_switch_slack)
     in_ptr, in_arc, in_tail, tail = _in_arcs(A)
     deg = np.diff(in_ptr)
     if root is None:
