@@ -244,3 +244,29 @@ def test_array_form_from_the_adjacency_equals_the_edge_list_construction():
         rows = np.repeat(np.arange(A.n), np.diff(A.csr.indptr))
         lo, hi = np.minimum(rows, A.csr.indices), np.maximum(rows, A.csr.indices)
         assert np.array_equal(A.u[A.eid], lo) and np.array_equal(A.v[A.eid], hi)
+
+
+def test_int_node_ids_get_a_table_index_that_answers_like_the_dict():
+    """Road graphs number their junctions 0..n-1: their node index is a table (no dict of every node), and it
+    answers every lookup as the dict of the same nodes would; other node ids keep the dict."""
+    from gisplan.routing._arrays import IntIndex
+
+    G = nx.Graph()
+    G.add_weighted_edges_from([(5, 2, 1.0), (2, 9, 2.0), (9, 0, 1.5), (0, 5, 4.0)], weight="cost")
+    A = graph_arrays(G)
+    assert isinstance(A.index, IntIndex)
+    as_dict = {x: i for i, x in enumerate(G.nodes)}
+    probes = [5, 2, 9, 0, np.int64(9), np.int32(2), 0.0, 9.0, True, False, 1, 3, -1, 10**30, 2.5, "5", None, (5,)]
+    for key in probes:
+        assert (key in A.index) == (key in as_dict), key
+        if key in as_dict:
+            assert A.index[key] == as_dict[key], key
+        else:
+            with pytest.raises(KeyError):
+                A.index[key]
+    assert len(A.index) == 4 and list(A.index) == list(G.nodes)
+    T = steiner_tree(G, [np.int64(5), 9.0])  # terminals given as other integral types find their nodes
+    assert T.graph["cost"] == pytest.approx(3.0) and set(T.nodes) == {5, 2, 9}
+    for labels in ({0: -1}, {0: 10**6}, {0: "a"}, {0: 0.5}):  # negative, sparse, text, float ids: a dict
+        H = nx.relabel_nodes(G, labels)
+        assert isinstance(graph_arrays(H).index, dict), labels
