@@ -768,7 +768,7 @@ def _clip_area(bbox: Sequence[float] | str | None, area: str | Path | None) -> s
                 f"{area} holds no polygon / tệp {area} không có vùng (polygon) nào",
                 [
                     Problem(
-                        "no polygon / không có vùng",
+                        "no polygon / tệp không chứa vùng nào",
                         file=str(area),
                         hint="draw the area as a polygon / vẽ khu vực thành một vùng (polygon)",
                     )
