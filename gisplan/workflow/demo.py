@@ -44,7 +44,9 @@ def scenarios_dir() -> Path:
     here = Path(__file__).resolve().parents[2] / "scenarios"
     if not (here / "duong_dong_underground.yaml").is_file():
         raise GisplanError(
-            f"the demo scenarios are not at {here}: run the demo from a clone of the repository (pip install -e .)"
+            f"the demo scenarios are not at {here}: run the demo from a clone of the repository (pip install -e .) "
+            f"/ không có các kịch bản mẫu tại {here}: hãy chạy bản mẫu từ một bản sao (clone) của kho mã nguồn "
+            "(pip install -e .)"
         )
     return here
 
@@ -77,7 +79,10 @@ def run_demo(
     """
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise GisplanError(f"--out {out_dir} names a file, not a folder; give a folder name (e.g. demo-out)")
+        raise GisplanError(
+            f"--out {out_dir} names a file, not a folder; give a folder name (e.g. demo-out) "
+            f"/ --out {out_dir} là một tệp, không phải thư mục; hãy cho tên thư mục (ví dụ demo-out)"
+        )
     previous_store = _check_demo_store(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = demo_gpkg_path()
