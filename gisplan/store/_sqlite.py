@@ -89,9 +89,11 @@ class SQLiteBackend:
         path = self.path
         if not path.exists() and not create:
             raise StoreError(
-                f"no version store at {path} (không có kho phương án ở đường dẫn này): check the path (CLI: --store, "
+                f"no version store at {path}: check the path (CLI: --store, "
                 "or $GISPLAN_STORE), or save a first version there (`gisplan save RUN_DIR --store PATH ...`; "
-                "in Python VersionStore(path, create=True))"
+                f"in Python VersionStore(path, create=True)) / không có kho phương án tại {path}: hãy kiểm tra đường "
+                "dẫn (CLI: --store, hoặc $GISPLAN_STORE), hoặc lưu phương án đầu tiên vào đó (`gisplan save "
+                "THƯ_MỤC_KẾT_QUẢ --store ĐƯỜNG_DẪN ...`; trong Python: VersionStore(path, create=True))"
             )
         if path.exists() and path.is_dir():
             raise StoreError(

@@ -333,7 +333,10 @@ def identical_version(store: VersionStore, run_dir: str | Path, *, name: str) ->
 
     files = run_artifacts(run_dir)
     if "scenario.yaml" not in files:
-        raise GisplanError(f"{run_dir} is not a run folder: it has no scenario.yaml (không phải thư mục kết quả)")
+        raise GisplanError(
+            f"{run_dir} is not a run folder: it has no scenario.yaml "
+            f"/ {run_dir} không phải thư mục kết quả chạy: thiếu tệp scenario.yaml"
+        )
     # the text as save_run stores it (read as UTF-8 text, so line endings are those of the file)
     scenario_sha = hashlib.sha256(files["scenario.yaml"].decode("utf-8").encode("utf-8")).hexdigest()
     artifacts = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
@@ -362,7 +365,10 @@ def review_version(
 
     version = store.get(version_id)
     if version.id != version_id:
-        raise StoreError(f"review needs the full version id, got {version_id!r} (cần mã phiên bản đầy đủ)")
+        raise StoreError(
+            f"review needs the full version id, got {version_id!r} "
+            f"/ thẩm định cần mã phương án đầy đủ, đang là {version_id!r}"
+        )
     if version.status != shown_status:
         raise StoreError(
             f"version {version.short_id} is now {version.status!r}, not {shown_status!r} as shown: "

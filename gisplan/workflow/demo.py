@@ -181,7 +181,9 @@ def _check_demo_store(out_dir: Path) -> str | None:
         raise GisplanError(
             f"{store} was changed since the demo wrote it (or the demo did not write it): it may hold your own "
             f"versions, so the demo does not replace it; run the demo with another --out folder, or move that "
-            f"file away first (tệp kho phiên bản đã bị thay đổi: hãy chọn thư mục --out khác)"
+            f"file away first / tệp kho phương án {store} đã bị thay đổi từ khi bản mẫu ghi nó (hoặc không do bản "
+            "mẫu ghi): tệp có thể chứa các phương án của bạn nên bản mẫu không ghi đè; hãy chạy bản mẫu với thư mục "
+            "--out khác, hoặc chuyển tệp đó đi nơi khác trước"
         )
     return str(recorded)
 
