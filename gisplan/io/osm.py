@@ -704,7 +704,7 @@ def import_osm(
         raise LayerError(
             f"{p}: no road a trench can follow"
             + (" in the area" if clip is not None else "")
-            + f" / tệp {p}: không có đường nào để tuyến mương đi theo"
+            + f" / tệp {p}: không có đường nào để tuyến hào đi theo"
             + (" trong khu vực" if clip is not None else ""),
             [
                 Problem(
