@@ -57,7 +57,10 @@ def _staging_dir(path: Path) -> Path:
     """
     parent = path.parent
     if not parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {parent} does not exist; create it first")
+        raise FileNotFoundError(
+            f"cannot write {path}: folder {parent} does not exist; create it first "
+            f"/ không ghi được {path}: thư mục {parent} không tồn tại; hãy tạo thư mục trước"
+        )
     for _ in range(100):
         staging = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
@@ -110,7 +113,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp = staging / target.name
         yield tmp
         if not tmp.is_file():
-            raise FileNotFoundError(f"the writer of {target} did not create its temporary file {tmp}")
+            raise FileNotFoundError(
+                f"the writer of {target} did not create its temporary file {tmp} "
+                f"/ bộ ghi {target} không tạo tệp tạm {tmp}"
+            )
         _fsync_file(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
@@ -165,7 +171,8 @@ def _foreign_entries(target: Path, staging: Path) -> list[Path]:
                 if entry.is_dir(follow_symlinks=False) or entry.is_symlink():
                     raise IsADirectoryError(
                         f"cannot write {staging / sub} over {target / sub}, which is a folder or a link; "
-                        "choose a new output folder"
+                        f"choose a new output folder / không ghi được {staging / sub} đè lên {target / sub} vì đó là "
+                        "thư mục hoặc liên kết; hãy chọn thư mục kết quả mới"
                     )
             elif entry.is_file(follow_symlinks=False):
                 foreign.append(sub)
@@ -257,7 +264,8 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(
             errno.ENOTDIR,
-            f"cannot write an output folder at {target}: a file of that name exists; give a folder name",
+            f"cannot write an output folder at {target}: a file of that name exists; give a folder name "
+            f"/ không ghi được thư mục kết quả tại {target}: đã có một tệp trùng tên; hãy cho tên thư mục",
             str(target),
         )
     staging = _staging_dir(target)

@@ -46,10 +46,21 @@ def read_utf8(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlInputError(
-            f"{path} is not UTF-8 text (byte {exc.start}, line {line}: {raw[exc.start : exc.start + 4]!r}) "
-            "/ tệp không phải UTF-8; save it as UTF-8 (in Notepad: Save As, Encoding UTF-8; in Notepad++: "
-            "Encoding, Convert to UTF-8)"
+            f"{path} is not UTF-8 text (byte {exc.start}, line {line}: {raw[exc.start : exc.start + 4]!r}); "
+            "save it as UTF-8 (in Notepad: Save As, Encoding UTF-8; in Notepad++: Encoding, Convert to UTF-8) "
+            f"/ tệp {path} không phải văn bản UTF-8 (byte {exc.start}, dòng {line}); hãy lưu lại dạng UTF-8 (trong "
+            "Notepad: Save As, chọn Encoding UTF-8; trong Notepad++: Encoding, Convert to UTF-8)"
         ) from None
+
+
+_RECURSIVE_ALIAS = (
+    "an alias refers to the block that contains it (recursive alias); remove it "
+    "/ một bí danh trỏ tới chính khối chứa nó (bí danh đệ quy); hãy bỏ bí danh đó"
+)
+_TOO_DEEP = (
+    "the YAML nests too deeply to read (thousands of levels); flatten it "
+    "/ tệp YAML lồng quá sâu để đọc (hàng nghìn cấp); hãy giảm số cấp lồng"
+)
 
 
 def _expanded_size(root: yaml.Node) -> tuple[int, int]:
@@ -72,12 +83,12 @@ def _expanded_size(root: yaml.Node) -> tuple[int, int]:
         if key in sizes:
             continue
         if key in open_:
-            raise YamlInputError("an alias refers to the block that contains it (recursive alias); remove it")
+            raise YamlInputError(_RECURSIVE_ALIAS)
         open_.add(key)
         stack.append((node, True))
         for child in _children(node):
             if id(child) in open_ and id(child) not in sizes:
-                raise YamlInputError("an alias refers to the block that contains it (recursive alias); remove it")
+                raise YamlInputError(_RECURSIVE_ALIAS)
             if id(child) not in sizes:
                 stack.append((child, False))
     return len(sizes), sizes[id(root)]
@@ -113,18 +124,21 @@ def load_yaml(text: str, *, max_alias_nodes: int = MAX_ALIAS_NODES) -> Any:
         try:
             node = loader.get_single_node()
         except RecursionError:
-            raise YamlInputError("the YAML nests too deeply to read (thousands of levels); flatten it") from None
+            raise YamlInputError(_TOO_DEEP) from None
         if node is None:
             return None
         distinct, expanded = _expanded_size(node)
         if expanded - distinct > max_alias_nodes:
             raise YamlInputError(
                 f"its aliases (*name) expand to {expanded:,} values from {distinct:,} written: more than "
-                f"{max_alias_nodes:,} added (refused as a YAML alias bomb); write the values out instead of aliases"
+                f"{max_alias_nodes:,} added (refused as a YAML alias bomb); write the values out instead of aliases "
+                f"/ các bí danh (*tên) bung ra thành {expanded:,} giá trị từ {distinct:,} giá trị đã viết: thêm hơn "
+                f"{max_alias_nodes:,} (bị từ chối vì có thể là 'bom bí danh' YAML); hãy ghi thẳng các giá trị thay vì "
+                "dùng bí danh"
             )
         try:
             return loader.construct_document(node)
         except RecursionError:
-            raise YamlInputError("the YAML nests too deeply to read (thousands of levels); flatten it") from None
+            raise YamlInputError(_TOO_DEEP) from None
     finally:
         loader.dispose()

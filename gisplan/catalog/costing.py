@@ -53,7 +53,10 @@ def boq_line(
     item = catalog.item(code)
     q = float(quantity)
     if not (q >= 0.0) or q == float("inf"):
-        raise CatalogError(f"quantity of {code} must be a finite number >= 0, got {quantity!r}")
+        raise CatalogError(
+            f"quantity of {code} must be a finite number >= 0, got {quantity!r} "
+            f"/ khối lượng của hạng mục {code} phải là số hữu hạn >= 0, đang là {quantity!r}"
+        )
     return {
         "item_code": item.code,
         "description_vi": item.description_vi,
@@ -89,7 +92,10 @@ def boq_frame(lines: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     prices = df.groupby(keys, dropna=False)["unit_price_vnd"].nunique()
     if (prices > 1).any():
         bad = prices[prices > 1].index[0]
-        raise CatalogError(f"BOQ item {bad[0]} has two unit prices in one group {bad[1:]}")
+        raise CatalogError(
+            f"BOQ item {bad[0]} has two unit prices in one group {bad[1:]} "
+            f"/ hạng mục {bad[0]} của bảng khối lượng có hai đơn giá trong cùng nhóm {bad[1:]}"
+        )
     out = firsts.reset_index()
     out["quantity"] = out["quantity"].astype("float64").round(3)
     out = out[out["quantity"] > 0].copy()

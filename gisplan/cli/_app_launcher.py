@@ -33,7 +33,8 @@ def app_dir() -> Path:
     if not (here / "streamlit_app.py").is_file():
         raise GisplanError(
             f"the Streamlit app is not at {here}; run `gisplan app` from a source checkout "
-            "(git clone, then `pip install -e .[app]`)"
+            f"(git clone, then `pip install -e .[app]`) / không có ứng dụng Streamlit tại {here}; hãy chạy "
+            "`gisplan app` từ bản mã nguồn (git clone, rồi `pip install -e .[app]`)"
         )
     return here
 
@@ -51,7 +52,10 @@ def allowed_hosts(address: str, extra: tuple[str, ...] = ()) -> list[str]:
     """
     hosts = [*LOCAL_HOSTS, address, *extra]
     if any(h.strip() in ("", "*") for h in hosts):
-        raise GisplanError("allowed hosts must be host names or addresses; '*' (any host) is refused")
+        raise GisplanError(
+            "allowed hosts must be host names or addresses; '*' (any host) is refused "
+            "/ các máy được phép phải là tên máy hoặc địa chỉ; không chấp nhận '*' (mọi máy)"
+        )
     return list(dict.fromkeys(h.strip().lower() for h in hosts))
 
 
@@ -60,7 +64,10 @@ def app_command(
 ) -> list[str]:
     """Return the command line that starts the app, answering only to :func:`allowed_hosts`."""
     if not 0 < port < 65536:
-        raise GisplanError(f"port {port} is not a TCP port; choose one in 1..65535 (default 8501)")
+        raise GisplanError(
+            f"port {port} is not a TCP port; choose one in 1..65535 (default 8501) "
+            f"/ cổng {port} không phải cổng TCP; hãy chọn trong khoảng 1..65535 (mặc định 8501)"
+        )
     host_options = [arg for host in allowed_hosts(address, hosts) for arg in ("--server.allowedHosts", host)]
     return [
         sys.executable,

@@ -73,9 +73,13 @@ def _cmd_layers_validate(args: argparse.Namespace) -> int:
                     f"{path} has no layer named after a layer kind (không có lớp nào mang tên loại lớp)",
                     [
                         Problem(
-                            "no layer to validate" + (f" (layers: {', '.join(skipped)})" if skipped else ""),
+                            "no layer to validate"
+                            + (f" (layers: {', '.join(skipped)})" if skipped else "")
+                            + " / không có lớp nào để kiểm tra"
+                            + (f" (các lớp: {', '.join(skipped)})" if skipped else ""),
                             file=str(path),
-                            hint=f"name the layers {', '.join(KINDS)} (or cot, duong, ...)",
+                            hint=f"name the layers {', '.join(KINDS)} (or cot, duong, ...) "
+                            f"/ đặt tên các lớp là {', '.join(KINDS)} (hoặc cot, duong, ...)",
                         )
                     ],
                 )

@@ -144,7 +144,10 @@ def validate_layer(
         )
     if metric_crs is None or isinstance(bounds, str):
         if isinstance(bounds, str) and bounds != "auto":
-            raise ValueError(f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r}")
+            raise ValueError(
+                f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r} "
+                f"/ bounds phải là bộ (Tây, Nam, Đông, Bắc), 'auto' hoặc None, đang là {bounds!r}"
+            )
         try:
             frame = project_frame({kind: gdf}, metric_crs=metric_crs, region=None if bounds == "auto" else bounds)
         except CRSError:

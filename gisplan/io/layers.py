@@ -858,7 +858,10 @@ def frame_of(
 ) -> ProjectFrame:
     """The project frame of layers as read (``{kind: (frame, ...)}``); see :func:`read_layers`."""
     if isinstance(bounds, str) and bounds != "auto":
-        raise ValueError(f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r}")
+        raise ValueError(
+            f"bounds must be a (W, S, E, N) tuple, 'auto' or None, got {bounds!r} "
+            f"/ bounds phải là bộ (Tây, Nam, Đông, Bắc), 'auto' hoặc None, đang là {bounds!r}"
+        )
     frames = {k: v[0] for k, v in raw.items()}
     return project_frame(
         frames,

@@ -195,9 +195,15 @@ class OsmSettings:
         for name in ("m2_per_household", "persons_per_household"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-                raise ValueError(f"OsmSettings.{name} must be a positive number, got {v!r}")
+                raise ValueError(
+                    f"OsmSettings.{name} must be a positive number, got {v!r} / OsmSettings.{name} phải là số dương, "
+                    f"đang là {v!r}"
+                )
         if not (isinstance(self.default_levels, int) and self.default_levels >= 1):
-            raise ValueError(f"OsmSettings.default_levels must be a whole number >= 1, got {self.default_levels!r}")
+            raise ValueError(
+                f"OsmSettings.default_levels must be a whole number >= 1, got {self.default_levels!r} "
+                f"/ OsmSettings.default_levels phải là số nguyên >= 1, đang là {self.default_levels!r}"
+            )
 
 
 @dataclass
@@ -662,15 +668,29 @@ def import_osm(
     p = Path(path)
     if not p.is_file():
         raise LayerError(
-            f"{p} not found", [Problem("file not found", file=str(p), hint="give the path of an .osm.pbf")]
+            f"{p} not found / không tìm thấy tệp {p}",
+            [
+                Problem(
+                    "file not found / không tìm thấy tệp",
+                    file=str(p),
+                    hint="give the path of an .osm.pbf / cho đường dẫn đến một tệp .osm.pbf",
+                )
+            ],
         )
     clip = _clip_area(bbox, area)
     try:
         raw = _read_pbf(p)
     except RuntimeError as exc:
         raise LayerError(
-            f"{p} is not a readable OpenStreetMap extract: {exc}",
-            [Problem("unreadable OSM file", file=str(p), hint="download an .osm.pbf extract of the area again")],
+            f"{p} is not a readable OpenStreetMap extract: {exc} / tệp {p} không phải bản trích OpenStreetMap đọc "
+            f"được: {exc}",
+            [
+                Problem(
+                    "unreadable OSM file / không đọc được tệp OSM",
+                    file=str(p),
+                    hint="download an .osm.pbf extract of the area again / tải lại bản trích .osm.pbf của khu vực",
+                )
+            ],
         ) from None
     report = OsmReport(source=str(p), found=dict(raw.found))
     if raw.found.get("broken_geometry"):
@@ -682,8 +702,17 @@ def import_osm(
         roads = _clip(roads, clip, "roads", report)
     if not len(roads):
         raise LayerError(
-            f"{p}: no road a trench can follow" + (" in the area" if clip is not None else ""),
-            [Problem("no roads", file=str(p), hint="choose an extract or an area with streets")],
+            f"{p}: no road a trench can follow"
+            + (" in the area" if clip is not None else "")
+            + f" / tệp {p}: không có đường nào để tuyến hào đi theo"
+            + (" trong khu vực" if clip is not None else ""),
+            [
+                Problem(
+                    "no roads / không có đường",
+                    file=str(p),
+                    hint="choose an extract or an area with streets / chọn bản trích hoặc khu vực có đường phố",
+                )
+            ],
         )
     frame = project_frame({"roads": roads}, metric_crs=metric_crs, check_region=False)
     layers: dict[str, gpd.GeoDataFrame] = {"roads": roads}
@@ -711,7 +740,10 @@ def import_osm(
 
 def _clip_area(bbox: Sequence[float] | str | None, area: str | Path | None) -> shapely.Geometry | None:
     if bbox is not None and area is not None:
-        raise LayerError("give --bbox or --area, not both", [Problem("two clip areas", hint="keep one of them")])
+        raise LayerError(
+            "give --bbox or --area, not both / chỉ cho --bbox hoặc --area, không cho cả hai",
+            [Problem("two clip areas / hai vùng cắt", hint="keep one of them / giữ một trong hai")],
+        )
     if bbox is not None:
         region = parse_region(bbox)
         assert region is not None
@@ -719,12 +751,28 @@ def _clip_area(bbox: Sequence[float] | str | None, area: str | Path | None) -> s
     if area is not None:
         gdf = read_file(area)
         if gdf.crs is None:
-            raise LayerError(f"{area} has no CRS", [Problem("no CRS", file=str(area), hint="save it in EPSG:4326")])
+            raise LayerError(
+                f"{area} has no CRS / tệp {area} không có hệ tọa độ",
+                [
+                    Problem(
+                        "no CRS / không có hệ tọa độ",
+                        file=str(area),
+                        hint="save it in EPSG:4326 / lưu tệp theo EPSG:4326",
+                    )
+                ],
+            )
         polys = gdf.to_crs(DISPLAY_CRS).geometry
         polys = polys[polys.geom_type.isin(["Polygon", "MultiPolygon"])]
         if not len(polys):
             raise LayerError(
-                f"{area} holds no polygon", [Problem("no polygon", file=str(area), hint="draw the area as a polygon")]
+                f"{area} holds no polygon / tệp {area} không có vùng (polygon) nào",
+                [
+                    Problem(
+                        "no polygon / tệp không chứa vùng nào",
+                        file=str(area),
+                        hint="draw the area as a polygon / vẽ khu vực thành một vùng (polygon)",
+                    )
+                ],
             )
         return unary_union(list(polys))
     return None
@@ -760,12 +808,26 @@ def check_project_out(out: str | Path, *, overwrite: bool = False) -> Path:
     path = Path(out)
     if path.suffix.lower() != ".gpkg":
         raise LayerError(
-            f"{path}: a gisplan project is a GeoPackage", [Problem("not .gpkg", file=str(path), hint="name it *.gpkg")]
+            f"{path}: a gisplan project is a GeoPackage / {path}: dự án gisplan phải là tệp GeoPackage",
+            [
+                Problem(
+                    "not .gpkg / không phải .gpkg",
+                    file=str(path),
+                    hint="name it *.gpkg / đặt tên tệp có đuôi .gpkg",
+                )
+            ],
         )
     if path.exists() and not overwrite:
         raise LayerError(
             f"{path} already exists; nothing was written (tệp đã có, không ghi đè)",
-            [Problem("output exists", file=str(path), hint="choose another --out, or pass --overwrite to replace it")],
+            [
+                Problem(
+                    "output exists / tệp kết quả đã có",
+                    file=str(path),
+                    hint="choose another --out, or pass --overwrite to replace it "
+                    "/ chọn --out khác, hoặc thêm --overwrite để ghi đè",
+                )
+            ],
         )
     return path
 

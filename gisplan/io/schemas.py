@@ -511,5 +511,6 @@ def get_schema(kind: str) -> LayerSchema:
         return SCHEMAS[kind]
     except KeyError:
         raise ValueError(
-            f"unknown layer kind {kind!r} ({did_you_mean(kind, KINDS, n=1, listing='valid kinds')})"
+            f"unknown layer kind {kind!r} / loại lớp {kind!r} không xác định "
+            f"({did_you_mean(kind, KINDS, n=1, listing='valid kinds', listing_vi='các loại lớp hợp lệ')})"
         ) from None

@@ -129,19 +129,23 @@ def read_upload(
     stem, suffix = _safe_name(name)
     if suffix not in ALLOWED_SUFFIXES:
         raise _refuse(
-            f"Định dạng tệp không được hỗ trợ: {suffix or '(không có đuôi)'!s}; hãy dùng "
+            f"Định dạng tệp {name!r} không được hỗ trợ: {suffix or '(không có đuôi)'!s}; hãy dùng "
             + ", ".join(ALLOWED_SUFFIXES),
             f"unsupported file type: {name!r}; use " + ", ".join(ALLOWED_SUFFIXES),
         )
     if len(data) > max_bytes:
         raise _refuse(
-            f"Tệp quá lớn: {len(data):,} byte, tối đa {max_bytes:,} byte",
+            f"Tệp quá lớn: {len(data):,} byte, tối đa {max_bytes:,} byte; hãy chia nhỏ tệp hoặc nạp bằng dòng lệnh "
+            "(CLI)",
             f"file too large: {len(data):,} bytes, at most {max_bytes:,} bytes; split it or load it with the CLI",
         )
     if not data:
-        raise _refuse("Tệp rỗng", f"{name!r} is empty")
+        raise _refuse(f"Tệp {name!r} rỗng", f"{name!r} is empty")
     if suffix == ".gpkg" and not data.startswith(_SQLITE_MAGIC):
-        raise _refuse("Tệp không phải GeoPackage", f"{name!r} is not a GeoPackage (no SQLite header)")
+        raise _refuse(
+            f"Tệp {name!r} không phải GeoPackage (không có phần đầu SQLite)",
+            f"{name!r} is not a GeoPackage (no SQLite header)",
+        )
     lim = limits or DEFAULT_LIMITS
     with tempfile.TemporaryDirectory(prefix="gisplan-upload-") as tmp:
         folder = Path(tmp)
@@ -157,7 +161,8 @@ def read_upload(
                 if not out:
                     skipped = ", ".join(skipped_layers(path))
                     raise _refuse(
-                        f"Tệp không có lớp nào mang tên loại lớp (roads, poles, cot, duong, ...); các lớp: {skipped}",
+                        f"Tệp {name!r} không có lớp nào mang tên loại lớp (roads, poles, cot, duong, ...): hãy đổi "
+                        f"tên các lớp; các lớp: {skipped}",
                         f"{name!r} has no layer named after a layer kind (roads, poles, ...): rename its layers"
                         f" ({skipped})",
                     )
@@ -175,7 +180,7 @@ def read_upload(
         except (OSError, ValueError, sqlite3.Error, zipfile.BadZipFile, zlib.error, EOFError, MemoryError) as exc:
             text = _hide(f"{type(exc).__name__}: {exc}", (str(path), str(folder)), name)
             raise _refuse(
-                f"Không đọc được tệp {name!r}: {text}",
+                f"Không đọc được tệp {name!r}: {text}; hãy kiểm tra tệp hoặc xuất lại",
                 f"cannot read {name!r}: {text}; check the file or export it again",
             ) from None
 
@@ -212,27 +217,32 @@ def _check_geopackage(path: Path, name: str, limits: ReadLimits) -> None:
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise _refuse("Tệp GeoPackage bị hỏng", f"{name!r} is not a readable GeoPackage ({exc})") from None
+        raise _refuse(
+            f"Tệp GeoPackage {name!r} bị hỏng, không đọc được ({exc})",
+            f"{name!r} is not a readable GeoPackage ({exc})",
+        ) from None
     try:
         conn.set_progress_handler(budget, 10_000)
         objects = conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')")
         for typ, obj, table in objects.fetchall():
             if typ == "view":
                 raise _refuse(
-                    f"Tệp GeoPackage chứa khung nhìn (view) {obj!r}; chỉ nhận bảng",
+                    f"Tệp GeoPackage {name!r} chứa khung nhìn (view) {obj!r}; chỉ nhận bảng (khung nhìn có thể chạy "
+                    "truy vấn không dừng); hãy xuất lớp thành bảng (QGIS: Export, Save Features As GeoPackage)",
                     f"{name!r} holds a view {obj!r}: views are refused in uploads (one can run an endless query); "
                     "export the layer as a table (QGIS: Export, Save Features As GeoPackage)",
                 )
             if not _STANDARD_TRIGGER.match(str(obj)):
                 raise _refuse(
-                    f"Tệp GeoPackage chứa trigger lạ {obj!r} (bảng {table!r})",
+                    f"Tệp GeoPackage {name!r} chứa trigger lạ {obj!r} (bảng {table!r}) mà không phần mềm ghi "
+                    "GeoPackage nào tạo ra: bị từ chối; hãy xuất lại các lớp từ QGIS",
                     f"{name!r} holds a trigger {obj!r} on {table!r} that no GeoPackage writer makes: refused; "
                     "export the layers again from QGIS",
                 )
         tables = [str(r[0]) for r in conn.execute("SELECT table_name FROM gpkg_contents").fetchall()]
         if len(tables) > limits.max_layers:
             raise _refuse(
-                f"Tệp GeoPackage có {len(tables):,} bảng, tối đa {limits.max_layers:,}",
+                f"Tệp GeoPackage {name!r} có {len(tables):,} bảng, tối đa {limits.max_layers:,}",
                 f"{name!r} registers {len(tables):,} tables, at most {limits.max_layers:,}",
             )
         claimed = dict(_rows(conn, "SELECT table_name, feature_count FROM gpkg_ogr_contents"))
@@ -245,7 +255,8 @@ def _check_geopackage(path: Path, name: str, limits: ReadLimits) -> None:
             features = max(held, int(said) if isinstance(said, int) else 0)
             if features > limits.max_features:
                 raise _refuse(
-                    f"Lớp {table!r} có (hoặc khai báo) {features:,} đối tượng, tối đa {limits.max_features:,}",
+                    f"Tệp {name!r}: lớp {table!r} có (hoặc khai báo) {features:,} đối tượng (thực có {held:,}), "
+                    f"tối đa {limits.max_features:,}; hãy chia lớp theo huyện hoặc xã",
                     f"{name!r}: layer {table!r} holds or claims {features:,} features (it holds {held:,}), more than "
                     f"the limit of {limits.max_features:,}; split it by district or commune",
                 )
@@ -257,23 +268,30 @@ def _check_geopackage(path: Path, name: str, limits: ReadLimits) -> None:
                 vertices = geom_bytes // 16
                 if vertices > limits.max_vertices:
                     raise _refuse(
-                        f"Lớp {table!r} có khoảng {vertices:,} đỉnh, tối đa {limits.max_vertices:,}",
+                        f"Tệp {name!r}: lớp {table!r} có khoảng {vertices:,} đỉnh, tối đa {limits.max_vertices:,}; "
+                        "hãy đơn giản hóa các đường hoặc chia lớp theo huyện",
                         f"{name!r}: layer {table!r} holds about {vertices:,} vertices, more than the limit of "
                         f"{limits.max_vertices:,}; simplify its lines or split it by district",
                     )
             memory += features * 200 * max(columns, 1) + 4 * geom_bytes
         if memory > limits.max_memory_bytes:
             raise _refuse(
-                f"Tệp GeoPackage cần khoảng {memory:,} byte bộ nhớ, tối đa {limits.max_memory_bytes:,}",
+                f"Tệp GeoPackage {name!r} cần khoảng {memory:,} byte bộ nhớ để đọc, tối đa "
+                f"{limits.max_memory_bytes:,} cho một lần tải lên; hãy chia nhỏ tệp hoặc nạp bằng dòng lệnh (CLI)",
                 f"{name!r} would need about {memory:,} bytes of memory to read, more than the ceiling of "
                 f"{limits.max_memory_bytes:,} for one upload; split it or load it with the CLI",
             )
     except sqlite3.OperationalError as exc:
         if steps > _INSPECT_STEPS:
-            raise _refuse("Tệp GeoPackage quá tốn để kiểm tra", f"{name!r} is too costly to inspect: refused") from None
-        raise _refuse("Tệp GeoPackage không hợp lệ", f"{name!r} is not a valid GeoPackage ({exc})") from None
+            raise _refuse(
+                f"Tệp GeoPackage {name!r} quá tốn để kiểm tra: bị từ chối",
+                f"{name!r} is too costly to inspect: refused",
+            ) from None
+        raise _refuse(
+            f"Tệp GeoPackage {name!r} không hợp lệ ({exc})", f"{name!r} is not a valid GeoPackage ({exc})"
+        ) from None
     except sqlite3.DatabaseError as exc:
-        raise _refuse("Tệp GeoPackage bị hỏng", f"{name!r} is a damaged GeoPackage ({exc})") from None
+        raise _refuse(f"Tệp GeoPackage {name!r} bị hỏng ({exc})", f"{name!r} is a damaged GeoPackage ({exc})") from None
     finally:
         conn.close()
 
@@ -302,7 +320,9 @@ def _read_single(
     k = kind or infer_kind(stem, gdf.columns)
     if k is None:
         raise _refuse(
-            f"Không xác định được loại lớp của {name!r}; đặt tên tệp theo loại lớp (vd. poles.geojson)",
+            f"Không xác định được loại lớp của {name!r}; đặt tên tệp theo loại lớp (vd. poles.geojson; các loại: "
+            + ", ".join(KINDS)
+            + ") hoặc chọn loại lớp",
             f"cannot tell what kind of layer {name!r} is: name the file after its kind ("
             + ", ".join(KINDS)
             + ") or choose the kind",
@@ -324,12 +344,12 @@ def _read_zipped_shapefiles(
     metric_crs: str | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     if not zipfile.is_zipfile(path):
-        raise _refuse("Tệp không phải ZIP", f"{name!r} is not a ZIP archive")
+        raise _refuse(f"Tệp {name!r} không phải tệp nén ZIP", f"{name!r} is not a ZIP archive")
     with zipfile.ZipFile(path) as zf:
         members = [i for i in zf.infolist() if not i.is_dir()]
         if len(members) > max_members:
             raise _refuse(
-                f"Tệp ZIP có quá nhiều tệp: {len(members)}, tối đa {max_members}",
+                f"Tệp ZIP {name!r} có quá nhiều tệp: {len(members)}, tối đa {max_members}",
                 f"{name!r} holds {len(members)} files, at most {max_members}",
             )
         for info in members:
@@ -340,12 +360,12 @@ def _read_zipped_shapefiles(
     found = sorted(p for p in files if p.suffix.lower() == ".shp")
     if not found:
         raise _refuse(
-            "Tệp ZIP không chứa Shapefile (.shp)",
+            f"Tệp ZIP {name!r} không chứa Shapefile (.shp): hãy nén các tệp .shp, .shx, .dbf và .prj của một lớp",
             f"{name!r} holds no Shapefile (.shp): zip the .shp, .shx, .dbf and .prj files of a layer",
         )
     if kind is not None and len(found) > 1:
         raise _refuse(
-            "Chỉ chọn loại lớp khi ZIP chứa một Shapefile",
+            f"Tệp ZIP {name!r} chứa {len(found)} Shapefile: chỉ chọn được loại lớp khi ZIP chứa một Shapefile",
             f"{name!r} holds {len(found)} Shapefiles: a layer kind can be chosen only for one",
         )
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -355,7 +375,7 @@ def _read_zipped_shapefiles(
         dup = set(got) & set(out)
         if dup:
             raise _refuse(
-                f"Tệp ZIP có hai lớp cùng loại {sorted(dup)}",
+                f"Tệp ZIP {name!r} có hai lớp cùng loại {sorted(dup)}: hãy tải lên riêng từng lớp",
                 f"{name!r} holds two layers of kind {sorted(dup)}: upload them separately",
             )
         out.update(got)
@@ -364,7 +384,7 @@ def _read_zipped_shapefiles(
 
 def _bomb(name: str, max_unzipped: int) -> UploadError:
     return _refuse(
-        f"Tệp ZIP khi giải nén vượt quá {max_unzipped:,} byte",
+        f"Tệp ZIP {name!r} khi giải nén vượt quá {max_unzipped:,} byte (bị từ chối vì có thể là 'bom ZIP')",
         f"{name!r} unpacks to more than {max_unzipped:,} bytes (refused as a possible zip bomb)",
     )
 
@@ -374,28 +394,29 @@ def _check_member(info: zipfile.ZipInfo, name: str, max_ratio: float) -> None:
     parts = member.replace("\\", "/").split("/")
     if member.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", member) or PureWindowsPath(member).is_absolute():
         raise _refuse(
-            f"Tệp ZIP chứa đường dẫn tuyệt đối: {member!r}",
+            f"Tệp ZIP {name!r} chứa đường dẫn tuyệt đối {member!r}: bị từ chối",
             f"{name!r} holds an absolute path {member!r}: refused",
         )
     if ".." in parts:
         raise _refuse(
-            f"Tệp ZIP chứa đường dẫn ra ngoài thư mục ('..'): {member!r}",
+            f"Tệp ZIP {name!r} chứa đường dẫn ra ngoài thư mục ('..') {member!r}: bị từ chối",
             f"{name!r} holds a path leaving its folder {member!r}: refused",
         )
     mode = info.external_attr >> 16
     if stat.S_IFMT(mode) in (stat.S_IFLNK, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
         raise _refuse(
-            f"Tệp ZIP chứa liên kết hoặc tệp đặc biệt: {member!r}",
+            f"Tệp ZIP {name!r} chứa liên kết hoặc tệp đặc biệt {member!r}: bị từ chối",
             f"{name!r} holds a link or special file {member!r}: refused",
         )
     if Path(member).suffix.lower() not in SHAPEFILE_SUFFIXES:
         raise _refuse(
-            f"Tệp ZIP chứa tệp không thuộc Shapefile: {member!r}",
+            f"Tệp ZIP {name!r} chứa tệp {member!r} không thuộc Shapefile (" + ", ".join(SHAPEFILE_SUFFIXES) + ")",
             f"{name!r} holds {member!r}, not part of a Shapefile (" + ", ".join(SHAPEFILE_SUFFIXES) + ")",
         )
     if info.file_size > _CHUNK and info.file_size > max_ratio * max(info.compress_size, 1):
         raise _refuse(
-            f"Tệp {member!r} trong ZIP bị nén bất thường (tỉ lệ > {max_ratio:g})",
+            f"Tệp {member!r} trong ZIP {name!r} bị nén bất thường (tỉ lệ > {max_ratio:g}, bị từ chối vì có thể là "
+            "'bom ZIP')",
             f"{name!r}: member {member!r} is compressed more than {max_ratio:g} times (refused as a possible zip bomb)",
         )
 
@@ -405,7 +426,9 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, name: str, 
     parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
     target = dest.joinpath(*parts)
     if not target.resolve().is_relative_to(dest.resolve()):
-        raise _refuse(f"Đường dẫn không an toàn: {info.filename!r}", f"{name!r}: unsafe path {info.filename!r}")
+        raise _refuse(
+            f"Tệp {name!r}: đường dẫn không an toàn {info.filename!r}", f"{name!r}: unsafe path {info.filename!r}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     written = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     try:
@@ -417,7 +440,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, name: str, 
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
         raise _refuse(
-            f"Tệp {info.filename!r} trong ZIP bị hỏng",
+            f"Tệp {info.filename!r} trong ZIP {name!r} bị hỏng ({exc}); hãy nén lại các tệp của lớp",
             f"{name!r}: member {info.filename!r} is damaged ({exc}); zip the layer's files again",
         ) from None
     return target

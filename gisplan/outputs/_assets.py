@@ -69,7 +69,8 @@ def _package_assets() -> dict[str, str]:
         name, version = OFFLINE_PACKAGE
         raise GisplanError(
             f"the offline map assets need the PyPI package {name}=={version}; install it with "
-            f"`pip install {name}=={version}` (import failed: {exc})"
+            f"`pip install {name}=={version}` (import failed: {exc}) / tài nguyên bản đồ ngoại tuyến cần gói PyPI "
+            f"{name}=={version}; hãy cài bằng `pip install {name}=={version}` (lỗi nạp gói: {exc})"
         ) from exc
     return dict(_res)
 
@@ -115,7 +116,9 @@ def asset_text(url: str) -> str:
         raise GisplanError(
             f"the map asset {url} is not carried by {name} {_offline_package_version()} "
             f"(gisplan reads {name}=={version}); install that version, or pin folium to the version it matches "
-            f"(folium 0.20.0), or drop the element that loads it"
+            f"(folium 0.20.0), or drop the element that loads it / gói {name} {_offline_package_version()} không "
+            f"có tài nguyên bản đồ {url} (gisplan đọc {name}=={version}); hãy cài đúng phiên bản đó, hoặc cố định "
+            "folium ở phiên bản tương ứng (folium 0.20.0), hoặc bỏ thành phần nạp tài nguyên này"
         ) from None
 
 

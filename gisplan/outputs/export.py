@@ -82,11 +82,17 @@ _RESERVED_TABLES = ("boq", "layer_styles")
 MANIFEST_PACKAGES = ("gisplan", "geopandas", "shapely", "networkx", "pyproj", "numpy", "scipy", "pandas", "pyogrio")
 
 
-def _rows_text(mask: pd.Series, labels: pd.Series, details: pd.Series | None = None, limit: int = 10) -> str:
-    """'row 3 (T01 / 2027 / Dương Tơ), ...' for the rows where ``mask`` is true, at most ``limit`` of them."""
+def _rows_text(
+    mask: pd.Series, labels: pd.Series, details: pd.Series | None = None, limit: int = 10, *, vi: bool = False
+) -> str:
+    """'row 3 (T01 / 2027 / Dương Tơ), ...' for the rows where ``mask`` is true, at most ``limit`` of them.
+
+    ``vi`` writes the same in Vietnamese ('hàng 3 (...), ... và 2 hàng khác').
+    """
     positions = [i for i, bad in enumerate(mask.tolist()) if bad]
-    parts = [f"row {i} ({labels.iloc[i]}{details.iloc[i] if details is not None else ''})" for i in positions[:limit]]
-    more = f" and {len(positions) - limit} more" if len(positions) > limit else ""
+    row, more_text = ("hàng", " và {} hàng khác") if vi else ("row", " and {} more")
+    parts = [f"{row} {i} ({labels.iloc[i]}{details.iloc[i] if details is not None else ''})" for i in positions[:limit]]
+    more = more_text.format(len(positions) - limit) if len(positions) > limit else ""
     return ", ".join(parts) + more
 
 
@@ -97,7 +103,9 @@ def _integral(series: pd.Series, column: str, labels: pd.Series) -> pd.Series:
     if bad.any():
         raise PlanningError(
             f"BOQ column {column!r} must hold whole VND amounts; missing or fractional at {_rows_text(bad, labels)}. "
-            "Fix: round money to integer VND in the planner."
+            f"Fix: round money to integer VND in the planner. / cột {column!r} của bảng khối lượng phải chứa số tiền "
+            f"VND nguyên; thiếu hoặc có phần lẻ tại {_rows_text(bad, labels, vi=True)}. Cách sửa: làm tròn tiền thành "
+            "số nguyên VND trong bộ lập phương án."
         )
     return values.astype("int64")
 
@@ -123,7 +131,8 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise PlanningError(
             f"the BOQ lacks column(s) {', '.join(missing)}; a BOQ needs {', '.join(BOQ_COLUMNS)}. "
-            "Fix: build it from gisplan.plan.empty_boq()."
+            f"Fix: build it from gisplan.plan.empty_boq(). / bảng khối lượng thiếu cột {', '.join(missing)}; bảng "
+            f"khối lượng cần các cột {', '.join(BOQ_COLUMNS)}. Cách sửa: tạo bảng từ gisplan.plan.empty_boq()."
         )
     out = boq.loc[:, list(BOQ_COLUMNS)].copy().reset_index(drop=True)
     for column in _TEXT_COLUMNS:
@@ -132,8 +141,12 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
     quantity = pd.to_numeric(out["quantity"], errors="coerce").astype("float64")
     bad_q = ~quantity.map(math.isfinite)
     if bad_q.any():
-        rows = _rows_text(bad_q, labels)
-        raise PlanningError(f"BOQ column 'quantity' must be finite numbers; missing or not finite at {rows}")
+        rows, rows_vi = _rows_text(bad_q, labels), _rows_text(bad_q, labels, vi=True)
+        raise PlanningError(
+            f"BOQ column 'quantity' must be finite numbers; missing or not finite at {rows} "
+            f"/ cột 'quantity' (khối lượng) của bảng khối lượng phải là số hữu hạn; thiếu hoặc không hữu hạn tại "
+            f"{rows_vi}"
+        )
     out["quantity"] = quantity
     out["unit_price_vnd"] = _integral(out["unit_price_vnd"], "unit_price_vnd", labels)
     out["amount_vnd"] = _integral(out["amount_vnd"], "amount_vnd", labels)
@@ -141,12 +154,13 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
     off = (out["amount_vnd"] - product).abs() > 0.5 + 1e-9 * product.abs()
     if off.any():
         details = ": " + out["amount_vnd"].astype(str) + " != " + product.map("{:.2f}".format)
-        rows = _rows_text(off, labels, details)
+        rows, rows_vi = _rows_text(off, labels, details), _rows_text(off, labels, details, vi=True)
         raise PlanningError(
             f"BOQ amount_vnd must be round(quantity * unit_price_vnd), else the XLSX totals would not match; "
-            f"wrong at {rows}"
+            f"wrong at {rows} / thành tiền amount_vnd của bảng khối lượng phải bằng round(quantity * unit_price_vnd), "
+            f"nếu không các tổng trong tệp XLSX sẽ không khớp; sai tại {rows_vi}"
         )
-    for column, what in (("unit_price_vnd", "unit prices"), ("unit", "units")):
+    for column, what, what_vi in (("unit_price_vnd", "unit prices", "đơn giá"), ("unit", "units", "đơn vị tính")):
         # percentage lines (unit "%", e.g. contingency) price "1 % of their group's subtotal": that value
         # differs by group by design; their percentage (the quantity) must agree instead.
         pct = out["unit"] == "%"
@@ -159,7 +173,9 @@ def check_boq(boq: pd.DataFrame) -> pd.DataFrame:
             text = "; ".join(f"{code}: {', '.join(map(str, sorted(v)))}" for code, v in conflicts.items())
             raise PlanningError(
                 f"the BOQ gives item code(s) conflicting {what} ({text}); the unit-price sheet needs one per code. "
-                "Fix: give each override its own item code (e.g. suffix the phase)."
+                "Fix: give each override its own item code (e.g. suffix the phase). / bảng khối lượng có mã hạng mục "
+                f"mang {what_vi} khác nhau ({text}); bảng đơn giá cần một giá trị cho mỗi mã. Cách sửa: đặt cho mỗi "
+                "giá sửa đổi một mã hạng mục riêng (ví dụ thêm hậu tố giai đoạn)."
             )
     columns = [out[c].tolist() for c in _SORT_COLUMNS]
     cache = {value: natural_key(value) for column in columns for value in set(column)}
@@ -361,17 +377,29 @@ def compare_to_xlsx(
 def _check_layer_name(name: str) -> None:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", name):
         raise PlanningError(
-            f"plan layer name {name!r} cannot be a GeoPackage table; use letters, digits and _ (e.g. 'trenches')"
+            f"plan layer name {name!r} cannot be a GeoPackage table; use letters, digits and _ (e.g. 'trenches') "
+            f"/ tên lớp {name!r} của phương án không dùng được làm bảng GeoPackage; hãy dùng chữ cái, chữ số và _ "
+            "(ví dụ 'trenches')"
         )
     if name.lower() in _RESERVED_TABLES or name.lower().startswith(("gpkg_", "rtree_", "sqlite_")):
-        raise PlanningError(f"plan layer name {name!r} is reserved in the exported GeoPackage; rename the layer")
+        raise PlanningError(
+            f"plan layer name {name!r} is reserved in the exported GeoPackage; rename the layer "
+            f"/ tên lớp {name!r} của phương án đã được GeoPackage dành riêng; hãy đổi tên lớp"
+        )
 
 
 def _layer_for_export(name: str, gdf: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise PlanningError(f"plan layer {name!r} is a {type(gdf).__name__}, not a GeoDataFrame")
+        raise PlanningError(
+            f"plan layer {name!r} is a {type(gdf).__name__}, not a GeoDataFrame "
+            f"/ lớp {name!r} của phương án có kiểu {type(gdf).__name__}, không phải GeoDataFrame"
+        )
     if gdf.crs is None:
-        raise CRSError(f"plan layer {name!r} has no CRS; planners return layers in the project's metric CRS")
+        raise CRSError(
+            f"plan layer {name!r} has no CRS; planners return layers in the project's metric CRS "
+            f"/ lớp {name!r} của phương án không có hệ tọa độ; bộ lập phương án phải trả các lớp theo hệ tọa độ mét "
+            "của dự án"
+        )
     out = gdf.reset_index(drop=True)
     return out.to_crs(crs) if crs is not None and out.crs != crs else out.copy()
 
@@ -497,7 +525,10 @@ def plan_to_gpkg(
                 geometry_type = None if len(gdf) else _EMPTY_GEOMETRY_TYPES[geometry_kind(None, name)]
                 pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", geometry_type=geometry_type)
             except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, TypeError, ValueError) as exc:
-                raise PlanningError(f"cannot write plan layer {name!r} to {target.name}: {exc}") from exc
+                raise PlanningError(
+                    f"cannot write plan layer {name!r} to {target.name}: {exc} "
+                    f"/ không ghi được lớp {name!r} của phương án vào {target.name}: {exc}"
+                ) from exc
             styles.append((name, "geom", style_qml(name, gdf)))
         pyogrio.write_dataframe(pd.DataFrame(boq), tmp, layer="boq", driver="GPKG")
         _add_layer_styles(tmp, styles, timestamp)
@@ -650,7 +681,10 @@ def export_plan(
     extra = dict(extra_files or {})
     for name in extra:
         if name in ("plan.gpkg", "boq.xlsx", "boq.csv", "manifest.json") or Path(name).name != name or name[:1] == ".":
-            raise PlanningError(f"extra file name {name!r} is not a plain file name the export may write")
+            raise PlanningError(
+                f"extra file name {name!r} is not a plain file name the export may write "
+                f"/ tên tệp bổ sung {name!r} không phải tên tệp thường mà bản xuất được phép ghi"
+            )
     names = ("plan.gpkg", "boq.xlsx", "boq.csv", *extra, "manifest.json")
     with atomic_dir(target) as staging:
         plan_to_gpkg(plan, staging / "plan.gpkg", timestamp=timestamp)

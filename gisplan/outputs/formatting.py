@@ -56,7 +56,10 @@ def _locale(lang: str) -> str:
     try:
         return BABEL_LOCALES[lang]
     except KeyError:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(BABEL_LOCALES)}") from None
+        raise ValueError(
+            f"unknown language {lang!r}; use one of {', '.join(BABEL_LOCALES)} "
+            f"/ ngôn ngữ {lang!r} không xác định; hãy dùng một trong {', '.join(BABEL_LOCALES)}"
+        ) from None
 
 
 def _pattern(decimals: int, *, fixed: bool) -> str:

@@ -127,7 +127,10 @@ def base_map(
         default: every layer of ``layers``.  Empty frames are ignored.
     """
     if tiles not in ("offline", "osm"):
-        raise GisplanError(f"unknown tiles {tiles!r}; use 'offline' (no Internet needed) or 'osm'")
+        raise GisplanError(
+            f"unknown tiles {tiles!r}; use 'offline' (no Internet needed) or 'osm' "
+            f"/ nền bản đồ {tiles!r} không xác định; hãy dùng 'offline' (không cần Internet) hoặc 'osm'"
+        )
     frames = [g for g in fit if g is not None and len(g)] if fit is not None else []
     bounds = _layers_bounds(frames) if frames else _main_area_bounds(layers) or _layers_bounds(layers.values())
     if center is None:
@@ -283,7 +286,11 @@ def add_layer(
         When a ``popup_columns`` or ``color_by`` column is missing.
     """
     if gdf.crs is None:
-        raise CRSError(f"layer {kind!r} has no CRS; set one (e.g. gdf.set_crs('EPSG:32648')) before mapping it")
+        raise CRSError(
+            f"layer {kind!r} has no CRS; set one (e.g. gdf.set_crs('EPSG:32648')) before mapping it "
+            f"/ lớp {kind!r} không có hệ tọa độ; hãy gán hệ tọa độ (ví dụ gdf.set_crs('EPSG:32648')) trước khi vẽ "
+            "bản đồ"
+        )
     frame = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     family = geom_family(frame.geometry) if len(frame) else geom_family(gdf.geometry)
     spec_style, by, values, default_popup = layer_style(kind, family, frame, color_by=color_by)
@@ -292,7 +299,10 @@ def add_layer(
     cols = list(default_popup if popup_columns is None else popup_columns)
     missing = [c for c in [*cols, *([by] if by else [])] if c not in frame.columns]
     if popup_columns is not None and missing:
-        raise GisplanError(f"layer {kind!r} has no column(s) {missing}; present: {list(frame.columns)}")
+        raise GisplanError(
+            f"layer {kind!r} has no column(s) {missing}; present: {list(frame.columns)} "
+            f"/ lớp {kind!r} thiếu cột {missing}; các cột hiện có: {list(frame.columns)}"
+        )
     cols = [c for c in cols if c in frame.columns]
     if by is not None and by not in frame.columns:
         by, values = None, {}
@@ -369,7 +379,10 @@ def write_static_layer(
     layer maps to the same file and is serialised only the first time.
     """
     if gdf.crs is None:
-        raise CRSError(f"layer {kind!r} has no CRS; set one before writing it for the map")
+        raise CRSError(
+            f"layer {kind!r} has no CRS; set one before writing it for the map "
+            f"/ lớp {kind!r} không có hệ tọa độ; hãy gán hệ tọa độ trước khi ghi lớp cho bản đồ"
+        )
     cols = list(columns)
     digest = hashlib.sha256()
     digest.update(kind.encode())
@@ -638,7 +651,10 @@ def make_offline(m: folium.Map, *, mode: str = "inline", static_url: str = "/app
         When an element loads an asset the offline package does not carry.
     """
     if mode not in ("inline", "static"):
-        raise GisplanError(f"unknown offline mode {mode!r}; use 'inline' or 'static'")
+        raise GisplanError(
+            f"unknown offline mode {mode!r}; use 'inline' or 'static' "
+            f"/ chế độ ngoại tuyến {mode!r} không xác định; hãy dùng 'inline' hoặc 'static'"
+        )
     inline: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     # gisplan's own elements need none of the scripts folium.Map loads for its markers and icons

@@ -67,7 +67,10 @@ def estimate_table(plan: Plan, lang: str = "vi") -> pd.DataFrame:
     a plan without an estimate (a wifi plan).
     """
     if lang not in ("vi", "en"):
-        raise ValueError(f"estimate_table: lang must be 'vi' or 'en', got {lang!r}")
+        raise ValueError(
+            f"estimate_table: lang must be 'vi' or 'en', got {lang!r} "
+            f"/ estimate_table: ngôn ngữ phải là 'vi' hoặc 'en', đang là {lang!r}"
+        )
     est = plan.kpis.get("estimate_vnd")
     if not isinstance(est, dict) or not est:
         return pd.DataFrame(columns=["line", "total"])
@@ -85,7 +88,11 @@ def estimate_table(plan: Plan, lang: str = "vi") -> pd.DataFrame:
 def boq_by(boq: pd.DataFrame, by: str) -> pd.DataFrame:
     """A BOQ's total amount (integer VND) per ``phase``, ``category``, ``district`` or ``commune``."""
     if by not in ("phase", "category", "district", "commune"):
-        raise ValueError(f"boq_by: by must be phase, category, district or commune, got {by!r}")
+        raise ValueError(
+            f"boq_by: by must be phase, category, district or commune, got {by!r} "
+            f"/ boq_by: by phải là phase (giai đoạn), category (nhóm hạng mục), district (huyện) hoặc commune (xã), "
+            f"đang là {by!r}"
+        )
     if boq.empty:
         return pd.DataFrame(columns=[by, "amount_vnd"])
     totals = boq_totals(boq, by=(by,))

@@ -80,7 +80,10 @@ def normalize_kpis(kpis: Mapping[str, Any]) -> Any:
         naming where it is (``kpis['coverage']['ratio']``).
     """
     if not isinstance(kpis, Mapping):
-        raise StoreError(f"kpis must be a dict of name -> value, got {type(kpis).__name__}")
+        raise StoreError(
+            f"kpis must be a dict of name -> value, got {type(kpis).__name__} "
+            f"/ kpis phải là bảng tên -> giá trị, đang là {type(kpis).__name__}"
+        )
     return _plain(kpis, "kpis")
 
 
@@ -91,13 +94,19 @@ def _plain(value: Any, where: str) -> Any:
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise StoreError(f"{where} is {value!r}; JSON cannot hold it. Store None (unknown) or a finite number")
+            raise StoreError(
+                f"{where} is {value!r}; JSON cannot hold it. Store None (unknown) or a finite number "
+                f"/ {where} là {value!r}, JSON không lưu được giá trị này; hãy lưu None (chưa biết) hoặc một số hữu hạn"
+            )
         return float(value)
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise StoreError(f"{where} has the key {key!r} of type {type(key).__name__}; KPI keys must be strings")
+                raise StoreError(
+                    f"{where} has the key {key!r} of type {type(key).__name__}; KPI keys must be strings "
+                    f"/ {where} có khóa {key!r} kiểu {type(key).__name__}; khóa của chỉ tiêu (KPI) phải là chuỗi"
+                )
             out[key] = _plain(item, f"{where}[{key!r}]")
         return out
     if isinstance(value, (list, tuple)):
@@ -107,20 +116,27 @@ def _plain(value: Any, where: str) -> Any:
         return _plain(value.tolist(), where)
     raise StoreError(
         f"{where} is a {type(value).__name__}, which a version cannot store; use numbers, strings, booleans, None, "
-        "lists and dicts"
+        f"lists and dicts / {where} có kiểu {type(value).__name__}, phương án không lưu được kiểu này; hãy dùng số, "
+        "chuỗi, true/false, None, danh sách và bảng khóa: giá trị"
     )
 
 
 def check_text(value: Any, what: str, *, allow_empty: bool = False, max_len: int = 100_000) -> str:
     """``value`` if it is a string of an acceptable length, else a clear StoreError."""
     if not isinstance(value, str):
-        raise StoreError(f"{what} must be a string, got {type(value).__name__}")
+        raise StoreError(
+            f"{what} must be a string, got {type(value).__name__} "
+            f"/ {what} phải là chuỗi, đang là {type(value).__name__}"
+        )
     if not allow_empty and not value.strip():
-        raise StoreError(f"{what} must not be empty")
+        raise StoreError(f"{what} must not be empty / {what} không được để trống")
     if len(value) > max_len:
-        raise StoreError(f"{what} is {len(value)} characters long; the limit is {max_len}")
+        raise StoreError(
+            f"{what} is {len(value)} characters long; the limit is {max_len} "
+            f"/ {what} dài {len(value)} ký tự; tối đa {max_len} ký tự"
+        )
     if "\x00" in value:
-        raise StoreError(f"{what} contains a NUL character")
+        raise StoreError(f"{what} contains a NUL character / {what} chứa ký tự NUL")
     return value
 
 
@@ -130,7 +146,8 @@ def check_scenario_name(name: Any) -> str:
     if "@" in name or name != name.strip():
         raise StoreError(
             f"scenario_name {name!r} is not allowed: no '@' (it marks refs such as 'name@latest') and no leading or "
-            "trailing spaces"
+            f"trailing spaces / tên kịch bản {name!r} không hợp lệ: không được có '@' (dấu này dùng để chỉ phương án, "
+            "ví dụ 'name@latest') và không có dấu cách ở đầu hoặc cuối"
         )
     return str(name)
 
@@ -142,7 +159,10 @@ def check_artifact_name(name: Any) -> str:
     characters, no hidden parts, and not one of :data:`RESERVED_NAMES`.
     """
     if not isinstance(name, str) or not name:
-        raise StoreError(f"artifact names must be non-empty strings, got {name!r}")
+        raise StoreError(
+            f"artifact names must be non-empty strings, got {name!r} / tên tệp kết quả phải là chuỗi khác rỗng, "
+            f"đang là {name!r}"
+        )
     parts = name.split("/")
     bad = (
         len(name) > 255
@@ -154,7 +174,10 @@ def check_artifact_name(name: Any) -> str:
         raise StoreError(
             f"artifact name {name!r} is not allowed: use a relative path of plain file names joined by '/', "
             "such as 'boq.xlsx' or 'layers/trench.gpkg' (no '..', no leading '.', no '\\', ':' or control "
-            f"characters, at most 255 characters, not {sorted(RESERVED_NAMES)})"
+            f"characters, at most 255 characters, not {sorted(RESERVED_NAMES)}) / tên tệp kết quả {name!r} không "
+            "hợp lệ: hãy dùng đường dẫn tương đối gồm các tên tệp thường nối bằng '/', ví dụ 'boq.xlsx' hoặc "
+            "'layers/trench.gpkg' (không có '..', không bắt đầu bằng '.', không có '\\', ':' hay ký tự điều khiển, "
+            f"tối đa 255 ký tự, không phải {sorted(RESERVED_NAMES)})"
         )
     return name
 
@@ -170,14 +193,20 @@ def prepare_artifacts(artifacts: Mapping[str, bytes]) -> tuple[dict[str, bytes],
         differ only by case, which collide on Windows and macOS).
     """
     if not isinstance(artifacts, Mapping):
-        raise StoreError(f"artifacts must be a dict of name -> bytes, got {type(artifacts).__name__}")
+        raise StoreError(
+            f"artifacts must be a dict of name -> bytes, got {type(artifacts).__name__} "
+            f"/ artifacts phải là bảng tên tệp -> bytes, đang là {type(artifacts).__name__}"
+        )
     blobs: dict[str, bytes] = {}
     contents: dict[str, tuple[str, int]] = {}
     for name in sorted(artifacts):
         check_artifact_name(name)
         data = artifacts[name]
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise StoreError(f"artifact {name!r} must be bytes, got {type(data).__name__}; encode text first")
+            raise StoreError(
+                f"artifact {name!r} must be bytes, got {type(data).__name__}; encode text first "
+                f"/ tệp kết quả {name!r} phải là bytes, đang là {type(data).__name__}; hãy mã hóa văn bản trước"
+            )
         data = bytes(data)
         digest = sha256_hex(data)
         blobs[digest] = data
@@ -185,14 +214,19 @@ def prepare_artifacts(artifacts: Mapping[str, bytes]) -> tuple[dict[str, bytes],
     folded = {name.casefold(): name for name in contents}
     if len(folded) != len(contents):
         raise StoreError(
-            f"artifact names {sorted(contents)} differ only by case; they would overwrite each other on export"
+            f"artifact names {sorted(contents)} differ only by case; they would overwrite each other on export "
+            f"/ các tên tệp kết quả {sorted(contents)} chỉ khác nhau chữ hoa, chữ thường; khi xuất chúng sẽ ghi đè lên "
+            "nhau"
         )
     for name in contents:
         parts = name.casefold().split("/")
         for k in range(1, len(parts)):
             folder = "/".join(parts[:k])
             if folder in folded:
-                raise StoreError(f"artifact {folded[folder]!r} is also the folder of artifact {name!r}; rename one")
+                raise StoreError(
+                    f"artifact {folded[folder]!r} is also the folder of artifact {name!r}; rename one "
+                    f"/ tệp kết quả {folded[folder]!r} trùng tên với thư mục của tệp {name!r}; hãy đổi tên một tệp"
+                )
     return blobs, contents
 
 
@@ -202,13 +236,22 @@ def normalize_time(value: str | None, what: str = "created_at") -> str:
         moment = datetime.now(UTC)
     else:
         if not isinstance(value, str):
-            raise StoreError(f"{what} must be an ISO 8601 string such as '2025-03-01T08:00:00Z', got {value!r}")
+            raise StoreError(
+                f"{what} must be an ISO 8601 string such as '2025-03-01T08:00:00Z', got {value!r} "
+                f"/ {what} phải là chuỗi thời gian ISO 8601, ví dụ '2025-03-01T08:00:00Z', đang là {value!r}"
+            )
         try:
             moment = datetime.fromisoformat(value)
         except ValueError as exc:
-            raise StoreError(f"{what} {value!r} is not ISO 8601; write e.g. '2025-03-01T08:00:00Z'") from exc
+            raise StoreError(
+                f"{what} {value!r} is not ISO 8601; write e.g. '2025-03-01T08:00:00Z' "
+                f"/ {what} {value!r} không đúng dạng ISO 8601; hãy ghi, ví dụ, '2025-03-01T08:00:00Z'"
+            ) from exc
         if moment.tzinfo is None:
-            raise StoreError(f"{what} {value!r} has no time zone; add one, e.g. '{value}Z' for UTC or '{value}+07:00'")
+            raise StoreError(
+                f"{what} {value!r} has no time zone; add one, e.g. '{value}Z' for UTC or '{value}+07:00' "
+                f"/ {what} {value!r} thiếu múi giờ; hãy thêm, ví dụ '{value}Z' cho giờ UTC hoặc '{value}+07:00'"
+            )
         moment = moment.astimezone(UTC)
     spec = "microseconds" if moment.microsecond else "seconds"
     return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

@@ -60,7 +60,9 @@ def _psycopg() -> Any:
         import psycopg
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise StoreError(
-            "a PostgreSQL store needs the psycopg driver: pip install 'gisplan[postgres]' (or conda install psycopg)"
+            "a PostgreSQL store needs the psycopg driver: pip install 'gisplan[postgres]' (or conda install psycopg) "
+            "/ kho trên PostgreSQL cần trình điều khiển psycopg: pip install 'gisplan[postgres]' (hoặc conda install "
+            "psycopg)"
         ) from exc
     return psycopg
 
@@ -106,7 +108,9 @@ class PostgresBackend:
             raise StoreError(
                 f"cannot connect to the version store {self.display} (không kết nối được máy chủ kho phương án): "
                 f"{str(exc).strip()}. Check that the PostgreSQL server runs and the address, database, user and "
-                "password are right (--store or $GISPLAN_STORE)"
+                "password are right (--store or $GISPLAN_STORE) / không kết nối được kho phương án "
+                f"{self.display}: {str(exc).strip()}. Hãy kiểm tra máy chủ PostgreSQL đang chạy và địa chỉ, cơ sở dữ "
+                "liệu, người dùng, mật khẩu đúng (--store hoặc $GISPLAN_STORE)"
             ) from exc
         try:
             raw.execute("SET search_path TO gisplan, public")
@@ -114,7 +118,9 @@ class PostgresBackend:
         except psycopg.OperationalError as exc:
             raise StoreError(
                 f"the connection to the version store {self.display} was lost ({str(exc).strip()}); nothing "
-                "was written by the interrupted operation. Retry when the server is back"
+                "was written by the interrupted operation. Retry when the server is back "
+                f"/ mất kết nối đến kho phương án {self.display} ({str(exc).strip()}); thao tác bị gián đoạn không "
+                "ghi gì. Hãy thử lại khi máy chủ hoạt động trở lại"
             ) from exc
         finally:
             raw.close()
@@ -125,20 +131,25 @@ class PostgresBackend:
             if not create:
                 raise StoreError(
                     f"no version store in database {self.display} (không có kho phương án; schema 'gisplan' "
-                    "missing): check the address, or save a first version there"
+                    "missing): check the address, or save a first version there / cơ sở dữ liệu "
+                    f"{self.display} chưa có kho phương án (thiếu lược đồ 'gisplan'): hãy kiểm tra địa chỉ, hoặc lưu "
+                    "phương án đầu tiên vào đó"
                 )
             self._initialize(conn)
         meta = dict(conn.execute("SELECT key, value FROM gisplan.meta").fetchall())
         if meta.get("application") != "gisplan version store":
             raise StoreError(
                 f"database {self.display} has a schema 'gisplan' that is not a gisplan version store; "
-                "give another database"
+                f"give another database / cơ sở dữ liệu {self.display} có lược đồ 'gisplan' nhưng không phải kho "
+                "phương án gisplan; hãy chọn cơ sở dữ liệu khác"
             )
         version = int(meta.get("schema_version", "0"))
         if version > migrations.SCHEMA_VERSION:
             raise StoreError(
                 f"version store {self.display} has schema version {version}, newer than the "
-                f"{migrations.SCHEMA_VERSION} this gisplan reads; upgrade gisplan to open it"
+                f"{migrations.SCHEMA_VERSION} this gisplan reads; upgrade gisplan to open it / kho phương án "
+                f"{self.display} có phiên bản lược đồ {version}, mới hơn phiên bản {migrations.SCHEMA_VERSION} mà "
+                "gisplan này đọc được; hãy nâng cấp gisplan để mở kho"
             )
         self.read_only = not conn.execute("SELECT has_table_privilege('gisplan.versions', 'INSERT')").fetchone()[0]
         self.schema_version = version
@@ -156,7 +167,10 @@ class PostgresBackend:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(
                 f"cannot create a version store in {self.display}: {str(exc).strip()}. Ask the database's owner "
-                "to create it once (`gisplan store copy` or any save as a user with CREATE on the database)"
+                "to create it once (`gisplan store copy` or any save as a user with CREATE on the database) "
+                f"/ không tạo được kho phương án trong {self.display}: {str(exc).strip()}. Hãy nhờ chủ sở hữu cơ sở "
+                "dữ liệu tạo kho một lần (`gisplan store copy` hoặc lưu một phương án bằng người dùng có quyền "
+                "CREATE trên cơ sở dữ liệu)"
             ) from exc
 
     def _migrate(self, conn: _Conn) -> None:
@@ -183,7 +197,10 @@ class PostgresBackend:
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise StoreError(
                     f"version store {self.display} needs a schema upgrade that your database user may not run "
-                    f"({str(exc).strip()}); nothing was changed. Ask the store's owner to open it once"
+                    f"({str(exc).strip()}); nothing was changed. Ask the store's owner to open it once "
+                    f"/ kho phương án {self.display} cần nâng cấp lược đồ nhưng người dùng cơ sở dữ liệu của bạn "
+                    f"không có quyền chạy ({str(exc).strip()}); không có gì bị thay đổi. Hãy nhờ chủ sở hữu kho mở "
+                    "kho một lần"
                 ) from exc
         self.schema_version = migrations.SCHEMA_VERSION
 
@@ -198,7 +215,10 @@ class PostgresBackend:
             raise StoreError(
                 f"the version store {self.display} needs the PostGIS extension, which is not installed in this "
                 f"database and your user may not add it ({str(exc).strip()}). Ask the database administrator to run "
-                "CREATE EXTENSION postgis; (Debian: apt-get install postgresql-15-postgis-3)"
+                "CREATE EXTENSION postgis; (Debian: apt-get install postgresql-15-postgis-3) "
+                f"/ kho phương án {self.display} cần phần mở rộng PostGIS, chưa được cài trong cơ sở dữ liệu này và "
+                f"người dùng của bạn không có quyền thêm ({str(exc).strip()}). Hãy nhờ quản trị viên cơ sở dữ liệu "
+                "chạy CREATE EXTENSION postgis; (Debian: apt-get install postgresql-15-postgis-3)"
             ) from exc
 
     def _grant_readers(self, conn: _Conn) -> None:
@@ -238,7 +258,8 @@ class PostgresBackend:
             raise
         except psycopg.Error as exc:
             raise StoreError(
-                f"writing to version store {self.display} failed, nothing was written: {str(exc).strip()}"
+                f"writing to version store {self.display} failed, nothing was written: {str(exc).strip()} "
+                f"/ ghi vào kho phương án {self.display} thất bại, không có gì được ghi: {str(exc).strip()}"
             ) from exc
 
     @contextmanager
@@ -252,7 +273,10 @@ class PostgresBackend:
         except psycopg.OperationalError:
             raise
         except psycopg.Error as exc:
-            raise StoreError(f"reading version store {self.display} failed: {str(exc).strip()}") from exc
+            raise StoreError(
+                f"reading version store {self.display} failed: {str(exc).strip()} "
+                f"/ đọc kho phương án {self.display} thất bại: {str(exc).strip()}"
+            ) from exc
 
     # -- backend specifics ---------------------------------------------------------------------------------------
 
@@ -307,7 +331,8 @@ class PostgresBackend:
                 listed = pyogrio.list_layers(path)
             except Exception as exc:  # GDAL raises several types for a file it cannot read
                 raise StoreError(
-                    f"artifact {artifact!r} is not a readable GeoPackage ({exc}); nothing was saved"
+                    f"artifact {artifact!r} is not a readable GeoPackage ({exc}); nothing was saved "
+                    f"/ tệp kết quả {artifact!r} không phải GeoPackage đọc được ({exc}); không có gì được lưu"
                 ) from exc
             for layer, _geometry_type in listed:
                 layer = str(layer)

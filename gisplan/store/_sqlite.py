@@ -59,7 +59,9 @@ def damaged_error(where: str, exc: BaseException | str) -> StoreError:
         f"version store {where} is damaged (kho phương án bị hỏng; SQLite says: {exc}). Nothing was changed. "
         "Restore the file from your latest backup (khôi phục từ bản sao lưu), or ask an administrator to try "
         "`sqlite3 FILE .recover`; keep the damaged file for them. Versions copied elsewhere with "
-        "`gisplan store copy` are safe"
+        f"`gisplan store copy` are safe / kho phương án {where} bị hỏng (SQLite báo: {exc}); không có gì bị thay "
+        "đổi. Hãy khôi phục tệp từ bản sao lưu gần nhất, hoặc nhờ quản trị viên thử `sqlite3 FILE .recover` và giữ "
+        "lại tệp hỏng cho họ. Các phương án đã chép sang nơi khác bằng `gisplan store copy` vẫn an toàn"
     )
 
 
@@ -87,13 +89,16 @@ class SQLiteBackend:
         path = self.path
         if not path.exists() and not create:
             raise StoreError(
-                f"no version store at {path} (không có kho phương án ở đường dẫn này): check the path (CLI: --store, "
+                f"no version store at {path}: check the path (CLI: --store, "
                 "or $GISPLAN_STORE), or save a first version there (`gisplan save RUN_DIR --store PATH ...`; "
-                "in Python VersionStore(path, create=True))"
+                f"in Python VersionStore(path, create=True)) / không có kho phương án tại {path}: hãy kiểm tra đường "
+                "dẫn (CLI: --store, hoặc $GISPLAN_STORE), hoặc lưu phương án đầu tiên vào đó (`gisplan save "
+                "THƯ_MỤC_KẾT_QUẢ --store ĐƯỜNG_DẪN ...`; trong Python: VersionStore(path, create=True))"
             )
         if path.exists() and path.is_dir():
             raise StoreError(
-                f"version store path {path} is a directory; give a file path such as {path / 'store.sqlite'}"
+                f"version store path {path} is a directory; give a file path such as {path / 'store.sqlite'} "
+                f"/ đường dẫn kho phương án {path} là một thư mục; hãy cho đường dẫn tệp, ví dụ {path / 'store.sqlite'}"
             )
         if create and not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,9 @@ class SQLiteBackend:
             else:
                 conn = sqlite3.connect(path, timeout=wait, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open version store {path}: {exc}") from exc
+            raise StoreError(
+                f"cannot open version store {path}: {exc} / không mở được kho phương án {path}: {exc}"
+            ) from exc
         try:
             _set_busy_timeout(conn, wait)
             self._check_identity(conn, create=create)
@@ -137,7 +144,9 @@ class SQLiteBackend:
         if wal.exists() and wal.stat().st_size > 0:
             raise StoreError(
                 f"version store {self.path} is read-only and has unfinished writes in {wal.name}; "
-                "ask whoever writes the share to open it once (any gisplan command) so SQLite can finish them"
+                "ask whoever writes the share to open it once (any gisplan command) so SQLite can finish them "
+                f"/ kho phương án {self.path} chỉ đọc được và còn dữ liệu ghi dở trong {wal.name}; hãy nhờ người có "
+                "quyền ghi thư mục dùng chung mở kho một lần (bằng bất kỳ lệnh gisplan nào) để SQLite ghi xong"
             )
         return sqlite3.connect(
             f"{uri}?mode=ro&immutable=1", uri=True, timeout=wait, isolation_level=None, check_same_thread=False
@@ -162,7 +171,8 @@ class SQLiteBackend:
         if app_id == 0 and user_version == 0 and not tables:
             if not create or self.read_only:
                 raise StoreError(
-                    f"{path} is an empty SQLite file, not a gisplan version store; open it with create=True"
+                    f"{path} is an empty SQLite file, not a gisplan version store; open it with create=True "
+                    f"/ {path} là tệp SQLite rỗng, không phải kho phương án gisplan; hãy mở với create=True"
                 )
             self._initialize(conn)
             return
@@ -171,12 +181,16 @@ class SQLiteBackend:
                 raise damaged_error(self.display, f"tables {sorted(tables)} instead of {sorted(_TABLES)}")
             raise StoreError(
                 f"{path} is an SQLite database but not a gisplan version store (application_id {app_id:#x}, "
-                f"tables {sorted(tables)[:8]}); give the path of a store file or a new file name"
+                f"tables {sorted(tables)[:8]}); give the path of a store file or a new file name "
+                f"/ {path} là cơ sở dữ liệu SQLite nhưng không phải kho phương án gisplan (application_id "
+                f"{app_id:#x}, các bảng {sorted(tables)[:8]}); hãy cho đường dẫn tệp kho hoặc một tên tệp mới"
             )
         if user_version > SCHEMA_VERSION:
             raise StoreError(
                 f"version store {path} has schema version {user_version}, newer than the {SCHEMA_VERSION} this "
-                "gisplan reads; upgrade gisplan to open it"
+                f"gisplan reads; upgrade gisplan to open it / kho phương án {path} có phiên bản lược đồ "
+                f"{user_version}, mới hơn phiên bản {SCHEMA_VERSION} mà gisplan này đọc được; hãy nâng cấp gisplan "
+                "để mở kho"
             )
         if user_version < 1:
             raise damaged_error(self.display, f"invalid schema version {user_version}")
@@ -196,12 +210,16 @@ class SQLiteBackend:
         if header.startswith(_SQLITE_HEADER) or (is_corrupt(exc) and header.startswith(_SQLITE_HEADER[:6])):
             return StoreError(
                 f"{self.path} is a damaged SQLite database (SQLite says: {exc}); if it was a gisplan version store "
-                "(kho phương án), restore it from your latest backup; otherwise give the path of a store file"
+                "(kho phương án), restore it from your latest backup; otherwise give the path of a store file "
+                f"/ {self.path} là cơ sở dữ liệu SQLite bị hỏng (SQLite báo: {exc}); nếu đó là kho phương án "
+                "gisplan, hãy khôi phục từ bản sao lưu gần nhất; nếu không, hãy cho đường dẫn tệp kho"
             )
         return StoreError(
             f"{self.path} is not a gisplan version store (SQLite says: {exc}); give the path of a store file "
             "or a new file name. If this file was a store, it is damaged beyond recognition: restore it from "
-            "your latest backup (khôi phục từ bản sao lưu)"
+            f"your latest backup (khôi phục từ bản sao lưu) / {self.path} không phải kho phương án gisplan (SQLite "
+            f"báo: {exc}); hãy cho đường dẫn tệp kho hoặc một tên tệp mới. Nếu tệp này từng là kho, nó đã hỏng đến "
+            "mức không nhận ra được: hãy khôi phục từ bản sao lưu gần nhất"
         )
 
     def _initialize(self, conn: sqlite3.Connection) -> None:
@@ -212,7 +230,9 @@ class SQLiteBackend:
         except sqlite3.Error as exc:
             if is_busy(exc):
                 raise busy_error(self.display, self.timeout, exc) from exc
-            raise StoreError(f"cannot create version store {self.path}: {exc}") from exc
+            raise StoreError(
+                f"cannot create version store {self.path}: {exc} / không tạo được kho phương án {self.path}: {exc}"
+            ) from exc
         try:
             app_id, _, tables = _identity(conn)
             if app_id == 0 and not tables:  # nobody created it while we waited for the lock
@@ -234,7 +254,10 @@ class SQLiteBackend:
             except sqlite3.Error as exc:
                 if is_busy(exc):
                     raise busy_error(self.display, self.timeout, exc) from exc
-                raise StoreError(f"cannot migrate version store {self.path}: {exc}") from exc
+                raise StoreError(
+                    f"cannot migrate version store {self.path}: {exc} "
+                    f"/ không nâng cấp được lược đồ của kho phương án {self.path}: {exc}"
+                ) from exc
             try:
                 current = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 if current >= SCHEMA_VERSION:
@@ -250,7 +273,10 @@ class SQLiteBackend:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(conn)
-                raise StoreError(f"migrating version store {self.path} failed, nothing was changed: {exc}") from exc
+                raise StoreError(
+                    f"migrating version store {self.path} failed, nothing was changed: {exc} "
+                    f"/ nâng cấp lược đồ của kho phương án {self.path} thất bại, không có gì bị thay đổi: {exc}"
+                ) from exc
             except BaseException:
                 _rollback(conn)
                 raise
@@ -273,7 +299,10 @@ class SQLiteBackend:
         except sqlite3.OperationalError as exc:
             if is_busy(exc):
                 raise busy_error(self.display, self.timeout, exc) from exc
-            raise StoreError(f"cannot write to version store {self.path}: {exc}") from exc
+            raise StoreError(
+                f"cannot write to version store {self.path}: {exc} "
+                f"/ không ghi được vào kho phương án {self.path}: {exc}"
+            ) from exc
         finally:
             _set_busy_timeout(conn, max(self.timeout, READ_TIMEOUT))
         try:
@@ -285,7 +314,10 @@ class SQLiteBackend:
                 raise busy_error(self.display, self.timeout, exc) from exc
             if is_corrupt(exc):
                 raise damaged_error(self.display, exc) from exc
-            raise StoreError(f"writing to version store {self.path} failed, nothing was written: {exc}") from exc
+            raise StoreError(
+                f"writing to version store {self.path} failed, nothing was written: {exc} "
+                f"/ ghi vào kho phương án {self.path} thất bại, không có gì được ghi: {exc}"
+            ) from exc
         except BaseException:
             _rollback(conn)
             raise
@@ -302,7 +334,9 @@ class SQLiteBackend:
                 raise busy_error(self.display, self.timeout, exc) from exc
             if is_corrupt(exc):
                 raise damaged_error(self.display, exc) from exc
-            raise StoreError(f"reading version store {self.path} failed: {exc}") from exc
+            raise StoreError(
+                f"reading version store {self.path} failed: {exc} / đọc kho phương án {self.path} thất bại: {exc}"
+            ) from exc
         except BaseException:
             _rollback(conn)
             raise
@@ -337,7 +371,9 @@ def busy_error(where: str, timeout: float, exc: Any) -> ConflictError:
     """The :class:`ConflictError` for a store that stayed locked longer than ``timeout``."""
     return ConflictError(
         f"version store {where} is busy: another process held its write lock for more than {timeout:g} s "
-        f"({exc}); nothing was written. Retry, or raise the store's timeout."
+        f"({exc}); nothing was written. Retry, or raise the store's timeout. / kho phương án {where} đang bận: một "
+        f"tiến trình khác giữ khóa ghi lâu hơn {timeout:g} giây ({exc}); không có gì được ghi. Hãy thử lại, hoặc "
+        "tăng thời gian chờ (timeout) của kho."
     )
 
 
@@ -346,7 +382,9 @@ def read_only_error(where: str) -> StoreError:
     return StoreError(
         f"version store {where} is read-only for you (kho chỉ đọc): versions can be listed, shown, exported and "
         "compared, not saved or reviewed. Save to a store you may write (--store or $GISPLAN_STORE), or ask its "
-        "administrator for write access"
+        f"administrator for write access / bạn chỉ có quyền đọc kho phương án {where}: có thể liệt kê, xem, xuất và "
+        "so sánh các phương án, nhưng không thể lưu hay thẩm định. Hãy lưu vào kho bạn có quyền ghi (--store hoặc "
+        "$GISPLAN_STORE), hoặc xin quản trị viên của kho cấp quyền ghi"
     )
 
 

@@ -40,7 +40,10 @@ def copy_store(source: VersionStore, target: VersionStore) -> CopyReport:
         if not version.intact:
             raise StoreError(
                 f"version {version.short_id} in {source.display} fails verification (its fields no longer hash to "
-                "its id); it was not copied. Run `gisplan store verify` and restore the source from a backup"
+                "its id); it was not copied. Run `gisplan store verify` and restore the source from a backup "
+                f"/ phương án {version.short_id} trong {source.display} không qua được kiểm tra (các trường của nó "
+                "không còn khớp mã băm với mã định danh); phương án không được chép. Hãy chạy `gisplan store verify` "
+                "và khôi phục kho nguồn từ bản sao lưu"
             )
         try:
             existing = target.get(version.id)
@@ -60,7 +63,9 @@ def copy_store(source: VersionStore, target: VersionStore) -> CopyReport:
             if saved.id != version.id:
                 raise StoreError(
                     f"version {version.short_id} would get the id {saved.short_id} in {target.display}; "
-                    "the stores disagree on the content hash"
+                    "the stores disagree on the content hash / phương án "
+                    f"{version.short_id} sẽ nhận mã {saved.short_id} trong {target.display}; hai kho tính mã băm "
+                    "nội dung khác nhau"
                 )
             copied += 1
         else:
@@ -75,7 +80,9 @@ def _copy_reviews(source: VersionStore, target: VersionStore, vid: str) -> int:
     if ours != theirs[: len(ours)]:
         raise StoreError(
             f"version {vid[:12]} has other reviews in {target.display} than in {source.display}; "
-            "its review history was not copied. Compare them with `gisplan show` in both stores"
+            "its review history was not copied. Compare them with `gisplan show` in both stores "
+            f"/ phương án {vid[:12]} có lịch sử thẩm định trong {target.display} khác với trong {source.display}; "
+            "lịch sử thẩm định không được chép. Hãy so sánh bằng `gisplan show` ở cả hai kho"
         )
     for _, status, reviewer, comment, created_at in theirs[len(ours) :]:
         target.review(vid, status=status, reviewer=reviewer, comment=comment, created_at=created_at)

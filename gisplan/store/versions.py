@@ -135,7 +135,10 @@ class VersionStore:
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 30.0) -> None:
         if timeout < 0:
-            raise StoreError(f"timeout must be >= 0 seconds, got {timeout}")
+            raise StoreError(
+                f"timeout must be >= 0 seconds, got {timeout} "
+                f"/ thời gian chờ (timeout) phải >= 0 giây, đang là {timeout}"
+            )
         self.timeout = float(timeout)
         self._backend: SQLiteBackend | PostgresBackend
         if is_postgres(path):
@@ -276,7 +279,10 @@ class VersionStore:
             for digest, data in blobs.items():
                 if len(data) > limit:
                     what = [n for n, (d, _) in contents.items() if d == digest] or ["scenario_text"]
-                    raise StoreError(f"{what[0]} is {len(data)} bytes; the store keeps at most {limit} per item")
+                    raise StoreError(
+                        f"{what[0]} is {len(data)} bytes; the store keeps at most {limit} per item "
+                        f"/ {what[0]} có {len(data)} byte; kho chỉ lưu tối đa {limit} byte cho mỗi mục"
+                    )
             with self._backend.write(conn):
                 parent_id = self._resolve(conn, parent) if parent is not None else None
                 vid = codec.version_id(
@@ -317,7 +323,10 @@ class VersionStore:
             (e.g. any review of an approved version), or an unknown ref.
         """
         if status not in STATUSES:
-            raise StoreError(f"unknown review status {status!r} (trạng thái không hợp lệ); use one of {list(STATUSES)}")
+            raise StoreError(
+                f"unknown review status {status!r} (trạng thái không hợp lệ); use one of {list(STATUSES)} "
+                f"/ trạng thái thẩm định {status!r} không xác định; hãy dùng một trong {list(STATUSES)}"
+            )
         reviewer = codec.check_text(reviewer, "reviewer", max_len=200)
         comment = codec.check_text(comment, "comment", allow_empty=True)
         when = codec.normalize_time(created_at)
@@ -355,7 +364,7 @@ class VersionStore:
         args: tuple[Any, ...] = (scenario_name,) if scenario_name is not None else ()
         if limit is not None:
             if limit < 0:
-                raise StoreError(f"limit must be >= 0, got {limit}")
+                raise StoreError(f"limit must be >= 0, got {limit} / limit phải >= 0, đang là {limit}")
             sql += " LIMIT ?"
             args += (int(limit),)
         with self._reading() as conn:
@@ -449,12 +458,14 @@ class VersionStore:
         if out.exists() and not (out / codec.MANIFEST_NAME).is_file() and any(out.iterdir()):
             raise StoreError(
                 f"export folder {out} holds files that are not an earlier gisplan export (no {codec.MANIFEST_NAME}); "
-                "nothing was written. Choose an empty or new folder (thư mục đã có tệp khác)"
+                "nothing was written. Choose an empty or new folder (thư mục đã có tệp khác) "
+                f"/ thư mục xuất {out} chứa tệp không phải bản xuất trước đó của gisplan (không có "
+                f"{codec.MANIFEST_NAME}); không có gì được ghi. Hãy chọn thư mục trống hoặc thư mục mới"
             )
         with self._reading() as conn:
             version = self._load(conn, [self._resolve(conn, ref)])[0]
             if not version.intact:
-                raise StoreError(_tampered_message(version, self.display) + "; nothing was exported")
+                raise StoreError(_tampered_message(version, self.display) + "; nothing was exported / không xuất gì")
             for a in version.artifacts:
                 _check_stored_name(a.name, version)
             files = {a.name: self._blob(conn, a.sha256, f"artifact {a.name!r}") for a in version.artifacts}
@@ -517,7 +528,7 @@ class VersionStore:
         if problems:
             raise StoreError(
                 f"version store {self.display} failed verification (kho phương án đã bị sửa hoặc hỏng); restore it "
-                "from a backup:\n  - " + "\n  - ".join(problems)
+                "from a backup / hãy khôi phục kho từ bản sao lưu:\n  - " + "\n  - ".join(problems)
             )
         return len(ids)
 
@@ -535,7 +546,10 @@ class VersionStore:
 
     def _resolve(self, conn: Any, ref: str) -> str:
         if not isinstance(ref, str) or not ref.strip():
-            raise StoreError(f"a version ref must be a non-empty string, got {ref!r}")
+            raise StoreError(
+                f"a version ref must be a non-empty string, got {ref!r} "
+                f"/ mã phương án phải là chuỗi khác rỗng, đang là {ref!r}"
+            )
         if ref.endswith("@latest"):
             name = ref[: -len("@latest")]
             row = conn.execute(
@@ -545,7 +559,8 @@ class VersionStore:
                 names = [r[0] for r in conn.execute("SELECT DISTINCT scenario_name FROM versions ORDER BY 1")]
                 raise StoreError(
                     f"no version of scenario {name!r} in {self.display} (kịch bản chưa có phiên bản nào); "
-                    f"scenarios with versions: {names}"
+                    f"scenarios with versions: {names} / kịch bản {name!r} chưa có phương án nào trong "
+                    f"{self.display}; các kịch bản đã có phương án: {names}"
                 )
             return str(row[0])
         prefix = codec.hex_prefix(ref)
@@ -553,7 +568,9 @@ class VersionStore:
             raise StoreError(
                 f"{ref!r} is not a version ref (mã phiên bản không hợp lệ); give a version id, a unique prefix of "
                 f"at least {MIN_PREFIX} hex "
-                "digits (as `gisplan log` shows), or 'SCENARIO@latest'"
+                "digits (as `gisplan log` shows), or 'SCENARIO@latest' / "
+                f"{ref!r} không phải mã phương án; hãy cho mã phương án, một tiền tố duy nhất của mã gồm ít nhất "
+                f"{MIN_PREFIX} chữ số hệ 16 (như `gisplan log` hiển thị), hoặc 'KỊCH_BẢN@latest'"
             )
         rows = conn.execute(
             "SELECT id, scenario_name, message FROM versions WHERE id >= ? AND id < ? ORDER BY seq DESC LIMIT 21",
@@ -568,11 +585,13 @@ class VersionStore:
             listing = _listing(recent) if recent else "  (the store is empty)"
             raise StoreError(
                 f"no version {ref!r} in {self.display} (không tìm thấy phiên bản); the latest versions are:\n{listing}"
+                f"\n/ không tìm thấy phương án {ref!r} trong {self.display}; các phương án mới nhất được liệt kê ở trên"
             )
         more = " (first 20 shown)" if len(rows) > 20 else ""
         raise StoreError(
             f"version prefix {ref!r} is ambiguous (mã trùng nhiều phiên bản); it matches{more}:\n"
-            f"{_listing(rows[:20])}\ngive more digits"
+            f"{_listing(rows[:20])}\ngive more digits / tiền tố {ref!r} trùng với nhiều phương án (liệt kê ở trên); "
+            "hãy cho thêm chữ số"
         )
 
     def _check_head(self, conn: Any, name: str, expected: str) -> None:
@@ -670,7 +689,10 @@ def _tampered_message(version: Version, where: str) -> str:
     return (
         f"version {version.short_id} in {where} was changed outside gisplan (phiên bản đã bị sửa ngoài gisplan): "
         "its fields no longer hash to its id, so its KPIs, names or files cannot be trusted. Restore the store "
-        "from a backup; `gisplan store verify` lists every damaged item"
+        f"from a backup; `gisplan store verify` lists every damaged item / phương án {version.short_id} trong "
+        f"{where} đã bị sửa ngoài gisplan: các trường của nó không còn khớp mã băm với mã định danh, nên không thể tin "
+        "các chỉ tiêu, tên hay tệp của nó. Hãy khôi phục kho từ bản sao lưu; `gisplan store verify` liệt kê mọi mục "
+        "bị hỏng"
     )
 
 
@@ -700,12 +722,16 @@ def _transition_message(vid: str, current: str, status: str) -> str:
         return (
             f"version {vid[:12]} is {current}, which is final (đã kết thúc thẩm định); it cannot be reviewed again. "
             "Save a new version "
-            "(e.g. with this one as parent) and review that"
+            f"(e.g. with this one as parent) and review that / phương án {vid[:12]} đang ở trạng thái {current}, "
+            "trạng thái cuối cùng; không thể thẩm định lại. Hãy lưu một phương án mới (ví dụ lấy phương án này làm "
+            "phương án gốc) rồi thẩm định phương án mới"
         )
     return (
         f"version {vid[:12]} is {current}; a review can set it to "
         f"{list(TRANSITIONS[current])}, not {status!r} (chuyển trạng thái không hợp lệ) "
-        "(workflow: draft -> in_review -> approved | rejected)"
+        f"(workflow: draft -> in_review -> approved | rejected) / phương án {vid[:12]} đang ở trạng thái "
+        f"{current}; lượt thẩm định chỉ có thể chuyển sang {list(TRANSITIONS[current])}, không sang {status!r} "
+        "(quy trình: draft -> in_review -> approved | rejected)"
     )
 
 

@@ -114,23 +114,34 @@ class UndergroundSettings:
         for name in ("clip_min_roads", "evals_per_round"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise PlanningError(f"{name} must be a whole number >= 0, got {v!r}")
+                raise PlanningError(
+                    f"{name} must be a whole number >= 0, got {v!r} / {name} phải là số nguyên >= 0, đang là {v!r}"
+                )
         for name in ("clip_margin_m", "exchange_reach", "forced_factor", "forced_tolerance_m"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-                raise PlanningError(f"{name} must be a number > 0, got {v!r}")
+                raise PlanningError(f"{name} must be a number > 0, got {v!r} / {name} phải là số > 0, đang là {v!r}")
         for name in ("budget_headroom", "pole_end_tolerance_m"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise PlanningError(f"{name} must be a number >= 0, got {v!r}")
+                raise PlanningError(f"{name} must be a number >= 0, got {v!r} / {name} phải là số >= 0, đang là {v!r}")
         for name in ("fill_one", "fill_two", "fill_more"):
             v = getattr(self, name)
             if not 0 < v <= 1:
-                raise PlanningError(f"{name} must be a share in (0, 1], got {v!r}")
+                raise PlanningError(
+                    f"{name} must be a share in (0, 1], got {v!r} / {name} phải là tỷ lệ trong khoảng (0, 1], "
+                    f"đang là {v!r}"
+                )
         if not self.bank_layouts or any(n < 1 or c < 1 or w <= 0 for n, c, w in self.bank_layouts):
-            raise PlanningError(f"bank_layouts must list (ducts, columns, width_m) > 0, got {self.bank_layouts!r}")
+            raise PlanningError(
+                f"bank_layouts must list (ducts, columns, width_m) > 0, got {self.bank_layouts!r} "
+                f"/ bank_layouts phải liệt kê các bộ (số ống, số cột, bề rộng m) > 0, đang là {self.bank_layouts!r}"
+            )
         if not self.budget_headroom < 1:
-            raise PlanningError(f"budget_headroom must be below 1, got {self.budget_headroom!r}")
+            raise PlanningError(
+                f"budget_headroom must be below 1, got {self.budget_headroom!r} "
+                f"/ budget_headroom phải nhỏ hơn 1, đang là {self.budget_headroom!r}"
+            )
 
 
 #: The settings used when none are given.

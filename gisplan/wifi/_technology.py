@@ -127,8 +127,16 @@ def technology_spec(cat: Catalog, name: str) -> TechnologySpec:
     if raw is None:
         raise CatalogError(
             f"the catalog has no technology {name!r} (section 'technologies'); the plan needs "
-            f"{', '.join(TECHNOLOGIES)}",
-            [Problem(f"missing technology {name!r}", layer="technologies")],
+            f"{', '.join(TECHNOLOGIES)} / danh mục đơn giá không có công nghệ {name!r} (mục 'technologies'); "
+            f"phương án cần {', '.join(TECHNOLOGIES)}",
+            [
+                Problem(
+                    f"missing technology {name!r} / thiếu công nghệ {name!r}",
+                    layer="technologies",
+                    hint=f"add {name!r} to the catalog's 'technologies' section "
+                    f"/ thêm {name!r} vào mục 'technologies' của danh mục đơn giá",
+                )
+            ],
         )
     label_en, label_vi = str(raw.get("label_en", name)), str(raw.get("label_vi", name))
     if name == "public_wifi":

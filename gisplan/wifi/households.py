@@ -91,7 +91,10 @@ def households_in_settlements(
         Columns :data:`DEMAND_COLUMNS`, kind ``"household"``, ``indoor`` True, in the settlements' CRS.
     """
     if not plot_m2 > 0 or not demand_mbps >= 0:
-        raise PlanningError(f"plot_m2 must be positive and demand_mbps non-negative, got {plot_m2!r}, {demand_mbps!r}")
+        raise PlanningError(
+            f"plot_m2 must be positive and demand_mbps non-negative, got {plot_m2!r}, {demand_mbps!r} "
+            f"/ plot_m2 phải dương và demand_mbps không âm, đang là {plot_m2!r}, {demand_mbps!r}"
+        )
     pop = pd.to_numeric(settlements["population"], errors="coerce").fillna(0).to_numpy(dtype=float)
     hh_col = settlements["households"] if "households" in settlements.columns else pd.Series(np.nan, settlements.index)
     hh = pd.to_numeric(hh_col, errors="coerce").to_numpy(dtype=float)

@@ -93,7 +93,10 @@ def _check_outside(model: str, quantity: str, values: ArrayLike, low: float, hig
 def _positive(name: str, values: ArrayLike) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.size and not (np.all(np.isfinite(array)) and array.min() > 0):
-        raise PlanningError(f"{name} must be positive and finite, got {array.min() if array.size else array!r}")
+        got = array.min() if array.size else array
+        raise PlanningError(
+            f"{name} must be positive and finite, got {got!r} / {name} phải là số dương hữu hạn, đang là {got!r}"
+        )
     return array
 
 
@@ -136,7 +139,10 @@ def p1411_site_general_loss_db(d_m: ArrayLike, f_mhz: float, *, environment: str
         ``"nlos_urban_high_rise"``; see :data:`P1411_COEFFICIENTS`.
     """
     if environment not in P1411_COEFFICIENTS:
-        raise PlanningError(f"unknown P.1411 environment {environment!r}; choose one of {sorted(P1411_COEFFICIENTS)}")
+        raise PlanningError(
+            f"unknown P.1411 environment {environment!r}; choose one of {sorted(P1411_COEFFICIENTS)} "
+            f"/ môi trường P.1411 {environment!r} không xác định; hãy chọn một trong {sorted(P1411_COEFFICIENTS)}"
+        )
     a, b, g, _, f_range, d_range = P1411_COEFFICIENTS[environment]
     d = _positive("distance d_m", d_m)
     f_ghz = float(_positive("frequency f_mhz", f_mhz)) / 1000.0
@@ -175,7 +181,10 @@ def okumura_hata_loss_db(
     elif environment == "open":
         loss = loss - (4.78 * log_f**2 - 18.33 * log_f + 40.94)
     elif environment != "urban":
-        raise PlanningError(f"unknown Hata environment {environment!r}; choose 'urban', 'suburban' or 'open'")
+        raise PlanningError(
+            f"unknown Hata environment {environment!r}; choose 'urban', 'suburban' or 'open' "
+            f"/ môi trường Hata {environment!r} không xác định; hãy chọn 'urban', 'suburban' hoặc 'open'"
+        )
     return _result(loss)
 
 
@@ -192,7 +201,9 @@ def cost231_hata_loss_db(
     """
     if environment not in ("suburban", "urban", "metropolitan", "open"):
         raise PlanningError(
-            f"unknown COST-231 environment {environment!r}; choose 'suburban', 'urban', 'metropolitan', 'open'"
+            f"unknown COST-231 environment {environment!r}; choose 'suburban', 'urban', 'metropolitan', 'open' "
+            f"/ môi trường COST-231 {environment!r} không xác định; hãy chọn 'suburban', 'urban', 'metropolitan', "
+            "'open'"
         )
     d = _positive("distance d_m", d_m)
     f = float(_positive("frequency f_mhz", f_mhz))
@@ -262,7 +273,10 @@ class APProfile:
     def __post_init__(self) -> None:
         problems = _profile_problems(self)
         if problems:
-            raise CatalogError(f"wifi AP profile {self.name!r} is invalid", problems)
+            raise CatalogError(
+                f"wifi AP profile {self.name!r} is invalid / cấu hình điểm phát wifi {self.name!r} không hợp lệ",
+                problems,
+            )
 
     @property
     def ap_eirp_dbm(self) -> float:
@@ -279,56 +293,106 @@ class APProfile:
         problems = []
         for key in data:
             if key not in names:
-                hint = did_you_mean(key, names, n=1, listing="valid keys")
-                problems.append(Problem(f"unknown key {key!r}", column=str(key), hint=hint))
+                hint = did_you_mean(key, names, n=1, listing="valid keys", listing_vi="các khóa hợp lệ")
+                problems.append(Problem(f"unknown key {key!r} / khóa {key!r} không hợp lệ", column=str(key), hint=hint))
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         for key in required:
             if key not in data:
-                problems.append(Problem(f"missing key {key!r}", column=key, hint="add it to the profile"))
+                problems.append(
+                    Problem(
+                        f"missing key {key!r} / thiếu khóa {key!r}",
+                        column=key,
+                        hint="add it to the profile / thêm khóa này vào cấu hình",
+                    )
+                )
         if problems:
-            raise CatalogError(f"wifi AP profile {data.get('name', '?')!r} is invalid", problems)
+            name = data.get("name", "?")
+            raise CatalogError(
+                f"wifi AP profile {name!r} is invalid / cấu hình điểm phát wifi {name!r} không hợp lệ", problems
+            )
         return cls(**dict(data))
 
 
 def _profile_problems(profile: APProfile) -> list[Problem]:
     problems = []
     if (profile.tx_power_dbm is None) == (profile.eirp_dbm is None):
-        problems.append(Problem("give exactly one of tx_power_dbm and eirp_dbm", column="eirp_dbm"))
+        problems.append(
+            Problem(
+                "give exactly one of tx_power_dbm and eirp_dbm / cho đúng một trong hai: tx_power_dbm hoặc eirp_dbm",
+                column="eirp_dbm",
+            )
+        )
     for key in ("freq_mhz", "height_m", "client_height_m", "path_loss_exponent"):
         value = getattr(profile, key)
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            problems.append(Problem("must be a positive number", column=key, value=value))
+            problems.append(Problem("must be a positive number / phải là số dương", column=key, value=value))
     if profile.model not in MODELS:
-        hint = did_you_mean(profile.model, MODELS, n=1, listing="choose one of")
-        problems.append(Problem("unknown propagation model", column="model", value=profile.model, hint=hint))
+        hint = did_you_mean(profile.model, MODELS, n=1, listing="choose one of", listing_vi="chọn một trong")
+        problems.append(
+            Problem(
+                "unknown propagation model / mô hình truyền sóng không xác định",
+                column="model",
+                value=profile.model,
+                hint=hint,
+            )
+        )
     if profile.price_vnd < 0:
-        problems.append(Problem("must not be negative", column="price_vnd", value=profile.price_vnd))
+        problems.append(Problem("must not be negative / không được âm", column="price_vnd", value=profile.price_vnd))
     if not profile.building_entry_loss_db >= 0:
-        problems.append(Problem("must not be negative", column="building_entry_loss_db"))
+        problems.append(Problem("must not be negative / không được âm", column="building_entry_loss_db"))
     if not 0 < profile.mac_efficiency <= 1:
-        problems.append(Problem("must lie in (0, 1]", column="mac_efficiency", value=profile.mac_efficiency))
+        problems.append(
+            Problem(
+                "must lie in (0, 1] / phải nằm trong khoảng (0, 1]",
+                column="mac_efficiency",
+                value=profile.mac_efficiency,
+            )
+        )
     n = profile.n_sectors
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        problems.append(Problem("must be a whole number of sectors, 1 or more", column="n_sectors", value=n))
+        problems.append(
+            Problem(
+                "must be a whole number of sectors, 1 or more / số sector phải là số nguyên, từ 1 trở lên",
+                column="n_sectors",
+                value=n,
+            )
+        )
     bw = profile.beamwidth_deg
     if not (isinstance(bw, int | float) and 0 < bw <= 360):
-        problems.append(Problem("must lie in (0, 360] degrees", column="beamwidth_deg", value=bw))
+        problems.append(
+            Problem(
+                "must lie in (0, 360] degrees / phải nằm trong khoảng (0, 360] độ", column="beamwidth_deg", value=bw
+            )
+        )
     elif isinstance(n, int) and n >= 1 and n * bw > 360 + 1e-9:
         problems.append(
             Problem(
-                f"{n} sectors of {bw:g} degrees overlap (more than 360 degrees)",
+                f"{n} sectors of {bw:g} degrees overlap (more than 360 degrees) "
+                f"/ {n} sector rộng {bw:g} độ chồng lên nhau (tổng hơn 360 độ)",
                 column="beamwidth_deg",
                 value=bw,
-                hint="give n_sectors * beamwidth_deg <= 360 (omni: n_sectors 1, beamwidth_deg 360)",
+                hint="give n_sectors * beamwidth_deg <= 360 (omni: n_sectors 1, beamwidth_deg 360) "
+                "/ cần n_sectors * beamwidth_deg <= 360 (anten vô hướng: n_sectors 1, beamwidth_deg 360)",
             )
         )
     if not (isinstance(profile.front_to_back_db, int | float) and profile.front_to_back_db >= 0):
-        problems.append(Problem("must not be negative", column="front_to_back_db", value=profile.front_to_back_db))
+        problems.append(
+            Problem("must not be negative / không được âm", column="front_to_back_db", value=profile.front_to_back_db)
+        )
     if profile.los_model not in MODELS:
-        hint = did_you_mean(profile.los_model, MODELS, n=1, listing="choose one of")
-        problems.append(Problem("unknown propagation model", column="los_model", value=profile.los_model, hint=hint))
+        hint = did_you_mean(profile.los_model, MODELS, n=1, listing="choose one of", listing_vi="chọn một trong")
+        problems.append(
+            Problem(
+                "unknown propagation model / mô hình truyền sóng không xác định",
+                column="los_model",
+                value=profile.los_model,
+                hint=hint,
+            )
+        )
     if not (isinstance(profile.los_clutter_m, int | float) and profile.los_clutter_m >= 0):
-        problems.append(Problem("must not be negative", column="los_clutter_m", value=profile.los_clutter_m))
+        problems.append(
+            Problem("must not be negative / không được âm", column="los_clutter_m", value=profile.los_clutter_m)
+        )
     return problems
 
 
@@ -396,7 +460,10 @@ def link_budget(profile: APProfile, *, model: str | None = None, extra_loss_db: 
     """
     name = profile.model if model is None else model
     if name not in MODELS:
-        raise PlanningError(f"unknown propagation model {name!r}; choose one of {', '.join(MODELS)}")
+        raise PlanningError(
+            f"unknown propagation model {name!r}; choose one of {', '.join(MODELS)} "
+            f"/ mô hình truyền sóng {name!r} không xác định; hãy chọn một trong {', '.join(MODELS)}"
+        )
     loss = MODELS[name]
     down = profile.ap_eirp_dbm + profile.client_gain_dbi - profile.client_rx_sensitivity_dbm - profile.fade_margin_db
     up = profile.client_eirp_dbm + profile.antenna_gain_dbi - profile.rx_sensitivity_dbm - profile.fade_margin_db
@@ -555,7 +622,9 @@ def _terrain(dataset: Any, x: np.ndarray, y: np.ndarray, crs: str | CRS) -> tupl
     if dataset.crs is None:
         raise CRSError(
             f"elevation raster {where} has no CRS, so its pixels cannot be placed under the link; "
-            f"assign one (e.g. gdal_edit.py -a_srs EPSG:4326 {where})"
+            f"assign one (e.g. gdal_edit.py -a_srs EPSG:4326 {where}) / lớp raster độ cao {where} không có hệ tọa "
+            "độ nên không đặt được các điểm ảnh dưới tuyến liên kết; hãy gán hệ tọa độ (ví dụ gdal_edit.py -a_srs "
+            f"EPSG:4326 {where})"
         )
     points_crs, raster_crs = CRS.from_user_input(crs), CRS.from_user_input(dataset.crs.to_wkt())
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -612,13 +681,18 @@ def _sample_elevation(elevation: Any, x: np.ndarray, y: np.ndarray, crs: str | C
                 f"the link runs outside elevation raster {where} (raster CRS "
                 f"{CRS.from_user_input(dataset.crs.to_wkt()).to_string()}, link given in "
                 f"{CRS.from_user_input(crs).to_string()}); use a raster that covers both ends, or pass the points' "
-                "CRS as crs="
+                "CRS as crs= / tuyến liên kết đi ra ngoài lớp raster độ cao "
+                f"{where} (hệ tọa độ raster {CRS.from_user_input(dataset.crs.to_wkt()).to_string()}, tuyến cho theo "
+                f"{CRS.from_user_input(crs).to_string()}); hãy dùng raster phủ cả hai đầu tuyến, hoặc truyền hệ tọa độ "
+                "của các điểm qua crs="
             )
     if not valid.all():
         missing = int((~valid).sum())
         raise PlanningError(
             f"{missing} of {valid.size} elevation samples along the link are nodata in {where}; "
-            "fill the gaps (e.g. gdal_fillnodata.py, or 0 m over the sea) before checking line of sight"
+            "fill the gaps (e.g. gdal_fillnodata.py, or 0 m over the sea) before checking line of sight "
+            f"/ {missing} trong {valid.size} mẫu độ cao dọc tuyến liên kết không có dữ liệu (nodata) trong {where}; "
+            "hãy lấp các chỗ trống (ví dụ gdal_fillnodata.py, hoặc 0 m trên biển) trước khi kiểm tra tầm nhìn thẳng"
         )
     return values
 
@@ -689,12 +763,15 @@ def line_of_sight(
     a = np.asarray(a_xy, dtype=np.float64).reshape(-1, 2)
     b = np.asarray(b_xy, dtype=np.float64).reshape(-1, 2)
     if a.shape != b.shape:
-        raise PlanningError(f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)}")
+        raise PlanningError(
+            f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)} "
+            f"/ a_xy và b_xy phải có cùng số điểm, đang là {len(a)} và {len(b)}"
+        )
     n = len(a)
     h_a = np.broadcast_to(np.asarray(h_a_m, dtype=np.float64), (n,))
     h_b = np.broadcast_to(np.asarray(h_b_m, dtype=np.float64), (n,))
     if n and (np.nanmin(h_a) < 0 or np.nanmin(h_b) < 0 or not (np.isfinite(h_a).all() and np.isfinite(h_b).all())):
-        raise PlanningError("antenna heights must be finite and not negative")
+        raise PlanningError("antenna heights must be finite and not negative / độ cao anten phải hữu hạn và không âm")
     if elevation is None:
         raise PlanningError("line_of_sight needs an elevation raster / Cần dữ liệu độ cao để kiểm tra tầm nhìn thẳng")
     # one pair of heights per link: hop_clearances' profile, read once (the rule lives there)
@@ -760,9 +837,12 @@ def hop_clearances(
     ha = np.asarray(heights_a_m, dtype=np.float64).reshape(n, -1)
     hb = np.asarray(heights_b_m, dtype=np.float64).reshape(n, -1)
     if a.shape != b.shape:
-        raise PlanningError(f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)}")
+        raise PlanningError(
+            f"a_xy and b_xy must have the same number of points, got {len(a)} and {len(b)} "
+            f"/ a_xy và b_xy phải có cùng số điểm, đang là {len(a)} và {len(b)}"
+        )
     if (np.nan_to_num(ha) < 0).any() or (np.nan_to_num(hb) < 0).any():
-        raise PlanningError("antenna heights must not be negative")
+        raise PlanningError("antenna heights must not be negative / độ cao anten không được âm")
     ka, kb = ha.shape[1], hb.shape[1]
     out = np.full((n, ka, kb), np.inf)
     checked = np.full(n, elevation is not None)
@@ -870,15 +950,21 @@ def point_to_point(
     _positive("frequency f_mhz", f_mhz)
     _positive("k_factor", k_factor)
     if min(h_a_m, h_b_m) < 0:
-        raise PlanningError(f"antenna heights must not be negative, got {h_a_m} and {h_b_m}")
+        raise PlanningError(
+            f"antenna heights must not be negative, got {h_a_m} and {h_b_m} "
+            f"/ độ cao anten không được âm, đang là {h_a_m} và {h_b_m}"
+        )
     ax, ay = map(float, a_xy)
     bx, by = map(float, b_xy)
     distance = math.hypot(bx - ax, by - ay)
     if distance <= 0:
-        raise PlanningError(f"the two ends of the link are at the same place ({ax}, {ay})")
+        raise PlanningError(
+            f"the two ends of the link are at the same place ({ax}, {ay}) "
+            f"/ hai đầu tuyến liên kết trùng một vị trí ({ax}, {ay})"
+        )
     n = int(np.clip(math.ceil(distance / 5.0), 64, 20_000)) if samples is None else int(samples)
     if n < 3:
-        raise PlanningError(f"samples must be at least 3, got {samples}")
+        raise PlanningError(f"samples must be at least 3, got {samples} / samples phải ít nhất là 3, đang là {samples}")
     t = np.linspace(0.0, 1.0, n)
     xs, ys = ax + (bx - ax) * t, ay + (by - ay) * t
     ground = np.zeros(n) if elevation is None else _sample_elevation(elevation, xs, ys, crs)

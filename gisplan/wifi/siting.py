@@ -116,16 +116,28 @@ def _as_csr(coverage: object) -> sp.csr_matrix:
         if array.ndim != 2:
             raise SitingError(
                 f"coverage must be a 2-D demand x site matrix, got an array of shape {array.shape}; "
-                "build it with one row per demand point and one column per candidate site"
+                "build it with one row per demand point and one column per candidate site / coverage phải là ma "
+                f"trận 2 chiều điểm nhu cầu x trạm, đang là mảng có kích thước {array.shape}; hãy tạo ma trận với "
+                "mỗi điểm nhu cầu một hàng và mỗi trạm ứng viên một cột"
             )
         if array.dtype != bool and not np.issubdtype(array.dtype, np.number):
-            raise SitingError(f"coverage must be boolean or 0/1, got dtype {array.dtype}")
+            raise SitingError(
+                f"coverage must be boolean or 0/1, got dtype {array.dtype} "
+                f"/ coverage phải là kiểu logic hoặc 0/1, đang là kiểu {array.dtype}"
+            )
         matrix = sp.csr_matrix(array != 0)
     matrix.eliminate_zeros()
     matrix.sort_indices()
     if matrix.shape[1] == 0:
-        raise SitingError("coverage has no candidate sites (0 columns); add candidate sites")
+        raise SitingError(
+            "coverage has no candidate sites (0 columns); add candidate sites "
+            "/ coverage không có trạm ứng viên nào (0 cột); hãy thêm trạm ứng viên"
+        )
     return matrix
+
+
+#: The Vietnamese of the things ``_vector`` counts.
+_WHAT_VI = {"demand row": "hàng nhu cầu", "candidate site": "trạm ứng viên"}
 
 
 def _vector(values: object, length: int, name: str, what: str) -> np.ndarray:
@@ -133,20 +145,27 @@ def _vector(values: object, length: int, name: str, what: str) -> np.ndarray:
     if array.ndim != 1 or array.shape[0] != length:
         raise SitingError(
             f"{name} must have one value per {what} ({length}), got shape {array.shape}; "
-            f"check that {name} and the coverage matrix come from the same {what}s in the same order"
+            f"check that {name} and the coverage matrix come from the same {what}s in the same order "
+            f"/ {name} phải có một giá trị cho mỗi {_WHAT_VI.get(what, what)} ({length}), đang có kích thước "
+            f"{array.shape}; hãy kiểm tra {name} và ma trận coverage lấy từ cùng các {_WHAT_VI.get(what, what)} "
+            "theo cùng thứ tự"
         )
     bad = np.flatnonzero(~np.isfinite(array) | (array < 0))
     if bad.size:
         raise SitingError(
             f"{name} must be finite and non-negative; {bad.size} value(s) are not, first at index {bad[0]} "
-            f"({array[bad[0]]!r})"
+            f"({array[bad[0]]!r}) / {name} phải hữu hạn và không âm; có {bad.size} giá trị không đạt, giá trị đầu "
+            f"tiên ở vị trí {bad[0]} ({array[bad[0]]!r})"
         )
     return array
 
 
 def _check_time_limit(time_limit_s: float | None) -> None:
     if time_limit_s is not None and not time_limit_s > 0:
-        raise SitingError(f"time_limit_s must be positive or None (no limit), got {time_limit_s!r}")
+        raise SitingError(
+            f"time_limit_s must be positive or None (no limit), got {time_limit_s!r} "
+            f"/ time_limit_s phải dương hoặc None (không giới hạn), đang là {time_limit_s!r}"
+        )
 
 
 def _remaining(start: float, time_limit_s: float | None) -> float | None:
@@ -214,23 +233,37 @@ def maximize_coverage(
     _check_method(method)
     if site_costs is None:
         if budget is not None:
-            raise SitingError("a budget needs site_costs (one cost per candidate site, backhaul included)")
+            raise SitingError(
+                "a budget needs site_costs (one cost per candidate site, backhaul included) "
+                "/ ngân sách cần site_costs (mỗi trạm ứng viên một chi phí, kể cả truyền dẫn backhaul)"
+            )
         costs = np.ones(n_sites)
     else:
         costs = _vector(site_costs, n_sites, "site_costs", "candidate site")
     if budget is None and p is None:
-        raise SitingError("give a budget, p (the number of sites) or both; without either every site is chosen")
+        raise SitingError(
+            "give a budget, p (the number of sites) or both; without either every site is chosen "
+            "/ hãy cho ngân sách, p (số trạm) hoặc cả hai; thiếu cả hai thì mọi trạm đều được chọn"
+        )
     if budget is not None:
         if not np.isfinite(budget) or budget < 0:
-            raise SitingError(f"budget must be a finite non-negative amount, got {budget!r}")
+            raise SitingError(
+                f"budget must be a finite non-negative amount, got {budget!r} "
+                f"/ ngân sách phải là số tiền hữu hạn, không âm, đang là {budget!r}"
+            )
         cheapest = int(np.argmin(costs))
         if budget < costs[cheapest]:
             raise SitingError(
                 f"the budget {budget:,.0f} is below the cheapest site's cost {costs[cheapest]:,.0f} "
-                f"(site column {cheapest}); no site can be built: raise the budget or add cheaper sites"
+                f"(site column {cheapest}); no site can be built: raise the budget or add cheaper sites "
+                f"/ ngân sách {budget:,.0f} thấp hơn chi phí của trạm rẻ nhất {costs[cheapest]:,.0f} (cột trạm "
+                f"{cheapest}); không xây được trạm nào: hãy tăng ngân sách hoặc thêm trạm rẻ hơn"
             )
     if p is not None and (int(p) != p or not 1 <= int(p) <= n_sites):
-        raise SitingError(f"p must be an integer between 1 and the number of candidate sites ({n_sites}), got {p!r}")
+        raise SitingError(
+            f"p must be an integer between 1 and the number of candidate sites ({n_sites}), got {p!r} "
+            f"/ p phải là số nguyên từ 1 đến số trạm ứng viên ({n_sites}), đang là {p!r}"
+        )
     p = None if p is None else int(p)
 
     red = reduce_instance(matrix, w, costs, budget=budget, max_dominance_work=cfg.max_dominance_work)
@@ -380,7 +413,8 @@ def _highs_fits(nnz: int, start: float, limit: float | None, cfg: WifiSettings) 
 def _check_method(method: object) -> None:
     if method not in METHODS:
         raise SitingError(
-            f"unknown method {method!r} ({did_you_mean(method, METHODS)}); valid methods: {', '.join(METHODS)}"
+            f"unknown method {method!r} ({did_you_mean(method, METHODS)}); valid methods: {', '.join(METHODS)} "
+            f"/ phương pháp {method!r} không xác định; các phương pháp hợp lệ: {', '.join(METHODS)}"
         )
 
 

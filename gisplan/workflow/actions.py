@@ -255,12 +255,16 @@ def save_run(
 
 def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
     """Every file of the run folder is the one its ``manifest.json`` hashed, and every hashed file is there."""
-    fix = "run the scenario again (`gisplan run SCENARIO --out FOLDER`) and save the new folder"
+    fix = (
+        "run the scenario again (`gisplan run SCENARIO --out FOLDER`) and save the new folder "
+        "/ chạy lại kịch bản (`gisplan run KỊCH_BẢN --out THƯ_MỤC`) rồi lưu thư mục mới"
+    )
     manifest_path = run_dir / "manifest.json"
     if "manifest.json" not in files:
         raise ScenarioError(
-            f"{run_dir} has no manifest.json, so its files cannot be checked (thiếu manifest.json); nothing was saved",
-            [Problem("missing manifest.json", file=str(manifest_path), hint=fix)],
+            f"{run_dir} has no manifest.json, so its files cannot be checked (thiếu manifest.json); nothing was saved "
+            f"/ thư mục {run_dir} không có manifest.json nên không kiểm tra được các tệp; chưa lưu gì",
+            [Problem("missing manifest.json / thiếu manifest.json", file=str(manifest_path), hint=fix)],
         )
     try:
         manifest = json.loads(files["manifest.json"].decode("utf-8"))
@@ -269,15 +273,21 @@ def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScenarioError(
             f"{manifest_path} is not a gisplan run manifest ({exc}); nothing was saved "
-            "/ Tệp kê khai không hợp lệ: chưa lưu",
-            [Problem("unreadable manifest", file=str(manifest_path), hint=fix)],
+            f"/ Tệp kê khai {manifest_path} không phải manifest của một lần chạy gisplan ({exc}): chưa lưu",
+            [Problem("unreadable manifest / không đọc được tệp kê khai", file=str(manifest_path), hint=fix)],
         ) from exc
     problems = []
     for file_name, data in sorted(files.items()):
         if file_name == "manifest.json":
             continue
         if file_name not in listed:
-            problems.append(Problem("file not listed in manifest.json", file=str(run_dir / file_name), hint=fix))
+            problems.append(
+                Problem(
+                    "file not listed in manifest.json / tệp không có trong manifest.json",
+                    file=str(run_dir / file_name),
+                    hint=fix,
+                )
+            )
         elif hashlib.sha256(data).hexdigest() != listed[file_name][0] or len(data) != listed[file_name][1]:
             problems.append(
                 Problem(
@@ -287,16 +297,28 @@ def _check_manifest(run_dir: Path, files: Mapping[str, bytes]) -> None:
                 )
             )
     for file_name in sorted(set(listed) - set(files)):
-        problems.append(Problem("file listed in manifest.json is missing", file=str(run_dir / file_name), hint=fix))
+        problems.append(
+            Problem(
+                "file listed in manifest.json is missing / thiếu tệp đã ghi trong manifest.json",
+                file=str(run_dir / file_name),
+                hint=fix,
+            )
+        )
     scenario = files.get("scenario.yaml")
     if scenario is not None and hashlib.sha256(scenario).hexdigest() != manifest.get("scenario_sha256"):
         problems.append(
-            Problem("scenario.yaml is not the scenario the run was made from", file=str(run_dir / "scenario.yaml"))
+            Problem(
+                "scenario.yaml is not the scenario the run was made from "
+                "/ scenario.yaml không phải kịch bản đã dùng cho lần chạy này",
+                file=str(run_dir / "scenario.yaml"),
+                hint=fix,
+            )
         )
     if problems:
         raise ScenarioError(
             f"run folder {run_dir} does not match its manifest.json (thư mục kết quả không khớp manifest.json): "
-            "a re-run failed half-way or a file was changed; nothing was saved",
+            "a re-run failed half-way or a file was changed; nothing was saved "
+            "/ một lần chạy lại bị dừng giữa chừng hoặc có tệp đã bị sửa; chưa lưu gì",
             problems,
         )
 
@@ -311,7 +333,10 @@ def identical_version(store: VersionStore, run_dir: str | Path, *, name: str) ->
 
     files = run_artifacts(run_dir)
     if "scenario.yaml" not in files:
-        raise GisplanError(f"{run_dir} is not a run folder: it has no scenario.yaml (không phải thư mục kết quả)")
+        raise GisplanError(
+            f"{run_dir} is not a run folder: it has no scenario.yaml "
+            f"/ {run_dir} không phải thư mục kết quả chạy: thiếu tệp scenario.yaml"
+        )
     # the text as save_run stores it (read as UTF-8 text, so line endings are those of the file)
     scenario_sha = hashlib.sha256(files["scenario.yaml"].decode("utf-8").encode("utf-8")).hexdigest()
     artifacts = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
@@ -340,7 +365,10 @@ def review_version(
 
     version = store.get(version_id)
     if version.id != version_id:
-        raise StoreError(f"review needs the full version id, got {version_id!r} (cần mã phiên bản đầy đủ)")
+        raise StoreError(
+            f"review needs the full version id, got {version_id!r} "
+            f"/ thẩm định cần mã phương án đầy đủ, đang là {version_id!r}"
+        )
     if version.status != shown_status:
         raise StoreError(
             f"version {version.short_id} is now {version.status!r}, not {shown_status!r} as shown: "

@@ -44,7 +44,9 @@ def scenarios_dir() -> Path:
     here = Path(__file__).resolve().parents[2] / "scenarios"
     if not (here / "duong_dong_underground.yaml").is_file():
         raise GisplanError(
-            f"the demo scenarios are not at {here}: run the demo from a clone of the repository (pip install -e .)"
+            f"the demo scenarios are not at {here}: run the demo from a clone of the repository (pip install -e .) "
+            f"/ không có các kịch bản mẫu tại {here}: hãy chạy bản mẫu từ một bản sao (clone) của kho mã nguồn "
+            "(pip install -e .)"
         )
     return here
 
@@ -77,7 +79,10 @@ def run_demo(
     """
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise GisplanError(f"--out {out_dir} names a file, not a folder; give a folder name (e.g. demo-out)")
+        raise GisplanError(
+            f"--out {out_dir} names a file, not a folder; give a folder name (e.g. demo-out) "
+            f"/ --out {out_dir} là một tệp, không phải thư mục; hãy cho tên thư mục (ví dụ demo-out)"
+        )
     previous_store = _check_demo_store(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = demo_gpkg_path()
@@ -176,7 +181,9 @@ def _check_demo_store(out_dir: Path) -> str | None:
         raise GisplanError(
             f"{store} was changed since the demo wrote it (or the demo did not write it): it may hold your own "
             f"versions, so the demo does not replace it; run the demo with another --out folder, or move that "
-            f"file away first (tệp kho phiên bản đã bị thay đổi: hãy chọn thư mục --out khác)"
+            f"file away first / tệp kho phương án {store} đã bị thay đổi từ khi bản mẫu ghi nó (hoặc không do bản "
+            "mẫu ghi): tệp có thể chứa các phương án của bạn nên bản mẫu không ghi đè; hãy chạy bản mẫu với thư mục "
+            "--out khác, hoặc chuyển tệp đó đi nơi khác trước"
         )
     return str(recorded)
 

@@ -38,7 +38,11 @@ def read_run(path: str | Path) -> RunFolder:
     p = Path(path)
     missing = [n for n in ("plan.gpkg", "boq.csv", "kpis.json", "scenario.yaml") if not (p / n).is_file()]
     if missing:
-        raise ScenarioError(f"{p} is not a gisplan run folder: missing {', '.join(missing)}", [])
+        raise ScenarioError(
+            f"{p} is not a gisplan run folder: missing {', '.join(missing)} "
+            f"/ {p} không phải thư mục kết quả chạy của gisplan: thiếu {', '.join(missing)}",
+            [],
+        )
     layers = {}
     for name, _g in pyogrio.list_layers(p / "plan.gpkg"):
         if name in ("boq", "layer_styles"):

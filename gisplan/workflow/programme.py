@@ -128,18 +128,27 @@ def _read_yaml(path: Path) -> Any:
         size = path.stat().st_size
     except OSError as exc:
         raise ScenarioError(
-            f"cannot read {path}: {exc.strerror}", [Problem(str(exc.strerror), file=str(path))]
+            f"cannot read {path}: {exc.strerror} / không đọc được tệp {path}: {exc.strerror}",
+            [Problem(f"{exc.strerror} / không đọc được tệp", file=str(path))],
         ) from exc
     if size > MAX_PROGRAMME_BYTES:
         raise ScenarioError(
-            f"{path} is {size:,} bytes; a programme file holds at most {MAX_PROGRAMME_BYTES:,}",
-            [Problem("file too large", file=str(path), hint="split the programme")],
+            f"{path} is {size:,} bytes; a programme file holds at most {MAX_PROGRAMME_BYTES:,} "
+            f"/ tệp {path} có {size:,} byte; tệp chương trình chỉ được tối đa {MAX_PROGRAMME_BYTES:,} byte",
+            [
+                Problem(
+                    "file too large / tệp quá lớn",
+                    file=str(path),
+                    hint="split the programme / chia chương trình thành nhiều tệp",
+                )
+            ],
         )
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ScenarioError(
-            f"{path} is not valid UTF-8 YAML (tệp YAML không hợp lệ)", [Problem(str(exc), file=str(path))]
+            f"{path} is not valid UTF-8 YAML (tệp YAML không hợp lệ)",
+            [Problem(f"{exc} / lỗi đọc YAML", file=str(path))],
         ) from exc
 
 
@@ -170,27 +179,55 @@ def load_programme(path: str | os.PathLike[str]) -> Programme:
         raise ScenarioError(
             f"{p} is not a programme: it needs 'areas', a list of {{name, scenario}} "
             "(chương trình cần danh sách areas)",
-            [Problem("no areas", file=fname, column="areas", hint="see the README, 'National programmes'")],
+            [
+                Problem(
+                    "no areas / không có khu vực nào",
+                    file=fname,
+                    column="areas",
+                    hint="see the README, 'National programmes' / xem mục 'National programmes' trong README",
+                )
+            ],
         )
     problems = []
     unknown = sorted(set(doc) - {"programme_version", "title", "description", "areas"})
     for key in unknown:
-        problems.append(Problem("unknown key", file=fname, column=str(key), hint="keys: title, description, areas"))
+        problems.append(
+            Problem(
+                "unknown key / khóa không hợp lệ",
+                file=fname,
+                column=str(key),
+                hint="keys: title, description, areas / các khóa hợp lệ: title, description, areas",
+            )
+        )
     if doc.get("programme_version", 1) != 1:
-        problems.append(Problem("unsupported programme_version", file=fname, column="programme_version", hint="1"))
+        problems.append(
+            Problem(
+                "unsupported programme_version / programme_version không được hỗ trợ",
+                file=fname,
+                column="programme_version",
+                hint="1 / chỉ hỗ trợ phiên bản 1",
+            )
+        )
     if len(doc["areas"]) > MAX_AREAS:
-        problems.append(Problem(f"more than {MAX_AREAS} areas", file=fname, column="areas"))
+        problems.append(
+            Problem(f"more than {MAX_AREAS} areas / nhiều hơn {MAX_AREAS} khu vực", file=fname, column="areas")
+        )
     areas, seen = [], set()
     for i, item in enumerate(doc["areas"][:MAX_AREAS]):
         where = f"areas[{i}]"
         if not isinstance(item, dict) or set(item) - {"name", "scenario"}:
-            problems.append(Problem("an area is {name, scenario}", file=fname, row=i, column=where))
+            problems.append(
+                Problem(
+                    "an area is {name, scenario} / mỗi khu vực gồm {name, scenario}", file=fname, row=i, column=where
+                )
+            )
             continue
         name, scen = item.get("name"), item.get("scenario")
         if not isinstance(name, str) or not _AREA_NAME.fullmatch(name):
             problems.append(
                 Problem(
-                    "area name must be lower-case letters, digits, '-' or '_' (at most 63)",
+                    "area name must be lower-case letters, digits, '-' or '_' (at most 63) "
+                    "/ tên khu vực chỉ gồm chữ thường, chữ số, '-' hoặc '_' (tối đa 63 ký tự)",
                     file=fname,
                     row=i,
                     column=f"{where}.name",
@@ -199,16 +236,28 @@ def load_programme(path: str | os.PathLike[str]) -> Programme:
             )
             continue
         if name in seen:
-            problems.append(Problem("duplicate area name", file=fname, row=i, column=f"{where}.name", value=name))
+            problems.append(
+                Problem(
+                    "duplicate area name / tên khu vực bị trùng", file=fname, row=i, column=f"{where}.name", value=name
+                )
+            )
             continue
         seen.add(name)
         if not isinstance(scen, str) or not scen.strip():
-            problems.append(Problem("missing scenario file", file=fname, row=i, column=f"{where}.scenario"))
+            problems.append(
+                Problem("missing scenario file / thiếu tệp kịch bản", file=fname, row=i, column=f"{where}.scenario")
+            )
             continue
         scen_path = (p.parent / scen).resolve()
         if not scen_path.is_file():
             problems.append(
-                Problem("scenario file not found", file=fname, row=i, column=f"{where}.scenario", value=str(scen_path))
+                Problem(
+                    "scenario file not found / không tìm thấy tệp kịch bản",
+                    file=fname,
+                    row=i,
+                    column=f"{where}.scenario",
+                    value=str(scen_path),
+                )
             )
             continue
         areas.append(ProgrammeArea(name, scen_path))
@@ -289,10 +338,14 @@ def run_programme(
     """
     prog = programme if isinstance(programme, Programme) else load_programme(programme)
     if workers < 0:
-        raise ScenarioError(f"--workers must be 0 (serial) or more, got {workers}", [])
+        raise ScenarioError(
+            f"--workers must be 0 (serial) or more, got {workers} "
+            f"/ --workers phải từ 0 (chạy tuần tự) trở lên, đang là {workers}",
+            [],
+        )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out} is a file; give a folder", [])
+        raise ScenarioError(f"--out {out} is a file; give a folder / --out {out} là một tệp; hãy cho một thư mục", [])
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     tasks = [(a.name, str(a.scenario)) for a in prog.areas]
@@ -327,7 +380,9 @@ def _run_on_dask(
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ScenarioError(
-            "running a programme on workers needs Dask: pip install 'gisplan[distributed]'", []
+            "running a programme on workers needs Dask: pip install 'gisplan[distributed]' "
+            "/ chạy chương trình trên nhiều tiến trình cần Dask: pip install 'gisplan[distributed]'",
+            [],
         ) from exc
     import logging
 
@@ -347,7 +402,9 @@ def _run_on_dask(
             client = Client(scheduler, timeout=10)
         except (OSError, TimeoutError) as exc:
             raise ScenarioError(
-                f"cannot reach the Dask scheduler {scheduler} ({exc}); check the address (tcp://host:8786)", []
+                f"cannot reach the Dask scheduler {scheduler} ({exc}); check the address (tcp://host:8786) "
+                f"/ không kết nối được bộ điều phối Dask {scheduler} ({exc}); hãy kiểm tra địa chỉ (tcp://host:8786)",
+                [],
             ) from exc
         progress(f"{len(tasks)} areas on the Dask cluster at {scheduler}")
     try:
@@ -490,7 +547,11 @@ def synthetic_programme(
     from gisplan.io.crs import METRIC_CRS
 
     if provinces < 1:
-        raise ScenarioError(f"a programme needs at least 1 province, got {provinces}", [])
+        raise ScenarioError(
+            f"a programme needs at least 1 province, got {provinces} "
+            f"/ chương trình cần ít nhất 1 tỉnh, đang là {provinces}",
+            [],
+        )
     out = Path(out_dir)
     (out / "provinces").mkdir(parents=True, exist_ok=True)
     (out / "areas").mkdir(exist_ok=True)

@@ -139,12 +139,14 @@ def _read_source(path: Path, crs: str | None, extra: Mapping[str, Path]) -> dict
 def _missing_file(scen: Scenario, key: str, value: str, path: Path) -> Problem:
     folder = scen.base_dir().absolute()
     where = f"the scenario file's folder {folder}" if scen.path is not None else f"the current folder {folder}"
+    where_vi = f"thư mục của tệp kịch bản {folder}" if scen.path is not None else f"thư mục hiện hành {folder}"
     return Problem(
         "file not found / không tìm thấy tệp",
         file=str(scen.path) if scen.path is not None else "<scenario>",
         column=key,
         value=value,
-        hint=f"relative paths are resolved against {where}; fix the path or give an absolute one",
+        hint=f"relative paths are resolved against {where}; fix the path or give an absolute one "
+        f"/ đường dẫn tương đối được tính từ {where_vi}; hãy sửa đường dẫn hoặc dùng đường dẫn tuyệt đối",
     )
 
 
@@ -302,7 +304,7 @@ def _exclude_sites(layers: dict[str, Any], scen: Scenario) -> dict[str, Any]:
 def combine_plans(plans: Mapping[str, Plan], catalog: Catalog) -> Plan:
     """One Plan from the planners' plans: layers side by side, BOQs stacked, KPIs prefixed by planner."""
     if not plans:
-        raise ScenarioError("the scenario plans nothing", [])
+        raise ScenarioError("the scenario plans nothing / kịch bản không lập phương án nào", [])
     if len(plans) == 1:
         return next(iter(plans.values()))
     layers: dict[str, gpd.GeoDataFrame] = {}
