@@ -25,27 +25,30 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-__all__ = ["dual_ascent_core", "key_path_exchange_pass", "voronoi_key_path_pass"]
+__all__ = ["dual_ascent_core", "key_path_exchange_pass", "reverse_entries", "voronoi_key_path_pass"]
 
 
 @njit(cache=True, nogil=True)
 def dual_ascent_core(
-    n: int,
-    m: int,
     in_ptr: np.ndarray,
-    in_arc: np.ndarray,
     in_tail: np.ndarray,
-    tail: np.ndarray,
+    rev: np.ndarray,
     c: np.ndarray,
     terminals: np.ndarray,
     root: int,
     switch_slack: float,
     tol: float,
 ) -> float:  # pragma: no cover - compiled; run uncompiled with NUMBA_DISABLE_JIT=1
-    """The dual ascent loop (see :func:`gisplan.routing._bounds.dual_ascent`), on arrays; returns the bound."""
+    """The dual ascent loop (see :func:`gisplan.routing._bounds.dual_ascent`), on arrays; returns the bound.
+
+    The arcs are the entries of the symmetric CSR matrix (``in_ptr``, ``in_tail``): entry ``p`` of row ``y`` is
+    the arc ``in_tail[p] -> y``, of cost ``c[p]``; ``rev[p]`` is the entry of the reverse arc.  An arc is named by
+    its entry, so the arcs a joining node touches lie side by side, and equal keys are ordered by entry.
+    """
+    n = len(in_ptr) - 1
     k = len(terminals)
     cbar = c.copy()  # reduced costs, written back when a component pauses or stops
-    pushed_at = np.zeros(2 * m)  # offset of the active component when the arc entered its cut
+    pushed_at = np.zeros(len(in_tail))  # offset of the active component when the arc entered its cut
     in_r = np.zeros(n, dtype=np.bool_)  # nodes the root reaches over saturated arcs
     in_r[root] = True
     active = np.zeros(n, dtype=np.bool_)
@@ -67,7 +70,7 @@ def dual_ascent_core(
     for i in range(k):
         t = terminals[i]
         if t != root:
-            queue.append((in_ptr[t + 1] - in_ptr[t], t))
+            queue.append((np.int64(in_ptr[t + 1] - in_ptr[t]), np.int64(t)))
     heapq.heapify(queue)
     heap = [(0.0, np.int64(0))]
     stack = np.empty(n, dtype=np.int64)
@@ -91,7 +94,7 @@ def dual_ascent_core(
             w_nodes[0] = t
             wl = 1
             stamp[t] = gen
-            cut = in_arc[in_ptr[t] : in_ptr[t + 1]]
+            cut = np.arange(np.int64(in_ptr[t]), np.int64(in_ptr[t + 1]))
         heap.clear()
         for a in cut:
             heap.append((cbar[a], a))
@@ -103,7 +106,7 @@ def dual_ascent_core(
         paused = False
         while len(heap) > 0:
             key, a = heap[0]
-            y = tail[a]
+            y = in_tail[a]
             if stamp[y] == gen:  # arc went inside W
                 heapq.heappop(heap)
                 continue
@@ -123,15 +126,14 @@ def dual_ascent_core(
             stamp[y] = gen
             for p in range(in_ptr[y], in_ptr[y + 1]):
                 z = in_tail[p]
-                ai = in_arc[p]
                 if stamp[z] == gen:  # arc y -> z leaves the cut: write its reduced cost back
-                    ao = ai - m if ai >= m else ai + m
+                    ao = rev[p]
                     r = cbar[ao] - (offset - pushed_at[ao])
                     cbar[ao] = r if r > 0.0 else 0.0
                     cnt -= 1
                 else:
-                    heapq.heappush(heap, (cbar[ai] + offset, ai))
-                    pushed_at[ai] = offset
+                    heapq.heappush(heap, (cbar[p] + offset, np.int64(p)))
+                    pushed_at[p] = offset
                     cnt += 1
             if in_r[y]:
                 hit = y
@@ -142,7 +144,7 @@ def dual_ascent_core(
         live = np.empty(len(heap), dtype=np.int64)
         nl = 0
         for key, a in heap:
-            if stamp[tail[a]] != gen:
+            if stamp[in_tail[a]] != gen:
                 r = key - offset
                 cbar[a] = r if r > 0.0 else 0.0
                 live[nl] = a
@@ -167,12 +169,34 @@ def dual_ascent_core(
                     z = in_tail[p]
                     if in_r[z]:
                         continue
-                    ai = in_arc[p]
-                    if cbar[ai - m if ai >= m else ai + m] <= tol:
+                    if cbar[rev[p]] <= tol:
                         in_r[z] = True
                         stack[top] = z
                         top += 1
     return lb
+
+
+@njit(cache=True)
+def reverse_entries(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """For every entry ``p`` (row ``y``, column ``z``) of a symmetric CSR pattern with sorted rows, the entry of
+    ``(z, y)``: one binary search in row ``z`` per edge."""
+    rev = np.empty(len(indices), dtype=np.int64)
+    for y in range(len(indptr) - 1):
+        for p in range(indptr[y], indptr[y + 1]):
+            z = indices[p]
+            if z < y:
+                continue
+            lo = indptr[z]
+            hi = indptr[z + 1]
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if indices[mid] < y:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            rev[p] = lo
+            rev[lo] = p
+    return rev
 
 
 @njit(cache=True)
