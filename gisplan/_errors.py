@@ -48,9 +48,9 @@ class Problem:
         text = ", ".join(where)
         text = f"{text}: {self.message}" if text else self.message
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += f" (value / giá trị: {self.value!r})"
         if self.hint:
-            text += f". Fix: {self.hint}"
+            text += f". Fix / Cách sửa: {self.hint}"
         return text
 
 
