@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from browser_support import (
     LIVE_MAP_IFRAME,
     OfflinePage,
     StreamlitServer,
+    follow_runs,
     set_map_view,
     start_streamlit,
     stop_streamlit,
@@ -134,15 +136,23 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_text(t("app.save.identical", "vi", id=short)).wait_for(timeout=TIMEOUT)
 
     _nav(page, "app.export")
-    with page.expect_download(timeout=TIMEOUT) as dl:
-        page.get_by_role("button", name="boq.xlsx").first.click()  # the last run's (a saved version's follow)
+    downloads: list[Any] = []
+    page.on("download", lambda d: downloads.append(d))
+    page.get_by_role("button", name="boq.xlsx").first.click()  # the last run's (a saved version's follow)
+    failed = page.locator('[data-testid="stDownloadButtonError"]')  # 5 s, when asking for the file failed
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while not downloads and time.monotonic() < deadline:
+        assert failed.count() == 0, f"the download failed: {failed.all_inner_texts()}; runs: {follow_runs(page).log}"
+        page.wait_for_timeout(100)
+    assert downloads, f"no download within {TIMEOUT / 1000:.0f} s; runs: {follow_runs(page).log}"
+    download = downloads[0]
     # named by scenario and date (Vietnam's), not "boq.xlsx"
     from gisplan.outputs.formatting import VIETNAM_TIME
 
     today = datetime.now(VIETNAM_TIME).date().isoformat()
-    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", dl.value.suggested_filename), dl.value.suggested_filename
+    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", download.suggested_filename), download.suggested_filename
     target = tmp_path / "boq.xlsx"
-    dl.value.save_as(target)
+    download.save_as(target)
     wb = openpyxl.load_workbook(target)
     cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows(max_row=60) for c in row if c.value]
     assert any(c.startswith(("EXC.", "REINST.")) for c in cells), cells[:40]  # trench items of the BOQ
