@@ -163,7 +163,11 @@ def base_map(
                 static_threshold=static_threshold,
             )
     if bounds and center is not None and zoom is not None:
-        m.fit_bounds(bounds)
+        # at once: an animated fit starts a frame later, and when the browser paints late (a map iframe still
+        # 0 px high) it ends after keep_view has put the user's view back, and takes it away
+        opening = folium.map.FitBounds(bounds)
+        opening.options["animate"] = False
+        m.add_child(opening)
     return m
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,40 +124,154 @@ def tiny_project(path: Path) -> Path:
     return write_gpkg(tiny_frames(), path)
 
 
+# --------------------------------------------------------------------------- the app's script runs
+
+
+class ScriptRuns:
+    """The app's script runs as Streamlit's own websocket messages tell them (see :func:`follow_runs`).
+
+    ``idle`` is True once the last run that started finished on its own (not cut short for a rerun: ``st.rerun``
+    or a widget's new value) and the page asked for no rerun since.  Between two runs of a chain (``st.rerun``
+    after a button, a drawing that comes back) the page looks idle for a moment, and while a rerun replaces the
+    map by a new one (a new component key) Streamlit keeps the old map beside it until the run finishes: the
+    messages, not the page's looks, say when the app is done.
+    """
+
+    def __init__(self) -> None:
+        self.idle = False
+        self.log: list[str] = []  # the last messages, for a failure's message
+
+    def _note(self, text: str) -> None:
+        self.log = [*self.log[-11:], text]
+
+    def on_websocket(self, ws: Any) -> None:
+        if not ws.url.endswith("/_stcore/stream"):
+            return
+        self.idle = False  # a new page (goto, reload): its first run is still to come
+        self._note("websocket opened")
+        ws.on("framereceived", self._received)
+        ws.on("framesent", self._sent)
+        ws.on("close", lambda *_: self._closed())
+
+    def _closed(self) -> None:
+        self.idle = False
+        self._note("websocket closed")
+
+    def _received(self, payload: bytes | str) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg.FromString(payload)
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self.idle = False
+            self._note("run started")
+        elif kind == "script_finished":
+            status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+            self.idle = msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
+            self._note(f"run finished: {status}")
+
+    def _sent(self, payload: bytes | str) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self.idle = False
+            self._note("rerun asked")
+
+
+_RUNS: weakref.WeakKeyDictionary[Any, ScriptRuns] = weakref.WeakKeyDictionary()
+
+#: the page shows one finished run: no element of an older run kept (stale, or retained beside its successor)
+_PAGE_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && !document.querySelector('[data-testid="stElementContainer"][data-retained]')
+    && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]');
+}"""
+
+
+_PAGE_STATE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const all = (sel) => document.querySelectorAll(sel).length;
+  return {script: app && app.getAttribute('data-test-script-state'),
+          connection: app && app.getAttribute('data-test-connection-state'),
+          retained: all('[data-testid="stElementContainer"][data-retained]'),
+          stale: all('[data-testid="stElementContainer"][data-stale="true"]'),
+          maps: all('iframe[title="streamlit_folium.st_folium"]')};
+}"""
+
+
+def follow_runs(page: Any) -> ScriptRuns:
+    """Follow the app's script runs in ``page`` (call it before the page opens the app)."""
+    runs = _RUNS.get(page)
+    if runs is None:
+        runs = _RUNS[page] = ScriptRuns()
+        page.on("websocket", runs.on_websocket)
+    return runs
+
+
+def _page_idle(page: Any) -> bool:
+    from playwright.sync_api import Error
+
+    try:
+        return bool(page.evaluate(_PAGE_IDLE))
+    except Error as exc:  # the page is being replaced (a reload): not idle yet
+        if "context was destroyed" in str(exc):
+            return False
+        raise
+
+
+def wait_idle(page: Any, timeout: int = 60_000) -> None:
+    """Wait until the app's runs are over (:class:`ScriptRuns`) and the page shows the last one."""
+    runs = _RUNS.get(page)
+    if runs is None:
+        raise RuntimeError("call follow_runs(page) before the page opens the app")
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        if runs.idle and _page_idle(page) and runs.idle:
+            return
+        if time.monotonic() > deadline:
+            seen = page.evaluate(_PAGE_STATE)
+            raise AssertionError(
+                f"the app did not finish its runs within {timeout / 1000:.0f} s; page: {seen}; runs: {runs.log}"
+            )
+        page.wait_for_timeout(100)
+
+
 # --------------------------------------------------------------------------- the map in a page (shared by tests)
+
+#: the map of the app's current run; while a rerun replaces a map by a new one, Streamlit keeps the old one
+#: beside it (its element container marked ``data-retained``) until the run finishes
+LIVE_MAP_IFRAME = f'[data-testid="stElementContainer"]:not([data-retained]) {MAP_IFRAME}'
 
 
 def map_frame(page: Any, timeout: int = 60_000) -> Any:
-    """The map's frame locator, once exactly one map is in the page and Leaflet and its draw toolbar are drawn."""
-    page.wait_for_selector(MAP_IFRAME, timeout=timeout)
-    for _ in range(timeout // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
-        if page.locator(MAP_IFRAME).count() == 1:
-            break
-        page.wait_for_timeout(250)
-    frame = page.frame_locator(MAP_IFRAME)
+    """The frame locator of the map the app shows once its runs are over, with Leaflet and its draw toolbar
+    drawn."""
+    wait_idle(page, timeout)
+    page.locator(LIVE_MAP_IFRAME).wait_for(timeout=timeout)  # one map: a second one fails here (strict)
+    frame = page.frame_locator(LIVE_MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=timeout)
     frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=timeout)
     return frame
 
 
-def map_eval(page: Any, script: str) -> Any:
-    """Evaluate ``script`` (a JS expression using ``window.map``) in the frame that holds the Leaflet map."""
-    for f in page.frames:
-        try:
-            if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
-                return f.evaluate(f"() => {script}")
-        except Exception:  # frames come and go while Streamlit renders
-            continue
-    raise AssertionError("no Leaflet map in the page's frames")
+def map_eval(page: Any, script: str, timeout: int = 60_000) -> Any:
+    """Evaluate ``script`` (a JS expression using ``window.map``) in the map the app shows once its runs are
+    over."""
+    wait_idle(page, timeout)
+    handle = page.locator(LIVE_MAP_IFRAME).element_handle(timeout=timeout)
+    frame = handle.content_frame()
+    assert frame is not None, "the map's iframe has no document"
+    frame.wait_for_function("() => !!(window.map && window.map.setView)", timeout=timeout)
+    return frame.evaluate(f"() => {script}")
 
 
 def map_settled(page: Any) -> None:
-    """Wait until Streamlit is idle (no rerun running) and the map has kept its view for half a second: a click
-    made while a rerun rebuilds the map lands on the old one."""
-    for _ in range(120):
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            break
-        page.wait_for_timeout(250)
+    """Wait until the app's runs are over and the map has kept its view for half a second (its first view: the
+    extent's fit, then the kept view)."""
     last = None
     for _ in range(20):
         view = map_eval(page, "[window.map.getZoom(), window.map.getCenter().lat, window.map.getCenter().lng]")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, OfflinePage, is_local
+from browser_support import CHROMIUM, CHROMIUM_ARGS, OfflinePage, follow_runs, is_local
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +29,7 @@ def chromium() -> Iterator[Any]:
 def offline_page(chromium: Any) -> Iterator[OfflinePage]:
     context = chromium.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
     page = context.new_page()
+    follow_runs(page)  # the map helpers wait for the app's runs to be over
     result = OfflinePage(page)
 
     def guard(route: Any) -> None:

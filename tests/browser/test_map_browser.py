@@ -5,6 +5,7 @@ A tiny Dương Đông project (tests/tiny_project.py): land, two roads, three po
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from browser_support import map_eval as _eval
 from browser_support import map_frame as _map
 from browser_support import map_settled as _settled
 from browser_support import set_map_view as _set_view
-from tiny_project import LAT, LON
+from tiny_project import LAT, LON, tiny_frames
 
 from gisplan.i18n import t
+from gisplan.outputs import maps
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
@@ -148,4 +150,40 @@ def test_a_click_opens_the_feature_under_the_cursor_in_every_layer(
     assert "Đường 30/4" in _click_at(page, frame, LAT + 0.0015, LON + 0.0015)  # the national road R1
     _set_view(page, LAT + 0.05, LON - 0.05, 17)
     assert "Gành Dầu" in _click_at(page, frame, LAT + 0.05, LON - 0.05)  # the settlement
+    assert offline_page.blocked == [], offline_page.blocked
+
+
+#: the browser paints late (a component's iframe that is still 0 px high, a busy machine): animation frames come
+#: 300 ms after they are asked for; ``__framesDue`` counts those not run yet
+LATE_FRAMES = """
+window.__framesDue = 0;
+window.requestAnimationFrame = function (cb) {
+  window.__framesDue += 1;
+  return setTimeout(function () { window.__framesDue -= 1; cb(performance.now()); }, 300);
+};
+window.cancelAnimationFrame = function (id) { clearTimeout(id); };
+"""
+
+
+def test_the_kept_view_wins_over_the_maps_opening_fit_when_the_browser_paints_late(
+    offline_page: OfflinePage,
+) -> None:
+    """keepView puts the kept view back after the map's opening fit; a fit that animates starts a frame later
+    and, when frames come late, ends after it and takes the user back to the project's extent."""
+    m = maps.layers_map(tiny_frames())
+    maps.keep_view(m, key="k", scope="s")
+    html = maps.standalone_html(m)
+    page = offline_page.page
+    url = "http://127.0.0.1:9/map.html"  # served here, never asked from the network
+    page.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+    page.add_init_script(LATE_FRAMES)
+    kept = {"scope": "s", "lat": LAT + 0.003, "lng": LON + 0.004, "zoom": 16}
+    page.add_init_script(f"sessionStorage.setItem('gisplan.view.k', {json.dumps(json.dumps(kept))});")
+    page.goto(url)
+    find = "Object.values(window).find(v => v instanceof L.Map)"
+    page.wait_for_function(f"() => window.L && !!{find}")
+    # every frame asked for has run and no zoom is under way: what the map shows now is where it stays
+    page.wait_for_function(f"() => window.__framesDue === 0 && !{find}._animatingZoom", timeout=10_000)
+    zoom, lat, lng = page.evaluate(f"(m => [m.getZoom(), m.getCenter().lat, m.getCenter().lng])({find})")
+    assert zoom == 16 and abs(lat - kept["lat"]) < 1e-6 and abs(lng - kept["lng"]) < 1e-6, (zoom, lat, lng)
     assert offline_page.blocked == [], offline_page.blocked

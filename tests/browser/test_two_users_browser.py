@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import geopandas as gpd
 import pytest
-from browser_support import StreamlitServer, is_local, map_frame, start_streamlit, stop_streamlit
+from browser_support import StreamlitServer, follow_runs, is_local, map_frame, start_streamlit, stop_streamlit
 from browser_support import map_eval as _eval
 from browser_support import map_settled as _settled
 from browser_support import set_map_view as _set_view
@@ -60,7 +60,9 @@ def _user(chromium: Any) -> tuple[Any, Any, list[str]]:
             route.abort()
 
     context.route("**/*", guard)
-    return context, context.new_page(), blocked
+    page = context.new_page()
+    follow_runs(page)
+    return context, page, blocked
 
 
 def _map(page: Any) -> Any:

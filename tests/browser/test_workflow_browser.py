@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,17 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
-from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
+from browser_support import (
+    LIVE_MAP_IFRAME,
+    OfflinePage,
+    StreamlitServer,
+    follow_runs,
+    set_map_view,
+    start_streamlit,
+    stop_streamlit,
+    wait_idle,
+)
+from browser_support import map_frame as _map_frame
 from shapely.geometry import Point, mapping
 
 from gisplan.i18n import t
@@ -45,27 +56,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Iterat
 def _nav(page: Any, key: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_text(t(key, "vi"), exact=True).click()
     page.get_by_role("heading", name=t(key, "vi")).first.wait_for(timeout=TIMEOUT)
-
-
-def _map_frame(page: Any) -> Any:
-    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
-    for _ in range(TIMEOUT // 250):  # after a rerun the old map's iframe lingers a moment beside the new one
-        if page.locator(MAP_IFRAME).count() == 1:
-            break
-        page.wait_for_timeout(250)
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
-    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
-    return frame
-
-
-def _zoom_to(page: Any, lat: float, lon: float, zoom: int) -> None:
-    """Centre the Leaflet map of the component on (lat, lon) at ``zoom``, without animation."""
-    for f in page.frames:
-        if f.evaluate("() => typeof window.map === 'object' && window.map !== null && !!window.map.setView"):
-            f.evaluate(f"() => window.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
-            return
-    raise AssertionError("no Leaflet map in the page's frames")
+    # the page's runs over: a download button drawn by an earlier run of the page holds a file id a later run
+    # revoked, and a click on it downloads nothing (Streamlit's remove_deferred says so)
+    wait_idle(page)
 
 
 def test_draw_run_save_and_download_the_boq(
@@ -76,8 +69,7 @@ def test_draw_run_save_and_download_the_boq(
     page = offline_page.page
     page.goto(f"{server.url}/underground", wait_until="domcontentloaded")
     frame = _map_frame(page)
-    _zoom_to(page, LAT, LON, 17)
-    page.wait_for_timeout(300)
+    set_map_view(page, LAT, LON, 17)
     container = frame.locator(".leaflet-container")
     box = container.bounding_box()
     assert box is not None
@@ -144,15 +136,23 @@ def test_draw_run_save_and_download_the_boq(
     page.get_by_text(t("app.save.identical", "vi", id=short)).wait_for(timeout=TIMEOUT)
 
     _nav(page, "app.export")
-    with page.expect_download(timeout=TIMEOUT) as dl:
-        page.get_by_role("button", name="boq.xlsx").first.click()  # the last run's (a saved version's follow)
+    downloads: list[Any] = []
+    page.on("download", lambda d: downloads.append(d))
+    page.get_by_role("button", name="boq.xlsx").first.click()  # the last run's (a saved version's follow)
+    failed = page.locator('[data-testid="stDownloadButtonError"]')  # 5 s, when asking for the file failed
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while not downloads and time.monotonic() < deadline:
+        assert failed.count() == 0, f"the download failed: {failed.all_inner_texts()}; runs: {follow_runs(page).log}"
+        page.wait_for_timeout(100)
+    assert downloads, f"no download within {TIMEOUT / 1000:.0f} s; runs: {follow_runs(page).log}"
+    download = downloads[0]
     # named by scenario and date (Vietnam's), not "boq.xlsx"
     from gisplan.outputs.formatting import VIETNAM_TIME
 
     today = datetime.now(VIETNAM_TIME).date().isoformat()
-    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", dl.value.suggested_filename), dl.value.suggested_filename
+    assert re.fullmatch(rf"[^/]+-{today}-boq\.xlsx", download.suggested_filename), download.suggested_filename
     target = tmp_path / "boq.xlsx"
-    dl.value.save_as(target)
+    download.save_as(target)
     wb = openpyxl.load_workbook(target)
     cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows(max_row=60) for c in row if c.value]
     assert any(c.startswith(("EXC.", "REINST.")) for c in cells), cells[:40]  # trench items of the BOQ
@@ -208,7 +208,8 @@ def test_compare_two_versions(
     # dataframe cells live in a canvas grid: present in the DOM for screen readers, not "visible"
     page.get_by_text("underground.budget_per_year_vnd").first.wait_for(state="attached", timeout=TIMEOUT)
     page.get_by_text("Cáp treo thu hồi (km)").first.wait_for(state="attached", timeout=TIMEOUT)  # not aerial_km_removed
-    frame = page.frame_locator(MAP_IFRAME)
+    wait_idle(page)
+    frame = page.frame_locator(LIVE_MAP_IFRAME)
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
     # the smaller yearly budget spreads the same work over more years: the differences by year are shown
     page.get_by_text(t("app.compare.by_phase", "vi")).wait_for(timeout=TIMEOUT)
