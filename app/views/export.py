@@ -33,6 +33,7 @@ def _buttons(files: dict[str, object], prefix: str, key: str) -> None:
             file_name=actions.download_name(prefix, name),
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),
             key=f"export_{key}_{name}",
+            on_click="ignore",  # no rerun: its end-of-run cleanup could drop the file the click is fetching
         )
 
 

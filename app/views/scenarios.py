@@ -138,6 +138,7 @@ with c2:
             ),
             mime=MIME.get(Path(name).suffix, "application/octet-stream"),
             key=f"dl_{version.id}_{name}",
+            on_click="ignore",  # no rerun: its end-of-run cleanup could drop the file the click is fetching
         )
 
 # -- review --------------------------------------------------------------------------------------------------------
