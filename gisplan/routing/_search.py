@@ -30,7 +30,7 @@ from numba import njit
 
 from gisplan.routing._kernels import key_path_exchange_pass
 
-__all__ = ["multistart_search"]
+__all__ = ["first_start", "mehlhorn_start", "mehlhorn_tree", "multistart_search", "search"]
 
 
 @njit(cache=True)
@@ -255,6 +255,150 @@ def _sph(
             x = pred[x]
         heapq.heapify(heap)
     return np.array(nodes, dtype=np.int64)
+
+
+@njit(cache=True)
+def mehlhorn_tree(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    wc: np.ndarray,
+    eid: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    we: np.ndarray,
+    terms: np.ndarray,
+) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
+    """Mehlhorn's 2-approximation (edge ids) and the number of terminal groups it could not join.
+
+    The compiled twin of :func:`gisplan.routing._heuristics.mehlhorn` for the whole terminal set: one
+    multi-source Dijkstra gives each node its nearest terminal (the Voronoi regions), every boundary edge
+    ``(a, b)`` joins two regions at ``dist[a] + w + dist[b]``, Kruskal over those edges in that order (ties by
+    edge id) picks the distance graph's minimum spanning tree, and each picked edge is expanded into the
+    shortest paths from its two ends back to their terminals.  Nothing goes through scipy or Python objects,
+    so on a graph of a few hundred edges it takes microseconds where the scipy version takes about a
+    millisecond (``benchmarks/results/routing_scale.md``).  A result with groups left over means some
+    terminals share no component.
+    """
+    n = len(indptr) - 1
+    m = len(eu)
+    k = len(terms)
+    dist = np.full(n, np.inf)
+    src = np.full(n, -1, dtype=np.int64)  # position in ``terms`` of the node's nearest terminal
+    pe = np.full(n, -1, dtype=np.int64)  # edge to the predecessor on the shortest path to it
+    pv = np.full(n, -1, dtype=np.int64)  # the predecessor
+    heap = [(0.0, np.int64(0))]
+    heap.clear()
+    for i in range(k):
+        t = terms[i]
+        if src[t] < 0:
+            dist[t] = 0.0
+            src[t] = i
+            heap.append((0.0, t))
+    heapq.heapify(heap)
+    while len(heap) > 0:
+        d, x = heapq.heappop(heap)
+        if d > dist[x]:
+            continue
+        for q in range(indptr[x], indptr[x + 1]):
+            y = indices[q]
+            nd = d + wc[q]
+            if nd < dist[y]:
+                dist[y] = nd
+                src[y] = src[x]
+                pv[y] = x
+                pe[y] = eid[q]
+                heapq.heappush(heap, (nd, y))
+    nb = 0
+    for e in range(m):
+        a = src[eu[e]]
+        b = src[ev[e]]
+        if a >= 0 and b >= 0 and a != b:
+            nb += 1
+    cand = np.empty(nb, dtype=np.int64)
+    ck = np.empty(nb)
+    j = 0
+    for e in range(m):
+        a = src[eu[e]]
+        b = src[ev[e]]
+        if a >= 0 and b >= 0 and a != b:
+            cand[j] = e
+            ck[j] = dist[eu[e]] + we[e] + dist[ev[e]]
+            j += 1
+    order = np.argsort(ck, kind="mergesort")
+    uf = np.arange(k, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    out = np.empty(n, dtype=np.int64)
+    no = 0
+    joined = 0
+    for r in range(nb):
+        if joined == k - 1:
+            break
+        e = cand[order[r]]
+        ra = _find(uf, src[eu[e]])
+        rb = _find(uf, src[ev[e]])
+        if ra == rb:
+            continue
+        uf[ra] = rb
+        joined += 1
+        out[no] = e
+        no += 1
+        for x0 in (eu[e], ev[e]):
+            x = x0
+            while not seen[x]:
+                seen[x] = True
+                if pe[x] < 0:
+                    break
+                out[no] = pe[x]
+                no += 1
+                x = pv[x]
+    # distinct terminals that are the same node count once: they need no joining
+    distinct = 0
+    for i in range(k):
+        if src[terms[i]] == i:
+            distinct += 1
+    return np.unique(out[:no]), distinct - 1 - joined
+
+
+@njit(cache=True)
+def mehlhorn_start(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    wc: np.ndarray,
+    eid: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    we: np.ndarray,
+    terms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
+    """(Mehlhorn's tree, its MST-prune, terminal groups left unjoined): the whole first start, compiled."""
+    first, left = mehlhorn_tree(indptr, indices, wc, eid, eu, ev, we, terms)
+    n = len(indptr) - 1
+    if left > 0 or len(first) == 0:
+        return first, first, left
+    is_term = np.zeros(n, dtype=np.bool_)
+    for t in terms:
+        is_term[t] = True
+    mark = np.zeros(n, dtype=np.bool_)
+    nodes = _nodes_of(first, eu, ev, mark)
+    work = np.array([np.int64(1) << 62])
+    pruned = _mst_prune(
+        indptr,
+        indices,
+        wc,
+        eid,
+        eu,
+        ev,
+        is_term,
+        nodes,
+        mark,
+        np.full(n, np.inf),
+        np.full(n, -1, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+        work,
+    )
+    return first, np.sort(pruned), left
 
 
 @njit(cache=True)
@@ -956,6 +1100,22 @@ def long_edges(
             dw[indices[q]] = np.inf
             de[indices[q]] = -1
     return out
+
+
+def first_start(A, terminals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run :func:`mehlhorn_start` on ``A`` (a GraphArrays): (Mehlhorn's tree, its MST-prune, terminal groups left
+    unjoined; more than 0 when some terminals lie in another component)."""
+    csr = A.csr
+    return mehlhorn_start(
+        csr.indptr.astype(np.int64),
+        csr.indices.astype(np.int64),
+        csr.data,
+        A.eid,
+        A.u,
+        A.v,
+        A.w,
+        np.asarray(terminals, dtype=np.int64),
+    )
 
 
 def search(
