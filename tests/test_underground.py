@@ -27,6 +27,9 @@ def _layers(*, island_exchange: bool = False) -> dict[str, gpd.GeoDataFrame]:
     for i in range(3):
         roads.append((f"H{i}", f"Hang {i}", LineString([_xy(0, 100 * i), _xy(200, 100 * i)])))
         roads.append((f"V{i}", f"Doc {i}", LineString([_xy(100 * i, 0), _xy(100 * i, 200)])))
+    # Doc 0's upper block bends 5 m west (100.5 m): without it two trees of 470 m tie (up Doc 0 or up Doc 1), and
+    # which one a Steiner solver returns is arbitrary. With it the tree through Doc 1 is the one cheapest.
+    roads[1] = ("V0", "Doc 0", LineString([_xy(0, 0), _xy(0, 100), _xy(-5, 150), _xy(0, 200)]))
     if island_exchange:
         roads.append(("ISL", "Island", LineString([_xy(5000, 5000), _xy(5100, 5000)])))
     rd = gpd.GeoDataFrame(
@@ -90,9 +93,10 @@ def _plan(layers=None, zone=ZONE, **kw):
 def test_grid_trench_network_is_the_known_cheapest():
     plan = _plan()
     tr = plan.layers["trenches"]
-    # cheapest tree: exchange lead-in 20 m, V0 (0..200), H2 (0..200), H1 (0..50); no trench to the poles (5 m off);
-    # every other tree connecting the exchange, PA (on H1) and PB, P1, P3, P2 (on H2) is longer.
-    expected = 20 + 200 + 200 + 50
+    # cheapest tree: exchange lead-in 20 m, V0 (0..100), H1 (0..100), V1 (100..200), H2 (50..200); no trench to the
+    # poles (5 m off). Every other tree connecting the exchange, PA (on H1) and PB, P1, P3, P2 (on H2) is longer: up
+    # Doc 0 then along Hang 2 and half of Hang 1 is 20 + 200.5 + 200 + 50 = 470.5 m (the bend in Doc 0).
+    expected = 20 + 100 + 100 + 100 + 150
     assert tr["length_m"].sum() == pytest.approx(expected, abs=1.0)
     assert plan.kpis["trench_km"] == pytest.approx(expected / 1000, abs=0.002)
     assert plan.kpis["steiner_gap"] == pytest.approx(0.0, abs=1e-9)

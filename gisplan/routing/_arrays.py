@@ -26,6 +26,7 @@ import numbers
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from operator import itemgetter, methodcaller
 from typing import Any
@@ -60,8 +61,6 @@ class GraphArrays:
         Symmetric ``n x n`` CSR matrix of ``w`` (sorted indices).
     eid
         For each stored CSR entry, the edge index into ``u``/``v``/``w``.
-    keys
-        ``row * n + col`` of each stored CSR entry (sorted), for edge lookup.
     zero_stand_in
         The positive weight standing for zero in ``w`` (0.0 when the graph has no zero weight).
     """
@@ -74,7 +73,6 @@ class GraphArrays:
     w_true: np.ndarray
     csr: sparse.csr_array
     eid: np.ndarray
-    keys: np.ndarray
     zero_stand_in: float = 0.0
 
     @property
@@ -86,6 +84,15 @@ class GraphArrays:
     def max_perturbation(self) -> float:
         """Most that the zero stand-ins can add to the cost of any tree (``(n - 1) * zero_stand_in``)."""
         return max(self.n - 1, 0) * self.zero_stand_in
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """``row * n + col`` of each stored CSR entry (ascending), for edge lookup: computed on first use (the
+        compiled paths never look edges up by their ends; at a million edges these are 16 MB of fresh memory)."""
+        rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.csr.indptr))
+        rows *= self.n
+        rows += self.csr.indices
+        return rows
 
     def edge_ids(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Return the edge indices of node-index pairs ``(a[k], b[k])`` (which must be edges)."""
@@ -117,6 +124,8 @@ def _checked_weights(
     if len(positive) < len(w_true):
         smallest = float(positive.min()) if len(positive) else 1.0
         zero_stand_in = s.zero_weight * smallest / max(len(nodes), 1)
+    if zero_stand_in == 0.0:  # no zero weight: the algorithms' weights are the graph's own (one array, not two)
+        return w_true, zero_stand_in
     return np.where(w_true > 0, w_true, zero_stand_in), zero_stand_in
 
 
@@ -169,39 +178,24 @@ def arrays_from_edges(
         w_true=w_true,
         csr=csr,
         eid=ids,
-        keys=keys,
         zero_stand_in=zero_stand_in,
     )
 
 
 def _arrays_from_adjacency(
-    nodes: list[Any], index: Mapping[Any, int], rows: np.ndarray, cols: np.ndarray, w: np.ndarray, s: RoutingSettings
+    nodes: list[Any], index: Mapping[Any, int], counts: np.ndarray, cols: np.ndarray, w: np.ndarray, s: RoutingSettings
 ) -> GraphArrays:
-    """:class:`GraphArrays` from the adjacency entries of a networkx graph (both directions of every edge, rows in
-    node order): the same arrays as :func:`arrays_from_edges` on the entries with ``row < col`` in adjacency order,
-    built without its sort of all entries (the rows are sorted already: one sort within rows)."""
-    loop = rows == cols
-    if loop.any():  # self-loops: one entry each, never part of a tree
-        keep = ~loop
-        rows, cols, w = rows[keep], cols[keep], w[keep]
-    once = rows < cols  # each edge once (the other direction is the same attribute dict)
-    lo, hi, w_true = rows[once], cols[once], w[once]
-    m = len(lo)
+    """:class:`GraphArrays` from the adjacency entries of a networkx graph (``counts[r]`` neighbours of node ``r``,
+    then every node's neighbours ``cols`` and their edges' weights ``w``, node after node): the same arrays as
+    :func:`arrays_from_edges` on the entries with ``row < col`` in adjacency order, built by one compiled pass
+    (:func:`gisplan.routing._kernels.csr_from_adjacency`) with no sort of all entries."""
+    from gisplan.routing._kernels import csr_from_adjacency  # numba: imported on first use
+
+    lo, hi, entry, indptr, indices, ids = csr_from_adjacency(counts, cols)
+    w_true = w[entry]
     wpos, zero_stand_in = _checked_weights(nodes, lo, hi, w_true, s)
     n = len(nodes)
-    keys = rows * n + cols
-    order = np.argsort(keys, kind="stable")  # rows already ascending: a sort within rows
-    keys, r_s, c_s = keys[order], rows[order], cols[order]
-    edge_of = np.full(len(rows), -1, dtype=np.int64)
-    edge_of[once] = np.arange(m)
-    up = r_s < c_s
-    ids = np.empty(len(r_s), dtype=np.int64)
-    ids[up] = edge_of[order[up]]
-    # the reverse entries (hi, lo), in key order, are the edges sorted by hi * n + lo
-    ids[~up] = np.argsort(hi * n + lo, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r_s, minlength=n), out=indptr[1:])
-    csr = sparse.csr_array((wpos[ids], c_s.astype(np.int32), indptr.astype(np.int32)), shape=(n, n))
+    csr = sparse.csr_array((wpos[ids], indices.astype(np.int32), indptr.astype(np.int32)), shape=(n, n))
     return GraphArrays(
         nodes=nodes,
         index=index,
@@ -211,7 +205,6 @@ def _arrays_from_adjacency(
         w_true=w_true,
         csr=csr,
         eid=ids,
-        keys=keys,
         zero_stand_in=zero_stand_in,
     )
 
@@ -350,7 +343,6 @@ def graph_arrays(G: nx.Graph, weight: str = "cost", *, settings: RoutingSettings
     _check_weights(G, nodes, neighbours, weights, weight)
     n = len(nodes)
     counts = np.fromiter(map(len, G._adj.values()), dtype=np.int64, count=n)
-    rows = np.repeat(np.arange(n, dtype=np.int64), counts)
     by_table = _int_columns(nodes, neighbours)
     index: Mapping[Any, int]
     if by_table is not None:
@@ -359,7 +351,7 @@ def graph_arrays(G: nx.Graph, weight: str = "cost", *, settings: RoutingSettings
         index = {node: i for i, node in enumerate(nodes)}
         cols = np.fromiter(map(index.__getitem__, neighbours), dtype=np.int64, count=len(neighbours))
     w = np.fromiter(weights, dtype=np.float64, count=len(weights))
-    arrays = _arrays_from_adjacency(nodes, index, rows, cols, w, s)
+    arrays = _arrays_from_adjacency(nodes, index, counts, cols, w, s)
     if per_graph is None:
         per_graph = {}
         _CACHE[G] = per_graph

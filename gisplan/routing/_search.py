@@ -257,7 +257,7 @@ def _sph(
     return np.array(nodes, dtype=np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mehlhorn_tree(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -359,7 +359,7 @@ def mehlhorn_tree(
     return np.unique(out[:no]), distinct - 1 - joined
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mehlhorn_start(
     indptr: np.ndarray,
     indices: np.ndarray,

@@ -238,12 +238,12 @@ def _heuristic(
         mat.data = mat.data * factor[A.eid]
         if s % 3 == 1:
             root = int(idx[rng.integers(len(idx))])
-            start = shortest_path_heuristic(A, idx, root, csr=mat)
+            restart = shortest_path_heuristic(A, idx, root, csr=mat)
         else:
             r = mehlhorn(A, idx, labels, csr=mat)
             assert r is not None
-            start = r[0]
-        tree = improve(mst_prune(A, tree_nodes(A, start), is_term), budget())
+            restart = r[0]
+        tree = improve(mst_prune(A, tree_nodes(A, restart), is_term), budget())
         c = tree_cost(A, tree)
         if c < best_cost * (1.0 - settings.improvement_tolerance):
             best, best_cost = tree, c
