@@ -469,26 +469,38 @@ def _hpop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover
     return size
 
 
+#: scratch entries of a leftist-heap merge: two right spines of at most 64 entries each
+_SPINE = 128
+
+
 @njit(cache=True)
 def _lmerge(
-    a: int, b: int, key: np.ndarray, ent: np.ndarray, left: np.ndarray, right: np.ndarray, npl: np.ndarray
+    a: int,
+    b: int,
+    key: np.ndarray,
+    ent: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    npl: np.ndarray,
+    stack: np.ndarray,
 ) -> int:  # pragma: no cover - compiled
-    """Merge two leftist heaps (roots a, b; -1 empty) of entries ordered by (key, ent); return the root."""
+    """Merge two leftist heaps (roots a, b; -1 empty) of entries ordered by (key, ent); return the root.
+
+    ``stack``: scratch of :data:`_SPINE` entries, enough for any merge: the walk follows the right spines of
+    both heaps, and a leftist heap of N entries has a right spine of at most log2(N + 1) entries (below 64 each
+    for any N that fits in memory).  It is passed in because an allocation per merge cost more than the merge
+    (the pass at 30,000 edges: 15 ms with one, 9-11 ms without).
+    """
     if a < 0:
         return b
     if b < 0:
         return a
     # iterative merge along right spines
-    stack = np.empty(128, dtype=np.int64)
     top = 0
     root = -1
     while a >= 0 and b >= 0:
         if key[b] < key[a] or (key[b] == key[a] and ent[b] < ent[a]):
             a, b = b, a
-        if top == len(stack):
-            bigger = np.empty(2 * top, dtype=np.int64)
-            bigger[:top] = stack
-            stack = bigger
         stack[top] = a
         top += 1
         nxt = right[a]
@@ -516,10 +528,16 @@ def _lmerge(
 
 @njit(cache=True)
 def _lpop(
-    h: int, key: np.ndarray, ent: np.ndarray, left: np.ndarray, right: np.ndarray, npl: np.ndarray
+    h: int,
+    key: np.ndarray,
+    ent: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    npl: np.ndarray,
+    stack: np.ndarray,
 ) -> int:  # pragma: no cover - compiled
     """Remove the top of the leftist heap rooted at ``h``; return the new root."""
-    return _lmerge(left[h], right[h], key, ent, left, right, npl)
+    return _lmerge(left[h], right[h], key, ent, left, right, npl, stack)
 
 
 @njit(cache=True, nogil=True)
@@ -653,6 +671,7 @@ def voronoi_key_path_pass(
     right = np.full(2 * nb, -1, dtype=np.int64)
     npl = np.zeros(2 * nb, dtype=np.int64)
     heap = np.full(n, -1, dtype=np.int64)
+    spine = np.empty(_SPINE, dtype=np.int64)
     k = 0
     for e in range(m):
         a = eu[e]
@@ -662,11 +681,11 @@ def voronoi_key_path_pass(
             key[k] = c
             ent[k] = 2 * e
             other[k] = base[b]
-            heap[base[a]] = _lmerge(heap[base[a]], k, key, ent, left, right, npl)
+            heap[base[a]] = _lmerge(heap[base[a]], k, key, ent, left, right, npl, spine)
             key[k + 1] = c
             ent[k + 1] = 2 * e + 1
             other[k + 1] = base[a]
-            heap[base[b]] = _lmerge(heap[base[b]], k + 1, key, ent, left, right, npl)
+            heap[base[b]] = _lmerge(heap[base[b]], k + 1, key, ent, left, right, npl, spine)
             k += 2
             budget -= 2
     # -- each tree node's Voronoi region as a list (nodes grouped by base)
@@ -711,7 +730,7 @@ def voronoi_key_path_pass(
             while h >= 0:
                 o = other[h]
                 if (pre[x] <= pre[o] and pre[o] <= last[x]) or inp[o] == x:
-                    h = _lpop(h, key, ent, left, right, npl)
+                    h = _lpop(h, key, ent, left, right, npl, spine)
                     budget -= 1
                     continue
                 break
@@ -845,7 +864,7 @@ def voronoi_key_path_pass(
                     moved[order[r]] = True
                 improved = True
         p = parent[x]
-        heap[p] = _lmerge(heap[p], heap[x], key, ent, left, right, npl)
+        heap[p] = _lmerge(heap[p], heap[x], key, ent, left, right, npl, spine)
         heap[x] = -1
     return improved, budget
 
