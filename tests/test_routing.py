@@ -66,6 +66,12 @@ def test_small_instance_is_optimal_with_attributes_copied():
     assert sorted(map(sorted, T.edges)) == [[1, 2], [2, 3], [3, 5]]
     assert T.graph["cost"] == 4.0 and T.graph["optimal"] and T.graph["gap"] == 0.0
     assert T.nodes[1]["x"] == 7.0 and T.edges[3, 5]["length_m"] == 2.0
+    # the tree's attribute dicts are its own copies, one per edge for both directions, as networkx builds them
+    T.nodes[1]["x"] = 8.0
+    T.edges[5, 3]["length_m"] = 9.0
+    assert G.nodes[1]["x"] == 7.0 and G.edges[3, 5]["length_m"] == 2.0
+    assert T.edges[3, 5]["length_m"] == 9.0 and T.adj[3][5] is T.adj[5][3]
+    assert nx.is_tree(T) and nx.utils.graphs_equal(T, nx.Graph(T))
 
 
 def test_zero_weight_edges_are_kept():

@@ -510,9 +510,18 @@ def _tree_graph(G: nx.Graph, A: GraphArrays, eids: np.ndarray, single: Hashable 
     T.graph["crs"] = G.graph.get("crs")
     nodes = [A.nodes[i] for i in tree_nodes(A, eids).tolist()] if len(eids) else [single]
     gnode, gadj, names = G._node, G._adj, A.nodes
-    T.add_nodes_from((x, gnode[x]) for x in nodes)  # add_nodes_from copies the attributes
-    pairs = [(names[a], names[b]) for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True)]
-    T.add_edges_from((x, y, gadj[x][y]) for x, y in pairs)
+    # written into the new graph's own dicts, as add_nodes_from and add_edges_from would (attributes copied, one
+    # dict per edge shared by its two directions), without their per-item checks: the tree's nodes and edges come
+    # from G and are distinct (at a million edges 0.13 s against 0.25 s)
+    tnode, tadj = T._node, T._adj
+    for x in nodes:
+        tnode[x] = gnode[x].copy()
+        tadj[x] = {}
+    for a, b in zip(A.u[eids].tolist(), A.v[eids].tolist(), strict=True):
+        x, y = names[a], names[b]
+        d = gadj[x][y].copy()
+        tadj[x][y] = d
+        tadj[y][x] = d
     return T
 
 
