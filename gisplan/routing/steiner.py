@@ -251,7 +251,7 @@ def _heuristic(
     if compiled:
         from gisplan.routing._search import search as multistart  # numba: imported on first use
 
-        work = int(effort * settings.search_work * (A.n + len(A.u)))
+        work = int(effort * max(settings.search_min_work, settings.search_work * (A.n + len(A.u))))
         found, _left = multistart(
             A,
             idx,
@@ -444,8 +444,10 @@ def _steiner_tree(
     if exact is not False and few:
         # the programme is exact and, within its work limit, cheaper than the heuristic's search: it goes first
         # and alone (no heuristic, no dual ascent: its own bound is the optimum)
+        from gisplan.routing._search import compiled_mst_prune  # numba: imported on first use
+
         dp_tree, bound = dreyfus_wagner(A, idx)
-        dp_tree = mst_prune(A, tree_nodes(A, dp_tree), is_term)
+        dp_tree = compiled_mst_prune(A, dp_tree, idx)
         if not _spans(A, dp_tree, idx):  # pragma: no cover - a defect of the programme, never the user's input
             raise RoutingError("internal error: the Dreyfus-Wagner tree does not span the terminals; please report it")
         return _build(G, A, dp_tree, weight, bound, "dreyfus-wagner", "dreyfus-wagner", False)
