@@ -236,3 +236,22 @@ def test_fast_default_is_never_worse_than_networkx_on_steinlib_c():
         nxc = nx.algorithms.approximation.steiner_tree(G, terms, weight="cost", method="mehlhorn").size(weight="cost")
         assert T.graph["cost"] <= nxc + 1e-9, name
         assert T.graph["lower_bound"] <= opt + 1e-6 <= T.graph["cost"] + 2e-6, name
+
+
+def test_fast_default_reaches_steinlib_b_optima_with_its_minimum_search_work():
+    """On graphs of a hundred nodes the default search gets ``search_min_work`` units, not 100 per node and edge:
+    with the latter alone b13 and b16 stayed 3.0 % and 3.9 % above their optima (B mean 0.44 %); measured with the
+    floor: mean 0.05 %, max 0.92 % (b18)."""
+    if not STEINLIB.is_dir():
+        pytest.skip(f"SteinLib instances not found at {STEINLIB} (../shared/benchmarks is absent)")
+    with open(STEINLIB / "optima.csv", encoding="utf-8") as fh:
+        names = [r["filename"] for r in csv.DictReader(fh) if r["group"] == "B"]
+    assert len(names) == 18
+    gaps = {}
+    for name in names:
+        G, terms, opt = _steinlib("B", name)
+        T = steiner_tree(G, terms)
+        assert T.graph["lower_bound"] <= opt + 1e-6 <= T.graph["cost"] + 2e-6, name
+        gaps[name] = (T.graph["cost"] - opt) / opt
+    assert gaps["b13.stp"] == gaps["b16.stp"] == 0.0
+    assert max(gaps.values()) <= 0.01 and sum(gaps.values()) / len(gaps) <= 0.001
