@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 import pytest
+from source_text import literal_text, module_constants
 
 ROOT = Path(__file__).resolve().parents[1] / "gisplan"
 #: Letters only Vietnamese writes (â, ê, ô, é, à ... are left out: "Kiên Giang" in English is no translation).
@@ -63,28 +64,6 @@ def _modules() -> list[Path]:
     return out
 
 
-def _constants(tree: ast.Module) -> dict[str, ast.AST]:
-    """Module-level names bound to text (``_TOO_DEEP = "..."``), to read the messages they hold."""
-    return {
-        t.id: node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
-
-
-def _text(node: ast.AST, consts: dict[str, ast.AST], seen: frozenset[str] = frozenset()) -> str:
-    """Every string literal under ``node``, with the module constants it names read in place."""
-    out = []
-    for n in ast.walk(node):
-        if isinstance(n, ast.Constant) and isinstance(n.value, str):
-            out.append(n.value)
-        elif isinstance(n, ast.Name) and n.id in consts and n.id not in seen:
-            out.append(_text(consts[n.id], consts, seen | {n.id}))
-    return " ".join(out)
-
-
 def _name(call: ast.Call) -> str:
     func = call.func
     return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
@@ -94,7 +73,7 @@ def _untranslated(path: Path) -> list[tuple[int, str, str]]:
     """(line, what, source) of every user-facing error message and Problem text of ``path`` without Vietnamese."""
     src = path.read_text(encoding="utf-8")
     tree = ast.parse(src)
-    consts = _constants(tree)
+    consts = module_constants(tree)
     found: list[tuple[int, str, str]] = []
 
     def check(node: ast.AST | None, what: str, line: int) -> None:
@@ -103,7 +82,7 @@ def _untranslated(path: Path) -> list[tuple[int, str, str]]:
         segment = ast.get_source_segment(src, node) or ""
         if segment in PASSED_ON or (isinstance(node, ast.Call) and _name(node) in HELPERS | {"did_you_mean"}):
             return  # checked where written; did_you_mean is bilingual by construction (its doctest)
-        if not VIETNAMESE.search(_text(node, consts)):
+        if not VIETNAMESE.search(literal_text(node, consts)):
             found.append((line, what, " ".join(segment.split())[:100]))
 
     for node in ast.walk(tree):

@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point
+from source_text import literal_text, module_constants
 
 from gisplan._errors import CatalogError, CRSError, GisplanError, LayerError, ScenarioError, UploadError
 
@@ -39,35 +40,11 @@ HINT_ARGS = {"_limit_error": 4}
 PROGRAMMER_ERRORS = ("bounds must be a (W, S, E, N) tuple",)
 
 
-def _constants(tree: ast.Module) -> dict[str, ast.AST]:
-    """Module-level names bound to text (``_FORMAT_HINT = "..."``), to read the hints they hold."""
-    return {
-        t.id: node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-    }
-
-
-def _text(node: ast.AST | None, consts: dict[str, ast.AST], seen: frozenset[str] = frozenset()) -> str:
-    """Every literal of ``node``, with the module constants it names read in place."""
-    if node is None:
-        return ""
-    out = []
-    for n in ast.walk(node):
-        if isinstance(n, ast.Constant) and isinstance(n.value, str):
-            out.append(n.value)
-        elif isinstance(n, ast.Name) and n.id in consts and n.id not in seen:
-            out.append(_text(consts[n.id], consts, seen | {n.id}))
-    return " ".join(out)
-
-
 def _sites(module: str) -> list[tuple[int, str, str]]:
     """(line, what, text) of every user-facing message and hint of ``module`` that lacks Vietnamese."""
     src = (ROOT / module).read_text(encoding="utf-8")
     tree = ast.parse(src)
-    consts = _constants(tree)
+    consts = module_constants(tree)
     missing: list[tuple[int, str, str]] = []
 
     def check(node: ast.AST | None, what: str, line: int) -> None:
@@ -78,7 +55,7 @@ def _sites(module: str) -> list[tuple[int, str, str]]:
             return
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "did_you_mean":
             return  # bilingual by construction (its doctest shows both languages)
-        text = _text(node, consts)
+        text = literal_text(node, consts)
         if any(p in text for p in PROGRAMMER_ERRORS):
             return
         if not VIETNAMESE.search(text):
