@@ -175,6 +175,14 @@ def test_profile_errors_name_the_key() -> None:
         APProfile.from_mapping(dict(PROFILE, eirp_dbm=30.0))
     with pytest.raises(CatalogError, match="unknown propagation model"):
         APProfile.from_mapping(dict(PROFILE, model="hata"))
+    # the line-of-sight model is checked the same way, and a value that is not a name (a YAML list) is named too
+    with pytest.raises(CatalogError) as err:
+        APProfile.from_mapping(dict(PROFILE, los_model="p1411_lso"))
+    (problem,) = [p for p in err.value.problems if p.column == "los_model"]
+    assert "did you mean 'p1411_los'" in problem.hint and "mô hình truyền sóng" in problem.message
+    with pytest.raises(CatalogError) as err:
+        APProfile.from_mapping(dict(PROFILE, model=["free_space"]))
+    assert [p.column for p in err.value.problems] == ["model"] and "free_space" in err.value.problems[0].hint
 
 
 # --- point to point ------------------------------------------------------------------------------------------

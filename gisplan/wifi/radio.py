@@ -326,16 +326,7 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         value = getattr(profile, key)
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             problems.append(Problem("must be a positive number / phải là số dương", column=key, value=value))
-    if profile.model not in MODELS:
-        hint = did_you_mean(profile.model, MODELS, n=1, listing="choose one of", listing_vi="chọn một trong")
-        problems.append(
-            Problem(
-                "unknown propagation model / mô hình truyền sóng không xác định",
-                column="model",
-                value=profile.model,
-                hint=hint,
-            )
-        )
+    problems += _model_problems(profile.model, "model")
     if profile.price_vnd < 0:
         problems.append(Problem("must not be negative / không được âm", column="price_vnd", value=profile.price_vnd))
     if not profile.building_entry_loss_db >= 0:
@@ -379,21 +370,22 @@ def _profile_problems(profile: APProfile) -> list[Problem]:
         problems.append(
             Problem("must not be negative / không được âm", column="front_to_back_db", value=profile.front_to_back_db)
         )
-    if profile.los_model not in MODELS:
-        hint = did_you_mean(profile.los_model, MODELS, n=1, listing="choose one of", listing_vi="chọn một trong")
-        problems.append(
-            Problem(
-                "unknown propagation model / mô hình truyền sóng không xác định",
-                column="los_model",
-                value=profile.los_model,
-                hint=hint,
-            )
-        )
+    problems += _model_problems(profile.los_model, "los_model")
     if not (isinstance(profile.los_clutter_m, int | float) and profile.los_clutter_m >= 0):
         problems.append(
             Problem("must not be negative / không được âm", column="los_clutter_m", value=profile.los_clutter_m)
         )
     return problems
+
+
+def _model_problems(name: object, column: str) -> list[Problem]:
+    """The problem of an unknown propagation model name in ``column`` (with the nearest known name), or none."""
+    if isinstance(name, str) and name in MODELS:
+        return []
+    hint = did_you_mean(str(name), MODELS, n=1, listing="choose one of", listing_vi="chọn một trong")
+    return [
+        Problem("unknown propagation model / mô hình truyền sóng không xác định", column=column, value=name, hint=hint)
+    ]
 
 
 def _hata(env: str) -> Callable[[np.ndarray, APProfile], ArrayLike]:
