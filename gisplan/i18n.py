@@ -719,14 +719,23 @@ VALUE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+def _check_lang(lang: object) -> None:
+    """Raise ``ValueError`` (English / Vietnamese) unless ``lang`` is one of :data:`LANGS`."""
+    if lang not in LANGS:
+        names = ", ".join(LANGS)
+        raise ValueError(
+            f"unknown language {lang!r}; use one of {names} "
+            f"/ ngôn ngữ {lang!r} không được hỗ trợ; dùng một trong {names}"
+        )
+
+
 def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     """Return the string of ``key`` in ``lang`` (``"vi"`` or ``"en"``), formatted with ``fmt``.
 
     An unknown key returns the key itself (so a missing translation shows, it
     does not crash a page); an unknown language raises ``ValueError``.
     """
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    _check_lang(lang)
     pair = STRINGS.get(key)
     text = key if pair is None else _translated(key, pair, lang)
     return text.format(**fmt) if fmt else text
@@ -740,8 +749,7 @@ def both(key: str, sep: str = " / ", **fmt: object) -> str:
 
 def column_label(column: str, lang: str = DEFAULT_LANG) -> str:
     """Return the label of a table column in ``lang`` (the column name itself when it has none)."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    _check_lang(lang)
     pair = COLUMN_LABELS.get(column)
     return column if pair is None else _translated(f"column:{column}", pair, lang)
 
@@ -759,8 +767,7 @@ def value_label(column: str, value: object, lang: str | None = DEFAULT_LANG) -> 
     if lang is None:
         vi, en = _translated(ctx, pair, "vi"), _translated(ctx, pair, "en")
         return vi if vi == en else f"{vi} / {en}"
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    _check_lang(lang)
     return _translated(ctx, pair, lang)
 
 
@@ -810,8 +817,7 @@ def display_table(df: pd.DataFrame, lang: str = DEFAULT_LANG, *, drop: tuple[str
     their names from :data:`COLUMN_LABELS`.  Row order and index are kept;
     ``df`` is not modified.
     """
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    _check_lang(lang)
     # a text kept in both languages (description_vi/description_en, reason_vi/reason_en, or an English column
     # with its Vietnamese beside it: reason/reason_vi): the reader's language only, under the column's name
     names = {c for c in df.columns if isinstance(c, str)}
@@ -836,8 +842,7 @@ def kpi_name(key: str, lang: str = DEFAULT_LANG) -> str:
     none."""
     from gisplan.plan import KPI_LABELS
 
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    _check_lang(lang)
     pair = KPI_LABELS.get(key)
     return key if pair is None else _translated(f"kpi:{key}", pair, lang)
 

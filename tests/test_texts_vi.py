@@ -12,7 +12,10 @@ import ast
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from gisplan import i18n
 
 ROOT = Path(__file__).resolve().parents[1] / "gisplan"
 #: Letters only Vietnamese uses among the library's languages (English has none of them).
@@ -84,3 +87,21 @@ def test_a_wifi_run_writes_every_message_and_reason_in_vietnamese_too() -> None:
     assert list(display_table(options.drop(columns="geometry"), "en")["Reason"]) == list(options["reason"])
     drawn = plan.layers["drawn_sites"]
     assert len(drawn) == 3 and drawn["reason_vi"].map(lambda s: bool(VIETNAMESE.search(s))).all()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lang: i18n.t("km", lang),
+        lambda lang: i18n.column_label("cost_vnd", lang),
+        lambda lang: i18n.value_label("kind", "exchange", lang),
+        lambda lang: i18n.kpi_name("trench_km", lang),
+        lambda lang: i18n.display_table(pd.DataFrame({"a": [1]}), lang),
+    ],
+)
+def test_an_unknown_language_is_refused_in_both_languages(call) -> None:
+    with pytest.raises(ValueError, match="unknown language 'fr'; use one of vi, en") as err:
+        call("fr")
+    assert "ngôn ngữ 'fr' không được hỗ trợ" in str(err.value)
+    call("vi")  # the known ones work
+    call("en")
