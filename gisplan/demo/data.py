@@ -373,7 +373,10 @@ def demo_wifi_focus() -> dict[str, Polygon]:
     out = {"north": north, "east_coast": east, "hon_thom": hon_thom, "tho_chau": tho_chau}
     for name, g in out.items():
         if not isinstance(g, Polygon):
-            raise GisplanError(f"demo focus area {name!r} is not one polygon; the coastline data changed")
+            raise GisplanError(
+                f"demo focus area {name!r} is not one polygon; the coastline data changed "
+                f"/ vùng trọng tâm {name!r} của dữ liệu mẫu không còn là một đa giác; dữ liệu đường bờ biển đã thay đổi"
+            )
     return out
 
 
