@@ -36,17 +36,16 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = []
-        if self.file:
-            where.append(f"file {self.file}")
-        if self.layer:
-            where.append(f"layer {self.layer}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column {self.column}")
-        text = ", ".join(where)
-        text = f"{text}: {self.message}" if text else self.message
+        where = []  # "row / dòng P2": each place named in both languages, its value once
+        for value, given, label in (
+            (self.file, bool(self.file), "file / tệp"),
+            (self.layer, bool(self.layer), "layer / lớp"),
+            (self.row, self.row is not None, "row / dòng"),
+            (self.column, bool(self.column), "column / cột"),
+        ):
+            if given:
+                where.append(f"{label} {value}")
+        text = f"{', '.join(where)}: {self.message}" if where else self.message
         if self.value is not None:
             text += f" (value / giá trị: {self.value!r})"
         if self.hint:

@@ -45,9 +45,9 @@ def test_validate_broken_file_lists_every_problem_and_exits_1(tmp_path, capsys):
     code = main(["layers", "validate", str(tmp_path / "bad.gpkg")])
     err = capsys.readouterr().err
     assert code == 1
-    assert "row P2, column owner" in err
-    assert "row P2, column geometry: latitude and longitude look swapped" in err
-    assert "row P2, column pole_id: duplicate id" in err
+    assert "layer / lớp poles, row / dòng P2, column / cột owner: value not allowed" in err
+    assert "row / dòng P2, column / cột geometry: latitude and longitude look swapped" in err
+    assert "row / dòng P2, column / cột pole_id: duplicate id" in err
     assert "3 problem(s)" in err
 
 

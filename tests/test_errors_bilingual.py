@@ -289,3 +289,25 @@ def test_settings_profiles_boq_yaml_and_cli_values_are_explained_in_vietnamese()
     with pytest.raises(GisplanError) as exc:
         app_command(port=70000)
     _bilingual(exc.value, "port 70000 is not a TCP port", "cổng 70000 không phải cổng TCP")
+
+
+def test_a_problem_names_its_place_in_both_languages() -> None:
+    """Where a problem is (file, layer, row, column) reads in English and Vietnamese, each value written once."""
+    from gisplan._errors import Problem
+
+    full = Problem(
+        "value not allowed / giá trị không hợp lệ",
+        file="poles.gpkg",
+        layer="poles",
+        row=0,
+        column="owner",
+        value="alien",
+        hint="use one of telecom, power / dùng một trong telecom, power",
+    )
+    assert str(full) == (
+        "file / tệp poles.gpkg, layer / lớp poles, row / dòng 0, column / cột owner: value not allowed / giá trị "
+        "không hợp lệ (value / giá trị: 'alien'). Fix / Cách sửa: use one of telecom, power / dùng một trong "
+        "telecom, power"
+    )
+    assert str(Problem("missing / thiếu", column="height_m")) == "column / cột height_m: missing / thiếu"
+    assert str(Problem("empty / rỗng")) == "empty / rỗng"

@@ -135,7 +135,7 @@ def test_negative_population_and_bad_values_all_reported_at_once():
     assert ("S2", "population", "expected a whole number") in got
     assert ("S2", "kind", "value not allowed") in got
     assert len(got) == 3
-    assert "row S1, column population" in str(exc.value)
+    assert "row / dòng S1, column / cột population" in str(exc.value)
 
 
 def test_fibre_count_zero_and_missing():
