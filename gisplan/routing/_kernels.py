@@ -469,6 +469,47 @@ def _hpop(hk: np.ndarray, hv: np.ndarray, size: int) -> int:  # pragma: no cover
     return size
 
 
+@njit(inline="always")
+def _dijkstra_rest(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    w: np.ndarray,
+    eid: np.ndarray,
+    dist: np.ndarray,
+    label: np.ndarray,
+    pred: np.ndarray,
+    pred_e: np.ndarray,
+    hk: np.ndarray,
+    hv: np.ndarray,
+    hn: int,
+) -> int:  # pragma: no cover - compiled
+    """Run Dijkstra to its end from the entries already in the binary heap ``hk``/``hv`` (``hn`` of them, room
+    for one more per CSR entry); returns the number of nodes settled.
+
+    ``w``/``eid``: weight and edge id of every CSR entry.  Each node reached by a shorter path gets its
+    distance, its predecessor and the edge to it (``pred``, ``pred_e``), and the ``label`` of that predecessor
+    (its nearest source, for Voronoi regions).  Ties pop by node, so the result does not depend on the heap.
+    """
+    settled = 0
+    while hn > 0:
+        d = hk[0]
+        x = hv[0]
+        hn = _hpop(hk, hv, hn)
+        if d > dist[x]:
+            continue
+        settled += 1
+        for q in range(indptr[x], indptr[x + 1]):
+            y = indices[q]
+            nd = d + w[q]
+            if nd < dist[y]:
+                dist[y] = nd
+                label[y] = label[x]
+                pred[y] = x
+                pred_e[y] = eid[q]
+                hn = _hpush(hk, hv, hn, nd, y)
+    return settled
+
+
 #: scratch entries of a leftist-heap merge: two right spines of at most 64 entries each
 _SPINE = 128
 
@@ -602,22 +643,7 @@ def voronoi_key_path_pass(
             dist[x] = 0.0
             base[x] = x
             hn = _hpush(hk, hv, hn, 0.0, x)
-    while hn > 0:
-        d = hk[0]
-        x = hv[0]
-        hn = _hpop(hk, hv, hn)
-        if d > dist[x]:
-            continue
-        budget -= 1
-        for q in range(indptr[x], indptr[x + 1]):
-            y = indices[q]
-            nd = d + w[q]
-            if nd < dist[y]:
-                dist[y] = nd
-                base[y] = base[x]
-                vpred[y] = x
-                vpred_e[y] = eid[q]
-                hn = _hpush(hk, hv, hn, nd, y)
+    budget -= _dijkstra_rest(indptr, indices, w, eid, dist, base, vpred, vpred_e, hk, hv, hn)
     # -- root the tree: parent, parent edge, pre-order, subtree ranges
     parent = np.full(n, -1, dtype=np.int64)
     pedge = np.full(n, -1, dtype=np.int64)
@@ -892,6 +918,7 @@ def dreyfus_wagner_core(
     # every node seeded plus one entry per arc relaxed
     hk = np.empty(n + len(indices) + 1)
     hv = np.empty(n + len(indices) + 1, dtype=np.int64)
+    scratch = np.zeros(n, dtype=np.int64)  # the Dijkstras' labels, unused here
     for S in range(1, full + 1):
         row = dp[S]
         hn = 0
@@ -918,20 +945,7 @@ def dreyfus_wagner_core(
             for v in range(n):
                 if row[v] < np.inf:
                     hn = _hpush(hk, hv, hn, row[v], v)
-        while hn > 0:
-            d = hk[0]
-            x = hv[0]
-            hn = _hpop(hk, hv, hn)
-            if d > row[x]:
-                continue
-            for p in range(indptr[x], indptr[x + 1]):
-                y = indices[p]
-                nd = d + wc[p]
-                if nd < row[y]:
-                    row[y] = nd
-                    pred[S, y] = x
-                    pe[S, y] = eid[p]
-                    hn = _hpush(hk, hv, hn, nd, y)
+        _dijkstra_rest(indptr, indices, wc, eid, row, scratch, pred[S], pe[S], hk, hv, hn)
     out = np.empty((2 * q + 1) * n + 1, dtype=np.int64)  # at most 2q - 1 traced paths of n - 1 edges
     no = 0
     st_s = np.empty(2 * q + 2, dtype=np.int64)

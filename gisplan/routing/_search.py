@@ -28,7 +28,7 @@ import heapq
 import numpy as np
 from numba import njit
 
-from gisplan.routing._kernels import key_path_exchange_pass
+from gisplan.routing._kernels import _dijkstra_rest, _hpush, key_path_exchange_pass
 
 __all__ = [
     "compiled_mst_prune",
@@ -294,28 +294,16 @@ def mehlhorn_tree(
     src = np.full(n, -1, dtype=np.int64)  # position in ``terms`` of the node's nearest terminal
     pe = np.full(n, -1, dtype=np.int64)  # edge to the predecessor on the shortest path to it
     pv = np.full(n, -1, dtype=np.int64)  # the predecessor
-    heap = [(0.0, np.int64(0))]
-    heap.clear()
+    hk = np.empty(n + len(indices) + 1)
+    hv = np.empty(n + len(indices) + 1, dtype=np.int64)
+    hn = 0
     for i in range(k):
         t = terms[i]
         if src[t] < 0:
             dist[t] = 0.0
             src[t] = i
-            heap.append((0.0, t))
-    heapq.heapify(heap)
-    while len(heap) > 0:
-        d, x = heapq.heappop(heap)
-        if d > dist[x]:
-            continue
-        for q in range(indptr[x], indptr[x + 1]):
-            y = indices[q]
-            nd = d + wc[q]
-            if nd < dist[y]:
-                dist[y] = nd
-                src[y] = src[x]
-                pv[y] = x
-                pe[y] = eid[q]
-                heapq.heappush(heap, (nd, y))
+            hn = _hpush(hk, hv, hn, 0.0, t)
+    _dijkstra_rest(indptr, indices, wc, eid, dist, src, pv, pe, hk, hv, hn)
     nb = 0
     for e in range(m):
         a = src[eu[e]]
