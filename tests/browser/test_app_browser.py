@@ -8,14 +8,14 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
-from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit
+from browser_support import OfflinePage, StreamlitServer, map_eval, map_frame, start_streamlit, stop_streamlit
 from shapely.geometry import LineString, Point, Polygon
 
 from gisplan.i18n import both, t
 from gisplan.io.crs import METRIC_CRS
 
 pytestmark = pytest.mark.browser
-PlaywrightError = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").Error
+pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
 
 LON, LAT = 103.97, 10.22
 N_POLES = 2500  # above the static threshold: fetched from /app/static as a GeoJSON file
@@ -57,21 +57,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer
 def _open_map(op: OfflinePage, server: StreamlitServer) -> Any:
     page = op.page
     page.goto(f"{server.url}/", wait_until="domcontentloaded")
-    page.wait_for_selector(MAP_IFRAME, timeout=90_000)
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-container").wait_for(timeout=60_000)
-    return frame
+    return map_frame(page, timeout=90_000)  # the map of the app's current run, once its runs are over
 
 
 def _feature_count(page: Any) -> int:
-    for f in page.frames:
-        try:
-            n = f.evaluate("() => window.map ? Object.values(window.map._layers).filter(l => l.feature).length : -1")
-        except PlaywrightError:  # frames come and go while Streamlit renders
-            continue
-        if n >= 0:
-            return int(n)
-    return -1
+    return int(map_eval(page, "Object.values(window.map._layers).filter(l => l.feature).length"))
 
 
 def test_map_renders_offline_with_all_features(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import MAP_IFRAME, OfflinePage, StreamlitServer, start_streamlit, stop_streamlit, tiny_project
+from browser_support import OfflinePage, StreamlitServer, map_frame, start_streamlit, stop_streamlit, tiny_project
 
 from gisplan.i18n import t
 
@@ -41,9 +41,7 @@ def test_opens_on_the_map_with_a_guide_and_streamlit_texts_in_vietnamese(
     page.get_by_text(t("app.guide.short", "vi")).first.wait_for(timeout=TIMEOUT)  # the workflow in one line
     page.get_by_text(t("app.guide", "vi")).first.click()
     page.get_by_text("Lập phương án").first.wait_for(timeout=TIMEOUT)  # its steps one click away
-    page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
-    frame = page.frame_locator(MAP_IFRAME)
-    frame.locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT)
+    frame = map_frame(page, timeout=TIMEOUT)  # the current run's map, its draw toolbar drawn
     # leaflet and leaflet.draw in Vietnamese
     assert frame.locator(".leaflet-draw-draw-polygon").get_attribute("title") == t(
         "draw.draw.toolbar.buttons.polygon", "vi"
