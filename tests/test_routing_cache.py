@@ -240,6 +240,10 @@ def test_array_form_from_the_adjacency_equals_the_edge_list_construction():
         assert np.array_equal(A.keys, B.keys) and A.zero_stand_in == B.zero_stand_in
         assert np.array_equal(A.csr.indptr, B.csr.indptr) and np.array_equal(A.csr.indices, B.csr.indices)
         assert np.array_equal(A.csr.data, B.csr.data)
+        # the kernels' int64 copy of the CSR's structure is that structure, in both constructions
+        for X in (A, B):
+            assert X.indptr.dtype == X.indices.dtype == np.int64
+            assert np.array_equal(X.indptr, X.csr.indptr) and np.array_equal(X.indices, X.csr.indices)
         # each CSR entry names the edge joining its row and column
         rows = np.repeat(np.arange(A.n), np.diff(A.csr.indptr))
         lo, hi = np.minimum(rows, A.csr.indices), np.maximum(rows, A.csr.indices)

@@ -61,6 +61,9 @@ class GraphArrays:
         Symmetric ``n x n`` CSR matrix of ``w`` (sorted indices).
     eid
         For each stored CSR entry, the edge index into ``u``/``v``/``w``.
+    indptr, indices
+        The CSR's row pointers and column indices as int64, the index type of the compiled kernels (scipy keeps
+        int32 where it fits): kept beside the matrix so that no call converts them again.
     zero_stand_in
         The positive weight standing for zero in ``w`` (0.0 when the graph has no zero weight).
     """
@@ -73,6 +76,8 @@ class GraphArrays:
     w_true: np.ndarray
     csr: sparse.csr_array
     eid: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
     zero_stand_in: float = 0.0
 
     @property
@@ -89,9 +94,9 @@ class GraphArrays:
     def keys(self) -> np.ndarray:
         """``row * n + col`` of each stored CSR entry (ascending), for edge lookup: computed on first use (the
         compiled paths never look edges up by their ends; at a million edges these are 16 MB of fresh memory)."""
-        rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.csr.indptr))
+        rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.indptr))
         rows *= self.n
-        rows += self.csr.indices
+        rows += self.indices
         return rows
 
     def edge_ids(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -178,6 +183,8 @@ def arrays_from_edges(
         w_true=w_true,
         csr=csr,
         eid=ids,
+        indptr=indptr,
+        indices=cols,
         zero_stand_in=zero_stand_in,
     )
 
@@ -205,6 +212,8 @@ def _arrays_from_adjacency(
         w_true=w_true,
         csr=csr,
         eid=ids,
+        indptr=indptr,
+        indices=indices,
         zero_stand_in=zero_stand_in,
     )
 

@@ -171,7 +171,5 @@ def dreyfus_wagner(A: GraphArrays, terminals: np.ndarray) -> tuple[np.ndarray, f
     terms = np.unique(np.asarray(terminals, dtype=np.int64))
     root, others = int(terms[-1]), terms[:-1]
     csr = A.csr
-    eids, cost = dreyfus_wagner_core(
-        csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data, A.eid, others, root
-    )
+    eids, cost = dreyfus_wagner_core(A.indptr, A.indices, csr.data, A.eid, others, root)
     return eids, max(0.0, float(cost) - A.max_perturbation)

@@ -326,8 +326,8 @@ class LocalSearch:
         from gisplan.routing._kernels import voronoi_key_path_pass  # numba: imported on first use
 
         improved, left = voronoi_key_path_pass(
-            csr.indptr.astype(np.int64),
-            csr.indices.astype(np.int64),
+            A.indptr,
+            A.indices,
             csr.data,
             A.w,
             A.eid,

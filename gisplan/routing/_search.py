@@ -1117,11 +1117,10 @@ def long_edges(
 def first_start(A, terminals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Run :func:`mehlhorn_start` on ``A`` (a GraphArrays): (Mehlhorn's tree, its MST-prune, terminal groups left
     unjoined; more than 0 when some terminals lie in another component)."""
-    csr = A.csr
     return mehlhorn_start(
-        csr.indptr.astype(np.int64),
-        csr.indices.astype(np.int64),
-        csr.data,
+        A.indptr,
+        A.indices,
+        A.csr.data,
         A.eid,
         A.u,
         A.v,
@@ -1133,11 +1132,10 @@ def first_start(A, terminals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 def compiled_mst_prune(A, eids: np.ndarray, terminals: np.ndarray) -> np.ndarray:
     """:func:`mst_prune_edges` on ``A`` (a GraphArrays): the compiled MST-prune of the tree ``eids`` (about 0.05 ms on
     SteinLib c01 where the scipy one, :func:`gisplan.routing._heuristics.mst_prune`, takes 0.5 ms)."""
-    csr = A.csr
     return mst_prune_edges(
-        csr.indptr.astype(np.int64),
-        csr.indices.astype(np.int64),
-        csr.data,
+        A.indptr,
+        A.indices,
+        A.csr.data,
         A.eid,
         A.u,
         A.v,
@@ -1165,8 +1163,7 @@ def search(
     """Run :func:`multistart_search` on ``A`` (a GraphArrays), after the long-edge test when every weight is
     positive; return (tree edge ids of ``A``, budget left).  The incumbent's edges are always kept."""
     csr = A.csr
-    indptr = csr.indptr.astype(np.int64)
-    indices = csr.indices.astype(np.int64)
+    indptr, indices = A.indptr, A.indices
     m = len(A.u)
     work = np.array([budget], dtype=np.int64)
     if reduce and A.zero_stand_in == 0.0:
