@@ -47,12 +47,6 @@ __all__ = ["SourcePath", "nearest_source_paths", "steiner_tree"]
 #: The values ``exact`` and ``lower_bound`` accept.
 EXACT_OPTIONS: tuple[bool | str, ...] = (True, False, "auto")
 LOWER_BOUND_OPTIONS = ("auto", "dual_ascent", "mehlhorn")
-
-#: Largest graph (nodes) whose first start (Mehlhorn's tree and its MST-prune) is computed by the compiled
-#: :func:`gisplan.routing._search.mehlhorn_start` rather than through scipy: the same tree, measured on the
-#: benchmark grids (fastest of 5) 0.02 ms against 0.32 ms at 225 nodes, 3.0 against 4.3 ms at 15,000, 27 against
-#: 34 ms at 90,000, and even at 150,000 nodes (59 ms each): numba's heap of tuples loses to scipy's above that.
-COMPILED_START_MAX_NODES = 100_000
 UNREACHABLE_OPTIONS = ("raise", "skip")
 
 
@@ -187,15 +181,17 @@ def _heuristic(
     """Best tree over Mehlhorn + perturbed restarts, each improved by local search; also Mehlhorn's bound.
 
     ``start``: Mehlhorn's tree, its MST-prune and the groups left unjoined, when the caller has them already
-    (:func:`gisplan.routing._search.first_start`); otherwise they are computed here, compiled on graphs up to
-    :data:`COMPILED_START_MAX_NODES` nodes with one start.
+    (:func:`gisplan.routing._search.first_start`); otherwise they are computed here, compiled when there is one
+    start (the same tree as the scipy version, faster at every size measured: on the benchmark grids, fastest of
+    5, 5.4 against 8.1 ms at 15,000 nodes and 0.35 against 0.43 s at 504,000), through scipy for the perturbed
+    restarts.
 
     On graphs up to ``settings.search_max_nodes`` nodes the starts go unimproved to the compiled multistart
     search (:mod:`gisplan.routing._search`), which stops early once a tree costs no more than ``target`` (a
     proven lower bound: the tree is then optimal).
     """
     labels = np.arange(len(idx))
-    if start is None and starts == 1 and A.n <= COMPILED_START_MAX_NODES:
+    if start is None and starts == 1:
         from gisplan.routing._search import first_start  # numba: imported on first use
 
         start = first_start(A, idx)
@@ -410,7 +406,7 @@ def _steiner_tree(
     use_da = lower_bound == "dual_ascent" or (lower_bound == "auto" and m <= s.dual_ascent_max_edges)
     threaded = use_da and not searched and m >= s.concurrent_bound_min_edges
     start = None
-    if not threaded and (starts is None or starts == 1) and A.n <= COMPILED_START_MAX_NODES:
+    if not threaded and (starts is None or starts == 1):
         # Mehlhorn's tree first: it also tells whether the terminals share one component (the scipy check below
         # names the others only when they do not)
         from gisplan.routing._search import first_start  # numba: imported on first use
