@@ -108,8 +108,9 @@ class RoutingSettings:
         Work units that search gets however small the graph (a count; scaled by ``effort``): the budget is
         ``effort * max(search_min_work, search_work * (nodes + edges))``.  On graphs of a few hundred nodes and
         edges ``search_work`` alone gives too few starts: SteinLib b13 and b16 (100 nodes) stayed 3.0 % and 3.9 %
-        above their optimum with 20,000-30,000 units and reach it with 50,000 (the default), in about 0.7 ms,
-        within networkx's time (B series: mean gap 0.44 % -> 0.05 %, never slower than networkx, fastest of 5).
+        above their optimum with 20,000-30,000 units and reach it with 50,000 (the default), in about 0.7 ms
+        (B series: mean gap 0.44 % -> 0.05 %; the call about as fast as networkx's there: b16 0.88x-1.05x over
+        two runs, the other B instances faster; ``benchmarks/results/steiner_default.md``).
     long_edge_pops
         Nodes each Dijkstra of the long-edge test settles at most (a count; a shorter search removes fewer
         edges, never a needed one).
