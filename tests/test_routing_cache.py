@@ -133,6 +133,23 @@ def test_settings_are_checked():
         RoutingSettings(zero_weight=0.0)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "shown"),
+    [
+        ({"search_moves": ()}, "search_moves must be a tuple of 'insertion', 'elimination', 'key-vertex', 'key-path'"),
+        ({"search_moves": ("key-path", "swap")}, "'swap'"),
+        ({"search_moves": ["key-path"]}, "search_moves"),
+        ({"search_polish_moves": "insertion"}, "search_polish_moves"),
+        ({"search_polish_share": 1.0}, r"search_polish_share must be a number in \[0, 1\)"),
+        ({"search_polish_share": True}, "search_polish_share"),
+    ],
+)
+def test_search_move_settings_are_checked_naming_the_valid_ones(kwargs, shown):
+    with pytest.raises(ValueError, match=shown):
+        RoutingSettings(**kwargs)
+    assert RoutingSettings(search_polish_moves=()).search_polish_moves == ()  # no polish is valid
+
+
 # -- weights -------------------------------------------------------------------------------------------------------
 
 

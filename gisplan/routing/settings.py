@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from gisplan.io.crs import MAX_SCALE_ERROR
 
+#: The local-search moves of the compiled multistart search, by name, with the bit each has in its kernel.
+SEARCH_MOVES = {"insertion": 1, "elimination": 2, "key-vertex": 4, "key-path": 8}
+
 __all__ = ["DEFAULT_SETTINGS", "THOROUGH_SETTINGS", "RoutingSettings"]
 
 
@@ -91,29 +94,53 @@ class RoutingSettings:
     search_max_nodes
         Graphs up to this many nodes (a count) also get the compiled multistart search
         (:mod:`gisplan.routing._search`): seeded shortest-path-heuristic starts and recombinations of the best
-        trees, each taken to a local optimum of vertex insertion, vertex elimination, key-vertex elimination and
-        key-path exchange, after the long-edge reduction test.
+        trees, each taken to a local optimum of ``search_moves``, the best then polished with
+        ``search_polish_moves``, on the graph less the edges the SD reduction test (and, when
+        ``long_edge_pops`` > 0, the long-edge test) proves needless.
     search_starts, search_merges
-        Shortest-path-heuristic starts and recombinations of that search (counts).
+        Shortest-path-heuristic starts and recombinations of that search (counts).  Recombination finds what
+        starts do not: on SteinLib d18 the local optima of 20 starts lie 3.6-7.6 % above the optimum, and the
+        default's 8 starts and 56 recombinations end at 2.2-3.1 % over seeds 0-7.
     search_pool
         Number of distinct best trees kept for recombination (a count).
     search_work
         Work units of that search per node and edge of the graph (dimensionless; scaled by ``effort``; a unit is
         a heap operation, an edge scanned or a union-find step, about 10-40 nanoseconds compiled).  Measured on
-        SteinLib d18 (1,000 nodes, 25,000 edges, 167 terminals): 16 starts and 16 recombinations take about
-        6e7 units.  The fast default, 100, costs about as much as the rest of the call (a few microseconds per
-        edge: the call stays faster than networkx's Mehlhorn); :data:`THOROUGH_SETTINGS` has 3,000 (the SteinLib
-        figures in ``benchmarks/results/steiner.md``).
+        SteinLib d18 (1,000 nodes, 25,000 edges, 167 terminals), before the SD test: 16 starts and 16
+        recombinations with all four moves took about 6e7 units; after it, one start to a local optimum of
+        ``search_moves``' default costs about 1e5 units (of all four moves: 7.6e5-8.6e5).  The fast default, 100,
+        costs about as much as the rest of the call (a few microseconds per edge: the call stays faster than
+        networkx's Mehlhorn); :data:`THOROUGH_SETTINGS` has 3,000 (the SteinLib figures in
+        ``benchmarks/results/steiner.md``).  150 would keep SteinLib C and D within 3 % over seeds 0-7 (100:
+        d18 3.14 % with seed 1; c17, 19 against an optimum of 18, misses by one unit, 5.56 %, with seeds 3 and 4
+        at any budget measured), but makes the call slower than networkx's on sparse
+        grids of 1,000-2,500 edges (0.88-0.90x measured).
     search_min_work
         Work units that search gets however small the graph (a count; scaled by ``effort``): the budget is
         ``effort * max(search_min_work, search_work * (nodes + edges))``.  On graphs of a few hundred nodes and
         edges ``search_work`` alone gives too few starts: SteinLib b13 and b16 (100 nodes) stayed 3.0 % and 3.9 %
         above their optimum with 20,000-30,000 units and reach it with 50,000 (the default), in about 0.7 ms
         (B series: mean gap 0.44 % -> 0.05 %; the call about as fast as networkx's there: b16 0.88x-1.05x over
-        two runs, the other B instances faster; ``benchmarks/results/steiner_default.md``).
+        two runs, the other B instances faster; with today's ``search_moves`` every B optimum is reached;
+        ``benchmarks/results/steiner_default.md``).
     long_edge_pops
         Nodes each Dijkstra of the long-edge test settles at most (a count; a shorter search removes fewer
-        edges, never a needed one).
+        edges, never a needed one; 0, the default, skips the test).  The SD test the search always runs removes
+        almost every edge it would (SteinLib d18: 19,788 edges, 96 more with both) at a fraction of its work (the
+        long-edge test with 32 pops took 1.66 million of the default's 2.6 million units there).
+    search_moves
+        Local-search moves of the search's starts and recombinations, by name: ``"insertion"`` (Steiner-vertex
+        insertion), ``"elimination"`` (Steiner-vertex elimination), ``"key-vertex"`` (key-vertex elimination),
+        ``"key-path"`` (key-path exchange).  The default, vertex elimination and key-path exchange, takes a
+        start to its local optimum 7x cheaper than all four on d18 (about 1e5 units against 7.6e5-8.6e5), so
+        the budget buys 7x the starts and recombinations: SteinLib C mean / max gap 0.57 / 4.11 % -> 0.32 /
+        2.65 %, D 0.72 / 4.48 % -> 0.45 / 2.69 % (seed 0, with the SD test;
+        ``benchmarks/results/steiner_default.md``).
+    search_polish_moves
+        Moves added to ``search_moves`` for one last local search of the best tree (names as above; empty: no
+        polish).
+    search_polish_share
+        Share of the search's budget kept for that polish (dimensionless, in [0, 1)).
     improvement_tolerance
         Relative margin (dimensionless) by which a local-search move must lower the cost to be taken: moves
         that gain less are float noise and could cycle.
@@ -144,12 +171,15 @@ class RoutingSettings:
     zero_weight: float = 1e-6
     max_scale_error: float = MAX_SCALE_ERROR
     search_max_nodes: int = 5_000
-    search_starts: int = 16
-    search_merges: int = 16
+    search_starts: int = 8
+    search_merges: int = 56
     search_pool: int = 8
     search_work: float = 100.0
     search_min_work: int = 50_000
-    long_edge_pops: int = 32
+    long_edge_pops: int = 0
+    search_moves: tuple[str, ...] = ("elimination", "key-path")
+    search_polish_moves: tuple[str, ...] = ("insertion", "key-vertex")
+    search_polish_share: float = 0.2
     improvement_tolerance: float = 1e-9
     merge_eps_m: float = 1e-3
 
@@ -200,6 +230,20 @@ class RoutingSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1.0:
                 raise ValueError(f"RoutingSettings.{name} must be a number >= 1, not {value!r}")
+        for name in ("search_moves", "search_polish_moves"):
+            moves = getattr(self, name)
+            if (
+                not isinstance(moves, tuple)
+                or (not moves and name == "search_moves")
+                or any(not isinstance(x, str) or x not in SEARCH_MOVES for x in moves)
+            ):
+                raise ValueError(
+                    f"RoutingSettings.{name} must be a tuple of {', '.join(map(repr, SEARCH_MOVES))}"
+                    f"{' (at least one)' if name == 'search_moves' else ''}, not {moves!r}"
+                )
+        value = self.search_polish_share
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+            raise ValueError(f"RoutingSettings.search_polish_share must be a number in [0, 1), not {value!r}")
         if self.zero_weight >= 1.0:
             raise ValueError(f"RoutingSettings.zero_weight must be < 1, not {self.zero_weight!r}")
 

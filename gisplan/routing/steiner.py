@@ -13,7 +13,8 @@ first call of a process imports numba and loads the cached machine code, about a
 second or two).  On graphs up to ``RoutingSettings.search_max_nodes`` nodes a
 compiled multistart search (:mod:`gisplan.routing._search`) follows the Mehlhorn
 start: seeded shortest-path-heuristic starts and recombinations of the best trees,
-each taken to a local optimum of four moves, after the long-edge reduction test.
+each taken to a local optimum of cheap moves (the best then polished with the others), after the SD
+reduction test.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from gisplan.routing._bounds import (
     solve_exact,
 )
 from gisplan.routing._heuristics import LocalSearch, mehlhorn, mst_prune, shortest_path_heuristic, tree_cost, tree_nodes
-from gisplan.routing.settings import DEFAULT_SETTINGS, RoutingSettings
+from gisplan.routing.settings import DEFAULT_SETTINGS, SEARCH_MOVES, RoutingSettings
 
 __all__ = ["SourcePath", "nearest_source_paths", "steiner_tree"]
 
@@ -259,6 +260,9 @@ def _heuristic(
             budget=work,
             tol=settings.improvement_tolerance,
             max_pops=settings.long_edge_pops,
+            moves=sum(SEARCH_MOVES[x] for x in set(settings.search_moves)),
+            polish=sum(SEARCH_MOVES[x] for x in set(settings.search_polish_moves)),
+            reserve=int(work * settings.search_polish_share) if settings.search_polish_moves else 0,
             target=target,
         )
         if tree_cost(A, found) < tree_cost(A, best) * (1.0 - settings.improvement_tolerance):
@@ -289,9 +293,9 @@ def steiner_tree(
     randomly perturbed weights, seeded).  On graphs up to ``settings.search_max_nodes`` nodes the starts then
     go to a compiled multistart search (:mod:`gisplan.routing._search`: ``settings.search_starts`` seeded
     shortest-path-heuristic starts and ``settings.search_merges`` recombinations of the best trees, each taken to
-    a local optimum of vertex insertion, vertex elimination, key-vertex elimination and key-path exchange, on the
-    graph less the edges the long-edge test proves needless; it stops early when a tree meets the dual ascent
-    bound).  A key-path exchange cuts one key path
+    a local optimum of ``settings.search_moves``, the best tree polished with ``settings.search_polish_moves``, on
+    the graph less the edges the SD reduction test proves to be in no optimal tree; it stops early when a tree
+    meets the dual ascent bound).  A key-path exchange cuts one key path
     and rejoins the two sides by one Dijkstra from the smaller side, bounded by
     the cut path's cost, so its work follows the tree, not the graph; on big
     graphs only this move runs.  The lower bound is Wong's dual ascent.  The
