@@ -299,8 +299,8 @@ def test_fast_default_leaves_costly_exact_solves_to_the_thorough_settings():
 def test_fast_default_meets_the_quality_floor_on_steinlib(series):
     """Issue 14's quality floor for the default call: on every SteinLib C and D instance its tree costs no more
     than networkx's Mehlhorn approximation, its lower bound never exceeds the known optimum, and the gaps to the
-    optima stay within a mean of 0.5 % and a maximum of 3 % (measured with seed 0: C 0.32 % / 2.65 %, D 0.45 % /
-    2.69 %; before the SD test and the cheaper moves: C 0.57 % / 4.11 %, D 0.72 % / 4.48 %)."""
+    optima stay within a mean of 0.5 % and a maximum of 3 % (measured with seed 0: C 0.27 % / 1.77 %, D 0.46 % /
+    2.24 %; before the SD test and the cheaper moves: C 0.57 % / 4.11 %, D 0.72 % / 4.48 %)."""
     if not STEINLIB.is_dir():
         pytest.skip(f"SteinLib instances not found at {STEINLIB} (../shared/benchmarks is absent)")
     with open(STEINLIB / "optima.csv", encoding="utf-8") as fh:

@@ -133,8 +133,8 @@ class RoutingSettings:
         insertion), ``"elimination"`` (Steiner-vertex elimination), ``"key-vertex"`` (key-vertex elimination),
         ``"key-path"`` (key-path exchange).  The default, vertex elimination and key-path exchange, takes a
         start to its local optimum 7x cheaper than all four on d18 (about 1e5 units against 7.6e5-8.6e5), so
-        the budget buys 7x the starts and recombinations: SteinLib C mean / max gap 0.57 / 4.11 % -> 0.32 /
-        2.65 %, D 0.72 / 4.48 % -> 0.45 / 2.69 % (seed 0, with the SD test;
+        the budget buys 7x the starts and recombinations: SteinLib C mean / max gap 0.57 / 4.11 % -> 0.27 /
+        1.77 %, D 0.72 / 4.48 % -> 0.46 / 2.24 % (seed 0, with the SD test and the polish;
         ``benchmarks/results/steiner_default.md``).
     search_polish_moves
         Moves added to ``search_moves`` for one last local search of the best tree (names as above; empty: no
