@@ -162,15 +162,11 @@ def test_sd_test_removes_only_edges_dearer_than_their_bottleneck_steiner_distanc
     """60 seeded random graphs (14 nodes, integer weights 1-9, 3-7 terminals): every edge removed is dearer than its
     bottleneck Steiner distance computed independently, and the optimum is the same without the removed edges
     (measured: 1,091 edges removed over the 60 graphs)."""
-    from test_routing_search import brute_force_optimum
+    from test_routing_search import brute_force_optimum, small_random_graph
 
     removed = 0
     for seed in range(60):
-        rng = np.random.default_rng(seed)
-        G = nx.gnp_random_graph(14, 0.35, seed=seed)
-        G.add_edges_from((k, k + 1) for k in range(13))
-        for a, b in G.edges:
-            G.edges[a, b]["cost"] = float(rng.integers(1, 10))
+        G, rng = small_random_graph(seed, 0.35, 1, 10)
         terms = rng.choice(14, int(rng.integers(3, 8)), replace=False).tolist()
         dropped = _sd_dropped(G, terms)
         for pair in dropped:
@@ -253,15 +249,11 @@ def test_search_on_small_graphs_with_zero_weights_is_valid_and_reaches_brute_for
     """40 seeded 14-node graphs (weights 0-19, so no long-edge reduction), 6 terminals, no exact solve and no
     early stop at the bound: every tree spans the terminals, none costs more than without the search; measured
     39 optima of 40 (38 without the search)."""
-    from test_routing_search import brute_force_optimum
+    from test_routing_search import brute_force_optimum, small_random_graph
 
     hits = 0
     for seed in range(40):
-        rng = np.random.default_rng(seed)
-        G = nx.gnp_random_graph(14, 0.3, seed=seed)
-        G.add_edges_from((k, k + 1) for k in range(13))
-        for a, b in G.edges:
-            G.edges[a, b]["cost"] = float(rng.integers(0, 20))
+        G, rng = small_random_graph(seed, 0.3, 0, 20)
         terms = rng.choice(14, 6, replace=False).tolist()
         opt = brute_force_optimum(G, terms)
         T = steiner_tree(G, terms, exact=False, lower_bound="mehlhorn", settings=THOROUGH)

@@ -89,6 +89,17 @@ def test_vertex_insertion_adds_the_steiner_centre():
 # -- the whole call where no exact solve can repair it --------------------------------------------------------------
 
 
+def small_random_graph(seed: int, p: float, low: int, high: int) -> tuple[nx.Graph, np.random.Generator]:
+    """A seeded connected 14-node graph (G(14, p) plus the path 0-13) with integer weights in [low, high), and the
+    generator that drew them (for the caller's terminals)."""
+    rng = np.random.default_rng(seed)
+    G = nx.gnp_random_graph(14, p, seed=seed)
+    G.add_edges_from((k, k + 1) for k in range(13))
+    for a, b in G.edges:
+        G.edges[a, b]["cost"] = float(rng.integers(low, high))
+    return G, rng
+
+
 def brute_force_optimum(G: nx.Graph, terminals: list) -> float:
     """The cheapest Steiner tree by enumeration: the MST of the terminals plus every subset of other nodes."""
     others = [x for x in G.nodes if x not in set(terminals)]
@@ -112,11 +123,7 @@ def test_key_path_exchange_alone_reaches_brute_force_optima_that_mehlhorn_misses
     plain_hits = kpx_hits = 0
     plain_over = kpx_over = 0.0
     for seed in range(40):
-        rng = np.random.default_rng(seed)
-        G = nx.gnp_random_graph(14, 0.3, seed=seed)
-        G.add_edges_from((k, k + 1) for k in range(13))
-        for a, b in G.edges:
-            G.edges[a, b]["cost"] = float(rng.integers(1, 20))
+        G, rng = small_random_graph(seed, 0.3, 1, 20)
         terms = rng.choice(14, 6, replace=False).tolist()
         opt = brute_force_optimum(G, terms)
         plain = steiner_tree(G, terms, exact=False, max_rounds=0).graph["cost"]

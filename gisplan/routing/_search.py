@@ -271,7 +271,7 @@ def _sph(
 
 
 @njit(cache=True, nogil=True)
-def mehlhorn_tree(
+def _voronoi_boundary(
     indptr: np.ndarray,
     indices: np.ndarray,
     wc: np.ndarray,
@@ -280,17 +280,13 @@ def mehlhorn_tree(
     ev: np.ndarray,
     we: np.ndarray,
     terms: np.ndarray,
-) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
-    """Mehlhorn's 2-approximation (edge ids) and the number of terminal groups it could not join.
+):  # pragma: no cover - compiled
+    """The terminals' Voronoi regions and the edges between them, in the order of Mehlhorn's Kruskal.
 
-    The compiled twin of :func:`gisplan.routing._heuristics.mehlhorn` for the whole terminal set: one
-    multi-source Dijkstra gives each node its nearest terminal (the Voronoi regions), every boundary edge
-    ``(a, b)`` joins two regions at ``dist[a] + w + dist[b]``, Kruskal over those edges in that order (ties by
-    edge id) picks the distance graph's minimum spanning tree, and each picked edge is expanded into the
-    shortest paths from its two ends back to their terminals.  Nothing goes through scipy or Python objects,
-    so on a graph of a few hundred edges it takes microseconds where the scipy version takes about a
-    millisecond (``benchmarks/results/routing_scale.md``).  A result with groups left over means some
-    terminals share no component.
+    Returns ``(dist, src, pe, pv, cand, ck, order)``: each node's distance to its nearest terminal, that
+    terminal's position in ``terms`` (-1: unreached), the edge to and the node before it on that shortest path;
+    the boundary edges ``cand`` (ends in two regions), their distance-graph lengths ``dist[a] + w + dist[b]``,
+    and the permutation sorting them by length (ties by edge id).
     """
     n = len(indptr) - 1
     m = len(eu)
@@ -326,6 +322,35 @@ def mehlhorn_tree(
             ck[j] = dist[eu[e]] + we[e] + dist[ev[e]]
             j += 1
     order = np.argsort(ck, kind="mergesort")
+    return dist, src, pe, pv, cand, ck, order
+
+
+@njit(cache=True, nogil=True)
+def mehlhorn_tree(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    wc: np.ndarray,
+    eid: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    we: np.ndarray,
+    terms: np.ndarray,
+) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
+    """Mehlhorn's 2-approximation (edge ids) and the number of terminal groups it could not join.
+
+    The compiled twin of :func:`gisplan.routing._heuristics.mehlhorn` for the whole terminal set: one
+    multi-source Dijkstra gives each node its nearest terminal (the Voronoi regions), every boundary edge
+    ``(a, b)`` joins two regions at ``dist[a] + w + dist[b]``, Kruskal over those edges in that order (ties by
+    edge id) picks the distance graph's minimum spanning tree, and each picked edge is expanded into the
+    shortest paths from its two ends back to their terminals.  Nothing goes through scipy or Python objects,
+    so on a graph of a few hundred edges it takes microseconds where the scipy version takes about a
+    millisecond (``benchmarks/results/routing_scale.md``).  A result with groups left over means some
+    terminals share no component.
+    """
+    n = len(indptr) - 1
+    k = len(terms)
+    _dist, src, pe, pv, cand, _ck, order = _voronoi_boundary(indptr, indices, wc, eid, eu, ev, we, terms)
+    nb = len(cand)
     uf = np.arange(k, dtype=np.int64)
     seen = np.zeros(n, dtype=np.bool_)
     out = np.empty(n, dtype=np.int64)
@@ -1177,40 +1202,10 @@ def sd_edges(
     m = len(eu)
     k = len(terms)
     out = np.zeros(m, dtype=np.bool_)
-    dist = np.full(n, np.inf)
-    src = np.full(n, -1, dtype=np.int64)
-    pe = np.full(n, -1, dtype=np.int64)
-    pv = np.full(n, -1, dtype=np.int64)
-    hk = np.empty(n + len(indices) + 1)
-    hv = np.empty(n + len(indices) + 1, dtype=np.int64)
-    hn = 0
-    for i in range(k):
-        t = terms[i]
-        if src[t] < 0:
-            dist[t] = 0.0
-            src[t] = i
-            hn = _hpush(hk, hv, hn, 0.0, t)
-    _dijkstra_rest(indptr, indices, wc, eid, dist, src, pv, pe, hk, hv, hn)
-    work[0] -= n + len(indices)
+    dist, src, _pe, _pv, cand, ck, order = _voronoi_boundary(indptr, indices, wc, eid, eu, ev, we, terms)
+    nb = len(cand)
+    work[0] -= n + len(indices) + nb + m
     # Kruskal over the boundary edges: the distance graph's minimum spanning tree, its edges in length order
-    nb = 0
-    for e in range(m):
-        a = src[eu[e]]
-        b = src[ev[e]]
-        if a >= 0 and b >= 0 and a != b:
-            nb += 1
-    cand = np.empty(nb, dtype=np.int64)
-    ck = np.empty(nb)
-    j = 0
-    for e in range(m):
-        a = src[eu[e]]
-        b = src[ev[e]]
-        if a >= 0 and b >= 0 and a != b:
-            cand[j] = e
-            ck[j] = dist[eu[e]] + we[e] + dist[ev[e]]
-            j += 1
-    order = np.argsort(ck, kind="mergesort")
-    work[0] -= nb + m
     uf = np.arange(k, dtype=np.int64)
     ta = np.empty(k, dtype=np.int64)
     tb = np.empty(k, dtype=np.int64)
