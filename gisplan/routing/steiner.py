@@ -249,6 +249,8 @@ def _heuristic(
         from gisplan.routing._search import search as multistart  # numba: imported on first use
 
         work = int(effort * max(settings.search_min_work, settings.search_work * (A.n + len(A.u))))
+        moves = sum(SEARCH_MOVES[x] for x in set(settings.search_moves))
+        polish = sum(SEARCH_MOVES[x] for x in set(settings.search_polish_moves)) & ~moves  # only moves it adds
         found, _left = multistart(
             A,
             idx,
@@ -260,9 +262,9 @@ def _heuristic(
             budget=work,
             tol=settings.improvement_tolerance,
             max_pops=settings.long_edge_pops,
-            moves=sum(SEARCH_MOVES[x] for x in set(settings.search_moves)),
-            polish=sum(SEARCH_MOVES[x] for x in set(settings.search_polish_moves)),
-            reserve=int(work * settings.search_polish_share) if settings.search_polish_moves else 0,
+            moves=moves,
+            polish=polish,
+            reserve=int(work * settings.search_polish_share) if polish else 0,
             target=target,
         )
         if tree_cost(A, found) < tree_cost(A, best) * (1.0 - settings.improvement_tolerance):
